@@ -1,0 +1,185 @@
+"""The one gateway every front end calls: ``analyze(path) -> DfmResult``.
+
+Like CadQuery's ``cqgi``, it never raises for a bad part: the error comes back inside the
+result (``status == "error"``), so a GUI or a batch worker never has to catch kernel
+exceptions. Programming errors (bugs) in dfm itself still raise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from dfm import __version__, diagnostics
+from dfm.errors import DfmError, InputError
+from dfm.model import BodyResult, DfmResult, ErrorInfo, Finding
+from dfm.stages import BodyContext, body_stages
+
+#: A part larger than this (mm, any axis) is implausible for a machined part.
+IMPLAUSIBLY_LARGE_MM = 2000.0
+#: ...and smaller than this is implausible too.
+IMPLAUSIBLY_SMALL_MM = 0.005
+
+
+@dataclass(frozen=True)
+class Options:
+    """What the caller says about the part beyond its geometry.
+
+    Attributes:
+        spec: Path of a part specification TOML (``PART.dfm.toml``), or None to look beside
+            the part.
+        profile: Path of a user profile/rule file, or None for the shipped defaults.
+        material: Material name shortcut (``6061-T6``).
+        finish: Finish name shortcut (``anodize-ii``).
+        tools: Path of a user tool catalogue, or None for the shipped one.
+        generated_at: Timestamp to stamp on the result (passed in for deterministic output).
+        extra: Settings for later stages (machine, post...), by name.
+    """
+
+    spec: str | None = None
+    profile: str | None = None
+    material: str | None = None
+    finish: str | None = None
+    tools: str | None = None
+    generated_at: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The settings as they are echoed in the result."""
+        out: dict[str, Any] = {
+            k: v
+            for k, v in (
+                ("spec", self.spec),
+                ("profile", self.profile),
+                ("material", self.material),
+                ("finish", self.finish),
+                ("tools", self.tools),
+            )
+            if v is not None
+        }
+        out.update(self.extra)
+        return out
+
+
+def analyze(path: str | Path, options: Options | None = None, **kwargs: Any) -> DfmResult:
+    """Analyse one STEP/BREP file.
+
+    Args:
+        path: The part file.
+        options: Settings; keyword arguments (``material="6061-T6"``...) override them.
+
+    Returns:
+        A :class:`DfmResult`; on bad input its ``status`` is ``error`` and ``error`` says why.
+    """
+    opts = replace(options or Options(), **kwargs) if kwargs else (options or Options())
+    base = DfmResult(
+        file=str(path),
+        status="ok",
+        settings=opts.as_dict(),
+        generated_at=opts.generated_at,
+        dfm_version=__version__,
+    )
+    try:
+        return _analyze(Path(path), opts, base)
+    except InputError as err:
+        return replace(base, status="error", error=ErrorInfo(err.code, err.name, str(err)))
+    except DfmError as err:
+        return replace(base, status="error", error=ErrorInfo("DFM900", "analysis-error", f"{path}: {err}"))
+
+
+def _analyze(path: Path, opts: Options, base: DfmResult) -> DfmResult:
+    from dfm import kernel  # imported here so that `dfm --help` does not load OCCT
+
+    loaded = kernel.load(path)
+    file_findings: list[Finding] = []
+    for solid in loaded.solids:
+        reason = solid.check()
+        if reason:
+            raise diagnostics.input_error(
+                "invalid-solid", path, f"body {solid.index} ({solid.name}) is not a valid solid: {reason}"
+            )
+        free = solid.free_edges()
+        if free:
+            raise diagnostics.input_error(
+                "open-shell", path,
+                f"body {solid.index} ({solid.name}) is not closed: {len(free)} edges bound only one face "
+                f"(edges {', '.join(map(str, free[:5]))}{'...' if len(free) > 5 else ''})",
+            )
+    file_findings.extend(_file_checks(loaded))
+
+    stages = body_stages()
+    bodies = []
+    for solid in loaded.solids:
+        ctx = BodyContext(solid=solid, options=opts, source_units=loaded.source_units)
+        for stage in stages:
+            stage(ctx)
+        bodies.append(_body_result(solid, ctx))
+    return replace(
+        base,
+        source_units=loaded.source_units,
+        source_schema=loaded.source_schema,
+        product_names=tuple(loaded.product_names),
+        bodies=tuple(bodies),
+        findings=tuple(sorted(file_findings, key=Finding.sort_key)),
+    )
+
+
+def _file_checks(loaded: Any) -> list[Finding]:
+    out: list[Finding] = []
+    if loaded.source_units == "unknown" and loaded.format == "step":
+        out.append(diagnostics.finding("unknown-units", "The file declares no known length unit; "
+                                       "dimensions were read as millimetres."))
+    if loaded.sewn:
+        out.append(diagnostics.finding("sewn-solid", f"The file held surfaces only; dfm sewed them into "
+                                       f"{len(loaded.solids)} closed solid(s)."))
+    if len(loaded.solids) > 1:
+        out.append(diagnostics.finding("several-bodies", f"The file holds {len(loaded.solids)} solids; "
+                                       "each is analysed as its own body."))
+    for solid in loaded.solids:
+        big = max(solid.size)
+        small = min(solid.size)
+        if big > IMPLAUSIBLY_LARGE_MM:
+            hint = _unit_hint(loaded.source_units, big)
+            out.append(diagnostics.finding(
+                "implausible-size",
+                f"Body {solid.index} ({solid.name}) is {big:.1f} mm across; that is implausible for a "
+                f"machined part.{hint}",
+                value=round(big, 6), limit=IMPLAUSIBLY_LARGE_MM, unit="mm",
+            ))
+        elif big < IMPLAUSIBLY_SMALL_MM or small <= 0.0:
+            out.append(diagnostics.finding(
+                "implausible-size",
+                f"Body {solid.index} ({solid.name}) is only {big * 1000:.3f} µm across; check the export units.",
+                value=round(big, 9), limit=IMPLAUSIBLY_SMALL_MM, unit="mm",
+            ))
+    return out
+
+
+def _unit_hint(units: str, size_mm: float) -> str:
+    factor = {"m": 1000.0, "inch": 25.4, "foot": 304.8, "cm": 10.0}.get(units)
+    if factor is None:
+        return ""
+    return (f" The file declares {units}; if its numbers were millimetres the part would be "
+            f"{size_mm / factor:.1f} mm across.")
+
+
+def _body_result(solid: Any, ctx: BodyContext) -> BodyResult:
+    lo, _hi = solid.bbox
+    return BodyResult(
+        index=solid.index,
+        name=solid.name,
+        bbox_mm=tuple(round(v, 6) for v in solid.size),  # type: ignore[arg-type]
+        bbox_min_mm=tuple(round(v, 6) for v in lo),  # type: ignore[arg-type]
+        volume_mm3=round(solid.volume, 6),
+        faces=solid.face_count,
+        edges=solid.edge_count,
+        measurements=dict(sorted(ctx.measurements.items())),
+        features=tuple(ctx.features),
+        findings=tuple(sorted(ctx.findings, key=Finding.sort_key)),
+        tools=tuple(ctx.tools),
+    )
+
+
+StageFn = Callable[[BodyContext], None]

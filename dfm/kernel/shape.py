@@ -1,0 +1,130 @@
+"""A solid with stable 1-based face and edge ids, and its basic properties."""
+
+from __future__ import annotations
+
+import functools
+
+from OCP.Bnd import Bnd_Box
+from OCP.BRep import BRep_Tool
+from OCP.BRepBndLib import BRepBndLib
+from OCP.BRepCheck import BRepCheck_Analyzer
+from OCP.BRepGProp import BRepGProp
+from OCP.GProp import GProp_GProps
+from OCP.TopAbs import TopAbs_EDGE, TopAbs_FACE
+from OCP.TopExp import TopExp
+from OCP.TopoDS import TopoDS, TopoDS_Edge, TopoDS_Face, TopoDS_Shape
+from OCP.TopTools import TopTools_IndexedDataMapOfShapeListOfShape, TopTools_IndexedMapOfShape
+
+from dfm.model import Vec3
+
+
+class Solid:
+    """One analysed body: an OCCT solid plus its face and edge index.
+
+    Ids are 1-based and follow ``TopExp::MapShapes`` order on the solid, which is the
+    numbering FreeCAD shows (``Face1``, ``Edge1``...).
+
+    Attributes:
+        shape: The ``TopoDS_Solid`` (already placed in the file's coordinates, in mm).
+        name: Product or label name from the file, or ``body-N``.
+        index: 1-based position of the body in the file.
+    """
+
+    def __init__(self, shape: TopoDS_Shape, name: str, index: int) -> None:
+        self.shape = shape
+        self.name = name
+        self.index = index
+        self._faces = TopTools_IndexedMapOfShape()
+        TopExp.MapShapes_s(shape, TopAbs_FACE, self._faces)
+        self._edges = TopTools_IndexedMapOfShape()
+        TopExp.MapShapes_s(shape, TopAbs_EDGE, self._edges)
+
+    # --- topology -------------------------------------------------------------------
+    @property
+    def face_count(self) -> int:
+        """Number of faces."""
+        return self._faces.Extent()
+
+    @property
+    def edge_count(self) -> int:
+        """Number of edges."""
+        return self._edges.Extent()
+
+    def face(self, face_id: int) -> TopoDS_Face:
+        """The face with 1-based id ``face_id``."""
+        return TopoDS.Face_s(self._faces.FindKey(face_id))
+
+    def faces(self) -> list[TopoDS_Face]:
+        """All faces, index 0 holding face 1."""
+        return [TopoDS.Face_s(self._faces.FindKey(i)) for i in range(1, self.face_count + 1)]
+
+    def face_id(self, face: TopoDS_Shape) -> int:
+        """1-based id of ``face`` (orientation ignored); 0 if it is not a face of this body."""
+        return self._faces.FindIndex(face)
+
+    def edge(self, edge_id: int) -> TopoDS_Edge:
+        """The edge with 1-based id ``edge_id``."""
+        return TopoDS.Edge_s(self._edges.FindKey(edge_id))
+
+    def edge_id(self, edge: TopoDS_Shape) -> int:
+        """1-based id of ``edge``; 0 if it is not an edge of this body."""
+        return self._edges.FindIndex(edge)
+
+    @functools.cached_property
+    def edge_faces(self) -> dict[int, tuple[int, ...]]:
+        """For each edge id, the ids of the faces it bounds."""
+        amap = TopTools_IndexedDataMapOfShapeListOfShape()
+        TopExp.MapShapesAndAncestors_s(self.shape, TopAbs_EDGE, TopAbs_FACE, amap)
+        out: dict[int, tuple[int, ...]] = {}
+        for i in range(1, amap.Extent() + 1):
+            eid = self.edge_id(amap.FindKey(i))
+            ids = sorted({self.face_id(f) for f in amap.FindFromIndex(i)})
+            out[eid] = tuple(ids)
+        return out
+
+    def free_edges(self) -> list[int]:
+        """Edges that bound exactly one face and are not degenerate (an open boundary)."""
+        out = []
+        for eid, fids in self.edge_faces.items():
+            if len(fids) != 1:
+                continue
+            edge = self.edge(eid)
+            if BRep_Tool.Degenerated_s(edge):
+                continue
+            # A seam edge appears twice in the same face: it is closed, not free.
+            if BRep_Tool.IsClosed_s(edge, self.face(fids[0])):
+                continue
+            out.append(eid)
+        return out
+
+    # --- properties -----------------------------------------------------------------
+    @functools.cached_property
+    def bbox(self) -> tuple[Vec3, Vec3]:
+        """Exact axis-aligned bounding box (min corner, max corner) in mm."""
+        box = Bnd_Box()
+        BRepBndLib.AddOptimal_s(self.shape, box, False, False)
+        if box.IsVoid():
+            return (0.0, 0.0, 0.0), (0.0, 0.0, 0.0)
+        x0, y0, z0, x1, y1, z1 = box.Get()
+        return (x0, y0, z0), (x1, y1, z1)
+
+    @property
+    def size(self) -> Vec3:
+        """Bounding-box extents (dx, dy, dz) in mm."""
+        lo, hi = self.bbox
+        return (hi[0] - lo[0], hi[1] - lo[1], hi[2] - lo[2])
+
+    @functools.cached_property
+    def volume(self) -> float:
+        """Enclosed volume in mm³ (negative for an inside-out solid)."""
+        props = GProp_GProps()
+        BRepGProp.VolumeProperties_s(self.shape, props)
+        return float(props.Mass())
+
+    def check(self) -> str | None:
+        """None if the solid is valid, else a short reason."""
+        if not BRepCheck_Analyzer(self.shape).IsValid():
+            return "BRepCheck finds the topology or geometry invalid"
+        if self.volume <= 0.0:
+            return f"its volume is {self.volume:.6g} mm³ (inside-out or empty)"
+        return None

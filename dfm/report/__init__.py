@@ -1,0 +1,1 @@
+"""Turning a DfmResult into JSON, text and HTML."""

@@ -1,0 +1,63 @@
+"""Plain-text output of ``dfm check``: a summary line, then findings by severity."""
+
+from __future__ import annotations
+
+from dfm.model import DfmResult, Finding, Severity
+
+_MARK = {"pass": "PASS", "warn": "WARN", "fail": "FAIL"}
+_HEAD = {Severity.ERROR: "Errors", Severity.WARNING: "Warnings", Severity.INFO: "Notes"}
+
+
+def _fmt(v: float | None) -> str:
+    if v is None:
+        return "-"
+    return f"{v:.4f}".rstrip("0").rstrip(".") if abs(v) < 1e6 else f"{v:.4g}"
+
+
+def _finding_lines(f: Finding, where: str) -> list[str]:
+    head = f"  {f.code} {f.name}"
+    if where:
+        head += f" [{where}]"
+    lines = [head, f"      {f.message}"]
+    if f.value is not None and f.limit is not None:
+        lines.append(f"      measured {_fmt(f.value)} {f.unit} vs limit {_fmt(f.limit)} {f.unit}".rstrip())
+    if f.faces:
+        lines.append("      faces " + ", ".join(str(i) for i in f.faces))
+    if f.fix:
+        lines.append(f"      fix: {f.fix}")
+    return lines
+
+
+def render(result: DfmResult) -> str:
+    """The text report of one result."""
+    if result.status != "ok":
+        assert result.error is not None
+        return f"FAIL {result.file}: input error {result.error.code} {result.error.name}\n  {result.error.message}\n"
+    counts = {s: 0 for s in Severity}
+    for f in result.all_findings:
+        counts[f.severity] += 1
+    faces = sum(b.faces for b in result.bodies)
+    size = ""
+    if len(result.bodies) == 1:
+        b = result.bodies[0]
+        size = " x ".join(_fmt(v) for v in b.bbox_mm) + " mm, "
+    material = result.settings.get("material")
+    lines = [
+        f"{_MARK[result.verdict]} {result.file}: {len(result.bodies)} body(ies), {faces} faces, {size}"
+        f"{counts[Severity.ERROR]} error(s), {counts[Severity.WARNING]} warning(s), "
+        f"{counts[Severity.INFO]} note(s)"
+        + (f", material {material}" if material else "")
+        + (f" (source units: {result.source_units})" if result.source_units not in ("mm", "unknown") else "")
+    ]
+    rows: list[tuple[Finding, str]] = [(f, "") for f in result.findings]
+    for b in result.bodies:
+        where = f"body {b.index} {b.name}" if len(result.bodies) > 1 else ""
+        rows.extend((f, where) for f in b.findings)
+    for sev in Severity:
+        group = sorted((r for r in rows if r[0].severity is sev), key=lambda r: (r[1], r[0].sort_key()))
+        if not group:
+            continue
+        lines.append(f"{_HEAD[sev]} ({len(group)}):")
+        for f, where in group:
+            lines.extend(_finding_lines(f, where))
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,1 @@
+"""JSON Schemas of dfm's published contracts."""

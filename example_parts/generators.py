@@ -1,0 +1,132 @@
+"""CadQuery generators for parts with exact, known dimensions (mm).
+
+Each generator returns a ``cadquery.Workplane`` and documents the dimensions it builds, so
+tests can check dfm's measurements against them to the micrometre. ``generate.py`` writes
+the example parts a newcomer tries first; the tests build their own variants.
+
+Conventions: +Z is the first setup's approach direction (the part's top is up); the part
+sits on z = 0 unless said otherwise.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cadquery as cq
+
+
+def plate_with_pockets(
+    *,
+    length: float = 12.0,
+    width: float = 8.0,
+    thickness: float = 3.0,
+    pocket_length: float = 4.0,
+    pocket_width: float = 5.0,
+    pocket_depth: float = 2.0,
+    corner_radius: float = 0.25,
+    web: float = 0.2,
+) -> cq.Workplane:
+    """A plate with two blind rectangular pockets separated by a thin web.
+
+    The pockets are ``pocket_length`` (x) by ``pocket_width`` (y), ``pocket_depth`` deep from
+    the top face, with vertical corner radius ``corner_radius`` (0 = sharp) and a sharp
+    floor. They sit symmetric about x = 0, so the web between them (x from -web/2 to +web/2)
+    is ``web`` thick and ``pocket_depth`` high above the pocket floors. The plate spans
+    x in [-length/2, length/2], y in [-width/2, width/2], z in [0, thickness].
+    """
+    base = cq.Workplane("XY").box(length, width, thickness, centered=(True, True, False))
+    cx = web / 2 + pocket_length / 2
+    for sign in (-1, 1):
+        cut = cq.Workplane("XY").box(pocket_length, pocket_width, pocket_depth, centered=(True, True, False))
+        if corner_radius > 0:
+            cut = cut.edges("|Z").fillet(corner_radius)
+        cut = cut.translate((sign * cx, 0, thickness - pocket_depth))
+        base = base.cut(cut)
+    return base
+
+
+def slotted_block(
+    *,
+    length: float = 8.0,
+    width: float = 6.0,
+    thickness: float = 3.0,
+    slot_width: float = 0.4,
+    slot_length: float = 2.0,
+    slot_depth: float = 1.0,
+) -> cq.Workplane:
+    """A block with one closed blind slot with full-round ends, along x, centred on the top.
+
+    The slot is ``slot_width`` wide, ``slot_length`` long overall (end to end, round ends of
+    radius slot_width/2) and ``slot_depth`` deep, with a flat floor.
+    """
+    base = cq.Workplane("XY").box(length, width, thickness, centered=(True, True, False))
+    slot = (
+        cq.Workplane("XY", origin=(0, 0, thickness - slot_depth))
+        .slot2D(slot_length, slot_width, 0)
+        .extrude(slot_depth)
+    )
+    return base.cut(slot)
+
+
+def holes_block(
+    *,
+    length: float = 10.0,
+    width: float = 6.0,
+    thickness: float = 3.0,
+) -> cq.Workplane:
+    """A block with micro holes drilled from the top (+Z).
+
+    * hole A at (-3, 0): Ø0.300 through (3.000 deep).
+    * hole B at (-1, 0): Ø1.250 blind 2.000 deep, flat bottom (M1.6 tap drill).
+    * hole C at (1.5, 0): Ø0.500 blind 1.500 deep to the shoulder, with a 118° drill point.
+    * hole D at (3.5, 0): Ø1.000 through with a Ø1.800 × 0.500 deep counterbore.
+    """
+    base = cq.Workplane("XY").box(length, width, thickness, centered=(True, True, False))
+    top = thickness
+
+    def cyl(d: float, h: float, x: float, z_top: float) -> cq.Workplane:
+        return cq.Workplane("XY", origin=(x, 0, z_top - h)).circle(d / 2).extrude(h)
+
+    base = base.cut(cyl(0.3, thickness + 0.2, -3.0, top + 0.1))
+    base = base.cut(cyl(1.25, 2.0, -1.0, top))
+    # hole C: cylinder + cone with 118° included angle
+    d, depth = 0.5, 1.5
+    cone_h = (d / 2) / __import__("math").tan(__import__("math").radians(59))
+    cone = cq.Solid.makeCone(d / 2, 0.0, cone_h, pnt=cq.Vector(1.5, 0, top - depth), dir=cq.Vector(0, 0, -1))
+    base = base.cut(cyl(d, depth, 1.5, top)).cut(cq.Workplane("XY").add(cone))
+    base = base.cut(cyl(1.0, thickness + 0.2, 3.5, top + 0.1))
+    base = base.cut(cyl(1.8, 0.5, 3.5, top))
+    return base
+
+
+def lens_barrel(
+    *,
+    bore: float = 4.0,
+    outer: float = 6.0,
+    length: float = 8.0,
+    flange_diameter: float = 8.0,
+    flange_length: float = 1.5,
+    seat_diameter: float = 5.0,
+    seat_depth: float = 1.0,
+) -> cq.Workplane:
+    """A turned lens barrel along +Z.
+
+    A tube of outer Ø``outer`` and through bore Ø``bore`` (wall (outer-bore)/2), ``length``
+    long from z = 0, with a flange Ø``flange_diameter`` × ``flange_length`` at the bottom and
+    a lens seat counterbore Ø``seat_diameter`` × ``seat_depth`` at the top.
+    """
+    body = cq.Workplane("XY").circle(outer / 2).extrude(length)
+    body = body.union(cq.Workplane("XY").circle(flange_diameter / 2).extrude(flange_length))
+    body = body.cut(cq.Workplane("XY", origin=(0, 0, -0.1)).circle(bore / 2).extrude(length + 0.2))
+    body = body.cut(cq.Workplane("XY", origin=(0, 0, length - seat_depth)).circle(seat_diameter / 2).extrude(seat_depth + 0.1))
+    return body
+
+
+def export_step(part: cq.Workplane, path: str | Path, name: str | None = None) -> Path:
+    """Write ``part`` as STEP (AP214, mm) and return the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shape = part.val() if isinstance(part, cq.Workplane) else part
+    assy = cq.Assembly(shape, name=name or path.stem)
+    assy.export(str(path), exportType="STEP")
+    return path
