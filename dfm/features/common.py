@@ -1,0 +1,90 @@
+"""Small vector helpers and the analysers' shared state (no OCP here)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from dfm.model import Feature, Measurement, Vec3
+
+#: Length tolerance for comparing kernel numbers (mm): well below the 1 µm we report.
+TOL = 1e-6
+#: Angular tolerance for parallel/perpendicular tests (radians, as a cosine margin).
+ANG = 1e-6
+
+
+def dot(a: Vec3, b: Vec3) -> float:
+    return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
+
+
+def sub(a: Vec3, b: Vec3) -> Vec3:
+    return (a[0] - b[0], a[1] - b[1], a[2] - b[2])
+
+
+def add(a: Vec3, b: Vec3) -> Vec3:
+    return (a[0] + b[0], a[1] + b[1], a[2] + b[2])
+
+
+def mul(a: Vec3, k: float) -> Vec3:
+    return (a[0] * k, a[1] * k, a[2] * k)
+
+
+def cross(a: Vec3, b: Vec3) -> Vec3:
+    return (a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0])
+
+
+def norm(a: Vec3) -> float:
+    return math.sqrt(dot(a, a))
+
+
+def unit(a: Vec3) -> Vec3:
+    n = norm(a)
+    return (a[0] / n, a[1] / n, a[2] / n) if n > 0 else a
+
+
+def parallel(a: Vec3, b: Vec3, tol: float = 1e-6) -> bool:
+    """Parallel or anti-parallel unit vectors."""
+    return abs(abs(dot(a, b)) - 1.0) <= tol
+
+
+def canonical_axis(d: Vec3) -> Vec3:
+    """The direction with its first clearly non-zero component made positive."""
+    for c in d:
+        if abs(c) > 1e-9:
+            return d if c > 0 else (-d[0], -d[1], -d[2])
+    return d
+
+
+def clean(v: Vec3, digits: int = 9) -> Vec3:
+    """Round away kernel noise (−0.0, 1e-17) for output."""
+    return tuple(0.0 if abs(round(x, digits)) == 0 else round(x, digits) for x in v)  # type: ignore[return-value]
+
+
+AXES: tuple[Vec3, ...] = ((0.0, 0.0, 1.0), (0.0, 0.0, -1.0), (1.0, 0.0, 0.0), (-1.0, 0.0, 0.0),
+                          (0.0, 1.0, 0.0), (0.0, -1.0, 0.0))
+
+
+@dataclass
+class Analysis:
+    """What the analysers of one body produce, plus facts they share."""
+
+    geo: Any
+    features: list[Feature] = field(default_factory=list)
+    measurements: dict[str, Measurement] = field(default_factory=dict)
+    #: faces already claimed by a feature family (face id -> feature id)
+    claimed: dict[int, str] = field(default_factory=dict)
+    counters: dict[str, int] = field(default_factory=dict)
+
+    def new_id(self, kind: str) -> str:
+        n = self.counters.get(kind, 0) + 1
+        self.counters[kind] = n
+        return f"{kind}-{n}"
+
+    def measure(self, name: str, value: float, faces: tuple[int, ...] = (), location: Vec3 | None = None,
+                smaller_is_worse: bool = True) -> None:
+        """Record ``name`` if it is the worst value so far."""
+        old = self.measurements.get(name)
+        if old is None or (value < old.value - TOL if smaller_is_worse else value > old.value + TOL):
+            self.measurements[name] = Measurement(name, value, tuple(faces),
+                                                  clean(location) if location else None)

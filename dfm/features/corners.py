@@ -1,0 +1,131 @@
+"""Internal corners: concave edges and concave fillet faces, classified against the approach.
+
+* ``vertical``: the corner runs along the tool axis. An end mill leaves its own radius
+  there, so the corner radius limits the cutter diameter (0 = sharp: no end mill makes it).
+* ``floor``: the corner runs across the tool axis, between a floor and a wall. The
+  tool's corner form (square, bull-nose, ball) must match its radius.
+* ``other``: neither (sloped or compound corners).
+
+The approach of a corner is an axis direction from which the void at the corner is open
+(a ray from the corner's void side leaves the part without hitting it), preferring +Z,
+then the other axes.
+"""
+
+from __future__ import annotations
+
+from dfm.features.common import (
+    AXES,
+    Analysis,
+    add,
+    clean,
+    dot,
+    mul,
+    norm,
+    parallel,
+    sub,
+    unit,
+)
+from dfm.model import Feature, Vec3
+
+
+def _open_from(geo, point: Vec3, direction: Vec3) -> bool:  # type: ignore[no-untyped-def]
+    return not geo.ray_hits(point, direction)
+
+
+def find_corners(an: Analysis) -> None:
+    """Add ``corner`` features and the corner measurements to ``an``."""
+    geo = an.geo
+    floor_groups: dict[tuple[int, Vec3], list[int]] = {}
+
+    # 1. Sharp concave edges.
+    for e in geo.edges.values():
+        if e.convexity != "concave" or len(e.faces) != 2:
+            continue
+        f1, f2 = (geo.faces[i] for i in e.faces)
+        owner1, owner2 = an.claimed.get(f1.id), an.claimed.get(f2.id)
+        if owner1 is not None and owner1 == owner2:
+            continue  # inside a hole (bottom or counterbore step): drilling, not milling
+        n1 = geo.face_normal_at(f1.id, e.midpoint)
+        n2 = geo.face_normal_at(f2.id, e.midpoint)
+        if n1 is None or n2 is None:
+            continue
+        bis = unit(add(n1, n2))
+        eps = max(1e-4, min(0.01, e.length * 0.05))
+        void_pt = add(e.midpoint, mul(bis, eps))
+        if e.kind == "line":
+            t = e.direction
+            vert = [a for a in AXES if parallel(a, t, 1e-6) and _open_from(geo, void_pt, a)]
+            if vert:
+                _add_corner(an, "vertical", vert[0], 0.0, (f1.id, f2.id), (e.id,), e.length, e.midpoint)
+                continue
+        # Floor corner: one face faces an open axis direction and the edge lies across it.
+        floor = None
+        for a in AXES:
+            for fa, fb in ((f1, f2), (f2, f1)):
+                if fa.kind == "plane" and parallel(fa.normal, a, 1e-6) and dot(fa.normal, a) > 0:
+                    if _open_from(geo, void_pt, a):
+                        floor = (a, fa.id, fb.id)
+                        break
+            if floor:
+                break
+        if floor:
+            a, floor_face, _wall = floor
+            floor_groups.setdefault((floor_face, a), []).append(e.id)
+            continue
+        _add_corner(an, "other", None, 0.0, (f1.id, f2.id), (e.id,), e.length, e.midpoint)
+
+    for (floor_face, a), edge_ids in sorted(floor_groups.items()):
+        walls = sorted({f for eid in edge_ids for f in geo.edges[eid].faces if f != floor_face})
+        length = sum(geo.edges[eid].length for eid in edge_ids)
+        mid = geo.edges[edge_ids[0]].midpoint
+        _add_corner(an, "floor", a, 0.0, tuple(sorted({floor_face, *walls})), tuple(sorted(edge_ids)), length, mid,
+                    depth=0.0)
+
+    # 2. Concave fillet faces (partial cylinders and tori).
+    for f in geo.faces.values():
+        if not f.concave or f.kind not in ("cylinder", "torus") or f.id in an.claimed:
+            continue
+        if f.kind == "cylinder" and f.span_deg is not None and f.span_deg >= 359.0:
+            continue  # a full bore that is not a hole (internal cavity); not a corner
+        r = f.radius
+        if f.kind == "cylinder":
+            lo, hi = f.axial
+            mid_axis = add(f.origin, mul(f.axis, (lo + hi) / 2))
+            # a point just off the fillet towards its axis is in the void
+            to_axis = sub(mid_axis, f.centroid)
+            probe = add(f.centroid, mul(unit(to_axis), min(r * 0.5, 0.01))) if norm(to_axis) > 0 else mid_axis
+            vert = [a for a in AXES if parallel(a, f.axis, 1e-6) and _open_from(geo, probe, a)]
+            nbrs = tuple(sorted(nb for nb, es in geo.neighbours(f.id).items()
+                                if any(geo.edges[e].convexity == "tangent" for e in es)))
+            if vert:
+                _add_corner(an, "vertical", vert[0], r, (f.id,) + nbrs, (), hi - lo, f.centroid, depth=hi - lo)
+                continue
+            across = [a for a in AXES if abs(dot(a, f.axis)) < 1e-6 and _open_from(geo, probe, a)]
+            if across:
+                _add_corner(an, "floor", across[0], r, (f.id,) + nbrs, (), hi - lo, f.centroid, depth=0.0)
+                continue
+            _add_corner(an, "other", None, r, (f.id,) + nbrs, (), hi - lo, f.centroid)
+        else:  # torus: the blend of a floor fillet round a vertical corner
+            a = next((ax for ax in AXES if parallel(ax, f.axis, 1e-6)), None)
+            _add_corner(an, "floor" if a else "other", a, r, (f.id,), (), 0.0, f.centroid, depth=0.0)
+
+    for c in an.features:
+        if c.kind != "corner":
+            continue
+        if c.props["orientation"] == "vertical":
+            an.measure("min_internal_corner_radius_mm", c.dims["radius_mm"], c.faces, c.location_mm)
+        elif c.props["orientation"] == "floor":
+            an.measure("min_floor_corner_radius_mm", c.dims["radius_mm"], c.faces, c.location_mm)
+
+
+def _add_corner(an: Analysis, orientation: str, approach: Vec3 | None, radius: float, faces: tuple[int, ...],
+                edges: tuple[int, ...], length: float, loc: Vec3, depth: float | None = None) -> None:
+    cid = an.new_id("corner")
+    dims = {"radius_mm": radius, "length_mm": length}
+    if orientation == "vertical":
+        dims["depth_mm"] = length if depth is None else depth
+    props = {"orientation": orientation, "edges": list(edges), "sharp": radius == 0.0}
+    if approach is not None:
+        props["approach"] = list(clean(approach))
+    an.features.append(Feature(cid, "corner", tuple(sorted(set(faces))), dims, props, clean(loc),
+                               clean(approach) if approach else None))

@@ -1,0 +1,222 @@
+"""Cylindrical holes: diameter, depth, through/blind, bottom form, counterbore/countersink stacks.
+
+A hole is a connected set of coaxial concave surfaces of revolution (full cylinders, cones)
+and the flat annuli or bottoms between them. Whether an end is open is decided by the
+exact solid classifier just beyond the end on the axis, so holes that start in a pocket
+floor or cross another hole are handled like any other.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from dfm import threads
+from dfm.features.common import (
+    Analysis,
+    add,
+    canonical_axis,
+    clean,
+    dot,
+    mul,
+    parallel,
+    sub,
+)
+from dfm.model import Feature, Vec3
+
+_FULL = 359.0  # degrees: a cylinder spanning this much is a full bore
+
+
+@dataclass
+class _Segment:
+    radius: float
+    t0: float
+    t1: float
+    faces: list[int]
+    span: float
+
+
+def _axis_key(origin: Vec3, axis: Vec3) -> tuple[Vec3, Vec3]:
+    d = canonical_axis(axis)
+    p0 = sub(origin, mul(d, dot(origin, d)))  # foot of the axis line nearest the origin
+    return d, p0
+
+
+def _same_line(a: tuple[Vec3, Vec3], b: tuple[Vec3, Vec3], tol: float = 1e-6) -> bool:
+    if not parallel(a[0], b[0], 1e-9):
+        return False
+    diff = sub(a[1], b[1])
+    return math.sqrt(dot(diff, diff)) <= tol
+
+
+def find_holes(an: Analysis) -> None:
+    """Add ``hole`` features (and the hole measurements) to ``an``."""
+    geo = an.geo
+    revol = [f for f in geo.faces.values() if f.kind in ("cylinder", "cone") and f.concave and f.axis is not None]
+    groups: list[tuple[tuple[Vec3, Vec3], list]] = []
+    for f in revol:
+        key = _axis_key(f.origin, f.axis)
+        for gkey, members in groups:
+            if _same_line(gkey, key):
+                members.append(f)
+                break
+        else:
+            groups.append((key, [f]))
+
+    for (d, p0), members in groups:
+        ids = {f.id for f in members}
+        # Flat faces perpendicular to the axis joined to the group by a concave edge
+        # (hole bottoms, counterbore floors).
+        for f in members:
+            for nb, edges in geo.neighbours(f.id).items():
+                nf = geo.faces[nb]
+                if nf.kind == "plane" and parallel(nf.normal, d) and any(
+                    geo.edges[e].convexity == "concave" for e in edges
+                ):
+                    ids.add(nb)
+        for comp in _components(geo, ids):
+            _hole_from(an, comp, d, p0)
+
+    holes = [f for f in an.features if f.kind == "hole"]
+    for h in holes:
+        an.measure("min_hole_diameter_mm", h.dims["diameter_mm"], h.faces, h.location_mm)
+        an.measure("max_hole_depth_ratio", h.dims["depth_diameter_ratio"], h.faces, h.location_mm,
+                   smaller_is_worse=False)
+
+
+def _components(geo, ids: set[int]) -> list[set[int]]:  # type: ignore[no-untyped-def]
+    left = set(ids)
+    out = []
+    while left:
+        seed = left.pop()
+        comp = {seed}
+        todo = [seed]
+        while todo:
+            cur = todo.pop()
+            for nb in geo.neighbours(cur):
+                if nb in left:
+                    left.discard(nb)
+                    comp.add(nb)
+                    todo.append(nb)
+        out.append(comp)
+    return out
+
+
+def _hole_from(an: Analysis, comp: set[int], d: Vec3, p0: Vec3) -> None:
+    geo = an.geo
+    faces = [geo.faces[i] for i in sorted(comp)]
+
+    def axial(f) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+        # FaceInfo.axial is measured from the face's own origin along its own axis.
+        base = dot(sub(f.origin, p0), d)
+        sign = 1.0 if dot(f.axis, d) > 0 else -1.0
+        a, b = f.axial
+        lo, hi = base + sign * a, base + sign * b
+        return (min(lo, hi), max(lo, hi))
+
+    cyls = [f for f in faces if f.kind == "cylinder"]
+    cones = [f for f in faces if f.kind == "cone"]
+    planes = [f for f in faces if f.kind == "plane"]
+    segments: list[_Segment] = []
+    for f in sorted(cyls, key=lambda f: (round(f.radius, 7), axial(f))):
+        t0, t1 = axial(f)
+        for s in segments:
+            if abs(s.radius - f.radius) <= 1e-7 and t0 <= s.t1 + 1e-6 and t1 >= s.t0 - 1e-6:
+                overlap = min(t1, s.t1) - max(t0, s.t0)
+                # halves of one bore add their spans; stacked pieces extend the segment
+                s.span = s.span + f.span_deg if overlap > 1e-6 else max(s.span, f.span_deg)
+                s.t0, s.t1 = min(s.t0, t0), max(s.t1, t1)
+                s.faces.append(f.id)
+                break
+        else:
+            segments.append(_Segment(f.radius, t0, t1, [f.id], f.span_deg))
+    segments = [s for s in segments if s.span >= _FULL]
+    if not segments:
+        return
+    ranges = [axial(f) for f in cyls + cones]
+    tmin = min(r[0] for r in ranges)
+    tmax = max(r[1] for r in ranges)
+    rmin = min(s.radius for s in segments)
+    eps = min(0.01, 0.2 * rmin)
+
+    def probe(t: float) -> str:
+        return geo.classify(add(p0, mul(d, t)))
+
+    top_open = probe(tmax + eps) == "out"
+    bot_open = probe(tmin - eps) == "out"
+    if not top_open and not bot_open:
+        return  # an internal cavity, not a machinable hole
+    through = top_open and bot_open
+    if through:
+        # Enter from the side with the larger opening (counterbore side); else the +Z-most.
+        r_top = max(s.radius for s in segments if abs(s.t1 - tmax) < 1e-6) if any(
+            abs(s.t1 - tmax) < 1e-6 for s in segments) else 0.0
+        r_bot = max(s.radius for s in segments if abs(s.t0 - tmin) < 1e-6) if any(
+            abs(s.t0 - tmin) < 1e-6 for s in segments) else 0.0
+        from_top = r_top > r_bot + 1e-7 or (abs(r_top - r_bot) <= 1e-7 and _prefer(d) >= _prefer(mul(d, -1)))
+    else:
+        from_top = top_open
+    approach = d if from_top else mul(d, -1.0)
+    # Work in "depth" coordinates: 0 at the opening, growing into the part.
+    opening_t = tmax if from_top else tmin
+
+    def depth(t: float) -> float:
+        return (opening_t - t) if from_top else (t - opening_t)
+
+    main = min(segments, key=lambda s: (s.radius, -abs(s.t1 - s.t0)))
+    m_near, m_far = sorted((depth(main.t0), depth(main.t1)))
+    stack = []
+    for s in sorted(segments, key=lambda s: min(depth(s.t0), depth(s.t1))):
+        if s is main:
+            continue
+        near, far = sorted((depth(s.t0), depth(s.t1)))
+        stack.append({"kind": "counterbore", "diameter_mm": round(2 * s.radius, 9), "depth_mm": round(far - near, 9),
+                      "from_mm": round(near, 9), "side": "entry" if near < m_near else "exit"})
+    point_angle = None
+    bottom = "through" if through else "other"
+    for c in cones:
+        near, far = sorted((depth(axial(c)[0]), depth(axial(c)[1])))
+        if not through and abs(near - m_far) < 1e-6:
+            bottom = "drill-point"
+            point_angle = 2.0 * c.half_angle_deg
+        elif far <= m_near + 1e-6:
+            radii = [geo.edges[e].radius for e in geo.face_edges[c.id] if geo.edges[e].kind == "circle"]
+            stack.append({"kind": "countersink", "diameter_mm": round(2 * max(radii or [c.radius]), 9),
+                          "angle_deg": round(2.0 * c.half_angle_deg, 6), "depth_mm": round(far - near, 9),
+                          "from_mm": round(near, 9), "side": "entry"})
+    if not through and bottom == "other":
+        for pl in planes:
+            if abs(depth(dot(sub(pl.origin, p0), d)) - m_far) < 1e-6:
+                bottom = "flat"
+    diameter = 2.0 * main.radius
+    depth_mm = m_far - m_near
+    total = (tmax - tmin)
+    dims = {
+        "diameter_mm": diameter,
+        "depth_mm": depth_mm,
+        "total_depth_mm": total,
+        "depth_diameter_ratio": (m_far / diameter),
+    }
+    if point_angle is not None:
+        dims["point_angle_deg"] = point_angle
+    props = {
+        "through": through,
+        "bottom": bottom,
+        "approach": list(clean(approach)),
+        "stack": sorted(stack, key=lambda e: (e["from_mm"], e["kind"])),
+        "drill_depth_mm": round(m_far, 9),
+    }
+    cands = threads.tap_drill_candidates(diameter)
+    if cands:
+        props["candidate_thread"] = cands[0].designation
+        props["candidate_threads"] = [c.designation for c in cands]
+    hid = an.new_id("hole")
+    loc = add(p0, mul(d, opening_t))
+    an.features.append(Feature(hid, "hole", tuple(sorted(comp)), dims, props, clean(loc), clean(approach)))
+    for fid in comp:
+        an.claimed.setdefault(fid, hid)
+
+
+def _prefer(v: Vec3) -> float:
+    # +Z first, then +Y, then +X: the usual first setup.
+    return v[2] * 4 + v[1] * 2 + v[0]

@@ -1,0 +1,135 @@
+"""Wall thickness: the local thickness of the material between opposite faces.
+
+From sample points inside every face, a ray is cast into the material along the inward
+normal; the first face it leaves the material through is the opposite side of the wall.
+A hit only counts when that face's normal is within 35° of the ray (the ray leaves
+through a face *opposite* the start), so convex edges, chamfers and fillets — where
+adjacent faces meet at distance zero — never read as thin walls, and neither does the
+junction of a rib with its base. Each wall is then measured exactly: parallel planes and
+coaxial cylinders by formula, other pairs by the kernel's exact face-to-face distance,
+kept only where the closest points lie along both faces' normals.
+
+Rays use the exact B-rep surfaces (no mesh), so the thickness of planar and cylindrical
+walls is exact to floating-point precision.
+"""
+
+from __future__ import annotations
+
+import math
+
+from dfm.features.common import Analysis, add, clean, dot, mul, norm, parallel, sub, unit
+from dfm.model import Feature, Vec3
+
+#: Walls up to this thickness are reported as features (the micro range of interest).
+REPORT_MAX_MM = 5.0
+#: A ray's exit face must be within this angle of the ray to count as the opposite wall.
+OPPOSITE_DEG = 35.0
+_COS_OPP = math.cos(math.radians(OPPOSITE_DEG))
+
+
+def _grid(area: float) -> int:
+    # ~0.5 mm spacing, 3..8 per side: enough for the exact refinement to find the pair.
+    return max(3, min(8, int(math.sqrt(max(area, 0.0)) / 0.5) + 2))
+
+
+def find_walls(an: Analysis) -> None:
+    """Add ``wall`` features and ``min_wall_thickness_mm`` to ``an``."""
+    geo = an.geo
+    pairs: dict[tuple[int, int], tuple[float, Vec3, Vec3]] = {}
+    for f in geo.faces.values():
+        if f.area <= 1e-10:
+            continue
+        for p, n in geo.sample_face(f.id, _grid(f.area)):
+            d = (-n[0], -n[1], -n[2])
+            hits = geo.ray_hits(add(p, mul(d, 1e-7)), d)
+            if not hits:
+                continue
+            w, gid, q = hits[0]
+            if gid == f.id or gid == 0:
+                continue
+            ng = geo.face_normal_at(gid, q)
+            if ng is None or dot(ng, d) < _COS_OPP:
+                continue
+            w += 1e-7
+            key = (min(f.id, gid), max(f.id, gid))
+            if key not in pairs or w < pairs[key][0]:
+                pairs[key] = (w, p, q) if f.id == key[0] else (w, q, p)  # p lies on the lower id
+
+    walls = []
+    for (a, b), (w, p, q) in pairs.items():
+        exact = _exact(geo, a, b)
+        if exact is not None:
+            w, p, q = exact
+        walls.append((w, a, b, p, q))
+    walls.sort()
+    for w, a, b, p, q in walls:
+        mid = mul(add(p, q), 0.5)
+        an.measure("min_wall_thickness_mm", w, (a, b), mid)
+        if w > REPORT_MAX_MM + 1e-9:
+            continue
+        thick_dir = unit(sub(q, p)) if norm(sub(q, p)) > 0 else None
+        orientation, approach, height = _height(an, a, b, thick_dir)
+        dims = {"thickness_mm": w}
+        if height is not None:
+            dims["height_mm"] = height
+            dims["height_thickness_ratio"] = height / w if w > 0 else math.inf
+        props = {"faces_pair": [a, b], "orientation": orientation}
+        if approach is not None:
+            props["approach"] = list(clean(approach))
+        an.features.append(Feature(an.new_id("wall"), "wall", (a, b), dims, props, clean(mid), None))
+
+
+def _exact(geo, a: int, b: int) -> tuple[float, Vec3, Vec3] | None:  # type: ignore[no-untyped-def]
+    fa, fb = geo.faces[a], geo.faces[b]
+    if fa.kind == "plane" and fb.kind == "plane" and dot(fa.normal, fb.normal) < -1 + 1e-12:
+        return None  # the ray samples are already exact for parallel planes
+    if fa.kind == "cylinder" and fb.kind == "cylinder" and parallel(fa.axis, fb.axis, 1e-12):
+        off = sub(fb.origin, fa.origin)
+        radial = sub(off, mul(fa.axis, dot(off, fa.axis)))
+        if norm(radial) < 1e-9:  # coaxial: the ray samples are exact too
+            return None
+    res = geo.face_distance(a, b)
+    if res is None:
+        return None
+    d, p, q = res
+    if d <= 1e-9:
+        return None
+    seg = unit(sub(q, p))
+    na, nb = geo.face_normal_at(a, p), geo.face_normal_at(b, q)
+    if na is None or nb is None:
+        return None
+    # A true thickness runs into the material from a (against its outward normal) and
+    # leaves through b (along b's outward normal).
+    if dot(seg, na) < -_COS_OPP and dot(seg, nb) > _COS_OPP:
+        return d, p, q
+    return None
+
+
+def _height(an: Analysis, a: int, b: int, thick_dir: Vec3 | None) -> tuple[str, Vec3 | None, float | None]:
+    """Orientation (``wall`` or ``floor``), approach axis and height of the wall a|b.
+
+    The approach is that of the pocket, slot or step either face belongs to; for walls
+    outside any such feature it is the first setup's +Z. A wall whose thickness runs along
+    the approach is a floor (a membrane under a pocket, a flange): it has no height. A
+    standing wall's height is the overlap of its two faces along the approach.
+    """
+    geo = an.geo
+    approach: Vec3 = (0.0, 0.0, 1.0)
+    for fid in (a, b):
+        owner = an.claimed.get(fid)
+        feat = next((f for f in an.features if f.id == owner and f.kind in ("pocket", "slot", "step")), None)
+        if feat is not None and feat.axis is not None:
+            approach = feat.axis
+            break
+    if thick_dir is None:
+        return "wall", approach, None
+    if abs(dot(approach, thick_dir)) > math.cos(math.radians(45.0)):
+        return "floor", approach, None
+    ea, eb = _extent(geo.faces[a], approach), _extent(geo.faces[b], approach)
+    return "wall", approach, max(min(ea[1], eb[1]) - max(ea[0], eb[0]), 0.0)
+
+
+def _extent(f, a: Vec3) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    lo, hi = f.bbox
+    vals = [dot((x, y, z), a) for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])]
+    return min(vals), max(vals)

@@ -1,0 +1,467 @@
+"""Exact geometric facts about a solid's faces and edges, as plain Python data.
+
+The feature analysers (``dfm/features``) work only from these records and the query
+helpers below, so they never touch OCP themselves.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+
+from OCP.Bnd import Bnd_Box
+from OCP.BRep import BRep_Tool
+from OCP.BRepAdaptor import BRepAdaptor_Curve, BRepAdaptor_Surface
+from OCP.BRepBndLib import BRepBndLib
+from OCP.BRepClass3d import BRepClass3d_SolidClassifier
+from OCP.BRepExtrema import BRepExtrema_DistShapeShape
+from OCP.BRepGProp import BRepGProp, BRepGProp_Face
+from OCP.BRepOffset import BRepOffset_Analyse
+from OCP.BRepTools import BRepTools
+from OCP.ChFiDS import ChFiDS_TypeOfConcavity
+from OCP.GCPnts import GCPnts_AbscissaPoint
+from OCP.GeomAbs import (
+    GeomAbs_BezierSurface,
+    GeomAbs_BSplineSurface,
+    GeomAbs_Circle,
+    GeomAbs_Cone,
+    GeomAbs_Cylinder,
+    GeomAbs_Line,
+    GeomAbs_Plane,
+    GeomAbs_Sphere,
+    GeomAbs_SurfaceOfExtrusion,
+    GeomAbs_SurfaceOfRevolution,
+    GeomAbs_Torus,
+)
+from OCP.gp import gp_Dir, gp_Lin, gp_Pnt, gp_Vec
+from OCP.GProp import GProp_GProps
+from OCP.IntCurvesFace import IntCurvesFace_ShapeIntersector
+from OCP.TopAbs import TopAbs_IN, TopAbs_ON, TopAbs_REVERSED
+from OCP.TopExp import TopExp
+
+from dfm.kernel.shape import Solid
+from dfm.model import Vec3
+
+_SURF_KIND = {
+    GeomAbs_Plane: "plane",
+    GeomAbs_Cylinder: "cylinder",
+    GeomAbs_Cone: "cone",
+    GeomAbs_Sphere: "sphere",
+    GeomAbs_Torus: "torus",
+    GeomAbs_BSplineSurface: "bspline",
+    GeomAbs_BezierSurface: "bezier",
+    GeomAbs_SurfaceOfRevolution: "revolution",
+    GeomAbs_SurfaceOfExtrusion: "extrusion",
+}
+
+
+@dataclass(frozen=True)
+class FaceInfo:
+    """Exact facts about one face.
+
+    Attributes:
+        id: 1-based face id.
+        kind: plane | cylinder | cone | sphere | torus | bspline | bezier | revolution |
+            extrusion | other.
+        area: Area in mm².
+        centroid: Area centroid.
+        normal: Outward unit normal (planes only).
+        origin: A point on the plane, or on the axis (cylinder, cone, torus, sphere centre).
+        axis: Axis direction (cylinder, cone, torus).
+        radius: Cylinder/sphere radius; torus minor radius; cone radius at ``origin``.
+        major_radius: Torus major radius.
+        half_angle_deg: Cone half angle.
+        concave: For surfaces of revolution: True when the material lies outside the
+            surface (a hole, a fillet in an internal corner), False for a boss or convex round.
+        span_deg: Angular span around the axis (360 for a full hole).
+        axial: (min, max) of the face along its axis, measured from ``origin``.
+        bbox: Axis-aligned box (lo, hi).
+
+    """
+
+    id: int
+    kind: str
+    area: float
+    centroid: Vec3
+    bbox: tuple[Vec3, Vec3]
+    normal: Vec3 | None = None
+    origin: Vec3 | None = None
+    axis: Vec3 | None = None
+    radius: float | None = None
+    major_radius: float | None = None
+    half_angle_deg: float | None = None
+    concave: bool | None = None
+    span_deg: float | None = None
+    axial: tuple[float, float] | None = None
+
+
+@dataclass(frozen=True)
+class EdgeInfo:
+    """Exact facts about one edge.
+
+    Attributes:
+        id: 1-based edge id.
+        faces: Ids of the faces it bounds (two for a manifold edge; one for a seam).
+        kind: line | circle | other.
+        convexity: concave | convex | tangent | seam | free | mixed.
+        length: Length in mm.
+        midpoint: Point at half length.
+        direction: Unit direction (lines).
+        center: Circle centre; radius: circle radius; axis: circle axis.
+        start: First vertex point; end: last vertex point.
+
+    """
+
+    id: int
+    faces: tuple[int, ...]
+    kind: str
+    convexity: str
+    length: float
+    midpoint: Vec3
+    start: Vec3
+    end: Vec3
+    direction: Vec3 | None = None
+    center: Vec3 | None = None
+    radius: float | None = None
+    axis: Vec3 | None = None
+
+
+def _t(p: gp_Pnt | gp_Dir | gp_Vec) -> Vec3:
+    return (p.X(), p.Y(), p.Z())
+
+
+def _dot(a: Vec3, b: Vec3) -> float:
+    return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
+
+
+def _sub(a: Vec3, b: Vec3) -> Vec3:
+    return (a[0] - b[0], a[1] - b[1], a[2] - b[2])
+
+
+class Geometry:
+    """Face and edge records of one solid, computed once, plus exact queries."""
+
+    def __init__(self, solid: Solid) -> None:
+        self.solid = solid
+        self._analyse = BRepOffset_Analyse(solid.shape, 0.01)
+
+    # --- records --------------------------------------------------------------------
+    @functools.cached_property
+    def faces(self) -> dict[int, FaceInfo]:
+        """FaceInfo by face id."""
+        return {i: self._face_info(i) for i in range(1, self.solid.face_count + 1)}
+
+    @functools.cached_property
+    def edges(self) -> dict[int, EdgeInfo]:
+        """EdgeInfo by edge id."""
+        return {i: self._edge_info(i) for i in range(1, self.solid.edge_count + 1)}
+
+    def _face_info(self, fid: int) -> FaceInfo:
+        face = self.solid.face(fid)
+        surf = BRepAdaptor_Surface(face, True)
+        kind = _SURF_KIND.get(surf.GetType(), "other")
+        props = GProp_GProps()
+        BRepGProp.SurfaceProperties_s(face, props)
+        area = props.Mass()
+        centroid = _t(props.CentreOfMass())
+        box = Bnd_Box()
+        BRepBndLib.AddOptimal_s(face, box, False, False)
+        x0, y0, z0, x1, y1, z1 = box.Get()
+        bbox = ((x0, y0, z0), (x1, y1, z1))
+        umin, umax, vmin, vmax = BRepTools.UVBounds_s(face)
+        reversed_ = face.Orientation() == TopAbs_REVERSED
+        info: dict = {"id": fid, "kind": kind, "area": area, "centroid": centroid, "bbox": bbox}
+        if kind == "plane":
+            pln = surf.Plane()
+            n = pln.Axis().Direction()
+            normal = _t(n)
+            if reversed_:
+                normal = (-normal[0], -normal[1], -normal[2])
+            info.update(normal=normal, origin=_t(pln.Location()))
+        elif kind in ("cylinder", "cone", "torus", "sphere"):
+            if kind == "cylinder":
+                ax = surf.Cylinder().Axis()
+                info["radius"] = surf.Cylinder().Radius()
+            elif kind == "cone":
+                cone = surf.Cone()
+                ax = cone.Axis()
+                info["radius"] = cone.RefRadius()
+                info["half_angle_deg"] = math.degrees(abs(cone.SemiAngle()))
+            elif kind == "torus":
+                tor = surf.Torus()
+                ax = tor.Axis()
+                info["radius"] = tor.MinorRadius()
+                info["major_radius"] = tor.MajorRadius()
+            else:
+                sph = surf.Sphere()
+                ax = sph.Position().Axis()
+                info["radius"] = sph.Radius()
+            o, d = _t(ax.Location()), _t(ax.Direction())
+            info.update(origin=o, axis=d)
+            # Concavity: compare the oriented normal with the direction away from the axis.
+            um, vm = (umin + umax) / 2, (vmin + vmax) / 2
+            p, n = self._point_normal(face, um, vm)
+            if kind == "torus":
+                # away from the tube's centre circle
+                rel = _sub(p, o)
+                h = _dot(rel, d)
+                radial = _sub(rel, (d[0] * h, d[1] * h, d[2] * h))
+                rn = math.sqrt(_dot(radial, radial)) or 1.0
+                big = info["major_radius"]
+                tube_c = (o[0] + radial[0] / rn * big, o[1] + radial[1] / rn * big, o[2] + radial[2] / rn * big)
+                away = _sub(p, tube_c)
+            elif kind == "sphere":
+                away = _sub(p, o)
+            else:
+                rel = _sub(p, o)
+                h = _dot(rel, d)
+                away = _sub(rel, (d[0] * h, d[1] * h, d[2] * h))
+            info["concave"] = _dot(away, n) < 0
+            if kind in ("cylinder", "cone", "torus"):
+                info["span_deg"] = math.degrees(umax - umin)
+                # axial extent from the face's bbox corners is loose; sample the face instead
+                hs = []
+                for uu in (umin, (umin + umax) / 2, umax):
+                    for vv in (vmin, vmax):
+                        q, _ = self._point_normal(face, uu, vv)
+                        hs.append(_dot(_sub(q, o), d))
+                info["axial"] = (min(hs), max(hs))
+        return FaceInfo(**info)
+
+    @staticmethod
+    def _point_normal(face, u: float, v: float) -> tuple[Vec3, Vec3]:  # type: ignore[no-untyped-def]
+        gf = BRepGProp_Face(face)
+        p = gp_Pnt()
+        n = gp_Vec()
+        gf.Normal(u, v, p, n)
+        mag = n.Magnitude()
+        if mag > 0:
+            n.Divide(mag)
+        return _t(p), _t(n)
+
+    def _edge_info(self, eid: int) -> EdgeInfo:
+        edge = self.solid.edge(eid)
+        faces = self.solid.edge_faces.get(eid, ())
+        if BRep_Tool.Degenerated_s(edge):
+            c = BRep_Tool.Pnt_s(TopExp.FirstVertex_s(edge))
+            pt = _t(c)
+            return EdgeInfo(eid, faces, "degenerate", "seam", 0.0, pt, pt, pt)
+        curve = BRepAdaptor_Curve(edge)
+        t0, t1 = curve.FirstParameter(), curve.LastParameter()
+        length = GCPnts_AbscissaPoint.Length_s(curve)
+        mid = _t(curve.Value((t0 + t1) / 2))
+        start, end = _t(curve.Value(t0)), _t(curve.Value(t1))
+        ctype = curve.GetType()
+        rec: dict = {}
+        kind = "other"
+        if ctype == GeomAbs_Line:
+            kind = "line"
+            rec["direction"] = _t(curve.Line().Direction())
+        elif ctype == GeomAbs_Circle:
+            kind = "circle"
+            circ = curve.Circle()
+            rec.update(center=_t(circ.Location()), radius=circ.Radius(), axis=_t(circ.Axis().Direction()))
+        if len(faces) == 1:
+            convexity = "seam" if BRep_Tool.IsClosed_s(edge, self.solid.face(faces[0])) else "free"
+        else:
+            types = {iv.Type() for iv in self._analyse.Type(edge)}
+            if not types:
+                convexity = "tangent"
+            elif types == {ChFiDS_TypeOfConcavity.ChFiDS_Concave}:
+                convexity = "concave"
+            elif types == {ChFiDS_TypeOfConcavity.ChFiDS_Convex}:
+                convexity = "convex"
+            elif types == {ChFiDS_TypeOfConcavity.ChFiDS_Tangential}:
+                convexity = "tangent"
+            else:
+                convexity = "mixed"
+        return EdgeInfo(eid, faces, kind, convexity, length, mid, start, end, **rec)
+
+    # --- adjacency ------------------------------------------------------------------
+    @functools.cached_property
+    def face_edges(self) -> dict[int, tuple[int, ...]]:
+        """Edge ids of each face."""
+        out: dict[int, list[int]] = {i: [] for i in range(1, self.solid.face_count + 1)}
+        for eid, fids in self.solid.edge_faces.items():
+            for f in fids:
+                out[f].append(eid)
+        return {k: tuple(sorted(v)) for k, v in out.items()}
+
+    def neighbours(self, fid: int) -> dict[int, list[int]]:
+        """For face ``fid``: neighbour face id → the edge ids they share."""
+        out: dict[int, list[int]] = {}
+        for eid in self.face_edges[fid]:
+            for other in self.solid.edge_faces[eid]:
+                if other != fid:
+                    out.setdefault(other, []).append(eid)
+        return out
+
+    # --- exact queries --------------------------------------------------------------
+    def sample_face(self, fid: int, n: int = 5) -> list[tuple[Vec3, Vec3]]:
+        """Points strictly inside face ``fid`` with outward normals (an n×n UV grid, trimmed)."""
+        face = self.solid.face(fid)
+        umin, umax, vmin, vmax = BRepTools.UVBounds_s(face)
+        from OCP.BRepTopAdaptor import BRepTopAdaptor_FClass2d
+        from OCP.gp import gp_Pnt2d
+
+        cls = BRepTopAdaptor_FClass2d(face, 1e-7)
+        out = []
+        for i in range(n):
+            for j in range(n):
+                u = umin + (umax - umin) * (i + 0.5) / n
+                v = vmin + (vmax - vmin) * (j + 0.5) / n
+                if cls.Perform(gp_Pnt2d(u, v)) != TopAbs_IN:
+                    continue
+                out.append(self._point_normal(face, u, v))
+        return out
+
+    @functools.cached_property
+    def _intersector(self) -> IntCurvesFace_ShapeIntersector:
+        isec = IntCurvesFace_ShapeIntersector()
+        isec.Load(self.solid.shape, 1e-7)
+        return isec
+
+    def ray_hits(self, origin: Vec3, direction: Vec3, max_dist: float = 1e9) -> list[tuple[float, int, Vec3]]:
+        """Intersections of a ray with the solid's faces, sorted by distance.
+
+        Returns:
+            (distance, face id, point) for each hit with distance in (1e-6, max_dist].
+
+        """
+        isec = self._intersector
+        lin = gp_Lin(gp_Pnt(*origin), gp_Dir(*direction))
+        isec.Perform(lin, 1e-6, max_dist)
+        out = []
+        if not isec.IsDone():
+            return out
+        for k in range(1, isec.NbPnt() + 1):
+            w = isec.WParameter(k)
+            if w <= 1e-6:
+                continue
+            out.append((w, self.solid.face_id(isec.Face(k)), _t(isec.Pnt(k))))
+        out.sort()
+        return out
+
+    def face_distance(self, a: int, b: int) -> tuple[float, Vec3, Vec3] | None:
+        """Exact minimum distance between faces ``a`` and ``b`` and the two closest points."""
+        dss = BRepExtrema_DistShapeShape(self.solid.face(a), self.solid.face(b))
+        if not dss.IsDone() or dss.NbSolution() == 0:
+            return None
+        return dss.Value(), _t(dss.PointOnShape1(1)), _t(dss.PointOnShape2(1))
+
+    def face_normal_at(self, fid: int, point: Vec3) -> Vec3 | None:
+        """Outward normal of face ``fid`` at the point of it nearest to ``point``."""
+        from OCP.GeomAPI import GeomAPI_ProjectPointOnSurf
+
+        face = self.solid.face(fid)
+        surf = BRep_Tool.Surface_s(face)
+        proj = GeomAPI_ProjectPointOnSurf(gp_Pnt(*point), surf)
+        if proj.NbPoints() == 0:
+            return None
+        u, v = proj.LowerDistanceParameters()
+        return self._point_normal(face, u, v)[1]
+
+    def classify(self, point: Vec3, tol: float = 1e-7) -> str:
+        """``in``, ``on`` or ``out`` of the solid."""
+        c = BRepClass3d_SolidClassifier(self.solid.shape, gp_Pnt(*point), tol)
+        st = c.State()
+        return "in" if st == TopAbs_IN else "on" if st == TopAbs_ON else "out"
+
+    def face_loops(self, fid: int, deflection: float = 0.002) -> list[list[Vec3]]:
+        """Boundary loops of face ``fid`` as ordered point lists, outer loop first.
+
+        Edges are discretised so that the chord error stays below ``deflection`` mm.
+        """
+        from OCP.BRepTools import BRepTools_WireExplorer
+        from OCP.GCPnts import GCPnts_QuasiUniformDeflection
+        from OCP.TopAbs import TopAbs_WIRE
+        from OCP.TopExp import TopExp_Explorer
+        from OCP.TopoDS import TopoDS
+
+        face = self.solid.face(fid)
+        outer = BRepTools.OuterWire_s(face)
+        wires = [outer] if not outer.IsNull() else []
+        exp = TopExp_Explorer(face, TopAbs_WIRE)
+        while exp.More():
+            w = TopoDS.Wire_s(exp.Current())
+            if outer.IsNull() or not w.IsSame(outer):
+                wires.append(w)
+            exp.Next()
+        loops = []
+        for w in wires:
+            pts: list[Vec3] = []
+            wexp = BRepTools_WireExplorer(w, face)
+            while wexp.More():
+                edge = wexp.Current()
+                curve = BRepAdaptor_Curve(edge)
+                disc = GCPnts_QuasiUniformDeflection(curve, deflection)
+                seg = [_t(disc.Value(k)) for k in range(1, disc.NbPoints() + 1)] if disc.IsDone() else []
+                if edge.Orientation() == TopAbs_REVERSED:
+                    seg.reverse()
+                if pts and seg:
+                    seg = seg[1:]
+                pts.extend(seg)
+                wexp.Next()
+            if len(pts) > 1 and _dot(_sub(pts[0], pts[-1]), _sub(pts[0], pts[-1])) < 1e-14:
+                pts.pop()
+            loops.append(pts)
+        return loops
+
+    def section_profile(self, origin: Vec3, axis: Vec3, deflection: float = 0.0005) -> list[tuple[float, float]]:
+        """(axial position, distance to axis) of the solid's boundary on one half-plane.
+
+        The half-plane contains the axis and extends to one side of it; the points are the
+        discretised section curves, so a modelled thread's profile appears as a zig-zag.
+        """
+        from OCP.BRepAlgoAPI import BRepAlgoAPI_Section
+        from OCP.GCPnts import GCPnts_QuasiUniformDeflection
+        from OCP.gp import gp_Ax3, gp_Pln
+        from OCP.TopAbs import TopAbs_EDGE
+        from OCP.TopExp import TopExp_Explorer
+        from OCP.TopoDS import TopoDS
+
+        d = gp_Dir(*axis)
+        ref = gp_Dir(1, 0, 0) if abs(axis[0]) < 0.9 else gp_Dir(0, 1, 0)
+        xdir = gp_Dir(gp_Vec(ref).Crossed(gp_Vec(d)))  # ⊥ axis
+        # plane through the axis: normal ⊥ axis and ⊥ xdir's partner
+        normal = gp_Dir(gp_Vec(d).Crossed(gp_Vec(xdir)))
+        pln = gp_Pln(gp_Ax3(gp_Pnt(*origin), normal, xdir))
+        sec = BRepAlgoAPI_Section(self.solid.shape, pln, False)
+        sec.ComputePCurveOn1(False)
+        sec.Approximation(False)
+        sec.Build()
+        out: list[tuple[float, float]] = []
+        if not sec.IsDone():
+            return out
+        exp = TopExp_Explorer(sec.Shape(), TopAbs_EDGE)
+        xd = _t(xdir)
+        while exp.More():
+            curve = BRepAdaptor_Curve(TopoDS.Edge_s(exp.Current()))
+            disc = GCPnts_QuasiUniformDeflection(curve, deflection)
+            if disc.IsDone():
+                for k in range(1, disc.NbPoints() + 1):
+                    p = _t(disc.Value(k))
+                    rel = _sub(p, origin)
+                    x = _dot(rel, xd)
+                    if x > 0:
+                        out.append((_dot(rel, axis), x))
+            exp.Next()
+        return out
+
+    def edge_points(self, eid: int, n: int = 5) -> list[Vec3]:
+        """``n`` points evenly spaced in parameter along edge ``eid``."""
+        curve = BRepAdaptor_Curve(self.solid.edge(eid))
+        t0, t1 = curve.FirstParameter(), curve.LastParameter()
+        return [_t(curve.Value(t0 + (t1 - t0) * k / (n - 1))) for k in range(n)] if n > 1 else [
+            _t(curve.Value((t0 + t1) / 2))
+        ]
+
+
+def geometry(solid: Solid) -> Geometry:
+    """The (cached) Geometry of a solid."""
+    g = getattr(solid, "_dfm_geometry", None)
+    if g is None:
+        g = Geometry(solid)
+        solid._dfm_geometry = g  # type: ignore[attr-defined]
+    return g
