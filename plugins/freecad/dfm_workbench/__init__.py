@@ -1,0 +1,1 @@
+"""DFM workbench for FreeCAD: a thin shell over dfm.api (see dfm_bridge)."""

@@ -1,0 +1,421 @@
+"""The one module of the workbench that touches both FreeCAD and dfm.
+
+Everything else in the workbench is FreeCAD/Qt only and talks to dfm through the plain
+data returned here (``CheckOutcome``, ``Row``, colour tuples). The GUI holds no logic.
+
+How a check runs (three steps, so that only the middle one leaves the GUI thread):
+
+1. :func:`prepare` (GUI thread) writes the object's shape to a temporary BREP with
+   ``Part.Shape.exportBrep`` and records, for every solid, which global ``FaceN`` each of
+   its faces is. dfm numbers faces per body (``TopExp::MapShapes`` on the solid, the same
+   order FreeCAD uses), FreeCAD numbers them over the whole shape; for a single solid the
+   two numberings are identical, for a compound the map translates.
+2. :func:`run` (worker thread) calls ``dfm.api.analyze`` on that file. It never raises for a
+   bad part: the error comes back in the result.
+3. :func:`outcome` maps the findings back to ``FaceN`` and the worst severity per face.
+
+Where dfm lives: FreeCAD embeds its own Python (Debian: 3.11.2). dfm and its dependencies
+(cadquery-ocp...) are installed in another Python 3.11 environment; :func:`configure_path`
+puts that environment in front of FreeCAD's ``sys.path`` (it must come before
+``/usr/lib/python3/dist-packages``, whose old pyparsing breaks cadquery). The folders come
+from the environment variable ``DFM_PYTHONPATH`` (``os.pathsep``-separated) or, when that is
+unset, from the preference ``User parameter:BaseApp/Preferences/Mod/DFM`` → ``PythonPath``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import FreeCAD  # noqa: F401  (FreeCAD must be imported before Part)
+import Part
+
+#: Preference group of the workbench.
+PREF_GROUP = "User parameter:BaseApp/Preferences/Mod/DFM"
+#: Environment variable naming the folders where dfm is installed.
+ENV_PATH = "DFM_PYTHONPATH"
+
+#: Face colours (r, g, b, transparency) by worst finding on the face.
+COLOR_ERROR = (0.85, 0.10, 0.10, 0.0)
+COLOR_WARNING = (1.00, 0.65, 0.00, 0.0)
+COLOR_OK = (0.30, 0.75, 0.30, 0.0)
+COLORS = {"error": COLOR_ERROR, "warning": COLOR_WARNING, "ok": COLOR_OK}
+#: Worst first. ``info`` findings do not colour a face (it stays "ok").
+_RANK = {"error": 0, "warning": 1, "info": 2, "ok": 3}
+
+
+class BridgeError(Exception):
+    """Something the workbench cannot do; the message is one line, shown as ``dfm: <message>``."""
+
+
+# --------------------------------------------------------------------------- environment
+
+
+def configured_paths() -> list[str]:
+    """The folders holding dfm, from ``DFM_PYTHONPATH`` or the workbench preference."""
+    raw = os.environ.get(ENV_PATH)
+    if raw is None:
+        raw = FreeCAD.ParamGet(PREF_GROUP).GetString("PythonPath", "")
+    return [p for p in raw.split(os.pathsep) if p.strip()]
+
+
+def configure_path(paths: Sequence[str] | None = None) -> list[str]:
+    """Put the dfm environment in front of ``sys.path``.
+
+    Plain path lines of ``.pth`` files in those folders (an editable install of dfm writes
+    one) are added right after their folder; ``import`` lines of ``.pth`` files are not run.
+
+    Args:
+        paths: Folders to add; None reads :func:`configured_paths`.
+
+    Returns:
+        The entries added, in order (already present ones are moved to the front).
+    """
+    wanted: list[str] = []
+    for entry in configured_paths() if paths is None else paths:
+        folder = os.path.abspath(os.path.expanduser(entry))
+        wanted.append(folder)
+        if os.path.isdir(folder):
+            for name in sorted(os.listdir(folder)):
+                if not name.endswith(".pth"):
+                    continue
+                try:
+                    lines = Path(folder, name).read_text(encoding="utf-8").splitlines()
+                except OSError:
+                    continue
+                for line in lines:
+                    line = line.strip()
+                    if line and not line.startswith(("#", "import ", "import\t")):
+                        extra = os.path.join(folder, line)
+                        if os.path.isdir(extra):
+                            wanted.append(os.path.abspath(extra))
+    out: list[str] = []
+    for folder in wanted:
+        if folder not in out:
+            out.append(folder)
+    sys.path[:] = out + [p for p in sys.path if p not in out]
+    return out
+
+
+def dfm_status() -> tuple[bool, str]:
+    """Whether dfm can be imported here, and a one-line explanation."""
+    try:
+        api = importlib.import_module("dfm.api")
+    except Exception as err:  # ImportError, or a broken dependency in the environment
+        return False, (f"dfm cannot be imported ({type(err).__name__}: {' '.join(str(err).split())}); "
+                       f"set {ENV_PATH} or the DFM preference 'PythonPath' to the folders where dfm is installed")
+    import dfm
+
+    return True, f"dfm {getattr(dfm, '__version__', '?')} from {Path(api.__file__).parent}"
+
+
+def optional_module(name: str) -> Any | None:
+    """Import a dfm front-end module that may not be part of this installation yet."""
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as err:
+        if err.name is not None and name.startswith(err.name):
+            return None
+        raise
+
+
+def known_names() -> dict[str, list[str]]:
+    """Material and finish names from dfm's shipped data, for the settings dialog."""
+    import tomllib
+
+    from dfm.resources import rules_dir
+
+    out: dict[str, list[str]] = {"material": [], "finish": ["none"]}
+    data = rules_dir() / "data"
+    for key, fname in (("material", "materials.toml"), ("finish", "finishes.toml")):
+        path = data / fname
+        if path.is_file():
+            with path.open("rb") as fh:
+                doc = tomllib.load(fh)
+            out[key].extend(str(item["name"]) for item in doc.get(key, []) if "name" in item)
+    return out
+
+
+# --------------------------------------------------------------------------- face mapping
+
+
+def face_map(shape: Part.Shape) -> list[list[int]]:
+    """For each solid of ``shape`` (in ``shape.Solids`` order), the global 1-based FaceN of its faces.
+
+    ``face_map(shape)[b][j - 1]`` is the FreeCAD face number of dfm's face ``j`` of body ``b + 1``.
+    """
+    globals_ = shape.Faces
+    out: list[list[int]] = []
+    for solid in shape.Solids:
+        ids: list[int] = []
+        for face in solid.Faces:
+            for k, g in enumerate(globals_):
+                if face.isSame(g):
+                    ids.append(k + 1)
+                    break
+            else:
+                raise BridgeError(f"a face of solid {len(out) + 1} is not among the shape's faces")
+        out.append(ids)
+    return out
+
+
+# --------------------------------------------------------------------------- part settings
+
+
+#: The settings the workbench stores on the document, with their defaults.
+SETTING_DEFAULTS: dict[str, Any] = {
+    "material": "",
+    "finish": "",
+    "machine": "",
+    "general_tolerance_mm": 0.0,
+    "profile": "",
+    "tools": "",
+}
+
+
+def spec_toml(settings: Mapping[str, Any], source: str = "") -> str:
+    """The part specification (``PART.dfm.toml``) for the settings, as TOML text.
+
+    Empty settings are left out so that dfm's defaults apply.
+    """
+    lines = ["# Part specification for dfm, written by the FreeCAD DFM workbench."]
+    if source:
+        lines.append(f"# Source document: {source}")
+    lines.append("")
+    part = [(k, settings.get(k)) for k in ("material", "finish", "machine")]
+    part = [(k, v) for k, v in part if isinstance(v, str) and v.strip()]
+    lines.append("[part]")
+    for key, value in part:
+        lines.append(f"{key} = {_toml_str(value.strip())}")
+    tol = settings.get("general_tolerance_mm") or 0.0
+    if float(tol) > 0.0:
+        lines.append("")
+        lines.append("[tolerances]")
+        lines.append(f"general_mm = {float(tol):g}")
+    return "\n".join(lines) + "\n"
+
+
+def _toml_str(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def write_spec(settings: Mapping[str, Any], path: str | Path, source: str = "") -> Path:
+    """Write :func:`spec_toml` to ``path`` and return it."""
+    path = Path(path)
+    path.write_text(spec_toml(settings, source), encoding="utf-8")
+    return path
+
+
+def options(settings: Mapping[str, Any], spec_path: str | Path | None = None) -> Any:
+    """``dfm.api.Options`` for the settings (the same values ``dfm check --spec/--material...`` takes)."""
+    from dfm.api import Options
+
+    def s(key: str) -> str | None:
+        value = settings.get(key)
+        return value.strip() if isinstance(value, str) and value.strip() else None
+
+    finish = s("finish")
+    return Options(
+        spec=str(spec_path) if spec_path else None,
+        profile=s("profile"),
+        material=s("material"),
+        finish=None if finish == "none" else finish,
+        tools=s("tools"),
+    )
+
+
+# --------------------------------------------------------------------------- the check
+
+
+@dataclass(frozen=True)
+class Job:
+    """A shape written out for dfm, with its face map.
+
+    Attributes:
+        label: What the user calls the object (its Label).
+        path: The BREP file dfm reads.
+        faces: Number of faces of the FreeCAD shape.
+        face_map: Per solid, global FaceN of each dfm face id.
+    """
+
+    label: str
+    path: str
+    faces: int
+    face_map: tuple[tuple[int, ...], ...]
+
+
+@dataclass(frozen=True)
+class Row:
+    """One finding as the task panel lists it."""
+
+    severity: str
+    code: str
+    name: str
+    message: str
+    faces: tuple[int, ...]  # global FaceN numbers
+    body: int  # 0 = file-level
+    value: float | None = None
+    limit: float | None = None
+    unit: str = ""
+    fix: str = ""
+
+    @property
+    def face_names(self) -> tuple[str, ...]:
+        """``('Face3', 'Face7')``."""
+        return tuple(f"Face{n}" for n in self.faces)
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    """What one check found on one object, in FreeCAD's terms.
+
+    Attributes:
+        label: The object's label.
+        ok: False when dfm could not analyse the shape (``error`` says why).
+        error: The one-line message, exactly as the CLI prints it (``dfm: ...``).
+        rows: Findings, worst first (dfm's order).
+        face_severity: Worst severity per FaceN (``error``/``warning``/``info``/``ok``), index = FaceN - 1.
+        verdict: ``pass`` | ``warn`` | ``fail``.
+        result: The ``dfm.model.DfmResult`` (for tools, program and report).
+    """
+
+    label: str
+    ok: bool
+    error: str
+    rows: tuple[Row, ...]
+    face_severity: tuple[str, ...]
+    verdict: str
+    result: Any = field(default=None, compare=False, repr=False)
+
+    @property
+    def colors(self) -> list[tuple[float, float, float, float]]:
+        """One DiffuseColor entry per face."""
+        return face_colors(self.face_severity)
+
+
+def prepare(shape: Part.Shape, label: str, workdir: str | Path | None = None) -> Job:
+    """Write ``shape`` to a BREP file for dfm (call from the GUI thread).
+
+    Raises:
+        BridgeError: The shape has no solid.
+    """
+    if shape is None or shape.isNull():
+        raise BridgeError(f"{label}: the object has no shape")
+    if not shape.Solids:
+        raise BridgeError(f"{label}: the shape holds no solid (dfm analyses solids only) [DFM906 no-solid]")
+    folder = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="dfm-fc-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in label) or "part"
+    path = folder / f"{safe}.brep"
+    shape.exportBrep(str(path))
+    fmap = face_map(shape)
+    return Job(label=label, path=str(path), faces=len(shape.Faces), face_map=tuple(tuple(m) for m in fmap))
+
+
+def run(job: Job, opts: Any = None) -> Any:
+    """Run dfm on the prepared file (safe in a worker thread: no FreeCAD objects are touched)."""
+    from dfm import api
+
+    return api.analyze(job.path, opts)
+
+
+def outcome(job: Job, result: Any) -> CheckOutcome:
+    """Map a ``DfmResult`` back to FreeCAD's FaceN numbers."""
+    if result.status != "ok":
+        message = result.error.message if result.error is not None else "analysis failed"
+        return CheckOutcome(job.label, False, f"dfm: {message}", (), ("ok",) * job.faces, "fail", result)
+    if len(result.bodies) != len(job.face_map):
+        raise BridgeError(f"{job.label}: dfm read {len(result.bodies)} bodies but the shape has "
+                          f"{len(job.face_map)} solids; faces cannot be mapped")
+    rows = [_row(f, 0, ()) for f in result.findings]
+    for body in result.bodies:
+        fmap = job.face_map[body.index - 1]
+        if body.faces != len(fmap):
+            raise BridgeError(f"{job.label}: body {body.index} has {body.faces} faces in dfm but "
+                              f"{len(fmap)} in FreeCAD; faces cannot be mapped")
+        rows.extend(_row(f, body.index, fmap) for f in body.findings)
+    return CheckOutcome(job.label, True, "", tuple(rows), worst_per_face(job.faces, rows), result.verdict, result)
+
+
+def _row(finding: Any, body: int, fmap: Sequence[int]) -> Row:
+    faces = tuple(fmap[i - 1] for i in finding.faces if 0 < i <= len(fmap)) if fmap else ()
+    sev = getattr(finding.severity, "value", finding.severity)
+    return Row(str(sev), finding.code, finding.name, finding.message, faces, body,
+               finding.value, finding.limit, finding.unit, finding.fix)
+
+
+def worst_per_face(n_faces: int, rows: Iterable[Row]) -> tuple[str, ...]:
+    """The worst severity on each face (``ok`` where nothing was found)."""
+    worst = ["ok"] * n_faces
+    for row in rows:
+        for n in row.faces:
+            if 0 < n <= n_faces and _RANK.get(row.severity, 3) < _RANK[worst[n - 1]]:
+                worst[n - 1] = row.severity
+    return tuple(worst)
+
+
+def face_colors(face_severity: Sequence[str]) -> list[tuple[float, float, float, float]]:
+    """DiffuseColor entries: red for error, orange for warning, green otherwise (info too)."""
+    return [COLORS.get(s, COLOR_OK) for s in face_severity]
+
+
+def check(shape: Part.Shape, label: str, settings: Mapping[str, Any] | None = None,
+          workdir: str | Path | None = None, spec_path: str | Path | None = None) -> CheckOutcome:
+    """The three steps in one call (headless use and tests)."""
+    job = prepare(shape, label, workdir)
+    return outcome(job, run(job, options(settings or {}, spec_path)))
+
+
+# --------------------------------------------------------------------------- tools, program, report
+
+
+def tool_rows(result: Any) -> list[dict[str, Any]]:
+    """The recommended tools of every body, for a table.
+
+    Raises:
+        BridgeError: dfm's tooling is not part of this installation.
+    """
+    if optional_module("dfm.tooling") is None:
+        raise BridgeError("tool recommendation is not available in this dfm installation (no dfm.tooling)")
+    out: list[dict[str, Any]] = []
+    for body in result.bodies:
+        for tool in body.tools:
+            out.append({
+                "body": body.index, "id": tool.id, "name": tool.name, "kind": tool.kind,
+                "diameter_mm": tool.diameter_mm, "reach_mm": tool.reach_mm,
+                "flute_length_mm": tool.flute_length_mm, "flutes": tool.flutes,
+                "corner_radius_mm": tool.corner_radius_mm, "role": tool.role,
+                "features": ", ".join(tool.features), "source": tool.source,
+            })
+    return out
+
+
+def write_report(result: Any, target: str | Path) -> Path:
+    """Write the HTML report (``dfm.report.html.write_report``) and return its path."""
+    html = optional_module("dfm.report.html")
+    if html is None:
+        raise BridgeError("the HTML report is not available in this dfm installation (no dfm.report.html)")
+    target = Path(target)
+    out = html.write_report(result, target)
+    return Path(out) if isinstance(out, (str, Path)) else target
+
+
+def write_program(result: Any, folder: str | Path, stem: str, settings: Mapping[str, Any] | None = None) -> list[Path]:
+    """Write the G-code program and tool table next to the document; return the files written.
+
+    Uses ``dfm.cam.write_program(result, folder, stem, ...)`` when dfm's CAM provides it.
+    """
+    cam = optional_module("dfm.cam")
+    writer = getattr(cam, "write_program", None) if cam is not None else None
+    if writer is None:
+        raise BridgeError("G-code generation is not available in this dfm installation (no dfm.cam.write_program)")
+    out = writer(result, Path(folder), stem, **({"machine": settings.get("machine")} if settings and
+                                                  settings.get("machine") else {}))
+    return [Path(p) for p in (out if isinstance(out, (list, tuple)) else [out])]
+

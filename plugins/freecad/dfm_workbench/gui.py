@@ -1,0 +1,530 @@
+"""Commands and task panels of the DFM workbench (FreeCAD + Qt only; dfm is reached through the bridge).
+
+No logic lives here: the bridge prepares, runs and maps a check; this module picks the
+objects, runs the bridge in a worker thread, paints faces, lists findings and shows errors
+as one line in the report view (``dfm: <message>``, as the CLI prints it).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import tempfile
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+import FreeCAD
+import FreeCADGui
+from PySide2 import QtCore, QtGui, QtWidgets
+
+from dfm_workbench import settings
+
+ICONS = Path(__file__).resolve().parent.parent / "Resources" / "icons"
+COMMANDS = ["DFM_Check", "DFM_Settings", "DFM_Tools", "DFM_Program", "DFM_Report"]
+#: Set to 1 to write files without opening them (tests, batch use).
+ENV_NO_OPEN = "DFM_FREECAD_NO_OPEN"
+
+#: The last panel shown (tests and macros read it).
+LAST_PANEL: Any = None
+
+_bridge: Any = None
+
+
+def bridge() -> Any:
+    """The bridge module, with dfm's environment on ``sys.path`` (done once)."""
+    global _bridge
+    if _bridge is None:
+        from dfm_workbench import dfm_bridge
+
+        dfm_bridge.configure_path()
+        _bridge = dfm_bridge
+    return _bridge
+
+
+def error(message: str) -> None:
+    """One line in the report view, red; never a dialog."""
+    FreeCAD.Console.PrintError(message.rstrip("\n") + "\n")
+
+
+def guarded(fn):  # type: ignore[no-untyped-def]
+    """Turn any exception of a GUI callback into one report-view line (and the traceback into the log)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
+        try:
+            return fn(*args, **kwargs)
+        except Exception as err:  # noqa: BLE001 - a GUI callback must never raise into Qt
+            b = _bridge
+            if b is not None and isinstance(err, b.BridgeError):
+                error(f"dfm: {err}")
+            else:
+                error(f"dfm: internal error: {type(err).__name__}: {' '.join(str(err).split())}")
+                FreeCAD.Console.PrintLog(traceback.format_exc())
+            return None
+
+    return wrapper
+
+
+def activated() -> None:
+    """Workbench activated: say where dfm comes from, or how to point at it."""
+    ok, message = bridge().dfm_status()
+    if ok:
+        settings.log(f"DFM workbench: {message}")
+    else:
+        error(f"dfm: {message}")
+
+
+# --------------------------------------------------------------------------- targets
+
+
+def _display_object(obj: Any) -> Any:
+    """The object whose faces the user sees: a PartDesign Body shows its Tip."""
+    if obj.TypeId == "PartDesign::Body" and getattr(obj, "Tip", None) is not None:
+        return obj.Tip
+    return obj
+
+
+def targets(doc: Any) -> list[Any]:
+    """The selected solids, or else the document's visible solids."""
+    def solid(o: Any) -> bool:
+        shape = getattr(o, "Shape", None)
+        return shape is not None and not shape.isNull() and bool(shape.Solids)
+
+    chosen = [o for o in FreeCADGui.Selection.getSelection(doc.Name) if solid(o)]
+    if not chosen:
+        for o in doc.Objects:
+            if not solid(o) or o.ViewObject is None or not o.ViewObject.Visibility:
+                continue
+            if any(p.TypeId == "PartDesign::Body" for p in o.InList):
+                continue  # shown through its Body
+            chosen.append(o)
+    out, seen = [], set()
+    for o in chosen:
+        d = _display_object(o)
+        if d.Name not in seen:
+            seen.add(d.Name)
+            out.append(d)
+    return out
+
+
+# --------------------------------------------------------------------------- worker
+
+
+class Worker(QtCore.QThread):
+    """Runs ``bridge.run`` for each prepared job off the GUI thread."""
+
+    progress = QtCore.Signal(int, str)
+    finished_all = QtCore.Signal(object)
+
+    def __init__(self, jobs: list[Any], options: Any) -> None:
+        super().__init__()
+        self.jobs = jobs
+        self.options = options
+
+    def run(self) -> None:  # noqa: D102
+        results: list[Any] = []
+        for i, job in enumerate(self.jobs):
+            self.progress.emit(i, job.label)
+            try:
+                results.append(bridge().run(job, self.options))
+            except Exception as err:  # noqa: BLE001 - handed back to the GUI thread
+                results.append(err)
+                FreeCAD.Console.PrintLog(traceback.format_exc())
+        self.finished_all.emit(results)
+
+
+# --------------------------------------------------------------------------- check panel
+
+SEVERITY_BRUSH = {"error": "#d91a1a", "warning": "#e69500", "info": "#3973ac"}
+
+
+class CheckPanel:
+    """Task panel: progress while dfm runs, then the findings; a selected row selects its faces.
+
+    Args:
+        doc: The document.
+        objects: Objects to check (their ``Shape``).
+        then: What to do after the check: ``check``, ``tools``, ``program`` or ``report``.
+    """
+
+    def __init__(self, doc: Any, objects: list[Any], then: str = "check") -> None:
+        self.doc = doc
+        self.objects = objects
+        self.then = then
+        self.outcomes: list[Any] = []
+        self.files: list[Path] = []
+        self.tools: list[dict[str, Any]] = []
+        self.finished = False
+        self.ticks = 0  # GUI timer ticks while the worker ran (the window stayed responsive)
+        self.worker: Worker | None = None
+        self.started = time.monotonic()
+        self.elapsed = 0.0
+
+        self.form = QtWidgets.QWidget()
+        self.form.setWindowTitle("DFM check")
+        lay = QtWidgets.QVBoxLayout(self.form)
+        self.status = QtWidgets.QLabel("Preparing…")
+        self.status.setWordWrap(True)
+        self.bar = QtWidgets.QProgressBar()
+        self.bar.setRange(0, 0)
+        self.tree = QtWidgets.QTreeWidget()
+        self.tree.setColumnCount(4)
+        self.tree.setHeaderLabels(["Severity", "Code", "Finding", "Faces"])
+        self.tree.setRootIsDecorated(False)
+        self.tree.setSelectionMode(QtWidgets.QAbstractItemView.SingleSelection)
+        self.tree.itemSelectionChanged.connect(self.on_select)
+        self.detail = QtWidgets.QLabel("")
+        self.detail.setWordWrap(True)
+        self.tool_table = QtWidgets.QTreeWidget()
+        self.tool_table.setHeaderLabels(["Body", "Tool", "Kind", "Ø mm", "Reach mm", "Flutes", "Role", "Features"])
+        self.tool_table.setRootIsDecorated(False)
+        self.tool_table.setVisible(False)
+        self.open_button = QtWidgets.QPushButton("Open")
+        self.open_button.setVisible(False)
+        self.open_button.clicked.connect(self.open_files)
+        for w in (self.status, self.bar, self.tree, self.detail, self.tool_table, self.open_button):
+            lay.addWidget(w)
+        self.timer = QtCore.QTimer()
+        self.timer.setInterval(100)
+        self.timer.timeout.connect(self.tick)
+
+    # task panel protocol
+    def getStandardButtons(self) -> int:  # noqa: N802
+        return int(QtWidgets.QDialogButtonBox.Close)
+
+    def reject(self) -> bool:
+        if self.worker is not None and self.worker.isRunning():
+            self.worker.wait()
+        FreeCADGui.Control.closeDialog()
+        return True
+
+    def accept(self) -> bool:
+        return self.reject()
+
+    @guarded
+    def start(self) -> None:
+        """Prepare the shapes (GUI thread), then analyse them in the worker."""
+        b = bridge()
+        ok, message = b.dfm_status()
+        if not ok:
+            self._fail(f"dfm: {message}")
+            return
+        values = settings.read(self.doc)
+        spec = settings.spec_path(self.doc)
+        opts = b.options(values, spec if spec is not None and spec.is_file() else None)
+        workdir = Path(tempfile.mkdtemp(prefix="dfm-fc-"))
+        self.jobs = []
+        for obj in self.objects:
+            try:
+                self.jobs.append((obj, b.prepare(obj.Shape, obj.Label, workdir)))
+            except b.BridgeError as err:
+                error(f"dfm: {err}")
+        if not self.jobs:
+            self._fail("Nothing to check: no solid selected or visible.")
+            return
+        self.status.setText(f"Analysing {', '.join(o.Label for o, _ in self.jobs)} with dfm…")
+        self.worker = Worker([j for _, j in self.jobs], opts)
+        self.worker.progress.connect(self.on_progress)
+        self.worker.finished_all.connect(self.on_done)
+        self.started = time.monotonic()
+        self.timer.start()
+        self.worker.start()
+
+    def tick(self) -> None:
+        self.ticks += 1
+        FreeCADGui.getMainWindow().statusBar().showMessage(
+            f"DFM: analysing… {time.monotonic() - self.started:.1f} s")
+
+    def on_progress(self, index: int, label: str) -> None:
+        if len(self.jobs) > 1:
+            self.bar.setRange(0, len(self.jobs))
+            self.bar.setValue(index)
+        self.status.setText(f"Analysing {label} with dfm ({index + 1} of {len(self.jobs)})…")
+
+    @guarded
+    def on_done(self, results: list[Any]) -> None:
+        self.timer.stop()
+        self.elapsed = time.monotonic() - self.started
+        FreeCADGui.getMainWindow().statusBar().clearMessage()
+        try:
+            self._show(results)
+        finally:
+            self.bar.setRange(0, 1)
+            self.bar.setValue(1)
+            self.finished = True
+
+    def _show(self, results: list[Any]) -> None:
+        b = bridge()
+        self.tree.clear()
+        lines = []
+        for (obj, job), result in zip(self.jobs, results):
+            if isinstance(result, Exception):
+                error(f"dfm: internal error: {type(result).__name__}: {' '.join(str(result).split())}")
+                continue
+            try:
+                out = b.outcome(job, result)
+            except b.BridgeError as err:
+                error(f"dfm: {err}")
+                continue
+            self.outcomes.append((obj, out))
+            if not out.ok:
+                error(out.error)
+                lines.append(f"{obj.Label}: not analysed — {out.error}")
+                continue
+            if obj.ViewObject is not None:
+                obj.ViewObject.DiffuseColor = out.colors
+            counts = {s: sum(1 for r in out.rows if r.severity == s) for s in ("error", "warning", "info")}
+            lines.append(f"{obj.Label}: {out.verdict.upper()} — {counts['error']} errors, "
+                         f"{counts['warning']} warnings, {counts['info']} notes")
+            for row in out.rows:
+                item = QtWidgets.QTreeWidgetItem([row.severity, row.code, row.message,
+                                                  " ".join(row.face_names)])
+                item.setForeground(0, QtGui.QBrush(QtGui.QColor(SEVERITY_BRUSH.get(row.severity, "#000000"))))
+                item.setToolTip(2, "\n".join(x for x in (row.message, row.fix and f"Fix: {row.fix}") if x))
+                item.setData(0, QtCore.Qt.UserRole, (obj.Name, list(row.face_names), row.fix))
+                self.tree.addTopLevelItem(item)
+            settings.log(f"DFM: {lines[-1]} ({self.elapsed:.1f} s)")
+        for col in (0, 1, 3):
+            self.tree.resizeColumnToContents(col)
+        self.status.setText("\n".join(lines) or "No result.")
+        if self.then != "check":
+            self._after()
+
+    def _fail(self, message: str) -> None:
+        error(message)
+        self.status.setText(message)
+        self.bar.setRange(0, 1)
+        self.finished = True
+
+    def _after(self) -> None:
+        """Tools, program or report, on the analysed objects."""
+        b = bridge()
+        values = settings.read(self.doc)
+        folder = settings.output_folder(self.doc)
+        if folder is None and self.then in ("program", "report"):
+            folder = Path(tempfile.mkdtemp(prefix="dfm-out-"))
+            settings.log(f"DFM: the document is not saved; writing to {folder}")
+        stem_base = Path(self.doc.FileName).stem if self.doc.FileName else self.doc.Name
+        ok_outcomes = [(o, out) for o, out in self.outcomes if out.ok]
+        for obj, out in ok_outcomes:
+            stem = stem_base if len(ok_outcomes) == 1 else f"{stem_base}_{obj.Label}"
+            try:
+                if self.then == "tools":
+                    rows = b.tool_rows(out.result)
+                    self.tools.extend(rows)
+                    for t in rows:
+                        self.tool_table.addTopLevelItem(QtWidgets.QTreeWidgetItem([
+                            str(t["body"]), t["name"] or t["id"], t["kind"], f"{t['diameter_mm']:g}",
+                            f"{t['reach_mm']:g}", str(t["flutes"]), t["role"], t["features"]]))
+                    self.tool_table.setVisible(True)
+                    if not rows:
+                        settings.log(f"DFM: {obj.Label}: dfm recommended no tools")
+                elif self.then == "program":
+                    self.files.extend(b.write_program(out.result, folder, stem, values))
+                elif self.then == "report":
+                    self.files.append(b.write_report(out.result, Path(folder) / f"{stem}.html"))
+            except b.BridgeError as err:
+                error(f"dfm: {err}")
+                self.status.setText(self.status.text() + f"\n{err}")
+        for path in self.files:
+            settings.log(f"DFM: wrote {path}")
+        if self.files:
+            self.open_button.setText("Open program" if self.then == "program" else "Open report")
+            self.open_button.setVisible(True)
+            if self.then == "report":
+                self.open_files()
+
+    @guarded
+    def open_files(self) -> None:
+        if os.environ.get(ENV_NO_OPEN):
+            return
+        for path in self.files:
+            if self.then == "report" or path.suffix.lower() in (".ngc", ".nc", ".tap", ".gcode", ".tbl"):
+                QtGui.QDesktopServices.openUrl(QtCore.QUrl.fromLocalFile(str(path)))
+
+    @guarded
+    def on_select(self) -> None:
+        items = self.tree.selectedItems()
+        if not items:
+            return
+        name, faces, fix = items[0].data(0, QtCore.Qt.UserRole)
+        self.detail.setText(f"Fix: {fix}" if fix else "")
+        obj = self.doc.getObject(name)
+        FreeCADGui.Selection.clearSelection()
+        if obj is None or not faces:
+            return
+        for face in faces:
+            FreeCADGui.Selection.addSelection(obj, face)
+        FreeCADGui.SendMsgToActiveView("ViewSelection")
+
+    def rows(self) -> list[list[str]]:
+        """The listed rows, as text (tests)."""
+        return [[self.tree.topLevelItem(i).text(c) for c in range(4)] for i in range(self.tree.topLevelItemCount())]
+
+
+def _open_panel(then: str) -> None:
+    global LAST_PANEL
+    doc = FreeCAD.ActiveDocument
+    if doc is None:
+        error("dfm: no active document")
+        return
+    if FreeCADGui.Control.activeDialog():
+        if isinstance(LAST_PANEL, CheckPanel) and LAST_PANEL.worker is not None and LAST_PANEL.worker.isRunning():
+            error("dfm: a check is still running")
+            return
+        FreeCADGui.Control.closeDialog()
+    panel = CheckPanel(doc, targets(doc), then)
+    LAST_PANEL = panel
+    FreeCADGui.Control.showDialog(panel)
+    panel.start()
+
+
+# --------------------------------------------------------------------------- settings panel
+
+
+class SettingsPanel:
+    """Part settings (stored on the document) and where dfm is installed (a preference)."""
+
+    def __init__(self, doc: Any) -> None:
+        self.doc = doc
+        values = settings.read(doc)
+        try:
+            names = bridge().known_names() if bridge().dfm_status()[0] else {"material": [], "finish": ["none"]}
+        except Exception:  # noqa: BLE001 - only the suggestions are lost
+            names = {"material": [], "finish": ["none"]}
+        self.form = QtWidgets.QWidget()
+        self.form.setWindowTitle("DFM part settings")
+        lay = QtWidgets.QFormLayout(self.form)
+        self.material = self._combo(names["material"], values["material"])
+        self.finish = self._combo(names["finish"], values["finish"])
+        self.machine = QtWidgets.QLineEdit(values["machine"])
+        self.tolerance = QtWidgets.QDoubleSpinBox()
+        self.tolerance.setDecimals(4)
+        self.tolerance.setRange(0.0, 10.0)
+        self.tolerance.setSingleStep(0.005)
+        self.tolerance.setSuffix(" mm")
+        self.tolerance.setValue(float(values["general_tolerance_mm"]))
+        self.profile = QtWidgets.QLineEdit(values["profile"])
+        self.tools = QtWidgets.QLineEdit(values["tools"])
+        self.pypath = QtWidgets.QLineEdit(FreeCAD.ParamGet(bridge().PREF_GROUP).GetString("PythonPath", ""))
+        self.pypath.setToolTip(f"Folders where dfm is installed, separated by '{os.pathsep}' "
+                               f"(the environment variable {bridge().ENV_PATH} wins over this preference)")
+        lay.addRow("Material", self.material)
+        lay.addRow("Finish", self.finish)
+        lay.addRow("Machine profile", self.machine)
+        lay.addRow("General tolerance ±", self.tolerance)
+        lay.addRow("Profile file", self.profile)
+        lay.addRow("Tool catalogue", self.tools)
+        lay.addRow(QtWidgets.QLabel("<b>This computer</b>"))
+        lay.addRow("dfm Python path", self.pypath)
+
+    @staticmethod
+    def _combo(items: list[str], current: str) -> QtWidgets.QComboBox:
+        box = QtWidgets.QComboBox()
+        box.setEditable(True)
+        box.addItems([""] + items)
+        box.setEditText(current)
+        return box
+
+    def values(self) -> dict[str, Any]:
+        return {
+            "material": self.material.currentText().strip(),
+            "finish": self.finish.currentText().strip(),
+            "machine": self.machine.text().strip(),
+            "general_tolerance_mm": self.tolerance.value(),
+            "profile": self.profile.text().strip(),
+            "tools": self.tools.text().strip(),
+        }
+
+    @guarded
+    def accept(self) -> bool:
+        values = self.values()
+        self.doc.openTransaction("DFM settings")
+        settings.write(self.doc, values)
+        self.doc.commitTransaction()
+        FreeCAD.ParamGet(bridge().PREF_GROUP).SetString("PythonPath", self.pypath.text().strip())
+        spec = settings.spec_path(self.doc)
+        if spec is not None:
+            bridge().write_spec(values, spec, source=Path(self.doc.FileName).name)
+            settings.log(f"DFM: wrote {spec}")
+        else:
+            settings.log("DFM: settings stored on the document; save it to also write <name>.dfm.toml beside it")
+        FreeCADGui.Control.closeDialog()
+        return True
+
+    def reject(self) -> bool:
+        FreeCADGui.Control.closeDialog()
+        return True
+
+
+# --------------------------------------------------------------------------- commands
+
+
+class _Command:
+    icon = ""
+    menu = ""
+    tip = ""
+    then = "check"
+
+    def GetResources(self) -> dict[str, str]:  # noqa: N802
+        return {"Pixmap": str(ICONS / self.icon), "MenuText": self.menu, "ToolTip": self.tip}
+
+    def IsActive(self) -> bool:  # noqa: N802
+        return FreeCAD.ActiveDocument is not None
+
+    @guarded
+    def Activated(self) -> None:  # noqa: N802
+        _open_panel(self.then)
+
+
+class CheckCommand(_Command):
+    icon, menu, then = "dfm_check.svg", "Check part", "check"
+    tip = ("Run dfm on the selected solids (or all visible solids): colour faces by their worst finding "
+           "and list the findings")
+
+
+class ToolsCommand(_Command):
+    icon, menu, then = "dfm_tools.svg", "Recommend tools", "tools"
+    tip = "Check the part and list the end mills and drills dfm recommends"
+
+
+class ProgramCommand(_Command):
+    icon, menu, then = "dfm_program.svg", "Generate program", "program"
+    tip = "Check the part and write its G-code program and tool table next to the document"
+
+
+class ReportCommand(_Command):
+    icon, menu, then = "dfm_report.svg", "Open report", "report"
+    tip = "Check the part, write the HTML report next to the document and open it in the browser"
+
+
+class SettingsCommand(_Command):
+    icon, menu = "dfm_settings.svg", "Part settings"
+    tip = "Material, finish, tolerances and machine of the part (stored in the document)"
+
+    @guarded
+    def Activated(self) -> None:  # noqa: N802
+        global LAST_PANEL
+        doc = FreeCAD.ActiveDocument
+        if FreeCADGui.Control.activeDialog():
+            FreeCADGui.Control.closeDialog()
+        LAST_PANEL = SettingsPanel(doc)
+        FreeCADGui.Control.showDialog(LAST_PANEL)
+
+
+_REGISTERED = False
+
+
+def register() -> None:
+    """Add the commands to FreeCAD (once)."""
+    global _REGISTERED
+    if _REGISTERED:
+        return
+    FreeCADGui.addCommand("DFM_Check", CheckCommand())
+    FreeCADGui.addCommand("DFM_Settings", SettingsCommand())
+    FreeCADGui.addCommand("DFM_Tools", ToolsCommand())
+    FreeCADGui.addCommand("DFM_Program", ProgramCommand())
+    FreeCADGui.addCommand("DFM_Report", ReportCommand())
+    _REGISTERED = True
