@@ -130,3 +130,57 @@ def export_step(part: cq.Workplane, path: str | Path, name: str | None = None) -
     assy = cq.Assembly(shape, name=name or path.stem)
     assy.export(str(path), exportType="STEP")
     return path
+
+
+def rib_on_base(
+    *,
+    base: tuple[float, float, float] = (10.0, 6.0, 2.0),
+    rib_thickness: float = 0.5,
+    rib_height: float = 3.0,
+    fillet: float = 0.3,
+    chamfer: float = 0.2,
+) -> cq.Workplane:
+    """A base plate with a rib standing on it, filleted at the junction.
+
+    The rib is ``rib_thickness`` thick (x), runs the full base width (y) and rises
+    ``rib_height`` above the base top. The rib/base junction has concave fillets of radius
+    ``fillet``; the base's outer vertical edges are chamfered by ``chamfer``. The thinnest
+    material is the rib itself: nothing else may read thinner (fillets, chamfers and the
+    junction are the classic false positives).
+    """
+    bx, by, bz = base
+    plate = cq.Workplane("XY").box(bx, by, bz, centered=(True, True, False))
+    if chamfer > 0:
+        plate = plate.edges("|Z").chamfer(chamfer)
+    rib = cq.Workplane("XY").box(rib_thickness, by, rib_height, centered=(True, True, False)).translate((0, 0, bz))
+    part = plate.union(rib)
+    if fillet > 0:
+        part = part.edges(cq.selectors.BoxSelector((-rib_thickness, -by, bz - 0.01),
+                                                   (rib_thickness, by, bz + 0.01))).edges("|Y").fillet(fillet)
+    return part
+
+
+def threaded_rod(*, major: float = 2.0, pitch: float = 0.4, length: float = 3.0, shank: float = 1.0) -> cq.Workplane:
+    """A rod with a modelled external ISO metric thread (60° V, sharp-V truncated to the basic profile).
+
+    The thread's major diameter is ``major``, its pitch ``pitch``; the basic minor diameter
+    d3 = d − 1.226869·P. The thread runs ``length`` mm above a plain shank of
+    Ø``major`` × ``shank`` at z ∈ [0, shank].
+    """
+    import math
+
+    h = 0.8660254 * pitch  # sharp-V height
+    r_major = major / 2
+    r_minor = r_major - 17 / 24 * h  # ISO external basic minor radius (d3/2 uses 17/24 H)
+    core = cq.Workplane("XY").circle(r_minor).extrude(length + shank)
+    shank_cyl = cq.Workplane("XY").circle(r_major).extrude(shank)
+    # Triangle profile in the XZ plane at the root radius: flank angle 30° from radial.
+    depth = r_major - r_minor
+    half_base = depth * math.tan(math.radians(30)) + pitch / 8  # crest flat P/8 at the major diameter
+    crest_half = pitch / 16
+    pts = [(r_minor - 0.01, -half_base - 0.01 * math.tan(math.radians(30))), (r_major, -crest_half),
+           (r_major, crest_half), (r_minor - 0.01, half_base + 0.01 * math.tan(math.radians(30)))]
+    profile = cq.Workplane("XZ").polyline(pts).close().wires().val().translate(cq.Vector(0, 0, shank))
+    helix = cq.Wire.makeHelix(pitch, length - pitch, r_minor - 0.01, center=cq.Vector(0, 0, shank))
+    thread = cq.Solid.sweep(profile, [], helix, isFrenet=True)
+    return core.union(shank_cyl).union(cq.Workplane("XY").add(thread))
