@@ -1,0 +1,160 @@
+"""What runs inside the per-file analysis process.
+
+:func:`child_main` is the body of the child: it caps its own address space
+(``RLIMIT_AS``) and core dumps first, then calls the job's *entry* function, which writes
+the part's outputs into a private work folder. The parent (:mod:`dfm.batch.isolate`)
+collects them; the child never writes into the batch output folder, so a child killed
+half-way leaves nothing behind.
+
+The default entry, :func:`analyse_job`, is ``api.analyze`` followed by the JSON, HTML and
+(optionally) G-code writers. Tests can name another entry (``module:function``) through
+the Python API to stand in a crashing or hanging worker; nothing in an uploaded file can
+choose the entry.
+
+Run as ``python -m dfm.batch.worker JOB.json WORKDIR`` it is the exec-based child used
+where ``multiprocessing`` may not fork (a daemonic Dask worker).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import resource
+import sys
+import traceback
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+DEFAULT_ENTRY = "dfm.batch.worker:analyse_job"
+
+#: Names of the files an entry writes into its work folder.
+RESULT_JSON = "result.json"
+REPORT_HTML = "report.html"
+PROGRAM_NGC = "program.ngc"
+META_JSON = "meta.json"
+OUTCOME_JSON = "outcome.json"
+
+Entry = Callable[[Mapping[str, Any], Path], None]
+
+
+def preload() -> None:
+    """Import the heavy modules once in the fork server, so each child starts warm."""
+    import dfm.api  # noqa: F401
+    import dfm.kernel  # noqa: F401
+    import dfm.report.jsonout  # noqa: F401
+    import dfm.stages
+
+    dfm.stages.body_stages()
+
+
+def resolve_entry(spec: str) -> Entry:
+    """The function named ``module:function``."""
+    mod_name, _, fn_name = spec.partition(":")
+    fn = getattr(importlib.import_module(mod_name), fn_name)
+    return fn  # type: ignore[no-any-return]
+
+
+def limit_resources(memory_mb: int | None) -> None:
+    """Cap this process: no core dumps, and at most ``memory_mb`` MiB of address space."""
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    if memory_mb:
+        cap = int(memory_mb) * 1024 * 1024
+        _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        if hard != resource.RLIM_INFINITY:
+            cap = min(cap, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+
+
+def child_main(job: Mapping[str, Any], workdir: str, memory_mb: int | None) -> None:
+    """Body of the analysis process: cap, run the entry, record the outcome last."""
+    limit_resources(memory_mb)
+    work = Path(workdir)
+    outcome: dict[str, Any]
+    try:
+        resolve_entry(str(job.get("entry") or DEFAULT_ENTRY))(job, work)
+        outcome = {"ok": True}
+    except MemoryError:
+        outcome = {"ok": False, "error": "out-of-memory",
+                   "cause": f"it needed more than the {memory_mb} MB memory cap"}
+    except Exception as err:  # noqa: BLE001 - any failure of one file must be reported, not raised
+        last = traceback.extract_tb(err.__traceback__)[-1:]
+        where = f" at {Path(last[0].filename).name}:{last[0].lineno}" if last else ""
+        outcome = {"ok": False, "error": "worker-error", "cause": f"{type(err).__name__}: {err}{where}"}
+    _write_json(work / OUTCOME_JSON, outcome)
+
+
+def analyse_job(job: Mapping[str, Any], work: Path) -> None:
+    """The default entry: analyse the file and write its JSON, HTML and G-code."""
+    from dfm import api
+    from dfm.report import jsonout
+
+    opts = api.Options(**dict(job.get("settings") or {}))
+    path = str(job["path"])
+    display = str(job.get("display") or path)
+    result = api.analyze(path, opts)
+    if display != path:
+        result = relabel(result, path, display)
+    meta: dict[str, Any] = {"notes": []}
+    (work / RESULT_JSON).write_text(jsonout.dumps(result), encoding="utf-8")
+    try:
+        html = importlib.import_module("dfm.report.html")
+    except ModuleNotFoundError as err:
+        if err.name not in ("dfm.report.html", "dfm.report"):
+            raise
+        meta["html"] = "unavailable"
+        meta["notes"].append("HTML report not written: dfm.report.html is not installed")
+    else:
+        html.write_report(result, work / REPORT_HTML)
+        meta["html"] = "written"
+    if job.get("gcode"):
+        meta.update(_gcode(result, job, work))
+    _write_json(work / META_JSON, meta)
+
+
+def _gcode(result: Any, job: Mapping[str, Any], work: Path) -> dict[str, Any]:
+    """Write the micro-milling program with ``dfm.cam`` when it is installed."""
+    if result.status != "ok":
+        return {"gcode": "skipped", "notes_gcode": "no program for a file that could not be read"}
+    try:
+        cam = importlib.import_module("dfm.cam")
+    except ModuleNotFoundError as err:
+        if err.name not in ("dfm.cam",):
+            raise
+        return {"gcode": "unavailable", "notes_gcode": "G-code not written: dfm.cam is not installed"}
+    writer = getattr(cam, "write_program", None)
+    if writer is None:
+        return {"gcode": "unavailable", "notes_gcode": "G-code not written: dfm.cam has no write_program()"}
+    info = writer(result, work / PROGRAM_NGC) or {}
+    out: dict[str, Any] = {"gcode": "written"}
+    if isinstance(info, Mapping) and info.get("cycle_time_s") is not None:
+        out["cycle_time_s"] = float(info["cycle_time_s"])
+    return out
+
+
+def relabel(result: Any, path: str, display: str) -> Any:
+    """The result as if the file had been read from ``display`` (an archive member, an upload)."""
+    err = result.error
+    if err is not None:
+        err = replace(err, message=err.message.replace(path, display))
+    return replace(result, file=display, error=err)
+
+
+def _write_json(path: Path, data: Any) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m dfm.batch.worker JOB.json WORKDIR``: the exec-based child."""
+    args = sys.argv[1:] if argv is None else argv
+    job = json.loads(Path(args[0]).read_text(encoding="utf-8"))
+    child_main(job, args[1], job.get("memory_mb"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
