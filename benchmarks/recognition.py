@@ -1,0 +1,142 @@
+"""Feature-recognition benchmark against labelled datasets in ../shared/corpus.
+
+For each family (holes, slots, pockets, steps) it prints precision and recall of the faces
+dfm assigns to that family (faces of its hole / slot / pocket / step features) against the
+dataset labels, pooled over the files:
+
+* MFCAD (hducg/MFCAD): ADVANCED_FACE name = face index into labels/<stem>.json
+* MFCAD++ test cases (hierarchical-cadnet): ADVANCED_FACE name = class id (0-24)
+* AAGNet test.json: semantic class per face in B-rep explorer order (MFCAD++ classes)
+
+Usage: python benchmarks/recognition.py [CORPUS_DIR]
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from dfm.kernel.stepmap import face_entities
+
+FAMILIES = ("holes", "slots", "pockets", "steps", "milled")
+# "milled" pools slots, pockets and steps: region detection regardless of naming (the
+# datasets call a closed round-ended slot a "circular end pocket"; dfm calls it a slot).
+MILLED = {"slots", "pockets", "steps"}
+MFCADPP = ["chamfer", "through_hole", "triangular_passage", "rectangular_passage", "6sides_passage",
+           "triangular_through_slot", "rectangular_through_slot", "circular_through_slot",
+           "rectangular_through_step", "2sides_through_step", "slanted_through_step", "Oring", "blind_hole",
+           "triangular_pocket", "rectangular_pocket", "6sides_pocket", "circular_end_pocket",
+           "rectangular_blind_slot", "v_circular_end_blind_slot", "h_circular_end_blind_slot",
+           "triangular_blind_step", "circular_blind_step", "rectangular_blind_step", "round", "stock"]
+
+
+def family_of_label(name: str) -> str | None:
+    n = name.lower()
+    if "hole" in n:
+        return "holes"
+    if "slot" in n:
+        return "slots"
+    if "pocket" in n or "passage" in n:
+        return "pockets"
+    if "step" in n:
+        return "steps"
+    return None
+
+
+def family_of_kind(kind: str) -> str | None:
+    return {"hole": "holes", "slot": "slots", "pocket": "pockets", "step": "steps"}.get(kind)
+
+
+def dfm_families(path: Path) -> tuple[dict[int, str], list]:
+    """dfm's family per face id, and the body's face centroids (for matching)."""
+    from dfm.kernel import load
+    from dfm.kernel.geom import geometry
+
+    from dfm.features import analyse_solid
+
+    solid = load(path).solids[0]
+    out: dict[int, str] = {}
+    for f in analyse_solid(solid).features:
+        fam = family_of_kind(f.kind)
+        if fam:
+            for fid in f.faces:
+                out.setdefault(fid, fam)
+    geo = geometry(solid)
+    return out, [(fid, fi.centroid, fi.area) for fid, fi in geo.faces.items()]
+
+
+def match(ours: list, theirs: list) -> dict[int, int]:
+    """our face id -> index into theirs, by centroid and area."""
+    out = {}
+    for fid, c, a in ours:
+        best = min(range(len(theirs)), key=lambda i: math.dist(c, theirs[i][2]) + abs(a - theirs[i][3]))
+        out[fid] = best
+    return out
+
+
+def main() -> None:
+    corpus = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parents[2] / "shared" / "corpus"
+    tp = defaultdict(int)
+    fp = defaultdict(int)
+    fn = defaultdict(int)
+    per_set = {}
+    t0 = time.perf_counter()
+    cases = []
+    for step in sorted((corpus / "mfcad").glob("*.step")):
+        lab = json.loads((corpus / "mfcad/labels" / f"{step.stem}.json").read_text())
+        names = {str(f["face_id"]): f["label_name"] for f in lab["faces"]}
+        cases.append(("MFCAD", step, lambda ents, names=names: [names.get(e[1], "?") for e in ents]))
+    for step in sorted((corpus / "mfcadpp_hcadnet").glob("*_true.stp")):
+        cases.append(("MFCAD++", step, lambda ents: [MFCADPP[int(e[1])] if e[1].isdigit() else "?" for e in ents]))
+    aag = corpus / "aagnet/test.json"
+    if aag.exists():
+        seg = json.loads(aag.read_text())[0][1]["seg"]
+        cases.append(("AAGNet", corpus / "aagnet/test.step",
+                      lambda ents, seg=seg: [MFCADPP[seg[str(i)]] for i in range(len(ents))]))
+    for dataset, step, labeller in cases:
+        ents = face_entities(step)
+        labels = labeller(ents)
+        ours, centroids = dfm_families(step)
+        m = match(centroids, ents)
+        stats = per_set.setdefault(dataset, defaultdict(lambda: [0, 0, 0]))
+        for fid, idx in m.items():
+            truth = family_of_label(labels[idx])
+            pred = ours.get(fid)
+            for fam in FAMILIES:
+                if fam == "milled":
+                    pred_m = "milled" if pred in MILLED else None
+                    truth_m = "milled" if truth in MILLED else None
+                else:
+                    pred_m, truth_m = pred, truth
+                if pred_m == fam and truth_m == fam:
+                    tp[fam] += 1
+                    stats[fam][0] += 1
+                elif pred_m == fam:
+                    fp[fam] += 1
+                    stats[fam][1] += 1
+                elif truth_m == fam:
+                    fn[fam] += 1
+                    stats[fam][2] += 1
+    dt = time.perf_counter() - t0
+    print(f"{len(cases)} labelled files, {dt:.1f} s")
+    print(f"{'dataset':10s} {'family':8s} {'prec':>6s} {'recall':>6s} {'tp':>5s} {'fp':>5s} {'fn':>5s}")
+    for dataset, stats in per_set.items():
+        for fam in FAMILIES:
+            a, b, c = stats[fam]
+            if a + b + c:
+                print(f"{dataset:10s} {fam:8s} {_p(a, b):>6s} {_p(a, c):>6s} {a:5d} {b:5d} {c:5d}")
+    for fam in FAMILIES:
+        print(f"{'ALL':10s} {fam:8s} {_p(tp[fam], fp[fam]):>6s} {_p(tp[fam], fn[fam]):>6s} "
+              f"{tp[fam]:5d} {fp[fam]:5d} {fn[fam]:5d}")
+
+
+def _p(a: int, b: int) -> str:
+    return f"{a / (a + b):.3f}" if a + b else "-"
+
+
+if __name__ == "__main__":
+    main()
