@@ -1,0 +1,702 @@
+"""The largest-usable-tool search: pure functions over features and a catalogue (no OCP).
+
+For every milled feature (``pocket``, ``slot``, ``step``, vertical ``corner``) and every
+``hole`` (docs/features.md), :func:`select_tools` picks the largest catalogue tool that can
+finish it:
+
+* vertical corner radius R: ``ratio × tool radius <= R`` (``corner_clearance_ratio``);
+* narrowest width w: ``ratio × tool diameter <= w`` (no full-width slotting as a finish);
+* floor-to-wall radius F: a sharp floor (F = 0) needs a square end mill; a fillet needs a
+  corner-radius or ball end mill with ``0 < r <= F``; a curved floor needs ``r > 0``;
+* reach: ``reach >= depth + reach_clearance``, plus the depth of every enclosing region
+  (a pocket whose floor is this feature's opening) that the shank is too wide to enter.
+  An unknown shank diameter is taken as too wide.
+
+Among the tools that pass, the largest diameter wins, then the corner form closest to the
+floor fillet, then the shortest reach (stiffest), then the id. Holes take a drill of their
+own diameter that reaches the depth, else are milled (helical interpolation) by an end mill
+under the same corner rule (the hole wall is a corner of radius d/2). Pockets, slots and
+steps also get a roughing tool: the largest square/corner-radius tool that fits the width
+and reaches, when it is larger than the finishing tool (which then does rest machining).
+
+When nothing passes, every tool is asked which design changes would let it pass; the
+smallest single change per kind (corner radius, width, floor radius, depth) becomes the
+concrete fix of a DFM6xx finding.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from dfm.model import Feature, Finding, ToolChoice, Vec3
+from dfm.tooling.catalogue import EPS, Catalogue, Tool, _num
+from dfm.tooling.rules import ToolingParams, ToolingRules, default_rules
+
+#: Feature kinds that are milled regions (get a finishing and a roughing tool).
+REGION_KINDS = ("pocket", "slot", "step")
+#: Kinds the search looks at.
+TOOLED_KINDS = (*REGION_KINDS, "corner", "hole")
+#: Kinds whose finishing tool bounds the body's ``max_tool_diameter_mm``.
+MILLED_KINDS = (*REGION_KINDS, "corner")
+
+ROLE_ORDER = {"rough": 0, "finish": 1, "rest": 2, "drill": 3}
+_CHANGE_ORDER = ("corner", "width", "floor", "depth")
+_CHANGE_RULE = {"corner": "no-tool-for-corner", "width": "no-tool-for-width",
+                "floor": "no-tool-for-floor-radius", "depth": "no-tool-reach"}
+
+
+@dataclass(frozen=True)
+class Enclosure:
+    """A region above a feature that the tool passes through (innermost first)."""
+
+    feature_id: str
+    depth_mm: float
+    width_mm: float | None
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """What a feature asks of a tool, read from its dims/props (docs/features.md).
+
+    Attributes:
+        feature_id: The feature.
+        kind: The feature kind.
+        depth_mm: Depth the tool's tip must reach below the opening.
+        corner_radius_mm: Smallest vertical corner radius (0 = sharp), None if no corner limits.
+        width_mm: Narrowest width, None if it does not limit.
+        floor: ``flat`` | ``curved`` | ``none`` (through or not a floor feature).
+        floor_radius_mm: Floor-to-wall radius of a flat floor (0 = sharp).
+        enclosures: Regions above the opening, innermost first.
+        hole_diameter_mm: Hole diameter (holes only).
+        drill_depth_mm: Depth a drill's flutes must reach, point included (holes only).
+
+    """
+
+    feature_id: str
+    kind: str
+    depth_mm: float
+    corner_radius_mm: float | None = None
+    width_mm: float | None = None
+    floor: str = "none"
+    floor_radius_mm: float = 0.0
+    enclosures: tuple[Enclosure, ...] = ()
+    hole_diameter_mm: float | None = None
+    drill_depth_mm: float | None = None
+
+    def diameter_limit_mm(self, params: ToolingParams) -> float | None:
+        """Return the geometric bound on the finishing tool's diameter (catalogue-independent)."""
+        k = params.corner_clearance_ratio
+        limits = []
+        if self.corner_radius_mm is not None:
+            limits.append(2.0 * self.corner_radius_mm / k)
+        if self.width_mm is not None:
+            limits.append(self.width_mm / k)
+        return min(limits) if limits else None
+
+
+@dataclass(frozen=True)
+class Change:
+    """A design change that would let one tool finish a feature.
+
+    Attributes:
+        kind: ``corner`` | ``width`` | ``floor`` | ``depth``.
+        value_mm: The new value (corner radius, width, floor radius, or depth).
+
+    """
+
+    kind: str
+    value_mm: float
+
+
+@dataclass(frozen=True)
+class Alternative:
+    """One way to make an unmachinable feature machinable: changes plus the tool they allow."""
+
+    changes: tuple[Change, ...]
+    tool: Tool
+
+
+@dataclass(frozen=True)
+class FeatureTooling:
+    """The tool decision for one feature.
+
+    Attributes:
+        feature_id: The feature.
+        operation: ``mill`` | ``drill`` | ``helical-mill``.
+        finish: The finishing tool (the drill for a drilled hole), or None when nothing fits.
+        rough: A larger roughing tool for the bulk of a pocket, or None.
+        required_reach_mm: Reach the tool needs (with the finishing tool's shank; without a
+            tool, assuming the shank enters no enclosing region).
+        diameter_limit_mm: The geometric bound on the diameter, from corners and width.
+        alternatives: Design changes, when ``finish`` is None.
+        problem: Rule name of the finding when ``finish`` is None.
+
+    """
+
+    feature_id: str
+    operation: str
+    finish: Tool | None
+    rough: Tool | None = None
+    required_reach_mm: float = 0.0
+    diameter_limit_mm: float | None = None
+    alternatives: tuple[Alternative, ...] = ()
+    problem: str | None = None
+
+
+@dataclass(frozen=True)
+class ToolingResult:
+    """What :func:`select_tools` returns: per feature, the part's tool set, findings.
+
+    Attributes:
+        per_feature: Decisions, in feature order.
+        tools: The part's tool set (roles rough/finish/rest/drill), largest first per role.
+        features: The input features with ``max_tool_diameter_mm``, ``required_reach_mm``,
+            ``tool_diameter_limit_mm`` dims and ``tool``/``rough_tool``/``tool_operation`` props.
+        max_tool_diameter_mm: Largest tool that finishes every milled feature, or None.
+        limiting_feature: Id of the feature that sets it.
+        findings: DFM6xx findings (unsorted; the caller sorts).
+        catalogue_tools: The chosen tools by id (full catalogue records, for CAM).
+
+    """
+
+    per_feature: tuple[FeatureTooling, ...]
+    tools: tuple[ToolChoice, ...]
+    features: tuple[Feature, ...]
+    max_tool_diameter_mm: float | None
+    limiting_feature: str | None
+    findings: tuple[Finding, ...]
+    catalogue_tools: Mapping[str, Tool] = field(default_factory=dict)
+
+
+# --- reading features --------------------------------------------------------------------
+
+def _approach(f: Feature) -> Vec3 | None:
+    a = f.props.get("approach")
+    if a is None:
+        return f.axis
+    return (float(a[0]), float(a[1]), float(a[2]))
+
+
+def _dot(a: Sequence[float], b: Sequence[float]) -> float:
+    return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
+
+
+def _inside(pt: tuple[float, float], poly: Sequence[Sequence[float]]) -> bool:
+    """Even-odd point-in-polygon test."""
+    x, y = pt
+    inside = False
+    n = len(poly)
+    for i in range(n):
+        x1, y1 = poly[i][0], poly[i][1]
+        x2, y2 = poly[(i + 1) % n][0], poly[(i + 1) % n][1]
+        if (y1 > y) != (y2 > y):
+            xc = x1 + (y - y1) * (x2 - x1) / (y2 - y1)
+            if xc > x:
+                inside = not inside
+    return inside
+
+
+def _parent(f: Feature, regions: Sequence[Feature]) -> Feature | None:
+    """Return the region whose floor is ``f``'s opening and whose outline holds ``f`` (same approach)."""
+    a = _approach(f)
+    top = f.props.get("top_z_mm")
+    if a is None or top is None or f.location_mm is None:
+        return None
+    best = None
+    for p in regions:
+        if p.id == f.id or p.props.get("through"):
+            continue
+        pa = _approach(p)
+        outline = p.props.get("outline")
+        fu, fv = p.props.get("frame_u"), p.props.get("frame_v")
+        if pa is None or _dot(a, pa) < 1 - 1e-9 or not outline or fu is None or fv is None:
+            continue
+        floor = p.props.get("floor_z_mm")
+        if floor is None or abs(float(floor) - float(top)) > 1e-6:
+            continue
+        uv = (_dot(f.location_mm, fu), _dot(f.location_mm, fv))
+        if _inside(uv, outline) and (best is None or p.id < best.id):
+            best = p
+    return best
+
+
+def _enclosures(f: Feature, regions: Sequence[Feature]) -> tuple[Enclosure, ...]:
+    out: list[Enclosure] = []
+    seen = {f.id}
+    cur = _parent(f, regions)
+    while cur is not None and cur.id not in seen:
+        seen.add(cur.id)
+        out.append(Enclosure(cur.id, float(cur.dims.get("depth_mm", 0.0)), cur.dims.get("width_mm")))
+        cur = _parent(cur, regions)
+    return tuple(out)
+
+
+def requirement(f: Feature, regions: Sequence[Feature] = ()) -> Requirement | None:
+    """Return what feature ``f`` asks of a tool, or None if it is not machined by a cutter here.
+
+    ``regions`` are the body's pocket/slot/step features, used to find enclosing regions.
+    """
+    d = f.dims
+    if f.kind in REGION_KINDS:
+        if "depth_mm" not in d:
+            return None
+        floor = str(f.props.get("floor", "flat"))
+        through = bool(f.props.get("through")) or floor == "through"
+        return Requirement(
+            feature_id=f.id, kind=f.kind, depth_mm=float(d["depth_mm"]),
+            corner_radius_mm=d.get("min_corner_radius_mm"), width_mm=d.get("width_mm"),
+            floor="none" if through else ("curved" if floor == "curved" else "flat"),
+            floor_radius_mm=float(d.get("floor_radius_mm", 0.0)),
+            enclosures=_enclosures(f, regions),
+        )
+    if f.kind == "corner":
+        if f.props.get("orientation") != "vertical" or "radius_mm" not in d or "depth_mm" not in d:
+            return None
+        return Requirement(feature_id=f.id, kind=f.kind, depth_mm=float(d["depth_mm"]),
+                           corner_radius_mm=float(d["radius_mm"]))
+    if f.kind == "hole":
+        if "diameter_mm" not in d or "depth_mm" not in d:
+            return None
+        dia = float(d["diameter_mm"])
+        bottom = str(f.props.get("bottom", "through" if f.props.get("through") else "flat"))
+        depth = float(d["depth_mm"])
+        return Requirement(
+            feature_id=f.id, kind=f.kind, depth_mm=depth, corner_radius_mm=dia / 2.0,
+            floor="flat" if bottom == "flat" else "none", floor_radius_mm=0.0,
+            hole_diameter_mm=dia, drill_depth_mm=float(d.get("total_depth_mm", depth)),
+        )
+    return None
+
+
+# --- checking one tool -------------------------------------------------------------------
+
+def reach_needed(tool: Tool | None, req: Requirement, params: ToolingParams) -> float:
+    """Reach ``tool`` needs for ``req``: the depth plus the enclosures its shank cannot enter.
+
+    With ``tool=None`` the shank is assumed to enter none (the conservative figure).
+    """
+    need = req.depth_mm + params.reach_clearance_mm
+    shank = tool.shank_diameter_mm if tool is not None else None
+    for enc in req.enclosures:
+        if shank is not None and enc.width_mm is not None and shank < enc.width_mm - EPS:
+            break
+        need += enc.depth_mm
+    return need
+
+
+def floor_change(tool: Tool, req: Requirement) -> Change | None:
+    """Return the floor-radius change ``tool`` would need, or None if its corner form fits."""
+    r = tool.corner_radius_mm or 0.0
+    if req.floor == "none":
+        return None
+    if req.floor == "curved":
+        return None if r > EPS else Change("floor", math.nan)  # nan: no flat-floor value fixes it
+    if req.floor_radius_mm <= EPS:
+        return None if r <= EPS else Change("floor", r)
+    if EPS < r <= req.floor_radius_mm + EPS:
+        return None
+    return Change("floor", r)
+
+
+def changes_for(tool: Tool, req: Requirement, params: ToolingParams, *, finish: bool = True) -> list[Change] | None:
+    """Design changes ``tool`` needs to machine ``req``: [] if it fits now, None if it never can.
+
+    With ``finish=False`` (roughing) the corner and floor do not count.
+    """
+    reach = tool.usable_reach_mm
+    if reach is None or not tool.is_mill:
+        return None
+    k = params.corner_clearance_ratio
+    out: list[Change] = []
+    if finish and req.corner_radius_mm is not None and k * tool.radius_mm > req.corner_radius_mm + EPS:
+        out.append(Change("corner", k * tool.radius_mm))
+    if req.width_mm is not None and k * tool.diameter_mm > req.width_mm + EPS:
+        out.append(Change("width", k * tool.diameter_mm))
+    if finish:
+        fc = floor_change(tool, req)
+        if fc is not None:
+            if math.isnan(fc.value_mm):
+                return None
+            out.append(fc)
+    need = reach_needed(tool, req, params)
+    if reach + EPS < need:
+        new_depth = reach - (need - req.depth_mm)
+        if new_depth <= EPS:
+            return None
+        out.append(Change("depth", new_depth))
+    return out
+
+
+def _finish_key(tool: Tool, req: Requirement) -> tuple[Any, ...]:
+    r = tool.corner_radius_mm or 0.0
+    form = -r if req.floor == "flat" and req.floor_radius_mm > EPS else r
+    return (-tool.diameter_mm, form, tool.usable_reach_mm or math.inf,
+            tool.flute_length_mm or math.inf, tool.series, tool.id)
+
+
+def best_finish(req: Requirement, tools: Iterable[Tool], params: ToolingParams) -> Tool | None:
+    """Return the largest end mill that finishes ``req`` as drawn."""
+    ok = [t for t in tools if t.is_mill and changes_for(t, req, params) == []]
+    return min(ok, key=lambda t: _finish_key(t, req)) if ok else None
+
+
+def best_rough(req: Requirement, tools: Iterable[Tool], params: ToolingParams) -> Tool | None:
+    """Return the largest square/corner-radius end mill that fits the width and reaches."""
+    ok = [t for t in tools if t.kind in ("square", "corner-radius")
+          and changes_for(t, req, params, finish=False) == []]
+    return min(ok, key=lambda t: (-t.diameter_mm, t.usable_reach_mm or math.inf, t.series, t.id)) if ok else None
+
+
+def best_drill(req: Requirement, tools: Iterable[Tool], params: ToolingParams) -> Tool | None:
+    """Return the shortest catalogue drill of the hole's diameter whose flutes reach the depth."""
+    if req.hole_diameter_mm is None:
+        return None
+    need = (req.drill_depth_mm or req.depth_mm) + params.reach_clearance_mm
+    ok = [t for t in tools if t.kind == "drill" and abs(t.diameter_mm - req.hole_diameter_mm)
+          <= params.drill_diameter_match_mm + EPS and (t.usable_reach_mm or 0.0) + EPS >= need]
+    return min(ok, key=lambda t: (t.usable_reach_mm or math.inf, t.series, t.id)) if ok else None
+
+
+# --- design changes ----------------------------------------------------------------------
+
+def _ceil2(x: float) -> float:
+    return math.ceil(x * 100.0 - 1e-6) / 100.0
+
+
+def _floor2(x: float) -> float:
+    return math.floor(x * 100.0 + 1e-6) / 100.0
+
+
+def _rounded(c: Change) -> Change:
+    if c.kind == "depth":
+        return Change("depth", _floor2(c.value_mm))
+    if c.kind == "floor":
+        return Change("floor", round(c.value_mm, 4))
+    return Change(c.kind, _ceil2(c.value_mm))
+
+
+def alternatives(
+    req: Requirement, tools: Iterable[Tool], params: ToolingParams, limit: int = 2
+) -> tuple[Alternative, ...]:
+    """Up to ``limit`` design changes that make ``req`` machinable, smallest change per kind first."""
+    options: list[Alternative] = []
+    for t in tools:
+        ch = changes_for(t, req, params)
+        if ch:
+            options.append(Alternative(tuple(_rounded(c) for c in ch), t))
+    if not options:
+        return ()
+    singles: dict[str, Alternative] = {}
+    for kind in _CHANGE_ORDER:
+        cands = [o for o in options if len(o.changes) == 1 and o.changes[0].kind == kind]
+        if not cands:
+            continue
+        if kind == "depth":
+            best = min(cands, key=lambda o: (-o.changes[0].value_mm, -o.tool.diameter_mm, o.tool.id))
+        elif kind == "floor":
+            best = min(cands, key=lambda o: (-o.tool.diameter_mm, abs(o.changes[0].value_mm - req.floor_radius_mm),
+                                            o.tool.usable_reach_mm or math.inf, o.tool.id))
+        else:
+            best = min(cands, key=lambda o: (o.changes[0].value_mm, o.tool.usable_reach_mm or math.inf, o.tool.id))
+        singles[kind] = best
+    if singles:
+        return tuple(singles[k] for k in _CHANGE_ORDER if k in singles)[:limit]
+    best = min(options, key=lambda o: (len(o.changes), -o.tool.diameter_mm, o.tool.usable_reach_mm or math.inf,
+                                       o.tool.id))
+    return (best,)
+
+
+def _hole_alternatives(req: Requirement, tools: Sequence[Tool], params: ToolingParams) -> tuple[Alternative, ...]:
+    """Drill-size and depth changes for a hole, then milling alternatives."""
+    out: list[Alternative] = []
+    need = (req.drill_depth_mm or req.depth_mm) + params.reach_clearance_mm
+    drills = [t for t in tools if t.kind == "drill" and t.usable_reach_mm is not None]
+    d = req.hole_diameter_mm or 0.0
+    deep = [t for t in drills if t.usable_reach_mm + EPS >= need]  # type: ignore[operator]
+    if deep:
+        t = min(deep, key=lambda t: (abs(t.diameter_mm - d), t.diameter_mm, t.usable_reach_mm, t.id))
+        out.append(Alternative((Change("diameter", t.diameter_mm),), t))
+    same = [t for t in drills if abs(t.diameter_mm - d) <= params.drill_diameter_match_mm + EPS]
+    if same:
+        t = max(same, key=lambda t: (t.usable_reach_mm, t.id))
+        extra = need - req.depth_mm
+        if t.usable_reach_mm - extra > EPS:  # type: ignore[operator]
+            out.append(Alternative((Change("depth", _floor2(t.usable_reach_mm - extra)),), t))  # type: ignore[operator]
+    if len(out) < 2:
+        for alt in alternatives(req, tools, params):
+            if len(out) >= 2:
+                break
+            chs = tuple(Change("diameter", _ceil2(2 * c.value_mm)) if c.kind == "corner" else c for c in alt.changes)
+            out.append(Alternative(chs, alt.tool))
+    out.sort(key=lambda a: abs(a.changes[0].value_mm - (d if a.changes[0].kind == "diameter" else req.depth_mm)))
+    return tuple(out[:2])
+
+
+def describe_change(c: Change, req: Requirement) -> str:
+    """One clause: "raise the vertical corner radius to 0.13 mm"."""
+    if c.kind == "corner":
+        if (req.corner_radius_mm or 0.0) <= EPS:
+            return f"give the vertical corners a radius of at least {_num(c.value_mm)} mm"
+        return f"raise the vertical corner radius to {_num(c.value_mm)} mm"
+    if c.kind == "width":
+        return f"widen it to {_num(c.value_mm)} mm"
+    if c.kind == "floor":
+        if c.value_mm <= EPS:
+            return "make the floor-to-wall corner sharp"
+        return f"make the floor-to-wall radius {_num(c.value_mm)} mm"
+    if c.kind == "depth":
+        return f"reduce the depth to {_num(c.value_mm)} mm"
+    if c.kind == "diameter":
+        return f"change the diameter to {_num(c.value_mm)} mm"
+    return f"change {c.kind} to {_num(c.value_mm)} mm"
+
+
+def fix_text(alts: Sequence[Alternative], req: Requirement) -> str:
+    """Join alternatives into one fix sentence.
+
+    E.g. "Raise the vertical corner radius to 0.25 mm to use Ø0.4 × 3 mm reach (MHR230-0.4x3)".
+    """
+    parts = []
+    for alt in alts:
+        what = " and ".join(describe_change(c, req) for c in alt.changes)
+        verb = "drill with" if alt.tool.kind == "drill" else "use"
+        parts.append(f"{what} to {verb} {alt.tool.label()}")
+    text = "; or ".join(parts)
+    return text[:1].upper() + text[1:] + "." if text else ""
+
+
+def _state(req: Requirement) -> str:
+    bits = []
+    if req.hole_diameter_mm is not None:
+        bits.append(f"Ø{_num(round(req.hole_diameter_mm, 4))} mm")
+    elif req.corner_radius_mm is not None:
+        r = req.corner_radius_mm
+        bits.append("sharp vertical corners" if r <= EPS else f"vertical corner R{_num(round(r, 4))} mm")
+    if req.width_mm is not None and req.hole_diameter_mm is None and req.kind != "corner":
+        bits.append(f"width {_num(round(req.width_mm, 4))} mm")
+    if req.floor == "flat" and req.kind != "hole":
+        f = req.floor_radius_mm
+        bits.append("sharp floor corner" if f <= EPS else f"floor radius R{_num(round(f, 4))} mm")
+    elif req.floor == "curved":
+        bits.append("curved floor")
+    bits.append(f"{_num(round(req.depth_mm, 4))} mm deep")
+    if req.enclosures:
+        bits.append(f"below {', '.join(e.feature_id for e in req.enclosures)}")
+    return ", ".join(bits)
+
+
+# --- the search --------------------------------------------------------------------------
+
+def _decide(f: Feature, req: Requirement, cat: Catalogue, params: ToolingParams) -> FeatureTooling:
+    mills = cat.mills()
+    limit = req.diameter_limit_mm(params)
+    if req.kind == "hole":
+        drill = best_drill(req, cat.tools, params)
+        if drill is not None:
+            need = (req.drill_depth_mm or req.depth_mm) + params.reach_clearance_mm
+            return FeatureTooling(f.id, "drill", drill, None, need, req.hole_diameter_mm)
+        tool = best_finish(req, mills, params)
+        if tool is not None:
+            return FeatureTooling(f.id, "helical-mill", tool, None, reach_needed(tool, req, params), limit)
+        if not cat.tools:
+            return FeatureTooling(f.id, "drill", None, None, req.depth_mm + params.reach_clearance_mm, limit,
+                                  problem="no-tool-in-catalogue")
+        return FeatureTooling(f.id, "drill", None, None, req.depth_mm + params.reach_clearance_mm, limit,
+                              _hole_alternatives(req, cat.tools, params), "no-tool-for-hole")
+    tool = best_finish(req, mills, params)
+    rough = best_rough(req, mills, params) if req.kind in REGION_KINDS else None
+    if tool is not None:
+        if rough is not None and rough.diameter_mm <= tool.diameter_mm + EPS:
+            rough = None
+        return FeatureTooling(f.id, "mill", tool, rough, reach_needed(tool, req, params), limit)
+    if not mills:
+        return FeatureTooling(f.id, "mill", None, None, reach_needed(None, req, params), limit,
+                              problem="no-tool-in-catalogue")
+    alts = alternatives(req, mills, params)
+    problem = _CHANGE_RULE[alts[0].changes[0].kind] if alts else "no-tool-in-catalogue"
+    return FeatureTooling(f.id, "mill", None, rough, reach_needed(None, req, params), limit, alts, problem)
+
+
+def _consolidate(decisions: list[FeatureTooling], reqs: Mapping[str, Requirement],
+                 params: ToolingParams) -> list[FeatureTooling]:
+    """Use one tool per (series, diameter, corner form): the longest-reach one chosen in the group.
+
+    A longer neck of the same tool still passes every check that a shorter one passed
+    (reach only grows, the shank only moves up), so this only removes tool changes.
+    """
+    groups: dict[tuple[str, str, float, float], Tool] = {}
+    for d in decisions:
+        for t in (d.finish, d.rough):
+            if t is None:
+                continue
+            key = (t.series, t.kind, round(t.diameter_mm, 6), round(t.corner_radius_mm or 0.0, 6))
+            cur = groups.get(key)
+            if cur is None or (t.usable_reach_mm or 0.0, t.id) > (cur.usable_reach_mm or 0.0, cur.id):
+                groups[key] = t
+
+    def pick(t: Tool | None, req: Requirement, finish: bool) -> Tool | None:
+        if t is None or not t.is_mill:
+            return t
+        g = groups[(t.series, t.kind, round(t.diameter_mm, 6), round(t.corner_radius_mm or 0.0, 6))]
+        return g if changes_for(g, req, params, finish=finish) == [] else t
+
+    out = []
+    for d in decisions:
+        req = reqs[d.feature_id]
+        fin = pick(d.finish, req, True)
+        reach = d.required_reach_mm
+        if fin is not None and d.operation != "drill":
+            reach = reach_needed(fin, req, params)
+        out.append(replace(d, finish=fin, rough=pick(d.rough, req, False), required_reach_mm=reach))
+    return out
+
+
+def _tool_set(decisions: Sequence[FeatureTooling]) -> tuple[ToolChoice, ...]:
+    roughs: dict[str, set[str]] = {}
+    finishes: dict[str, set[str]] = {}
+    rested: dict[str, set[str]] = {}
+    tools: dict[str, Tool] = {}
+    for d in decisions:
+        if d.rough is not None:
+            tools[d.rough.id] = d.rough
+            roughs.setdefault(d.rough.id, set()).add(d.feature_id)
+        if d.finish is not None:
+            tools[d.finish.id] = d.finish
+            target = rested if d.rough is not None else finishes
+            target.setdefault(d.finish.id, set()).add(d.feature_id)
+    out = []
+    for tid, t in tools.items():
+        feats = roughs.get(tid, set()) | finishes.get(tid, set()) | rested.get(tid, set())
+        if t.kind == "drill":
+            role = "drill"
+        elif tid in roughs:
+            role = "rough"
+        elif tid in finishes:
+            role = "finish"
+        else:
+            role = "rest"
+        out.append(ToolChoice(
+            id=t.id, kind=t.kind, diameter_mm=t.diameter_mm, reach_mm=t.usable_reach_mm or 0.0,
+            # Unknown flute length/count stay None (the JSON schema allows null), never a stand-in.
+            flute_length_mm=t.flute_length_mm,  # type: ignore[arg-type]
+            flutes=t.flutes,  # type: ignore[arg-type]
+            source=t.source, role=role, features=tuple(sorted(feats)),
+            corner_radius_mm=t.corner_radius_mm or 0.0, name=f"{t.vendor} {t.series_name}",
+        ))
+    out.sort(key=lambda c: (ROLE_ORDER[c.role], -c.diameter_mm, c.reach_mm, c.id))
+    return tuple(out)
+
+
+def _r6(x: float) -> float:
+    return round(x, 6)
+
+
+def select_tools(
+    features: Sequence[Feature],
+    catalogue: Catalogue,
+    params: ToolingParams | None = None,
+    rules: ToolingRules | None = None,
+) -> ToolingResult:
+    """Choose the largest usable tool for every feature and the part's tool set.
+
+    Pure: reads only the features (docs/features.md) and the catalogue. ``dfm.cam`` calls it
+    to get the same tools the report shows.
+
+    Args:
+        features: The body's features.
+        catalogue: The tool catalogue (``dfm.tooling.catalogue_for(path)``).
+        params: Overrides the parameters of ``rules/tooling.toml``.
+        rules: The DFM6xx rule data (default: the shipped ``rules/tooling.toml``).
+
+    Returns:
+        A :class:`ToolingResult`.
+
+    """
+    rules = rules or default_rules()
+    params = params or rules.params
+    regions = [f for f in features if f.kind in REGION_KINDS]
+    reqs: dict[str, Requirement] = {}
+    decisions: list[FeatureTooling] = []
+    for f in features:
+        req = requirement(f, regions)
+        if req is None:
+            continue
+        reqs[f.id] = req
+        decisions.append(_decide(f, req, catalogue, params))
+    decisions = _consolidate(decisions, reqs, params)
+    by_feature = {d.feature_id: d for d in decisions}
+
+    new_features = []
+    for f in features:
+        d = by_feature.get(f.id)
+        if d is None:
+            new_features.append(f)
+            continue
+        dims = dict(f.dims)
+        props = dict(f.props)
+        dims["required_reach_mm"] = _r6(d.required_reach_mm)
+        if d.diameter_limit_mm is not None:
+            dims["tool_diameter_limit_mm"] = _r6(d.diameter_limit_mm)
+        if d.finish is not None:
+            dims["max_tool_diameter_mm"] = d.finish.diameter_mm
+            props["tool"] = d.finish.id
+            props["tool_operation"] = d.operation
+        if d.rough is not None:
+            props["rough_tool"] = d.rough.id
+        new_features.append(replace(f, dims=dims, props=props))
+
+    findings = _findings(features, decisions, reqs, rules)
+    milled = [d for d in decisions if reqs[d.feature_id].kind in MILLED_KINDS]
+    max_d: float | None = None
+    limiting: str | None = None
+    if milled and all(d.finish is not None for d in milled):
+        lim = min(milled, key=lambda d: (d.finish.diameter_mm, d.feature_id))  # type: ignore[union-attr]
+        max_d, limiting = lim.finish.diameter_mm, lim.feature_id  # type: ignore[union-attr]
+    chosen = {t.id: t for d in decisions for t in (d.finish, d.rough) if t is not None}
+    return ToolingResult(tuple(decisions), _tool_set(decisions), tuple(new_features), max_d, limiting,
+                         tuple(findings), dict(sorted(chosen.items())))
+
+
+def _findings(features: Sequence[Feature], decisions: Sequence[FeatureTooling],
+              reqs: Mapping[str, Requirement], rules: ToolingRules) -> list[Finding]:
+    by_id = {f.id: f for f in features}
+    region_faces = [set(f.faces) for f in features if f.kind in REGION_KINDS]
+    out = []
+    for d in decisions:
+        if d.finish is not None or d.problem is None:
+            continue
+        f = by_id[d.feature_id]
+        req = reqs[d.feature_id]
+        if f.kind == "corner" and f.faces and any(set(f.faces) <= faces for faces in region_faces):
+            continue  # the pocket/slot the corner belongs to carries the finding
+        what = "drill or mill" if f.kind == "hole" else "finish"
+        message = f"No catalogue tool can {what} {f.id} ({_state(req)})."
+        value = limit = None
+        unit = "mm"
+        if d.alternatives:
+            first = d.alternatives[0].changes[0]
+            value, limit = _measured(first.kind, req), first.value_mm
+            lim = d.diameter_limit_mm or 0.0
+            if d.alternatives[0].tool.kind != "drill" and lim > EPS:
+                message = message[:-1] + f"; the largest diameter its geometry allows is Ø{_num(round(lim, 4))} mm."
+        fix = fix_text(d.alternatives, req) or None
+        out.append(rules.finding(d.problem, message, fix=fix, value=value, limit=limit, unit=unit,
+                                 faces=tuple(f.faces), location_mm=f.location_mm, feature=f.id))
+    return out
+
+
+def _measured(kind: str, req: Requirement) -> float | None:
+    if kind == "corner":
+        return req.corner_radius_mm
+    if kind == "width":
+        return req.width_mm
+    if kind == "floor":
+        return req.floor_radius_mm
+    if kind == "depth":
+        return req.depth_mm
+    if kind == "diameter":
+        return req.hole_diameter_mm
+    return None
