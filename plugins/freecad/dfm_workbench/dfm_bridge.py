@@ -115,6 +115,20 @@ def dfm_status() -> tuple[bool, str]:
     return True, f"dfm {getattr(dfm, '__version__', '?')} from {Path(api.__file__).parent}"
 
 
+def warm_up() -> None:
+    """Import dfm's geometry kernel and pipeline now.
+
+    Loading OpenCASCADE's bindings holds Python's GIL for about 3-4 s in one piece; done
+    in the worker thread it would freeze the window during the first check anyway, so the
+    workbench does it once when it is activated, with a status message, and checks stay
+    responsive afterwards.
+    """
+    importlib.import_module("dfm.kernel")
+    from dfm.stages import body_stages
+
+    body_stages()
+
+
 def optional_module(name: str) -> Any | None:
     """Import a dfm front-end module that may not be part of this installation yet."""
     try:
@@ -168,65 +182,97 @@ def face_map(shape: Part.Shape) -> list[list[int]]:
 # --------------------------------------------------------------------------- part settings
 
 
-#: The settings the workbench stores on the document, with their defaults.
-SETTING_DEFAULTS: dict[str, Any] = {
-    "material": "",
-    "finish": "",
-    "machine": "",
-    "general_tolerance_mm": 0.0,
-    "profile": "",
-    "tools": "",
-}
+#: Finish choices of the settings (``FinishSpec.profile_name`` spelling, as ``dfm check --finish``).
+FINISHES = ("", "none", "anodize-ii", "anodize-iii", "passivate")
+#: ISO 2768-1 general tolerance classes (``general_tolerance`` of the spec).
+GENERAL_TOLERANCES = ("", "f", "m", "c", "v")
 
 
 def spec_toml(settings: Mapping[str, Any], source: str = "") -> str:
-    """The part specification (``PART.dfm.toml``) for the settings, as TOML text.
+    """The part specification (``PART.dfm.toml``, dfm/rules/spec.py format) for the settings.
 
-    Empty settings are left out so that dfm's defaults apply.
+    Empty settings are left out so that dfm's defaults apply. ``spec_extra`` (free TOML for
+    ``[[tolerance]]``, ``[[thread]]``, ``[[masking]]`` entries) is copied as it is.
+
+    Raises:
+        BridgeError: The result is not valid TOML.
     """
+    import tomllib
+
     lines = ["# Part specification for dfm, written by the FreeCAD DFM workbench."]
     if source:
         lines.append(f"# Source document: {source}")
-    lines.append("")
-    part = [(k, settings.get(k)) for k in ("material", "finish", "machine")]
-    part = [(k, v) for k, v in part if isinstance(v, str) and v.strip()]
-    lines.append("[part]")
-    for key, value in part:
-        lines.append(f"{key} = {_toml_str(value.strip())}")
-    tol = settings.get("general_tolerance_mm") or 0.0
-    if float(tol) > 0.0:
-        lines.append("")
-        lines.append("[tolerances]")
-        lines.append(f"general_mm = {float(tol):g}")
-    return "\n".join(lines) + "\n"
+    material = str(settings.get("material") or "").strip()
+    if material:
+        lines.append(f"material = {_toml_str(material)}")
+    general = str(settings.get("general_tolerance") or "").strip().lower()
+    if general:
+        lines.append(f"general_tolerance = {_toml_str(general)}")
+    extra = str(settings.get("spec_extra") or "").strip()
+    if extra:
+        lines += ["", extra]
+    finish = str(settings.get("finish") or "").strip().lower()
+    if finish:
+        lines += ["", "[finish]"]
+        if finish.startswith("anodize"):
+            lines += ['kind = "anodize"', f'type = "{"III" if finish.endswith("iii") else "II"}"']
+        elif finish.startswith("passiv"):
+            lines.append('kind = "passivate"')
+        elif finish == "none":
+            lines.append('kind = "none"')
+        else:
+            raise BridgeError(f"unknown finish {finish!r} (use one of {', '.join(f for f in FINISHES if f)})")
+    text = "\n".join(lines) + "\n"
+    try:
+        tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise BridgeError(f"the part settings do not make a valid TOML specification: {err}") from None
+    return text
 
 
 def _toml_str(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def validate_spec(path: str | Path) -> None:
+    """Check a spec file with dfm's own reader (when this dfm has one).
+
+    Raises:
+        BridgeError: The file is not a valid spec; the message is dfm's (file, key, reason).
+    """
+    spec = optional_module("dfm.rules.spec")
+    if spec is None:
+        return
+    from dfm.errors import DfmError
+
+    try:
+        spec.load_spec(Path(path))
+    except DfmError as err:
+        raise BridgeError(str(err)) from None
+
+
 def write_spec(settings: Mapping[str, Any], path: str | Path, source: str = "") -> Path:
-    """Write :func:`spec_toml` to ``path`` and return it."""
+    """Write :func:`spec_toml` to ``path``, check it with dfm, and return it."""
     path = Path(path)
     path.write_text(spec_toml(settings, source), encoding="utf-8")
+    validate_spec(path)
     return path
 
 
 def options(settings: Mapping[str, Any], spec_path: str | Path | None = None) -> Any:
-    """``dfm.api.Options`` for the settings (the same values ``dfm check --spec/--material...`` takes)."""
+    """``dfm.api.Options`` for the settings: the spec file, plus what ``dfm check --profile/--tools`` take."""
     from dfm.api import Options
 
     def s(key: str) -> str | None:
         value = settings.get(key)
         return value.strip() if isinstance(value, str) and value.strip() else None
 
-    finish = s("finish")
+    machine = s("machine")
     return Options(
         spec=str(spec_path) if spec_path else None,
         profile=s("profile"),
-        material=s("material"),
-        finish=None if finish == "none" else finish,
         tools=s("tools"),
+        extra={"machine": machine} if machine else {},
     )
 
 
@@ -369,6 +415,8 @@ def check(shape: Part.Shape, label: str, settings: Mapping[str, Any] | None = No
           workdir: str | Path | None = None, spec_path: str | Path | None = None) -> CheckOutcome:
     """The three steps in one call (headless use and tests)."""
     job = prepare(shape, label, workdir)
+    if spec_path is None and settings:
+        spec_path = write_spec(settings, Path(job.path).with_suffix(".dfm.toml"), source=label)
     return outcome(job, run(job, options(settings or {}, spec_path)))
 
 

@@ -70,10 +70,21 @@ def guarded(fn):  # type: ignore[no-untyped-def]
 def activated() -> None:
     """Workbench activated: say where dfm comes from, or how to point at it."""
     ok, message = bridge().dfm_status()
-    if ok:
-        settings.log(f"DFM workbench: {message}")
-    else:
+    if not ok:
         error(f"dfm: {message}")
+        return
+    settings.log(f"DFM workbench: {message}")
+    bar = FreeCADGui.getMainWindow().statusBar()
+    bar.showMessage("DFM: loading dfm and OpenCASCADE…")
+    QtWidgets.QApplication.processEvents()
+    started = time.monotonic()
+    try:
+        bridge().warm_up()
+    except Exception as err:  # noqa: BLE001 - reported, the first check reports it again
+        error(f"dfm: loading dfm failed: {type(err).__name__}: {' '.join(str(err).split())}")
+    finally:
+        bar.clearMessage()
+    settings.log(f"DFM workbench: dfm loaded in {time.monotonic() - started:.1f} s")
 
 
 # --------------------------------------------------------------------------- targets
@@ -158,6 +169,8 @@ class CheckPanel:
         self.tools: list[dict[str, Any]] = []
         self.finished = False
         self.ticks = 0  # GUI timer ticks while the worker ran (the window stayed responsive)
+        self.max_gap = 0.0  # longest time (s) the GUI thread did not get to run while dfm worked
+        self._last_tick = 0.0
         self.worker: Worker | None = None
         self.started = time.monotonic()
         self.elapsed = 0.0
@@ -212,9 +225,13 @@ class CheckPanel:
             self._fail(f"dfm: {message}")
             return
         values = settings.read(self.doc)
-        spec = settings.spec_path(self.doc)
-        opts = b.options(values, spec if spec is not None and spec.is_file() else None)
         workdir = Path(tempfile.mkdtemp(prefix="dfm-fc-"))
+        try:
+            spec = b.write_spec(values, workdir / "part.dfm.toml", source=self.doc.Name)
+        except b.BridgeError as err:
+            self._fail(f"dfm: {err}")
+            return
+        opts = b.options(values, spec)
         self.jobs = []
         for obj in self.objects:
             try:
@@ -228,11 +245,14 @@ class CheckPanel:
         self.worker = Worker([j for _, j in self.jobs], opts)
         self.worker.progress.connect(self.on_progress)
         self.worker.finished_all.connect(self.on_done)
-        self.started = time.monotonic()
+        self.started = self._last_tick = time.monotonic()
         self.timer.start()
         self.worker.start()
 
     def tick(self) -> None:
+        now = time.monotonic()
+        self.max_gap = max(self.max_gap, now - self._last_tick)
+        self._last_tick = now
         self.ticks += 1
         FreeCADGui.getMainWindow().statusBar().showMessage(
             f"DFM: analysing… {time.monotonic() - self.started:.1f} s")
@@ -246,7 +266,9 @@ class CheckPanel:
     @guarded
     def on_done(self, results: list[Any]) -> None:
         self.timer.stop()
-        self.elapsed = time.monotonic() - self.started
+        now = time.monotonic()
+        self.max_gap = max(self.max_gap, now - self._last_tick)
+        self.elapsed = now - self.started
         FreeCADGui.getMainWindow().statusBar().clearMessage()
         try:
             self._show(results)
@@ -398,25 +420,23 @@ class SettingsPanel:
         self.form.setWindowTitle("DFM part settings")
         lay = QtWidgets.QFormLayout(self.form)
         self.material = self._combo(names["material"], values["material"])
-        self.finish = self._combo(names["finish"], values["finish"])
+        self.finish = self._combo([f for f in bridge().FINISHES if f], values["finish"])
+        self.general = self._combo([g for g in bridge().GENERAL_TOLERANCES if g], values["general_tolerance"])
         self.machine = QtWidgets.QLineEdit(values["machine"])
-        self.tolerance = QtWidgets.QDoubleSpinBox()
-        self.tolerance.setDecimals(4)
-        self.tolerance.setRange(0.0, 10.0)
-        self.tolerance.setSingleStep(0.005)
-        self.tolerance.setSuffix(" mm")
-        self.tolerance.setValue(float(values["general_tolerance_mm"]))
         self.profile = QtWidgets.QLineEdit(values["profile"])
         self.tools = QtWidgets.QLineEdit(values["tools"])
+        self.extra = QtWidgets.QPlainTextEdit(values["spec_extra"])
+        self.extra.setPlaceholderText('[[tolerance]]\nselect = { diameter_mm = 1.0 }\nplus_um = 5\nminus_um = 0')
         self.pypath = QtWidgets.QLineEdit(FreeCAD.ParamGet(bridge().PREF_GROUP).GetString("PythonPath", ""))
         self.pypath.setToolTip(f"Folders where dfm is installed, separated by '{os.pathsep}' "
                                f"(the environment variable {bridge().ENV_PATH} wins over this preference)")
         lay.addRow("Material", self.material)
         lay.addRow("Finish", self.finish)
+        lay.addRow("General tolerance (ISO 2768)", self.general)
         lay.addRow("Machine profile", self.machine)
-        lay.addRow("General tolerance ±", self.tolerance)
         lay.addRow("Profile file", self.profile)
         lay.addRow("Tool catalogue", self.tools)
+        lay.addRow("More spec (TOML)", self.extra)
         lay.addRow(QtWidgets.QLabel("<b>This computer</b>"))
         lay.addRow("dfm Python path", self.pypath)
 
@@ -432,15 +452,18 @@ class SettingsPanel:
         return {
             "material": self.material.currentText().strip(),
             "finish": self.finish.currentText().strip(),
+            "general_tolerance": self.general.currentText().strip(),
             "machine": self.machine.text().strip(),
-            "general_tolerance_mm": self.tolerance.value(),
             "profile": self.profile.text().strip(),
             "tools": self.tools.text().strip(),
+            "spec_extra": self.extra.toPlainText().strip(),
         }
 
     @guarded
     def accept(self) -> bool:
         values = self.values()
+        # refuse settings that do not make a valid spec (BridgeError -> one line in the report view)
+        bridge().write_spec(values, Path(tempfile.mkdtemp(prefix="dfm-spec-")) / "check.dfm.toml")
         self.doc.openTransaction("DFM settings")
         settings.write(self.doc, values)
         self.doc.commitTransaction()

@@ -15,14 +15,18 @@ import FreeCAD
 OBJECT_NAME = "DFMSettings"
 GROUP = "DFM"
 
-#: key -> (FreeCAD property name, property type, tooltip)
+#: key -> (FreeCAD property name, property type, tooltip). The keys are those of the bridge's
+#: ``spec_toml``; the spec format itself is dfm's (dfm/rules/spec.py).
 PROPERTIES: dict[str, tuple[str, str, str]] = {
     "material": ("Material", "App::PropertyString", "Material name as dfm knows it (6061-T6, 303, Ti-6Al-4V, PEEK...)"),
-    "finish": ("Finish", "App::PropertyString", "Finish (none, anodize-type-ii, anodize-type-iii, passivation)"),
+    "finish": ("Finish", "App::PropertyString", "Finish: none, anodize-ii, anodize-iii, passivate (empty = dfm's default)"),
+    "general_tolerance": ("GeneralTolerance", "App::PropertyString",
+                          "ISO 2768-1 class for untoleranced sizes: f, m, c or v (empty = unset)"),
     "machine": ("Machine", "App::PropertyString", "Machine profile name or file"),
-    "general_tolerance_mm": ("GeneralTolerance", "App::PropertyFloat", "General tolerance, +/- mm (0 = unset)"),
     "profile": ("Profile", "App::PropertyString", "Your own profile or rule file (TOML), optional"),
     "tools": ("ToolCatalogue", "App::PropertyString", "Your own tool catalogue (TOML), optional"),
+    "spec_extra": ("SpecExtra", "App::PropertyString",
+                   "More of the part specification, as TOML ([[tolerance]], [[thread]], [[masking]] entries)"),
 }
 
 

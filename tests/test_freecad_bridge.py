@@ -1,0 +1,294 @@
+"""The FreeCAD workbench's bridge, headless in the real ``freecadcmd`` (FreeCAD 0.20).
+
+Shapes are built with FreeCAD's own Part module, handed to dfm through the bridge, and the
+results are checked in FreeCAD's terms (``FaceN``, DiffuseColor tuples, document properties).
+"""
+
+from __future__ import annotations
+
+import importlib
+import subprocess
+import sys
+import tomllib
+
+import pytest
+from freecad_harness import PLUGIN, ROOT, needs_freecadcmd, run_freecadcmd
+
+pytestmark = [pytest.mark.freecad, needs_freecadcmd]
+
+BRIDGE = """
+from dfm_workbench import dfm_bridge as B
+OUT["path_added"] = B.configure_path()
+"""
+
+
+def test_workbench_links_into_mod_dir_and_finds_dfm(tmp_path):
+    out = run_freecadcmd(tmp_path, BRIDGE + """
+import dfm, cadquery
+from dfm_workbench import dfm_bridge
+OUT["bridge_file"] = dfm_bridge.__file__
+OUT["status"] = B.dfm_status()
+OUT["dfm_file"] = dfm.__file__
+OUT["sys_path"] = sys.path
+OUT["fc_version"] = FreeCAD.Version()[:3]
+""")
+    assert out["bridge_file"].startswith(str(tmp_path / "home" / ".local" / "share" / "FreeCAD" / "Mod" / "DFM"))
+    ok, message = out["status"]
+    assert ok, message
+    assert out["dfm_file"] == str(ROOT / "dfm" / "__init__.py")
+    path = out["sys_path"]
+    assert path.index(str(ROOT)) < path.index("/usr/lib/python3/dist-packages")  # before Debian's old pyparsing
+    assert out["path_added"][0] == str(ROOT)
+
+
+def test_dfm_missing_is_one_clear_line(tmp_path):
+    out = run_freecadcmd(tmp_path, """
+from dfm_workbench import dfm_bridge as B
+OUT["added"] = B.configure_path()
+OUT["status"] = B.dfm_status()
+""", extra_env={"DFM_PYTHONPATH": str(tmp_path / "nowhere")})
+    ok, message = out["status"]
+    assert not ok
+    assert "\n" not in message and "DFM_PYTHONPATH" in message and "No module named 'dfm'" in message
+
+
+FACE_CHECK = """
+import cadquery as cq
+from dfm import kernel
+V = FreeCAD.Vector
+def faces_agree(shape, label):
+    job = B.prepare(shape, label, os.environ["FC_WORK"])
+    loaded = kernel.load(job.path)
+    assert len(loaded.solids) == len(job.face_map) == len(shape.Solids)
+    seen = []
+    for b, solid in enumerate(loaded.solids):
+        assert solid.face_count == len(job.face_map[b])
+        for j in range(1, solid.face_count + 1):
+            ours = cq.Face(solid.face(j))
+            n = job.face_map[b][j - 1]
+            theirs = shape.Faces[n - 1]
+            c = ours.Center()
+            assert abs(ours.Area() - theirs.Area) < 1e-9 * max(1.0, theirs.Area), (label, b, j, n)
+            assert (V(c.x, c.y, c.z) - theirs.CenterOfMass).Length < 1e-7, (label, b, j, n)
+            seen.append(n)
+    assert sorted(seen) == list(range(1, len(shape.Faces) + 1))
+    return [list(m) for m in job.face_map]
+
+plate = Part.makeBox(10, 8, 2).cut(Part.makeCylinder(1, 2, V(5, 4, 0))).cut(Part.makeBox(3, 2, 1, V(1, 1, 1)))
+plate = plate.makeFillet(0.5, [e for e in plate.Edges if abs(e.Vertexes[0].Point.z - e.Vertexes[-1].Point.z) > 1.5][:4])
+OUT["plate"] = faces_agree(plate, "Plate")
+moved = plate.copy()
+moved.Placement = FreeCAD.Placement(V(20, -3, 7), FreeCAD.Rotation(V(1, 1, 0), 30))
+OUT["moved"] = faces_agree(moved, "Moved")
+two = Part.makeCompound([Part.makeBox(1, 1, 1), plate.copy()])
+two.translate(V(0, 0, 0))
+OUT["two"] = faces_agree(two, "Two")
+OUT["n_two"] = len(two.Faces)
+"""
+
+
+def test_face_ids_map_one_to_one_to_freecad_facen(tmp_path):
+    """dfm's face j of body b is FreeCAD's FaceN: same area and centre, checked through dfm's own loader."""
+    work = tmp_path / "work"
+    out = run_freecadcmd(tmp_path, BRIDGE + FACE_CHECK, extra_env={"FC_WORK": str(work)})
+    n_plate = len(out["plate"][0])
+    assert out["plate"] == [list(range(1, n_plate + 1))]  # one solid: the identity
+    assert out["moved"] == out["plate"]  # placement does not renumber
+    # a compound: the second solid's faces follow the first solid's in FreeCAD's numbering
+    assert out["two"] == [[1, 2, 3, 4, 5, 6], list(range(7, 7 + n_plate))]
+    assert out["n_two"] == 6 + n_plate
+
+
+def test_findings_map_to_facen_and_colour_by_worst(tmp_path):
+    """Constructed findings on body 2 of a compound land on the right global faces and colours."""
+    out = run_freecadcmd(tmp_path, BRIDGE + """
+from dfm.model import BodyResult, DfmResult, Finding, Severity
+V = FreeCAD.Vector
+two = Part.makeCompound([Part.makeBox(1, 1, 1), Part.makeBox(2, 2, 2, V(5, 0, 0))])
+job = B.prepare(two, "Two", os.environ["FC_WORK"])
+def body(i, n, findings):
+    return BodyResult(index=i, name=f"b{i}", bbox_mm=(1, 1, 1), bbox_min_mm=(0, 0, 0), volume_mm3=1.0,
+                      faces=n, edges=12, findings=tuple(findings))
+result = DfmResult(
+    file=job.path, status="ok",
+    findings=(Finding("DFM954", "several-bodies", Severity.INFO, "two bodies"),),
+    bodies=(
+        body(1, 6, [Finding("DFM201", "sharp-corner", Severity.WARNING, "w1", faces=(2,))]),
+        body(2, 6, [Finding("DFM101", "thin-wall", Severity.ERROR, "e2", faces=(3,)),
+                    Finding("DFM102", "tall-wall", Severity.WARNING, "w2", faces=(3, 4)),
+                    Finding("DFM401", "note", Severity.INFO, "i2", faces=(5,))]),
+    ),
+)
+oc = B.outcome(job, result)
+OUT["map"] = [list(m) for m in job.face_map]
+OUT["rows"] = [[r.severity, r.code, list(r.face_names), r.body] for r in oc.rows]
+OUT["sev"] = list(oc.face_severity)
+OUT["colors"] = oc.colors
+OUT["verdict"] = oc.verdict
+OUT["consts"] = [B.COLOR_ERROR, B.COLOR_WARNING, B.COLOR_OK]
+bad = DfmResult(file=job.path, status="ok", bodies=(body(1, 6, []),))
+try:
+    B.outcome(job, bad)
+    OUT["mismatch"] = None
+except B.BridgeError as err:
+    OUT["mismatch"] = str(err)
+""", extra_env={"FC_WORK": str(tmp_path / "work")})
+    assert out["map"] == [[1, 2, 3, 4, 5, 6], [7, 8, 9, 10, 11, 12]]
+    assert out["rows"] == [
+        ["info", "DFM954", [], 0],
+        ["warning", "DFM201", ["Face2"], 1],
+        ["error", "DFM101", ["Face9"], 2],
+        ["warning", "DFM102", ["Face9", "Face10"], 2],
+        ["info", "DFM401", ["Face11"], 2],
+    ]
+    assert out["sev"] == ["ok", "warning", "ok", "ok", "ok", "ok", "ok", "ok", "error", "warning", "info", "ok"]
+    red, orange, green = (list(c) for c in out["consts"])
+    assert out["colors"] == [green, orange] + [green] * 6 + [red, orange, green, green]  # info stays green
+    assert out["verdict"] == "fail"
+    assert "1 bodies but the shape has 2 solids" in out["mismatch"]
+
+
+THIN_WEB = """
+V = FreeCAD.Vector
+# 12 x 6 x 3 block, two 4.9 x 4 x 2 pockets from the top leaving a 0.2 mm web at x = 5.9 .. 6.1
+web = Part.makeBox(12, 6, 3).cut(Part.makeBox(4.9, 4, 2, V(1, 1, 1))).cut(Part.makeBox(4.9, 4, 2, V(6.1, 1, 1)))
+def planar_at_x(x):
+    return sorted(i + 1 for i, f in enumerate(web.Faces)
+                  if f.Surface.__class__.__name__ == "Plane" and abs(f.CenterOfMass.x - x) < 1e-9
+                  and f.BoundBox.XLength < 1e-9)
+OUT["web_faces"] = planar_at_x(5.9) + planar_at_x(6.1)
+oc = B.check(web, "Web", {"material": "6061-T6"}, workdir=os.environ["FC_WORK"])
+OUT["ok"] = oc.ok
+OUT["error"] = oc.error
+if not oc.ok:
+    raise SystemExit(0)  # the test reports OUT["error"]
+res = oc.result
+m = res.bodies[0].measurements["min_wall_thickness_mm"]
+fmap = B.face_map(web)[0]
+OUT["min_wall"] = [m.value, [fmap[i - 1] for i in m.faces]]
+OUT["walls"] = [[f.dims["thickness_mm"], [fmap[i - 1] for i in f.faces]] for f in res.bodies[0].features
+                if f.kind == "wall"]
+OUT["rows"] = [[r.severity, r.code, r.name, list(r.faces)] for r in oc.rows]
+OUT["sev"] = list(oc.face_severity)
+"""
+
+
+def test_thin_web_is_measured_on_the_right_facen(tmp_path):
+    out = run_freecadcmd(tmp_path, BRIDGE + THIN_WEB, extra_env={"FC_WORK": str(tmp_path / "work")})
+    assert out["ok"], out["error"]
+    web = out["web_faces"]
+    assert len(web) == 2
+    value, faces = out["min_wall"]
+    assert value == pytest.approx(0.2, abs=1e-6)
+    assert sorted(faces) == sorted(web)
+    thinnest = min(out["walls"])
+    assert thinnest[0] == pytest.approx(0.2, abs=1e-6) and sorted(thinnest[1]) == sorted(web)
+
+
+def _has_rules_stage() -> bool:
+    try:
+        return hasattr(importlib.import_module("dfm.rules"), "judge")
+    except ModuleNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not _has_rules_stage(), reason="dfm.rules (the rules stage) is not in this checkout yet")
+def test_thin_web_gives_thin_wall_finding_on_the_web_faces(tmp_path):
+    out = run_freecadcmd(tmp_path, BRIDGE + THIN_WEB, extra_env={"FC_WORK": str(tmp_path / "work")})
+    assert out["ok"], out["error"]
+    web = sorted(out["web_faces"])
+    thin = [r for r in out["rows"] if r[2] == "thin-wall"]
+    assert thin, out["rows"]
+    assert all(sorted(r[3]) == web for r in thin)
+    worst = thin[0][0]
+    assert worst in ("error", "warning")
+    assert [out["sev"][n - 1] for n in web] == [worst, worst]
+
+
+def test_unreadable_solid_gives_the_clis_one_line_message(tmp_path):
+    """An open shell forced into a solid: the bridge reports exactly what `dfm check` prints."""
+    out = run_freecadcmd(tmp_path, BRIDGE + """
+box = Part.makeBox(2, 2, 2)
+open_solid = Part.Solid(Part.makeShell(box.Faces[:-1]))
+job = B.prepare(open_solid, "Open", os.environ["FC_WORK"])
+oc = B.outcome(job, B.run(job))
+OUT["ok"] = oc.ok
+OUT["error"] = oc.error
+OUT["path"] = job.path
+OUT["colors"] = oc.colors
+try:
+    B.prepare(Part.makeShell(box.Faces[:-1]), "Shell", os.environ["FC_WORK"])
+except B.BridgeError as err:
+    OUT["shell"] = str(err)
+""", extra_env={"FC_WORK": str(tmp_path / "work")})
+    assert out["ok"] is False
+    cli = subprocess.run([sys.executable, "-m", "dfm", "check", out["path"]], capture_output=True, text=True,
+                         cwd=ROOT, timeout=300)
+    assert cli.returncode == 2
+    assert out["error"] == cli.stderr.strip()
+    assert out["error"].startswith("dfm: ") and "\n" not in out["error"]
+    assert "[DFM906 no-solid]" in out["shell"]
+
+
+def test_part_settings_travel_with_the_document_and_write_the_spec(tmp_path):
+    fcstd = tmp_path / "Bracket.FCStd"
+    out = run_freecadcmd(tmp_path, BRIDGE + f"""
+from dfm_workbench import settings
+doc = FreeCAD.newDocument("Bracket")
+doc.addObject("Part::Feature", "Block").Shape = Part.makeBox(3, 3, 3)
+settings.write(doc, {{"material": "Ti-6Al-4V", "finish": "anodize-iii", "general_tolerance": "f",
+                      "machine": "kern-micro", "spec_extra": "[[tolerance]]\\nselect = {{ faces = [1] }}\\nplus_um = 5\\nminus_um = 0"}})
+doc.saveAs({str(fcstd)!r})
+FreeCAD.closeDocument("Bracket")
+doc = FreeCAD.openDocument({str(fcstd)!r})
+values = settings.read(doc)
+OUT["values"] = values
+OUT["spec_path"] = str(settings.spec_path(doc))
+B.write_spec(values, settings.spec_path(doc), source="Bracket.FCStd")
+opts = B.options(values, settings.spec_path(doc))
+OUT["options"] = [opts.spec, opts.material, opts.finish, dict(opts.extra)]
+try:
+    B.spec_toml({{"finish": "chrome"}})
+except B.BridgeError as err:
+    OUT["bad_finish"] = str(err)
+try:
+    B.spec_toml({{"spec_extra": "[[tolerance]"}})
+except B.BridgeError as err:
+    OUT["bad_toml"] = str(err)
+""")
+    values = out["values"]
+    assert values["material"] == "Ti-6Al-4V" and values["finish"] == "anodize-iii"
+    assert values["general_tolerance"] == "f" and values["machine"] == "kern-micro"
+    spec = tmp_path / "Bracket.dfm.toml"
+    assert out["spec_path"] == str(spec)
+    data = tomllib.loads(spec.read_text())
+    assert data["material"] == "Ti-6Al-4V"
+    assert data["general_tolerance"] == "f"
+    assert data["finish"] == {"kind": "anodize", "type": "III"}
+    assert data["tolerance"] == [{"select": {"faces": [1]}, "plus_um": 5, "minus_um": 0}]
+    assert out["options"] == [str(spec), None, None, {"machine": "kern-micro"}]
+    assert "unknown finish 'chrome'" in out["bad_finish"]
+    assert "valid TOML" in out["bad_toml"]
+    try:
+        spec_mod = importlib.import_module("dfm.rules.spec")
+    except ModuleNotFoundError:
+        return
+    parsed = spec_mod.load_spec(spec)  # the CLI's own reader accepts it
+    assert parsed.material == "Ti-6Al-4V" and parsed.finish.profile_name == "anodize-iii"
+    assert parsed.general_tolerance == "f" and len(parsed.tolerances) == 1
+
+
+def test_plugin_has_addon_manager_metadata():
+    import xml.etree.ElementTree as ET
+
+    ns = {"p": "https://wiki.freecad.org/Package_Metadata"}
+    root = ET.parse(PLUGIN / "package.xml").getroot()
+    wb = root.find("p:content/p:workbench", ns)
+    assert wb.find("p:classname", ns).text == "DfmWorkbench"
+    assert (PLUGIN / wb.find("p:subdirectory", ns).text / "InitGui.py").is_file()
+    for icon in [root.find("p:icon", ns).text, wb.find("p:icon", ns).text]:
+        assert (PLUGIN / icon).is_file()
+    text = (PLUGIN / "InitGui.py").read_text()
+    assert "class DfmWorkbench(Workbench)" in text
+    for name in ("dfm_check", "dfm_settings", "dfm_tools", "dfm_program", "dfm_report"):
+        ET.parse(PLUGIN / "Resources" / "icons" / f"{name}.svg")  # well-formed SVG

@@ -1,0 +1,245 @@
+"""GUI smoke test of the DFM workbench: the real FreeCAD under Xvfb, one launch.
+
+The macro activates the workbench, stores part settings through the Part settings panel,
+runs Check part on a thin-web plate, reads the face colours and the task panel rows,
+selects a finding, takes screenshots, runs Open report, and checks a part dfm cannot read.
+It writes everything to a JSON file; this test asserts on it. Screenshots and the JSON go to
+``test-artifacts/freecad/`` (CI keeps them; look at them).
+
+One stage is added to dfm's pipeline by the test (never by the workbench): it turns the
+thinnest wall into an error finding and the top face into a warning, so that the colours
+and rows this test checks do not depend on which rule files exist in the checkout.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+
+import pytest
+from freecad_harness import ROOT, needs_freecadcmd, needs_gui, run_gui
+
+pytestmark = [pytest.mark.freecad, needs_freecadcmd, needs_gui]
+
+ARTIFACTS = ROOT / "test-artifacts" / "freecad"
+
+STAGE = '''
+from dfm.model import Finding, Severity
+
+TOP_FACE = None  # set by the macro
+
+def judge(ctx):
+    m = ctx.measurements.get("min_wall_thickness_mm")
+    if m is not None:
+        ctx.findings.append(Finding("DFM990", "gui-test-thin", Severity.ERROR,
+                                    f"gui test: thinnest wall {m.value:.3f} mm", faces=tuple(m.faces)))
+    ctx.findings.append(Finding("DFM991", "gui-test-top", Severity.WARNING, "gui test: top face",
+                                faces=(TOP_FACE,)))
+'''
+
+MACRO = r'''
+import json, os, sys, time, traceback
+import FreeCAD, FreeCADGui, Part
+from PySide2 import QtCore, QtGui, QtWidgets
+
+OUT = os.environ["FC_OUT"]
+ART = os.environ["FC_ARTIFACTS"]
+R = {"steps": []}
+
+def finish(code):
+    try:
+        R["exit"] = code
+        with open(OUT, "w") as fh:
+            json.dump(R, fh, indent=1, default=str)
+    finally:
+        for d in list(FreeCAD.listDocuments()):
+            FreeCAD.closeDocument(d)
+        sys.stdout.flush(); sys.stderr.flush()
+        os._exit(code)
+
+def guard(fn):
+    def run():
+        try:
+            R["steps"].append(fn.__name__)
+            fn()
+        except BaseException:
+            R["error"] = traceback.format_exc()
+            traceback.print_exc()
+            finish(1)
+    return run
+
+def later(fn, ms=0):
+    QtCore.QTimer.singleShot(ms, guard(fn))
+
+def wait_for_panel(then):
+    from dfm_workbench import gui
+    def poll():
+        if gui.LAST_PANEL is not None and getattr(gui.LAST_PANEL, "finished", True):
+            later(then)
+        else:
+            QtCore.QTimer.singleShot(100, poll)
+    QtCore.QTimer.singleShot(100, poll)
+
+def start():
+    mw = FreeCADGui.getMainWindow()
+    R["workbench"] = FreeCADGui.activeWorkbench().name()
+    bars = [b for b in mw.findChildren(QtWidgets.QToolBar) if b.windowTitle() == "DFM"]
+    R["toolbar"] = [a.text() for b in bars for a in b.actions()]
+    R["menus"] = [a.text() for a in mw.menuBar().actions()]
+    sys.path.insert(0, os.environ["STAGE_DIR"])
+    import dfm.stages
+    dfm.stages.STAGES = tuple(dfm.stages.STAGES) + ("dfm_gui_test_stage:judge",)
+    doc = FreeCAD.newDocument("WebPlate")
+    V = FreeCAD.Vector
+    obj = doc.addObject("Part::Feature", "Web")
+    obj.Shape = Part.makeBox(12, 6, 3).cut(Part.makeBox(4.9, 4, 2, V(1, 1, 1))).cut(Part.makeBox(4.9, 4, 2, V(6.1, 1, 1)))
+    doc.recompute()
+    top = [i + 1 for i, f in enumerate(obj.Shape.Faces) if abs(f.CenterOfMass.z - 3) < 1e-9 and f.BoundBox.ZLength < 1e-9]
+    R["top_face"] = top
+    import dfm_gui_test_stage
+    dfm_gui_test_stage.TOP_FACE = top[0]
+    R["web_faces"] = sorted(i + 1 for i, f in enumerate(obj.Shape.Faces)
+                            if f.BoundBox.XLength < 1e-9 and abs(f.CenterOfMass.x - 5.9) < 1e-9 or
+                            f.BoundBox.XLength < 1e-9 and abs(f.CenterOfMass.x - 6.1) < 1e-9)
+    R["n_faces"] = len(obj.Shape.Faces)
+    v = FreeCADGui.ActiveDocument.ActiveView
+    v.viewIsometric()
+    FreeCADGui.SendMsgToActiveView("ViewFit")
+    # Part settings through the panel, as a user would
+    FreeCADGui.runCommand("DFM_Settings")
+    from dfm_workbench import gui
+    p = gui.LAST_PANEL
+    p.material.setEditText("6061-T6")
+    p.general.setEditText("m")
+    p.accept()
+    s = doc.getObject("DFMSettings")
+    R["settings"] = [s.Material, s.Finish, s.GeneralTolerance] if s else None
+    R["dialog_open_after_settings"] = FreeCADGui.Control.activeDialog()
+    FreeCADGui.Selection.clearSelection()
+    FreeCADGui.runCommand("DFM_Check")
+    wait_for_panel(checked)
+
+def checked():
+    from dfm_workbench import gui
+    p = gui.LAST_PANEL
+    obj = FreeCAD.ActiveDocument.getObject("Web")
+    R["status"] = p.status.text()
+    R["rows"] = p.rows()
+    R["colors"] = [list(c) for c in obj.ViewObject.DiffuseColor]
+    R["responsive"] = {"ticks": p.ticks, "max_gap_s": p.max_gap, "elapsed_s": p.elapsed}
+    R["dialog_open"] = FreeCADGui.Control.activeDialog()
+    mw = FreeCADGui.getMainWindow()
+    combo = [d for d in mw.findChildren(QtWidgets.QDockWidget) if d.objectName() in ("Combo View", "ComboView")]
+    if combo:
+        mw.resizeDocks(combo, [520], QtCore.Qt.Horizontal)
+    FreeCADGui.ActiveDocument.ActiveView.saveImage(os.path.join(ART, "check_colours.png"), 800, 600, "White")
+    for i in range(p.tree.topLevelItemCount()):
+        if p.tree.topLevelItem(i).text(1) == "DFM990":
+            p.tree.setCurrentItem(p.tree.topLevelItem(i))
+            break
+    R["selection"] = [[s.ObjectName, list(s.SubElementNames)] for s in FreeCADGui.Selection.getSelectionEx()]
+    later(shoot, 600)
+
+def shoot():
+    mw = FreeCADGui.getMainWindow()
+    R["window_png"] = QtGui.QGuiApplication.primaryScreen().grabWindow(mw.winId()).save(
+        os.path.join(ART, "check_window.png"))
+    FreeCADGui.Selection.clearSelection()
+    FreeCADGui.runCommand("DFM_Report")
+    wait_for_panel(reported)
+
+def reported():
+    from dfm_workbench import gui
+    p = gui.LAST_PANEL
+    R["report"] = {"then": p.then, "files": [str(f) for f in p.files],
+                   "exist": [os.path.isfile(f) for f in p.files], "status": p.status.text()}
+    doc = FreeCAD.newDocument("Broken")
+    box = Part.makeBox(2, 2, 2)
+    bad = doc.addObject("Part::Feature", "Open")
+    bad.Shape = Part.Solid(Part.makeShell(box.Faces[:-1]))
+    doc.recompute()
+    FreeCADGui.runCommand("DFM_Check")
+    wait_for_panel(broken)
+
+def broken():
+    from dfm_workbench import gui
+    p = gui.LAST_PANEL
+    R["broken"] = {"status": p.status.text(), "rows": p.rows(),
+                   "modal": QtWidgets.QApplication.activeModalWidget() is not None}
+    finish(0)
+
+later(start, 0)
+'''
+
+
+def test_gui_check_part_colours_faces_and_lists_findings(tmp_path):
+    stage_dir = tmp_path / "stage"
+    stage_dir.mkdir()
+    (stage_dir / "dfm_gui_test_stage.py").write_text(STAGE, encoding="utf-8")
+    if ARTIFACTS.exists():
+        shutil.rmtree(ARTIFACTS)
+    ARTIFACTS.mkdir(parents=True)
+    proc, out = run_gui(tmp_path, MACRO, extra_env={"STAGE_DIR": str(stage_dir), "FC_ARTIFACTS": str(ARTIFACTS)})
+    log = (proc.stdout or "")[-4000:] + (proc.stderr or "")[-4000:]
+    (ARTIFACTS / "freecad.log").write_text(log, encoding="utf-8")
+    assert out.is_file(), f"the GUI wrote no result (rc {proc.returncode}; 124 = hung, killed by timeout):\n{log}"
+    r = json.loads(out.read_text(encoding="utf-8"))
+    shutil.copy(out, ARTIFACTS / "result.json")
+    assert proc.returncode == 0 and "error" not in r, r.get("error", log)
+
+    assert r["workbench"] == "DfmWorkbench"
+    assert r["toolbar"] == ["Check part", "Part settings", "Recommend tools", "Generate program", "Open report"]
+    assert "&DFM" in r["menus"]
+    assert r["settings"] == ["6061-T6", "", "m"]
+    assert r["dialog_open_after_settings"] is False
+
+    # the task panel lists the findings, worst first, with FreeCAD's face names
+    web = r["web_faces"]
+    assert len(web) == 2
+    rows = r["rows"]
+    assert r["dialog_open"] is True
+    thin = [row for row in rows if row[1] == "DFM990"]
+    assert len(thin) == 1
+    assert thin[0][0] == "error" and thin[0][2] == "gui test: thinnest wall 0.200 mm"
+    assert sorted(thin[0][3].split()) == sorted(f"Face{n}" for n in web)
+    assert ["warning", "DFM991", "gui test: top face", f"Face{r['top_face'][0]}"] in rows
+    assert rows[0][0] == "error"  # worst first
+
+    # every face is coloured by the worst finding the panel lists on it
+    rank = {"error": 0, "warning": 1}
+    worst = {}
+    for sev, _code, _msg, faces in rows:
+        for name in faces.split():
+            n = int(name.removeprefix("Face"))
+            if sev in rank and rank[sev] < rank.get(worst.get(n, "ok"), 9):
+                worst[n] = sev
+    red, orange, green = [0.85, 0.1, 0.1], [1.0, 0.65, 0.0], [0.3, 0.75, 0.3]
+    colours = r["colors"]
+    assert len(colours) == r["n_faces"]
+    for n, c in enumerate(colours, start=1):
+        want = {"error": red, "warning": orange}.get(worst.get(n), green)
+        assert c[:3] == pytest.approx(want, abs=1e-6), (n, c, worst.get(n))
+    for n in web:
+        assert colours[n - 1][:3] == pytest.approx(red, abs=1e-6)
+
+    # selecting the finding selects its faces
+    assert r["selection"] == [["Web", [f"Face{n}" for n in sorted(web)]]] or \
+        sorted(r["selection"][0][1]) == sorted(f"Face{n}" for n in web)
+    assert r["window_png"] is True
+    assert (ARTIFACTS / "check_window.png").stat().st_size > 10_000
+    assert (ARTIFACTS / "check_colours.png").stat().st_size > 5_000
+
+    # Open report: the report, or one clear line saying it is not available
+    rep = r["report"]
+    if rep["files"]:
+        assert all(rep["exist"]) and rep["files"][0].endswith(".html")
+    else:
+        assert "not available in this dfm installation" in rep["status"]
+
+    # a part dfm cannot read: one line, the CLI's message, no rows, no dialog
+    broken = r["broken"]
+    assert broken["rows"] == []
+    assert "Open: not analysed — dfm: " in broken["status"]
+    assert re.search(r"\[DFM90[78] (invalid-solid|open-shell)\]$", broken["status"]), broken["status"]
+    assert broken["modal"] is False
