@@ -444,6 +444,18 @@ def tool_rows(result: Any) -> list[dict[str, Any]]:
     return out
 
 
+def tool_table_text(result: Any) -> str:
+    """The tool table exactly as ``dfm tools PART`` prints it.
+
+    Raises:
+        BridgeError: dfm's tooling is not part of this installation.
+    """
+    cli = optional_module("dfm.tooling.cli")
+    if cli is None or not hasattr(cli, "render"):
+        raise BridgeError("tool recommendation is not available in this dfm installation (no dfm.tooling)")
+    return str(cli.render(result))
+
+
 def write_report(result: Any, target: str | Path) -> Path:
     """Write the HTML report (``dfm.report.html.write_report``) and return its path."""
     html = optional_module("dfm.report.html")

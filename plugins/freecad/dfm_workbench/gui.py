@@ -190,9 +190,10 @@ class CheckPanel:
         self.tree.itemSelectionChanged.connect(self.on_select)
         self.detail = QtWidgets.QLabel("")
         self.detail.setWordWrap(True)
-        self.tool_table = QtWidgets.QTreeWidget()
-        self.tool_table.setHeaderLabels(["Body", "Tool", "Kind", "Ø mm", "Reach mm", "Flutes", "Role", "Features"])
-        self.tool_table.setRootIsDecorated(False)
+        self.tool_table = QtWidgets.QPlainTextEdit()
+        self.tool_table.setReadOnly(True)
+        self.tool_table.setLineWrapMode(QtWidgets.QPlainTextEdit.NoWrap)
+        self.tool_table.setFont(QtGui.QFontDatabase.systemFont(QtGui.QFontDatabase.FixedFont))
         self.tool_table.setVisible(False)
         self.open_button = QtWidgets.QPushButton("Open")
         self.open_button.setVisible(False)
@@ -336,10 +337,7 @@ class CheckPanel:
                 if self.then == "tools":
                     rows = b.tool_rows(out.result)
                     self.tools.extend(rows)
-                    for t in rows:
-                        self.tool_table.addTopLevelItem(QtWidgets.QTreeWidgetItem([
-                            str(t["body"]), t["name"] or t["id"], t["kind"], f"{t['diameter_mm']:g}",
-                            f"{t['reach_mm']:g}", str(t["flutes"]), t["role"], t["features"]]))
+                    self.tool_table.appendPlainText(b.tool_table_text(out.result))
                     self.tool_table.setVisible(True)
                     if not rows:
                         settings.log(f"DFM: {obj.Label}: dfm recommended no tools")
