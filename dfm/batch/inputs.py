@@ -196,7 +196,8 @@ def unsafe_member_reason(info: zipfile.ZipInfo) -> str | None:
     if ".." in parts:
         return f"member name {info.filename!r} climbs out with '..'"
     mode = info.external_attr >> 16
-    if info.create_system == 3 and mode and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+    # Unix archivers store the file type in the high bits; many writers leave it 0 (a file).
+    if info.create_system == 3 and stat.S_IFMT(mode) and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
         kind = "a symbolic link" if stat.S_ISLNK(mode) else "not a regular file"
         return f"member {info.filename!r} is {kind}"
     if info.flag_bits & 0x1:

@@ -43,41 +43,49 @@ def assign_names(sources: Sequence[tuple[str, PurePosixPath]]) -> list[str]:
     """Unique output names for parts, stable for the same set of inputs.
 
     A part is named after its file stem. Parts whose stems clash (case-insensitively, for
-    case-insensitive file systems) are prefixed with as many parent folders as it takes to
-    tell them apart (``a__bracket``, ``b__bracket``); what still clashes gets ``-2``, ``-3``
-    in source order.
+    case-insensitive file systems) are prefixed with the fewest parent folders that tell them
+    apart (``a__bracket``, ``b__bracket``); what nothing tells apart (``b/bracket.step`` and
+    ``b/Bracket.STP``) gets ``-2``, ``-3`` in source order.
 
     Args:
         sources: (source, path relative to its folder/archive) per part, in source order.
 
     """
 
+    def parents(i: int) -> list[str]:
+        full = PurePosixPath(sources[i][0].replace("\\", "/").replace("!", "/"))
+        return [p for p in full.parent.parts if p not in ("/", ".", "")]
+
     def candidate(i: int, depth: int) -> str:
-        source, rel = sources[i]
-        full = PurePosixPath(source.replace("\\", "/").replace("!", "/"))
-        parents = [p for p in full.parent.parts if p not in ("/", ".", "")]
-        stem = PurePosixPath(rel.name).stem or rel.name
-        if depth >= len(parents) + 1:  # same folder: tell apart by the suffix too
-            stem = rel.name
-        chosen = parents[max(0, len(parents) - depth):] if depth else []
-        return safe_name("__".join([*chosen, stem]))
+        up = parents(i)
+        stem = PurePosixPath(sources[i][1].name).stem or sources[i][1].name
+        return safe_name("__".join([*(up[max(0, len(up) - depth):] if depth else []), stem]))
 
     names = [candidate(i, 0) for i in range(len(sources))]
-    for depth in range(1, 64):
-        groups: dict[str, list[int]] = {}
-        for i, n in enumerate(names):
-            groups.setdefault(n.casefold(), []).append(i)
-        clashing = [idx for g in groups.values() if len(g) > 1 for idx in g]
-        if not clashing:
-            return names
-        for i in clashing:
-            names[i] = candidate(i, depth)
+    groups: dict[str, list[int]] = {}
+    for i, n in enumerate(names):
+        groups.setdefault(n.casefold(), []).append(i)
+    for group in groups.values():
+        if len(group) < 2:
+            continue
+        deepest = max(len(parents(i)) for i in group)
+        for depth in range(1, deepest + 1):
+            cands = [candidate(i, depth) for i in group]
+            if len({c.casefold() for c in cands}) == len(cands):
+                break
+        else:
+            cands = [candidate(i, 1) for i in group]
+        for i, c in zip(group, cands, strict=True):
+            names[i] = c
     taken: dict[str, int] = {}
     for i, n in enumerate(names):
         k = n.casefold()
         if k in taken:
             taken[k] += 1
+            while f"{k}-{taken[k]}" in taken:
+                taken[k] += 1
             names[i] = f"{n}-{taken[k]}"
+            taken[names[i].casefold()] = 1
         else:
             taken[k] = 1
     return names
@@ -190,7 +198,7 @@ def summary_dict(rows: Sequence[Mapping[str, Any]], run: Mapping[str, Any]) -> d
         **run,
         "exit_code": batch_exit_code(rows),
         "counts": counts,
-        "errors": [{"source": r["source"], "name": r["name"], **r["error"]} for r in rows if r.get("error")],
+        "errors": [{"source": r["source"], "part": r["name"], **r["error"]} for r in rows if r.get("error")],
         "parts": list(rows),
     }
 
