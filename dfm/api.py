@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from dfm import __version__, diagnostics
-from dfm.errors import DfmError, InputError
+from dfm.errors import DfmError, InputError, RuleError
 from dfm.model import BodyResult, DfmResult, ErrorInfo, Finding
 from dfm.stages import BodyContext, body_stages
 
@@ -85,6 +85,9 @@ def analyze(path: str | Path, options: Options | None = None, **kwargs: Any) -> 
         return _analyze(Path(path), opts, base)
     except InputError as err:
         return replace(base, status="error", error=ErrorInfo(err.code, err.name, str(err)))
+    except RuleError as err:  # a rule, profile, spec or catalogue file is bad (rules/input.toml DFM909)
+        diag = diagnostics.diagnostics()["bad-settings-file"]
+        return replace(base, status="error", error=ErrorInfo(diag.code, diag.name, f"{err} [{diag.code} {diag.name}]"))
     except DfmError as err:
         return replace(base, status="error", error=ErrorInfo("DFM900", "analysis-error", f"{path}: {err}"))
 
@@ -112,7 +115,7 @@ def _analyze(path: Path, opts: Options, base: DfmResult) -> DfmResult:
     stages = body_stages()
     bodies = []
     for solid in loaded.solids:
-        ctx = BodyContext(solid=solid, options=opts, source_units=loaded.source_units)
+        ctx = BodyContext(solid=solid, options=opts, source_units=loaded.source_units, scratch={"path": str(path)})
         for stage in stages:
             stage(ctx)
         bodies.append(_body_result(solid, ctx))

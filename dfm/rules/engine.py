@@ -1,0 +1,276 @@
+"""The rule engine: features + settings -> findings.
+
+Each rule reads features of the kinds it names. For every feature its ``where`` selects, the
+engine evaluates ``value`` and walks the bands worst-first; the first band whose limit the value
+is beyond gives the finding's severity. A name an expression needs that the feature does not
+have (a dim that does not apply) skips the feature: no value, no finding.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from dfm import diagnostics
+from dfm.errors import RuleError
+from dfm.model import Feature, Finding, Severity
+from dfm.rules import anodize
+from dfm.rules.expr import Missing
+from dfm.rules.loader import monotonic_or_raise
+from dfm.rules.model import Rule
+from dfm.rules.registry import Settings, nearest_drill, nearest_radius_gap, thread_by_designation
+from dfm.rules.spec import Select
+from dfm.rules.units import DISPLAY, fmt, to_display
+
+#: Relative margin for comparing a value with a limit: a value *at* the limit passes.
+REL_EPS = 1e-6
+ABS_EPS = 1e-9
+
+
+def feature_env(feat: Feature, features: Mapping[str, Feature], settings: Settings) -> dict[str, Any]:
+    """The names a rule expression may read for ``feat``: dims, scalar props and derived values."""
+    env: dict[str, Any] = {"id": feat.id, "kind": feat.kind, "faces_count": len(feat.faces)}
+    env.update(feat.props)
+    env.update(feat.dims)
+    d = feat.dims
+    if feat.kind == "corner":
+        r = d.get("radius_mm")
+        if r is not None and r > 0:
+            if feat.props.get("orientation") == "vertical":
+                env["tool_d_mm"] = 2 * r
+            if d.get("depth_mm") is not None:
+                env["depth_radius_ratio"] = d["depth_mm"] / r
+            if feat.props.get("orientation") == "floor":
+                env["floor_tool_gap_mm"] = nearest_radius_gap(r, settings.catalogue.corner_radii_mm)
+    elif feat.kind in ("pocket", "slot", "step"):
+        w = d.get("width_mm")
+        rc = d.get("min_corner_radius_mm")
+        cands = [x for x in (w, 2 * rc if rc else None) if x]
+        if cands:
+            env["tool_d_mm"] = min(cands)
+        if rc and d.get("depth_mm") is not None and "depth_radius_ratio" not in d:
+            env["depth_radius_ratio"] = d["depth_mm"] / rc
+    elif feat.kind == "hole":
+        dia = d.get("diameter_mm")
+        if dia is not None:
+            near = nearest_drill(dia)
+            env["nearest_drill_mm"] = near
+            env["drill_gap_mm"] = abs(near - dia) if near is not None else None
+        env["threaded"] = any(f.kind == "thread" and f.props.get("hole") == feat.id for f in features.values())
+    elif feat.kind == "thread":
+        row = thread_by_designation(str(feat.props.get("designation", "")))
+        env["in_table"] = row is not None
+        if row is not None:
+            env["minor_min_mm"] = row.minor_min_mm
+            env["minor_max_mm"] = row.minor_max_mm
+            env["pd_tolerance_um"] = row.pd_tolerance_um
+        hole = features.get(str(feat.props.get("hole", "")))
+        if hole is not None:
+            env["hole_diameter_mm"] = hole.dims.get("diameter_mm")
+            env["hole_depth_mm"] = hole.dims.get("depth_mm")
+            env["hole_through"] = bool(hole.props.get("through", False))
+        if d.get("length_mm") and d.get("major_diameter_mm"):
+            env["length_diameter_ratio"] = d["length_mm"] / d["major_diameter_mm"]
+    return env
+
+
+class _Fmt(string.Formatter):
+    def format_field(self, value: Any, format_spec: str) -> str:
+        if isinstance(value, float) and not format_spec:
+            return fmt(value)
+        return super().format_field(value, format_spec)
+
+
+_FORMATTER = _Fmt()
+
+
+class _Fields(dict):  # type: ignore[type-arg]
+    """Template fields; a name the feature does not have prints as '?'."""
+
+    def __missing__(self, key: str) -> str:
+        return "?"
+
+
+def _close_beyond(value: float, limit: float, compare: str) -> bool:
+    eps = max(ABS_EPS, REL_EPS * max(abs(limit), abs(value)))
+    return value < limit - eps if compare == "below" else value > limit + eps
+
+
+def evaluate_rule(rule: Rule, feat: Feature, env: Mapping[str, Any]) -> Finding | None:
+    """Judge one feature with one rule (None when the rule does not fire)."""
+    scope = {**env, **rule.params}
+    try:
+        if rule.where is not None and not rule.where(scope):
+            return None
+        if rule.compare == "present":
+            severity, value, limit = rule.bands[0].severity, None, None
+        else:
+            assert rule.value is not None
+            value = float(rule.value(scope))
+            limits = [float(b.limit(scope)) for b in rule.bands if b.limit is not None]
+            monotonic_or_raise(limits, rule.compare, rule.path, f"rule {rule.code}.bands")
+            hit = next(((b, lim) for b, lim in zip(rule.bands, limits, strict=True)
+                        if _close_beyond(value, lim, rule.compare)), None)
+            if hit is None:
+                return None
+            severity, limit = hit[0].severity, hit[1]
+    except Missing:
+        return None
+    except (TypeError, ZeroDivisionError, ValueError) as err:
+        raise RuleError(rule.path, f"rule {rule.code}", f"cannot evaluate on {feat.id}: {err}") from None
+    shown_value = to_display(value, rule.unit) if value is not None and rule.unit in DISPLAY else value
+    shown_limit = to_display(limit, rule.unit) if limit is not None and rule.unit in DISPLAY else limit
+    unit = "" if rule.unit == "ratio" else rule.unit
+    fields = _Fields(scope)
+    fields.update(value=shown_value, limit=shown_limit, unit=unit, severity=severity.value)
+    try:
+        message = _FORMATTER.vformat(rule.message, (), fields)
+    except (KeyError, IndexError, ValueError) as err:
+        raise RuleError(rule.path, f"rule {rule.code}.message", f"cannot fill the template: {err}") from None
+    return Finding(
+        code=rule.code, name=rule.name, severity=severity, message=message,
+        value=None if shown_value is None else round(shown_value, 6),
+        limit=None if shown_limit is None else round(shown_limit, 6),
+        unit=rule.unit if rule.compare != "present" else "",
+        faces=tuple(sorted(feat.faces)), location_mm=feat.location_mm, feature=None if feat.kind == "part" else feat.id,
+        why=rule.why, fix=rule.fix,
+    )
+
+
+def spec_features(settings: Settings, features: list[Feature]) -> tuple[list[Feature], list[Finding]]:
+    """Features the spec adds (called-out threads, anodize allowances) and spec notes."""
+    spec = settings.spec
+    env = settings.vars
+    added: list[Feature] = []
+    notes: list[Finding] = []
+    by_id = {f.id: f for f in features}
+
+    def unmatched(section: str, sel: Select) -> None:
+        notes.append(diagnostics.finding(
+            "spec-unmatched", f"{spec.path}: [[{section}]] select = {sel.describe()} matches no feature of this "
+            "body; the entry was not applied."))
+
+    # Threads called out in the spec, on the holes they select.
+    for n, t in enumerate(spec.threads, 1):
+        holes = [f for f in features if f.kind == "hole" and t.select.matches(f)]
+        if not holes:
+            unmatched("thread", t.select)
+            continue
+        row = thread_by_designation(t.designation)
+        for hole in holes:
+            if any(f.kind == "thread" and f.props.get("hole") == hole.id for f in features + added):
+                continue  # modelled or PMI thread already there
+            dims: dict[str, float] = {}
+            if row is not None:
+                dims = {"major_diameter_mm": row.major_mm, "pitch_mm": row.pitch_mm}
+                if row.pitch_diameter_mm is not None:
+                    dims["pitch_diameter_mm"] = float(row.pitch_diameter_mm)
+                if row.minor_internal_mm is not None:
+                    dims["minor_diameter_mm"] = float(row.minor_internal_mm)
+            length = t.length_mm if t.length_mm is not None else hole.dims.get("depth_mm")
+            if length is not None:
+                dims["length_mm"] = float(length)
+            added.append(Feature(
+                id=f"thread-spec-{n}" + (f"-{hole.id}" if len(holes) > 1 else ""), kind="thread",
+                faces=hole.faces, dims=dims,
+                props={"designation": t.designation, "internal": t.internal, "source": "spec", "hole": hole.id},
+                location_mm=hole.location_mm, axis=hole.axis,
+            ))
+
+    everything = features + added
+    by_id.update({f.id: f for f in added})
+
+    def masked(feat: Feature) -> bool:
+        hole = by_id.get(str(feat.props.get("hole", "")))
+        return any(m.matches(feat) or (hole is not None and m.matches(hole)) for m in spec.masking)
+
+    for m in spec.masking:
+        if not any(m.matches(f) for f in everything):
+            unmatched("masking", m)
+
+    if env.get("finish_kind") != "anodize":
+        return added, notes
+    film = (float(env["film_min_um"]), float(env["film_max_um"]), float(env["growth_fraction"]))
+    count = 0
+
+    def add_allowance(target: str, nominal: float, plus: float, minus: float, base: Feature | None,
+                      source: str, designation: str = "") -> None:
+        nonlocal count
+        count += 1
+        a = anodize.allowance(target, nominal, plus, minus, *film)
+        props: dict[str, Any] = {"target": "thread" if target.startswith("thread") else target,
+                                 "feasible": a.feasible, "masked": base is not None and masked(base),
+                                 "source": source, "window": "tolerance" if a.feasible else "nominal"}
+        if base is not None:
+            props["feature"] = base.id
+        if designation:
+            props["designation"] = designation
+        added.append(Feature(
+            id=f"anodize-{count}", kind="anodize_allowance", faces=base.faces if base else (), dims=a.dims(),
+            props=props, location_mm=base.location_mm if base else None, axis=base.axis if base else None,
+        ))
+
+    for t in spec.tolerances:
+        hits = [f for f in everything if f.kind in ("hole", "slot", "pocket", "step") and t.select.matches(f)]
+        if not hits:
+            nominal = t.nominal_mm or t.select.diameter_mm
+            if nominal is not None and t.kind is not None:
+                add_allowance(t.kind, nominal, t.plus_um, t.minus_um, None, "spec")
+            else:
+                unmatched("tolerance", t.select)
+            continue
+        for f in hits:
+            kind = t.kind or ("bore" if f.kind == "hole" else "width")
+            nominal = t.nominal_mm or f.dims.get("diameter_mm") or f.dims.get("width_mm")
+            if nominal is None:
+                unmatched("tolerance", t.select)
+                continue
+            add_allowance(kind, float(nominal), t.plus_um, t.minus_um, f, "spec")
+
+    for f in everything:
+        if f.kind != "thread":
+            continue
+        row = thread_by_designation(str(f.props.get("designation", "")))
+        if row is None or row.pitch_diameter_mm is None or row.pd_tolerance_um is None:
+            continue
+        internal = bool(f.props.get("internal", True))
+        # 6H (internal): PD from basic to basic + T; external threads are judged on the same band.
+        plus, minus = (float(row.pd_tolerance_um), 0.0) if internal else (0.0, float(row.pd_tolerance_um))
+        add_allowance("thread-internal" if internal else "thread-external", float(row.pitch_diameter_mm),
+                      plus, minus, f, str(f.props.get("source", "model")), row.designation)
+    return added, notes
+
+
+def evaluate(rules: Iterable[Rule], features: list[Feature], settings: Settings) -> list[Finding]:
+    """Every enabled rule on every feature it reads; findings sorted."""
+    by_id = {f.id: f for f in features}
+    envs: dict[str, dict[str, Any]] = {}
+    ctx_env = dict(settings.vars)
+    part = Feature(id="part", kind="part")
+    out: list[Finding] = []
+    for rule in rules:
+        if not rule.enabled:
+            continue
+        try:
+            if rule.when is not None and not rule.when({**ctx_env, **rule.params}):
+                continue
+        except Missing:
+            continue
+        targets = [part] if "part" in rule.reads else [f for f in features if f.kind in rule.reads]
+        for feat in targets:
+            if feat.id not in envs:
+                envs[feat.id] = {**ctx_env, **(feature_env(feat, by_id, settings) if feat.kind != "part" else {})}
+            finding = evaluate_rule(rule, feat, envs[feat.id])
+            if finding is not None:
+                out.append(finding)
+    return sorted(out, key=Finding.sort_key)
+
+
+def worst(findings: Iterable[Finding], code: str) -> Severity | None:
+    """The worst severity among findings of ``code`` (None if there is none)."""
+    sev = [f.severity for f in findings if f.code == code]
+    return min(sev, key=lambda s: s.rank) if sev else None
+
+
+__all__ = ["evaluate", "evaluate_rule", "feature_env", "spec_features", "worst"]
