@@ -574,10 +574,10 @@ def _tool_set(decisions: Sequence[FeatureTooling]) -> tuple[ToolChoice, ...]:
             role = "drill"
         elif tid in roughs:
             role = "rough"
-        elif tid in finishes:
-            role = "finish"
+        elif tid in rested:
+            role = "rest"  # it follows a larger roughing tool somewhere (the corners are its work)
         else:
-            role = "rest"
+            role = "finish"
         out.append(ToolChoice(
             id=t.id, kind=t.kind, diameter_mm=t.diameter_mm, reach_mm=t.usable_reach_mm or 0.0,
             # Unknown flute length/count stay None (the JSON schema allows null), never a stand-in.
