@@ -2,13 +2,14 @@
 
 The macro activates the workbench, stores part settings through the Part settings panel,
 runs Check part on a thin-web plate, reads the face colours and the task panel rows,
-selects a finding, takes screenshots, runs Open report, and checks a part dfm cannot read.
+selects a finding, takes screenshots, runs Open report and Recommend tools, and checks a part dfm cannot read.
 It writes everything to a JSON file; this test asserts on it. Screenshots and the JSON go to
 ``test-artifacts/freecad/`` (CI keeps them; look at them).
 
-One stage is added to dfm's pipeline by the test (never by the workbench): it turns the
-thinnest wall into an error finding and the top face into a warning, so that the colours
-and rows this test checks do not depend on which rule files exist in the checkout.
+The 0.2 mm web must come out as dfm's own thin-wall finding (DFM101) on the web's two faces.
+One stage is added to dfm's pipeline by the test (never by the workbench): it repeats the
+thinnest wall as an error and marks the top face with a warning, so that the panel and the
+orange colour are exercised whatever else the shipped rules report on this part.
 """
 
 from __future__ import annotations
@@ -154,6 +155,17 @@ def reported():
     p = gui.LAST_PANEL
     R["report"] = {"then": p.then, "files": [str(f) for f in p.files],
                    "exist": [os.path.isfile(f) for f in p.files], "status": p.status.text()}
+    FreeCADGui.runCommand("DFM_Tools")
+    wait_for_panel(tooled)
+
+def tooled():
+    from dfm_workbench import gui
+    p = gui.LAST_PANEL
+    R["tools"] = {"then": p.then, "rows": p.tools, "text": p.tool_table.toPlainText(),
+                  "visible": p.tool_table.isVisible(), "status": p.status.text()}
+    FreeCADGui.getMainWindow().resize(1280, 800)
+    R["tools_png"] = QtGui.QGuiApplication.primaryScreen().grabWindow(FreeCADGui.getMainWindow().winId()).save(
+        os.path.join(ART, "tools_window.png"))
     doc = FreeCAD.newDocument("Broken")
     box = Part.makeBox(2, 2, 2)
     bad = doc.addObject("Part::Feature", "Open")
@@ -205,6 +217,9 @@ def test_gui_check_part_colours_faces_and_lists_findings(tmp_path):
     assert sorted(thin[0][3].split()) == sorted(f"Face{n}" for n in web)
     assert ["warning", "DFM991", "gui test: top face", f"Face{r['top_face'][0]}"] in rows
     assert rows[0][0] == "error"  # worst first
+    real = [row for row in rows if row[1] == "DFM101"]  # dfm's thin-wall rule, from the shipped rule files
+    assert real and all(sorted(row[3].split()) == sorted(f"Face{n}" for n in web) for row in real), rows
+    assert "0.2 mm" in real[0][2]
 
     # every face is coloured by the worst finding the panel lists on it
     rank = {"error": 0, "warning": 1}
@@ -236,6 +251,15 @@ def test_gui_check_part_colours_faces_and_lists_findings(tmp_path):
         assert all(rep["exist"]) and rep["files"][0].endswith(".html")
     else:
         assert "not available in this dfm installation" in rep["status"]
+
+    # Recommend tools: the `dfm tools` table for the part
+    tools = r["tools"]
+    assert tools["then"] == "tools" and tools["visible"] is True
+    assert tools["text"].splitlines()[0].endswith("Web.brep")
+    assert tools["rows"], tools["text"]
+    for t in tools["rows"]:
+        assert t["diameter_mm"] > 0 and t["body"] == 1
+        assert t["id"] in tools["text"]
 
     # a part dfm cannot read: one line, the CLI's message, no rows, no dialog
     broken = r["broken"]

@@ -306,11 +306,13 @@ class CheckPanel:
                                                   " ".join(row.face_names)])
                 item.setForeground(0, QtGui.QBrush(QtGui.QColor(SEVERITY_BRUSH.get(row.severity, "#000000"))))
                 item.setToolTip(2, "\n".join(x for x in (row.message, row.fix and f"Fix: {row.fix}") if x))
-                item.setData(0, QtCore.Qt.UserRole, (obj.Name, list(row.face_names), row.fix))
+                item.setData(0, QtCore.Qt.UserRole, (obj.Name, list(row.face_names),
+                                                     "\n".join(x for x in (row.message, row.fix and f"Fix: {row.fix}") if x)))
                 self.tree.addTopLevelItem(item)
             settings.log(f"DFM: {lines[-1]} ({self.elapsed:.1f} s)")
-        for col in (0, 1, 3):
+        for col in (0, 1):
             self.tree.resizeColumnToContents(col)
+        self.tree.setColumnWidth(2, max(self.tree.columnWidth(2), 260))
         self.status.setText("\n".join(lines) or "No result.")
         if self.then != "check":
             self._after()
@@ -369,8 +371,8 @@ class CheckPanel:
         items = self.tree.selectedItems()
         if not items:
             return
-        name, faces, fix = items[0].data(0, QtCore.Qt.UserRole)
-        self.detail.setText(f"Fix: {fix}" if fix else "")
+        name, faces, detail = items[0].data(0, QtCore.Qt.UserRole)
+        self.detail.setText(detail)
         obj = self.doc.getObject(name)
         FreeCADGui.Selection.clearSelection()
         if obj is None or not faces:
