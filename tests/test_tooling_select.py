@@ -284,3 +284,35 @@ def test_deterministic():
     a = select_tools(feats, default_catalogue())
     b = select_tools(list(feats), default_catalogue())
     assert a == b
+
+
+def test_a_tool_with_two_roles_gets_one_row_per_role(tmp_path: Path):
+    crib = tmp_path / "crib.toml"
+    crib.write_text("""
+[[series]]
+id = "crib"
+vendor = "shop"
+name = "rack"
+kind = "square"
+source = "shop crib"
+
+[[series.tool]]
+id = "T04"
+diameter_mm = 0.4
+reach_mm = 5.0
+corner_radius_mm = 0.0
+
+[[series.tool]]
+id = "T3"
+diameter_mm = 3.0
+reach_mm = 5.0
+corner_radius_mm = 0.0
+""")
+    a = pocket("pocket-1", corner=0.25, width=4.0, faces=(1, 2))
+    b = pocket("pocket-2", corner=2.0, width=4.0, faces=(3, 4), loc=(20.0, 0.0, 2.0))
+    c = Feature("corner-1", "corner", (1, 2), {"radius_mm": 0.25, "length_mm": 3.0, "depth_mm": 3.0},
+                {"orientation": "vertical", "approach": [0, 0, 1]})
+    res = select_tools([a, b, c], load_catalogue([crib]))
+    rows = [(t.id, t.role, t.features) for t in res.tools]
+    assert rows == [("T3", "rough", ("pocket-1",)), ("T3", "finish", ("pocket-2",)),
+                    ("T04", "rest", ("corner-1", "pocket-1"))]

@@ -152,7 +152,8 @@ class ToolingResult:
 
     Attributes:
         per_feature: Decisions, in feature order.
-        tools: The part's tool set (roles rough/finish/rest/drill), largest first per role.
+        tools: The part's tool set, one row per (tool, role) (rough/finish/rest/drill), in
+            machining order: roles in that order, largest first within a role.
         features: The input features with ``max_tool_diameter_mm``, ``required_reach_mm``,
             ``tool_diameter_limit_mm`` dims and ``tool``/``rough_tool``/``tool_operation`` props.
         max_tool_diameter_mm: Largest tool that finishes every milled feature, or None.
@@ -554,30 +555,40 @@ def _consolidate(decisions: list[FeatureTooling], reqs: Mapping[str, Requirement
     return out
 
 
-def _tool_set(decisions: Sequence[FeatureTooling]) -> tuple[ToolChoice, ...]:
-    roughs: dict[str, set[str]] = {}
-    finishes: dict[str, set[str]] = {}
-    rested: dict[str, set[str]] = {}
+def _owners(features: Sequence[Feature]) -> dict[str, str]:
+    """Corner id → id of the pocket/slot/step whose faces include the corner's faces."""
+    regions = [(f.id, set(f.faces)) for f in features if f.kind in REGION_KINDS]
+    out: dict[str, str] = {}
+    for f in features:
+        if f.kind == "corner" and f.faces:
+            owner = next((rid for rid, faces in regions if set(f.faces) <= faces), None)
+            if owner is not None:
+                out[f.id] = owner
+    return out
+
+
+def _tool_set(decisions: Sequence[FeatureTooling], owners: Mapping[str, str]) -> tuple[ToolChoice, ...]:
+    """One row per (tool, role): a tool that roughs one pocket and finishes another has two rows.
+
+    ``finish`` = the tool machines the whole feature; ``rest`` = it follows a larger roughing
+    tool on the feature (or on the pocket a corner belongs to) and takes what that one left.
+    """
+    by_id = {d.feature_id: d for d in decisions}
+    uses: dict[tuple[str, str], set[str]] = {}
     tools: dict[str, Tool] = {}
     for d in decisions:
         if d.rough is not None:
             tools[d.rough.id] = d.rough
-            roughs.setdefault(d.rough.id, set()).add(d.feature_id)
+            uses.setdefault((d.rough.id, "rough"), set()).add(d.feature_id)
         if d.finish is not None:
             tools[d.finish.id] = d.finish
-            target = rested if d.rough is not None else finishes
-            target.setdefault(d.finish.id, set()).add(d.feature_id)
+            owner = by_id.get(owners.get(d.feature_id, ""))
+            roughed = d.rough is not None or (owner is not None and owner.rough is not None)
+            role = "drill" if d.finish.kind == "drill" else ("rest" if roughed else "finish")
+            uses.setdefault((d.finish.id, role), set()).add(d.feature_id)
     out = []
-    for tid, t in tools.items():
-        feats = roughs.get(tid, set()) | finishes.get(tid, set()) | rested.get(tid, set())
-        if t.kind == "drill":
-            role = "drill"
-        elif tid in roughs:
-            role = "rough"
-        elif tid in rested:
-            role = "rest"  # it follows a larger roughing tool somewhere (the corners are its work)
-        else:
-            role = "finish"
+    for (tid, role), feats in uses.items():
+        t = tools[tid]
         out.append(ToolChoice(
             id=t.id, kind=t.kind, diameter_mm=t.diameter_mm, reach_mm=t.usable_reach_mm or 0.0,
             # Unknown flute length/count stay None (the JSON schema allows null), never a stand-in.
@@ -656,7 +667,8 @@ def select_tools(
         lim = min(milled, key=lambda d: (d.finish.diameter_mm, d.feature_id))  # type: ignore[union-attr]
         max_d, limiting = lim.finish.diameter_mm, lim.feature_id  # type: ignore[union-attr]
     chosen = {t.id: t for d in decisions for t in (d.finish, d.rough) if t is not None}
-    return ToolingResult(tuple(decisions), _tool_set(decisions), tuple(new_features), max_d, limiting,
+    tool_set = _tool_set(decisions, _owners(features))
+    return ToolingResult(tuple(decisions), tool_set, tuple(new_features), max_d, limiting,
                          tuple(findings), dict(sorted(chosen.items())))
 
 
