@@ -1,0 +1,183 @@
+"""The data CAM reads: settings, material rows and the cutter catalogue.
+
+Every number the program uses comes from one of these, and the program header cites them:
+``rules/data/materials.toml`` (the material row), ``rules/tools/*.toml`` (the cutter row)
+and ``dfm/cam/settings.toml`` (machine and shop settings, overridable).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dfm.errors import RuleError, UsageError
+from dfm.resources import rules_dir
+
+SETTINGS_PATH = Path(__file__).with_name("settings.toml")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Machine and shop settings (``[machine]`` and ``[cam]`` of settings.toml).
+
+    Attributes:
+        values: Setting name → value (float), both sections merged.
+        source: Where each value came from (``settings.toml``, a user file, ``--set``).
+    """
+
+    values: Mapping[str, float]
+    source: Mapping[str, str] = field(default_factory=dict)
+
+    def __getitem__(self, key: str) -> float:
+        return float(self.values[key])
+
+
+def load_settings(machine_file: str | Path | None = None, overrides: Mapping[str, str] | None = None) -> Settings:
+    """The shipped settings, then a user machine file, then ``key=value`` overrides.
+
+    Raises:
+        UsageError: An unknown setting name or a value that is not a positive number.
+    """
+    base = tomllib.loads(SETTINGS_PATH.read_text(encoding="utf-8"))
+    values: dict[str, float] = {}
+    source: dict[str, str] = {}
+    for sect in ("machine", "cam"):
+        for k, v in base[sect].items():
+            values[k] = float(v)
+            source[k] = f"settings.toml [{sect}]"
+    if machine_file is not None:
+        path = Path(machine_file)
+        try:
+            user = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as err:
+            raise RuleError(path, "", f"cannot read the machine file: {err}") from err
+        flat = {k: v for sect in ("machine", "cam") for k, v in user.get(sect, {}).items()}
+        flat.update({k: v for k, v in user.items() if not isinstance(v, dict) and k != "schema_version"})
+        for k, v in flat.items():
+            if k not in values:
+                raise RuleError(path, k, f"unknown CAM setting (known: {', '.join(sorted(values))})")
+            values[k] = _positive(v, f"{path}: {k}")
+            source[k] = str(path)
+    for k, v in (overrides or {}).items():
+        if k not in values:
+            raise UsageError(f"unknown CAM setting '{k}' (known: {', '.join(sorted(values))})")
+        values[k] = _positive(v, f"--set {k}")
+        source[k] = "--set"
+    return Settings(values, source)
+
+
+def _positive(v: Any, where: str) -> float:
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        raise UsageError(f"{where}: '{v}' is not a number") from None
+    if not x >= 0.0:
+        raise UsageError(f"{where}: '{v}' must be zero or positive")
+    return x
+
+
+@dataclass(frozen=True)
+class Material:
+    """One ``[[material]]`` row of rules/data/materials.toml (the fields CAM uses)."""
+
+    name: str
+    vc_min_m_min: float
+    vc_max_m_min: float
+    fz_per_d_min: float
+    fz_per_d_max: float
+    hmin_over_redge_max: float
+    sources: tuple[str, ...]
+
+
+def materials_path() -> Path:
+    """rules/data/materials.toml."""
+    return rules_dir() / "data" / "materials.toml"
+
+
+def load_material(name: str | None) -> Material:
+    """The material row called ``name`` (case-insensitive); default 6061-T6.
+
+    Raises:
+        UsageError: No such material in the table.
+    """
+    path = materials_path()
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    want = (name or "6061-T6").lower()
+    names = []
+    for row in data.get("material", []):
+        names.append(row["name"])
+        if row["name"].lower() == want:
+            try:
+                return Material(
+                    name=row["name"],
+                    vc_min_m_min=float(row["vc_min_m_min"]),
+                    vc_max_m_min=float(row["vc_max_m_min"]),
+                    fz_per_d_min=float(row["fz_per_d_min"]),
+                    fz_per_d_max=float(row["fz_per_d_max"]),
+                    hmin_over_redge_max=float(row["hmin_over_redge_max"]),
+                    sources=tuple(row.get("sources", ())),
+                )
+            except KeyError as err:
+                raise RuleError(path, f"material {row['name']}", f"missing field {err}") from err
+    raise UsageError(f"unknown material '{name}' (known: {', '.join(names)})")
+
+
+@dataclass(frozen=True)
+class Cutter:
+    """A catalogue tool as CAM uses it.
+
+    Attributes:
+        id: Catalogue id (unique).
+        kind: square | ball | corner-radius | drill.
+        diameter_mm: Cutting diameter.
+        reach_mm: Usable length below the holder (reach, else flute length); None = unknown.
+        flutes: Number of flutes (2 when the catalogue does not say: stated in the header).
+        corner_radius_mm: Corner radius (0 square).
+        point_angle_deg: Drill point angle, if given.
+        series: Series id; source: the catalogue source URL; file: the TOML file name.
+        flutes_assumed: True when ``flutes`` is the default, not catalogue data.
+    """
+
+    id: str
+    kind: str
+    diameter_mm: float
+    reach_mm: float | None
+    flutes: int
+    corner_radius_mm: float
+    point_angle_deg: float | None
+    series: str
+    source: str
+    file: str
+    flutes_assumed: bool = False
+
+
+def load_catalogue(path: str | Path | None = None) -> tuple[Cutter, ...]:
+    """Cutters from ``rules/tools/*.toml`` (or one user file), sorted by kind, diameter, reach."""
+    files = [Path(path)] if path else sorted((rules_dir() / "tools").glob("*.toml"))
+    out: list[Cutter] = []
+    for f in files:
+        try:
+            data = tomllib.loads(f.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as err:
+            raise RuleError(f, "", f"cannot read the tool catalogue: {err}") from err
+        for series in data.get("series", []):
+            for t in series.get("tool", []):
+                reach = t.get("reach_mm", t.get("flute_length_mm"))
+                flutes = series.get("flutes", t.get("flutes"))
+                try:
+                    out.append(Cutter(
+                        id=str(t["id"]), kind=str(series["kind"]), diameter_mm=float(t["diameter_mm"]),
+                        reach_mm=None if reach is None else float(reach),
+                        flutes=int(flutes) if flutes else 2,
+                        corner_radius_mm=float(t.get("corner_radius_mm", 0.0)),
+                        point_angle_deg=series.get("point_angle_deg"),
+                        series=str(series["id"]), source=str(series.get("source", "")), file=f.name,
+                        flutes_assumed=not flutes,
+                    ))
+                except KeyError as err:
+                    raise RuleError(f, f"series {series.get('id', '?')}", f"tool without {err}") from err
+    out.sort(key=lambda c: (c.kind, c.diameter_mm, c.reach_mm or 0.0, c.id))
+    return tuple(out)

@@ -1,0 +1,81 @@
+"""Speeds and feeds from the material table, capped by the machine.
+
+* Spindle speed: n = vc / (π D), with vc the low end of the material row's cutting-speed
+  range, capped at the machine's maximum rpm (for micro tools the cap usually binds).
+* Feed per tooth: fz = (fz/D) · D from the row (low end), raised to the minimum chip
+  thickness h_min = (h_min/r_edge) · r_edge so the tool cuts instead of rubbing, then
+  corrected for radial chip thinning when the engagement ae is under D/2:
+  fz_prog = fz · D / (2 √(ae (D − ae))).
+* Feed: F = n · z · fz_prog, capped at the machine's maximum feed.
+"""
+
+from __future__ import annotations
+
+import math
+
+from dfm.cam.data import Cutter, Material, Settings
+from dfm.cam.model import CuttingData
+
+
+def cutting_data(cutter: Cutter, material: Material, settings: Settings, *, ae_mm: float | None = None,
+                 ap_mm: float | None = None) -> CuttingData:
+    """Speeds and feeds of ``cutter`` in ``material`` at radial engagement ``ae_mm``.
+
+    Args:
+        cutter: The catalogue tool.
+        material: The material row.
+        settings: Machine and shop settings.
+        ae_mm: Radial engagement (default: slotting, ae = D).
+        ap_mm: Axial depth per pass (default: ``ap_over_d`` · D).
+    """
+    d = cutter.diameter_mm
+    ae = d if ae_mm is None else min(max(ae_mm, 1e-6), d)
+    ap = settings["ap_over_d"] * d if ap_mm is None else ap_mm
+    warnings: list[str] = []
+    vc = material.vc_min_m_min
+    rpm_raw = vc * 1000.0 / (math.pi * d)
+    rpm = min(rpm_raw, settings["max_rpm"])
+    if rpm < rpm_raw:
+        warnings.append(f"rpm capped at the machine maximum {settings['max_rpm']:.0f} "
+                        f"(vc {vc:g} m/min would need {rpm_raw:.0f})")
+    fz_chart = material.fz_per_d_min * d
+    hmin = material.hmin_over_redge_max * settings["edge_radius_mm"]
+    fz = max(fz_chart, hmin)
+    thinning = 1.0
+    if ae < d / 2:
+        thinning = d / (2.0 * math.sqrt(ae * (d - ae)))
+    fz_prog = fz * thinning
+    z = cutter.flutes
+    feed = rpm * z * fz_prog
+    if feed > settings["max_feed_mm_min"]:
+        warnings.append(f"feed capped at the machine maximum {settings['max_feed_mm_min']:.0f} mm/min")
+        feed = settings["max_feed_mm_min"]
+        if feed / (rpm * z) / thinning < hmin:
+            warnings.append("capped feed gives a chip thinner than h_min: the tool rubs")
+    lines = (
+        f"vc {vc:g} m/min = vc_min_m_min of materials.toml [[material]] name={material.name!r}",
+        f"n = vc/(pi D) = {rpm_raw:.0f} rpm, machine max_rpm {settings['max_rpm']:.0f} -> S{rpm:.0f}",
+        f"fz = fz_per_d_min {material.fz_per_d_min:g} x D {d:g} = {fz_chart:.5f} mm; "
+        f"h_min = hmin_over_redge_max {material.hmin_over_redge_max:g} x edge_radius_mm "
+        f"{settings['edge_radius_mm']:g} = {hmin:.5f} mm -> fz {fz:.5f} mm",
+        f"chip thinning at ae {ae:.4f} mm: x{thinning:.3f} -> fz {fz_prog:.5f} mm; "
+        f"F = n x z{z}{' (flutes assumed)' if cutter.flutes_assumed else ''} x fz = {feed:.1f} mm/min",
+        f"ap {ap:.4f} mm = ap_over_d {settings['ap_over_d']:g} x D",
+    )
+    return CuttingData(rpm=round(rpm), feed_mm_min=round(feed, 1), fz_mm=fz_prog, ap_mm=ap, ae_mm=ae,
+                       lines=lines, warnings=tuple(warnings))
+
+
+def drilling_data(cutter: Cutter, material: Material, settings: Settings) -> CuttingData:
+    """Speeds and feeds for peck drilling with a catalogue drill.
+
+    The material table holds end-mill data only; drilling uses the same vc_min and fz/D
+    (stated in the header), with pecks of ``peck_over_d`` · D.
+    """
+    base = cutting_data(cutter, material, settings, ae_mm=cutter.diameter_mm, ap_mm=0.0)
+    peck = settings["peck_over_d"] * cutter.diameter_mm
+    lines = base.lines[:-1] + (
+        f"drilling: end-mill vc and fz/D used (the table has no drill rows); peck {peck:.4f} mm = "
+        f"peck_over_d {settings['peck_over_d']:g} x D",)
+    return CuttingData(rpm=base.rpm, feed_mm_min=base.feed_mm_min, fz_mm=base.fz_mm, ap_mm=0.0,
+                       ae_mm=cutter.diameter_mm, peck_mm=peck, lines=lines, warnings=base.warnings)

@@ -1,0 +1,134 @@
+"""Ordered filters over toolpath steps: each takes steps and returns new steps.
+
+Order (``apply``): safe height → no plunge (a guard) → feeds and corner slow-down →
+canned-cycle expansion (for posts without G83). Tool changes and spindle on/off are added
+per program by :func:`sequence`, which also puts every tool change at the safe height.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import replace
+
+from dfm.cam.model import Arc, Comment, CuttingData, DrillCycle, Feed, Operation, Rapid, Spindle, Step, Tool, ToolChange
+from dfm.cam.strategies import CamError
+
+
+def safe_height(steps: Sequence[Step], safe_z: float) -> list[Step]:
+    """Every rapid that moves in X/Y does so at ``safe_z``; the operation starts from there."""
+    out: list[Step] = []
+    pos: tuple[float, float, float] | None = None
+    for s in steps:
+        if isinstance(s, Rapid):
+            same_xy = pos is not None and math.hypot(s.x - pos[0], s.y - pos[1]) < 1e-9
+            if not same_xy:
+                if pos is not None and pos[2] < safe_z - 1e-9:
+                    out.append(Rapid(pos[0], pos[1], safe_z))
+                out.append(Rapid(s.x, s.y, safe_z))
+                if abs(s.z - safe_z) > 1e-9:
+                    out.append(s)
+            else:
+                out.append(s)
+            pos = (s.x, s.y, s.z)
+        elif isinstance(s, Feed | Arc):
+            if pos is None:
+                raise CamError("a toolpath starts with a cutting move instead of a positioning rapid")
+            out.append(s)
+            pos = (s.x, s.y, s.z)
+        elif isinstance(s, DrillCycle):
+            out.append(s)
+            pos = (s.x, s.y, s.r)
+        else:
+            out.append(s)
+    if pos is not None and pos[2] < safe_z - 1e-9:
+        out.append(Rapid(pos[0], pos[1], safe_z))
+    return out
+
+
+def no_plunge(steps: Sequence[Step], tool: Tool) -> list[Step]:
+    """Guard: an end mill never feeds straight down except a ``descend`` into cleared space.
+
+    Raises:
+        CamError: A vertical downward cutting move of an end mill, or a drill cycle with one.
+    """
+    is_drill = tool.cutter.kind == "drill"
+    pos: tuple[float, float, float] | None = None
+    for s in steps:
+        if isinstance(s, Feed) and pos is not None and not is_drill:
+            vertical = math.hypot(s.x - pos[0], s.y - pos[1]) < 1e-9
+            if vertical and s.z < pos[2] - 1e-9 and s.role != "descend":
+                raise CamError(f"plunge of end mill {tool.cutter.id} at X{s.x:.4f} Y{s.y:.4f} to Z{s.z:.4f}")
+        if isinstance(s, DrillCycle) and not is_drill:
+            raise CamError(f"drill cycle with end mill {tool.cutter.id}")
+        if isinstance(s, Rapid | Feed | Arc):
+            pos = (s.x, s.y, s.z)
+    return list(steps)
+
+
+def feeds(steps: Sequence[Step], cutting: CuttingData, tool: Tool, max_feed: float) -> list[Step]:
+    """Set the feed of every cutting move, slower on concave arcs.
+
+    Cutting is climb milling with the material on the right, so a counter-clockwise arc has
+    the material outside it: the cutting edge travels faster than the tool centre by
+    (R + r) / R, and the centre feed is cut by R / (R + r) to keep the chip load.
+    """
+    base = min(cutting.feed_mm_min, max_feed)
+    r = tool.radius
+    out: list[Step] = []
+    for s in steps:
+        if isinstance(s, Feed):
+            out.append(replace(s, feed=base))
+        elif isinstance(s, Arc):
+            f = base
+            if s.ccw and s.role == "cut":
+                rad = math.hypot(s.x - s.cx, s.y - s.cy)
+                f = base * rad / (rad + r) if rad > 0 else base
+            out.append(replace(s, feed=round(max(f, 0.1), 1)))
+        elif isinstance(s, DrillCycle):
+            out.append(replace(s, feed=base))
+        else:
+            out.append(s)
+    return out
+
+
+def expand_drill_cycles(steps: Sequence[Step]) -> list[Step]:
+    """Replace G83 by its moves (for controllers without canned cycles, e.g. grbl)."""
+    out: list[Step] = []
+    for s in steps:
+        if not isinstance(s, DrillCycle):
+            out.append(s)
+            continue
+        depth = s.r
+        while depth > s.z + 1e-9:
+            nxt = max(depth - s.peck, s.z)
+            start = depth + min(0.02, s.r - depth) if depth < s.r else depth
+            out.append(Rapid(s.x, s.y, start))
+            out.append(Feed(s.x, s.y, nxt, "drill", s.feed))
+            out.append(Rapid(s.x, s.y, s.r))
+            depth = nxt
+    return out
+
+
+def sequence(ops: Sequence[Operation], safe_z: float) -> list[Step]:
+    """The setup's whole step list: per operation a comment, a tool change at the safe height
+    (spindle stopped first) when the tool differs, the spindle speed, then its steps; the
+    spindle stops at the end."""
+    out: list[Step] = []
+    current: Tool | None = None
+    rpm: float | None = None
+    for op in ops:
+        out.append(Comment(f"{op.name}: {op.kind}, T{op.tool.number} {op.tool.cutter.id} "
+                           f"D{op.tool.cutter.diameter_mm:g}, features {', '.join(op.features) or '-'}"))
+        if current is None or current.number != op.tool.number:
+            if rpm:
+                out.append(Spindle(0))
+            out.append(ToolChange(op.tool.number, op.tool.cutter.id))
+            current, rpm = op.tool, None
+        if rpm != op.cutting.rpm:
+            out.append(Spindle(op.cutting.rpm))
+            rpm = op.cutting.rpm
+        out.extend(op.steps)
+    if rpm:
+        out.append(Spindle(0))
+    return out

@@ -1,0 +1,221 @@
+"""From a part file to G-code: analyse, plan, filter, post; plus the tool table and times."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dfm.cam import cycletime, data, filters
+from dfm.cam.geom2d import Loop, Seg
+from dfm.cam.model import Program, Setup, Step
+from dfm.cam.posts import get_post
+from dfm.cam.posts.base import Post
+from dfm.cam.program import StockSpec, plan
+from dfm.cam.tools import from_tooling
+from dfm.errors import DfmError, UsageError
+
+
+@dataclass(frozen=True)
+class OperationTime:
+    """Estimated time of one operation."""
+
+    setup: int
+    name: str
+    tool: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Generated:
+    """A generated program.
+
+    Attributes:
+        program: The plan.
+        post: Post name.
+        files: (suffix, text): ``""`` for PROGRAM.ngc, ``".setup2"`` for PROGRAM.setup2.ngc...
+        tool_table: LinuxCNC tool table text (mm).
+        sequences: Final step list per setup (what the post formatted).
+        times: Per-operation times; ``setup_seconds`` per setup; ``total_seconds``.
+    """
+
+    program: Program
+    post: str
+    files: tuple[tuple[str, str], ...]
+    tool_table: str
+    sequences: tuple[tuple[Step, ...], ...]
+    times: tuple[OperationTime, ...]
+    setup_seconds: tuple[float, ...]
+    total_seconds: float
+
+    def summary(self) -> dict[str, Any]:
+        """The ``cam`` object of the result (for the quote): times, tools, unmachined features."""
+        return {
+            "post": self.post,
+            "material": self.program.material,
+            "cycle_time_s": round(self.total_seconds, 1),
+            "setups": [
+                {"index": su.index, "approach": list(su.approach), "cycle_time_s": round(self.setup_seconds[i], 1),
+                 "operations": [{"name": t.name, "tool": t.tool, "cycle_time_s": round(t.seconds, 1)}
+                                for t in self.times if t.setup == su.index],
+                 "unmachined": [{"feature": f, "reason": r} for f, r in su.unmachined]}
+                for i, su in enumerate(self.program.setups)
+            ],
+            "tools": [{"number": t.number, "id": t.cutter.id, "kind": t.cutter.kind,
+                       "diameter_mm": t.cutter.diameter_mm} for t in self.program.tools],
+            "unreachable": [{"feature": f, "reason": r} for f, r in self.program.unreachable],
+        }
+
+
+def tool_table(program: Program) -> str:
+    """LinuxCNC tool table, diameters in mm (metric machine): ``T1 P1 D0.500 Z0 ;comment``."""
+    lines = []
+    for t in program.tools:
+        c = t.cutter
+        lines.append(f"T{t.number} P{t.number} D{c.diameter_mm:.3f} Z0 ;{c.kind} {c.id} reach "
+                     f"{'?' if c.reach_mm is None else f'{c.reach_mm:g}'} mm ({c.series}, {c.file})")
+    return "\n".join(lines) + "\n"
+
+
+def header(program: Program, setup: Setup, post: Post, times: Sequence[OperationTime], setup_s: float,
+           total_s: float) -> list[str]:
+    """Header comment lines: what, where, from which data rows, how long."""
+    p = program
+    n = len(p.setups)
+    h = [f"dfm {p.meta.get('dfm_version', '')} program for {p.part}, post {post.name}",
+         f"setup {setup.index} of {n}: {setup.orientation}",
+         "G54 = the model origin (in this setup's turned axes); tool-centre paths, no cutter compensation",
+         f"stock X{setup.stock_min[0]:.3f}..{setup.stock_max[0]:.3f} Y{setup.stock_min[1]:.3f}..{setup.stock_max[1]:.3f} "
+         f"Z{setup.stock_min[2]:.3f}..{setup.stock_max[2]:.3f}, part top Z{setup.part_top:.3f}, safe Z{setup.safe_z:.3f}"]
+    if p.meta.get("generated_at"):
+        h.append(f"generated {p.meta['generated_at']}")
+    h.append(f"material {p.material}: rules/data/materials.toml [[material]] name={p.material!r} "
+             f"(sources {', '.join(p.material_sources)})")
+    h.append("settings (dfm/cam/settings.toml unless stated): " + ", ".join(
+        f"{k}={v:g}" + ("" if p.settings_source.get(k, "").startswith("settings.toml") else
+                        f" [{p.settings_source.get(k)}]") for k, v in sorted(p.settings.items())))
+    used = sorted({op.tool.number for op in setup.operations})
+    for t in p.tools:
+        if t.number not in used:
+            continue
+        c = t.cutter
+        h.append(f"T{t.number}: {c.kind} D{c.diameter_mm:g} reach {c.reach_mm if c.reach_mm is not None else '?'} "
+                 f"flutes {c.flutes}{' (assumed)' if c.flutes_assumed else ''} = rules/tools/{c.file} id {c.id} "
+                 f"series {c.series} ({c.source})")
+    for op in setup.operations:
+        t = next((x for x in times if x.setup == setup.index and x.name == op.name), None)
+        h.append(f"OP {op.name} ({op.kind}) T{op.tool.number}: S{op.cutting.rpm:.0f} F{op.cutting.feed_mm_min:g} "
+                 f"ap {op.cutting.ap_mm:.4f} ae {op.cutting.ae_mm:.4f}"
+                 + (f", {t.seconds:.1f} s" if t else ""))
+        h += [f"  {line}" for line in op.cutting.lines]
+        h += [f"  note: {w}" for w in op.cutting.warnings + op.notes]
+    for fid, why in setup.unmachined:
+        h.append(f"NOT MACHINED {fid}: {why}")
+    if setup.index == 1:
+        for fid, why in p.unreachable:
+            h.append(f"UNREACHABLE {fid}: {why}")
+    h.append(f"cycle time setup {setup.index}: {setup_s:.1f} s; whole program: {total_s:.1f} s "
+             f"(feeds as programmed, rapids at {p.settings['rapid_mm_min']:g} mm/min, "
+             f"{p.settings['tool_change_s']:g} s per tool change)")
+    return h
+
+
+def render(program: Program, post_name: str = "linuxcnc") -> Generated:
+    """Sequence, time and post every setup of ``program``."""
+    post = get_post(post_name)
+    s = program.settings
+    seqs: list[tuple[Step, ...]] = []
+    times: list[OperationTime] = []
+    setup_s: list[float] = []
+    for su in program.setups:
+        seq = filters.sequence(su.operations, su.safe_z)
+        if not post.canned_cycles:
+            seq = filters.expand_drill_cycles(seq)
+        seqs.append(tuple(seq))
+        pos = (0.0, 0.0, su.safe_z)
+        total = 0.0
+        current = None
+        for op in su.operations:
+            sec = 0.0
+            if current != op.tool.number:
+                sec += s["tool_change_s"]
+                current = op.tool.number
+            dt, pos = cycletime.estimate(op.steps, pos, s["rapid_mm_min"], 0.0)
+            sec += dt
+            times.append(OperationTime(su.index, op.name, op.tool.number, sec))
+            total += sec
+        setup_s.append(total)
+    total_s = sum(setup_s)
+    files = []
+    for i, su in enumerate(program.setups):
+        h = header(program, su, post, times, setup_s[i], total_s)
+        title = Path(program.part).stem
+        text = post.format(title, h, seqs[i], su.safe_z)
+        files.append(("" if su.index == 1 else f".setup{su.index}", text))
+    return Generated(program, post.name, tuple(files), tool_table(program), tuple(seqs), tuple(times),
+                     tuple(setup_s), total_s)
+
+
+def part_geometry(path: str | Path) -> tuple[Any, Any]:
+    """(loaded file, first solid) from the kernel."""
+    from dfm import kernel
+
+    loaded = kernel.load(path)
+    if not loaded.solids:
+        raise UsageError(f"{path}: no solid to machine")
+    return loaded, loaded.solids[0]
+
+
+def section_fn(solid: Any):  # type: ignore[no-untyped-def]
+    """A ``section(z)`` function over the exact part, returning geom2d loops."""
+    from dfm.kernel import sampling
+
+    def conv(lp: Sequence[tuple]) -> Loop:
+        return tuple(Seg(a, b, c, ccw) for a, b, c, ccw in lp)
+
+    def section(z: float) -> list[tuple[Loop, list[Loop]]]:
+        return [(conv(o), [conv(h) for h in hs]) for o, hs in sampling.section(solid, z)]
+
+    return section
+
+
+def generate(path: str | Path, *, post: str = "linuxcnc", material: str | None = None,
+             stock: StockSpec | None = None, machine: str | Path | None = None,
+             overrides: Mapping[str, str] | None = None, tools: str | Path | None = None,
+             options: Any = None, timestamp: str | None = None) -> tuple[Generated, Any]:
+    """Analyse ``path`` and generate its program.
+
+    Returns:
+        (generated program, the DfmResult of the analysis with ``cam`` filled when the
+        result type has that field).
+
+    Raises:
+        DfmError: The part cannot be read or a setting is wrong.
+    """
+    from dataclasses import replace
+
+    from dfm import __version__, api
+    from dfm.kernel import sampling
+
+    get_post(post)  # fail early on an unknown post
+    settings = data.load_settings(machine, overrides)
+    mat = data.load_material(material)
+    catalogue = data.load_catalogue(tools)
+    opts = options or api.Options(material=mat.name, tools=str(tools) if tools else None, generated_at=timestamp)
+    result = api.analyze(path, opts)
+    if result.status != "ok":
+        raise DfmError(result.error.message if result.error else f"{path}: cannot be analysed")
+    body = result.bodies[0]
+    _loaded, solid = part_geometry(path)
+    chosen = from_tooling(body.tools, catalogue)
+    levels = sampling.up_levels(solid)
+    lo, hi = solid.bbox
+    stock = stock or StockSpec(margin=settings["stock_margin_mm"])
+    prog = plan(body.features, part=Path(path).name, bbox_min=lo, bbox_max=hi, levels=levels,
+                section=section_fn(solid), material=mat, settings=settings, catalogue=catalogue, stock=stock,
+                chosen=chosen, meta={"dfm_version": __version__, "generated_at": timestamp})
+    gen = render(prog, post)
+    if "cam" in getattr(type(result), "__dataclass_fields__", {}):
+        result = replace(result, cam=gen.summary())
+    return gen, result

@@ -1,0 +1,400 @@
+"""The planner: part features + tools + material → setups of operations → filtered steps.
+
+Coordinates: the first setup works in the model's own coordinates (G54 at the model
+origin), tool from +Z. Features whose approach is another axis direction go into further
+setups whose work coordinates are the model's turned so that the approach is +Z; features
+with any other approach are listed as unreachable.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from dfm.cam import feeds as feedmod
+from dfm.cam import filters, strategies
+from dfm.cam.data import Cutter, Material, Settings
+from dfm.cam.geom2d import Loop, Seg, circle, fit_arcs, loop_points, polygon_area
+from dfm.cam.model import CuttingData, Operation, Program, Setup, Step, Tool
+from dfm.cam.strategies import CamError
+from dfm.cam.tools import pick_drill, pick_endmill
+from dfm.model import Feature
+
+Vec3 = tuple[float, float, float]
+#: section(z) → [(outer loop, [hole loops])] of the part at height z (setup 1 coordinates).
+SectionFn = Callable[[float], list[tuple[Loop, list[Loop]]]]
+
+#: Axis approaches and the matrix taking model coordinates to setup coordinates (rows).
+_TURNS: dict[Vec3, tuple[Vec3, Vec3, Vec3, str]] = {
+    (0.0, 0.0, 1.0): ((1, 0, 0), (0, 1, 0), (0, 0, 1), "program X = model X, Y = model Y, Z = model Z (tool from +Z)"),
+    (0.0, 0.0, -1.0): ((1, 0, 0), (0, -1, 0), (0, 0, -1),
+                       "part turned over about X: program X = model X, Y = -model Y, Z = -model Z (tool from model -Z)"),
+    (1.0, 0.0, 0.0): ((0, 1, 0), (0, 0, 1), (1, 0, 0),
+                      "part on its side: program X = model Y, Y = model Z, Z = model X (tool from model +X)"),
+    (-1.0, 0.0, 0.0): ((0, -1, 0), (0, 0, 1), (-1, 0, 0),
+                       "part on its side: program X = -model Y, Y = model Z, Z = -model X (tool from model -X)"),
+    (0.0, 1.0, 0.0): ((-1, 0, 0), (0, 0, 1), (0, 1, 0),
+                      "part on its side: program X = -model X, Y = model Z, Z = model Y (tool from model +Y)"),
+    (0.0, -1.0, 0.0): ((1, 0, 0), (0, 0, 1), (0, -1, 0),
+                       "part on its side: program X = model X, Y = model Z, Z = -model Y (tool from model -Y)"),
+}
+
+
+def _axis_key(v: Sequence[float] | None) -> Vec3 | None:
+    if v is None:
+        return None
+    for k in _TURNS:
+        if sum(a * b for a, b in zip(k, v, strict=True)) > 1 - 1e-6:
+            return k
+    return None
+
+
+def _apply(m: tuple[Vec3, Vec3, Vec3, str], p: Sequence[float]) -> Vec3:
+    return tuple(sum(row[i] * p[i] for i in range(3)) for row in m[:3])  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class StockSpec:
+    """Stock box: the part's box plus ``margin`` in X/Y and below; top at ``top`` (None = part top)."""
+
+    margin: float
+    top: float | None = None
+
+
+@dataclass
+class _Ctx:
+    settings: Settings
+    material: Material
+    catalogue: Sequence[Cutter]
+    chosen: Mapping[tuple[str, str], Cutter]
+    tools: dict[str, Tool]
+
+    def tool(self, cutter: Cutter) -> Tool:
+        t = self.tools.get(cutter.id)
+        if t is None:
+            t = Tool(len(self.tools) + 1, cutter)
+            self.tools[cutter.id] = t
+        return t
+
+
+def plan(features: Sequence[Feature], *, part: str, bbox_min: Vec3, bbox_max: Vec3, levels: Sequence[float],
+         section: SectionFn | None, material: Material, settings: Settings, catalogue: Sequence[Cutter],
+         stock: StockSpec | None = None, chosen: Mapping[tuple[str, str], Cutter] | None = None,
+         meta: Mapping[str, Any] | None = None) -> Program:
+    """Plan and filter the whole program.
+
+    Args:
+        features: The body's features (docs/features.md).
+        part: Part file name for the header.
+        bbox_min, bbox_max: The part's box in model coordinates.
+        levels: Heights of the part's horizontal faces (for the outside profile bands).
+        section: Cross-section function for the outside profile (None: no profile).
+        material, settings, catalogue: Data (see :mod:`dfm.cam.data`).
+        stock: Stock box settings.
+        chosen: (feature id, role) → cutter from ``dfm.tooling``.
+        meta: Extra header facts.
+    """
+    s = settings
+    stock = stock or StockSpec(margin=s["stock_margin_mm"])
+    ctx = _Ctx(s, material, catalogue, chosen or {}, {})
+    groups: dict[Vec3, list[Feature]] = {}
+    unreachable: list[tuple[str, str]] = []
+    for f in features:
+        if f.kind not in ("pocket", "slot", "step", "hole", "thread"):
+            continue
+        key = _axis_key(f.props.get("approach") or f.axis)
+        if key is None:
+            unreachable.append((f.id, f"approach {f.props.get('approach') or f.axis} is not an axis direction"))
+            continue
+        groups.setdefault(key, []).append(f)
+    order = [k for k in _TURNS if k in groups or k == (0.0, 0.0, 1.0)]
+    setups = []
+    for key in order:
+        setups.append(_plan_setup(len(setups) + 1, key, groups.get(key, []), ctx, bbox_min, bbox_max,
+                                  levels if key == (0.0, 0.0, 1.0) else (),
+                                  section if key == (0.0, 0.0, 1.0) else None, stock))
+    return Program(part=part, material=material.name, material_sources=material.sources, setups=tuple(setups),
+                   tools=tuple(sorted(ctx.tools.values(), key=lambda t: t.number)), settings=dict(s.values),
+                   settings_source=dict(s.source), unreachable=tuple(unreachable), meta=dict(meta or {}))
+
+
+def _plan_setup(index: int, key: Vec3, feats: list[Feature], ctx: _Ctx, bmin: Vec3, bmax: Vec3,
+                levels: Sequence[float], section: SectionFn | None, stock: StockSpec) -> Setup:
+    s = ctx.settings
+    m = _TURNS[key]
+    corners = [_apply(m, (x, y, z)) for x in (bmin[0], bmax[0]) for y in (bmin[1], bmax[1]) for z in (bmin[2], bmax[2])]
+    lo = tuple(min(c[i] for c in corners) for i in range(3))
+    hi = tuple(max(c[i] for c in corners) for i in range(3))
+    part_top, part_bottom = hi[2], lo[2]
+    top = stock.top if (stock.top is not None and index == 1) else part_top
+    if top < part_top - 1e-9:
+        raise CamError(f"the stock top Z{top:g} is below the part top Z{part_top:g}")
+    smin = (lo[0] - stock.margin, lo[1] - stock.margin, part_bottom - stock.margin)
+    smax = (hi[0] + stock.margin, hi[1] + stock.margin, top)
+    safe_z = top + s["safe_mm"]
+    retract = s["retract_mm"]
+    ops: list[Operation] = []
+    unmachined: list[tuple[str, str]] = []
+    allow = s["finish_allowance_mm"]
+
+    if top > part_top + 1e-6:
+        cutter = pick_endmill(ctx.catalogue, max_d=3.0, reach=top - part_top)
+        if cutter is None:
+            unmachined.append(("facing", "no end mill reaches"))
+        else:
+            tool = ctx.tool(cutter)
+            cd = feedmod.cutting_data(cutter, ctx.material, s, ae_mm=s["ae_over_d"] * cutter.diameter_mm)
+            steps = strategies.face(smin[0], smin[1], smax[0], smax[1], z_top=top, z_final=part_top,
+                                    tool_radius=tool.radius, ap=cd.ap_mm, stepover=cd.ae_mm, retract_z=top + retract)
+            ops.append(_op("facing", "facing", (), tool, cd, steps, safe_z, s))
+
+    profile_feats: list[str] = []
+    regions = [f for f in feats if f.kind in ("pocket", "slot", "step")]
+    regions.sort(key=lambda f: (-float(f.props.get("top_z_mm", part_top)), f.id))
+    for f in regions:
+        if f.kind == "step" or f.props.get("open") or (section is not None and _is_shoulder(f, section)):
+            profile_feats.append(f.id)
+            continue
+        try:
+            ops.extend(_region_ops(f, ctx, safe_z, part_top, part_bottom, key))
+        except CamError as err:
+            unmachined.append((f.id, str(err)))
+    for f in sorted((f for f in feats if f.kind == "hole"), key=lambda f: f.id):
+        try:
+            ops.extend(_hole_ops(f, ctx, safe_z, part_top, part_bottom, key))
+        except CamError as err:
+            unmachined.append((f.id, str(err)))
+    for f in feats:
+        if f.kind == "thread":
+            thread_mills = [c for c in ctx.catalogue if c.kind == "thread-mill"]
+            unmachined.append((f.id, f"thread {f.props.get('designation', '')}: "
+                                     + ("thread milling needs a thread mill of this pitch"
+                                        if thread_mills else "no thread mill in the tool catalogue")))
+    if section is not None:
+        try:
+            ops.extend(_profile_ops(ctx, section, levels, part_top, part_bottom, smin, smax, safe_z, profile_feats))
+        except CamError as err:
+            unmachined.append(("profile", str(err)))
+    orient = m[3]
+    return Setup(index=index, approach=key, orientation=orient, stock_min=smin, stock_max=smax,  # type: ignore[arg-type]
+                 part_top=part_top, operations=tuple(ops), unmachined=tuple(unmachined), safe_z=safe_z)
+
+
+def _op(name: str, kind: str, feats: tuple[str, ...], tool: Tool, cd: CuttingData, steps: list[Step],
+        safe_z: float, s: Settings, notes: tuple[str, ...] = ()) -> Operation:
+    out = filters.safe_height(steps, safe_z)
+    out = filters.no_plunge(out, tool)
+    out = filters.feeds(out, cd, tool, s["max_feed_mm_min"])
+    return Operation(name, kind, feats, tool, cd, tuple(out), notes)
+
+
+def _loops_of(f: Feature, key: Vec3) -> tuple[Loop, list[Loop]]:
+    outline = f.props.get("outline")
+    if not outline:
+        raise CamError("no outline in the feature (docs/features.md props.outline)")
+    outer = fit_arcs([tuple(p) for p in outline])
+    holes = [fit_arcs([tuple(p) for p in isl]) for isl in f.props.get("islands") or []]
+    if key != (0.0, 0.0, 1.0):
+        outer, holes = _turn_loops(f, outer, key), [_turn_loops(f, h, key) for h in holes]
+    return outer, holes
+
+
+def _turn_loops(f: Feature, loop: Loop, key: Vec3) -> Loop:
+    # outline is in the approach frame (frame_u, frame_v); map to setup X/Y
+    u = f.props.get("frame_u")
+    v = f.props.get("frame_v")
+    if not u or not v:
+        raise CamError("outline frame (frame_u/frame_v) missing for a turned setup")
+    m = _TURNS[key]
+
+    def tr(p: tuple[float, float]) -> tuple[float, float]:
+        w = tuple(p[0] * u[i] + p[1] * v[i] for i in range(3))
+        q = _apply(m, w)
+        return (q[0], q[1])
+
+    out = []
+    for sg in loop:
+        a, b = tr(sg.a), tr(sg.b)
+        c = tr(sg.c) if sg.c is not None else None
+        ccw = sg.ccw
+        # a mirror in the mapping flips the arc direction
+        det = u[0] * v[1] - u[1] * v[0]
+        if c is not None and det < 0:
+            ccw = not ccw
+        out.append(Seg(a, b, c, ccw))
+    return tuple(out)
+
+
+def _is_shoulder(f: Feature, section: SectionFn) -> bool:
+    """A closed 'pocket' whose outline is the part's outside below its floor is a profile shoulder."""
+    outline = f.props.get("outline")
+    if not outline:
+        return False
+    z = float(f.props.get("floor_z_mm", 0.0)) - 0.01
+    area = polygon_area([tuple(p) for p in outline])
+    try:
+        regions = section(z)
+    except Exception:  # noqa: BLE001 - below the part: nothing to compare with
+        return False
+    outer_areas = [polygon_area(loop_points(o, 1e-3)) for o, _ in regions]
+    return bool(outer_areas) and area >= 0.999 * max(outer_areas)
+
+
+def _region_ops(f: Feature, ctx: _Ctx, safe_z: float, part_top: float, part_bottom: float,
+                key: Vec3) -> list[Operation]:
+    s = ctx.settings
+    allow = s["finish_allowance_mm"]
+    outer, holes = _loops_of(f, key)
+    z_top = float(f.props.get("top_z_mm", part_top))
+    z_floor = float(f.props.get("floor_z_mm", z_top - f.dims.get("depth_mm", 0.0)))
+    if key != (0.0, 0.0, 1.0):
+        # props are heights along the approach; the setup's Z is that height
+        pass
+    if f.props.get("through"):
+        z_floor = part_bottom - s["breakthrough_mm"]
+    depth = part_top - z_floor
+    width = float(f.dims.get("width_mm", 0.0)) or math.inf
+    corner = float(f.dims.get("min_corner_radius_mm", 0.0))
+    return _mill_region(f.id, f.kind, outer, holes, z_top, z_floor, depth, width, corner, ctx, safe_z, allow)
+
+
+def _mill_region(fid: str, kind: str, outer: Loop, holes: list[Loop], z_top: float, z_floor: float, depth: float,
+                 width: float, corner: float, ctx: _Ctx, safe_z: float, allow: float) -> list[Operation]:
+    s = ctx.settings
+    finish = ctx.chosen.get((fid, "finish"))
+    if finish is None:
+        max_fd = min(2 * corner if corner > 0 else math.inf, width - 2 * allow - 0.02)
+        finish = pick_endmill(ctx.catalogue, max_d=max_fd, reach=depth)
+    if finish is None:  # nothing fits the corners: the smallest tool that fits the width and reaches
+        cands = [c for c in ctx.catalogue if c.kind == "square" and c.reach_mm is not None
+                 and c.reach_mm >= depth - 1e-9 and c.diameter_mm <= width - 2 * allow - 0.02 + 1e-9]
+        finish = min(cands, key=lambda c: (c.diameter_mm, c.reach_mm, c.id)) if cands else None
+    if finish is None:
+        raise CamError(f"no square end mill narrower than {width:g} mm reaches {depth:g} mm")
+    rough = ctx.chosen.get((fid, "rough"))
+    if rough is None:
+        rough = pick_endmill(ctx.catalogue, max_d=min(0.8 * width, 3.0), reach=depth) or finish
+    if rough.diameter_mm < finish.diameter_mm:
+        rough = finish
+    notes: list[str] = []
+    r_f = finish.diameter_mm / 2
+    if corner > 0 and r_f > corner + 1e-9:
+        notes.append(f"vertical corners R{corner:g} are left at R{r_f:g} (smallest tool that fits and reaches)")
+    ops = []
+    tr = ctx.tool(rough)
+    cd = feedmod.cutting_data(rough, ctx.material, s, ae_mm=s["ae_over_d"] * rough.diameter_mm)
+    steps = strategies.clear_region(outer, holes, z_top=z_top, z_floor=z_floor, tool_radius=tr.radius,
+                                    ap=cd.ap_mm, stepover=cd.ae_mm, allowance=allow, floor_allowance=allow,
+                                    ramp_angle_deg=s["ramp_angle_deg"], retract_z=z_top + s["retract_mm"])
+    ops.append(_op(f"{fid} rough", kind, (fid,), tr, cd, steps, safe_z, s))
+    tf = ctx.tool(finish)
+    walls = strategies.classify(strategies.offset(outer, holes, -tf.radius))
+    if not walls:
+        raise CamError(f"the region is too narrow for the finishing tool Ø{finish.diameter_mm:g}")
+    cdf = feedmod.cutting_data(finish, ctx.material, s, ae_mm=allow)
+    steps = strategies.finish_walls(walls, z_top=z_top, z_floor=z_floor, ap=s["ap_over_d"] * finish.diameter_mm,
+                                    allowance=allow, retract_z=z_top + s["retract_mm"])
+    kind_f = "finish-wall" if finish.id == rough.id else "finish-wall rest"
+    ops.append(_op(f"{fid} finish", kind_f, (fid,), tf, cdf, steps, safe_z, s, tuple(notes)))
+    return ops
+
+
+def _hole_ops(f: Feature, ctx: _Ctx, safe_z: float, part_top: float, part_bottom: float,
+              key: Vec3) -> list[Operation]:
+    s = ctx.settings
+    m = _TURNS[key]
+    loc = _apply(m, f.location_mm or (0.0, 0.0, part_top))
+    x, y, z_open = loc
+    d = float(f.dims["diameter_mm"])
+    through = bool(f.props.get("through"))
+    depth_from_open = float(f.props.get("drill_depth_mm", f.dims.get("depth_mm", 0.0)))
+    z_floor = part_bottom - s["breakthrough_mm"] if through else z_open - depth_from_open
+    ops: list[Operation] = []
+    z_main_top = z_open
+    for st in f.props.get("stack") or []:
+        if st.get("kind") != "counterbore" or st.get("side", "entry") != "entry":
+            raise CamError(f"{st.get('kind')} on the {st.get('side', 'entry')} side needs another tool or setup")
+        cb_top = z_open - float(st.get("from_mm", 0.0))
+        cb_floor = cb_top - float(st["depth_mm"])
+        ops.extend(_mill_region(f"{f.id} counterbore", "counterbore", circle((x, y), st["diameter_mm"] / 2), [],
+                                cb_top, cb_floor, part_top - cb_floor, float(st["diameter_mm"]),
+                                float(st["diameter_mm"]) / 2, ctx, safe_z, s["finish_allowance_mm"]))
+        z_main_top = min(z_main_top, cb_floor)
+    bottom = f.props.get("bottom", "through" if through else "flat")
+    drill = ctx.chosen.get((f.id, "drill"))
+    if drill is None and bottom in ("through", "drill-point"):
+        drill = pick_drill(ctx.catalogue, diameter=d, reach=part_top - z_floor, match=s["drill_match_mm"])
+    if drill is not None:
+        tool = ctx.tool(drill)
+        cd = feedmod.drilling_data(drill, ctx.material, s)
+        steps = strategies.drill(x, y, z_top=z_main_top, z_bottom=z_floor, peck=cd.peck_mm,
+                                 retract_z=z_main_top + s["retract_mm"])
+        ops.append(_op(f"{f.id} drill", "drill", (f.id,), tool, cd, steps, safe_z, s))
+        return ops
+    ops.extend(_mill_region(f.id, "hole", circle((x, y), d / 2), [], z_main_top, z_floor, part_top - z_floor,
+                            d, d / 2, ctx, safe_z, s["finish_allowance_mm"]))
+    return ops
+
+
+def _same_outline(a: list[tuple[Loop, list[Loop]]], b: list[tuple[Loop, list[Loop]]]) -> bool:
+    if len(a) != len(b):
+        return False
+    pa = sorted(round(polygon_area(loop_points(o, 1e-3)), 5) for o, _ in a)
+    pb = sorted(round(polygon_area(loop_points(o, 1e-3)), 5) for o, _ in b)
+    return pa == pb
+
+
+def _profile_ops(ctx: _Ctx, section: SectionFn, levels: Sequence[float], part_top: float, part_bottom: float,
+                 smin: Sequence[float], smax: Sequence[float], safe_z: float, feats: list[str]) -> list[Operation]:
+    """Outside profile band by band (between the heights of horizontal faces), finished to size."""
+    s = ctx.settings
+    allow = s["finish_allowance_mm"]
+    zs = sorted({round(z, 9) for z in levels if part_bottom - 1e-9 <= z <= part_top + 1e-9} | {part_top, part_bottom},
+                reverse=True)
+    bands: list[tuple[float, float, list[tuple[Loop, list[Loop]]]]] = []
+    for hi, lo in zip(zs, zs[1:], strict=False):
+        sec = section((hi + lo) / 2)
+        if bands and _same_outline(bands[-1][2], sec):
+            bands[-1] = (bands[-1][0], lo, bands[-1][2])
+        else:
+            bands.append((hi, lo, sec))
+    depth = part_top - part_bottom
+    cutter = pick_endmill(ctx.catalogue, max_d=3.0, reach=depth)
+    if cutter is None:
+        raise CamError(f"no end mill reaches the part bottom ({depth:g} mm)")
+    tool = ctx.tool(cutter)
+    r = tool.radius
+    cd = feedmod.cutting_data(cutter, ctx.material, s, ae_mm=s["ae_over_d"] * cutter.diameter_mm)
+    pad = 2 * r + allow + cd.ae_mm + 0.5
+    x0, y0, x1, y1 = smin[0] - pad, smin[1] - pad, smax[0] + pad, smax[1] + pad
+    big = (Seg((x0, y0), (x1, y0)), Seg((x1, y0), (x1, y1)), Seg((x1, y1), (x0, y1)), Seg((x0, y1), (x0, y0)))
+    rough: list[Step] = []
+    finish: list[Step] = []
+    for hi, lo, sec in bands:
+        outers = [o for o, _ in sec]
+        if not outers:
+            continue
+        rough += strategies.clear_region(big, outers, z_top=hi, z_floor=lo, tool_radius=r, ap=cd.ap_mm,
+                                         stepover=cd.ae_mm, allowance=allow, floor_allowance=allow,
+                                         ramp_angle_deg=s["ramp_angle_deg"], retract_z=smax[2] + s["retract_mm"])
+        walls = []
+        for o in outers:
+            grown = strategies.offset(o, [], r)
+            walls += [strategies.orient_cw(g) for g in grown[:1]]
+        finish += strategies.finish_walls(walls, z_top=hi, z_floor=lo, ap=cd.ap_mm, allowance=allow,
+                                          retract_z=smax[2] + s["retract_mm"])
+    cdf = feedmod.cutting_data(cutter, ctx.material, s, ae_mm=allow)
+    names = tuple(feats)
+    return [_op("profile rough", "profile", names, tool, cd, rough, safe_z, s),
+            _op("profile finish", "finish-wall", names, tool, cdf, finish, safe_z, s)]
+
+
+def with_steps(program: Program, setup_index: int, steps: Sequence[Step]) -> Program:
+    """A copy of ``program`` (helper for tests that alter a setup's steps)."""
+    setups = list(program.setups)
+    su = setups[setup_index - 1]
+    op = su.operations[0]
+    setups[setup_index - 1] = replace(su, operations=(replace(op, steps=tuple(steps)),) + su.operations[1:])
+    return replace(program, setups=tuple(setups))

@@ -1,0 +1,304 @@
+"""Material-removal simulation on a height map (numpy), and the checks the tests rely on.
+
+The stock is a height field ``H`` over a grid of cells (the top of the material in each
+cell). Each move sweeps a flat cylinder (the tool: radius r, bottom at the tool tip)
+along its path and lowers ``H`` to the lowest tip height that passes over each cell
+centre. Along the way it records:
+
+* **gouges**: a second map swept by the tool shrunk by ``tol`` (radius r − tol, tip raised
+  by tol) must never go below the part's own height field ``P``; so "no gouge" means the
+  real tool never enters the part by more than ``tol`` in any direction;
+* **rapids through material**: a rapid that would lower ``H`` by more than ``tol``;
+* **cutting with the spindle off**: a feed that lowers ``H`` by more than ``tol`` while the
+  spindle is stopped.
+
+Moves come either from dfm's own steps or from the canonical calls LinuxCNC's ``rs274``
+prints (:func:`moves_from_canon`), so a test can simulate what the controller will run.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from dfm.cam.filters import expand_drill_cycles
+from dfm.cam.geom2d import Seg
+from dfm.cam.model import Arc, DrillCycle, Feed, Rapid, Spindle, Step, ToolChange
+
+
+@dataclass(frozen=True)
+class Move:
+    """One straight piece of tool motion (arcs are split into chords).
+
+    Attributes:
+        rapid: True for G0.
+        a, b: Start and end (x, y, z) of the tool tip.
+        radius: Tool radius.
+        spindle: True if the spindle turns.
+        line: Source line (canon line or step index) for messages.
+    """
+
+    rapid: bool
+    a: tuple[float, float, float]
+    b: tuple[float, float, float]
+    radius: float
+    spindle: bool
+    line: int
+
+
+def _arc_points(p: tuple[float, float, float], x: float, y: float, z: float, cx: float, cy: float, ccw: bool,
+                turns: int = 1, max_err: float = 1e-4) -> list[tuple[float, float, float]]:
+    seg = Seg((p[0], p[1]), (x, y), (cx, cy), ccw)
+    sweep = seg.sweep
+    if math.dist((p[0], p[1]), (x, y)) < 1e-9:
+        sweep = 2 * math.pi * (1 if ccw else -1)
+    sweep += (turns - 1) * 2 * math.pi * (1 if ccw else -1)
+    r = seg.radius
+    step = 2.0 * math.acos(max(-1.0, 1.0 - max_err / r)) if r > max_err else math.pi
+    n = max(2, math.ceil(abs(sweep) / step))
+    a0 = math.atan2(p[1] - cy, p[0] - cx)
+    out = []
+    for k in range(1, n + 1):
+        t = k / n
+        ang = a0 + sweep * t
+        out.append((cx + r * math.cos(ang), cy + r * math.sin(ang), p[2] + (z - p[2]) * t))
+    out[-1] = (x, y, z)
+    return out
+
+
+def moves_from_steps(steps: Sequence[Step], radii: Mapping[int, float],
+                     start: tuple[float, float, float] | None = None) -> list[Move]:
+    """Moves from dfm steps (drill cycles expanded as grbl would run them)."""
+    out: list[Move] = []
+    pos = start
+    radius = 0.0
+    spindle = False
+    flat: list[tuple[int, Step]] = []
+    for i, s in enumerate(steps):
+        if isinstance(s, DrillCycle):
+            if pos is not None and abs(pos[2] - s.r) > 1e-9:
+                flat.append((i, Rapid(s.x, s.y, s.r)))
+            flat.extend((i, e) for e in expand_drill_cycles([s]))
+        else:
+            flat.append((i, s))
+    for i, s in flat:
+        if isinstance(s, ToolChange):
+            radius = radii[s.number]
+        elif isinstance(s, Spindle):
+            spindle = s.rpm > 0
+        elif isinstance(s, Rapid | Feed):
+            b = (s.x, s.y, s.z)
+            if pos is not None:
+                out.append(Move(isinstance(s, Rapid), pos, b, radius, spindle, i))
+            pos = b
+        elif isinstance(s, Arc):
+            if pos is None:
+                raise ValueError("arc without a start point")
+            for q in _arc_points(pos, s.x, s.y, s.z, s.cx, s.cy, s.ccw):
+                out.append(Move(False, pos, q, radius, spindle, i))
+                pos = q
+    return out
+
+
+_CALL = re.compile(r"^\s*(\d+)\s+N\S*\s+([A-Z_]+)\((.*)\)\s*$")
+
+
+def moves_from_canon(text: str, radii: Mapping[int, float]) -> list[Move]:
+    """Moves from the canonical calls ``rs274`` prints (positions in program units, mm after G21).
+
+    The interpreter starts at the origin; the first move positions the tool and is not swept
+    (a real machine starts at its Z home).
+    """
+    out: list[Move] = []
+    pos: tuple[float, float, float] | None = None
+    radius = 0.0
+    spindle = False
+    first = True
+    for raw in text.splitlines():
+        m = _CALL.match(raw)
+        if not m:
+            continue
+        line, name, args = int(m.group(1)), m.group(2), m.group(3)
+        if name == "CHANGE_TOOL":
+            radius = radii[int(args.split(",")[0])]
+        elif name.startswith("START_SPINDLE"):
+            spindle = True
+        elif name == "STOP_SPINDLE_TURNING":
+            spindle = False
+        elif name in ("STRAIGHT_TRAVERSE", "STRAIGHT_FEED"):
+            v = [float(x) for x in args.split(",")]
+            b = (v[0], v[1], v[2])
+            if pos is not None and not first:
+                out.append(Move(name == "STRAIGHT_TRAVERSE", pos, b, radius, spindle, line))
+            first = False
+            pos = b
+        elif name == "ARC_FEED":
+            v = [float(x) for x in args.split(",")]
+            x, y, cx, cy, rot, z = v[0], v[1], v[2], v[3], int(v[4]), v[5]
+            if pos is None:
+                pos = (0.0, 0.0, 0.0)
+            for q in _arc_points(pos, x, y, z, cx, cy, rot > 0, turns=abs(rot)):
+                out.append(Move(False, pos, q, radius, spindle, line))
+                pos = q
+            first = False
+    return out
+
+
+@dataclass
+class Violation:
+    """A broken rule: what, where (x, y), how much (mm), which line."""
+
+    kind: str
+    line: int
+    x: float
+    y: float
+    amount_mm: float
+
+
+@dataclass
+class Grid:
+    """The simulation grid: cell centres ``x0 + (i + .5) step``; arrays are (ny, nx)."""
+
+    x0: float
+    y0: float
+    step: float
+    nx: int
+    ny: int
+
+    @property
+    def xs(self) -> np.ndarray:
+        """Cell-centre x."""
+        return self.x0 + (np.arange(self.nx) + 0.5) * self.step
+
+    @property
+    def ys(self) -> np.ndarray:
+        """Cell-centre y."""
+        return self.y0 + (np.arange(self.ny) + 0.5) * self.step
+
+
+def grid_for(stock_min: Sequence[float], stock_max: Sequence[float], step: float, pad: float = 0.5) -> Grid:
+    """A grid over the stock plus ``pad``, offset by an odd fraction of a cell so cell centres
+    do not fall on round coordinates (walls at exact tool-radius distances)."""
+    x0 = stock_min[0] - pad + 0.3719 * step
+    y0 = stock_min[1] - pad + 0.2913 * step
+    nx = math.ceil((stock_max[0] + pad - x0) / step)
+    ny = math.ceil((stock_max[1] + pad - y0) / step)
+    return Grid(x0, y0, step, nx, ny)
+
+
+@dataclass
+class Simulation:
+    """State and findings of one run.
+
+    Attributes:
+        grid: The grid.
+        height: Current material top (−inf = no stock).
+        part: The part's top at each cell (−inf = no part).
+        tol: Tolerance (mm) for gouges, rapids and spindle-off cuts.
+    """
+
+    grid: Grid
+    height: np.ndarray
+    part: np.ndarray
+    tol: float = 1e-3
+    gouge: np.ndarray = field(init=False)
+    violations: list[Violation] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.gouge = self.height.copy()
+
+    def run(self, moves: Iterable[Move]) -> Simulation:
+        """Sweep every move; returns self."""
+        for mv in moves:
+            self._sweep(mv)
+        return self
+
+    def _sweep(self, mv: Move) -> None:
+        g = self.grid
+        r = mv.radius
+        if r <= 0:
+            return
+        (ax, ay, az), (bx, by, bz) = mv.a, mv.b
+        i0 = max(int((min(ax, bx) - r - g.x0) / g.step) - 1, 0)
+        i1 = min(int((max(ax, bx) + r - g.x0) / g.step) + 2, g.nx)
+        j0 = max(int((min(ay, by) - r - g.y0) / g.step) - 1, 0)
+        j1 = min(int((max(ay, by) + r - g.y0) / g.step) + 2, g.ny)
+        if i1 <= i0 or j1 <= j0:
+            return
+        px = g.x0 + (np.arange(i0, i1) + 0.5) * g.step
+        py = g.y0 + (np.arange(j0, j1) + 0.5) * g.step
+        cx, cy = np.meshgrid(px, py)
+        zt = _lowest(cx, cy, ax, ay, az, bx, by, bz, r)
+        sub_h = self.height[j0:j1, i0:i1]
+        removed = sub_h - zt
+        worst = float(np.max(removed)) if removed.size else -np.inf
+        if worst > self.tol and (mv.rapid or not mv.spindle):
+            jj, ii = np.unravel_index(int(np.argmax(removed)), removed.shape)
+            self.violations.append(Violation("rapid-through-material" if mv.rapid else "cut-with-spindle-off",
+                                             mv.line, float(px[ii]), float(py[jj]), worst))
+        np.minimum(sub_h, zt, out=sub_h)
+        zg = _lowest(cx, cy, ax, ay, az + self.tol, bx, by, bz + self.tol, r - self.tol)
+        sub_g = self.gouge[j0:j1, i0:i1]
+        np.minimum(sub_g, zg, out=sub_g)
+        into = self.part[j0:j1, i0:i1] - zg
+        deepest = float(np.max(into)) if into.size else -np.inf
+        if deepest > 1e-9:
+            jj, ii = np.unravel_index(int(np.argmax(into)), into.shape)
+            self.violations.append(Violation("gouge", mv.line, float(px[ii]), float(py[jj]), deepest))
+
+    def removed_fraction(self, mask: np.ndarray, stock_top: float, stock_bottom: float) -> float:
+        """Share of the removable volume inside ``mask`` (cells) that was removed."""
+        floor = np.maximum(self.part, stock_bottom)
+        removable = np.clip(stock_top - floor, 0.0, None)[mask]
+        left = np.clip(np.minimum(self.height, stock_top) - floor, 0.0, None)[mask]
+        total = float(removable.sum())
+        return 1.0 if total <= 0 else float(1.0 - left.sum() / total)
+
+
+def _lowest(cx: np.ndarray, cy: np.ndarray, ax: float, ay: float, az: float, bx: float, by: float, bz: float,
+            r: float) -> np.ndarray:
+    """Lowest tip height of a flat tool of radius r moving a→b over each cell centre (inf if none)."""
+    dx, dy = bx - ax, by - ay
+    qa = dx * dx + dy * dy
+    rx, ry = cx - ax, cy - ay
+    c0 = rx * rx + ry * ry - r * r
+    if qa < 1e-18:
+        return np.where(c0 <= 0, min(az, bz), np.inf)
+    qb = -2.0 * (rx * dx + ry * dy)
+    disc = qb * qb - 4 * qa * c0
+    ok = disc >= 0
+    sq = np.sqrt(np.where(ok, disc, 0.0))
+    t1 = (-qb - sq) / (2 * qa)
+    t2 = (-qb + sq) / (2 * qa)
+    lo = np.clip(t1, 0.0, 1.0)
+    hi = np.clip(t2, 0.0, 1.0)
+    ok &= (t2 >= 0.0) & (t1 <= 1.0)
+    z = np.minimum(az + (bz - az) * lo, az + (bz - az) * hi)
+    return np.where(ok, z, np.inf)
+
+
+def polygon_mask(grid: Grid, outline: Sequence[Sequence[float]]) -> np.ndarray:
+    """Cells whose centre is inside the closed polyline ``outline`` (even-odd)."""
+    cx, cy = np.meshgrid(grid.xs, grid.ys)
+    inside = np.zeros(cx.shape, dtype=bool)
+    pts = [tuple(p) for p in outline]
+    for (x0, y0), (x1, y1) in zip(pts, pts[1:] + pts[:1], strict=True):
+        if y0 == y1:
+            continue
+        cond = (y0 > cy) != (y1 > cy)
+        xc = x0 + (cy - y0) * (x1 - x0) / (y1 - y0)
+        inside ^= cond & (xc > cx)
+    return inside
+
+
+def new_simulation(grid: Grid, stock_min: Sequence[float], stock_max: Sequence[float], part: np.ndarray,
+                   tol: float = 1e-3) -> Simulation:
+    """Stock box as a height map over ``grid`` with the part's height field ``part``."""
+    cx, cy = np.meshgrid(grid.xs, grid.ys)
+    inside = (cx >= stock_min[0]) & (cx <= stock_max[0]) & (cy >= stock_min[1]) & (cy <= stock_max[1])
+    height = np.where(inside, float(stock_max[2]), -np.inf)
+    return Simulation(grid, height, part, tol)

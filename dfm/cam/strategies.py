@@ -1,0 +1,261 @@
+"""Strategies: pure functions from a region or feature and a tool to toolpath steps.
+
+All paths are tool-centre paths (no cutter compensation). Cutting is climb milling with a
+clockwise (M3) spindle: the material being cut is on the right of the travel, so pocket
+walls are followed counter-clockwise and outside walls and islands clockwise. An end mill
+never plunges: every descent into material is a ramp along the path (a helix on a circle).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from dfm.cam.geom2d import Loop, Pt, Seg, loop_length, loop_points, orient, point_in_polygon, start_nearest
+from dfm.cam.model import Arc, DrillCycle, Feed, Rapid, Step
+from dfm.errors import DfmError
+
+
+class CamError(DfmError):
+    """A toolpath cannot be made (no tool fits, the region vanishes, a plunge was requested)."""
+
+
+# --- geometry helpers ---------------------------------------------------------------------
+
+def _to_tuples(loop: Sequence[Seg]) -> list[tuple]:
+    return [(s.a, s.b, s.c, s.ccw) for s in loop]
+
+
+def offset(outer: Sequence[Seg], holes: Sequence[Sequence[Seg]], distance: float) -> list[Loop]:
+    """Offset a region (negative shrinks); the kernel does the exact 2D offset."""
+    from dfm.kernel import sampling
+
+    loops = sampling.offset_region(_to_tuples(orient(outer, ccw=True)),
+                                   [_to_tuples(orient(h, ccw=False)) for h in holes], distance)
+    out = []
+    for lp in loops:
+        segs = tuple(Seg(a, b, c, ccw) for a, b, c, ccw in lp)
+        if loop_length(segs) > 1e-6:
+            out.append(segs)
+    return out
+
+
+def classify(loops: Sequence[Loop]) -> list[Loop]:
+    """Orient loops for climb milling: boundaries CCW, holes (islands) CW."""
+    polys = [loop_points(lp, 1e-3) for lp in loops]
+    out = []
+    for i, lp in enumerate(loops):
+        p = polys[i][0]
+        depth = sum(1 for j, q in enumerate(polys) if j != i and point_in_polygon(p, q))
+        out.append(orient(lp, ccw=(depth % 2 == 0)))
+    return out
+
+
+def rings(outer: Sequence[Seg], holes: Sequence[Sequence[Seg]], first: float, step: float,
+          max_rings: int = 2000) -> list[list[Loop]]:
+    """Contour-parallel rings: offsets at ``first``, ``first + step``, ... until the region vanishes."""
+    out: list[list[Loop]] = []
+    d = first
+    for _ in range(max_rings):
+        loops = offset(outer, holes, -d)
+        if not loops:
+            break
+        out.append(classify(loops))
+        d += step
+    return out
+
+
+class Region:
+    """Where the tool centre may go: inside an odd number of the given loops."""
+
+    def __init__(self, loops: Sequence[Loop]) -> None:
+        self.polys = [loop_points(lp, 1e-4) for lp in loops]
+
+    def contains(self, p: Pt) -> bool:
+        """True if ``p`` is in the region."""
+        return sum(point_in_polygon(p, q) for q in self.polys) % 2 == 1
+
+    def segment_inside(self, p: Pt, q: Pt, step: float) -> bool:
+        """True if samples along p→q every ``step`` mm are all in the region."""
+        n = max(1, math.ceil(math.dist(p, q) / step))
+        return all(self.contains((p[0] + (q[0] - p[0]) * k / n, p[1] + (q[1] - p[1]) * k / n)) for k in range(n + 1))
+
+
+def depth_levels(z_top: float, z_floor: float, ap: float) -> list[float]:
+    """Equal steps no deeper than ``ap`` from ``z_top`` down to ``z_floor`` (last = floor)."""
+    depth = z_top - z_floor
+    if depth <= 1e-9:
+        return []
+    n = max(1, math.ceil(depth / ap - 1e-9))
+    return [z_top - depth * (k + 1) / n for k in range(n)]
+
+
+def _moves(loop: Sequence[Seg], z: float, role: str = "cut") -> list[Step]:
+    out: list[Step] = []
+    for s in loop:
+        if s.c is None:
+            out.append(Feed(s.b[0], s.b[1], z, role))
+        else:
+            out.append(Arc(s.b[0], s.b[1], z, s.c[0], s.c[1], bool(s.ccw), role))
+    return out
+
+
+def ramp_on_loop(loop: Loop, z_from: float, z_to: float, angle_deg: float) -> tuple[list[Step], Loop]:
+    """Descend along ``loop`` from ``z_from`` to ``z_to`` at ``angle_deg`` (a helix on a circle).
+
+    Returns the ramp moves and the loop restarted where the ramp reached ``z_to``, so the
+    caller then cuts that whole loop at ``z_to``.
+    """
+    total = loop_length(loop)
+    if total < 1e-4:
+        raise CamError("cannot ramp into material along a path shorter than 0.1 µm")
+    slope = math.tan(math.radians(angle_deg))
+    need = (z_from - z_to) / slope
+    out: list[Step] = []
+    z = z_from
+    walked = 0.0
+    segs = list(loop)
+    i = 0
+    while True:
+        s = segs[i % len(segs)]
+        if walked + s.length >= need - 1e-12:
+            t = (need - walked) / s.length if s.length > 0 else 1.0
+            if t < 1.0 - 1e-9:
+                first, second = s.split(t)
+                out.extend(_moves([first], z_to, "ramp"))
+                j = i % len(segs)
+                rest = (second,) + tuple(segs[j + 1:]) + tuple(segs[:j]) + (first,)
+            else:
+                out.extend(_moves([s], z_to, "ramp"))
+                j = i % len(segs)
+                rest = tuple(segs[j + 1:]) + tuple(segs[: j + 1])
+            return out, rest
+        walked += s.length
+        z = z_from - walked * slope
+        out.extend(_moves([s], z, "ramp"))
+        i += 1
+
+
+def _left_normal(s: Seg, at_start: bool = True) -> Pt:
+    if s.c is None:
+        dx, dy = s.b[0] - s.a[0], s.b[1] - s.a[1]
+    else:
+        p = s.a if at_start else s.b
+        rx, ry = p[0] - s.c[0], p[1] - s.c[1]
+        dx, dy = (-ry, rx) if s.ccw else (ry, -rx)
+    n = math.hypot(dx, dy) or 1.0
+    return (-dy / n, dx / n)
+
+
+# --- strategies ---------------------------------------------------------------------------
+
+def clear_region(outer: Sequence[Seg], holes: Sequence[Sequence[Seg]], *, z_top: float, z_floor: float,
+                 tool_radius: float, ap: float, stepover: float, allowance: float, floor_allowance: float,
+                 ramp_angle_deg: float, retract_z: float) -> list[Step]:
+    """Contour-parallel clearing of a 2.5D region down to ``z_floor``, leaving ``allowance`` on walls.
+
+    Rings are cut outermost first at each depth; the first ring of a depth (and any ring the
+    tool cannot reach by a straight move inside the region) is entered by a ramp along
+    itself from the depth above. The last depth is the floor itself (``floor_allowance``
+    is left only on the roughing depths above it).
+    """
+    rs = rings(outer, holes, tool_radius + allowance, stepover)
+    if not rs:
+        raise CamError(f"the region is too narrow for a Ø{2 * tool_radius:g} mm tool")
+    region = Region(rs[0])
+    levels = depth_levels(z_top, z_floor + floor_allowance, ap)
+    if floor_allowance > 0 or not levels:
+        levels.append(z_floor)
+    out: list[Step] = []
+    pos: tuple[float, float, float] | None = None
+    z_prev = z_top
+    probe = max(min(0.01, tool_radius / 4), 1e-3)
+    for z in levels:
+        for loops in rs:
+            for loop in loops:
+                if pos is not None:
+                    loop = start_nearest(loop, (pos[0], pos[1]))
+                start = loop[0].a
+                same_level = pos is not None and abs(pos[2] - z) < 1e-12
+                if same_level and region.segment_inside((pos[0], pos[1]), start, probe):
+                    out.append(Feed(start[0], start[1], z, "link"))
+                    out.extend(_moves(loop, z))
+                else:
+                    if pos is not None:
+                        out.append(Rapid(pos[0], pos[1], retract_z))
+                    out.append(Rapid(start[0], start[1], retract_z))
+                    out.append(Feed(start[0], start[1], z_prev, "descend"))
+                    ramp, rest = ramp_on_loop(loop, z_prev, z, ramp_angle_deg)
+                    out.extend(ramp)
+                    out.extend(_moves(rest, z))
+                    loop = rest
+                end = loop[-1].b
+                pos = (end[0], end[1], z)
+        z_prev = z
+    if pos is not None:
+        out.append(Rapid(pos[0], pos[1], retract_z))
+    return out
+
+
+def finish_walls(walls: Sequence[Loop], *, z_top: float, z_floor: float, ap: float, allowance: float,
+                 retract_z: float) -> list[Step]:
+    """Wall finishing to size along tool-centre ``walls`` (already oriented), level by level.
+
+    Each level is entered from the cleared side: a feed down at a point ``allowance`` +
+    10 µm off the wall (in the region roughing cleared), a straight lead-in, the loop, and
+    the same lead-out.
+    """
+    out: list[Step] = []
+    levels = depth_levels(z_top, z_floor, ap)
+    for loop in walls:
+        longest = max(range(len(loop)), key=lambda i: loop[i].length)
+        s = loop[longest]
+        a, b = s.split(0.5)
+        loop = (b,) + tuple(loop[longest + 1:]) + tuple(loop[:longest]) + (a,)
+        p = loop[0].a
+        n = _left_normal(loop[0])
+        lead = allowance + 0.01
+        q = (p[0] + n[0] * lead, p[1] + n[1] * lead)
+        out.append(Rapid(q[0], q[1], retract_z))
+        for z in levels:
+            out.append(Feed(q[0], q[1], z, "descend"))
+            out.append(Feed(p[0], p[1], z, "lead"))
+            out.extend(_moves(loop, z))
+            out.append(Feed(q[0], q[1], z, "lead"))
+        out.append(Rapid(q[0], q[1], retract_z))
+    return out
+
+
+def face(x0: float, y0: float, x1: float, y1: float, *, z_top: float, z_final: float, tool_radius: float,
+         ap: float, stepover: float, retract_z: float) -> list[Step]:
+    """Zig-zag facing of the stock box from ``z_top`` down to ``z_final``; every entry is in the air."""
+    out: list[Step] = []
+    xa, xb = x0 - tool_radius - 0.5, x1 + tool_radius + 0.5
+    ys: list[float] = []
+    y = y0 - tool_radius + stepover
+    while y < y1 + tool_radius:
+        ys.append(y)
+        y += stepover
+    ys.append(min(y, y1 + tool_radius - 1e-3)) if ys and ys[-1] < y1 else None
+    for z in depth_levels(z_top, z_final, ap):
+        out.append(Rapid(xa, ys[0], retract_z))
+        out.append(Feed(xa, ys[0], z, "descend"))
+        left = True
+        for k, yy in enumerate(ys):
+            if k:
+                out.append(Feed(xa if left else xb, yy, z, "link"))
+            out.append(Feed(xb if left else xa, yy, z))
+            left = not left
+        last = out[-1]
+        out.append(Rapid(last.x, last.y, retract_z))  # type: ignore[union-attr]
+    return out
+
+
+def drill(x: float, y: float, *, z_top: float, z_bottom: float, peck: float, retract_z: float) -> list[Step]:
+    """Peck drilling (G83) from the R plane ``retract_z`` to ``z_bottom``."""
+    return [Rapid(x, y, retract_z), DrillCycle(x, y, z_bottom, retract_z, peck), Rapid(x, y, retract_z)]
+
+
+def orient_cw(loop: Loop) -> Loop:
+    """The loop clockwise (an outside wall cut climb: the part on the right)."""
+    return orient(loop, ccw=False)
