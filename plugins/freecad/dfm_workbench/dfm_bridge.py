@@ -444,8 +444,8 @@ def tool_rows(result: Any) -> list[dict[str, Any]]:
     return out
 
 
-def tool_table_text(result: Any) -> str:
-    """The tool table exactly as ``dfm tools PART`` prints it.
+def tool_table_text(result: Any, label: str | None = None) -> str:
+    """The tool table as ``dfm tools PART`` prints it (headed by ``label`` instead of the temporary file).
 
     Raises:
         BridgeError: dfm's tooling is not part of this installation.
@@ -453,7 +453,9 @@ def tool_table_text(result: Any) -> str:
     cli = optional_module("dfm.tooling.cli")
     if cli is None or not hasattr(cli, "render"):
         raise BridgeError("tool recommendation is not available in this dfm installation (no dfm.tooling)")
-    return str(cli.render(result))
+    from dataclasses import replace
+
+    return str(cli.render(replace(result, file=label) if label else result))
 
 
 def write_report(result: Any, target: str | Path) -> Path:

@@ -198,7 +198,16 @@ class CheckPanel:
         self.open_button = QtWidgets.QPushButton("Open")
         self.open_button.setVisible(False)
         self.open_button.clicked.connect(self.open_files)
-        for w in (self.status, self.bar, self.tree, self.detail, self.tool_table, self.open_button):
+        self.tabs = QtWidgets.QTabWidget()
+        findings = QtWidgets.QWidget()
+        flay = QtWidgets.QVBoxLayout(findings)
+        flay.setContentsMargins(0, 0, 0, 0)
+        flay.addWidget(self.tree)
+        flay.addWidget(self.detail)
+        self.tabs.addTab(findings, "Findings")
+        if then == "tools":
+            self.tabs.addTab(self.tool_table, "Tools")
+        for w in (self.status, self.bar, self.tabs, self.open_button):
             lay.addWidget(w)
         self.timer = QtCore.QTimer()
         self.timer.setInterval(100)
@@ -339,8 +348,9 @@ class CheckPanel:
                 if self.then == "tools":
                     rows = b.tool_rows(out.result)
                     self.tools.extend(rows)
-                    self.tool_table.appendPlainText(b.tool_table_text(out.result))
+                    self.tool_table.appendPlainText(b.tool_table_text(out.result, obj.Label))
                     self.tool_table.setVisible(True)
+                    self.tabs.setCurrentWidget(self.tool_table)
                     if not rows:
                         settings.log(f"DFM: {obj.Label}: dfm recommended no tools")
                 elif self.then == "program":
