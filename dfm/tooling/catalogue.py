@@ -130,8 +130,12 @@ class Catalogue:
         return {t.id: t for t in self.tools}
 
     def mills(self) -> tuple[Tool, ...]:
-        """Return the end mills."""
-        return tuple(t for t in self.tools if t.is_mill)
+        """Return the end mills, largest diameter first (stable within a diameter)."""
+        return self._mills
+
+    @functools.cached_property
+    def _mills(self) -> tuple[Tool, ...]:
+        return tuple(sorted((t for t in self.tools if t.is_mill), key=lambda t: -t.diameter_mm))
 
     def drills(self) -> tuple[Tool, ...]:
         """Return the drills."""

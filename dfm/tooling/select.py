@@ -331,6 +331,21 @@ def changes_for(tool: Tool, req: Requirement, params: ToolingParams, *, finish: 
     return out
 
 
+def fits(tool: Tool, req: Requirement, params: ToolingParams, *, finish: bool = True) -> bool:
+    """Tell whether ``tool`` machines ``req`` as drawn (the fast form of ``changes_for(...) == []``)."""
+    reach = tool.usable_reach_mm
+    if reach is None or not tool.is_mill:
+        return False
+    k = params.corner_clearance_ratio
+    if finish and req.corner_radius_mm is not None and k * tool.radius_mm > req.corner_radius_mm + EPS:
+        return False
+    if req.width_mm is not None and k * tool.diameter_mm > req.width_mm + EPS:
+        return False
+    if finish and floor_change(tool, req) is not None:
+        return False
+    return reach + EPS >= reach_needed(tool, req, params)
+
+
 def _finish_key(tool: Tool, req: Requirement) -> tuple[Any, ...]:
     r = tool.corner_radius_mm or 0.0
     form = -r if req.floor == "flat" and req.floor_radius_mm > EPS else r
@@ -340,15 +355,31 @@ def _finish_key(tool: Tool, req: Requirement) -> tuple[Any, ...]:
 
 def best_finish(req: Requirement, tools: Iterable[Tool], params: ToolingParams) -> Tool | None:
     """Return the largest end mill that finishes ``req`` as drawn."""
-    ok = [t for t in tools if t.is_mill and changes_for(t, req, params) == []]
+    # Largest diameter first: stop at the first diameter that has a passing tool.
+    limit = req.diameter_limit_mm(params)
+    by_d = sorted((t for t in tools if t.is_mill and (limit is None or t.diameter_mm <= limit + EPS)),
+                  key=lambda t: -t.diameter_mm)
+    ok: list[Tool] = []
+    for t in by_d:
+        if ok and t.diameter_mm < ok[0].diameter_mm - EPS:
+            break
+        if fits(t, req, params):
+            ok.append(t)
     return min(ok, key=lambda t: _finish_key(t, req)) if ok else None
 
 
 def best_rough(req: Requirement, tools: Iterable[Tool], params: ToolingParams) -> Tool | None:
     """Return the largest square/corner-radius end mill that fits the width and reaches."""
-    ok = [t for t in tools if t.kind in ("square", "corner-radius")
-          and changes_for(t, req, params, finish=False) == []]
-    return min(ok, key=lambda t: (-t.diameter_mm, t.usable_reach_mm or math.inf, t.series, t.id)) if ok else None
+    wmax = None if req.width_mm is None else req.width_mm / params.corner_clearance_ratio
+    by_d = sorted((t for t in tools if t.kind in ("square", "corner-radius")
+                   and (wmax is None or t.diameter_mm <= wmax + EPS)), key=lambda t: -t.diameter_mm)
+    ok: list[Tool] = []
+    for t in by_d:
+        if ok and t.diameter_mm < ok[0].diameter_mm - EPS:
+            break
+        if fits(t, req, params, finish=False):
+            ok.append(t)
+    return min(ok, key=lambda t: (t.usable_reach_mm or math.inf, t.series, t.id)) if ok else None
 
 
 def best_drill(req: Requirement, tools: Iterable[Tool], params: ToolingParams) -> Tool | None:
@@ -382,32 +413,37 @@ def _rounded(c: Change) -> Change:
 def alternatives(
     req: Requirement, tools: Iterable[Tool], params: ToolingParams, limit: int = 2
 ) -> tuple[Alternative, ...]:
-    """Up to ``limit`` design changes that make ``req`` machinable, smallest change per kind first."""
-    options: list[Alternative] = []
+    """Up to ``limit`` design changes that make ``req`` machinable, smallest change per kind first.
+
+    Per kind (corner, width, floor, depth) the tool needing the smallest single change wins
+    (for the floor: the largest tool; for depth: the least reduction). When no tool needs
+    only one change, the tool needing the fewest changes (then the largest) is returned.
+    """
+    singles: dict[str, tuple[tuple[Any, ...], Alternative]] = {}
+    multi: tuple[tuple[Any, ...], Alternative] | None = None
     for t in tools:
         ch = changes_for(t, req, params)
-        if ch:
-            options.append(Alternative(tuple(_rounded(c) for c in ch), t))
-    if not options:
-        return ()
-    singles: dict[str, Alternative] = {}
-    for kind in _CHANGE_ORDER:
-        cands = [o for o in options if len(o.changes) == 1 and o.changes[0].kind == kind]
-        if not cands:
+        if not ch:
             continue
-        if kind == "depth":
-            best = min(cands, key=lambda o: (-o.changes[0].value_mm, -o.tool.diameter_mm, o.tool.id))
-        elif kind == "floor":
-            best = min(cands, key=lambda o: (-o.tool.diameter_mm, abs(o.changes[0].value_mm - req.floor_radius_mm),
-                                            o.tool.usable_reach_mm or math.inf, o.tool.id))
+        reach = t.usable_reach_mm or math.inf
+        if len(ch) > 1:
+            key: tuple[Any, ...] = (len(ch), -t.diameter_mm, reach, t.id)
+            if multi is None or key < multi[0]:
+                multi = (key, Alternative(tuple(_rounded(c) for c in ch), t))
+            continue
+        c = _rounded(ch[0])
+        if c.kind == "depth":
+            key = (-c.value_mm, -t.diameter_mm, t.id)
+        elif c.kind == "floor":
+            key = (-t.diameter_mm, abs(c.value_mm - req.floor_radius_mm), reach, t.id)
         else:
-            best = min(cands, key=lambda o: (o.changes[0].value_mm, o.tool.usable_reach_mm or math.inf, o.tool.id))
-        singles[kind] = best
+            key = (c.value_mm, reach, t.id)
+        cur = singles.get(c.kind)
+        if cur is None or key < cur[0]:
+            singles[c.kind] = (key, Alternative((c,), t))
     if singles:
-        return tuple(singles[k] for k in _CHANGE_ORDER if k in singles)[:limit]
-    best = min(options, key=lambda o: (len(o.changes), -o.tool.diameter_mm, o.tool.usable_reach_mm or math.inf,
-                                       o.tool.id))
-    return (best,)
+        return tuple(singles[k][1] for k in _CHANGE_ORDER if k in singles)[:limit]
+    return (multi[1],) if multi is not None else ()
 
 
 def _hole_alternatives(req: Requirement, tools: Sequence[Tool], params: ToolingParams) -> tuple[Alternative, ...]:
@@ -542,7 +578,7 @@ def _consolidate(decisions: list[FeatureTooling], reqs: Mapping[str, Requirement
         if t is None or not t.is_mill:
             return t
         g = groups[(t.series, t.kind, round(t.diameter_mm, 6), round(t.corner_radius_mm or 0.0, 6))]
-        return g if changes_for(g, req, params, finish=finish) == [] else t
+        return g if fits(g, req, params, finish=finish) else t
 
     out = []
     for d in decisions:
@@ -631,12 +667,18 @@ def select_tools(
     regions = [f for f in features if f.kind in REGION_KINDS]
     reqs: dict[str, Requirement] = {}
     decisions: list[FeatureTooling] = []
+    memo: dict[Requirement, FeatureTooling] = {}
     for f in features:
         req = requirement(f, regions)
         if req is None:
             continue
         reqs[f.id] = req
-        decisions.append(_decide(f, req, catalogue, params))
+        # Many features (the corners of a pocket) ask the same: decide once per requirement.
+        key = replace(req, feature_id="")
+        hit = memo.get(key)
+        if hit is None:
+            hit = memo[key] = _decide(f, req, catalogue, params)
+        decisions.append(replace(hit, feature_id=f.id))
     decisions = _consolidate(decisions, reqs, params)
     by_feature = {d.feature_id: d for d in decisions}
 
