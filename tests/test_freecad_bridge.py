@@ -292,3 +292,30 @@ def test_plugin_has_addon_manager_metadata():
     assert "class DfmWorkbench(Workbench)" in text
     for name in ("dfm_check", "dfm_settings", "dfm_tools", "dfm_program", "dfm_report"):
         ET.parse(PLUGIN / "Resources" / "icons" / f"{name}.svg")  # well-formed SVG
+
+
+def test_generate_program_writes_gcode_and_tool_table(tmp_path):
+    pytest.importorskip("dfm.cam.gcode", reason="dfm.cam (G-code generation) is not in this checkout")
+    out = run_freecadcmd(tmp_path, BRIDGE + """
+V = FreeCAD.Vector
+plate = Part.makeBox(12, 8, 3)
+pocket = Part.makeBox(6, 4, 1.5, V(3, 2, 1.5))
+pocket = pocket.makeFillet(0.5, [e for e in pocket.Edges if abs(e.Vertexes[0].Point.z - e.Vertexes[-1].Point.z) > 1])
+plate = plate.cut(pocket).cut(Part.makeCylinder(0.5, 3, V(1.5, 1.5, 0)))
+work = os.environ["FC_WORK"]
+values = {"material": "6061-T6"}
+job = B.prepare(plate, "Plate", work)
+spec = B.write_spec(values, os.path.join(work, "Plate.dfm.toml"))
+result, generated = B.run_program(job, B.options(values, spec), values)
+OUT["status"] = result.status
+OUT["files"] = [str(p) for p in B.write_program(generated, os.path.join(work, "out"), "Plate")]
+""", extra_env={"FC_WORK": str(tmp_path / "work")})
+    assert out["status"] == "ok"
+    names = [p.rsplit("/", 1)[1] for p in out["files"]]
+    assert names[0] == "Plate.ngc" and names[-1] == "Plate.tbl"
+    ngc = (tmp_path / "work" / "out" / "Plate.ngc").read_text()
+    assert ngc.startswith("%") and "M30" in ngc and "G21" in ngc
+    table = (tmp_path / "work" / "out" / "Plate.tbl").read_text().splitlines()
+    assert table and all(line.startswith(f"T{i} P{i} D") for i, line in enumerate(table, start=1))
+    used = {int(w[1:]) for w in ngc.split() if w.startswith("T") and w[1:].isdigit()}
+    assert used and used <= set(range(1, len(table) + 1))

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from pathlib import Path
 
 import pytest
 from freecad_harness import ROOT, needs_freecadcmd, needs_gui, run_gui
@@ -165,6 +166,19 @@ def tooled():
                   "visible": p.tool_table.isVisible(), "status": p.status.text()}
     R["tools_png"] = QtGui.QGuiApplication.primaryScreen().grabWindow(FreeCADGui.getMainWindow().winId()).save(
         os.path.join(ART, "tools_window.png"))
+    doc = FreeCAD.getDocument("WebPlate")
+    doc.saveAs(os.path.join(os.environ["FC_DOCS"], "WebPlate.FCStd"))
+    FreeCAD.setActiveDocument("WebPlate")
+    FreeCADGui.runCommand("DFM_Program")
+    wait_for_panel(programmed)
+
+def programmed():
+    from dfm_workbench import gui
+    p = gui.LAST_PANEL
+    R["program"] = {"then": p.then, "files": [str(f) for f in p.files], "status": p.status.text(),
+                    "button": p.open_button.isVisible() and p.open_button.text()}
+    FreeCADGui.runCommand("DFM_Settings")  # the document is saved now: the spec goes beside it
+    gui.LAST_PANEL.accept()
     doc = FreeCAD.newDocument("Broken")
     box = Part.makeBox(2, 2, 2)
     bad = doc.addObject("Part::Feature", "Open")
@@ -191,7 +205,9 @@ def test_gui_check_part_colours_faces_and_lists_findings(tmp_path):
     if ARTIFACTS.exists():
         shutil.rmtree(ARTIFACTS)
     ARTIFACTS.mkdir(parents=True)
-    proc, out = run_gui(tmp_path, MACRO, extra_env={"STAGE_DIR": str(stage_dir), "FC_ARTIFACTS": str(ARTIFACTS)})
+    (tmp_path / "docs").mkdir()
+    proc, out = run_gui(tmp_path, MACRO, extra_env={"STAGE_DIR": str(stage_dir), "FC_ARTIFACTS": str(ARTIFACTS),
+                                                    "FC_DOCS": str(tmp_path / "docs")})
     log = (proc.stdout or "")[-4000:] + (proc.stderr or "")[-4000:]
     (ARTIFACTS / "freecad.log").write_text(log, encoding="utf-8")
     assert out.is_file(), f"the GUI wrote no result (rc {proc.returncode}; 124 = hung, killed by timeout):\n{log}"
@@ -259,6 +275,20 @@ def test_gui_check_part_colours_faces_and_lists_findings(tmp_path):
     for t in tools["rows"]:
         assert t["diameter_mm"] > 0 and t["body"] == 1
         assert t["id"] in tools["text"]
+
+    # Generate program: G-code and tool table next to the saved document
+    prog = r["program"]
+    assert prog["then"] == "program", prog
+    assert [Path(f).name for f in prog["files"]][-1] == "WebPlate.tbl", prog
+    assert all(Path(f).parent == tmp_path / "docs" for f in prog["files"])
+    ngc = [Path(f) for f in prog["files"] if f.endswith(".ngc")]
+    assert ngc and ngc[0].name == "WebPlate.ngc"
+    text = ngc[0].read_text()
+    assert text.lstrip().startswith("%") and "M30" in text
+    assert (tmp_path / "docs" / "WebPlate.tbl").read_text().startswith("T1 ")
+    assert prog["button"] == "Open program"
+    spec = (tmp_path / "docs" / "WebPlate.dfm.toml").read_text()  # Part settings on the saved document
+    assert 'material = "6061-T6"' in spec and 'general_tolerance = "m"' in spec
 
     # a part dfm cannot read: one line, the CLI's message, no rows, no dialog
     broken = r["broken"]

@@ -468,16 +468,47 @@ def write_report(result: Any, target: str | Path) -> Path:
     return Path(out) if isinstance(out, (str, Path)) else target
 
 
-def write_program(result: Any, folder: str | Path, stem: str, settings: Mapping[str, Any] | None = None) -> list[Path]:
-    """Write the G-code program and tool table next to the document; return the files written.
+def run_program(job: Job, opts: Any, settings: Mapping[str, Any] | None = None) -> tuple[Any, Any]:
+    """Analyse and generate the G-code program (worker thread): ``(DfmResult, Generated | BridgeError)``.
 
-    Uses ``dfm.cam.write_program(result, folder, stem, ...)`` when dfm's CAM provides it.
+    Uses ``dfm.cam.gcode.generate``; the part's first body is programmed. The Machine setting
+    is passed to CAM when it names an existing machine file (TOML); otherwise it is a profile
+    name for the rules only.
+
+    Raises:
+        BridgeError: dfm's CAM is not part of this installation.
     """
-    cam = optional_module("dfm.cam")
-    writer = getattr(cam, "write_program", None) if cam is not None else None
-    if writer is None:
-        raise BridgeError("G-code generation is not available in this dfm installation (no dfm.cam.write_program)")
-    out = writer(result, Path(folder), stem, **({"machine": settings.get("machine")} if settings and
-                                                  settings.get("machine") else {}))
-    return [Path(p) for p in (out if isinstance(out, (list, tuple)) else [out])]
+    gcode = optional_module("dfm.cam.gcode")
+    if gcode is None or not hasattr(gcode, "generate"):
+        raise BridgeError("G-code generation is not available in this dfm installation (no dfm.cam.gcode)")
+    from dfm.errors import DfmError
 
+    settings = settings or {}
+    machine = str(settings.get("machine") or "").strip()
+    material = str(settings.get("material") or "").strip()
+    tools = str(settings.get("tools") or "").strip()
+    try:
+        generated, result = gcode.generate(job.path, material=material or None,
+                                           machine=machine if machine and Path(machine).is_file() else None,
+                                           tools=tools or None, options=opts)
+    except DfmError as err:
+        result = run(job, opts)
+        return result, BridgeError(f"no program: {' '.join(str(err).split())}")
+    return result, generated
+
+
+def write_program(generated: Any, folder: str | Path, stem: str) -> list[Path]:
+    """Write the program files (``STEM.ngc``, ``STEM.setup2.ngc``...) and the tool table ``STEM.tbl``."""
+    if isinstance(generated, BridgeError):
+        raise generated
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    out: list[Path] = []
+    for suffix, text in generated.files:
+        path = folder / f"{stem}{suffix}.ngc"
+        path.write_text(text, encoding="utf-8")
+        out.append(path)
+    table = folder / f"{stem}.tbl"
+    table.write_text(generated.tool_table, encoding="utf-8")
+    out.append(table)
+    return out

@@ -129,17 +129,17 @@ class Worker(QtCore.QThread):
     progress = QtCore.Signal(int, str)
     finished_all = QtCore.Signal(object)
 
-    def __init__(self, jobs: list[Any], options: Any) -> None:
+    def __init__(self, jobs: list[Any], fn: Any) -> None:
         super().__init__()
         self.jobs = jobs
-        self.options = options
+        self.fn = fn  # job -> (DfmResult, extra); runs here, touches no FreeCAD object
 
     def run(self) -> None:  # noqa: D102
         results: list[Any] = []
         for i, job in enumerate(self.jobs):
             self.progress.emit(i, job.label)
             try:
-                results.append(bridge().run(job, self.options))
+                results.append(self.fn(job))
             except Exception as err:  # noqa: BLE001 - handed back to the GUI thread
                 results.append(err)
                 FreeCAD.Console.PrintLog(traceback.format_exc())
@@ -252,7 +252,16 @@ class CheckPanel:
             self._fail("Nothing to check: no solid selected or visible.")
             return
         self.status.setText(f"Analysing {', '.join(o.Label for o, _ in self.jobs)} with dfm…")
-        self.worker = Worker([j for _, j in self.jobs], opts)
+        if self.then == "program":
+            def fn(job: Any) -> Any:
+                try:
+                    return b.run_program(job, opts, values)
+                except b.BridgeError as err:  # CAM missing: still show the check
+                    return b.run(job, opts), err
+        else:
+            def fn(job: Any) -> Any:
+                return b.run(job, opts), None
+        self.worker = Worker([j for _, j in self.jobs], fn)
         self.worker.progress.connect(self.on_progress)
         self.worker.finished_all.connect(self.on_done)
         self.started = self._last_tick = time.monotonic()
@@ -291,10 +300,12 @@ class CheckPanel:
         b = bridge()
         self.tree.clear()
         lines = []
-        for (obj, job), result in zip(self.jobs, results):
-            if isinstance(result, Exception):
-                error(f"dfm: internal error: {type(result).__name__}: {' '.join(str(result).split())}")
+        self.extras: dict[str, Any] = {}
+        for (obj, job), item in zip(self.jobs, results):
+            if isinstance(item, Exception):
+                error(f"dfm: internal error: {type(item).__name__}: {' '.join(str(item).split())}")
                 continue
+            result, self.extras[obj.Name] = item
             try:
                 out = b.outcome(job, result)
             except b.BridgeError as err:
@@ -335,7 +346,6 @@ class CheckPanel:
     def _after(self) -> None:
         """Tools, program or report, on the analysed objects."""
         b = bridge()
-        values = settings.read(self.doc)
         folder = settings.output_folder(self.doc)
         if folder is None and self.then in ("program", "report"):
             folder = Path(tempfile.mkdtemp(prefix="dfm-out-"))
@@ -354,7 +364,7 @@ class CheckPanel:
                     if not rows:
                         settings.log(f"DFM: {obj.Label}: dfm recommended no tools")
                 elif self.then == "program":
-                    self.files.extend(b.write_program(out.result, folder, stem, values))
+                    self.files.extend(b.write_program(self.extras.get(obj.Name), folder, stem))
                 elif self.then == "report":
                     self.files.append(b.write_report(out.result, Path(folder) / f"{stem}.html"))
             except b.BridgeError as err:
