@@ -184,3 +184,37 @@ def threaded_rod(*, major: float = 2.0, pitch: float = 0.4, length: float = 3.0,
     helix = cq.Wire.makeHelix(pitch, length - pitch, r_minor - 0.01, center=cq.Vector(0, 0, shank))
     thread = cq.Solid.sweep(profile, [], helix, isFrenet=True)
     return core.union(shank_cyl).union(cq.Workplane("XY").add(thread))
+
+
+def stepped_pocket(
+    *,
+    length: float = 12.0,
+    width: float = 10.0,
+    thickness: float = 4.0,
+    outer_length: float = 8.0,
+    outer_width: float = 6.0,
+    outer_depth: float = 1.0,
+    outer_radius: float = 1.0,
+    inner_length: float = 2.0,
+    inner_width: float = 1.5,
+    inner_depth: float = 2.0,
+    inner_radius: float = 0.25,
+) -> cq.Workplane:
+    """A pocket in the floor of a wider pocket (a stepped cavity), both centred on the top.
+
+    The outer pocket is ``outer_length`` (x) × ``outer_width`` (y) × ``outer_depth`` deep from
+    the top (z = thickness), vertical corner radius ``outer_radius``, sharp floor. The inner
+    pocket opens in the outer pocket's floor: ``inner_length`` × ``inner_width``, a further
+    ``inner_depth`` deep (its floor at z = thickness − outer_depth − inner_depth), vertical
+    corner radius ``inner_radius``, sharp floor. A tool finishing the inner pocket needs a reach of
+    ``inner_depth`` if its shank fits the outer pocket, else ``outer_depth + inner_depth``.
+    """
+    base = cq.Workplane("XY").box(length, width, thickness, centered=(True, True, False))
+    outer = cq.Workplane("XY").box(outer_length, outer_width, outer_depth, centered=(True, True, False))
+    if outer_radius > 0:
+        outer = outer.edges("|Z").fillet(outer_radius)
+    base = base.cut(outer.translate((0, 0, thickness - outer_depth)))
+    inner = cq.Workplane("XY").box(inner_length, inner_width, inner_depth, centered=(True, True, False))
+    if inner_radius > 0:
+        inner = inner.edges("|Z").fillet(inner_radius)
+    return base.cut(inner.translate((0, 0, thickness - outer_depth - inner_depth)))

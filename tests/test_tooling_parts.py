@@ -141,3 +141,40 @@ corner_radius_mm = 0.0
     bad.write_text("[[series]]\nid = 1\n")
     assert main(["tools", str(path), "--tools", str(bad)]) == 2
     assert str(bad) in capsys.readouterr().err
+
+
+CRIB_SHANK = """
+[[series]]
+id = "crib"
+vendor = "shop"
+name = "rack"
+kind = "square"
+source = "shop crib, measured"
+
+[[series.tool]]
+id = "short"
+diameter_mm = 0.4
+reach_mm = 2.0
+shank_diameter_mm = {shank}
+corner_radius_mm = 0.0
+
+[[series.tool]]
+id = "long"
+diameter_mm = 0.4
+reach_mm = 3.0
+shank_diameter_mm = {shank}
+corner_radius_mm = 0.0
+"""
+
+
+@pytest.mark.parametrize("shank,tool,reach", [(3.0, "short", 2.0), (8.0, "long", 3.0)])
+def test_shank_and_the_pocket_above(make_part, tmp_path, shank, tool, reach):
+    # Inner pocket 2 mm deep in the floor of a 6 mm wide, 1 mm deep pocket: a Ø3 shank enters
+    # the outer pocket (reach 2 suffices), a Ø8 shank stops on top (reach 1 + 2 = 3).
+    path = make_part("tool_stepped", "stepped_pocket")
+    crib = tmp_path / f"crib{shank}.toml"
+    crib.write_text(CRIB_SHANK.format(shank=shank))
+    body = api.analyze(path, tools=str(crib)).bodies[0]
+    inner = next(f for f in body.features if f.kind == "pocket" and abs(f.dims["width_mm"] - 1.5) < 1e-6)
+    assert inner.props["tool"] == tool
+    assert inner.dims["required_reach_mm"] == pytest.approx(reach, abs=1e-6)
