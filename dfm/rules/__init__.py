@@ -31,6 +31,7 @@ def judge(ctx: BodyContext) -> None:
     Raises:
         dfm.errors.RuleError: A rule, profile or spec file is bad (``api.analyze`` turns it into
             an error result, exit code 2).
+
     """
     settings = settings_for(ctx)
     added, notes = spec_features(settings, list(ctx.features))

@@ -82,6 +82,7 @@ def allowance(target: str, finished_mm: float, plus_um: float, minus_um: float, 
 
     Returns:
         The allowance; sizes shrink or grow by ``size_change_*_um`` (signed, on the size).
+
     """
     k, sign = FACTORS[target]
     g_min = film_min_um * growth_fraction

@@ -58,6 +58,10 @@ def feature_env(feat: Feature, features: Mapping[str, Feature], settings: Settin
             env["nearest_drill_mm"] = near
             env["drill_gap_mm"] = abs(near - dia) if near is not None else None
         env["threaded"] = any(f.kind == "thread" and f.props.get("hole") == feat.id for f in features.values())
+        cand = feat.props.get("candidate_thread")
+        row = thread_by_designation(str(cand)) if cand else None
+        if row is not None:
+            env.update(candidate_major_mm=row.major_mm, candidate_system=row.system, candidate_series=row.series)
     elif feat.kind == "thread":
         row = thread_by_designation(str(feat.props.get("designation", "")))
         env["in_table"] = row is not None
@@ -211,22 +215,22 @@ def spec_features(settings: Settings, features: list[Feature]) -> tuple[list[Fea
             props=props, location_mm=base.location_mm if base else None, axis=base.axis if base else None,
         ))
 
-    for t in spec.tolerances:
-        hits = [f for f in everything if f.kind in ("hole", "slot", "pocket", "step") and t.select.matches(f)]
+    for tol in spec.tolerances:
+        hits = [f for f in everything if f.kind in ("hole", "slot", "pocket", "step") and tol.select.matches(f)]
         if not hits:
-            nominal = t.nominal_mm or t.select.diameter_mm
-            if nominal is not None and t.kind is not None:
-                add_allowance(t.kind, nominal, t.plus_um, t.minus_um, None, "spec")
+            nominal = tol.nominal_mm or tol.select.diameter_mm
+            if nominal is not None and tol.kind is not None:
+                add_allowance(tol.kind, nominal, tol.plus_um, tol.minus_um, None, "spec")
             else:
-                unmatched("tolerance", t.select)
+                unmatched("tolerance", tol.select)
             continue
         for f in hits:
-            kind = t.kind or ("bore" if f.kind == "hole" else "width")
-            nominal = t.nominal_mm or f.dims.get("diameter_mm") or f.dims.get("width_mm")
+            kind = tol.kind or ("bore" if f.kind == "hole" else "width")
+            nominal = tol.nominal_mm or f.dims.get("diameter_mm") or f.dims.get("width_mm")
             if nominal is None:
-                unmatched("tolerance", t.select)
+                unmatched("tolerance", tol.select)
                 continue
-            add_allowance(kind, float(nominal), t.plus_um, t.minus_um, f, "spec")
+            add_allowance(kind, float(nominal), tol.plus_um, tol.minus_um, f, "spec")
 
     for f in everything:
         if f.kind != "thread":

@@ -33,7 +33,7 @@ KIND_NAMES: dict[str, frozenset[str]] = {
                          "floor_z_mm", "top_z_mm", "tool_d_mm"}),
     "hole": frozenset({"diameter_mm", "depth_mm", "depth_diameter_ratio", "point_angle_deg", "total_depth_mm",
                        "through", "bottom", "approach", "candidate_thread", "nearest_drill_mm", "drill_gap_mm",
-                       "threaded"}),
+                       "threaded", "candidate_major_mm", "candidate_system", "candidate_series"}),
     "thread": frozenset({"major_diameter_mm", "minor_diameter_mm", "pitch_mm", "pitch_diameter_mm", "length_mm",
                          "designation", "internal", "source", "hole", "in_table", "minor_min_mm", "minor_max_mm",
                          "pd_tolerance_um", "hole_diameter_mm", "hole_depth_mm", "hole_through",
@@ -62,7 +62,7 @@ CONTEXT_NAMES: frozenset[str] = frozenset({
     # machine
     "machine", "max_rpm", "runout_mm", "edge_radius_mm",
     # catalogues
-    "min_mill_d_mm", "min_drill_series_mm", "min_drill_any_mm",
+    "min_mill_d_mm", "min_drill_series_mm", "min_drill_any_mm", "max_drill_any_mm",
     # process
     "process",
 })
@@ -134,15 +134,15 @@ def parse_rule(row: Any, path: Path, where: str) -> Rule:
     """Validate one ``[[rule]]`` table and build a :class:`Rule`."""
     if not isinstance(row, Mapping):
         raise RuleError(path, where, "a rule must be a table")
-    extra = sorted(set(row) - _RULE_KEYS)
-    if extra:
-        raise RuleError(path, f"{where}.{extra[0]}", f"unknown key (allowed: {', '.join(sorted(_RULE_KEYS))})")
     code = _req_str(row, "code", path, where)
     if not CODE_RE.match(code):
         raise RuleError(path, f"{where}.code", f"{code!r} is not DFM1xx-DFM8xx (9xx live in input.toml)")
     if code.startswith("DFM6"):
         raise RuleError(path, f"{where}.code", f"{code}: DFM6xx is reserved for tooling/reach (dfm.tooling)")
     where = f"rule {code}"
+    extra = sorted(set(row) - _RULE_KEYS)
+    if extra:
+        raise RuleError(path, f"{where}.{extra[0]}", f"unknown key (allowed: {', '.join(sorted(_RULE_KEYS))})")
     name = _req_str(row, "name", path, where)
     if not NAME_RE.match(name):
         raise RuleError(path, f"{where}.name", f"{name!r} is not kebab-case")

@@ -44,6 +44,7 @@ class Case:
         part: A generator part: ``{"generator": name, "args": {...}}``.
         options: Run settings: ``material``, ``finish``, ``machine``, ``spec`` (a spec table).
         note: What the case shows.
+
     """
 
     expect: Severity | None
@@ -77,6 +78,7 @@ class Rule:
         cases: Test cases beside the rule.
         path: The file it came from.
         enabled: False when a profile turned it off.
+
     """
 
     code: str
@@ -127,6 +129,7 @@ class Profile:
         rules: Rules the profile file itself defines (user files).
         references: Sources of the numbers.
         path: The file it came from.
+
     """
 
     kind: str

@@ -117,6 +117,8 @@ class ThreadRow:
     minor_max_mm: float | None
     pd_tolerance_um: float | None
     confirmed: bool
+    system: str = ""
+    series: str = ""
 
 
 @functools.cache
@@ -133,6 +135,7 @@ def thread_rows() -> tuple[ThreadRow, ...]:
                 r.get("minor_internal_mm"), r.get("minor_internal_min_mm", r.get("minor_internal_mm")),
                 r.get("minor_internal_max_mm", r.get("pitch_diameter_mm")),
                 r.get("pd_tolerance_6H_um", r.get("pd_tolerance_um")), bool(r.get("confirmed", False)),
+                str(r.get("system", "")), str(r.get("series", "")),
             ))
         except (KeyError, TypeError, ValueError) as err:
             raise RuleError(path, f"thread[{i}]", f"bad row: {err}") from err
@@ -199,6 +202,7 @@ class Settings:
         profiles: The profile names used, by kind.
         catalogue: The tool catalogue summary.
         notes: File-level notes (assumptions) for the report.
+
     """
 
     rules: tuple[Rule, ...]
@@ -295,6 +299,7 @@ def resolve(options: Any, part_path: str | Path | None = None, *, spec_data: Map
 
     Raises:
         RuleError: A spec, profile, rule or catalogue file is bad, or a name is unknown.
+
     """
     extra = dict(getattr(options, "extra", {}) or {})
     if spec_data is not None:
@@ -341,6 +346,7 @@ def resolve(options: Any, part_path: str | Path | None = None, *, spec_data: Map
     sizes = drill_sizes()
     env["min_drill_series_mm"] = min((d for d, ok in sizes if ok), default=None)
     env["min_drill_any_mm"] = min((d for d, _ in sizes), default=None)
+    env["max_drill_any_mm"] = max((d for d, _ in sizes), default=None)
     if user is not None and user.kind == "user":
         env.update(user.vars)
 

@@ -60,7 +60,7 @@ class Select:
         return f"diameter {self.diameter_mm:g} mm"
 
     def matches(self, feat: Feature) -> bool:
-        """Does ``feat`` fall under this selection?"""
+        """Whether ``feat`` falls under this selection."""
         if self.feature is not None:
             return feat.id == self.feature
         if self.faces:
