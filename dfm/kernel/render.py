@@ -14,6 +14,7 @@ The painter's sort is checked against exact ray casts in ``tests/test_report_ren
 from __future__ import annotations
 
 import math
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -92,7 +93,8 @@ class _Mesh:
     boundary: np.ndarray  # (n, 3) bool: edge i (vertex i -> i+1) lies on a B-rep edge of the face
 
 
-_MESH_CACHE: dict[int, _Mesh] = {}
+_MESH_CACHE: weakref.WeakKeyDictionary[Solid, _Mesh] = weakref.WeakKeyDictionary()
+_RAYS: weakref.WeakKeyDictionary[Solid, IntCurvesFace_ShapeIntersector] = weakref.WeakKeyDictionary()
 
 
 def mesh(solid: Solid, rel_deflection: float = 0.002, angular_deg: float = 12.0) -> _Mesh:
@@ -107,8 +109,7 @@ def mesh(solid: Solid, rel_deflection: float = 0.002, angular_deg: float = 12.0)
         KernelError: when a face has no triangulation after meshing.
 
     """
-    key = id(solid)
-    cached = _MESH_CACHE.get(key)
+    cached = _MESH_CACHE.get(solid)
     if cached is not None:
         return cached
     diag = math.dist(*solid.bbox) or 1.0
@@ -157,7 +158,7 @@ def mesh(solid: Solid, rel_deflection: float = 0.002, angular_deg: float = 12.0)
         face=np.concatenate(faces) if faces else np.zeros(0, dtype=np.int64),
         boundary=np.concatenate(bounds) if bounds else np.zeros((0, 3), dtype=bool),
     )
-    _MESH_CACHE[key] = out
+    _MESH_CACHE[solid] = out
     return out
 
 
@@ -280,7 +281,7 @@ def picture(solid: Solid, view: str = "iso", size_px: float = 420.0, margin_px: 
 
 def screen_to_ray(solid: Solid, pic: Picture, x: float, y: float, margin_px: float = 12.0
                   ) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
-    """The view ray through SVG point (x, y) of ``pic``: (origin far in front, direction into the part)."""
+    """Return the view ray through SVG point (x, y) of ``pic``: (origin in front, direction inward)."""
     right, up, d = _basis(pic.view)
     allpts = mesh(solid).tris.reshape(-1, 3)
     x0, y0 = float((allpts @ right).min()), float((-(allpts @ up)).min())
@@ -296,10 +297,12 @@ def screen_to_ray(solid: Solid, pic: Picture, x: float, y: float, margin_px: flo
 
 
 def ray_face(solid: Solid, pic: Picture, x: float, y: float) -> int:
-    """The face an exact ray through SVG point (x, y) of ``pic`` hits first; 0 for none."""
+    """Return the face an exact ray through SVG point (x, y) of ``pic`` hits first; 0 for none."""
     origin, direction = screen_to_ray(solid, pic, x, y)
-    inter = IntCurvesFace_ShapeIntersector()
-    inter.Load(solid.shape, 1e-7)
+    inter = _RAYS.get(solid)
+    if inter is None:
+        inter = _RAYS[solid] = IntCurvesFace_ShapeIntersector()
+        inter.Load(solid.shape, 1e-7)
     inter.Perform(gp_Lin(gp_Pnt(*origin), gp_Dir(*direction)), -1e9, 1e9)
     best, best_w = 0, math.inf
     for i in range(1, inter.NbPnt() + 1):
@@ -309,18 +312,32 @@ def ray_face(solid: Solid, pic: Picture, x: float, y: float) -> int:
     return best
 
 
-def painted_face(pic: Picture, x: float, y: float) -> int:
-    """The face whose triangle is painted last over SVG point (x, y); 0 for background."""
-    hit = 0
+def painted_faces(pic: Picture, points: list[tuple[float, float]]) -> list[int]:
+    """Return, for each SVG point, the face whose triangle is painted last over it (0: background)."""
+    tris: list[list[float]] = []
+    faces: list[int] = []
     for run in pic.runs:
         for tri in run.fill_d.split("Z"):
-            if not tri:
-                continue
-            nums = [float(t) for t in tri.replace("M", " ").replace("L", " ").split()]
-            (ax, ay), (bx, by), (cx, cy) = zip(nums[0::2], nums[1::2], strict=True)
-            d1 = (x - bx) * (ay - by) - (ax - bx) * (y - by)
-            d2 = (x - cx) * (by - cy) - (bx - cx) * (y - cy)
-            d3 = (x - ax) * (cy - ay) - (cx - ax) * (y - ay)
-            if not ((d1 < 0 or d2 < 0 or d3 < 0) and (d1 > 0 or d2 > 0 or d3 > 0)):
-                hit = run.face
-    return hit
+            if tri:
+                tris.append([float(t) for t in tri.replace("M", " ").replace("L", " ").split()])
+                faces.append(run.face)
+    if not tris:
+        return [0] * len(points)
+    t = np.asarray(tris).reshape(-1, 3, 2)
+    fa = np.asarray(faces)
+    a, b, c = t[:, 0], t[:, 1], t[:, 2]
+    out = []
+    for x, y in points:
+        d1 = (x - b[:, 0]) * (a[:, 1] - b[:, 1]) - (a[:, 0] - b[:, 0]) * (y - b[:, 1])
+        d2 = (x - c[:, 0]) * (b[:, 1] - c[:, 1]) - (b[:, 0] - c[:, 0]) * (y - c[:, 1])
+        d3 = (x - a[:, 0]) * (c[:, 1] - a[:, 1]) - (c[:, 0] - a[:, 0]) * (y - a[:, 1])
+        neg = (d1 < 0) | (d2 < 0) | (d3 < 0)
+        pos = (d1 > 0) | (d2 > 0) | (d3 > 0)
+        inside = np.nonzero(~(neg & pos))[0]
+        out.append(int(fa[inside[-1]]) if len(inside) else 0)
+    return out
+
+
+def painted_face(pic: Picture, x: float, y: float) -> int:
+    """Return the face whose triangle is painted last over SVG point (x, y); 0 for background."""
+    return painted_faces(pic, [(x, y)])[0]
