@@ -41,6 +41,7 @@ def add_analysis_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--material", metavar="NAME", help="material, e.g. 6061-T6, 7075-T6, 303, 316L, Ti-6Al-4V, brass, PEEK")
     p.add_argument("--finish", metavar="NAME", help="finish, e.g. none, anodize-ii, anodize-iii, passivate")
     p.add_argument("--tools", metavar="FILE", help="your own tool catalogue (TOML)")
+    p.add_argument("--machine", metavar="NAME", help="machine profile, e.g. hsm-60k (default), vmc-15k (`dfm rules --profiles`)")
     p.add_argument("--timestamp", metavar="ISO", help="timestamp to stamp on results (default: none, for reproducible output)")
 
 
@@ -55,6 +56,7 @@ def options_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         finish=getattr(args, "finish", None),
         tools=getattr(args, "tools", None),
         generated_at=getattr(args, "timestamp", None),
+        extra={"machine": args.machine} if getattr(args, "machine", None) else {},
     )
 
 

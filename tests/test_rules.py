@@ -352,3 +352,11 @@ def test_feature_without_the_dim_is_skipped():
     s = resolve(Opts())
     feats = [Feature(id="wall-1", kind="wall", dims={"height_mm": 2.0})]
     assert not [f for f in evaluate(s.rules, feats, s) if f.code == "DFM101"]
+
+
+def test_check_machine_option(capsys):
+    rc = main(["check", str(EX / "micro_slot.step"), "--machine", "vmc-15k", "--format", "json"])
+    data = json.loads(capsys.readouterr().out)
+    assert rc == 0 and data["verdict"] == "warn" and data["settings"]["machine"] == "vmc-15k"
+    (f,) = [f for b in data["bodies"] for f in b["findings"] if f["code"] == "DFM702"]
+    assert f["severity"] == "warning" and f["limit"] == pytest.approx(47.1)
