@@ -178,3 +178,22 @@ def test_shank_and_the_pocket_above(make_part, tmp_path, shank, tool, reach):
     inner = next(f for f in body.features if f.kind == "pocket" and abs(f.dims["width_mm"] - 1.5) < 1e-6)
     assert inner.props["tool"] == tool
     assert inner.dims["required_reach_mm"] == pytest.approx(reach, abs=1e-6)
+
+
+def test_tools_command_reports_the_design_change(make_part, capsys, schema_validator):
+    path = make_part("tool_r005_d3", "plate_with_pockets", corner_radius=0.05, pocket_depth=3.0,
+                     thickness=4.0, web=1.0)
+    assert main(["tools", str(path)]) == 1  # DFM601 is an error: the part fails DFM
+    out = capsys.readouterr().out
+    assert "largest tool that finishes every milled feature: none (see findings)" in out
+    assert "ERROR DFM601 no-tool-for-corner" in out and "fix: Raise the vertical corner radius to" in out
+    assert main(["tools", str(path), "--format", "json"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    body = data["bodies"][0]
+    assert body["max_tool_diameter_mm"] is None
+    assert {f["code"] for f in body["findings"]} == {"DFM601"}
+    pockets = [f for f in body["features"] if f["kind"] == "pocket"]
+    assert pockets and all(f["tool"] is None and "max_tool_diameter_mm" not in f for f in pockets)
+    assert all(f["required_reach_mm"] == pytest.approx(3.0) for f in pockets)
+    assert main(["check", str(path), "--format", "json"]) == 1
+    schema_validator.validate(json.loads(capsys.readouterr().out))
