@@ -316,3 +316,16 @@ corner_radius_mm = 0.0
     rows = [(t.id, t.role, t.features) for t in res.tools]
     assert rows == [("T3", "rough", ("pocket-1",)), ("T3", "finish", ("pocket-2",)),
                     ("T04", "rest", ("corner-1", "pocket-1"))]
+
+
+def test_milled_hole_passes_its_counterbore():
+    h = hole("hole-4", d=1.25, depth=2.0)
+    h = Feature(h.id, h.kind, h.faces, h.dims, {**h.props, "stack": [
+        {"kind": "counterbore", "diameter_mm": 2.0, "depth_mm": 0.5, "from_mm": 0.0, "side": "entry"}]},
+        h.location_mm, h.axis)
+    res = select_tools([h], default_catalogue())
+    d = res.per_feature[0]
+    assert d.operation == "helical-mill"
+    # Shank unknown for the catalogue's mills: the cutter must reach through the counterbore too.
+    assert d.required_reach_mm == pytest.approx(2.5)
+    assert d.finish.usable_reach_mm >= 2.5

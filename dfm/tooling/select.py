@@ -235,6 +235,22 @@ def _enclosures(f: Feature, regions: Sequence[Feature]) -> tuple[Enclosure, ...]
     return tuple(out)
 
 
+def _hole_stack(f: Feature, dia: float) -> tuple[Enclosure, ...]:
+    """Counterbores/countersinks at the hole's entry, innermost (deepest) first.
+
+    ``depth_mm`` of a hole is measured below its stack, so a cutter milling the hole must also
+    pass the stack; a countersink narrows to the hole, so only a shank narrower than the hole
+    would enter it (never, for a cutter of at most the hole's size) and its width is the hole's.
+    """
+    out = []
+    for i, item in enumerate(f.props.get("stack") or ()):
+        if not isinstance(item, Mapping) or item.get("side", "entry") != "entry" or "depth_mm" not in item:
+            continue
+        width = float(item["diameter_mm"]) if item.get("kind") == "counterbore" and "diameter_mm" in item else dia
+        out.append(Enclosure(f"{f.id}:{item.get('kind', 'stack')}{i + 1}", float(item["depth_mm"]), width))
+    return tuple(reversed(out))
+
+
 def requirement(f: Feature, regions: Sequence[Feature] = ()) -> Requirement | None:
     """Return what feature ``f`` asks of a tool, or None if it is not machined by a cutter here.
 
@@ -267,6 +283,7 @@ def requirement(f: Feature, regions: Sequence[Feature] = ()) -> Requirement | No
         return Requirement(
             feature_id=f.id, kind=f.kind, depth_mm=depth, corner_radius_mm=dia / 2.0,
             floor="flat" if bottom == "flat" else "none", floor_radius_mm=0.0,
+            enclosures=_hole_stack(f, dia),
             hole_diameter_mm=dia, drill_depth_mm=float(d.get("total_depth_mm", depth)),
         )
     return None
