@@ -360,3 +360,11 @@ def test_check_machine_option(capsys):
     assert rc == 0 and data["verdict"] == "warn" and data["settings"]["machine"] == "vmc-15k"
     (f,) = [f for b in data["bodies"] for f in b["findings"] if f["code"] == "DFM702"]
     assert f["severity"] == "warning" and f["limit"] == pytest.approx(47.1)
+
+
+def test_iso_2768_general_tolerance_bands():
+    from dfm.rules.registry import general_tolerance_mm
+
+    assert general_tolerance_mm(4.0, "m") == 0.1 and general_tolerance_mm(4.0, "f") == 0.05
+    assert general_tolerance_mm(6.0, "c") == 0.3 and general_tolerance_mm(6.01, "c") == 0.5
+    assert general_tolerance_mm(0.3, "m") is None and general_tolerance_mm(2.0, "v") is None

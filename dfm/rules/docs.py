@@ -93,7 +93,7 @@ alias; `dfm rules --profiles` lists them.
 
 ```toml
 material = "6061-T6"
-general_tolerance = "m"          # ISO 2768-1 class (recorded; sizes without a tolerance get no allowance)
+general_tolerance = "m"          # ISO 2768-1 class: under anodize, holes without their own tolerance get its band
 [finish]
 kind = "anodize"                 # anodize | passivate | none
 type = "II"                      # II | III

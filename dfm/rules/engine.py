@@ -19,7 +19,13 @@ from dfm.rules import anodize
 from dfm.rules.expr import Missing
 from dfm.rules.loader import monotonic_or_raise
 from dfm.rules.model import Rule
-from dfm.rules.registry import Settings, nearest_drill, nearest_radius_gap, thread_by_designation
+from dfm.rules.registry import (
+    Settings,
+    general_tolerance_mm,
+    nearest_drill,
+    nearest_radius_gap,
+    thread_by_designation,
+)
 from dfm.rules.spec import Select
 from dfm.rules.units import DISPLAY, fmt, to_display
 
@@ -231,6 +237,18 @@ def spec_features(settings: Settings, features: list[Feature]) -> tuple[list[Fea
                 unmatched("tolerance", tol.select)
                 continue
             add_allowance(kind, float(nominal), tol.plus_um, tol.minus_um, f, "spec")
+
+    if spec.general_tolerance:
+        toleranced = {str(a.props.get("feature")) for a in added if a.kind == "anodize_allowance"}
+        for f in everything:
+            if f.kind != "hole" or f.id in toleranced or f.dims.get("diameter_mm") is None:
+                continue
+            if any(t.kind == "thread" and t.props.get("hole") == f.id for t in everything):
+                continue  # the thread's own PD band governs
+            dev = general_tolerance_mm(float(f.dims["diameter_mm"]), spec.general_tolerance)
+            if dev is not None:
+                add_allowance("bore", float(f.dims["diameter_mm"]), dev * 1000, dev * 1000, f,
+                              f"iso-2768-{spec.general_tolerance}")
 
     for f in everything:
         if f.kind != "thread":

@@ -104,6 +104,26 @@ def drill_sizes() -> tuple[tuple[float, bool], ...]:
     return tuple(sorted((float(r["diameter_mm"]), bool(r.get("confirmed", False))) for r in data.get("size", [])))
 
 
+@functools.cache
+def general_tolerance_table() -> tuple[tuple[float, float, dict[str, float]], ...]:
+    """ISO 2768-1 linear deviations: (above_mm, up_to_mm, {class: +/- mm}) (rules/profiles/general-tolerances.toml)."""
+    path = profiles_dir() / "general-tolerances.toml"
+    out = []
+    for i, row in enumerate(read_toml(path).get("ranges", [])):
+        if not isinstance(row, list) or len(row) != 6 or not all(isinstance(x, int | float) for x in row):
+            raise RuleError(path, f"ranges[{i}]", "each range is [above_mm, up_to_mm, f, m, c, v]")
+        out.append((float(row[0]), float(row[1]), {k: float(v) for k, v in zip("fmcv", row[2:], strict=True) if v > 0}))
+    return tuple(out)
+
+
+def general_tolerance_mm(size_mm: float, cls: str) -> float | None:
+    """The ISO 2768-1 +/- deviation of a size in class ``cls``, or None where the standard gives none."""
+    for lo, hi, devs in general_tolerance_table():
+        if (lo < size_mm <= hi) or (lo == 0.5 and abs(size_mm - 0.5) < 1e-9):
+            return devs.get(cls)
+    return None
+
+
 @dataclass(frozen=True)
 class ThreadRow:
     """What the rules need of one row of rules/data/threads.toml (mm, um)."""

@@ -2,7 +2,7 @@
 
 ```toml
 material = "6061-T6"
-general_tolerance = "m"            # ISO 2768-1 class for untoleranced sizes (f | m | c | v)
+general_tolerance = "m"            # ISO 2768-1 class for untoleranced holes (f | m | c | v)
 [finish]
 kind = "anodize"                   # anodize | passivate | none
 type = "II"                        # II | III
