@@ -14,9 +14,8 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-from dfm.batch import BatchConfig, ZipLimits, run_batch
+from dfm.batch import BatchConfig, ZipLimits, output, run_batch
 from dfm.batch import inputs as inp
-from dfm.batch import output
 from dfm.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -159,7 +158,8 @@ def test_cli_batch_clashing_names_bad_file_and_resume(tmp_path, capsys):
     (up / "b" / "bracket.step").write_bytes((EXAMPLES / "thin_web_plate.step").read_bytes())
     (up / "broken.stp").write_text("ISO-10303-21;\nHEADER;\n")
     out = tmp_path / "out"
-    rc = main(["batch", str(up), "--out", str(out), "-j", "2", "--timeout", "120", "--timestamp", "2026-01-01T00:00:00Z"])
+    rc = main(["batch", str(up), "--out", str(out), "-j", "2", "--timeout", "120",
+               "--timestamp", "2026-01-01T00:00:00Z"])
     err = capsys.readouterr().err
     assert rc == 2
     assert "[3/3]" in err and "parts/min" in err  # plain log lines when not on a terminal
@@ -254,12 +254,13 @@ def test_interrupt_keeps_finished_parts(tmp_path):
     shutil.copy(EXAMPLES / "micro_slot.step", up / "crash-hang.step")
     out = tmp_path / "out"
     script = (
-        "import sys; sys.path.insert(0, %r)\n"
+        f"import sys; sys.path.insert(0, {str(HELPERS)!r})\n"
         "from pathlib import Path\n"
         "from dfm.batch import BatchConfig, run_batch\n"
-        "r = run_batch([%r], BatchConfig(out_dir=Path(%r), jobs=2, timeout=600, entry=%r, progress='lines'))\n"
+        f"r = run_batch([{str(up)!r}], BatchConfig(out_dir=Path({str(out)!r}), jobs=2, timeout=600, "
+        f"entry={TROUBLE!r}, progress='lines'))\n"
         "sys.exit(130 if r.interrupted else r.exit_code)\n"
-    ) % (str(HELPERS), str(up), str(out), TROUBLE)
+    )
     proc = subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
     deadline = time.monotonic() + 120
@@ -274,5 +275,5 @@ def test_interrupt_keeps_finished_parts(tmp_path):
     assert [r["name"] for r in summary["parts"]] == ["a-good"]
     assert json.loads((out / "a-good.json").read_text())["status"] == "ok"
     assert not list(out.glob(".*.tmp*")) and not (out / "crash-hang.json").exists()
-    res = run_batch([str(up / "a-good.step")], BatchConfig(out_dir=out, progress="none"))
+    res = run_batch([str(up / "a-good.step")], BatchConfig(out_dir=out, entry=TROUBLE, progress="none"))
     assert res.summary["parts"][0]["resumed"]

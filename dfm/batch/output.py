@@ -25,7 +25,8 @@ _SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}
 CSV_COLUMNS = (
     "name", "source", "status", "verdict", "exit_code", "error_code", "error_name", "error_message",
     "worst_code", "worst_severity", "worst_message", "errors", "warnings", "infos", "bodies",
-    "size_x_mm", "size_y_mm", "size_z_mm", "tools", "cycle_time_s", "price", "json", "html", "gcode",
+    "size_x_mm", "size_y_mm", "size_z_mm", "tools", "cycle_time_s", "price_per_piece", "price_currency",
+    "price_quantity", "json", "html", "gcode",
     "seconds", "sha256", "resumed",
 )
 
@@ -138,7 +139,7 @@ def part_row(
     source: str,
     sha256: str | None,
     result: Mapping[str, Any],
-    files: Mapping[str, str | None],
+    files: Mapping[str, Any],
     meta: Mapping[str, Any],
     seconds: float,
 ) -> dict[str, Any]:
@@ -160,7 +161,7 @@ def part_row(
         "cycle_time_s": meta.get("cycle_time_s"),
         "price": meta.get("price"),
         "files": dict(files),
-        "notes": sorted({*meta.get("notes", []), *([meta["notes_gcode"]] if meta.get("notes_gcode") else [])}),
+        "notes": sorted(set(meta.get("notes", []))),
         "seconds": round(seconds, 3),
         "resumed": False,
     }
@@ -221,11 +222,13 @@ def summary_csv(rows: Sequence[Mapping[str, Any]]) -> str:
         size = r.get("size_mm") or [None, None, None]
         files = r.get("files") or {}
         counts = r.get("counts") or {}
+        price = r.get("price") or {}
         values = [
             r["name"], r["source"], r["status"], r["verdict"], r["exit_code"], err.get("code"), err.get("name"),
             err.get("message"), worst.get("code"), worst.get("severity"), worst.get("message"),
             counts.get("error"), counts.get("warning"), counts.get("info"), r["bodies"], *size, r["tools"],
-            r.get("cycle_time_s"), r.get("price"), files.get("json"), files.get("html"), files.get("gcode"),
+            r.get("cycle_time_s"), price.get("per_piece"), price.get("currency"), price.get("quantity"),
+            files.get("json"), files.get("html"), files.get("gcode"),
             r.get("seconds"), r.get("sha256"), r.get("resumed"),
         ]
         w.writerow([_csv_cell(v) for v in values])

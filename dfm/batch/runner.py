@@ -27,8 +27,19 @@ from dfm.batch import isolate, output, worker
 from dfm.batch.isolate import Outcome
 
 STATE_DIR = ".dfm-batch"
-_SUFFIX = {worker.RESULT_JSON: ".json", worker.REPORT_HTML: ".html", worker.PROGRAM_NGC: ".ngc"}
-_FILE_KEYS = {worker.RESULT_JSON: "json", worker.REPORT_HTML: "html", worker.PROGRAM_NGC: "gcode"}
+_SUFFIX = {worker.RESULT_JSON: ".json", worker.REPORT_HTML: ".html", worker.PROGRAM_NGC: ".ngc",
+           worker.TOOL_TABLE: ".tbl"}
+_FILE_KEYS = {worker.RESULT_JSON: "json", worker.REPORT_HTML: "html", worker.PROGRAM_NGC: "gcode",
+              worker.TOOL_TABLE: "tool_table"}
+
+
+def _output_suffix(fname: str) -> str | None:
+    """Suffix of a work file in the output folder (``program.setup2.ngc`` -> ``.setup2.ngc``)."""
+    if fname in _SUFFIX:
+        return _SUFFIX[fname]
+    if fname.startswith("program.") and fname.endswith(".ngc"):
+        return fname[len("program"):]
+    return None
 
 
 @dataclass(frozen=True)
@@ -202,29 +213,33 @@ def _resumable(out: Path, t: _Task) -> dict[str, Any] | None:
     row = st.get("row") or {}
     if st.get("key") != t.key or row.get("source") != t.item.source:
         return None
-    if not all((out / f).is_file() for f in (row.get("files") or {}).values() if f):
+    listed = [f for v in (row.get("files") or {}).values() for f in (v if isinstance(v, list) else [v]) if f]
+    if not all((out / f).is_file() for f in listed):
         return None
     return dict(row, resumed=True)
 
 
 def _store(out: Path, t: _Task, oc: Outcome, config: BatchConfig) -> dict[str, Any]:
     """Write one finished part atomically (reports first, JSON, then its resume state)."""
-    files: dict[str, str | None] = {"json": None, "html": None, "gcode": None}
+    files: dict[str, Any] = {"json": None, "html": None, "gcode": None}
     if oc.ok:
         result = json.loads(oc.files[worker.RESULT_JSON])
-        for fname in sorted(oc.files, key=lambda f: f == worker.RESULT_JSON):  # the JSON last
-            suffix = _SUFFIX.get(fname)
+        for fname in sorted(oc.files, key=lambda f: (f == worker.RESULT_JSON, f)):  # the JSON last
+            suffix = _output_suffix(fname)
             if suffix is None:
                 continue
             output.write_atomic(out / f"{t.name}{suffix}", oc.files[fname])
-            files[_FILE_KEYS[fname]] = f"{t.name}{suffix}"
+            if fname in _FILE_KEYS:
+                files[_FILE_KEYS[fname]] = f"{t.name}{suffix}"
+            else:
+                files.setdefault("gcode_setups", []).append(f"{t.name}{suffix}")
         meta = oc.meta
     else:
         result = _failure_result(t, oc, config)
         output.write_atomic(out / f"{t.name}.json", json.dumps(result, indent=2, ensure_ascii=False) + "\n")
         files["json"] = f"{t.name}.json"
         # a stale report of an earlier run of this name would contradict the failure
-        for stale in (out / f"{t.name}.html", out / f"{t.name}.ngc"):
+        for stale in (out / f"{t.name}.html", out / f"{t.name}.ngc", out / f"{t.name}.tbl"):
             stale.unlink(missing_ok=True)
         meta = {}
     row = output.part_row(t.name, t.item.source, t.sha256, result, files, meta, oc.seconds)

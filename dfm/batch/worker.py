@@ -34,6 +34,7 @@ DEFAULT_ENTRY = "dfm.batch.worker:analyse_job"
 RESULT_JSON = "result.json"
 REPORT_HTML = "report.html"
 PROGRAM_NGC = "program.ngc"
+TOOL_TABLE = "tools.tbl"
 META_JSON = "meta.json"
 OUTCOME_JSON = "outcome.json"
 
@@ -87,51 +88,89 @@ def child_main(job: Mapping[str, Any], workdir: str, memory_mb: int | None) -> N
 
 
 def analyse_job(job: Mapping[str, Any], work: Path) -> None:
-    """The default entry: analyse the file and write its JSON, HTML and G-code."""
+    """The default entry: analyse the file and write its JSON, HTML and G-code.
+
+    With ``gcode`` the analysis goes through ``dfm.cam.gcode.generate`` (it analyses once and
+    plans), so the result carries the machining plan, its cycle time and a quote.
+    """
     from dfm import api
     from dfm.report import jsonout
 
     opts = api.Options(**dict(job.get("settings") or {}))
     path = str(job["path"])
     display = str(job.get("display") or path)
-    result = api.analyze(path, opts)
-    if display != path:
-        result = relabel(result, path, display)
     meta: dict[str, Any] = {"notes": []}
-    (work / RESULT_JSON).write_text(jsonout.dumps(result), encoding="utf-8")
-    try:
-        html = importlib.import_module("dfm.report.html")
-    except ModuleNotFoundError as err:
-        if err.name not in ("dfm.report.html", "dfm.report"):
-            raise
-        meta["html"] = "unavailable"
-        meta["notes"].append("HTML report not written: dfm.report.html is not installed")
-    else:
-        html.write_report(result, work / REPORT_HTML)
-        meta["html"] = "written"
+    result, gen = None, None
     if job.get("gcode"):
-        meta.update(_gcode(result, job, work))
+        result, gen = _generate(path, opts, work, meta)
+    if result is None:
+        result = api.analyze(path, opts)
+    shown = relabel(result, path, display) if display != path else result
+    (work / RESULT_JSON).write_text(jsonout.dumps(shown), encoding="utf-8")
+    cam = gen.summary() if gen is not None else None
+    if cam is not None:
+        meta["cycle_time_s"] = cam.get("cycle_time_s")
+    _html(result, shown, cam, work, meta)
     _write_json(work / META_JSON, meta)
 
 
-def _gcode(result: Any, job: Mapping[str, Any], work: Path) -> dict[str, Any]:
-    """Write the micro-milling program with ``dfm.cam`` when it is installed."""
-    if result.status != "ok":
-        return {"gcode": "skipped", "notes_gcode": "no program for a file that could not be read"}
+def _generate(path: str, opts: Any, work: Path, meta: dict[str, Any]) -> tuple[Any, Any]:
+    """Plan and post the program with ``dfm.cam`` when it is installed; (result, generated)."""
+    from dfm.errors import DfmError
+
     try:
-        cam = importlib.import_module("dfm.cam")
+        gcode = importlib.import_module("dfm.cam.gcode")
     except ModuleNotFoundError as err:
-        if err.name not in ("dfm.cam",):
+        if err.name not in ("dfm.cam", "dfm.cam.gcode"):
             raise
-        return {"gcode": "unavailable", "notes_gcode": "G-code not written: dfm.cam is not installed"}
-    writer = getattr(cam, "write_program", None)
-    if writer is None:
-        return {"gcode": "unavailable", "notes_gcode": "G-code not written: dfm.cam has no write_program()"}
-    info = writer(result, work / PROGRAM_NGC) or {}
-    out: dict[str, Any] = {"gcode": "written"}
-    if isinstance(info, Mapping) and info.get("cycle_time_s") is not None:
-        out["cycle_time_s"] = float(info["cycle_time_s"])
-    return out
+        meta["notes"].append("G-code not written: dfm.cam is not installed")
+        return None, None
+    try:
+        gen, result = gcode.generate(path, material=opts.material, tools=opts.tools, options=opts,
+                                     timestamp=opts.generated_at)
+    except DfmError as err:
+        meta["notes"].append(f"G-code not written: {' '.join(str(err).split())}")
+        return None, None
+    for suffix, text in gen.files:
+        (work / f"program{suffix}.ngc").write_text(text, encoding="utf-8")
+    if getattr(gen, "tool_table", ""):
+        (work / TOOL_TABLE).write_text(gen.tool_table, encoding="utf-8")
+    return result, gen
+
+
+def _html(result: Any, shown: Any, cam: Any, work: Path, meta: dict[str, Any]) -> None:
+    """Write the HTML report with ``dfm.report.html`` when it is installed, and read the quote."""
+    try:
+        html = importlib.import_module("dfm.report.html")
+    except ModuleNotFoundError as err:
+        if err.name not in ("dfm.report.html",):
+            raise
+        meta["html"] = "unavailable"
+        meta["notes"].append("HTML report not written: dfm.report.html is not installed")
+        return
+    # Pictures are drawn from the file as it is on this machine; the report names the upload.
+    pictures, _note = html.pictures_for(result) if result.status == "ok" else ({}, "")
+    text = html.render_html(shown, pictures=pictures, cam=cam)
+    (work / REPORT_HTML).write_text(text, encoding="utf-8")
+    meta["html"] = "written"
+    meta.update(_price(shown, cam, meta))
+
+
+def _price(result: Any, cam: Any, meta: dict[str, Any]) -> dict[str, Any]:
+    """Price per piece at the first quoted quantity, when the quote is complete."""
+    from dfm.errors import DfmError
+
+    try:
+        vm = importlib.import_module("dfm.report.viewmodel")
+        qs = vm.load_quote_settings(None)
+        quote = vm.quote_vm(result, vm.plan_vm(cam), qs)
+    except (ModuleNotFoundError, DfmError) as err:
+        meta["notes"].append(f"no price: {err}")
+        return {}
+    if not quote.complete or not quote.piece:
+        return {}
+    return {"price": {"per_piece": float(quote.piece[0].replace(",", "")), "currency": quote.currency,
+                      "quantity": int(quote.quantities[0])}}
 
 
 def relabel(result: Any, path: str, display: str) -> Any:
