@@ -53,7 +53,8 @@ def fc_home(tmp_path: Path, autoload: bool = False) -> Path:
     if autoload:
         # keeps the Start page (QtWebEngine, which aborts as root) from loading
         run_freecadcmd(tmp_path, f"""
-            FreeCAD.ParamGet('User parameter:BaseApp/Preferences/General').SetString('AutoloadModule', '{WORKBENCH_CLASS}')
+            general = FreeCAD.ParamGet('User parameter:BaseApp/Preferences/General')
+            general.SetString('AutoloadModule', '{WORKBENCH_CLASS}')
             FreeCAD.saveParameter()
             OUT['ok'] = True
         """, name="autoload")

@@ -9,7 +9,9 @@ from __future__ import annotations
 import importlib
 import subprocess
 import sys
+import sysconfig
 import tomllib
+from pathlib import Path
 
 import pytest
 from freecad_harness import PLUGIN, ROOT, needs_freecadcmd, run_freecadcmd
@@ -39,6 +41,27 @@ OUT["fc_version"] = FreeCAD.Version()[:3]
     path = out["sys_path"]
     assert path.index(str(ROOT)) < path.index("/usr/lib/python3/dist-packages")  # before Debian's old pyparsing
     assert out["path_added"][0] == str(ROOT)
+
+
+def test_modules_loaded_before_the_workbench_are_named(tmp_path):
+    """A package FreeCAD imported from Debian before dfm's environment came first is reported."""
+    out = run_freecadcmd(tmp_path, """
+import numpy  # Debian's, as another workbench would have loaded it
+from dfm_workbench import dfm_bridge as B
+B.configure_path()
+OUT["numpy"] = numpy.__file__
+OUT["shadowed"] = B.shadowed()
+OUT["status"] = B.dfm_status()
+""")
+    if out["numpy"].startswith(str(ROOT)) or "/usr/" not in out["numpy"]:
+        pytest.skip(f"FreeCAD's own numpy is not a separate copy here ({out['numpy']})")
+    env_has_numpy = any((Path(p) / "numpy" / "__init__.py").is_file()
+                        for p in sysconfig.get_paths().values())
+    if not env_has_numpy:
+        pytest.skip("this environment has no numpy of its own")
+    assert any(m.startswith("numpy ") for m in out["shadowed"])
+    ok, message = out["status"]
+    assert ok and "had already loaded numpy " in message and "\n" not in message
 
 
 def test_dfm_missing_is_one_clear_line(tmp_path):
@@ -237,7 +260,8 @@ from dfm_workbench import settings
 doc = FreeCAD.newDocument("Bracket")
 doc.addObject("Part::Feature", "Block").Shape = Part.makeBox(3, 3, 3)
 settings.write(doc, {{"material": "Ti-6Al-4V", "finish": "anodize-iii", "general_tolerance": "f",
-                      "machine": "kern-micro", "spec_extra": "[[tolerance]]\\nselect = {{ faces = [1] }}\\nplus_um = 5\\nminus_um = 0"}})
+                      "machine": "kern-micro",
+                      "spec_extra": "[[tolerance]]\\nselect = {{ faces = [1] }}\\nplus_um = 5\\nminus_um = 0"}})
 doc.saveAs({str(fcstd)!r})
 FreeCAD.closeDocument("Bracket")
 doc = FreeCAD.openDocument({str(fcstd)!r})

@@ -95,9 +95,11 @@ def start():
     doc = FreeCAD.newDocument("WebPlate")
     V = FreeCAD.Vector
     obj = doc.addObject("Part::Feature", "Web")
-    obj.Shape = Part.makeBox(12, 6, 3).cut(Part.makeBox(4.9, 4, 2, V(1, 1, 1))).cut(Part.makeBox(4.9, 4, 2, V(6.1, 1, 1)))
+    pockets = [Part.makeBox(4.9, 4, 2, V(1, 1, 1)), Part.makeBox(4.9, 4, 2, V(6.1, 1, 1))]
+    obj.Shape = Part.makeBox(12, 6, 3).cut(pockets[0]).cut(pockets[1])
     doc.recompute()
-    top = [i + 1 for i, f in enumerate(obj.Shape.Faces) if abs(f.CenterOfMass.z - 3) < 1e-9 and f.BoundBox.ZLength < 1e-9]
+    top = [i + 1 for i, f in enumerate(obj.Shape.Faces)
+           if abs(f.CenterOfMass.z - 3) < 1e-9 and f.BoundBox.ZLength < 1e-9]
     R["top_face"] = top
     import dfm_gui_test_stage
     dfm_gui_test_stage.TOP_FACE = top[0]

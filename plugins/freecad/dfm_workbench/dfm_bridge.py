@@ -103,6 +103,26 @@ def configure_path(paths: Sequence[str] | None = None) -> list[str]:
     return out
 
 
+def shadowed(paths: Sequence[str] | None = None) -> list[str]:
+    """Modules FreeCAD loaded before dfm's environment was put in front, which that environment also has.
+
+    Python keeps the first copy it imported (e.g. Debian's older numpy, if another workbench
+    loaded it first), so dfm would run with that one. Returns ``["numpy 1.24.2 (/usr/lib/...)"]``.
+    """
+    folders = [os.path.abspath(p) for p in (configured_paths() if paths is None else paths)]
+    out: list[str] = []
+    for name, mod in sorted(sys.modules.items()):
+        if "." in name or name.startswith("_") or mod is None:
+            continue
+        where = getattr(mod, "__file__", None) or ""
+        if not where or any(where.startswith(f + os.sep) for f in folders):
+            continue
+        if any(os.path.isdir(os.path.join(f, name)) and os.path.isfile(os.path.join(f, name, "__init__.py"))
+               for f in folders):
+            out.append(f"{name} {getattr(mod, '__version__', '?')} ({os.path.dirname(where)})")
+    return out
+
+
 def dfm_status() -> tuple[bool, str]:
     """Whether dfm can be imported here, and a one-line explanation."""
     try:
@@ -112,7 +132,12 @@ def dfm_status() -> tuple[bool, str]:
                        f"set {ENV_PATH} or the DFM preference 'PythonPath' to the folders where dfm is installed")
     import dfm
 
-    return True, f"dfm {getattr(dfm, '__version__', '?')} from {Path(api.__file__).parent}"
+    message = f"dfm {getattr(dfm, '__version__', '?')} from {Path(api.__file__ or '.').parent}"
+    early = [m for m in shadowed() if not m.startswith("dfm ")]
+    if early:
+        message += ("; note: FreeCAD had already loaded " + ", ".join(early) +
+                    " before the DFM workbench, so dfm uses those copies")
+    return True, message
 
 
 def warm_up() -> None:

@@ -301,7 +301,7 @@ class CheckPanel:
         self.tree.clear()
         lines = []
         self.extras: dict[str, Any] = {}
-        for (obj, job), item in zip(self.jobs, results):
+        for (obj, job), item in zip(self.jobs, results, strict=True):
             if isinstance(item, Exception):
                 error(f"dfm: internal error: {type(item).__name__}: {' '.join(str(item).split())}")
                 continue
@@ -326,8 +326,8 @@ class CheckPanel:
                                                   " ".join(row.face_names)])
                 item.setForeground(0, QtGui.QBrush(QtGui.QColor(SEVERITY_BRUSH.get(row.severity, "#000000"))))
                 item.setToolTip(2, "\n".join(x for x in (row.message, row.fix and f"Fix: {row.fix}") if x))
-                item.setData(0, QtCore.Qt.UserRole, (obj.Name, list(row.face_names),
-                                                     "\n".join(x for x in (row.message, row.fix and f"Fix: {row.fix}") if x)))
+                detail = "\n".join(x for x in (row.message, row.fix and f"Fix: {row.fix}") if x)
+                item.setData(0, QtCore.Qt.UserRole, (obj.Name, list(row.face_names), detail))
                 self.tree.addTopLevelItem(item)
             settings.log(f"DFM: {lines[-1]} ({self.elapsed:.1f} s)")
         for col in (0, 1):
@@ -350,6 +350,7 @@ class CheckPanel:
         if folder is None and self.then in ("program", "report"):
             folder = Path(tempfile.mkdtemp(prefix="dfm-out-"))
             settings.log(f"DFM: the document is not saved; writing to {folder}")
+        folder = folder or Path(tempfile.gettempdir())
         stem_base = Path(self.doc.FileName).stem if self.doc.FileName else self.doc.Name
         ok_outcomes = [(o, out) for o, out in self.outcomes if out.ok]
         for obj, out in ok_outcomes:

@@ -19,7 +19,8 @@ GROUP = "DFM"
 #: ``spec_toml``; the spec format itself is dfm's (dfm/rules/spec.py).
 PROPERTIES: dict[str, tuple[str, str, str]] = {
     "material": ("Material", "App::PropertyString", "Material name as dfm knows it (6061-T6, 303, Ti-6Al-4V, PEEK...)"),
-    "finish": ("Finish", "App::PropertyString", "Finish: none, anodize-ii, anodize-iii, passivate (empty = dfm's default)"),
+    "finish": ("Finish", "App::PropertyString",
+               "Finish: none, anodize-ii, anodize-iii, passivate (empty = dfm's default)"),
     "general_tolerance": ("GeneralTolerance", "App::PropertyString",
                           "ISO 2768-1 class for untoleranced sizes: f, m, c or v (empty = unset)"),
     "machine": ("Machine", "App::PropertyString", "Machine profile name or file"),
