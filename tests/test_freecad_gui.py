@@ -194,6 +194,33 @@ def broken():
     p = gui.LAST_PANEL
     R["broken"] = {"status": p.status.text(), "rows": p.rows(),
                    "modal": QtWidgets.QApplication.activeModalWidget() is not None}
+    # a PartDesign Body (its Tip carries the colours) and a plain box; first with one selected
+    doc = FreeCAD.newDocument("Bodies")
+    body = doc.addObject("PartDesign::Body", "Body")
+    pad = body.newObject("PartDesign::AdditiveBox", "Block")
+    pad.Length, pad.Width, pad.Height = 6, 4, 2
+    other = doc.addObject("Part::Box", "Other")
+    other.Placement.Base = FreeCAD.Vector(10, 0, 0)
+    doc.recompute()
+    FreeCADGui.Selection.clearSelection()
+    FreeCADGui.Selection.addSelection(other)
+    FreeCADGui.runCommand("DFM_Check")
+    wait_for_panel(selected_only)
+
+def selected_only():
+    from dfm_workbench import gui
+    R["selected_only"] = [o.Name for o in gui.LAST_PANEL.objects]
+    FreeCADGui.Selection.clearSelection()
+    FreeCADGui.runCommand("DFM_Check")
+    wait_for_panel(all_visible)
+
+def all_visible():
+    from dfm_workbench import gui
+    p = gui.LAST_PANEL
+    doc = FreeCAD.ActiveDocument
+    R["all_visible"] = [o.Name for o in p.objects]
+    R["body_colours"] = {n: len(doc.getObject(n).ViewObject.DiffuseColor) for n in ("Block", "Other")}
+    R["body_status"] = p.status.text()
     finish(0)
 
 later(start, 0)
@@ -298,3 +325,9 @@ def test_gui_check_part_colours_faces_and_lists_findings(tmp_path):
     assert "Open: not analysed — dfm: " in broken["status"]
     assert re.search(r"\[DFM90[78] (invalid-solid|open-shell)\]$", broken["status"]), broken["status"]
     assert broken["modal"] is False
+
+    # the selection decides what is checked; without one, every visible solid (a Body through its Tip)
+    assert r["selected_only"] == ["Other"]
+    assert r["all_visible"] == ["Block", "Other"]
+    assert r["body_colours"] == {"Block": 6, "Other": 6}
+    assert "Block: " in r["body_status"] and "Other: " in r["body_status"]
