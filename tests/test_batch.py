@@ -277,3 +277,33 @@ def test_interrupt_keeps_finished_parts(tmp_path):
     assert not list(out.glob(".*.tmp*")) and not (out / "crash-hang.json").exists()
     res = run_batch([str(up / "a-good.step")], BatchConfig(out_dir=out, entry=TROUBLE, progress="none"))
     assert res.summary["parts"][0]["resumed"]
+
+
+def test_zip_upload_with_reports_and_gcode(tmp_path):
+    import importlib.util
+
+    archive = _zip(tmp_path / "upload.zip", {"job/part.step": (EXAMPLES / "micro_slot.step").read_bytes()},
+                   links={"job/evil.step": "../../etc/passwd"})
+    out = tmp_path / "out"
+    rc = main(["batch", str(archive), "--out", str(out), "--gcode", "--material", "6061-T6", "--progress", "none"])
+    summary = json.loads((out / "summary.json").read_text())
+    assert rc == summary["exit_code"] == 2  # the refused link member is an unreadable input
+    part = next(r for r in summary["parts"] if r["name"] == "part")
+    assert part["source"] == f"{archive}!job/part.step"
+    data = json.loads((out / "part.json").read_text())
+    assert data["file"] == part["source"] and data["status"] == part["status"]
+    evil = next(e for e in summary["errors"] if e["source"].endswith("!job/evil.step"))
+    assert evil["code"] == "DFM911" and evil["part"] is None
+    if importlib.util.find_spec("dfm.report.html") is not None and part["status"] == "ok":
+        page = (out / "part.html").read_text()
+        assert part["files"]["html"] == "part.html" and "upload.zip!job/part.step" in page
+        assert 'href="part.html"' in (out / "index.html").read_text()
+    else:
+        assert part["files"]["html"] is None
+    if importlib.util.find_spec("dfm.cam.gcode") is not None and part["status"] == "ok":
+        assert part["files"]["gcode"] == "part.ngc" and part["cycle_time_s"] > 0
+        program = (out / "part.ngc").read_text()
+        assert "M30" in program or "M2" in program
+        assert (out / "part.tbl").is_file()
+    else:
+        assert part["files"]["gcode"] is None and any("G-code" in n for n in part["notes"])

@@ -173,7 +173,8 @@ def problem_row(source: str, code: str, name: str, message: str) -> dict[str, An
         "name": None, "source": source, "sha256": None, "status": "error", "verdict": "fail", "exit_code": 2,
         "error": {"code": code, "name": name, "message": message}, "worst": None,
         "counts": {"error": 0, "warning": 0, "info": 0}, "bodies": 0, "size_mm": None, "tools": 0,
-        "cycle_time_s": None, "price": None, "files": {}, "notes": [], "seconds": 0.0, "resumed": False,
+        "cycle_time_s": None, "price": None, "files": {"json": None, "html": None, "gcode": None}, "notes": [],
+        "seconds": 0.0, "resumed": False,
     }
 
 
