@@ -290,7 +290,7 @@ except B.BridgeError as err:
     assert data["general_tolerance"] == "f"
     assert data["finish"] == {"kind": "anodize", "type": "III"}
     assert data["tolerance"] == [{"select": {"faces": [1]}, "plus_um": 5, "minus_um": 0}]
-    assert out["options"] == [str(spec), None, None, {"machine": "kern-micro"}]
+    assert out["options"] == [str(spec), "Ti-6Al-4V", "anodize-iii", {"machine": "kern-micro"}]
     assert "unknown finish 'chrome'" in out["bad_finish"]
     assert "valid TOML" in out["bad_toml"]
     try:

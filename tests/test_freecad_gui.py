@@ -293,6 +293,8 @@ def test_gui_check_part_colours_faces_and_lists_findings(tmp_path):
     rep = r["report"]
     if rep["files"]:
         assert all(rep["exist"]) and rep["files"][0].endswith(".html")
+        html = Path(rep["files"][0]).read_text(encoding="utf-8")
+        assert "6061-T6" in html and "DFM101" in html  # the Part settings reached the report
     else:
         assert "not available in this dfm installation" in rep["status"]
 

@@ -285,7 +285,11 @@ def write_spec(settings: Mapping[str, Any], path: str | Path, source: str = "") 
 
 
 def options(settings: Mapping[str, Any], spec_path: str | Path | None = None) -> Any:
-    """``dfm.api.Options`` for the settings: the spec file, plus what ``dfm check --profile/--tools`` take."""
+    """``dfm.api.Options`` for the settings: ``dfm check --spec FILE --material M --finish F --profile --tools``.
+
+    Material and finish are passed both in the spec and as the shortcuts (same values), so
+    that everything that reads the run's settings (the report's header) sees them too.
+    """
     from dfm.api import Options
 
     def s(key: str) -> str | None:
@@ -295,6 +299,8 @@ def options(settings: Mapping[str, Any], spec_path: str | Path | None = None) ->
     machine = s("machine")
     return Options(
         spec=str(spec_path) if spec_path else None,
+        material=s("material"),
+        finish=s("finish"),
         profile=s("profile"),
         tools=s("tools"),
         extra={"machine": machine} if machine else {},
