@@ -39,7 +39,7 @@ def test_painted_face_is_the_face_a_ray_hits_first(solids, name, view):
     pic = render.picture(solid, view)
     samples = list(_grid(pic))
     painted = render.painted_faces(pic, samples)
-    wrong = [(x, y) for (x, y), f in zip(samples, painted) if f != render.ray_face(solid, pic, x, y)]
+    wrong = [(x, y) for (x, y), f in zip(samples, painted, strict=True) if f != render.ray_face(solid, pic, x, y)]
     assert len(wrong) <= 0.03 * len(samples), f"{name} {view}: {len(wrong)}/{len(samples)} differ: {wrong[:5]}"
 
 

@@ -375,40 +375,74 @@ def _get(obj: Any, name: str, default: Any = None) -> Any:
     return getattr(obj, name, default)
 
 
+def _tool_text(tool: Any, by_number: Mapping[int, Any]) -> str:
+    if isinstance(tool, int) and not isinstance(tool, bool):
+        row = by_number.get(tool)
+        if row is None:
+            return f"T{tool}"
+        dia = _get(row, "diameter_mm")
+        return " ".join(x for x in (f"T{tool}", str(_get(row, "id", "") or ""),
+                                    f"Ø{fmt(dia, 4)} mm" if dia is not None else "") if x)
+    cutter = _get(tool, "cutter", tool)
+    if cutter is None:
+        return "-"
+    if isinstance(cutter, str):
+        return cutter
+    dia = _get(cutter, "diameter_mm")
+    return " ".join(x for x in (str(_get(cutter, "id", "") or ""),
+                                f"Ø{fmt(dia, 4)} mm" if dia is not None else "") if x) or "-"
+
+
+def _seconds(obj: Any) -> float | None:
+    for key in ("time_s", "cycle_time_s"):
+        v = _get(obj, key)
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            return float(v)
+    return None
+
+
 def plan_vm(cam: Any) -> PlanVM:
     """Build the machining plan from the result's ``cam`` field (object or mapping), if any.
 
-    Reads ``setups[].operations[]`` (``name``, ``kind``, ``features``, ``tool``, ``time_s``)
-    and ``cycle_time_s`` (or ``cycle_time_min``), or a flat ``operations`` list.
+    Reads ``setups[].operations[]`` (``name``, ``kind``, ``features``, ``tool`` — a T number
+    looked up in ``tools[]``, or a cutter — and ``cycle_time_s`` or ``time_s``), the whole
+    ``cycle_time_s`` (or ``cycle_time_min``), and ``unmachined``/``unreachable`` features.
     """
     if cam is None:
         return PlanVM(rows=(), cycle_time_min=None, cycle_time="-",
                       note="No machining plan in this result (the CAM stage did not run), so there is no "
                            "cycle time and the quote cannot price machine time.")
+    by_number = {}
+    for t in _get(cam, "tools") or ():
+        num = _get(t, "number")
+        if isinstance(num, int):
+            by_number[num] = t
     rows = []
+    left: list[str] = []
     setups = _get(cam, "setups") or ()
     groups = [(str(_get(s, "index", i + 1)), _get(s, "operations") or ()) for i, s in enumerate(setups)]
     if not groups and _get(cam, "operations"):
         groups = [("1", _get(cam, "operations"))]
+    for s in setups:
+        for item in _get(s, "unmachined") or ():
+            left.append(f"{_get(item, 'feature', '?')} (setup {_get(s, 'index', '?')}): {_get(item, 'reason', '')}")
+    for item in _get(cam, "unreachable") or ():
+        left.append(f"{_get(item, 'feature', '?')}: {_get(item, 'reason', '')}")
     for setup, ops in groups:
         for op in ops:
-            tool = _get(op, "tool")
-            cutter = _get(tool, "cutter", tool)
-            tool_text = "-"
-            if cutter is not None:
-                dia = _get(cutter, "diameter_mm")
-                tool_text = " ".join(x for x in (str(_get(cutter, "id", "") or ""),
-                                                 f"Ø{fmt(dia, 4)} mm" if dia is not None else "") if x) or "-"
-            t = _get(op, "time_s")
-            rows.append(PlanRow(setup=setup, name=str(_get(op, "name", "")), kind=str(_get(op, "kind", "")),
-                                tool=tool_text, features=", ".join(_get(op, "features", ()) or ()) or "-",
-                                time=fmt(t / 60.0, 2) + " min" if isinstance(t, (int, float)) else "-"))
+            t = _seconds(op)
+            rows.append(PlanRow(setup=setup, name=str(_get(op, "name", "")), kind=str(_get(op, "kind", "") or ""),
+                                tool=_tool_text(_get(op, "tool"), by_number),
+                                features=", ".join(_get(op, "features", ()) or ()) or "-",
+                                time="-" if t is None else fmt(t / 60.0, 2) + " min"))
     minutes = _get(cam, "cycle_time_min")
     if minutes is None and isinstance(_get(cam, "cycle_time_s"), (int, float)):
         minutes = _get(cam, "cycle_time_s") / 60.0
-    note = "" if minutes is not None else "The machining plan carries no cycle time; machine time is not priced."
+    notes = [] if minutes is not None else ["The machining plan carries no cycle time; machine time is not priced."]
+    if left:
+        notes.append("Not machined by this plan (the cycle time and the quote leave them out): " + "; ".join(left))
     return PlanVM(rows=tuple(rows), cycle_time_min=None if minutes is None else float(minutes),
-                  cycle_time="-" if minutes is None else fmt(minutes, 2) + " min", note=note)
+                  cycle_time="-" if minutes is None else fmt(minutes, 2) + " min", note=" ".join(notes))
 
 
 def quote_vm(result: DfmResult, plan: PlanVM, qs: QuoteSettings) -> QuoteVM:
@@ -515,7 +549,8 @@ def build(result: DfmResult, pictures: Mapping[int, Sequence[Any]] | None = None
         counts[f.severity.value] += 1
     plan = plan_vm(cam if cam is not None else getattr(result, "cam", None))
     path = PurePath(result.file)
-    names = tuple(result.product_names)
+    # The STEP writer's own placeholder (with a per-process counter) is no name a person gave.
+    names = tuple(n for n in result.product_names if n and not n.startswith(_TRANSLATOR_NAMES))
     part_name = _part_name(result, path)
     size = bodies[0].size if len(bodies) == 1 else (f"{len(bodies)} bodies" if bodies else "-")
     source_units = result.source_units
@@ -535,7 +570,7 @@ def build(result: DfmResult, pictures: Mapping[int, Sequence[Any]] | None = None
 
 
 def _part_name(result: DfmResult, path: PurePath) -> str:
-    """The body's name for one body, else the first product name a person gave, else the file stem."""
+    """Pick the body's name for one body, else the first product name a person gave, else the file stem."""
     if len(result.bodies) == 1 and not result.bodies[0].name.startswith("body-"):
         return result.bodies[0].name
     for name in result.product_names:

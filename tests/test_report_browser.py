@@ -1,0 +1,135 @@
+"""The HTML report in real headless Chromium: no console error, no network request, no injected script.
+
+Needs Debian's ``chromium`` and the ``playwright`` Python package (which drives it; its own
+browser download is never used). Screenshots go to ``test-artifacts/``.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from report_support import bare_result, synthetic
+
+from dfm.report import html
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--disable-default-apps", "--disable-extensions"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if CHROMIUM is None:
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def _open(browser, path: Path):
+    """Load ``path``; return (page, console errors, page errors, requests, dialogs)."""
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    errors: list[str] = []
+    page_errors: list[str] = []
+    requests: list[str] = []
+    dialogs: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type in ("error", "warning") else None)
+    page.on("pageerror", lambda e: page_errors.append(str(e)))
+    page.on("request", lambda r: requests.append(r.url))
+
+    def _dialog(d):
+        dialogs.append(d.message)
+        d.dismiss()
+
+    page.on("dialog", _dialog)
+    page.goto(path.resolve().as_uri())
+    page.wait_for_load_state("load")
+    return page, errors, page_errors, requests, dialogs
+
+
+def test_report_loads_clean_and_highlights_faces(browser, make_part, monkeypatch):
+    step = make_part("plate_with_pockets", "plate_with_pockets")
+    result, cam = synthetic("plate_with_pockets",
+                            bare_result(step, monkeypatch, material="6061-T6", finish="anodize-ii"))
+    ARTIFACTS.mkdir(exist_ok=True)
+    target = html.write_report(result, ARTIFACTS / "report-plate_with_pockets.html", cam=cam)
+    page, errors, page_errors, requests, dialogs = _open(browser, target)
+    try:
+        assert errors == [] and page_errors == [], (errors, page_errors)
+        assert requests == [target.resolve().as_uri()], requests  # the file itself, nothing else
+        assert page.evaluate("document.documentElement.classList.contains('js')")  # the script ran (CSP hash ok)
+        assert page.locator("svg.part").count() == 2
+        # Hovering the thin-wall finding lights up its faces (13, 22) in the pictures, and only those.
+        row = page.locator('tr.finding[data-faces="13 22"]')
+        row.hover()
+        lit = page.eval_on_selector_all("svg.part g.hl", "els => els.map(e => e.getAttribute('data-face'))")
+        assert lit and set(lit) == {"22"}, lit  # face 13 faces away from the iso view and is under the top view
+        caption = page.locator("svg.part[data-view='iso'] + figcaption + .pic-caption").inner_text()
+        assert caption == "Faces 13, 22 (not visible in this view: 13)"
+        fill = page.eval_on_selector("svg.part g.hl path.f", "e => getComputedStyle(e).fill")
+        assert fill == "rgb(255, 210, 31)"
+        # Click pins it; the mouse leaving keeps it; a second click clears it.
+        row.click()
+        page.mouse.move(5, 5)
+        assert page.locator("svg.part g.hl").count() > 0
+        page.screenshot(path=str(ARTIFACTS / "report-plate_with_pockets.png"), full_page=True)
+        row.click()
+        assert page.locator("svg.part g.hl").count() == 0
+        page.emulate_media(media="print")
+        page.pdf(path=str(ARTIFACTS / "report-plate_with_pockets.pdf"), format="A4")
+        assert errors == [] and page_errors == [] and dialogs == []
+        assert requests == [target.resolve().as_uri()], requests
+    finally:
+        page.close()
+
+
+def test_script_in_product_and_file_name_is_shown_not_run(browser, make_part, tmp_path, monkeypatch):
+    evil = "<script>alert(1)</script>"
+    import generators
+
+    # A file name cannot hold '/', so the file name carries an <img onerror> instead.
+    evil_file = "<img src=x onerror=alert(2)>part"
+    step = generators.export_step(generators.slotted_block(), tmp_path / f"{evil_file}.step", name=evil)
+    result = bare_result(step, monkeypatch)
+    assert evil in result.product_names or result.bodies[0].name == evil, (result.product_names, result.bodies)
+    ARTIFACTS.mkdir(exist_ok=True)
+    target = html.write_report(result, tmp_path / "evil.html")
+    page, errors, page_errors, requests, dialogs = _open(browser, target)
+    try:
+        text = page.inner_text("body")
+        assert evil in text
+        assert f"{evil_file}.step" in text
+        assert dialogs == [], dialogs
+        assert page.locator("script").count() == 1  # only the report's own
+        assert page.locator("img").count() == 0
+        assert errors == [] and page_errors == [], (errors, page_errors)
+        assert requests == [target.resolve().as_uri()], requests
+        page.screenshot(path=str(ARTIFACTS / "report-xss.png"), full_page=False)
+    finally:
+        page.close()
+
+
+def test_injected_script_would_be_blocked_by_the_policy(browser, tmp_path, make_part, monkeypatch):
+    """Belt and braces: were the escaping ever broken, the page's CSP still refuses a foreign script."""
+    step = make_part("slotted_block", "slotted_block")
+    out = html.render_html(bare_result(step, monkeypatch), settings=html.ReportSettings(pictures=False))
+    poisoned = out.replace("<main>", "<main><script>document.title='pwned'</script><img src=x onerror=alert(3)>", 1)
+    target = tmp_path / "poisoned.html"
+    target.write_text(poisoned, encoding="utf-8")
+    page, errors, page_errors, requests, dialogs = _open(browser, target)
+    try:
+        assert page.title() != "pwned"
+        assert dialogs == []
+        assert any("Content Security Policy" in e for e in errors), errors
+        assert all(r.startswith("file://") for r in requests), requests
+    finally:
+        page.close()

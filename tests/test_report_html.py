@@ -1,0 +1,200 @@
+"""The HTML report: view model, quote arithmetic, escaping, self-containment, CLI."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+import pytest
+from report_support import TIMESTAMP, bare_result, synthetic
+
+from dfm.cli import main
+from dfm.model import DfmResult, ErrorInfo, Feature, Finding, Severity
+from dfm.report import html, viewmodel
+
+
+@pytest.fixture(scope="module")
+def plate(make_part):
+    return make_part("plate_with_pockets", "plate_with_pockets")
+
+
+@pytest.fixture()
+def plate_result(plate, monkeypatch):
+    return synthetic("plate_with_pockets", bare_result(plate, monkeypatch, material="6061-T6", finish="anodize-ii"))
+
+
+def test_findings_sorted_by_severity_then_code(plate_result):
+    result, cam = plate_result
+    extra = Finding("DFM001", "a-note", Severity.INFO, "note", faces=(3,))
+    body = replace(result.bodies[0], findings=(extra, *result.bodies[0].findings))
+    vm = viewmodel.build(replace(result, bodies=(body,)), cam=cam)
+    assert [(r.severity, r.code) for r in vm.findings] == [
+        ("error", "DFM101"), ("warning", "DFM203"), ("warning", "DFM203"), ("info", "DFM001")]
+    assert vm.findings[0].measured == "0.2 mm" and vm.findings[0].limit == "0.5 mm"
+
+
+def test_worst_severity_colours_a_face(plate_result):
+    result, _ = plate_result
+    body = result.bodies[0]
+    note = Finding("DFM001", "a-note", Severity.INFO, "note", faces=(13, 3))
+    body = replace(body, findings=(*body.findings, note))
+
+    class Run:
+        def __init__(self, face):
+            self.face, self.shade, self.fill_d, self.edge_d = face, 1.0, "M0 0L1 0L0 1Z", ""
+
+    class Pic:
+        view, width, height = "iso", 10.0, 10.0
+        runs = (Run(13), Run(3), Run(2))
+
+    vm = viewmodel.build(replace(result, bodies=(body,)), pictures={1: [Pic()]})
+    fills = {p.face: p.fill for p in vm.bodies[0].pictures[0].paths}
+    assert fills[13] == "#d7263d"  # error beats the note on the same face
+    assert fills[3] == "#2f7fd1"
+    assert fills[2] == "#b0b8c2"
+
+
+def test_quote_arithmetic(plate_result, tmp_path):
+    result, cam = plate_result
+    q = tmp_path / "q.toml"
+    q.write_text('currency = "EUR"\nquantities = [10, 1]\n[setup]\nminutes = 60\n[machine]\nrate_per_hour = 120\n'
+                 '[stock]\nallowance_mm = 0\n[material_price_per_kg]\n"6061-T6" = 1000\n'
+                 '[finish."anodize-type-ii"]\nper_piece = 2\nlot_charge = 30\n[finish_aliases]\n'
+                 '"anodize-ii" = "anodize-type-ii"\n')
+    qs = viewmodel.load_quote_settings(q)
+    vm = viewmodel.build(result, quote_settings=qs, cam=cam)
+    quote = vm.quote
+    assert quote.quantities == (1, 10) and quote.complete
+    # setup 120/q; machine 15 min at 120/h = 30; stock 12x8x3 mm = 0.288 cm3 * 2.70 g/cm3 = 0.7776 g at 1000/kg
+    # = 0.7776; finish 2 + 30/q.
+    piece1 = 120 + 30 + 0.7776 + 2 + 30
+    piece10 = 12 + 30 + 0.7776 + 2 + 3
+    assert quote.piece == (viewmodel.money(piece1), viewmodel.money(piece10))
+    assert quote.batch == (viewmodel.money(piece1), viewmodel.money(piece10 * 10))
+    assert [line.label for line in quote.lines] == ["Setup", "Machine time", "Material", "Finish"]
+
+
+def test_quote_says_what_it_could_not_price(plate_result):
+    result, _ = plate_result
+    result = replace(result, settings={"material": "unobtainium", "finish": "gold-plate"})
+    quote = viewmodel.build(result).quote
+    assert not quote.complete
+    text = " ".join(quote.notes)
+    assert "Machine time is not priced" in text
+    assert "Material unobtainium is not priced" in text
+    assert "Finish gold-plate is not priced" in text
+
+
+@pytest.mark.parametrize("body, message", [
+    ('quantities = []\n[setup]\nminutes=1\n[machine]\nrate_per_hour=1\n[stock]\nallowance_mm=0\n', "quantities"),
+    ('quantities = [1]\n[setup]\nminutes=-1\n[machine]\nrate_per_hour=1\n[stock]\nallowance_mm=0\n',
+     r"\[setup\] minutes must be a number >= 0"),
+    ('quantities = [1]\n[setup]\nminutes=1\n[machine]\n[stock]\nallowance_mm=0\n', r"\[machine\] rate_per_hour"),
+    ("quantities = [1\n", "cannot read the quote settings"),
+])
+def test_bad_quote_settings_name_the_file_and_key(tmp_path, body, message):
+    q = tmp_path / "bad.toml"
+    q.write_text(body)
+    with pytest.raises(viewmodel.QuoteSettingsError, match=message) as info:
+        viewmodel.load_quote_settings(q)
+    assert str(q) in str(info.value)
+
+
+def test_shipped_quote_settings_load_and_every_priced_material_has_a_density():
+    qs = viewmodel.load_quote_settings()
+    assert qs.quantities and qs.machine_rate_per_hour > 0
+    dens = viewmodel.material_densities()
+    assert set(qs.material_price_per_kg) <= set(dens)
+
+
+def test_missing_sections_say_so(plate, monkeypatch):
+    result = bare_result(plate, monkeypatch)
+    out = html.render_html(result, settings=html.ReportSettings(pictures=False))
+    assert "No findings: every rule that ran passed." in out
+    assert "No holes, threads, slots, pockets or steps in this result" in out
+    assert "No tool recommendation in this result" in out
+    assert "No finish given, so there is nothing to allow for." in out
+    assert "No machining plan in this result" in out
+    assert "No pictures: they were turned off for this report." in out
+    assert "Price per piece (incomplete)" in out
+
+
+def test_sections_render_what_is_present(plate_result):
+    result, cam = plate_result
+    out = html.render_html(result, cam=cam, settings=html.ReportSettings(pictures=False))
+    for text in ("DFM101", "thin-wall", "pocket-1", "NS-MHR230-0.4", "4.01 … 4.02 mm", "pockets finish", "15 min",
+                 "A thin wall deflects", "Make the web at least 0.5 mm thick"):
+        assert text in out, text
+    assert 'data-faces="13 22"' in out
+
+
+def test_error_result_renders(tmp_path):
+    result = DfmResult(file=str(tmp_path / "broken.step"), status="error",
+                       error=ErrorInfo("DFM904", "corrupt-file", "broken.step: the STEP file is truncated"),
+                       generated_at=TIMESTAMP, dfm_version="0")
+    out = html.render_html(result)
+    assert "The file could not be analysed" in out
+    assert "DFM904 corrupt-file: broken.step: the STEP file is truncated" in out
+    assert "No pictures: no body was analysed." in out
+
+
+def test_self_contained_and_script_allowed_by_its_hash(plate_result):
+    result, cam = plate_result
+    out = html.render_html(result, cam=cam)
+    # No URL other than the SVG namespace; no external resource of any kind.
+    urls = set(re.findall(r"(?:https?|ftp)://[^\s\"'<>)]+", out))
+    assert urls <= {"http://www.w3.org/2000/svg"}, urls
+    assert not re.search(r"<(?:link|img|iframe|object|embed)\b", out)
+    assert not re.search(r"\b(?:src|href)=", out)
+    csp = re.search(r'http-equiv="Content-Security-Policy" content="([^"]*)"', out).group(1)
+    assert "default-src 'none'" in csp
+    scripts = re.findall(r"<script>(.*?)</script>", out, re.S)
+    assert len(scripts) == 1
+    assert f"script-src '{html.script_hash(scripts[0])}'" in csp
+    assert "@media print" in out
+
+
+def test_text_from_the_file_is_escaped(plate_result):
+    result, cam = plate_result
+    evil = "<script>alert(1)</script>"
+    body = replace(result.bodies[0], name=evil, features=(
+        Feature(f"hole-{evil}", "hole", (1,), {"diameter_mm": 1.0}, {"designation": evil}),))
+    result = replace(result, file=f"/x/{evil}.step", product_names=(evil, "b\"'&"), bodies=(body,))
+    out = html.render_html(result, cam=cam, settings=html.ReportSettings(pictures=False))
+    assert out.count("<script>") == 1  # only the report's own
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in out
+    assert "b&#34;&#39;&amp;" in out
+
+
+def test_dfm_report_cli_writes_the_report(plate, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr("dfm.api.body_stages", lambda: [])
+    target = tmp_path / "out" / "r.html"
+    rc = main(["report", str(plate), "-o", str(target), "--material", "6061-T6", "--timestamp", TIMESTAMP])
+    assert rc == 0
+    text = target.read_text(encoding="utf-8")
+    assert "plate_with_pockets" in text and TIMESTAMP in text and "<svg" in text
+    assert f"wrote {target}" in capsys.readouterr().err
+
+
+def test_dfm_report_cli_bad_quote_file_is_an_input_error(plate, tmp_path, capsys):
+    q = tmp_path / "q.toml"
+    q.write_text("quantities = 3\n")
+    rc = main(["report", str(plate), "-o", str(tmp_path / "r.html"), "--quote", str(q)])
+    assert rc == 2
+    assert str(q) in capsys.readouterr().err
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_dfm_check_html(plate, tmp_path, monkeypatch):
+    monkeypatch.setattr("dfm.api.body_stages", lambda: [])
+    target = tmp_path / "c.html"
+    rc = main(["check", str(plate), "--html", str(target), "-o", str(tmp_path / "c.txt")])
+    assert rc == 0
+    assert "Quote (USD)" in target.read_text(encoding="utf-8")
+
+
+def test_report_of_a_missing_file(tmp_path, capsys):
+    target = tmp_path / "r.html"
+    rc = main(["report", str(tmp_path / "nope.step"), "-o", str(target)])
+    assert rc == 2
+    assert "DFM901" in target.read_text(encoding="utf-8")
