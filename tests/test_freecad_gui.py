@@ -221,6 +221,22 @@ def all_visible():
     R["all_visible"] = [o.Name for o in p.objects]
     R["body_colours"] = {n: len(doc.getObject(n).ViewObject.DiffuseColor) for n in ("Block", "Other")}
     R["body_status"] = p.status.text()
+    # Close while dfm runs: the window is not blocked, the result is dropped, nothing is painted
+    doc = FreeCAD.newDocument("Cancel")
+    fresh = doc.addObject("Part::Box", "Fresh")
+    doc.recompute()
+    FreeCADGui.runCommand("DFM_Check")
+    p = gui.LAST_PANEL
+    R["cancel_running"] = p.worker is not None and p.worker.isRunning()
+    p.reject()
+    R["cancel_dialog_open"] = FreeCADGui.Control.activeDialog()
+    wait_for_panel(cancelled)
+
+def cancelled():
+    from dfm_workbench import gui
+    fresh = FreeCAD.ActiveDocument.getObject("Fresh")
+    R["cancel"] = {"detached": len(gui._DETACHED), "colours": len(fresh.ViewObject.DiffuseColor),
+                   "rows": gui.LAST_PANEL.outcomes}
     finish(0)
 
 later(start, 0)
@@ -333,3 +349,7 @@ def test_gui_check_part_colours_faces_and_lists_findings(tmp_path):
     assert r["all_visible"] == ["Block", "Other"]
     assert r["body_colours"] == {"Block": 6, "Other": 6}
     assert "Block: " in r["body_status"] and "Other: " in r["body_status"]
+
+    # closing the panel while dfm runs drops the result and paints nothing
+    assert r["cancel_running"] is True and r["cancel_dialog_open"] is False
+    assert r["cancel"] == {"detached": 0, "colours": 1, "rows": []}

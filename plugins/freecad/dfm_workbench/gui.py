@@ -28,6 +28,8 @@ ENV_NO_OPEN = "DFM_FREECAD_NO_OPEN"
 
 #: The last panel shown (tests and macros read it).
 LAST_PANEL: Any = None
+#: Workers of cancelled checks, kept alive until they finish (a QThread must not be destroyed while running).
+_DETACHED: list[Any] = []
 
 _bridge: Any = None
 
@@ -172,6 +174,7 @@ class CheckPanel:
         self.max_gap = 0.0  # longest time (s) the GUI thread did not get to run while dfm worked
         self._last_tick = 0.0
         self.worker: Worker | None = None
+        self.cancelled = False
         self.started = time.monotonic()
         self.elapsed = 0.0
 
@@ -219,7 +222,13 @@ class CheckPanel:
 
     def reject(self) -> bool:
         if self.worker is not None and self.worker.isRunning():
-            self.worker.wait()
+            # dfm cannot be interrupted mid-analysis: let the worker finish unseen, without
+            # blocking the window, and drop its result (the panel's widgets are gone by then)
+            self.cancelled = True
+            self.timer.stop()
+            _DETACHED.append(self.worker)
+            FreeCADGui.getMainWindow().statusBar().clearMessage()
+            settings.log("DFM: check cancelled; its result will be ignored")
         FreeCADGui.Control.closeDialog()
         return True
 
@@ -273,8 +282,9 @@ class CheckPanel:
         self.max_gap = max(self.max_gap, now - self._last_tick)
         self._last_tick = now
         self.ticks += 1
-        FreeCADGui.getMainWindow().statusBar().showMessage(
-            f"DFM: analysing… {time.monotonic() - self.started:.1f} s")
+        seconds = f"{now - self.started:.1f} s"
+        FreeCADGui.getMainWindow().statusBar().showMessage(f"DFM: analysing… {seconds}")
+        self.bar.setFormat(seconds)
 
     def on_progress(self, index: int, label: str) -> None:
         if len(self.jobs) > 1:
@@ -284,6 +294,11 @@ class CheckPanel:
 
     @guarded
     def on_done(self, results: list[Any]) -> None:
+        if self.cancelled:
+            if self.worker in _DETACHED:
+                _DETACHED.remove(self.worker)
+            self.finished = True
+            return
         self.timer.stop()
         now = time.monotonic()
         self.max_gap = max(self.max_gap, now - self._last_tick)
@@ -294,6 +309,7 @@ class CheckPanel:
         finally:
             self.bar.setRange(0, 1)
             self.bar.setValue(1)
+            self.bar.setFormat(f"done in {self.elapsed:.1f} s")
             self.finished = True
 
     def _show(self, results: list[Any]) -> None:
@@ -418,6 +434,10 @@ def _open_panel(then: str) -> None:
             error("dfm: a check is still running")
             return
         FreeCADGui.Control.closeDialog()
+    _DETACHED[:] = [w for w in _DETACHED if w.isRunning()]
+    if _DETACHED:
+        error("dfm: a cancelled check is still finishing; try again in a moment")
+        return
     panel = CheckPanel(doc, targets(doc), then)
     LAST_PANEL = panel
     FreeCADGui.Control.showDialog(panel)
