@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 from dfm.model import BodyResult, DfmResult
-from dfm.tooling.select import MILLED_KINDS
+from dfm.tooling.select import MILLED_KINDS, corner_owners
 
 
 def add_parser(sub: Any) -> None:
@@ -86,6 +86,12 @@ def render_body(b: BodyResult) -> list[str]:
     else:
         lines.append("  no tools")
     feats = [f for f in b.features if "required_reach_mm" in f.dims]
+    # A corner of a pocket machined by the pocket's own tool adds nothing to the table.
+    owners = corner_owners(b.features)
+    tool_of = {f.id: f.props.get("tool") for f in feats}
+    hidden = [f for f in feats if f.id in owners and f.props.get("tool") is not None
+              and f.props.get("tool") == tool_of.get(owners[f.id])]
+    feats = [f for f in feats if f not in hidden]
     if feats:
         rows = []
         for f in feats:
@@ -98,6 +104,8 @@ def render_body(b: BodyResult) -> list[str]:
         lines.append("")
         lines += ["  " + s for s in _table(
             ["feature", "depth", "corner R", "width/Ø", "Ø limit", "reach need", "tool", "tool Ø", "rough"], rows)]
+    if hidden:
+        lines.append(f"  ({len(hidden)} corner(s) of pockets/slots not listed: same tool as their pocket/slot)")
     for fd in (x for x in b.findings if x.code.startswith("DFM6")):
         lines.append("")
         lines.append(f"  {fd.severity.value.upper()} {fd.code} {fd.name}: {fd.message}")

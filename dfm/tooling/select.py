@@ -608,7 +608,7 @@ def _consolidate(decisions: list[FeatureTooling], reqs: Mapping[str, Requirement
     return out
 
 
-def _owners(features: Sequence[Feature]) -> dict[str, str]:
+def corner_owners(features: Sequence[Feature]) -> dict[str, str]:
     """Corner id → id of the pocket/slot/step whose faces include the corner's faces."""
     regions = [(f.id, set(f.faces)) for f in features if f.kind in REGION_KINDS]
     out: dict[str, str] = {}
@@ -726,7 +726,7 @@ def select_tools(
         lim = min(milled, key=lambda d: (d.finish.diameter_mm, d.feature_id))  # type: ignore[union-attr]
         max_d, limiting = lim.finish.diameter_mm, lim.feature_id  # type: ignore[union-attr]
     chosen = {t.id: t for d in decisions for t in (d.finish, d.rough) if t is not None}
-    tool_set = _tool_set(decisions, _owners(features))
+    tool_set = _tool_set(decisions, corner_owners(features))
     return ToolingResult(tuple(decisions), tool_set, tuple(new_features), max_d, limiting,
                          tuple(findings), dict(sorted(chosen.items())))
 
