@@ -368,3 +368,36 @@ def test_iso_2768_general_tolerance_bands():
     assert general_tolerance_mm(4.0, "m") == 0.1 and general_tolerance_mm(4.0, "f") == 0.05
     assert general_tolerance_mm(6.0, "c") == 0.3 and general_tolerance_mm(6.01, "c") == 0.5
     assert general_tolerance_mm(0.3, "m") is None and general_tolerance_mm(2.0, "v") is None
+
+
+@pytest.mark.corpus
+def test_ap242_pmi_tolerances_feed_the_anodize_allowance(corpus, tmp_path):
+    path = corpus / "nist_pmi" / "nist_ctc_01_asme1_ap242-e1.stp"
+    result = api.analyze(path, material="6061-T6", finish="anodize-ii")
+    allows = [f for f in result.bodies[0].features if f.kind == "anodize_allowance"]
+    assert sorted(a.dims["finished_mm"] for a in allows) == [20, 20, 25, 35, 35]
+    assert {a.props["source"] for a in allows} == {"pmi"} and all(a.props["feature"] for a in allows)
+    (a,) = [a for a in allows if a.dims["finished_mm"] == 35 and a.dims["plus_um"] == 200]
+    # 35 +0.2/-0 bore, Type II 5-25 um at half outward: machine 35.025 .. 35.205
+    assert (a.dims["premachine_min_mm"], a.dims["premachine_max_mm"]) == (pytest.approx(35.025), pytest.approx(35.205))
+    assert any("tolerance from pmi" in f.message for f in result.all_findings if f.code == "DFM503")
+    # the part spec wins over the PMI for the same hole
+    spec = tmp_path / "s.dfm.toml"
+    spec.write_text(f'[[tolerance]]\nselect = {{ feature = "{a.props["feature"]}" }}\nplus_um = 2\nminus_um = 2\n')
+    again = api.analyze(path, material="6061-T6", finish="anodize-ii", spec=str(spec))
+    mine = [f for f in again.bodies[0].features
+            if f.kind == "anodize_allowance" and f.props["feature"] == a.props["feature"]]
+    assert [m.props["source"] for m in mine] == ["spec"] and mine[0].props["feasible"] is False
+
+
+@pytest.mark.corpus
+def test_pmi_nominal_of_an_inch_file_is_converted(corpus):
+    from dfm import kernel
+    from dfm.kernel.pmi import read_dimensions
+
+    path = corpus / "nist_pmi" / "nist_ftc_07_asme1_ap242-e2.stp"
+    loaded = kernel.load(path)
+    dims = [d for d in read_dimensions(path, loaded.solids, 25.4) if d.kind == "diameter"]
+    quarter = [d for d in dims if d.nominal_mm == pytest.approx(6.35)]
+    assert quarter and quarter[0].plus_um == pytest.approx(76.2) and quarter[0].internal is True
+    assert all(d.faces.get(1) for d in dims)

@@ -116,6 +116,14 @@ The command line's `--material` and `--finish` override the spec. An entry that 
 is reported as DFM956 spec-unmatched. Threads the spec calls out become `thread` features with
 `source = "spec"`.
 
+**AP242 PMI.** Under an anodize finish, a STEP file that declares AP242 is also read for its
+semantic PMI (`dfm/kernel/pmi.py`, OCCT's XCAF GD&T): every diameter with a plus/minus tolerance
+becomes a tolerance on the faces it points at (bore or shaft from the cylinder's side), with
+`source = "pmi"` on the allowance and "tolerance from pmi" in the finding. Where the spec and the
+PMI both tolerance a feature, the spec wins. Nominals are checked against the cylinder (OCCT
+passes them on in the file's unit, e.g. inches). Thread callouts and linear sizes in PMI are not
+read yet.
+
 ## Anodize allowance
 
 Under an anodize finish every toleranced size and every thread gets an `anodize_allowance`

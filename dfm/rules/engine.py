@@ -9,7 +9,7 @@ have (a dim that does not apply) skips the feature: no value, no finding.
 from __future__ import annotations
 
 import string
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from dfm import diagnostics
@@ -26,7 +26,7 @@ from dfm.rules.registry import (
     nearest_radius_gap,
     thread_by_designation,
 )
-from dfm.rules.spec import Select
+from dfm.rules.spec import Select, ToleranceSpec
 from dfm.rules.units import DISPLAY, fmt, to_display
 
 #: Relative margin for comparing a value with a limit: a value *at* the limit passes.
@@ -148,8 +148,15 @@ def evaluate_rule(rule: Rule, feat: Feature, env: Mapping[str, Any]) -> Finding 
     )
 
 
-def spec_features(settings: Settings, features: list[Feature]) -> tuple[list[Feature], list[Finding]]:
-    """Features the spec adds (called-out threads, anodize allowances) and spec notes."""
+def spec_features(settings: Settings, features: list[Feature], pmi: Sequence[ToleranceSpec] = ()
+                  ) -> tuple[list[Feature], list[Finding]]:
+    """Features the spec adds (called-out threads, anodize allowances) and spec notes.
+
+    Args:
+        settings: The run's settings (spec, finish variables).
+        features: The body's measured features.
+        pmi: Tolerances read from the file's AP242 PMI; the spec wins where both give one.
+    """
     spec = settings.spec
     env = settings.vars
     added: list[Feature] = []
@@ -205,7 +212,7 @@ def spec_features(settings: Settings, features: list[Feature]) -> tuple[list[Fea
     count = 0
 
     def add_allowance(target: str, nominal: float, plus: float, minus: float, base: Feature | None,
-                      source: str, designation: str = "") -> None:
+                      source: str, designation: str = "", faces: tuple[int, ...] = ()) -> None:
         nonlocal count
         count += 1
         a = anodize.allowance(target, nominal, plus, minus, *film)
@@ -217,26 +224,32 @@ def spec_features(settings: Settings, features: list[Feature]) -> tuple[list[Fea
         if designation:
             props["designation"] = designation
         added.append(Feature(
-            id=f"anodize-{count}", kind="anodize_allowance", faces=base.faces if base else (), dims=a.dims(),
+            id=f"anodize-{count}", kind="anodize_allowance", faces=base.faces if base else faces, dims=a.dims(),
             props=props, location_mm=base.location_mm if base else None, axis=base.axis if base else None,
         ))
 
-    for tol in spec.tolerances:
+    covered: set[str] = set()
+    for tol in list(spec.tolerances) + list(pmi):
         hits = [f for f in everything if f.kind in ("hole", "slot", "pocket", "step") and tol.select.matches(f)]
+        if tol.source != "spec" and hits:
+            hits = [f for f in hits if f.id not in covered]
+            if not hits:
+                continue  # the spec already tolerances this feature
         if not hits:
             nominal = tol.nominal_mm or tol.select.diameter_mm
             if nominal is not None and tol.kind is not None:
-                add_allowance(tol.kind, nominal, tol.plus_um, tol.minus_um, None, "spec")
-            else:
+                add_allowance(tol.kind, nominal, tol.plus_um, tol.minus_um, None, tol.source, faces=tol.select.faces)
+            elif tol.source == "spec":
                 unmatched("tolerance", tol.select)
             continue
         for f in hits:
+            covered.add(f.id)
             kind = tol.kind or ("bore" if f.kind == "hole" else "width")
             nominal = tol.nominal_mm or f.dims.get("diameter_mm") or f.dims.get("width_mm")
             if nominal is None:
                 unmatched("tolerance", tol.select)
                 continue
-            add_allowance(kind, float(nominal), tol.plus_um, tol.minus_um, f, "spec")
+            add_allowance(kind, float(nominal), tol.plus_um, tol.minus_um, f, tol.source)
 
     if spec.general_tolerance:
         toleranced = {str(a.props.get("feature")) for a in added if a.kind == "anodize_allowance"}

@@ -82,6 +82,7 @@ class ToleranceSpec:
     minus_um: float
     kind: str | None = None
     nominal_mm: float | None = None
+    source: str = "spec"
 
 
 @dataclass(frozen=True)
