@@ -29,7 +29,7 @@ from dfm.model import Feature, Vec3
 
 
 def _open_from(geo, point: Vec3, direction: Vec3) -> bool:  # type: ignore[no-untyped-def]
-    return not geo.ray_hits(point, direction)
+    return not geo.ray_hits(point, direction, first_only=True)
 
 
 def find_corners(an: Analysis) -> None:

@@ -139,11 +139,8 @@ def _hole_from(an: Analysis, comp: set[int], d: Vec3, p0: Vec3) -> None:
     rmin = min(s.radius for s in segments)
     eps = min(0.01, 0.2 * rmin)
 
-    def probe(t: float) -> str:
-        return geo.classify(add(p0, mul(d, t)))
-
-    top_open = probe(tmax + eps) == "out"
-    bot_open = probe(tmin - eps) == "out"
+    top_open = geo.is_void(add(p0, mul(d, tmax + eps)), d)
+    bot_open = geo.is_void(add(p0, mul(d, tmin - eps)), mul(d, -1.0))
     if not top_open and not bot_open:
         return  # an internal cavity, not a machinable hole
     through = top_open and bot_open

@@ -22,6 +22,8 @@ from dfm.model import Feature, Vec3
 
 #: Walls up to this thickness are reported as features (the micro range of interest).
 REPORT_MAX_MM = 5.0
+#: Rays probe this far into the material first (walls thicker than this are not micro walls).
+PROBE_MM = 6.0
 #: A ray's exit face must be within this angle of the ray to count as the opposite wall.
 OPPOSITE_DEG = 35.0
 _COS_OPP = math.cos(math.radians(OPPOSITE_DEG))
@@ -29,19 +31,26 @@ _COS_OPP = math.cos(math.radians(OPPOSITE_DEG))
 
 def _grid(area: float) -> int:
     # ~0.5 mm spacing, 3..8 per side: enough for the exact refinement to find the pair.
-    return max(3, min(8, int(math.sqrt(max(area, 0.0)) / 0.5) + 2))
+    return max(2, min(8, int(math.sqrt(max(area, 0.0)) / 0.5) + 1))
 
 
 def find_walls(an: Analysis) -> None:
     """Add ``wall`` features and ``min_wall_thickness_mm`` to ``an``."""
-    geo = an.geo
     pairs: dict[tuple[int, int], tuple[float, Vec3, Vec3]] = {}
+    _cast(an, pairs, PROBE_MM)
+    if not pairs:  # nothing within the probe: measure the (thick) part all the same
+        _cast(an, pairs, 1e9)
+    _report(an, pairs)
+
+
+def _cast(an: Analysis, pairs: dict, max_dist: float) -> None:  # type: ignore[type-arg]
+    geo = an.geo
     for f in geo.faces.values():
         if f.area <= 1e-10:
             continue
         for p, n in geo.sample_face(f.id, _grid(f.area)):
             d = (-n[0], -n[1], -n[2])
-            hits = geo.ray_hits(add(p, mul(d, 1e-7)), d)
+            hits = geo.ray_hits(add(p, mul(d, 1e-7)), d, max_dist, first_only=True)
             if not hits:
                 continue
             w, gid, q = hits[0]
@@ -55,6 +64,10 @@ def find_walls(an: Analysis) -> None:
             if key not in pairs or w < pairs[key][0]:
                 pairs[key] = (w, p, q) if f.id == key[0] else (w, q, p)  # p lies on the lower id
 
+
+
+def _report(an: Analysis, pairs: dict) -> None:  # type: ignore[type-arg]
+    geo = an.geo
     walls = []
     for (a, b), (w, p, q) in pairs.items():
         exact = _exact(geo, a, b)

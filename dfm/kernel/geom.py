@@ -17,9 +17,7 @@ from OCP.BRepBndLib import BRepBndLib
 from OCP.BRepClass3d import BRepClass3d_SolidClassifier
 from OCP.BRepExtrema import BRepExtrema_DistShapeShape
 from OCP.BRepGProp import BRepGProp, BRepGProp_Face
-from OCP.BRepOffset import BRepOffset_Analyse
 from OCP.BRepTools import BRepTools
-from OCP.ChFiDS import ChFiDS_TypeOfConcavity
 from OCP.GCPnts import GCPnts_AbscissaPoint
 from OCP.GeomAbs import (
     GeomAbs_BezierSurface,
@@ -36,7 +34,6 @@ from OCP.GeomAbs import (
 )
 from OCP.gp import gp_Dir, gp_Lin, gp_Pnt, gp_Vec
 from OCP.GProp import GProp_GProps
-from OCP.IntCurvesFace import IntCurvesFace_ShapeIntersector
 from OCP.TopAbs import TopAbs_IN, TopAbs_ON, TopAbs_REVERSED
 from OCP.TopExp import TopExp
 
@@ -144,7 +141,6 @@ class Geometry:
 
     def __init__(self, solid: Solid) -> None:
         self.solid = solid
-        self._analyse = BRepOffset_Analyse(solid.shape, 0.01)
 
     # --- records --------------------------------------------------------------------
     @functools.cached_property
@@ -201,7 +197,7 @@ class Geometry:
             info.update(origin=o, axis=d)
             # Concavity: compare the oriented normal with the direction away from the axis.
             um, vm = (umin + umax) / 2, (vmin + vmax) / 2
-            p, n = self._point_normal(face, um, vm)
+            p, n = self._point_normal(fid, um, vm)
             if kind == "torus":
                 # away from the tube's centre circle
                 rel = _sub(p, o)
@@ -224,14 +220,17 @@ class Geometry:
                 hs = []
                 for uu in (umin, (umin + umax) / 2, umax):
                     for vv in (vmin, vmax):
-                        q, _ = self._point_normal(face, uu, vv)
+                        q, _ = self._point_normal(fid, uu, vv)
                         hs.append(_dot(_sub(q, o), d))
                 info["axial"] = (min(hs), max(hs))
         return FaceInfo(**info)
 
-    @staticmethod
-    def _point_normal(face, u: float, v: float) -> tuple[Vec3, Vec3]:  # type: ignore[no-untyped-def]
-        gf = BRepGProp_Face(face)
+    def _point_normal(self, fid: int, u: float, v: float) -> tuple[Vec3, Vec3]:
+        """Point and outward unit normal of face ``fid`` at (u, v)."""
+        cache = self.__dict__.setdefault("_gprop_cache", {})
+        gf = cache.get(fid)
+        if gf is None:
+            gf = cache[fid] = BRepGProp_Face(self.solid.face(fid))
         p = gp_Pnt()
         n = gp_Vec()
         gf.Normal(u, v, p, n)
@@ -265,18 +264,42 @@ class Geometry:
         if len(faces) == 1:
             convexity = "seam" if BRep_Tool.IsClosed_s(edge, self.solid.face(faces[0])) else "free"
         else:
-            types = {iv.Type() for iv in self._analyse.Type(edge)}
-            if not types:
-                convexity = "tangent"
-            elif types == {ChFiDS_TypeOfConcavity.ChFiDS_Concave}:
-                convexity = "concave"
-            elif types == {ChFiDS_TypeOfConcavity.ChFiDS_Convex}:
-                convexity = "convex"
-            elif types == {ChFiDS_TypeOfConcavity.ChFiDS_Tangential}:
-                convexity = "tangent"
-            else:
-                convexity = "mixed"
+            convexity = self._convexity(eid, edge, curve, faces)
         return EdgeInfo(eid, faces, kind, convexity, length, mid, start, end, **rec)
+
+    def _convexity(self, eid: int, edge, curve, faces: tuple[int, ...]) -> str:  # type: ignore[no-untyped-def]
+        """concave | convex | tangent at the edge's midpoint (dihedral test, 0.5° tolerance).
+
+        With n1 the outward normal of face 1 and T the edge tangent as face 1's boundary
+        runs, n1 × T points into face 1; the edge is concave when face 2's outward normal
+        leans towards face 1 (n2 · (n1 × T) > 0).
+        """
+        from OCP.BRepAdaptor import BRepAdaptor_Curve2d
+
+        f1, f2 = faces[0], faces[1]
+        t = (curve.FirstParameter() + curve.LastParameter()) / 2
+        p = gp_Pnt()
+        tan = gp_Vec()
+        curve.D1(t, p, tan)
+        if tan.Magnitude() < 1e-12:
+            return "mixed"
+        tan.Normalize()
+        if self.solid.edge_reversed_in(eid, f1):
+            tan.Reverse()
+        normals = []
+        for fid in (f1, f2):
+            c2d = BRepAdaptor_Curve2d(edge, self.solid.face(fid))
+            uv = c2d.Value(t)
+            normals.append(self._point_normal(fid, uv.X(), uv.Y())[1])
+        n1, n2 = normals
+        d1 = (n1[1] * tan.Z() - n1[2] * tan.Y(), n1[2] * tan.X() - n1[0] * tan.Z(), n1[0] * tan.Y() - n1[1] * tan.X())
+        s = _dot(n2, d1)
+        lim = math.sin(math.radians(0.5))
+        if s > lim:
+            return "concave"
+        if s < -lim:
+            return "convex"
+        return "tangent"
 
     # --- adjacency ------------------------------------------------------------------
     @functools.cached_property
@@ -313,35 +336,70 @@ class Geometry:
                 v = vmin + (vmax - vmin) * (j + 0.5) / n
                 if cls.Perform(gp_Pnt2d(u, v)) != TopAbs_IN:
                     continue
-                out.append(self._point_normal(face, u, v))
+                out.append(self._point_normal(fid, u, v))
         return out
 
     @functools.cached_property
-    def _intersector(self) -> IntCurvesFace_ShapeIntersector:
-        isec = IntCurvesFace_ShapeIntersector()
-        isec.Load(self.solid.shape, 1e-7)
+    def _boxes(self):  # type: ignore[no-untyped-def]
+        import numpy as np
+
+        lo = np.array([self.faces[i].bbox[0] for i in range(1, self.solid.face_count + 1)], dtype=float)
+        hi = np.array([self.faces[i].bbox[1] for i in range(1, self.solid.face_count + 1)], dtype=float)
+        pad = 1e-6 + 1e-9 * np.abs(hi - lo).max(initial=1.0)
+        return lo - pad, hi + pad
+
+    def _face_intersector(self, fid: int):  # type: ignore[no-untyped-def]
+        from OCP.IntCurvesFace import IntCurvesFace_Intersector
+
+        cache = self.__dict__.setdefault("_isec_cache", {})
+        isec = cache.get(fid)
+        if isec is None:
+            isec = cache[fid] = IntCurvesFace_Intersector(self.solid.face(fid), 1e-7)
         return isec
 
-    def ray_hits(self, origin: Vec3, direction: Vec3, max_dist: float = 1e9) -> list[tuple[float, int, Vec3]]:
+    def ray_hits(self, origin: Vec3, direction: Vec3, max_dist: float = 1e9,
+                 first_only: bool = False) -> list[tuple[float, int, Vec3]]:
         """Intersections of a ray with the solid's faces, sorted by distance.
+
+        A numpy slab test over the faces' boxes picks the candidate faces (the broad
+        phase), then each is intersected exactly; with ``first_only`` the search stops
+        as soon as no nearer box remains.
 
         Returns:
             (distance, face id, point) for each hit with distance in (1e-6, max_dist].
-
         """
-        isec = self._intersector
+        import numpy as np
+
+        lo, hi = self._boxes
+        o = np.asarray(origin, dtype=float)
+        d = np.asarray(direction, dtype=float)
+        d = np.where(np.abs(d) < 1e-30, 1e-30, d)
+        inv = 1.0 / d
+        t1 = (lo - o) * inv
+        t2 = (hi - o) * inv
+        tmin = np.minimum(t1, t2).max(axis=1)
+        tmax = np.maximum(t1, t2).min(axis=1)
+        ok = (tmax >= np.maximum(tmin, 0.0)) & (tmin <= max_dist)
+        cand = np.nonzero(ok)[0]
+        order = cand[np.argsort(tmin[cand])]
         lin = gp_Lin(gp_Pnt(*origin), gp_Dir(*direction))
-        isec.Perform(lin, 1e-6, max_dist)
-        out = []
-        if not isec.IsDone():
-            return out
-        for k in range(1, isec.NbPnt() + 1):
-            w = isec.WParameter(k)
-            if w <= 1e-6:
+        out: list[tuple[float, int, Vec3]] = []
+        best = math.inf
+        for idx in order:
+            if first_only and tmin[idx] > best:
+                break
+            fid = int(idx) + 1
+            isec = self._face_intersector(fid)
+            isec.Perform(lin, 1e-6, max_dist)
+            if not isec.IsDone():
                 continue
-            out.append((w, self.solid.face_id(isec.Face(k)), _t(isec.Pnt(k))))
+            for k in range(1, isec.NbPnt() + 1):
+                w = isec.WParameter(k)
+                if w > 1e-6:
+                    out.append((w, fid, _t(isec.Pnt(k))))
+                    best = min(best, w)
         out.sort()
-        return out
+        return out[:1] if first_only else out
 
     def face_distance(self, a: int, b: int) -> tuple[float, Vec3, Vec3] | None:
         """Exact minimum distance between faces ``a`` and ``b`` and the two closest points."""
@@ -354,17 +412,39 @@ class Geometry:
         """Outward normal of face ``fid`` at the point of it nearest to ``point``."""
         from OCP.GeomAPI import GeomAPI_ProjectPointOnSurf
 
+        info = self.faces[fid]
+        if info.kind == "plane":
+            return info.normal
         face = self.solid.face(fid)
         surf = BRep_Tool.Surface_s(face)
         proj = GeomAPI_ProjectPointOnSurf(gp_Pnt(*point), surf)
         if proj.NbPoints() == 0:
             return None
         u, v = proj.LowerDistanceParameters()
-        return self._point_normal(face, u, v)[1]
+        return self._point_normal(fid, u, v)[1]
+
+    def is_void(self, point: Vec3, direction: Vec3) -> bool:
+        """True when ``point`` is outside the material, by the parity of ray crossings.
+
+        Two rays (``direction`` and a skewed one) must agree; when they do not (a ray
+        grazing an edge), the exact classifier decides.
+        """
+        skew = (direction[0] + 0.0137, direction[1] - 0.0291, direction[2] + 0.0173)
+        n = math.sqrt(_dot(skew, skew))
+        skew = (skew[0] / n, skew[1] / n, skew[2] / n)
+        a = len(self.ray_hits(point, direction)) % 2 == 0
+        b = len(self.ray_hits(point, skew)) % 2 == 0
+        if a == b:
+            return a
+        return self.classify(point) == "out"
 
     def classify(self, point: Vec3, tol: float = 1e-7) -> str:
         """``in``, ``on`` or ``out`` of the solid."""
-        c = BRepClass3d_SolidClassifier(self.solid.shape, gp_Pnt(*point), tol)
+        c = self.__dict__.get("_classifier")
+        if c is None:
+            c = BRepClass3d_SolidClassifier(self.solid.shape)
+            self.__dict__["_classifier"] = c
+        c.Perform(gp_Pnt(*point), tol)
         st = c.State()
         return "in" if st == TopAbs_IN else "on" if st == TopAbs_ON else "out"
 

@@ -19,8 +19,8 @@ from OCP.IFSelect import IFSelect_RetDone
 from OCP.Interface import Interface_Static
 from OCP.STEPCAFControl import STEPCAFControl_Reader
 from OCP.STEPControl import STEPControl_Reader
-from OCP.TColStd import TColStd_SequenceOfAsciiString
 from OCP.TCollection import TCollection_ExtendedString
+from OCP.TColStd import TColStd_SequenceOfAsciiString
 from OCP.TDataStd import TDataStd_Name
 from OCP.TDF import TDF_Label, TDF_LabelSequence
 from OCP.TDocStd import TDocStd_Document
@@ -75,6 +75,7 @@ class LoadedFile:
         solids: The bodies to analyse, each with stable face ids.
         sewn: True when the solids were built by sewing free surfaces.
         notes: Remarks from reading, for the result's warnings.
+
     """
 
     path: Path
@@ -116,6 +117,7 @@ def load(path: str | Path) -> LoadedFile:
 
     Raises:
         InputError: with a DFM9xx code for any file that cannot be analysed.
+
     """
     p = Path(path)
     if not p.exists():

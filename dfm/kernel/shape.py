@@ -10,10 +10,10 @@ from OCP.BRepBndLib import BRepBndLib
 from OCP.BRepCheck import BRepCheck_Analyzer
 from OCP.BRepGProp import BRepGProp
 from OCP.GProp import GProp_GProps
-from OCP.TopAbs import TopAbs_EDGE, TopAbs_FACE
-from OCP.TopExp import TopExp
+from OCP.TopAbs import TopAbs_EDGE, TopAbs_FACE, TopAbs_REVERSED
+from OCP.TopExp import TopExp, TopExp_Explorer
 from OCP.TopoDS import TopoDS, TopoDS_Edge, TopoDS_Face, TopoDS_Shape
-from OCP.TopTools import TopTools_IndexedDataMapOfShapeListOfShape, TopTools_IndexedMapOfShape
+from OCP.TopTools import TopTools_IndexedMapOfShape
 
 from dfm.model import Vec3
 
@@ -28,6 +28,7 @@ class Solid:
         shape: The ``TopoDS_Solid`` (already placed in the file's coordinates, in mm).
         name: Product or label name from the file, or ``body-N``.
         index: 1-based position of the body in the file.
+
     """
 
     def __init__(self, shape: TopoDS_Shape, name: str, index: int) -> None:
@@ -73,14 +74,23 @@ class Solid:
     @functools.cached_property
     def edge_faces(self) -> dict[int, tuple[int, ...]]:
         """For each edge id, the ids of the faces it bounds."""
-        amap = TopTools_IndexedDataMapOfShapeListOfShape()
-        TopExp.MapShapesAndAncestors_s(self.shape, TopAbs_EDGE, TopAbs_FACE, amap)
-        out: dict[int, tuple[int, ...]] = {}
-        for i in range(1, amap.Extent() + 1):
-            eid = self.edge_id(amap.FindKey(i))
-            ids = sorted({self.face_id(f) for f in amap.FindFromIndex(i)})
-            out[eid] = tuple(ids)
-        return out
+        out: dict[int, set[int]] = {}
+        orient: dict[tuple[int, int], bool] = {}
+        for fid in range(1, self.face_count + 1):
+            exp = TopExp_Explorer(self._faces.FindKey(fid), TopAbs_EDGE)
+            while exp.More():
+                cur = exp.Current()
+                eid = self._edges.FindIndex(cur)
+                out.setdefault(eid, set()).add(fid)
+                orient[(eid, fid)] = cur.Orientation() == TopAbs_REVERSED
+                exp.Next()
+        self._edge_reversed_in = orient
+        return {eid: tuple(sorted(fids)) for eid, fids in sorted(out.items())}
+
+    def edge_reversed_in(self, edge_id: int, face_id: int) -> bool:
+        """True when edge ``edge_id`` runs reversed in the boundary of face ``face_id``."""
+        _ = self.edge_faces
+        return self._edge_reversed_in[(edge_id, face_id)]
 
     def free_edges(self) -> list[int]:
         """Edges that bound exactly one face and are not degenerate (an open boundary)."""

@@ -1,0 +1,90 @@
+"""Analysis time vs face count: generated plates of about 100, 1 000 and 10 000 faces.
+
+Each plate carries a grid of small rectangular pockets (5 faces each) and through holes
+(1 face each). Prints faces, bare STEP read time (STEPControl_Reader) and the time of the
+feature analysis and of the whole ``api.analyze``.
+
+Usage: python benchmarks/scale.py [--sizes 100 1000 10000] [--out DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "example_parts"))
+
+
+def make_plate(target_faces: int, path: Path) -> Path:
+    import cadquery as cq
+    import generators
+
+    if path.exists():
+        return path
+    n_pockets = max(1, target_faces // 10)
+    n_holes = max(1, (target_faces - 6 - 5 * n_pockets))
+    side_p = math.ceil(math.sqrt(n_pockets))
+    side_h = math.ceil(math.sqrt(n_holes))
+    pitch = 1.0
+    w = max(side_p, side_h) * pitch + 2
+    plate = cq.Workplane("XY").box(2 * w + 2, w, 2.0, centered=(True, True, False))
+    pts_p = [(-w / 2 - 0.5 + (i % side_p - side_p / 2) * pitch, (i // side_p - side_p / 2) * pitch)
+             for i in range(n_pockets)]
+    pts_h = [(w / 2 + 0.5 + (i % side_h - side_h / 2) * pitch, (i // side_h - side_h / 2) * pitch)
+             for i in range(n_holes)]
+    plate = plate.faces(">Z").workplane().pushPoints(pts_p).rect(0.5, 0.6).cutBlind(-0.5)
+    plate = plate.faces(">Z").workplane().pushPoints(pts_h).hole(0.3)
+    return generators.export_step(plate, path)
+
+
+def bare_read(path: Path) -> float:
+    from OCP.STEPControl import STEPControl_Reader
+
+    from dfm.kernel.capture import captured_output
+
+    t = time.perf_counter()
+    with captured_output():
+        r = STEPControl_Reader()
+        r.ReadFile(str(path))
+        r.TransferRoots()
+    return time.perf_counter() - t
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 10000])
+    ap.add_argument("--out", type=Path, default=Path("/tmp/dfm-scale"))
+    args = ap.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    from dfm import api
+    from dfm.features import analyse_solid
+    from dfm.kernel import load
+
+    print(f"{'target':>7s} {'faces':>6s} {'read s':>8s} {'load s':>8s} {'features s':>10s} {'analyze s':>9s} "
+          f"{'ratio':>6s}  features")
+    for n in args.sizes:
+        t = time.perf_counter()
+        p = make_plate(n, args.out / f"plate_{n}.step")
+        gen = time.perf_counter() - t
+        read = bare_read(p)
+        t = time.perf_counter()
+        solid = load(p).solids[0]
+        t_load = time.perf_counter() - t
+        t = time.perf_counter()
+        an = analyse_solid(solid)
+        t_feat = time.perf_counter() - t
+        t = time.perf_counter()
+        res = api.analyze(p)
+        t_all = time.perf_counter() - t
+        kinds: dict[str, int] = {}
+        for f in an.features:
+            kinds[f.kind] = kinds.get(f.kind, 0) + 1
+        print(f"{n:7d} {solid.face_count:6d} {read:8.2f} {t_load:8.2f} {t_feat:10.2f} {t_all:9.2f} "
+              f"{t_all / read:6.1f}  {kinds} (generated in {gen:.0f} s; status {res.status})")
+
+
+if __name__ == "__main__":
+    main()
