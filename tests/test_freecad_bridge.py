@@ -14,7 +14,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from freecad_harness import PLUGIN, ROOT, needs_freecadcmd, run_freecadcmd
+from freecad_harness import ROOT, needs_freecadcmd, run_freecadcmd
 
 pytestmark = [pytest.mark.freecad, needs_freecadcmd]
 
@@ -300,22 +300,6 @@ except B.BridgeError as err:
     parsed = spec_mod.load_spec(spec)  # the CLI's own reader accepts it
     assert parsed.material == "Ti-6Al-4V" and parsed.finish.profile_name == "anodize-iii"
     assert parsed.general_tolerance == "f" and len(parsed.tolerances) == 1
-
-
-def test_plugin_has_addon_manager_metadata():
-    import xml.etree.ElementTree as ET
-
-    ns = {"p": "https://wiki.freecad.org/Package_Metadata"}
-    root = ET.parse(PLUGIN / "package.xml").getroot()
-    wb = root.find("p:content/p:workbench", ns)
-    assert wb.find("p:classname", ns).text == "DfmWorkbench"
-    assert (PLUGIN / wb.find("p:subdirectory", ns).text / "InitGui.py").is_file()
-    for icon in [root.find("p:icon", ns).text, wb.find("p:icon", ns).text]:
-        assert (PLUGIN / icon).is_file()
-    text = (PLUGIN / "InitGui.py").read_text()
-    assert "class DfmWorkbench(Workbench)" in text
-    for name in ("dfm_check", "dfm_settings", "dfm_tools", "dfm_program", "dfm_report"):
-        ET.parse(PLUGIN / "Resources" / "icons" / f"{name}.svg")  # well-formed SVG
 
 
 def test_generate_program_writes_gcode_and_tool_table(tmp_path):
