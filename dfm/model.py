@@ -172,6 +172,8 @@ class DfmResult:
     settings: Mapping[str, Any] = field(default_factory=dict)
     generated_at: str | None = None
     dfm_version: str = ""
+    #: The machining plan's summary (``dfm.cam``): cycle time per operation and program, tools.
+    cam: Mapping[str, Any] | None = None
 
     @property
     def all_findings(self) -> tuple[Finding, ...]:

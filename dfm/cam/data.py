@@ -35,8 +35,39 @@ class Settings:
         return float(self.values[key])
 
 
-def load_settings(machine_file: str | Path | None = None, overrides: Mapping[str, str] | None = None) -> Settings:
-    """The shipped settings, then a user machine file, then ``key=value`` overrides.
+DEFAULT_MACHINE = "hsm-60k"
+_UNITS = {"rpm": 1.0, "mm": 1.0, "um": 1e-3, "µm": 1e-3}
+
+
+def machine_profile(name: str | None) -> tuple[dict[str, float], Path]:
+    """``max_rpm`` and ``edge_radius_mm`` from rules/profiles/machine/NAME.toml (by name or alias).
+
+    Raises:
+        UsageError: No such machine profile.
+        RuleError: The profile lacks one of the two values or its unit is unknown.
+    """
+    folder = rules_dir() / "profiles" / "machine"
+    want = (name or DEFAULT_MACHINE).lower()
+    names = []
+    for f in sorted(folder.glob("*.toml")):
+        prof = tomllib.loads(f.read_text(encoding="utf-8"))
+        names.append(str(prof.get("name", f.stem)))
+        if want != str(prof.get("name", f.stem)).lower() and want not in [a.lower() for a in prof.get("aliases", [])]:
+            continue
+        out: dict[str, float] = {}
+        for key in ("max_rpm", "edge_radius_mm"):
+            raw = str(prof.get("vars", {}).get(key, ""))
+            parts = raw.split()
+            if len(parts) != 2 or parts[1] not in _UNITS:
+                raise RuleError(f, f"vars.{key}", f"expected a number and a unit, got '{raw}'")
+            out[key] = float(parts[0]) * _UNITS[parts[1]]
+        return out, f
+    raise UsageError(f"unknown machine profile '{name}' (known: {', '.join(names)})")
+
+
+def load_settings(machine: str | None = None, overrides: Mapping[str, str] | None = None,
+                  machine_file: str | Path | None = None) -> Settings:
+    """The machine profile, the shipped CAM settings, a user settings file, then ``key=value`` overrides.
 
     Raises:
         UsageError: An unknown setting name or a value that is not a positive number.
@@ -48,6 +79,10 @@ def load_settings(machine_file: str | Path | None = None, overrides: Mapping[str
         for k, v in base[sect].items():
             values[k] = float(v)
             source[k] = f"settings.toml [{sect}]"
+    prof, prof_path = machine_profile(machine)
+    for k, v in prof.items():
+        values[k] = v
+        source[k] = f"rules/profiles/machine/{prof_path.name}"
     if machine_file is not None:
         path = Path(machine_file)
         try:

@@ -181,7 +181,7 @@ def section_fn(solid: Any):  # type: ignore[no-untyped-def]
 
 
 def generate(path: str | Path, *, post: str = "linuxcnc", material: str | None = None,
-             stock: StockSpec | None = None, machine: str | Path | None = None,
+             stock: StockSpec | None = None, machine: str | None = None, settings_file: str | Path | None = None,
              overrides: Mapping[str, str] | None = None, tools: str | Path | None = None,
              options: Any = None, timestamp: str | None = None) -> tuple[Generated, Any]:
     """Analyse ``path`` and generate its program.
@@ -199,10 +199,11 @@ def generate(path: str | Path, *, post: str = "linuxcnc", material: str | None =
     from dfm.kernel import sampling
 
     get_post(post)  # fail early on an unknown post
-    settings = data.load_settings(machine, overrides)
+    settings = data.load_settings(machine, overrides, settings_file)
     mat = data.load_material(material)
     catalogue = data.load_catalogue(tools)
-    opts = options or api.Options(material=mat.name, tools=str(tools) if tools else None, generated_at=timestamp)
+    opts = options or api.Options(material=mat.name, tools=str(tools) if tools else None, generated_at=timestamp,
+                                  extra={"machine": machine} if machine else {})
     result = api.analyze(path, opts)
     if result.status != "ok":
         raise DfmError(result.error.message if result.error else f"{path}: cannot be analysed")

@@ -367,7 +367,7 @@ def _profile_ops(ctx: _Ctx, section: SectionFn, levels: Sequence[float], part_to
     tool = ctx.tool(cutter)
     r = tool.radius
     cd = feedmod.cutting_data(cutter, ctx.material, s, ae_mm=s["ae_over_d"] * cutter.diameter_mm)
-    pad = 2 * r + allow + cd.ae_mm + 0.5
+    pad = 2 * r + allow + 0.05  # ring 0 of the outer box runs just outside the stock
     x0, y0, x1, y1 = smin[0] - pad, smin[1] - pad, smax[0] + pad, smax[1] + pad
     big = (Seg((x0, y0), (x1, y0)), Seg((x1, y0), (x1, y1)), Seg((x1, y1), (x0, y1)), Seg((x0, y1), (x0, y0)))
     rough: list[Step] = []

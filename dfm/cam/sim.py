@@ -48,10 +48,12 @@ class Move:
     radius: float
     spindle: bool
     line: int
+    center: tuple[float, float] | None = None
+    sweep: float = 0.0
 
 
 def _arc_points(p: tuple[float, float, float], x: float, y: float, z: float, cx: float, cy: float, ccw: bool,
-                turns: int = 1, max_err: float = 1e-4) -> list[tuple[float, float, float]]:
+                turns: int = 1, max_err: float = 4e-4) -> list[tuple[float, float, float]]:
     seg = Seg((p[0], p[1]), (x, y), (cx, cy), ccw)
     sweep = seg.sweep
     if math.dist((p[0], p[1]), (x, y)) < 1e-9:
@@ -67,6 +69,20 @@ def _arc_points(p: tuple[float, float, float], x: float, y: float, z: float, cx:
         ang = a0 + sweep * t
         out.append((cx + r * math.cos(ang), cy + r * math.sin(ang), p[2] + (z - p[2]) * t))
     out[-1] = (x, y, z)
+    return out
+
+
+def _arc_moves(p: tuple[float, float, float], x: float, y: float, z: float, cx: float, cy: float, ccw: bool,
+               turns: int, radius: float, spindle: bool, line: int) -> list[Move]:
+    if abs(z - p[2]) < 1e-12:  # a flat arc: swept exactly in one piece
+        seg = Seg((p[0], p[1]), (x, y), (cx, cy), ccw)
+        sweep = seg.sweep if math.dist((p[0], p[1]), (x, y)) > 1e-9 else 2 * math.pi * (1 if ccw else -1)
+        sweep += (turns - 1) * 2 * math.pi * (1 if ccw else -1)
+        return [Move(False, p, (x, y, z), radius, spindle, line, (cx, cy), sweep)]
+    out = []
+    for q in _arc_points(p, x, y, z, cx, cy, ccw, turns=turns):
+        out.append(Move(False, p, q, radius, spindle, line))
+        p = q
     return out
 
 
@@ -98,9 +114,8 @@ def moves_from_steps(steps: Sequence[Step], radii: Mapping[int, float],
         elif isinstance(s, Arc):
             if pos is None:
                 raise ValueError("arc without a start point")
-            for q in _arc_points(pos, s.x, s.y, s.z, s.cx, s.cy, s.ccw):
-                out.append(Move(False, pos, q, radius, spindle, i))
-                pos = q
+            out.extend(_arc_moves(pos, s.x, s.y, s.z, s.cx, s.cy, s.ccw, 1, radius, spindle, i))
+            pos = (s.x, s.y, s.z)
     return out
 
 
@@ -141,9 +156,8 @@ def moves_from_canon(text: str, radii: Mapping[int, float]) -> list[Move]:
             x, y, cx, cy, rot, z = v[0], v[1], v[2], v[3], int(v[4]), v[5]
             if pos is None:
                 pos = (0.0, 0.0, 0.0)
-            for q in _arc_points(pos, x, y, z, cx, cy, rot > 0, turns=abs(rot)):
-                out.append(Move(False, pos, q, radius, spindle, line))
-                pos = q
+            out.extend(_arc_moves(pos, x, y, z, cx, cy, rot > 0, abs(rot), radius, spindle, line))
+            pos = (x, y, z)
             first = False
     return out
 
@@ -205,11 +219,7 @@ class Simulation:
     height: np.ndarray
     part: np.ndarray
     tol: float = 1e-3
-    gouge: np.ndarray = field(init=False)
     violations: list[Violation] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        self.gouge = self.height.copy()
 
     def run(self, moves: Iterable[Move]) -> Simulation:
         """Sweep every move; returns self."""
@@ -223,36 +233,54 @@ class Simulation:
         if r <= 0:
             return
         (ax, ay, az), (bx, by, bz) = mv.a, mv.b
-        i0 = max(int((min(ax, bx) - r - g.x0) / g.step) - 1, 0)
-        i1 = min(int((max(ax, bx) + r - g.x0) / g.step) + 2, g.nx)
-        j0 = max(int((min(ay, by) - r - g.y0) / g.step) - 1, 0)
-        j1 = min(int((max(ay, by) + r - g.y0) / g.step) + 2, g.ny)
+        if mv.center is not None:
+            lo_x, hi_x, lo_y, hi_y = _arc_box(mv)
+        else:
+            lo_x, hi_x, lo_y, hi_y = min(ax, bx), max(ax, bx), min(ay, by), max(ay, by)
+        i0 = max(int((lo_x - r - g.x0) / g.step) - 1, 0)
+        i1 = min(int((hi_x + r - g.x0) / g.step) + 2, g.nx)
+        j0 = max(int((lo_y - r - g.y0) / g.step) - 1, 0)
+        j1 = min(int((hi_y + r - g.y0) / g.step) + 2, g.ny)
         if i1 <= i0 or j1 <= j0:
             return
         px = g.x0 + (np.arange(i0, i1) + 0.5) * g.step
         py = g.y0 + (np.arange(j0, j1) + 0.5) * g.step
         cx, cy = np.meshgrid(px, py)
-        zt = _lowest(cx, cy, ax, ay, az, bx, by, bz, r)
+        zt = self._lowest(mv, cx, cy, 0.0)
         sub_h = self.height[j0:j1, i0:i1]
-        removed = sub_h - zt
-        worst = float(np.max(removed)) if removed.size else -np.inf
-        if worst > self.tol and (mv.rapid or not mv.spindle):
-            jj, ii = np.unravel_index(int(np.argmax(removed)), removed.shape)
-            self.violations.append(Violation("rapid-through-material" if mv.rapid else "cut-with-spindle-off",
-                                             mv.line, float(px[ii]), float(py[jj]), worst))
+        if mv.rapid or not mv.spindle:
+            removed = sub_h - zt
+            worst = float(np.max(removed)) if removed.size else -np.inf
+            if worst > self.tol:
+                jj, ii = np.unravel_index(int(np.argmax(removed)), removed.shape)
+                self.violations.append(Violation("rapid-through-material" if mv.rapid else "cut-with-spindle-off",
+                                                 mv.line, float(px[ii]), float(py[jj]), worst))
         np.minimum(sub_h, zt, out=sub_h)
-        zg = _lowest(cx, cy, ax, ay, az + self.tol, bx, by, bz + self.tol, r - self.tol)
-        sub_g = self.gouge[j0:j1, i0:i1]
-        np.minimum(sub_g, zg, out=sub_g)
-        into = self.part[j0:j1, i0:i1] - zg
+        sub_p = self.part[j0:j1, i0:i1]
+        if float(sub_p.max()) <= min(az, bz) + self.tol:
+            return  # nothing of the part reaches above the tool here: no gouge possible
+        zg = self._lowest(mv, cx, cy, self.tol)
+        into = sub_p - zg
         deepest = float(np.max(into)) if into.size else -np.inf
         if deepest > 1e-9:
             jj, ii = np.unravel_index(int(np.argmax(into)), into.shape)
             self.violations.append(Violation("gouge", mv.line, float(px[ii]), float(py[jj]), deepest))
 
-    def removed_fraction(self, mask: np.ndarray, stock_top: float, stock_bottom: float) -> float:
-        """Share of the removable volume inside ``mask`` (cells) that was removed."""
-        floor = np.maximum(self.part, stock_bottom)
+    @staticmethod
+    def _lowest(mv: Move, cx: np.ndarray, cy: np.ndarray, shrink: float) -> np.ndarray:
+        (ax, ay, az), (bx, by, bz) = mv.a, mv.b
+        r = mv.radius - shrink
+        if mv.center is None:
+            return _lowest(cx, cy, ax, ay, az + shrink, bx, by, bz + shrink, r)
+        return _lowest_arc(cx, cy, mv, r, az + shrink)
+
+    def removed_fraction(self, mask: np.ndarray, stock_top: float, bottom: float) -> float:
+        """Share of the removable volume inside ``mask`` (cells) that was removed.
+
+        Where there is no part below a cell (a through feature), ``bottom`` (the part's
+        bottom) is the floor: the stock skin below the part is not part of the feature.
+        """
+        floor = np.maximum(self.part, bottom)
         removable = np.clip(stock_top - floor, 0.0, None)[mask]
         left = np.clip(np.minimum(self.height, stock_top) - floor, 0.0, None)[mask]
         total = float(removable.sum())
@@ -279,6 +307,44 @@ def _lowest(cx: np.ndarray, cy: np.ndarray, ax: float, ay: float, az: float, bx:
     ok &= (t2 >= 0.0) & (t1 <= 1.0)
     z = np.minimum(az + (bz - az) * lo, az + (bz - az) * hi)
     return np.where(ok, z, np.inf)
+
+
+def _arc_box(mv: Move) -> tuple[float, float, float, float]:
+    assert mv.center is not None
+    ox, oy = mv.center
+    rad = math.dist((mv.a[0], mv.a[1]), mv.center)
+    xs = [mv.a[0], mv.b[0]]
+    ys = [mv.a[1], mv.b[1]]
+    a0 = math.atan2(mv.a[1] - oy, mv.a[0] - ox)
+    for k in range(4):  # axis extremes inside the sweep
+        ang = k * math.pi / 2
+        rel = (ang - a0) % (2 * math.pi) if mv.sweep >= 0 else (a0 - ang) % (2 * math.pi)
+        if rel <= abs(mv.sweep) + 1e-12:
+            xs.append(ox + rad * math.cos(ang))
+            ys.append(oy + rad * math.sin(ang))
+    return min(xs), max(xs), min(ys), max(ys)
+
+
+def _lowest_arc(cx: np.ndarray, cy: np.ndarray, mv: Move, r: float, z: float) -> np.ndarray:
+    """Flat arc at height z: the annular sector swept by the disc, plus the discs at both ends."""
+    assert mv.center is not None
+    ox, oy = mv.center
+    rad = math.dist((mv.a[0], mv.a[1]), mv.center)
+    rho = np.hypot(cx - ox, cy - oy)
+    a0 = math.atan2(mv.a[1] - oy, mv.a[0] - ox)
+    phi = np.arctan2(cy - oy, cx - ox) - a0
+    if mv.sweep >= 0:
+        rel = np.mod(phi, 2 * math.pi)
+        in_range = rel <= mv.sweep + 1e-12
+    else:
+        rel = np.mod(-phi, 2 * math.pi)
+        in_range = rel <= -mv.sweep + 1e-12
+    if abs(mv.sweep) >= 2 * math.pi - 1e-12:
+        in_range = np.ones_like(rho, dtype=bool)
+    cov = (in_range & (np.abs(rho - rad) <= r))
+    cov |= np.hypot(cx - mv.a[0], cy - mv.a[1]) <= r
+    cov |= np.hypot(cx - mv.b[0], cy - mv.b[1]) <= r
+    return np.where(cov, z, np.inf)
 
 
 def polygon_mask(grid: Grid, outline: Sequence[Sequence[float]]) -> np.ndarray:

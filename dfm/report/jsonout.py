@@ -137,6 +137,7 @@ def result_dict(r: DfmResult) -> dict[str, Any]:
         "counts": counts,
         "findings": [finding_dict(f) for f in r.findings],
         "bodies": [body_dict(b) for b in r.bodies],
+        **({"cam": _jsonable(dict(r.cam))} if getattr(r, "cam", None) is not None else {}),
     }
 
 
