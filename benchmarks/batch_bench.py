@@ -14,6 +14,7 @@ daemonic workers (each file's process is exec'd, paying the ~1.8 s OCP import) a
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import tempfile
@@ -67,6 +68,8 @@ def main() -> int:
                         secs, counts = timed(inputs, scheduler=lc.scheduler_address)
             label = "dask LocalCluster 2x1, " + ("daemonic workers (exec)" if daemon else "non-daemonic (fork)")
             rows.append((label, secs, counts))
+    load = os.getloadavg()
+    print(f"machine: {os.cpu_count()} CPUs, load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (1/5/15 min)")
     print(f"{'configuration':<58} {'files':>5} {'seconds':>8} {'parts/min':>9}")
     for label, secs, counts in rows:
         print(f"{label:<58} {counts['files']:>5} {secs:>8.1f} {counts['files'] * 60.0 / secs:>9.1f}")

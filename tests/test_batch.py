@@ -211,6 +211,12 @@ def test_cli_batch_clashing_names_bad_file_and_resume(tmp_path, capsys):
     assert third[str(up / "broken.stp")]["error"] is None or third[str(up / "broken.stp")]["error"]["code"] != "DFM904"
     assert [s for s, r in sorted(third.items()) if not r["resumed"]] == [str(up / "broken.stp")]
 
+    # a part specification appears beside one part: only that part is redone, with it
+    (up / "a" / "bracket.dfm.toml").write_text('material = "brass"\n')
+    main(["batch", str(up), "--out", str(out), "-j", "2", "--timestamp", "2026-01-01T00:00:00Z"])
+    fourth = _rows(out)
+    assert [s for s, r in sorted(fourth.items()) if not r["resumed"]] == [str(up / "a/bracket.step")]
+
     # settings changed: everything is redone
     main(["batch", str(up), "--out", str(out), "-j", "2", "--material", "brass"])
     assert not any(r["resumed"] for r in _rows(out).values())
@@ -282,7 +288,8 @@ def test_interrupt_keeps_finished_parts(tmp_path):
 def test_zip_upload_with_reports_and_gcode(tmp_path):
     import importlib.util
 
-    archive = _zip(tmp_path / "upload.zip", {"job/part.step": (EXAMPLES / "micro_slot.step").read_bytes()},
+    archive = _zip(tmp_path / "upload.zip", {"job/part.step": (EXAMPLES / "micro_slot.step").read_bytes(),
+                                             "job/part.dfm.toml": b'material = "6061-T6"\n'},
                    links={"job/evil.step": "../../etc/passwd"})
     out = tmp_path / "out"
     rc = main(["batch", str(archive), "--out", str(out), "--gcode", "--material", "6061-T6", "--progress", "none"])
@@ -292,6 +299,8 @@ def test_zip_upload_with_reports_and_gcode(tmp_path):
     assert part["source"] == f"{archive}!job/part.step"
     data = json.loads((out / "part.json").read_text())
     assert data["file"] == part["source"] and data["status"] == part["status"]
+    assert len(summary["parts"]) == 2 and not summary["ignored"]  # the spec is unpacked beside its part
+    assert len(list((out / ".dfm-batch" / "unzipped").rglob("part.dfm.toml"))) == 1
     evil = next(e for e in summary["errors"] if e["source"].endswith("!job/evil.step"))
     assert evil["code"] == "DFM911" and evil["part"] is None
     if importlib.util.find_spec("dfm.report.html") is not None and part["status"] == "ok":

@@ -95,6 +95,16 @@ class Expansion:
     ignored: list[str] = field(default_factory=list)
 
 
+def is_companion_name(name: str) -> bool:
+    """True for a part specification (``PART.dfm.toml``), unpacked beside its part."""
+    return name.lower().endswith(".dfm.toml")
+
+
+def companion_of(path: Path) -> Path:
+    """Where the part specification of ``path`` would be (``PART.dfm.toml`` beside it)."""
+    return path.with_name(path.stem + ".dfm.toml")
+
+
 def is_cad_name(name: str) -> bool:
     """True when ``name`` has a STEP/BREP suffix (any case)."""
     return PurePosixPath(name).suffix.lower() in CAD_SUFFIXES
@@ -240,7 +250,8 @@ def extract_zip(
             if reason:
                 problems.append(_problem(member, "unsafe-archive-member", reason))
                 continue
-            if not is_cad_name(info.filename):
+            companion = is_companion_name(info.filename)
+            if not is_cad_name(info.filename) and not companion:
                 ignored.append(member)
                 continue
             if info.file_size > limits.max_member_bytes:
@@ -251,14 +262,14 @@ def extract_zip(
                 return [], [_problem(src, "archive-bomb", f"member {info.filename!r} has a compression ratio of "
                                      f"{ratio:.0f}:1; the limit is {limits.max_ratio:.0f}:1")], []
             total += info.file_size
-            cad.append(info)
+            cad.append((info, companion))
         if total > limits.max_total_bytes:
             return [], [_problem(src, "archive-bomb", f"the archive inflates to {total} bytes; the limit is "
                                  f"{limits.max_total_bytes}")], []
         target.mkdir(parents=True, exist_ok=True)
         root = target.resolve()
         written = 0
-        for info in cad:
+        for info, companion in cad:
             rel = PurePosixPath(info.filename.replace("\\", "/"))
             dest = target.joinpath(*rel.parts)
             if not dest.resolve().is_relative_to(root):  # defence in depth (a symlinked parent)
@@ -272,7 +283,8 @@ def extract_zip(
             except (OSError, zipfile.BadZipFile, ValueError, EOFError) as err:
                 problems.append(_problem(f"{src}!{info.filename}", "corrupt-file", f"cannot unpack: {err}"))
                 continue
-            items.append(InputItem(dest, f"{src}!{rel}", rel))
+            if not companion:
+                items.append(InputItem(dest, f"{src}!{rel}", rel))
     return items, problems, ignored
 
 

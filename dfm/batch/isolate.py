@@ -3,7 +3,7 @@
 A file that makes the kernel segfault, loop or eat memory must fail alone. So each file is
 analysed in its own process: forked from a *fork server* that has already imported OCP
 (about 1.8 s saved per file), or, where ``multiprocessing`` may not create children (inside
-a daemonic Dask worker), exec'd as ``python -m dfm.batch.worker``. The child caps its own
+a daemonic Dask worker), exec'd as ``python -m dfm.batch._child``. The child caps its own
 address space (``RLIMIT_AS``); the parent enforces the time limit and kills the child's
 process on expiry. What the child wrote is read back into an :class:`Outcome`, so the
 caller (local thread or remote Dask task) gets the outputs as bytes and writes them itself.
@@ -161,7 +161,7 @@ def _run_forked(
 def _run_exec(job: Mapping[str, Any], workdir: Path, timeout: float | None, memory_mb: int | None) -> tuple[int, bool]:
     job_file = workdir / "job.json"
     job_file.write_text(json.dumps(dict(job, memory_mb=memory_mb)), encoding="utf-8")
-    proc = subprocess.Popen([sys.executable, "-m", "dfm.batch.worker", str(job_file), str(workdir)],
+    proc = subprocess.Popen([sys.executable, "-m", "dfm.batch._child", str(job_file), str(workdir)],
                             stdin=subprocess.DEVNULL, start_new_session=True)
     with _lock:
         _active.add(proc)

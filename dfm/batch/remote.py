@@ -33,6 +33,10 @@ def remote_task(job: Mapping[str, Any], data: bytes | None, timeout: float | Non
         local = tmp / (Path(str(job["path"])).name or "part")
         if data is not None:
             local.write_bytes(data)
+        companion = job.get("companion")
+        if companion is not None:  # the part's PART.dfm.toml, beside it as on the client
+            local.with_name(local.stem + ".dfm.toml").write_bytes(companion)
+        job = {k: v for k, v in job.items() if k != "companion"}
         return run_isolated(dict(job, path=str(local)), timeout, memory_mb)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -130,8 +130,10 @@ def run_batch(inputs: Sequence[str], config: BatchConfig) -> BatchResult:
     tasks: list[_Task] = []
     for name, item in zip(names, exp.items, strict=True):
         sha = file_sha256(item.path)
-        tasks.append(_Task(name, item, sha, None if sha is None else hashlib.sha256(f"{sha}:{shash}".encode())
-                           .hexdigest()))
+        # a PART.dfm.toml beside the part is a setting of that part
+        spec = None if config.settings.get("spec") else file_sha256(inp.companion_of(item.path))
+        key = None if sha is None else hashlib.sha256(f"{sha}:{spec}:{shash}".encode()).hexdigest()
+        tasks.append(_Task(name, item, sha, key))
 
     rows: dict[str, dict[str, Any]] = {}
     pending: list[_Task] = []
@@ -293,7 +295,11 @@ def _run_dask(tasks: Sequence[_Task], config: BatchConfig) -> Iterator[tuple[_Ta
     try:
         for t in tasks:
             data = _read(t.item.path)
-            fut = client.submit(remote_task, _job(t, config), data, config.timeout, config.memory_mb,
+            job = _job(t, config)
+            spec = None if config.settings.get("spec") else _read(inp.companion_of(t.item.path))
+            if spec is not None:
+                job["companion"] = spec
+            fut = client.submit(remote_task, job, data, config.timeout, config.memory_mb,
                                 key=f"dfm-batch-{t.name}-{os.getpid()}-{time.monotonic_ns()}", pure=False)
             futs[fut] = t
         for fut in as_completed(list(futs)):

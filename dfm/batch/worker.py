@@ -11,7 +11,7 @@ The default entry, :func:`analyse_job`, is ``api.analyze`` followed by the JSON,
 the Python API to stand in a crashing or hanging worker; nothing in an uploaded file can
 choose the entry.
 
-Run as ``python -m dfm.batch.worker JOB.json WORKDIR`` it is the exec-based child used
+:func:`main` is the exec-based child (``python -m dfm.batch._child JOB.json WORKDIR``) used
 where ``multiprocessing`` may not fork (a daemonic Dask worker).
 """
 
@@ -21,6 +21,7 @@ import importlib
 import json
 import os
 import resource
+import signal
 import sys
 import traceback
 from collections.abc import Callable, Mapping
@@ -71,6 +72,8 @@ def limit_resources(memory_mb: int | None) -> None:
 
 def child_main(job: Mapping[str, Any], workdir: str, memory_mb: int | None) -> None:
     """Body of the analysis process: cap, run the entry, record the outcome last."""
+    # Ctrl-C is the parent's to handle: it keeps finished parts and kills this process.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     limit_resources(memory_mb)
     work = Path(workdir)
     outcome: dict[str, Any]
@@ -188,12 +191,9 @@ def _write_json(path: Path, data: Any) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m dfm.batch.worker JOB.json WORKDIR``: the exec-based child."""
+    """``python -m dfm.batch._child JOB.json WORKDIR``: the exec-based child."""
     args = sys.argv[1:] if argv is None else argv
     job = json.loads(Path(args[0]).read_text(encoding="utf-8"))
     child_main(job, args[1], job.get("memory_mb"))
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())
