@@ -198,3 +198,29 @@ def test_report_of_a_missing_file(tmp_path, capsys):
     rc = main(["report", str(tmp_path / "nope.step"), "-o", str(target)])
     assert rc == 2
     assert "DFM901" in target.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("name", ["plate_with_pockets", "holes_block"])
+def test_live_pipeline_report_shows_everything_the_result_holds(name, make_part, tmp_path):
+    """``dfm report`` on a generator part with the real analysers, rules, tooling and CAM of this checkout."""
+    from dfm import api
+
+    path = make_part(name, name)
+    target = tmp_path / f"{name}.html"
+    rc = main(["report", str(path), "-o", str(target), "--material", "6061-T6", "--timestamp", TIMESTAMP])
+    result = api.analyze(path, material="6061-T6", generated_at=TIMESTAMP)
+    assert rc == result.exit_code
+    text = target.read_text(encoding="utf-8")
+    assert f'class="banner {result.verdict}"' in text
+    for f in result.all_findings:
+        assert f.code in text
+        if f.faces:
+            assert f'data-faces="{" ".join(map(str, f.faces))}"' in text
+    for b in result.bodies:
+        for feat in b.features:
+            if feat.kind in viewmodel.TABLE_KINDS:
+                assert f"<td>{feat.id}" in text
+        for t in b.tools:
+            assert f"<b>{t.id}</b>" in text
+    # The plan section either has a cycle time or says why there is none.
+    assert "Cycle time per piece" in text or "No machining plan" in text

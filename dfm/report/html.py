@@ -89,7 +89,7 @@ def pictures_for(result: DfmResult, views: Sequence[str] = ("iso", "top"), size_
 
 
 def render_html(result: DfmResult, *, settings: ReportSettings | None = None,
-                pictures: Mapping[int, Sequence[Any]] | None = None, cam: Any = None) -> str:
+                pictures: Mapping[int, Sequence[Any]] | None = None, cam: Any = None, plan_note: str = "") -> str:
     """Render the report of ``result`` as one HTML document.
 
     Args:
@@ -97,6 +97,7 @@ def render_html(result: DfmResult, *, settings: ReportSettings | None = None,
         settings: Report settings.
         pictures: Pictures by body index; read from ``result.file`` when None and enabled.
         cam: The machining plan, when the result does not carry it (``result.cam``).
+        plan_note: Why there is no machining plan, when there is none.
 
     """
     s = settings or ReportSettings()
@@ -107,7 +108,8 @@ def render_html(result: DfmResult, *, settings: ReportSettings | None = None,
         else:
             pictures, note = {}, "No pictures: they were turned off for this report."
     qs = viewmodel.load_quote_settings(s.quote)
-    vm = viewmodel.build(result, pictures=pictures, quote_settings=qs, pictures_note=note, cam=cam)
+    vm = viewmodel.build(result, pictures=pictures, quote_settings=qs, pictures_note=note, cam=cam,
+                         plan_note=plan_note)
     script = _asset("report.js")
     return _env().get_template("report.html.j2").render(
         vm=vm,
@@ -126,10 +128,10 @@ def _safe(text: str) -> Any:
 
 
 def write_report(result: DfmResult, path: str | Path, *, settings: ReportSettings | None = None,
-                 cam: Any = None) -> Path:
+                 cam: Any = None, plan_note: str = "") -> Path:
     """Write the HTML report of ``result`` to ``path`` (atomically) and return the path."""
     target = Path(path)
-    html = render_html(result, settings=settings, cam=cam)
+    html = render_html(result, settings=settings, cam=cam, plan_note=plan_note)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=str(target.parent))
     try:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePath
 from typing import Any
 
@@ -508,7 +508,8 @@ def quote_vm(result: DfmResult, plan: PlanVM, qs: QuoteSettings) -> QuoteVM:
 
 
 def build(result: DfmResult, pictures: Mapping[int, Sequence[Any]] | None = None,
-          quote_settings: QuoteSettings | None = None, pictures_note: str = "", cam: Any = None) -> ReportVM:
+          quote_settings: QuoteSettings | None = None, pictures_note: str = "", cam: Any = None,
+          plan_note: str = "") -> ReportVM:
     """Build the view model of ``result``.
 
     Args:
@@ -517,6 +518,7 @@ def build(result: DfmResult, pictures: Mapping[int, Sequence[Any]] | None = None
         quote_settings: Rates; the shipped ``rules/quote.toml`` when None.
         pictures_note: Why there are no pictures, when there are none.
         cam: The machining plan; the result's ``cam`` field when None.
+        plan_note: Why there is no machining plan, when there is none.
 
     """
     qs = quote_settings or load_quote_settings()
@@ -548,6 +550,8 @@ def build(result: DfmResult, pictures: Mapping[int, Sequence[Any]] | None = None
     for f in result.all_findings:
         counts[f.severity.value] += 1
     plan = plan_vm(cam if cam is not None else getattr(result, "cam", None))
+    if plan_note and not plan.rows and plan.cycle_time_min is None:
+        plan = replace(plan, note=plan_note + " The quote cannot price machine time.")
     path = PurePath(result.file)
     # The STEP writer's own placeholder (with a per-process counter) is no name a person gave.
     names = tuple(n for n in result.product_names if n and not n.startswith(_TRANSLATOR_NAMES))
