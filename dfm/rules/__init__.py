@@ -24,7 +24,7 @@ __all__ = ["judge", "resolve", "shipped_rules", "Settings"]
 
 
 def settings_for(ctx: BodyContext) -> Settings:
-    """The run's settings, resolved once per file and shared by its bodies."""
+    """The run's settings for this body (rule files, profiles and data tables are cached per process)."""
     cached = ctx.scratch.get("rules_settings")
     if cached is None:
         cached = resolve(ctx.options, ctx.scratch.get("path"))
