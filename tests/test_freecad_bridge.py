@@ -327,3 +327,28 @@ OUT["files"] = [str(p) for p in B.write_program(generated, os.path.join(work, "o
     assert table and all(line.startswith(f"T{i} P{i} D") for i, line in enumerate(table, start=1))
     used = {int(w[1:]) for w in ngc.split() if w.startswith("T") and w[1:].isdigit()}
     assert used and used <= set(range(1, len(table) + 1))
+
+
+def test_isolated_process_gives_the_same_result_without_loading_occt_into_freecad(tmp_path):
+    """DFM_PYTHON: dfm runs in its own process; FreeCAD only unpickles the result (no OCP import)."""
+    out = run_freecadcmd(tmp_path, BRIDGE + THIN_WEB.split("oc = B.check")[0] + """
+job = B.prepare(web, "Web", os.environ["FC_WORK"])
+opts = B.options({"material": "6061-T6"})
+result, extra = B.run_isolated(job, opts)
+OUT["ocp_in_freecad"] = any(m == "OCP" or m.startswith("OCP.") for m in sys.modules)
+oc = B.outcome(job, result)
+OUT["isolated"] = [[r.severity, r.code, list(r.faces)] for r in oc.rows]
+OUT["extra"] = extra
+OUT["colors"] = oc.colors
+OUT["same"] = B.outcome(job, B.run(job, opts)).rows == oc.rows
+try:
+    B.run_isolated(job, opts, python=os.environ["FC_WORK"] + "/no-python")
+except B.BridgeError as err:
+    OUT["no_python"] = str(err)
+""", extra_env={"FC_WORK": str(tmp_path / "work"), "DFM_PYTHON": sys.executable})
+    assert out["ocp_in_freecad"] is False
+    assert out["extra"] is None
+    assert out["same"] is True
+    web = sorted(out["web_faces"])
+    assert any(code == "DFM101" and sorted(faces) == web for _sev, code, faces in out["isolated"])
+    assert "the dfm process could not run" in out["no_python"]

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -194,6 +195,9 @@ def broken():
     p = gui.LAST_PANEL
     R["broken"] = {"status": p.status.text(), "rows": p.rows(),
                    "modal": QtWidgets.QApplication.activeModalWidget() is not None}
+    # from here on dfm runs in its own process (the preference a user sets for DFM_PYTHON)
+    FreeCAD.ParamGet("User parameter:BaseApp/Preferences/Mod/DFM").SetString("PythonExecutable",
+                                                                            os.environ["TEST_PYTHON"])
     # a PartDesign Body (its Tip carries the colours) and a plain box; first with one selected
     doc = FreeCAD.newDocument("Bodies")
     body = doc.addObject("PartDesign::Body", "Body")
@@ -221,6 +225,7 @@ def all_visible():
     R["all_visible"] = [o.Name for o in p.objects]
     R["body_colours"] = {n: len(doc.getObject(n).ViewObject.DiffuseColor) for n in ("Block", "Other")}
     R["body_status"] = p.status.text()
+    R["body_rows"] = p.rows()
     # Close while dfm runs: the window is not blocked, the result is dropped, nothing is painted
     doc = FreeCAD.newDocument("Cancel")
     fresh = doc.addObject("Part::Box", "Fresh")
@@ -252,7 +257,8 @@ def test_gui_check_part_colours_faces_and_lists_findings(tmp_path):
     ARTIFACTS.mkdir(parents=True)
     (tmp_path / "docs").mkdir()
     proc, out = run_gui(tmp_path, MACRO, extra_env={"STAGE_DIR": str(stage_dir), "FC_ARTIFACTS": str(ARTIFACTS),
-                                                    "FC_DOCS": str(tmp_path / "docs")})
+                                                    "FC_DOCS": str(tmp_path / "docs"),
+                                                    "TEST_PYTHON": sys.executable})
     log = (proc.stdout or "")[-4000:] + (proc.stderr or "")[-4000:]
     (ARTIFACTS / "freecad.log").write_text(log, encoding="utf-8")
     assert out.is_file(), f"the GUI wrote no result (rc {proc.returncode}; 124 = hung, killed by timeout):\n{log}"
@@ -349,6 +355,7 @@ def test_gui_check_part_colours_faces_and_lists_findings(tmp_path):
     assert r["all_visible"] == ["Block", "Other"]
     assert r["body_colours"] == {"Block": 6, "Other": 6}
     assert "Block: " in r["body_status"] and "Other: " in r["body_status"]
+    assert "not analysed" not in r["body_status"] and r["body_rows"]  # the isolated process analysed both
 
     # closing the panel while dfm runs drops the result and paints nothing
     assert r["cancel_running"] is True and r["cancel_dialog_open"] is False

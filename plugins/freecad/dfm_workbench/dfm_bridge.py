@@ -24,8 +24,12 @@ unset, from the preference ``User parameter:BaseApp/Preferences/Mod/DFM`` → ``
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
+import json
 import os
+import pickle
+import subprocess
 import sys
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
@@ -40,6 +44,10 @@ import Part
 PREF_GROUP = "User parameter:BaseApp/Preferences/Mod/DFM"
 #: Environment variable naming the folders where dfm is installed.
 ENV_PATH = "DFM_PYTHONPATH"
+#: Environment variable (or preference ``PythonExecutable``) naming a Python 3.11 that runs dfm
+#: in a process of its own: the window never waits for OpenCASCADE, and a crash of the
+#: kernel cannot take FreeCAD down. Unset: dfm runs in a thread inside FreeCAD.
+ENV_PYTHON = "DFM_PYTHON"
 
 #: Face colours (r, g, b, transparency) by worst finding on the face.
 COLOR_ERROR = (0.85, 0.10, 0.10, 0.0)
@@ -393,6 +401,83 @@ def prepare(shape: Part.Shape, label: str, workdir: str | Path | None = None) ->
     shape.exportBrep(str(path))
     fmap = face_map(shape)
     return Job(label=label, path=str(path), faces=len(shape.Faces), face_map=tuple(tuple(m) for m in fmap))
+
+
+def isolated_python() -> str | None:
+    """The interpreter for out-of-process runs (``DFM_PYTHON`` or the preference), or None."""
+    raw = os.environ.get(ENV_PYTHON)
+    if raw is None:
+        raw = FreeCAD.ParamGet(PREF_GROUP).GetString("PythonExecutable", "")
+    return raw.strip() or None
+
+
+#: What the separate dfm process runs: analyse (and for ``program`` generate the G-code),
+#: then pickle ``(DfmResult, Generated | ("error", message) | None)`` to the ``out`` file.
+_CHILD = r"""
+import json, pickle, sys
+with open(sys.argv[1], encoding="utf-8") as fh:
+    req = json.load(fh)
+from dfm import api
+from dfm.errors import DfmError
+opts = api.Options(**req["options"])
+extra = None
+if req["task"] == "program":
+    from dfm.cam import gcode
+    cam = req["cam"]
+    try:
+        extra, result = gcode.generate(req["path"], material=cam["material"], machine=cam["machine"],
+                                       tools=cam["tools"], options=opts)
+    except DfmError as err:
+        result, extra = api.analyze(req["path"], opts), ("error", " ".join(str(err).split()))
+else:
+    result = api.analyze(req["path"], opts)
+with open(req["out"], "wb") as fh:
+    pickle.dump((result, extra), fh)
+"""
+
+
+def run_isolated(job: Job, opts: Any, task: str = "check", settings: Mapping[str, Any] | None = None,
+                 python: str | None = None, timeout: float | None = None) -> tuple[Any, Any]:
+    """Run dfm on the prepared file in a separate Python process (:data:`ENV_PYTHON`).
+
+    Returns:
+        ``(DfmResult, extra)``: for ``task="program"`` extra is the generated program or a
+        :class:`BridgeError`; otherwise None.
+
+    Raises:
+        BridgeError: No interpreter is configured, or the process failed.
+    """
+    python = python or isolated_python()
+    if not python:
+        raise BridgeError(f"no Python interpreter for dfm: set {ENV_PYTHON} or the DFM preference 'PythonExecutable'")
+    settings = settings or {}
+    machine = str(settings.get("machine") or "").strip()
+    folder = Path(job.path).parent
+    req_path, out_path = folder / f"{Path(job.path).stem}.request.json", folder / f"{Path(job.path).stem}.result.pickle"
+    out_path.unlink(missing_ok=True)
+    request = {
+        "path": job.path, "task": task, "out": str(out_path),
+        "options": dataclasses.asdict(opts) if opts is not None else {},
+        "cam": {"material": str(settings.get("material") or "").strip() or None,
+                "machine": machine if machine and Path(machine).is_file() else None,
+                "tools": str(settings.get("tools") or "").strip() or None},
+    }
+    req_path.write_text(json.dumps(request), encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONHOME", "PYTHONPATH")}
+    env["PYTHONPATH"] = os.pathsep.join(configured_paths())
+    try:
+        proc = subprocess.run([python, "-c", _CHILD, str(req_path)], env=env, cwd=str(folder), capture_output=True,
+                              text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired) as err:
+        raise BridgeError(f"the dfm process could not run ({python}): {' '.join(str(err).split())}") from None
+    if proc.returncode != 0 or not out_path.is_file():
+        last = [ln for ln in proc.stderr.splitlines() if ln.strip()][-1:] or ["no message"]
+        raise BridgeError(f"the dfm process failed (exit {proc.returncode}): {last[0].strip()}")
+    with out_path.open("rb") as fh:
+        result, extra = pickle.load(fh)  # our own child wrote it, from files we wrote
+    if isinstance(extra, tuple) and extra and extra[0] == "error":
+        extra = BridgeError(f"no program: {extra[1]}")
+    return result, extra
 
 
 def run(job: Job, opts: Any = None) -> Any:

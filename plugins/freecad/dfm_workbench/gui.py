@@ -76,6 +76,9 @@ def activated() -> None:
         error(f"dfm: {message}")
         return
     settings.log(f"DFM workbench: {message}")
+    if bridge().isolated_python():
+        settings.log(f"DFM workbench: dfm runs in its own process ({bridge().isolated_python()})")
+        return
     bar = FreeCADGui.getMainWindow().statusBar()
     bar.showMessage("DFM: loading dfm and OpenCASCADE…")
     QtWidgets.QApplication.processEvents()
@@ -261,7 +264,12 @@ class CheckPanel:
             self._fail("Nothing to check: no solid selected or visible.")
             return
         self.status.setText(f"Analysing {', '.join(o.Label for o, _ in self.jobs)} with dfm…")
-        if self.then == "program":
+        if b.isolated_python():
+            task = "program" if self.then == "program" else "check"
+
+            def fn(job: Any) -> Any:
+                return b.run_isolated(job, opts, task, values)
+        elif self.then == "program":
             def fn(job: Any) -> Any:
                 try:
                     return b.run_program(job, opts, values)
@@ -318,6 +326,9 @@ class CheckPanel:
         lines = []
         self.extras: dict[str, Any] = {}
         for (obj, job), item in zip(self.jobs, results, strict=True):
+            if isinstance(item, b.BridgeError):
+                error(f"dfm: {item}")
+                continue
             if isinstance(item, Exception):
                 error(f"dfm: internal error: {type(item).__name__}: {' '.join(str(item).split())}")
                 continue
