@@ -104,9 +104,12 @@ def test_expand_folders_globs_and_missing(tmp_path):
     (tmp_path / "a" / "notes.pdf").write_bytes(b"2")
     (tmp_path / "b" / "deep").mkdir(parents=True)
     (tmp_path / "b" / "deep" / "y.stp").write_bytes(b"3")
+    _zip(tmp_path / "a" / "sub.zip", {"z.brep": b"4", "inner.zip": b"5"})
     exp = inp.expand([str(tmp_path / "a"), str(tmp_path / "b" / "**" / "*.stp"), str(tmp_path / "nope.step"),
                       str(tmp_path / "none-*.step")], tmp_path / "w")
-    assert [i.path.name for i in exp.items] == ["x.STEP", "y.stp", "nope.step"]
+    assert [i.path.name for i in exp.items] == ["z.brep", "x.STEP", "y.stp", "nope.step"]  # by source
+    assert exp.items[0].source == f"{tmp_path / 'a' / 'sub.zip'}!z.brep"
+    assert exp.ignored == [f"{tmp_path / 'a' / 'sub.zip'}!inner.zip"]  # archives in archives are not opened
     assert [p.code for p in exp.problems] == ["DFM901"]
 
 

@@ -140,8 +140,7 @@ def expand(
     for arg in inputs:
         path = Path(arg)
         if path.is_dir():
-            for f in _walk(path):
-                add(InputItem(f, str(f), PurePosixPath(f.relative_to(path).as_posix())))
+            _add_folder(path, out, add, extract_dir, limits)
             continue
         if path.exists() or path.is_symlink():
             _add_file(path, arg, out, add, extract_dir, limits)
@@ -153,8 +152,7 @@ def expand(
             for m in matches:
                 mp = Path(m)
                 if mp.is_dir():
-                    for f in _walk(mp):
-                        add(InputItem(f, str(f), PurePosixPath(f.relative_to(mp).as_posix())))
+                    _add_folder(mp, out, add, extract_dir, limits)
                 else:
                     _add_file(mp, m, out, add, extract_dir, limits)
             continue
@@ -177,13 +175,25 @@ def _add_file(path: Path, arg: str, out: Expansion, add, extract_dir: Path, limi
         add(InputItem(path, arg, PurePosixPath(path.name)))
 
 
+def _add_folder(folder: Path, out: Expansion, add, extract_dir: Path, limits: ZipLimits) -> None:  # type: ignore[no-untyped-def]
+    for f in _walk(folder):
+        if f.suffix.lower() == ".zip":
+            _add_file(f, str(f), out, add, extract_dir, limits)
+        else:
+            add(InputItem(f, str(f), PurePosixPath(f.relative_to(folder).as_posix())))
+
+
 def _walk(folder: Path) -> Iterable[Path]:
-    """CAD files under ``folder``, recursively, sorted; symlinked folders are not followed."""
+    """CAD files and zip archives under ``folder``, recursively, sorted.
+
+    Hidden folders (the batch's own ``.dfm-batch``) and symlinked folders are not entered.
+    Archives inside archives are not opened (no recursion for a bomb to exploit).
+    """
     found: list[Path] = []
     for root, dirs, files in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in files:
-            if is_cad_name(name):
+            if is_cad_name(name) or name.lower().endswith(".zip"):
                 found.append(Path(root) / name)
     return sorted(found)
 
