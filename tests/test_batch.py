@@ -163,9 +163,12 @@ def test_cli_batch_clashing_names_bad_file_and_resume(tmp_path, capsys):
     out = tmp_path / "out"
     rc = main(["batch", str(up), "--out", str(out), "-j", "2", "--timeout", "120",
                "--timestamp", "2026-01-01T00:00:00Z"])
-    err = capsys.readouterr().err
+    captured = capsys.readouterr()
+    err = captured.err
     assert rc == 2
     assert "[3/3]" in err and "parts/min" in err  # plain log lines when not on a terminal
+    assert f"dfm: {up / 'broken.stp'}: " in err and "DFM904" in err
+    assert captured.out.startswith("dfm batch: 3 files: ") and str(out / "index.html") in captured.out
     summary = json.loads((out / "summary.json").read_text())
     assert summary["schema"] == "dfm-batch-summary/1" and summary["exit_code"] == 2
     rows = _rows(out)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +84,11 @@ def run(args: argparse.Namespace) -> int:
         progress=args.progress,
     )
     result = run_batch(args.inputs, config)
+    for err in result.summary["errors"]:  # one line per file that could not be analysed, as `dfm check`
+        print(f"dfm: {err['message']}", file=sys.stderr)
+    c = result.summary["counts"]
+    print(f"dfm batch: {c['files']} files: {c['pass']} pass, {c['warn']} warn, {c['fail']} fail DFM, "
+          f"{c['error']} not analysed ({c['resumed']} unchanged); {Path(args.out) / 'index.html'}")
     if result.interrupted:
         print(f"dfm: interrupted; finished parts are in {args.out}, run again to do the rest", flush=True)
         return 130
