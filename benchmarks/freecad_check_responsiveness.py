@@ -6,7 +6,9 @@ Check part on it and reads, from the task panel: the wall time of the analysis, 
 100 ms GUI timer fired meanwhile, and the longest gap between two firings (the longest time
 the window could not repaint or take input). Prints one line per part.
 
-    python benchmarks/freecad_check_responsiveness.py [PART.step ...]
+    python benchmarks/freecad_check_responsiveness.py [--isolated] [PART.step ...]
+
+``--isolated`` runs dfm in its own process (DFM_PYTHON = this Python), as a user can choose.
 """
 
 from __future__ import annotations
@@ -79,6 +81,8 @@ QtCore.QTimer.singleShot(0, start)
 
 
 def main(argv: list[str]) -> int:
+    isolated = "--isolated" in argv
+    argv = [a for a in argv if a != "--isolated"]
     parts = [str(Path(p).resolve()) for p in argv] or sorted(str(p) for p in (ROOT / "example_parts").glob("*.step"))
     if not (shutil.which("freecad") and shutil.which("xvfb-run")):
         print("needs freecad and xvfb-run")
@@ -93,13 +97,17 @@ def main(argv: list[str]) -> int:
                BENCH_PARTS=json.dumps(parts), BENCH_OUT=str(work / "out.json"),
                DFM_PYTHONPATH=os.pathsep.join([str(ROOT), sysconfig.get_paths()["purelib"]]))
     env.pop("PYTHONPATH", None)
+    env.pop("DFM_PYTHON", None)
+    if isolated:
+        env["DFM_PYTHON"] = sys.executable
     proc = subprocess.run(["timeout", "-k", "10", "900", "xvfb-run", "-a", "-s", "-screen 0 1280x800x24",
                            "freecad", str(macro)], env=env, capture_output=True, text=True)
     if not (work / "out.json").is_file():
         print(f"FreeCAD failed (rc {proc.returncode}):\n{proc.stderr[-3000:]}")
         return 1
     out = json.loads((work / "out.json").read_text())
-    print(f"workbench activation (loads dfm + OpenCASCADE once): {out['activate_s']:.2f} s")
+    mode = "dfm in its own process (DFM_PYTHON)" if isolated else "dfm in a thread inside FreeCAD"
+    print(f"mode: {mode}; workbench activation: {out['activate_s']:.2f} s")
     print(f"{'part':28} {'faces':>5} {'findings':>8} {'check s':>8} {'ticks':>5} {'max gap s':>9}")
     for r in out["rows"]:
         print(f"{r['part']:28} {r['faces']:5d} {r['findings']:8d} {r['elapsed_s']:8.2f} {r['ticks']:5d} "
