@@ -90,3 +90,19 @@ def test_unknown_view_is_an_error(solids):
 
     with pytest.raises(KernelError, match="unknown view 'side'"):
         render.picture(solids["slotted_block"], "side")
+
+
+@pytest.mark.corpus
+@pytest.mark.slow
+def test_painter_sort_on_a_real_part(corpus):
+    """NIST FTC 07 (269 faces): the painted face agrees with the exact ray at >= 97 % of the samples."""
+    path = corpus / "nist_pmi" / "nist_ftc_07_asme1_rd.stp"
+    if not path.exists():
+        pytest.skip(f"{path} is not in the corpus")
+    solid = kernel.load(path).solids[0]
+    for view in ("iso", "top"):
+        pic = render.picture(solid, view)
+        samples = list(_grid(pic, 16))
+        painted = render.painted_faces(pic, samples)
+        agree = sum(f == render.ray_face(solid, pic, x, y) for (x, y), f in zip(samples, painted, strict=True))
+        assert agree >= 0.97 * len(samples), (view, agree, len(samples))

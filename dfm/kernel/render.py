@@ -267,7 +267,8 @@ def picture(solid: Solid, view: str = "iso", size_px: float = 420.0, margin_px: 
         edge: list[str] = []
         for j in range(start, i):
             p = [(_fmt(x), _fmt(y)) for x, y in scr[j].tolist()]
-            fill.append(f"M{p[0][0]} {p[0][1]}L{p[1][0]} {p[1][1]}L{p[2][0]} {p[2][1]}Z")
+            if len(set(p)) == 3:  # a triangle rounded to a point or a segment paints nothing
+                fill.append(f"M{p[0][0]} {p[0][1]}L{p[1][0]} {p[1][1]}L{p[2][0]} {p[2][1]}Z")
             for k in range(3):
                 if bnd[j, k]:
                     a, b = p[k], p[(k + 1) % 3]
@@ -325,6 +326,10 @@ def painted_faces(pic: Picture, points: list[tuple[float, float]]) -> list[int]:
         return [0] * len(points)
     t = np.asarray(tris).reshape(-1, 3, 2)
     fa = np.asarray(faces)
+    # A triangle that rounding to 0.1 unit collapsed has no inside (the sign test would say "all").
+    area = (t[:, 1, 0] - t[:, 0, 0]) * (t[:, 2, 1] - t[:, 0, 1]) - (t[:, 2, 0] - t[:, 0, 0]) * (t[:, 1, 1] - t[:, 0, 1])
+    keep = np.abs(area) > 1e-12
+    t, fa = t[keep], fa[keep]
     a, b, c = t[:, 0], t[:, 1], t[:, 2]
     out = []
     for x, y in points:
