@@ -68,7 +68,9 @@ def run(args: argparse.Namespace) -> int:
     if args.timeout < 0 or args.memory < 0 or args.max_unzipped <= 0 or args.max_ratio <= 1:
         raise UsageError("--timeout and --memory must be >= 0, --max-unzipped > 0 and --max-ratio > 1")
     opts = options_from_args(args)
-    settings = {k: v for k, v in vars(opts).items() if k != "extra" and v is not None}
+    settings = {k: v for k, v in vars(opts).items() if v is not None and k != "extra"}
+    if opts.extra:
+        settings["extra"] = dict(opts.extra)  # machine, post...: settings of later stages
     limits = ZipLimits(max_total_bytes=args.max_unzipped * 1024 * 1024,
                        max_member_bytes=min(args.max_unzipped, ZipLimits().max_member_bytes >> 20) * 1024 * 1024,
                        max_ratio=args.max_ratio)

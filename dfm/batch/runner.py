@@ -147,7 +147,7 @@ def run_batch(inputs: Sequence[str], config: BatchConfig) -> BatchResult:
 
     progress = _make_progress(config.progress)
     progress.start(len(tasks) + len(problem_rows), len(rows) + len(problem_rows),
-                   sum(r["status"] != "ok" for r in rows.values()) + len(problem_rows))
+                   sum(r["status"] != "ok" or r["verdict"] == "fail" for r in rows.values()) + len(problem_rows))
     interrupted = False
     try:
         runner = _run_dask if config.scheduler else _run_local
@@ -254,20 +254,30 @@ def _store(out: Path, t: _Task, oc: Outcome, config: BatchConfig) -> dict[str, A
 
 def _failure_result(t: _Task, oc: Outcome, config: BatchConfig) -> dict[str, Any]:
     """A ``dfm-result/1`` object for a file whose analysis process failed."""
-    from dataclasses import fields
-
-    from dfm import api, diagnostics
+    from dfm import diagnostics
     from dfm.model import DfmResult, ErrorInfo
     from dfm.report import jsonout
 
     diag = diagnostics.diagnostics()[oc.error or "worker-error"]
     where = f" on {oc.host}" if config.scheduler and oc.host else ""
     msg = f"{t.item.source}: {oc.cause}{where} [{diag.code} {diag.name}]"
-    known = {f.name for f in fields(api.Options)}
-    opts = api.Options(**{k: v for k, v in config.settings.items() if k in known})
+    opts = options_of(config.settings)
     res = DfmResult(file=t.item.source, status="error", error=ErrorInfo(diag.code, diag.name, " ".join(msg.split())),
                     settings=opts.as_dict(), generated_at=opts.generated_at, dfm_version=__version__)
     return jsonout.result_dict(res)
+
+
+def options_of(settings: Mapping[str, Any]) -> Any:
+    """``api.Options`` from a batch's settings mapping (unknown keys go to ``extra``)."""
+    from dataclasses import fields
+
+    from dfm import api
+
+    known = {f.name for f in fields(api.Options)}
+    extra = dict(settings.get("extra") or {})
+    extra.update({k: v for k, v in settings.items() if k not in known})
+    kw = {k: v for k, v in settings.items() if k in known and k != "extra"}
+    return api.Options(**kw, extra=extra)
 
 
 def _job(t: _Task, config: BatchConfig) -> dict[str, Any]:

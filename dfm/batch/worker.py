@@ -97,9 +97,10 @@ def analyse_job(job: Mapping[str, Any], work: Path) -> None:
     plans), so the result carries the machining plan, its cycle time and a quote.
     """
     from dfm import api
+    from dfm.batch.runner import options_of
     from dfm.report import jsonout
 
-    opts = api.Options(**dict(job.get("settings") or {}))
+    opts = options_of(job.get("settings") or {})
     path = str(job["path"])
     display = str(job.get("display") or path)
     meta: dict[str, Any] = {"notes": []}
