@@ -322,3 +322,15 @@ def test_zip_upload_with_reports_and_gcode(tmp_path):
         assert (out / "part.tbl").is_file()
     else:
         assert part["files"]["gcode"] is None and any("G-code" in n for n in part["notes"])
+
+
+def test_settings_reach_the_worker_and_the_resume_key(tmp_path):
+    from dfm.batch.runner import options_of, settings_hash
+
+    opts = options_of({"material": "brass", "generated_at": "T", "extra": {"machine": "vmc-15k"}})
+    assert (opts.material, opts.generated_at, dict(opts.extra)) == ("brass", "T", {"machine": "vmc-15k"})
+    base = BatchConfig(out_dir=tmp_path, settings={"material": "brass"})
+    other = BatchConfig(out_dir=tmp_path, settings={"material": "brass", "extra": {"machine": "vmc-15k"}})
+    assert settings_hash(base) != settings_hash(other)
+    assert settings_hash(base) == settings_hash(BatchConfig(out_dir=tmp_path / "x", jobs=7, timeout=1,
+                                                            settings={"material": "brass"}))
