@@ -57,7 +57,7 @@ def test_metre_file_is_implausible_not_silent(corpus):
     (f,) = [f for f in r.findings if f.code == "DFM951"]
     assert f.value == pytest.approx(86350.062, abs=0.01)
     assert "86.4 mm" in f.message
-    assert r.verdict == "warn"
+    assert r.verdict in ("warn", "fail")  # never a silent pass; the rules may fail it too
 
 
 def test_assembly_declared_in_inch_with_mm_numbers_warns(corpus):

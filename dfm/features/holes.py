@@ -54,14 +54,30 @@ def find_holes(an: Analysis) -> None:
     geo = an.geo
     revol = [f for f in geo.faces.values() if f.kind in ("cylinder", "cone") and f.concave and f.axis is not None]
     groups: list[tuple[tuple[Vec3, Vec3], list]] = []
+    # Two coarse hashes of the axis line, offset by half a bucket, so that lines equal
+    # to 1e-6 always share at least one bucket.
+    index: dict[tuple, list[int]] = {}
     for f in revol:
         key = _axis_key(f.origin, f.axis)
-        for gkey, members in groups:
-            if _same_line(gkey, key):
-                members.append(f)
+        coords = key[0] + key[1]
+        hashes = [(0, *(round(x, 4) for x in coords)), (1, *(round(x + 5e-5, 4) for x in coords))]
+        found = None
+        for h in hashes:
+            for gi in index.get(h, []):
+                if _same_line(groups[gi][0], key):
+                    found = gi
+                    break
+            if found is not None:
                 break
-        else:
+        if found is None:
             groups.append((key, [f]))
+            found = len(groups) - 1
+        else:
+            groups[found][1].append(f)
+        for h in hashes:
+            bucket = index.setdefault(h, [])
+            if found not in bucket:
+                bucket.append(found)
 
     for (d, p0), members in groups:
         ids = {f.id for f in members}

@@ -70,7 +70,7 @@ def _report(an: Analysis, pairs: dict) -> None:  # type: ignore[type-arg]
     geo = an.geo
     walls = []
     for (a, b), (w, p, q) in pairs.items():
-        exact = _exact(geo, a, b)
+        exact = _exact(geo, a, b, p, w)
         if exact is not None:
             w, p, q = exact
         walls.append((w, a, b, p, q))
@@ -92,15 +92,14 @@ def _report(an: Analysis, pairs: dict) -> None:  # type: ignore[type-arg]
         an.features.append(Feature(an.new_id("wall"), "wall", (a, b), dims, props, clean(mid), None))
 
 
-def _exact(geo, a: int, b: int) -> tuple[float, Vec3, Vec3] | None:  # type: ignore[no-untyped-def]
+def _exact(geo, a: int, b: int, p: Vec3, w: float) -> tuple[float, Vec3, Vec3] | None:  # type: ignore[no-untyped-def]
+    """The exact thickness of wall a|b near the ray sample p (on a), or None to keep the sample."""
     fa, fb = geo.faces[a], geo.faces[b]
     if fa.kind == "plane" and fb.kind == "plane" and dot(fa.normal, fb.normal) < -1 + 1e-12:
         return None  # the ray samples are already exact for parallel planes
-    if fa.kind == "cylinder" and fb.kind == "cylinder" and parallel(fa.axis, fb.axis, 1e-12):
-        off = sub(fb.origin, fa.origin)
-        radial = sub(off, mul(fa.axis, dot(off, fa.axis)))
-        if norm(radial) < 1e-9:  # coaxial: the ray samples are exact too
-            return None
+    res = _analytic(geo, fa, fb, p, w)
+    if res is not None:
+        return res
     res = geo.face_distance(a, b)
     if res is None:
         return None
@@ -116,6 +115,60 @@ def _exact(geo, a: int, b: int) -> tuple[float, Vec3, Vec3] | None:  # type: ign
     if dot(seg, na) < -_COS_OPP and dot(seg, nb) > _COS_OPP:
         return d, p, q
     return None
+
+
+def _analytic(geo, fa, fb, p: Vec3, w: float) -> tuple[float, Vec3, Vec3] | None:  # type: ignore[no-untyped-def]
+    """Closed forms for walls between parallel cylinders, and a plane and a cylinder.
+
+    The closest points are taken at the axial height of the sample and accepted only if
+    they lie on both trimmed faces; the sample itself bounds the answer from above.
+    """
+    cyl = [f for f in (fa, fb) if f.kind == "cylinder"]
+    pla = [f for f in (fa, fb) if f.kind == "plane"]
+    if len(cyl) == 2 and parallel(cyl[0].axis, cyl[1].axis, 1e-12):
+        c1, c2 = cyl
+        ax = c1.axis
+        h = dot(sub(p, c1.origin), ax)
+        o1 = add(c1.origin, mul(ax, h))
+        o2 = add(c2.origin, mul(ax, dot(sub(o1, c2.origin), ax)))
+        gap = sub(o2, o1)
+        dist = norm(gap)
+        if dist < 1e-9:
+            return None  # coaxial: the radial ray samples are exact
+        u = unit(gap)
+        if c1.concave and c2.concave:  # material between two bores
+            t, q1, q2 = dist - c1.radius - c2.radius, add(o1, mul(u, c1.radius)), sub(o2, mul(u, c2.radius))
+        elif c1.concave != c2.concave:  # a bore inside a boss, off-centre
+            inner, outer = (c1, c2) if c1.concave else (c2, c1)
+            oi, oo = (o1, o2) if c1.concave else (o2, o1)
+            v = unit(sub(oi, oo))
+            t = outer.radius - inner.radius - dist
+            q1, q2 = add(oi, mul(v, inner.radius)), add(oo, mul(v, outer.radius))
+            if c1 is outer:
+                q1, q2 = q2, q1
+        else:
+            return None
+    elif len(cyl) == 1 and len(pla) == 1 and abs(dot(cyl[0].axis, pla[0].normal)) < 1e-12:
+        c, pl = cyl[0], pla[0]
+        h = dot(sub(p, c.origin), c.axis)
+        oc = add(c.origin, mul(c.axis, h))
+        off = dot(sub(oc, pl.origin), pl.normal)  # signed height of the axis above the plane
+        toward = mul(pl.normal, -1.0 if off > 0 else 1.0)  # from the axis towards the plane
+        foot = sub(oc, mul(pl.normal, off))
+        if c.concave:  # a bore beside a flat: material from the bore to the plane
+            t = abs(off) - c.radius
+            qc = add(oc, mul(toward, c.radius))
+        else:  # a flat cut on a boss: material from the flat across to the far side
+            t = abs(off) + c.radius
+            qc = sub(oc, mul(toward, c.radius))
+        q1, q2 = (qc, foot) if fa is c else (foot, qc)
+    else:
+        return None
+    if t <= 1e-9 or t > w + 1e-7:
+        return None
+    if not (geo.on_face(fa.id, q1) and geo.on_face(fb.id, q2)):
+        return None
+    return t, q1, q2
 
 
 def _height(an: Analysis, a: int, b: int, thick_dir: Vec3 | None) -> tuple[str, Vec3 | None, float | None]:
