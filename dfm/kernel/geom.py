@@ -423,6 +423,24 @@ class Geometry:
         u, v = proj.LowerDistanceParameters()
         return self._point_normal(fid, u, v)[1]
 
+    def on_face(self, fid: int, point: Vec3, tol: float = 1e-6) -> bool:
+        """True when ``point`` lies on face ``fid`` (within ``tol`` of its surface, inside its trim)."""
+        from OCP.BRepTopAdaptor import BRepTopAdaptor_FClass2d
+        from OCP.GeomAPI import GeomAPI_ProjectPointOnSurf
+        from OCP.gp import gp_Pnt2d
+
+        cache = self.__dict__.setdefault("_fclass_cache", {})
+        entry = cache.get(fid)
+        if entry is None:
+            face = self.solid.face(fid)
+            entry = cache[fid] = (BRep_Tool.Surface_s(face), BRepTopAdaptor_FClass2d(face, 1e-7))
+        surf, cls = entry
+        proj = GeomAPI_ProjectPointOnSurf(gp_Pnt(*point), surf)
+        if proj.NbPoints() == 0 or proj.LowerDistance() > tol:
+            return False
+        u, v = proj.LowerDistanceParameters()
+        return cls.Perform(gp_Pnt2d(u, v)) in (TopAbs_IN, TopAbs_ON)
+
     def is_void(self, point: Vec3, direction: Vec3) -> bool:
         """True when ``point`` is outside the material, by the parity of ray crossings.
 
