@@ -491,6 +491,10 @@ class SettingsPanel:
         lay.addRow("More spec (TOML)", self.extra)
         lay.addRow(QtWidgets.QLabel("<b>This computer</b>"))
         lay.addRow("dfm Python path", self.pypath)
+        self.pyexe = QtWidgets.QLineEdit(FreeCAD.ParamGet(bridge().PREF_GROUP).GetString("PythonExecutable", ""))
+        self.pyexe.setToolTip(f"Optional: a Python that runs dfm in its own process (the environment variable "
+                              f"{bridge().ENV_PYTHON} wins); empty = dfm runs inside FreeCAD")
+        lay.addRow("dfm in own process (Python)", self.pyexe)
 
     @staticmethod
     def _combo(items: list[str], current: str) -> QtWidgets.QComboBox:
@@ -520,6 +524,7 @@ class SettingsPanel:
         settings.write(self.doc, values)
         self.doc.commitTransaction()
         FreeCAD.ParamGet(bridge().PREF_GROUP).SetString("PythonPath", self.pypath.text().strip())
+        FreeCAD.ParamGet(bridge().PREF_GROUP).SetString("PythonExecutable", self.pyexe.text().strip())
         spec = settings.spec_path(self.doc)
         if spec is not None:
             bridge().write_spec(values, spec, source=Path(self.doc.FileName).name)
