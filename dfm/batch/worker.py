@@ -84,6 +84,11 @@ def child_main(job: Mapping[str, Any], workdir: str, memory_mb: int | None) -> N
         outcome = {"ok": False, "error": "out-of-memory",
                    "cause": f"it needed more than the {memory_mb} MB memory cap"}
     except Exception as err:  # noqa: BLE001 - any failure of one file must be reported, not raised
+        if "OutOfMemory" in type(err).__name__:  # OCCT's Standard_OutOfMemory under the cap
+            outcome = {"ok": False, "error": "out-of-memory",
+                       "cause": f"it needed more than the {memory_mb} MB memory cap ({type(err).__name__})"}
+            _write_json(work / OUTCOME_JSON, outcome)
+            return
         last = traceback.extract_tb(err.__traceback__)[-1:]
         where = f" at {Path(last[0].filename).name}:{last[0].lineno}" if last else ""
         outcome = {"ok": False, "error": "worker-error", "cause": f"{type(err).__name__}: {err}{where}"}
