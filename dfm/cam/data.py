@@ -216,3 +216,13 @@ def load_catalogue(path: str | Path | None = None) -> tuple[Cutter, ...]:
                     raise RuleError(f, f"series {series.get('id', '?')}", f"tool without {err}") from err
     out.sort(key=lambda c: (c.kind, c.diameter_mm, c.reach_mm or 0.0, c.id))
     return tuple(out)
+
+
+def corner_clearance_ratio() -> float:
+    """``parameters.corner_clearance_ratio`` of rules/tooling.toml (tool radius × ratio ≤ corner radius)."""
+    path = rules_dir() / "tooling.toml"
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))["parameters"]["corner_clearance_ratio"]["value"]
+        return float(str(raw).split()[0])
+    except (OSError, KeyError, ValueError, tomllib.TOMLDecodeError) as err:
+        raise RuleError(path, "parameters.corner_clearance_ratio", f"missing or not a number ({err})") from err

@@ -15,7 +15,7 @@ from typing import Any
 
 from dfm.cam import feeds as feedmod
 from dfm.cam import filters, strategies
-from dfm.cam.data import Cutter, Material, Settings
+from dfm.cam.data import Cutter, Material, Settings, corner_clearance_ratio
 from dfm.cam.geom2d import Loop, Seg, circle, fit_arcs, loop_points, polygon_area
 from dfm.cam.model import CuttingData, Operation, Program, Setup, Step, Tool
 from dfm.cam.strategies import CamError
@@ -265,7 +265,8 @@ def _mill_region(fid: str, kind: str, outer: Loop, holes: list[Loop], z_top: flo
     s = ctx.settings
     finish = ctx.chosen.get((fid, "finish"))
     if finish is None:
-        max_fd = min(2 * corner if corner > 0 else math.inf, width - 2 * allow - 0.02)
+        ratio = corner_clearance_ratio()  # the same rule as dfm.tooling (rules/tooling.toml)
+        max_fd = min(2 * corner / ratio if corner > 0 else math.inf, width / ratio)
         finish = pick_endmill(ctx.catalogue, max_d=max_fd, reach=depth)
     if finish is None:  # nothing fits the corners: the smallest tool that fits the width and reaches
         cands = [c for c in ctx.catalogue if c.kind == "square" and c.reach_mm is not None
