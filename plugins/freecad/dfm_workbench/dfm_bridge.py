@@ -421,8 +421,14 @@ from dfm import api
 from dfm.errors import DfmError
 opts = api.Options(**req["options"])
 extra = None
-if req["task"] == "program":
+try:
     from dfm.cam import gcode
+except ModuleNotFoundError:
+    gcode = None
+if req["task"] == "program" and gcode is None:
+    result = api.analyze(req["path"], opts)
+    extra = ("unavailable", "G-code generation is not available in this dfm installation (no dfm.cam.gcode)")
+elif req["task"] == "program":
     cam = req["cam"]
     try:
         extra, result = gcode.generate(req["path"], material=cam["material"], machine=cam["machine"],
@@ -477,6 +483,8 @@ def run_isolated(job: Job, opts: Any, task: str = "check", settings: Mapping[str
         result, extra = pickle.load(fh)  # our own child wrote it, from files we wrote
     if isinstance(extra, tuple) and extra and extra[0] == "error":
         extra = BridgeError(f"no program: {extra[1]}")
+    elif isinstance(extra, tuple) and extra and extra[0] == "unavailable":
+        extra = BridgeError(str(extra[1]))
     return result, extra
 
 

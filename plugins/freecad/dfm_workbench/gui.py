@@ -257,7 +257,8 @@ class CheckPanel:
         self.jobs = []
         for obj in self.objects:
             try:
-                self.jobs.append((obj, b.prepare(obj.Shape, obj.Label, workdir)))
+                # one folder per object: labels need not be unique, names are
+                self.jobs.append((obj, b.prepare(obj.Shape, obj.Label, workdir / obj.Name)))
             except b.BridgeError as err:
                 error(f"dfm: {err}")
         if not self.jobs:
@@ -295,6 +296,8 @@ class CheckPanel:
         self.bar.setFormat(seconds)
 
     def on_progress(self, index: int, label: str) -> None:
+        if self.cancelled:
+            return
         if len(self.jobs) > 1:
             self.bar.setRange(0, len(self.jobs))
             self.bar.setValue(index)
