@@ -224,3 +224,20 @@ def test_live_pipeline_report_shows_everything_the_result_holds(name, make_part,
             assert f"<b>{t.id}</b>" in text
     # The plan section either has a cycle time or says why there is none.
     assert "Cycle time per piece" in text or "No machining plan" in text
+
+
+def test_material_and_finish_come_from_the_part_spec(make_part, monkeypatch, tmp_path):
+    """With no --material/--finish, the report (and its quote) use the part specification's."""
+    import shutil
+
+    path = make_part("lens_barrel", "lens_barrel")
+    part = tmp_path / "barrel.step"
+    shutil.copy(path, part)
+    (tmp_path / "barrel.dfm.toml").write_text('material = "6061-T6"\n[finish]\nkind = "anodize"\ntype = "II"\n')
+    result = bare_result(part, monkeypatch)
+    assert viewmodel.material_and_finish(result) == ("6061-T6", "anodize-ii")
+    vm = viewmodel.build(result)
+    assert vm.material == "6061-T6" and vm.finish == "anodize-ii"
+    assert [line.label for line in vm.quote.lines] == ["Setup", "Machine time", "Material", "Finish"]
+    # The command line wins over the spec.
+    assert viewmodel.material_and_finish(replace(result, settings={"material": "303"}))[0] == "303"

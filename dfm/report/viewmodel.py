@@ -138,6 +138,9 @@ class AnodizeRow:
     premachine: str
     growth: str
     band: str
+    target: str = ""
+    action: str = ""
+    feasible: bool = True
 
 
 @dataclass(frozen=True)
@@ -343,7 +346,12 @@ def _anodize_row(f: Feature, body: int) -> AnodizeRow:
     d = f.dims
     lo, hi = d.get("premachine_min_mm"), d.get("premachine_max_mm")
     g0, g1 = d.get("growth_min_um"), d.get("growth_max_um")
+    target = " ".join(str(f.props[k]) for k in ("target", "designation") if f.props.get(k))
+    if "plus_um" in d and "minus_um" in d:
+        target += f" (+{fmt(d['plus_um'], 1)}/−{fmt(d['minus_um'], 1)} µm)"
     return AnodizeRow(
+        target=target.strip(), action=str(f.props.get("action", "") or ""),
+        feasible=bool(f.props.get("feasible", True)),
         feature=str(f.props.get("feature", f.id)), faces=tuple(f.faces), faces_text=_faces_text(f.faces), body=body,
         finished=fmt(d.get("finished_mm"), 4) + " mm" if "finished_mm" in d else "-",
         premachine=(f"{fmt(lo, 4)} … {fmt(hi, 4)} mm" if lo is not None and hi is not None else "-"),
@@ -445,8 +453,31 @@ def plan_vm(cam: Any) -> PlanVM:
                   cycle_time="-" if minutes is None else fmt(minutes, 2) + " min", note=" ".join(notes))
 
 
+def material_and_finish(result: DfmResult) -> tuple[str, str]:
+    """Return the material and finish of the run: the command line's, else the part specification's."""
+    material = str(result.settings.get("material") or "")
+    finish = str(result.settings.get("finish") or "")
+    if material and finish:
+        return material, finish
+    try:
+        from dfm.rules import spec as specs
+    except ImportError:
+        return material, finish
+    try:
+        path = specs.spec_path_for(result.file, result.settings.get("spec"))
+        part_spec = specs.load_spec(path) if path is not None and path.is_file() else None
+    except (DfmError, OSError):
+        part_spec = None  # the analysis reports a bad spec itself
+    if part_spec is not None:
+        material = material or str(part_spec.material or "")
+        if not finish and part_spec.finish is not None:
+            finish = part_spec.finish.profile_name
+    return material, finish
+
+
 def quote_vm(result: DfmResult, plan: PlanVM, qs: QuoteSettings) -> QuoteVM:
     """Price per piece and per batch for each quantity of the settings."""
+    material, finish = material_and_finish(result)
     notes: list[str] = []
     complete = True
     qtys = qs.quantities
@@ -464,7 +495,6 @@ def quote_vm(result: DfmResult, plan: PlanVM, qs: QuoteSettings) -> QuoteVM:
         complete = False
         lines.append(QuoteLine("Machine time", "no cycle time: not priced", tuple("-" for _ in qtys)))
         notes.append("Machine time is not priced: this result has no machining plan with a cycle time.")
-    material = str(result.settings.get("material") or "")
     density = material_densities().get(material)
     price = qs.material_price_per_kg.get(material)
     if not result.bodies:
@@ -488,7 +518,6 @@ def quote_vm(result: DfmResult, plan: PlanVM, qs: QuoteSettings) -> QuoteVM:
                                            f"= {fmt(kg * 1000, 2)} g at {money(price)}/kg",
                                tuple(money(cost) for _ in qtys)))
         totals = [t + cost for t in totals]
-    finish = str(result.settings.get("finish") or "")
     if finish and finish != "none":
         key = qs.finish_aliases.get(finish, finish)
         rates = qs.finish.get(key)
@@ -556,14 +585,15 @@ def build(result: DfmResult, pictures: Mapping[int, Sequence[Any]] | None = None
     # The STEP writer's own placeholder (with a per-process counter) is no name a person gave.
     names = tuple(n for n in result.product_names if n and not n.startswith(_TRANSLATOR_NAMES))
     part_name = _part_name(result, path)
+    material, finish = material_and_finish(result)
     size = bodies[0].size if len(bodies) == 1 else (f"{len(bodies)} bodies" if bodies else "-")
     source_units = result.source_units
     units = "mm" + (f" (the file declares {source_units})" if source_units not in ("mm", "unknown", "") else "")
     return ReportVM(
         title=f"DFM and quote review: {part_name}",
         part_name=part_name, file_name=path.name, file_path=str(result.file), product_names=names,
-        material=str(result.settings.get("material") or "not given"),
-        finish=str(result.settings.get("finish") or "none"),
+        material=material or "not given",
+        finish=finish or "none",
         units=units, size=size, verdict=result.verdict,
         verdict_text=("The file could not be analysed" if result.status != "ok" else VERDICT_TEXT[result.verdict]),
         counts=counts, generated_at=result.generated_at or "", dfm_version=result.dfm_version,
