@@ -244,3 +244,31 @@ def test_rs274_accepts_the_synthetic_program(synthetic_program, post):
 def test_rs274_rejects_a_broken_program(synthetic_program):
     run = rs274.run("%\nG21\nG1 X1 Y1\nM30\n%\n", synthetic_program)
     assert not run.ok and "feed rate" in run.errors
+
+
+def test_other_approach_goes_to_setup2_and_oblique_is_listed(settings, catalogue):
+    from dfm.model import Feature
+
+    feats = synthetic_features()
+    under = Feature("hole-2", "hole", (9,), {"diameter_mm": 1.0, "depth_mm": 0.5, "total_depth_mm": 0.5},
+                    {"through": False, "bottom": "flat", "approach": [0.0, 0.0, -1.0], "stack": [],
+                     "drill_depth_mm": 0.5}, (-2.0, 1.0, 0.0), (0.0, 0.0, -1.0))
+    oblique = Feature("hole-3", "hole", (10,), {"diameter_mm": 0.5, "depth_mm": 0.5},
+                      {"through": False, "approach": [0.6, 0.0, 0.8]}, (0.0, 0.0, 2.0), (0.6, 0.0, 0.8))
+    prog = plan(feats + [under, oblique], part="two.step", bbox_min=BBOX_MIN, bbox_max=BBOX_MAX, levels=(),
+                section=None, material=data.load_material("PEEK"), settings=settings, catalogue=catalogue)
+    assert [su.index for su in prog.setups] == [1, 2]
+    su2 = prog.setups[1]
+    assert su2.approach == (0.0, 0.0, -1.0) and "Z = -model Z" in su2.orientation
+    assert su2.part_top == pytest.approx(0.0) and [op.features for op in su2.operations][0] == ("hole-2",)
+    # the hole at model (-2, 1) is at program (-2, -1) after turning the part over about X
+    first = next(s for s in su2.operations[0].steps if isinstance(s, Feed))
+    assert abs(first.y + 1.0) < 0.5 and abs(first.x + 2.0) < 0.5
+    assert ("hole-3", "approach [0.6, 0.0, 0.8] is not an axis direction") in prog.unreachable
+    gen = render(prog, "linuxcnc")
+    assert [suffix for suffix, _ in gen.files] == ["", ".setup2"]
+    assert "setup 2 of 2: part turned over about X" in gen.files[1][1]
+    assert "UNREACHABLE hole-3" in gen.files[0][1]
+    if rs274.available():
+        for _, text in gen.files:
+            assert rs274.run(text, prog).ok

@@ -23,7 +23,7 @@ PARTS = {
     "holes_block": {},
     "lens_barrel": {},
 }
-GRID_MM = 0.025
+GRID_MM = 0.04
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +58,7 @@ def test_program_runs_in_rs274_and_never_cuts_the_part(generated, name):
     part = sampling.height_field(solid, grid.x0, grid.y0, grid.step, grid.nx, grid.ny)
     s = sim.new_simulation(grid, su.stock_min, su.stock_max, part).run(moves)
     assert not s.violations, s.violations[:5]
-    side = sim.lateral_gouges(moves, section_fn(solid), part_top=su.part_top)
+    side = sim.lateral_gouges(moves, section_fn(solid), part_top=su.part_top, spacing=0.02)
     assert not side, side[:5]
     body = result.bodies[0]
     bottom = body.bbox_min_mm[2]

@@ -89,8 +89,9 @@ def run(args: argparse.Namespace) -> int:
     overrides = _overrides(args.overrides)
     settings = data.load_settings(args.machine, overrides, args.cam_settings)
     stock = parse_stock(args.stock, settings["stock_margin_mm"])
-    gen, result = generate(args.part, post=args.post, material=args.material, stock=stock, machine=args.machine,
-                           settings_file=args.cam_settings, overrides=overrides, tools=args.tools, timestamp=args.timestamp)
+    gen, result = generate(args.part, post=args.post, material=args.material, stock=stock,
+                           machine=args.machine, settings_file=args.cam_settings, overrides=overrides,
+                           tools=args.tools, timestamp=args.timestamp)
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
     base = out.with_suffix("") if out.suffix else out

@@ -111,9 +111,12 @@ def expand_drill_cycles(steps: Sequence[Step]) -> list[Step]:
 
 
 def sequence(ops: Sequence[Operation], safe_z: float) -> list[Step]:
-    """The setup's whole step list: per operation a comment, a tool change at the safe height
-    (spindle stopped first) when the tool differs, the spindle speed, then its steps; the
-    spindle stops at the end."""
+    """The setup's whole step list, spindle and tool changes included.
+
+    Per operation: a comment, a tool change (spindle stopped first; every operation ends at
+    the safe height) when the tool differs, the spindle speed, then its steps; the spindle
+    stops at the end.
+    """
     out: list[Step] = []
     current: Tool | None = None
     rpm: float | None = None

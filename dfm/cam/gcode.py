@@ -86,8 +86,9 @@ def header(program: Program, setup: Setup, post: Post, times: Sequence[Operation
     h = [f"dfm {p.meta.get('dfm_version', '')} program for {p.part}, post {post.name}",
          f"setup {setup.index} of {n}: {setup.orientation}",
          "G54 = the model origin (in this setup's turned axes); tool-centre paths, no cutter compensation",
-         f"stock X{setup.stock_min[0]:.3f}..{setup.stock_max[0]:.3f} Y{setup.stock_min[1]:.3f}..{setup.stock_max[1]:.3f} "
-         f"Z{setup.stock_min[2]:.3f}..{setup.stock_max[2]:.3f}, part top Z{setup.part_top:.3f}, safe Z{setup.safe_z:.3f}"]
+         f"stock X{setup.stock_min[0]:.3f}..{setup.stock_max[0]:.3f} "
+         f"Y{setup.stock_min[1]:.3f}..{setup.stock_max[1]:.3f} Z{setup.stock_min[2]:.3f}..{setup.stock_max[2]:.3f}, "
+         f"part top Z{setup.part_top:.3f}, safe Z{setup.safe_z:.3f}"]
     if p.meta.get("generated_at"):
         h.append(f"generated {p.meta['generated_at']}")
     h.append(f"material {p.material}: rules/data/materials.toml [[material]] name={p.material!r} "

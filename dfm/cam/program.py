@@ -28,9 +28,11 @@ SectionFn = Callable[[float], list[tuple[Loop, list[Loop]]]]
 
 #: Axis approaches and the matrix taking model coordinates to setup coordinates (rows).
 _TURNS: dict[Vec3, tuple[Vec3, Vec3, Vec3, str]] = {
-    (0.0, 0.0, 1.0): ((1, 0, 0), (0, 1, 0), (0, 0, 1), "program X = model X, Y = model Y, Z = model Z (tool from +Z)"),
+    (0.0, 0.0, 1.0): ((1, 0, 0), (0, 1, 0), (0, 0, 1),
+                      "program X = model X, Y = model Y, Z = model Z (tool from +Z)"),
     (0.0, 0.0, -1.0): ((1, 0, 0), (0, -1, 0), (0, 0, -1),
-                       "part turned over about X: program X = model X, Y = -model Y, Z = -model Z (tool from model -Z)"),
+                       "part turned over about X: program X = model X, Y = -model Y, Z = -model Z "
+                       "(tool from model -Z)"),
     (1.0, 0.0, 0.0): ((0, 1, 0), (0, 0, 1), (1, 0, 0),
                       "part on its side: program X = model Y, Y = model Z, Z = model X (tool from model +X)"),
     (-1.0, 0.0, 0.0): ((0, -1, 0), (0, 0, 1), (-1, 0, 0),
@@ -88,10 +90,13 @@ def plan(features: Sequence[Feature], *, part: str, bbox_min: Vec3, bbox_max: Ve
     Args:
         features: The body's features (docs/features.md).
         part: Part file name for the header.
-        bbox_min, bbox_max: The part's box in model coordinates.
+        bbox_min: The part's box, low corner, model coordinates.
+        bbox_max: Its high corner.
         levels: Heights of the part's horizontal faces (for the outside profile bands).
         section: Cross-section function for the outside profile (None: no profile).
-        material, settings, catalogue: Data (see :mod:`dfm.cam.data`).
+        material: The material row.
+        settings: Machine and shop settings.
+        catalogue: The cutters.
         stock: Stock box settings.
         chosen: (feature id, role) → cutter from ``dfm.tooling``.
         meta: Extra header facts.
@@ -137,7 +142,6 @@ def _plan_setup(index: int, key: Vec3, feats: list[Feature], ctx: _Ctx, bmin: Ve
     retract = s["retract_mm"]
     ops: list[Operation] = []
     unmachined: list[tuple[str, str]] = []
-    allow = s["finish_allowance_mm"]
 
     if top > part_top + 1e-6:
         cutter = pick_endmill(ctx.catalogue, max_d=3.0, reach=top - part_top)
@@ -263,7 +267,8 @@ def _region_ops(f: Feature, ctx: _Ctx, safe_z: float, part_top: float, part_bott
 def _mill_region(fid: str, kind: str, outer: Loop, holes: list[Loop], z_top: float, z_floor: float, depth: float,
                  width: float, corner: float, ctx: _Ctx, safe_z: float, allow: float) -> list[Operation]:
     s = ctx.settings
-    finish = ctx.chosen.get((fid, "finish"))
+    # dfm.tooling's rest tool (the one that fits the corners) finishes the walls when it chose one
+    finish = ctx.chosen.get((fid, "rest")) or ctx.chosen.get((fid, "finish"))
     if finish is None:
         ratio = corner_clearance_ratio()  # the same rule as dfm.tooling (rules/tooling.toml)
         max_fd = min(2 * corner / ratio if corner > 0 else math.inf, width / ratio)

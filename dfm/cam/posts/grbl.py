@@ -15,7 +15,7 @@ class GrblPost(Post):
     tool_table = False
 
     def preamble(self, title: str) -> list[str]:
-        """grbl takes no ``%``."""
+        """No ``%``: grbl does not take it."""
         return []
 
     def modes(self) -> list[str]:

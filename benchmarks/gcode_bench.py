@@ -1,0 +1,69 @@
+"""G-code generation time vs STEP read time, per generator part (or the files given).
+
+    python benchmarks/gcode_bench.py [PART.step ...]
+
+Prints, per part: STEP read (kernel.load), analysis (api.analyze: read + features + rules +
+tooling), program generation alone (planning, offsets, sections, filters, posts), lines of
+G-code, operations and the estimated cycle time.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "example_parts"))
+
+
+def parts() -> list[Path]:
+    if len(sys.argv) > 1:
+        return [Path(p) for p in sys.argv[1:]]
+    import generators
+
+    out = []
+    tmp = Path(tempfile.mkdtemp(prefix="dfm-gcode-bench-"))
+    for name in ("plate_with_pockets", "slotted_block", "holes_block", "lens_barrel"):
+        out.append(generators.export_step(getattr(generators, name)(), tmp / f"{name}.step", name=name))
+    return out
+
+
+def main() -> None:
+    from dfm import api, kernel
+    from dfm.cam import data
+    from dfm.cam.gcode import render, section_fn
+    from dfm.cam.program import StockSpec, plan
+    from dfm.cam.tools import from_tooling
+    from dfm.kernel import sampling
+
+    print(f"{'part':<24} {'read s':>7} {'analyse s':>9} {'gcode s':>8} {'gcode/read':>10} {'lines':>7} "
+          f"{'ops':>4} {'cycle s':>8}")
+    for path in parts():
+        t0 = time.perf_counter()
+        loaded = kernel.load(path)
+        t_read = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        result = api.analyze(path)
+        t_an = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        settings = data.load_settings()
+        cat = data.load_catalogue()
+        solid = loaded.solids[0]
+        body = result.bodies[0]
+        lo, hi = solid.bbox
+        prog = plan(body.features, part=path.name, bbox_min=lo, bbox_max=hi, levels=sampling.up_levels(solid),
+                    section=section_fn(solid), material=data.load_material("6061-T6"), settings=settings,
+                    catalogue=cat, stock=StockSpec(margin=settings["stock_margin_mm"]),
+                    chosen=from_tooling(body.tools, cat))
+        gen = render(prog, "linuxcnc")
+        t_gen = time.perf_counter() - t0
+        lines = sum(len(t.splitlines()) for _, t in gen.files)
+        ops = sum(len(s.operations) for s in prog.setups)
+        print(f"{path.stem:<24} {t_read:7.3f} {t_an:9.3f} {t_gen:8.3f} {t_gen / t_read:10.1f} {lines:7d} "
+              f"{ops:4d} {gen.total_seconds:8.1f}")
+
+
+if __name__ == "__main__":
+    main()
