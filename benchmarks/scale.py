@@ -1,7 +1,7 @@
 """Analysis time vs face count: generated plates of about 100, 1 000 and 10 000 faces.
 
-Each plate carries a grid of small rectangular pockets (5 faces each) and through holes
-(1 face each). Prints faces, bare STEP read time (STEPControl_Reader) and the time of the
+By default the parts are combs (thin teeth: walls, sharp corners, open slots); with
+``--kind plate`` a plate carries a grid of small pockets (5 faces each) and through holes. Prints faces, bare STEP read time (STEPControl_Reader) and the time of the
 feature analysis and of the whole ``api.analyze``.
 
 Usage: python benchmarks/scale.py [--sizes 100 1000 10000] [--out DIR]
@@ -16,6 +16,30 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "example_parts"))
+
+
+def make_comb(target_faces: int, path: Path) -> Path:
+    """A comb: a 2 mm thick bar with n teeth 0.2 mm wide, 0.6 mm tall, 0.25 mm apart.
+
+    Every tooth adds 4 faces (two flanks, a tip, a gap floor): thin walls, sharp concave
+    corners and open slots at scale, with no face carrying thousands of loops.
+    """
+    import cadquery as cq
+    import generators
+
+    if path.exists():
+        return path
+    n = max(1, (target_faces - 4) // 4)
+    pts = [(0.0, 0.0)]
+    x = 0.0
+    for _ in range(n):
+        pts += [(x, 1.0), (x + 0.2, 1.0), (x + 0.2, 0.4)]
+        x += 0.45
+        pts.append((x, 0.4))
+    pts[-1] = (x - 0.25 + 0.2, 0.4)
+    pts.append((pts[-1][0], 0.0))
+    comb = cq.Workplane("XY").polyline(pts).close().extrude(2.0)
+    return generators.export_step(comb, path)
 
 
 def make_plate(target_faces: int, path: Path) -> Path:
@@ -57,6 +81,9 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 10000])
     ap.add_argument("--out", type=Path, default=Path("/tmp/dfm-scale"))
+    ap.add_argument("--kind", choices=("comb", "plate"), default="comb",
+                    help="comb: teeth (scales to 10 000 faces); plate: pockets and holes in one face "
+                         "(OCCT's own read grows quadratically with the holes per face)")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     from dfm import api
@@ -67,7 +94,8 @@ def main() -> None:
           f"{'ratio':>6s}  features")
     for n in args.sizes:
         t = time.perf_counter()
-        p = make_plate(n, args.out / f"plate_{n}.step")
+        make = make_comb if args.kind == "comb" else make_plate
+        p = make(n, args.out / f"{args.kind}_{n}.step")
         gen = time.perf_counter() - t
         read = bare_read(p)
         t = time.perf_counter()
