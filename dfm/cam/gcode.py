@@ -57,8 +57,10 @@ class Generated:
             "cycle_time_s": round(self.total_seconds, 1),
             "setups": [
                 {"index": su.index, "approach": list(su.approach), "cycle_time_s": round(self.setup_seconds[i], 1),
-                 "operations": [{"name": t.name, "tool": t.tool, "cycle_time_s": round(t.seconds, 1)}
-                                for t in self.times if t.setup == su.index],
+                 "operations": [{"name": t.name, "kind": op.kind, "features": list(op.features), "tool": t.tool,
+                                 "cycle_time_s": round(t.seconds, 1)}
+                                for t, op in zip((t for t in self.times if t.setup == su.index), su.operations,
+                                                 strict=True)],
                  "unmachined": [{"feature": f, "reason": r} for f, r in su.unmachined]}
                 for i, su in enumerate(self.program.setups)
             ],
@@ -200,6 +202,8 @@ def generate(path: str | Path, *, post: str = "linuxcnc", material: str | None =
     from dfm.kernel import sampling
 
     get_post(post)  # fail early on an unknown post
+    if machine is None and options is not None:
+        machine = dict(getattr(options, "extra", {}) or {}).get("machine")
     settings = data.load_settings(machine, overrides, settings_file)
     mat = data.load_material(material)
     catalogue = data.load_catalogue(tools)

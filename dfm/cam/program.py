@@ -268,7 +268,10 @@ def _mill_region(fid: str, kind: str, outer: Loop, holes: list[Loop], z_top: flo
                  width: float, corner: float, ctx: _Ctx, safe_z: float, allow: float) -> list[Operation]:
     s = ctx.settings
     # dfm.tooling's rest tool (the one that fits the corners) finishes the walls when it chose one
-    finish = ctx.chosen.get((fid, "rest")) or ctx.chosen.get((fid, "finish"))
+    def reaches(c: Cutter | None) -> Cutter | None:
+        return c if c is not None and c.reach_mm is not None and c.reach_mm >= depth - 1e-9 else None
+
+    finish = reaches(ctx.chosen.get((fid, "rest"))) or reaches(ctx.chosen.get((fid, "finish")))
     if finish is None:
         ratio = corner_clearance_ratio()  # the same rule as dfm.tooling (rules/tooling.toml)
         max_fd = min(2 * corner / ratio if corner > 0 else math.inf, width / ratio)
@@ -279,7 +282,7 @@ def _mill_region(fid: str, kind: str, outer: Loop, holes: list[Loop], z_top: flo
         finish = min(cands, key=lambda c: (c.diameter_mm, c.reach_mm, c.id)) if cands else None
     if finish is None:
         raise CamError(f"no square end mill narrower than {width:g} mm reaches {depth:g} mm")
-    rough = ctx.chosen.get((fid, "rough"))
+    rough = reaches(ctx.chosen.get((fid, "rough")))
     if rough is None:
         rough = pick_endmill(ctx.catalogue, max_d=min(0.8 * width, 3.0), reach=depth) or finish
     if rough.diameter_mm < finish.diameter_mm:
