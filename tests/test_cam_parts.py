@@ -105,11 +105,12 @@ def test_cli_writes_program_and_tool_table(make_part, tmp_path, capsys):
     assert main(["gcode", str(path), "-o", str(out), "--stock", "lid=2"]) == 2
 
 
-def test_cam_summary_in_json(generated):
+def test_cam_summary_in_json(generated, schema_validator):
     from dfm.report import jsonout
 
     _, gen, result = generated("plate_with_pockets")
     doc = json.loads(jsonout.dumps(result))
+    schema_validator.validate(doc)
     assert doc["cam"]["cycle_time_s"] == pytest.approx(gen.total_seconds, abs=0.1)
     ops = doc["cam"]["setups"][0]["operations"]
     assert sum(o["cycle_time_s"] for o in ops) == pytest.approx(doc["cam"]["cycle_time_s"], abs=0.5)

@@ -91,6 +91,9 @@ def header(program: Program, setup: Setup, post: Post, times: Sequence[Operation
          f"stock X{setup.stock_min[0]:.3f}..{setup.stock_max[0]:.3f} "
          f"Y{setup.stock_min[1]:.3f}..{setup.stock_max[1]:.3f} Z{setup.stock_min[2]:.3f}..{setup.stock_max[2]:.3f}, "
          f"part top Z{setup.part_top:.3f}, safe Z{setup.safe_z:.3f}"]
+    if any(op.kind == "profile" for op in setup.operations) and setup.stock_min[2] < setup.part_bottom - 1e-9:
+        h.append(f"the profile stops at the part bottom: the part stays on the stock below "
+                 f"Z{setup.part_bottom:.3f} (saw or face it off afterwards)")
     if p.meta.get("generated_at"):
         h.append(f"generated {p.meta['generated_at']}")
     h.append(f"material {p.material}: rules/data/materials.toml [[material]] name={p.material!r} "

@@ -170,6 +170,7 @@ class Setup:
     operations: tuple[Operation, ...]
     unmachined: tuple[tuple[str, str], ...] = ()
     safe_z: float = 0.0
+    part_bottom: float = 0.0
 
 
 @dataclass(frozen=True)

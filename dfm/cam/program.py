@@ -183,7 +183,8 @@ def _plan_setup(index: int, key: Vec3, feats: list[Feature], ctx: _Ctx, bmin: Ve
             unmachined.append(("profile", str(err)))
     orient = m[3]
     return Setup(index=index, approach=key, orientation=orient, stock_min=smin, stock_max=smax,  # type: ignore[arg-type]
-                 part_top=part_top, operations=tuple(ops), unmachined=tuple(unmachined), safe_z=safe_z)
+                 part_top=part_top, operations=tuple(ops), unmachined=tuple(unmachined), safe_z=safe_z,
+                 part_bottom=part_bottom)
 
 
 def _op(name: str, kind: str, feats: tuple[str, ...], tool: Tool, cd: CuttingData, steps: list[Step],
