@@ -151,3 +151,8 @@ def test_reach_clearance_in_micrometres(tmp_path: Path):
     p = tmp_path / "tooling.toml"
     p.write_text('[parameters.reach_clearance]\nvalue = "50 um"\nunit = "mm"\nsource = "shop"\n')
     assert load_rules(p).params.reach_clearance_mm == pytest.approx(0.05)
+
+
+def test_empty_tools_folder_is_an_error(tmp_path: Path):
+    with pytest.raises(RuleError, match="holds no .toml file"):
+        catalogue_for(tmp_path)
