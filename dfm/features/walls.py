@@ -24,6 +24,8 @@ from dfm.model import Feature, Vec3
 REPORT_MAX_MM = 5.0
 #: Rays probe this far into the material first (walls thicker than this are not micro walls).
 PROBE_MM = 6.0
+#: Free-form walls up to this thickness are refined to their local minimum.
+REFINE_MAX_MM = 2.0
 #: A ray's exit face must be within this angle of the ray to count as the opposite wall.
 OPPOSITE_DEG = 35.0
 _COS_OPP = math.cos(math.radians(OPPOSITE_DEG))
@@ -43,36 +45,53 @@ def find_walls(an: Analysis) -> None:
     _report(an, pairs)
 
 
+def _is_fillet(f) -> bool:  # type: ignore[no-untyped-def]
+    """Blends: rays from them measure across a corner, not through a wall."""
+    if f.kind == "torus":
+        return True
+    return f.kind == "cylinder" and (f.span_deg or 360.0) < 179.0
+
+
+def _thickness(geo, fid: int, p: Vec3, n: Vec3, max_dist: float):  # type: ignore[no-untyped-def]
+    d = (-n[0], -n[1], -n[2])
+    hit = geo.ray_first(add(p, mul(d, 1e-7)), d, max_dist)
+    if hit is None:
+        return None
+    w, gid, q, ng = hit
+    if gid == fid or gid == 0 or dot(ng, d) < _COS_OPP:
+        return None
+    return w + 1e-7, gid, q
+
+
 def _cast(an: Analysis, pairs: dict, max_dist: float) -> None:  # type: ignore[type-arg]
     geo = an.geo
     for f in geo.faces.values():
-        if f.area <= 1e-10:
+        if f.area <= 1e-10 or _is_fillet(f):
             continue
-        for p, n in geo.sample_face(f.id, _grid(f.area)):
-            d = (-n[0], -n[1], -n[2])
-            hits = geo.ray_hits(add(p, mul(d, 1e-7)), d, max_dist, first_only=True)
-            if not hits:
+        n_grid = _grid(f.area)
+        for u, v, p, n in geo.sample_face_uv(f.id, n_grid):
+            res = _thickness(geo, f.id, p, n, max_dist)
+            if res is None:
                 continue
-            w, gid, q = hits[0]
-            if gid == f.id or gid == 0:
-                continue
-            ng = geo.face_normal_at(gid, q)
-            if ng is None or dot(ng, d) < _COS_OPP:
-                continue
-            w += 1e-7
+            w, gid, q = res
             key = (min(f.id, gid), max(f.id, gid))
             if key not in pairs or w < pairs[key][0]:
-                pairs[key] = (w, p, q) if f.id == key[0] else (w, q, p)  # p lies on the lower id
-
+                pairs[key] = (w, p, q, f.id, u, v, n_grid)
 
 
 def _report(an: Analysis, pairs: dict) -> None:  # type: ignore[type-arg]
     geo = an.geo
     walls = []
-    for (a, b), (w, p, q) in pairs.items():
-        exact = _exact(geo, a, b, p, w)
+    for (a, b), (w, p, q, src, u, v, n_grid) in pairs.items():
+        exact = _exact(geo, a, b, p if src == a else q, w)
+        if exact is None and w <= REFINE_MAX_MM and not _closed_form(geo, a, b):
+            exact = _refine(geo, src, (a if src == b else b), u, v, n_grid, w, p, q)
+            if exact is not None and src == b:
+                exact = (exact[0], exact[2], exact[1])
         if exact is not None:
             w, p, q = exact
+        elif src == b:
+            p, q = q, p
         walls.append((w, a, b, p, q))
     walls.sort()
     for w, a, b, p, q in walls:
@@ -92,29 +111,49 @@ def _report(an: Analysis, pairs: dict) -> None:  # type: ignore[type-arg]
         an.features.append(Feature(an.new_id("wall"), "wall", (a, b), dims, props, clean(mid), None))
 
 
-def _exact(geo, a: int, b: int, p: Vec3, w: float) -> tuple[float, Vec3, Vec3] | None:  # type: ignore[no-untyped-def]
-    """The exact thickness of wall a|b near the ray sample p (on a), or None to keep the sample."""
+def _closed_form(geo, a: int, b: int) -> bool:  # type: ignore[no-untyped-def]
+    """Pairs whose ray samples are exact already (parallel planes, coaxial cylinders)."""
     fa, fb = geo.faces[a], geo.faces[b]
     if fa.kind == "plane" and fb.kind == "plane" and dot(fa.normal, fb.normal) < -1 + 1e-12:
-        return None  # the ray samples are already exact for parallel planes
-    res = _analytic(geo, fa, fb, p, w)
-    if res is not None:
-        return res
-    res = geo.face_distance(a, b)
-    if res is None:
+        return True
+    if fa.kind == "cylinder" and fb.kind == "cylinder" and parallel(fa.axis, fb.axis, 1e-12):
+        off = sub(fb.origin, fa.origin)
+        return norm(sub(off, mul(fa.axis, dot(off, fa.axis)))) < 1e-9
+    return False
+
+
+def _exact(geo, a: int, b: int, p: Vec3, w: float) -> tuple[float, Vec3, Vec3] | None:  # type: ignore[no-untyped-def]
+    """Closed-form thickness of wall a|b near the sample p (on a), or None."""
+    if _closed_form(geo, a, b):
         return None
-    d, p, q = res
-    if d <= 1e-9:
-        return None
-    seg = unit(sub(q, p))
-    na, nb = geo.face_normal_at(a, p), geo.face_normal_at(b, q)
-    if na is None or nb is None:
-        return None
-    # A true thickness runs into the material from a (against its outward normal) and
-    # leaves through b (along b's outward normal).
-    if dot(seg, na) < -_COS_OPP and dot(seg, nb) > _COS_OPP:
-        return d, p, q
-    return None
+    return _analytic(geo, geo.faces[a], geo.faces[b], p, w)
+
+
+def _refine(geo, src: int, dst: int, u: float, v: float, n_grid: int, w: float,  # type: ignore[no-untyped-def]
+            p: Vec3, q: Vec3) -> tuple[float, Vec3, Vec3] | None:
+    """Local minimum of the ray thickness around the best sample (compass search in UV).
+
+    At the thinnest spot of a wall between smooth faces the shortest segment is normal to
+    both, so minimising the along-normal ray length finds it; about 30 rays per wall.
+    """
+    umin, umax, vmin, vmax = geo.uv_bounds(src)
+    du, dv = (umax - umin) / n_grid / 2, (vmax - vmin) / n_grid / 2
+    best = (w, p, q)
+    for _ in range(10):
+        moved = False
+        for su, sv in ((1, 0), (-1, 0), (0, 1), (0, -1)):
+            pn = geo.point_normal_uv(src, u + su * du, v + sv * dv)
+            if pn is None:
+                continue
+            res = _thickness(geo, src, pn[0], pn[1], best[0] * 2 + 1e-6)
+            if res is not None and res[1] == dst and res[0] < best[0] - 1e-12:
+                best = (res[0], pn[0], res[2])
+                u, v = u + su * du, v + sv * dv
+                moved = True
+                break
+        if not moved:
+            du, dv = du / 2, dv / 2
+    return best if best[0] < w else None
 
 
 def _analytic(geo, fa, fb, p: Vec3, w: float) -> tuple[float, Vec3, Vec3] | None:  # type: ignore[no-untyped-def]

@@ -323,6 +323,23 @@ class Geometry:
     # --- exact queries --------------------------------------------------------------
     def sample_face(self, fid: int, n: int = 5) -> list[tuple[Vec3, Vec3]]:
         """Points strictly inside face ``fid`` with outward normals (an n×n UV grid, trimmed)."""
+        return [(p, nn) for _u, _v, p, nn in self.sample_face_uv(fid, n)]
+
+    def point_normal_uv(self, fid: int, u: float, v: float) -> tuple[Vec3, Vec3] | None:
+        """Point and outward normal of face ``fid`` at (u, v), or None outside its trim."""
+        from OCP.BRepTopAdaptor import BRepTopAdaptor_FClass2d
+        from OCP.gp import gp_Pnt2d
+
+        cache = self.__dict__.setdefault("_fclass2_cache", {})
+        cls = cache.get(fid)
+        if cls is None:
+            cls = cache[fid] = BRepTopAdaptor_FClass2d(self.solid.face(fid), 1e-7)
+        if cls.Perform(gp_Pnt2d(u, v)) != TopAbs_IN:
+            return None
+        return self._point_normal(fid, u, v)
+
+    def sample_face_uv(self, fid: int, n: int = 5) -> list[tuple[float, float, Vec3, Vec3]]:
+        """Like :meth:`sample_face`, with the (u, v) of each point first."""
         face = self.solid.face(fid)
         umin, umax, vmin, vmax = BRepTools.UVBounds_s(face)
         from OCP.BRepTopAdaptor import BRepTopAdaptor_FClass2d
@@ -336,8 +353,12 @@ class Geometry:
                 v = vmin + (vmax - vmin) * (j + 0.5) / n
                 if cls.Perform(gp_Pnt2d(u, v)) != TopAbs_IN:
                     continue
-                out.append(self._point_normal(fid, u, v))
+                out.append((u, v, *self._point_normal(fid, u, v)))
         return out
+
+    def uv_bounds(self, fid: int) -> tuple[float, float, float, float]:
+        """(umin, umax, vmin, vmax) of face ``fid``."""
+        return BRepTools.UVBounds_s(self.solid.face(fid))
 
     @functools.cached_property
     def _boxes(self):  # type: ignore[no-untyped-def]
@@ -400,6 +421,43 @@ class Geometry:
                     best = min(best, w)
         out.sort()
         return out[:1] if first_only else out
+
+    def ray_first(self, origin: Vec3, direction: Vec3, max_dist: float = 1e9) -> tuple[float, int, Vec3, Vec3] | None:
+        """The first face a ray meets: (distance, face id, point, outward normal there), or None."""
+        import numpy as np
+
+        lo, hi = self._boxes
+        o = np.asarray(origin, dtype=float)
+        d = np.asarray(direction, dtype=float)
+        d = np.where(np.abs(d) < 1e-30, 1e-30, d)
+        inv = 1.0 / d
+        t1 = (lo - o) * inv
+        t2 = (hi - o) * inv
+        tmin = np.minimum(t1, t2).max(axis=1)
+        tmax = np.maximum(t1, t2).min(axis=1)
+        ok = (tmax >= np.maximum(tmin, 0.0)) & (tmin <= max_dist)
+        cand = np.nonzero(ok)[0]
+        order = cand[np.argsort(tmin[cand])]
+        lin = gp_Lin(gp_Pnt(*origin), gp_Dir(*direction))
+        best: tuple[float, int, int] | None = None
+        best_isec = None
+        for idx in order:
+            if best is not None and tmin[idx] > best[0]:
+                break
+            fid = int(idx) + 1
+            isec = self._face_intersector(fid)
+            isec.Perform(lin, 1e-6, max_dist)
+            if not isec.IsDone():
+                continue
+            for k in range(1, isec.NbPnt() + 1):
+                w = isec.WParameter(k)
+                if w > 1e-6 and (best is None or w < best[0]):
+                    best = (w, fid, k)
+                    best_isec = (_t(isec.Pnt(k)), isec.UParameter(k), isec.VParameter(k))
+        if best is None or best_isec is None:
+            return None
+        point, u, v = best_isec
+        return best[0], best[1], point, self._point_normal(best[1], u, v)[1]
 
     def face_distance(self, a: int, b: int) -> tuple[float, Vec3, Vec3] | None:
         """Exact minimum distance between faces ``a`` and ``b`` and the two closest points."""
