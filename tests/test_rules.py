@@ -267,7 +267,8 @@ def test_type_iii_on_m16_thread_must_be_masked(tmp_path):
     (allow,) = [f for f in result.bodies[0].features if f.kind == "anodize_allowance"]
     assert allow.props["target"] == "thread" and allow.dims["size_change_max_um"] == pytest.approx(-128)
     (f502,) = [f for f in result.all_findings if f.code == "DFM502"]
-    assert f502.severity is Severity.ERROR and "must" not in f502.message and "Mask" in f502.fix
+    assert f502.severity is Severity.ERROR and "must be masked" in f502.message and "Mask" in f502.fix
+    assert "-50 to -128 um" in f502.message
     spec.write_text(spec.read_text() + "\n[[masking]]\nselect = { diameter_mm = 1.25 }\n")
     masked = api.analyze(EX / "micro_holes.step", spec=str(spec))
     codes = {f.code for f in masked.all_findings}

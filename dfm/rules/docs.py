@@ -137,7 +137,8 @@ say to mask or finish after anodizing. Dims: `finished_mm`, `premachine_min_mm`,
 `premachine_max_mm`, `growth_min_um`, `growth_max_um` (build-up per surface),
 `tolerance_band_um`, `size_change_min_um`, `size_change_max_um` (signed change of the size),
 `size_change_range_um`, `plus_um`, `minus_um`; props `target` (bore | width | shaft | thread),
-`feasible`, `masked`, `source`, `feature`, `designation`, `window`.
+`feasible`, `masked`, `source` (spec | pmi | iso-2768-m... | model), `feature`, `designation`,
+`window`, `action` (what to do, in words).
 
 Example: a 6061 lens barrel bore 4.000 ±0.003 mm, Type II 10–25 µm, half outward: g = 5–12.5 µm,
 the bore shrinks 10–25 µm, so machine it to 4.010–4.025 mm for nominal; the 15 µm spread is

@@ -216,9 +216,20 @@ def spec_features(settings: Settings, features: list[Feature], pmi: Sequence[Tol
         nonlocal count
         count += 1
         a = anodize.allowance(target, nominal, plus, minus, *film)
-        props: dict[str, Any] = {"target": "thread" if target.startswith("thread") else target,
+        is_thread = target.startswith("thread")
+        if is_thread and abs(a.size_change_max_um) > a.tolerance_band_um:
+            action = "the shift is larger than the whole band: the thread must be masked or cut after anodizing"
+        elif not a.feasible:
+            action = "no pre-anodize size holds the band: mask it or finish it after anodizing"
+        elif is_thread:
+            action = (f"cut the pitch diameter to {a.premachine_min_mm:.4f}-{a.premachine_max_mm:.4f} mm "
+                      "(oversize tap or thread mill) or mask it")
+        else:
+            action = f"machine it to {a.premachine_min_mm:.4f}-{a.premachine_max_mm:.4f} mm"
+        props: dict[str, Any] = {"target": "thread" if is_thread else target,
                                  "feasible": a.feasible, "masked": base is not None and masked(base),
-                                 "source": source, "window": "tolerance" if a.feasible else "nominal"}
+                                 "source": source, "window": "tolerance" if a.feasible else "nominal",
+                                 "action": action}
         if base is not None:
             props["feature"] = base.id
         if designation:

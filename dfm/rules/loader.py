@@ -42,7 +42,7 @@ KIND_NAMES: dict[str, frozenset[str]] = {
                                     "growth_max_um", "tolerance_band_um", "size_change_min_um",
                                     "size_change_max_um", "size_change_range_um", "plus_um", "minus_um",
                                     "target", "feasible", "masked", "source", "feature", "designation",
-                                    "window"}),
+                                    "window", "action"}),
     "spec_item": frozenset({"section", "select", "matched"}),
     "part": frozenset(),
 }
