@@ -86,6 +86,9 @@ class LoadedFile:
     solids: list[Solid]
     sewn: bool = False
     notes: list[str] = field(default_factory=list)
+    #: OCCT objects the shapes and attributes came from, kept alive as long as the result
+    #: (an XDE document freed under live attribute wrappers crashes the interpreter).
+    keepalive: tuple = ()
 
 
 def _ensure_units() -> None:
@@ -159,10 +162,14 @@ def _load_brep(p: Path) -> LoadedFile:
 
 
 def _label_name(label: TDF_Label) -> str:
+    if not label.IsAttribute(TDataStd_Name.GetID_s()):
+        return ""
     attr = TDataStd_Name()
-    if label.FindAttribute(TDataStd_Name.GetID_s(), attr):
-        return fix_mojibake(str(attr.Get().ToExtString()).strip())
-    return ""
+    if not label.FindAttribute(TDataStd_Name.GetID_s(), attr):
+        return ""
+    ext = attr.Get()
+    text = str(ext.ToExtString())
+    return fix_mojibake(text.strip())
 
 
 def fix_mojibake(name: str) -> str:
@@ -257,7 +264,8 @@ def _load_step(p: Path, head: bytes) -> LoadedFile:
             s.name = f"{s.name}-{seen[s.name]}"
         if not s.name:
             s.name = f"body-{s.index}"
-    return LoadedFile(p, "step", source_units, schema, _unique(names), solids, sewn=sewn)
+    return LoadedFile(p, "step", source_units, schema, _unique(names), solids, sewn=sewn,
+                      keepalive=(doc, reader, tool))
 
 
 def _file_units(step_reader) -> str:  # type: ignore[no-untyped-def]
