@@ -22,7 +22,7 @@ from OCP.STEPControl import STEPControl_Reader
 from OCP.TCollection import TCollection_ExtendedString
 from OCP.TColStd import TColStd_SequenceOfAsciiString
 from OCP.TDataStd import TDataStd_Name
-from OCP.TDF import TDF_Label, TDF_LabelSequence
+from OCP.TDF import TDF_AttributeIterator, TDF_Label, TDF_LabelSequence
 from OCP.TDocStd import TDocStd_Document
 from OCP.TopAbs import TopAbs_EDGE, TopAbs_FACE, TopAbs_SHELL, TopAbs_SOLID
 from OCP.TopExp import TopExp_Explorer
@@ -162,14 +162,19 @@ def _load_brep(p: Path) -> LoadedFile:
 
 
 def _label_name(label: TDF_Label) -> str:
-    if not label.IsAttribute(TDataStd_Name.GetID_s()):
-        return ""
-    attr = TDataStd_Name()
-    if not label.FindAttribute(TDataStd_Name.GetID_s(), attr):
-        return ""
-    ext = attr.Get()
-    text = str(ext.ToExtString())
-    return fix_mojibake(text.strip())
+    """The label's TDataStd_Name, or "".
+
+    Walks the label's own attributes rather than calling ``FindAttribute`` with a
+    Python-made attribute: that binding swaps the handle under the Python wrapper and
+    crashed the interpreter at random later points (seen under the full test suite).
+    """
+    it = TDF_AttributeIterator(label)
+    while it.More():
+        attr = it.Value()
+        if isinstance(attr, TDataStd_Name):
+            return fix_mojibake(str(attr.Get().ToExtString()).strip())
+        it.Next()
+    return ""
 
 
 def fix_mojibake(name: str) -> str:
