@@ -378,17 +378,8 @@ class Geometry:
             isec = cache[fid] = IntCurvesFace_Intersector(self.solid.face(fid), 1e-7)
         return isec
 
-    def ray_hits(self, origin: Vec3, direction: Vec3, max_dist: float = 1e9,
-                 first_only: bool = False) -> list[tuple[float, int, Vec3]]:
-        """Intersections of a ray with the solid's faces, sorted by distance.
-
-        A numpy slab test over the faces' boxes picks the candidate faces (the broad
-        phase), then each is intersected exactly; with ``first_only`` the search stops
-        as soon as no nearer box remains.
-
-        Returns:
-            (distance, face id, point) for each hit with distance in (1e-6, max_dist].
-        """
+    def _broad_phase(self, origin: Vec3, direction: Vec3, max_dist: float):  # type: ignore[no-untyped-def]
+        """Face indices (0-based) whose boxes the ray meets, nearest box first, and box entry distances."""
         import numpy as np
 
         lo, hi = self._boxes
@@ -402,7 +393,20 @@ class Geometry:
         tmax = np.maximum(t1, t2).min(axis=1)
         ok = (tmax >= np.maximum(tmin, 0.0)) & (tmin <= max_dist)
         cand = np.nonzero(ok)[0]
-        order = cand[np.argsort(tmin[cand])]
+        return cand[np.argsort(tmin[cand])], tmin
+
+    def ray_hits(self, origin: Vec3, direction: Vec3, max_dist: float = 1e9,
+                 first_only: bool = False) -> list[tuple[float, int, Vec3]]:
+        """Intersections of a ray with the solid's faces, sorted by distance.
+
+        A numpy slab test over the faces' boxes picks the candidate faces (the broad
+        phase), then each is intersected exactly; with ``first_only`` the search stops
+        as soon as no nearer box remains.
+
+        Returns:
+            (distance, face id, point) for each hit with distance in (1e-6, max_dist].
+        """
+        order, tmin = self._broad_phase(origin, direction, max_dist)
         lin = gp_Lin(gp_Pnt(*origin), gp_Dir(*direction))
         out: list[tuple[float, int, Vec3]] = []
         best = math.inf
@@ -424,20 +428,7 @@ class Geometry:
 
     def ray_first(self, origin: Vec3, direction: Vec3, max_dist: float = 1e9) -> tuple[float, int, Vec3, Vec3] | None:
         """The first face a ray meets: (distance, face id, point, outward normal there), or None."""
-        import numpy as np
-
-        lo, hi = self._boxes
-        o = np.asarray(origin, dtype=float)
-        d = np.asarray(direction, dtype=float)
-        d = np.where(np.abs(d) < 1e-30, 1e-30, d)
-        inv = 1.0 / d
-        t1 = (lo - o) * inv
-        t2 = (hi - o) * inv
-        tmin = np.minimum(t1, t2).max(axis=1)
-        tmax = np.maximum(t1, t2).min(axis=1)
-        ok = (tmax >= np.maximum(tmin, 0.0)) & (tmin <= max_dist)
-        cand = np.nonzero(ok)[0]
-        order = cand[np.argsort(tmin[cand])]
+        order, tmin = self._broad_phase(origin, direction, max_dist)
         lin = gp_Lin(gp_Pnt(*origin), gp_Dir(*direction))
         best: tuple[float, int, int] | None = None
         best_isec = None
