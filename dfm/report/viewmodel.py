@@ -497,6 +497,8 @@ def quote_vm(result: DfmResult, plan: PlanVM, qs: QuoteSettings) -> QuoteVM:
         notes.append("Machine time is not priced: this result has no machining plan with a cycle time.")
     density = material_densities().get(material)
     price = qs.material_price_per_kg.get(material)
+    # The report goes to a customer: name the settings file, never the server's path to it.
+    source = PurePath(qs.path).name
     if not result.bodies:
         complete = False
         notes.append("No body was analysed, so there is no stock to price.")
@@ -506,7 +508,7 @@ def quote_vm(result: DfmResult, plan: PlanVM, qs: QuoteSettings) -> QuoteVM:
         notes.append("Material is not priced: give one with --material (or in the part spec).")
     elif density is None or price is None:
         complete = False
-        why = "no density in rules/data/materials.toml" if density is None else f"no price in {qs.path}"
+        why = "no density in rules/data/materials.toml" if density is None else f"no price in {source}"
         lines.append(QuoteLine("Material", f"{material}: {why}", tuple("-" for _ in qtys)))
         notes.append(f"Material {material} is not priced: {why}.")
     else:
@@ -523,7 +525,7 @@ def quote_vm(result: DfmResult, plan: PlanVM, qs: QuoteSettings) -> QuoteVM:
         rates = qs.finish.get(key)
         if rates is None:
             complete = False
-            lines.append(QuoteLine("Finish", f"{finish}: no price in {qs.path}", tuple("-" for _ in qtys)))
+            lines.append(QuoteLine("Finish", f"{finish}: no price in {source}", tuple("-" for _ in qtys)))
             notes.append(f"Finish {finish} is not priced: add it to the quote settings.")
         else:
             per, lot = rates.get("per_piece", 0.0), rates.get("lot_charge", 0.0)
@@ -533,7 +535,7 @@ def quote_vm(result: DfmResult, plan: PlanVM, qs: QuoteSettings) -> QuoteVM:
     return QuoteVM(currency=qs.currency, quantities=qtys, lines=tuple(lines),
                    piece=tuple(money(t) for t in totals),
                    batch=tuple(money(t * q) for t, q in zip(totals, qtys, strict=True)),
-                   complete=complete, notes=tuple(notes), source=PurePath(qs.path).name)
+                   complete=complete, notes=tuple(notes), source=source)
 
 
 def build(result: DfmResult, pictures: Mapping[int, Sequence[Any]] | None = None,
