@@ -53,10 +53,9 @@ def family_of_kind(kind: str) -> str | None:
 
 def dfm_families(path: Path) -> tuple[dict[int, str], list]:
     """dfm's family per face id, and the body's face centroids (for matching)."""
+    from dfm.features import analyse_solid
     from dfm.kernel import load
     from dfm.kernel.geom import geometry
-
-    from dfm.features import analyse_solid
 
     solid = load(path).solids[0]
     out: dict[int, str] = {}

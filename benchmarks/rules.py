@@ -35,7 +35,8 @@ def main(paths: list[Path]) -> None:
     registry.resolve(Options())
     t_resolve_warm = time.perf_counter() - t
     print(f"rules: {len(rules)}, cases: {sum(len(r.cases) for r in rules)}")
-    print(f"cold load of rules + profiles + data: {t_load * 1000:.1f} ms; first resolve (catalogue, drills, threads): {t_resolve_warm * 1000:.1f} ms")
+    print(f"cold load of rules + profiles + data: {t_load * 1000:.1f} ms; "
+          f"first resolve (catalogue, drills, threads): {t_resolve_warm * 1000:.1f} ms")
     opts = [("default", Options()), ("anodize-ii", Options(material="6061-T6", finish="anodize-ii"))]
     print(f"{'part':28} {'features':>8} {'analyse ms':>10} " + " ".join(f"{n + ' judge ms':>18}" for n, _ in opts)
           + f" {'findings':>8}")

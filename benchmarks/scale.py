@@ -1,8 +1,9 @@
 """Analysis time vs face count: generated plates of about 100, 1 000 and 10 000 faces.
 
 By default the parts are combs (thin teeth: walls, sharp corners, open slots); with
-``--kind plate`` a plate carries a grid of small pockets (5 faces each) and through holes. Prints faces, bare STEP read time (STEPControl_Reader) and the time of the
-feature analysis and of the whole ``api.analyze``.
+``--kind plate`` a plate carries a grid of small pockets (5 faces each) and through holes.
+Prints faces, bare STEP read time (STEPControl_Reader) and the time of the feature analysis
+and of the whole ``api.analyze``.
 
 Usage: python benchmarks/scale.py [--sizes 100 1000 10000] [--out DIR]
 """

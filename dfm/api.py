@@ -69,6 +69,7 @@ def analyze(path: str | Path, options: Options | None = None, **kwargs: Any) -> 
     Args:
         path: The part file.
         options: Settings; keyword arguments (``material="6061-T6"``...) override them.
+        **kwargs: ``Options`` fields to replace in ``options`` (unknown names raise ``TypeError``).
 
     Returns:
         A :class:`DfmResult`; on bad input its ``status`` is ``error`` and ``error`` says why.

@@ -38,11 +38,14 @@ def add_analysis_options(p: argparse.ArgumentParser) -> None:
     """Options every command that analyses a part shares."""
     p.add_argument("--spec", metavar="FILE", help="part specification TOML (default: PART.dfm.toml beside the part)")
     p.add_argument("--profile", metavar="FILE", help="your own profile or rule file (TOML)")
-    p.add_argument("--material", metavar="NAME", help="material, e.g. 6061-T6, 7075-T6, 303, 316L, Ti-6Al-4V, brass, PEEK")
+    p.add_argument("--material", metavar="NAME",
+                   help="material, e.g. 6061-T6, 7075-T6, 303, 316L, Ti-6Al-4V, brass, PEEK")
     p.add_argument("--finish", metavar="NAME", help="finish, e.g. none, anodize-ii, anodize-iii, passivate")
     p.add_argument("--tools", metavar="FILE", help="your own tool catalogue (TOML)")
-    p.add_argument("--machine", metavar="NAME", help="machine profile, e.g. hsm-60k (default), vmc-15k (`dfm rules --profiles`)")
-    p.add_argument("--timestamp", metavar="ISO", help="timestamp to stamp on results (default: none, for reproducible output)")
+    p.add_argument("--machine", metavar="NAME",
+                   help="machine profile, e.g. hsm-60k (default), vmc-15k (`dfm rules --profiles`)")
+    p.add_argument("--timestamp", metavar="ISO",
+                   help="timestamp to stamp on results (default: none, for reproducible output)")
 
 
 def options_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]

@@ -16,7 +16,7 @@ RESULT_SCHEMA = "dfm-result/1"
 Vec3 = tuple[float, float, float]
 
 
-class Severity(str, enum.Enum):
+class Severity(str, enum.Enum):  # noqa: UP042 - StrEnum would turn str()/format() 'Severity.ERROR' into 'error'
     """How bad a finding is. Ordered: error > warning > info."""
 
     ERROR = "error"

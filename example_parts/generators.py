@@ -118,7 +118,8 @@ def lens_barrel(
     body = cq.Workplane("XY").circle(outer / 2).extrude(length)
     body = body.union(cq.Workplane("XY").circle(flange_diameter / 2).extrude(flange_length))
     body = body.cut(cq.Workplane("XY", origin=(0, 0, -0.1)).circle(bore / 2).extrude(length + 0.2))
-    body = body.cut(cq.Workplane("XY", origin=(0, 0, length - seat_depth)).circle(seat_diameter / 2).extrude(seat_depth + 0.1))
+    seat = cq.Workplane("XY", origin=(0, 0, length - seat_depth)).circle(seat_diameter / 2)
+    body = body.cut(seat.extrude(seat_depth + 0.1))
     return body
 
 

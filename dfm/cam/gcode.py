@@ -110,10 +110,10 @@ def header(program: Program, setup: Setup, post: Post, times: Sequence[Operation
                  f"flutes {c.flutes}{' (assumed)' if c.flutes_assumed else ''} = rules/tools/{c.file} id {c.id} "
                  f"series {c.series} ({c.source})")
     for op in setup.operations:
-        t = next((x for x in times if x.setup == setup.index and x.name == op.name), None)
+        op_time = next((x for x in times if x.setup == setup.index and x.name == op.name), None)
         h.append(f"OP {op.name} ({op.kind}) T{op.tool.number}: S{op.cutting.rpm:.0f} F{op.cutting.feed_mm_min:g} "
                  f"ap {op.cutting.ap_mm:.4f} ae {op.cutting.ae_mm:.4f}"
-                 + (f", {t.seconds:.1f} s" if t else ""))
+                 + (f", {op_time.seconds:.1f} s" if op_time is not None else ""))
         h += [f"  {line}" for line in op.cutting.lines]
         h += [f"  note: {w}" for w in op.cutting.warnings + op.notes]
     for fid, why in setup.unmachined:

@@ -194,7 +194,7 @@ def fit_arcs(points: Sequence[Pt], tol: float = 2e-5) -> Loop:
     become one arc; everything else stays a line. The outlines of docs/features.md are
     discretised curves, so this recovers the circular corners and holes for G2/G3.
     """
-    pts = [tuple(map(float, p)) for p in points]
+    pts: list[Pt] = [(float(x), float(y)) for x, y in points]
     if len(pts) > 1 and math.dist(pts[0], pts[-1]) < EPS:
         pts = pts[:-1]
     n = len(pts)

@@ -115,7 +115,7 @@ def plan(features: Sequence[Feature], *, part: str, bbox_min: Vec3, bbox_max: Ve
             continue
         groups.setdefault(key, []).append(f)
     order = [k for k in _TURNS if k in groups or k == (0.0, 0.0, 1.0)]
-    setups = []
+    setups: list[Setup] = []
     for key in order:
         setups.append(_plan_setup(len(setups) + 1, key, groups.get(key, []), ctx, bbox_min, bbox_max,
                                   levels if key == (0.0, 0.0, 1.0) else (),

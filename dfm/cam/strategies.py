@@ -177,7 +177,7 @@ def clear_region(outer: Sequence[Seg], holes: Sequence[Sequence[Seg]], *, z_top:
                     loop = start_nearest(loop, (pos[0], pos[1]))
                 start = loop[0].a
                 same_level = pos is not None and abs(pos[2] - z) < 1e-12
-                if same_level and region.segment_inside((pos[0], pos[1]), start, probe):
+                if pos is not None and same_level and region.segment_inside((pos[0], pos[1]), start, probe):
                     out.append(Feed(start[0], start[1], z, "link"))
                     out.extend(_moves(loop, z))
                 else:

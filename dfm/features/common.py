@@ -15,30 +15,37 @@ ANG = 1e-6
 
 
 def dot(a: Vec3, b: Vec3) -> float:
+    """Dot product of ``a`` and ``b``."""
     return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
 
 
 def sub(a: Vec3, b: Vec3) -> Vec3:
+    """Difference ``a - b``."""
     return (a[0] - b[0], a[1] - b[1], a[2] - b[2])
 
 
 def add(a: Vec3, b: Vec3) -> Vec3:
+    """Sum ``a + b``."""
     return (a[0] + b[0], a[1] + b[1], a[2] + b[2])
 
 
 def mul(a: Vec3, k: float) -> Vec3:
+    """``a`` scaled by ``k``."""
     return (a[0] * k, a[1] * k, a[2] * k)
 
 
 def cross(a: Vec3, b: Vec3) -> Vec3:
+    """Cross product ``a × b``."""
     return (a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0])
 
 
 def norm(a: Vec3) -> float:
+    """Euclidean length of ``a``."""
     return math.sqrt(dot(a, a))
 
 
 def unit(a: Vec3) -> Vec3:
+    """``a`` scaled to length 1; a zero vector is returned unchanged."""
     n = norm(a)
     return (a[0] / n, a[1] / n, a[2] / n) if n > 0 else a
 
@@ -77,6 +84,7 @@ class Analysis:
     counters: dict[str, int] = field(default_factory=dict)
 
     def new_id(self, kind: str) -> str:
+        """Next feature id of ``kind``: ``kind-1``, ``kind-2``... per body."""
         n = self.counters.get(kind, 0) + 1
         self.counters[kind] = n
         return f"{kind}-{n}"

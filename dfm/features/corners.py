@@ -106,8 +106,8 @@ def find_corners(an: Analysis) -> None:
                 continue
             _add_corner(an, "other", None, r, (f.id,) + nbrs, (), hi - lo, f.centroid)
         else:  # torus: the blend of a floor fillet round a vertical corner
-            a = next((ax for ax in AXES if parallel(ax, f.axis, 1e-6)), None)
-            _add_corner(an, "floor" if a else "other", a, r, (f.id,), (), 0.0, f.centroid, depth=0.0)
+            torus_axis = next((ax for ax in AXES if parallel(ax, f.axis, 1e-6)), None)
+            _add_corner(an, "floor" if torus_axis else "other", torus_axis, r, (f.id,), (), 0.0, f.centroid, depth=0.0)
 
     for c in an.features:
         if c.kind != "corner":

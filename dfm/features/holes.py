@@ -94,9 +94,9 @@ def find_holes(an: Analysis) -> None:
             _hole_from(an, comp, d, p0)
 
     holes = [f for f in an.features if f.kind == "hole"]
-    for h in holes:
-        an.measure("min_hole_diameter_mm", h.dims["diameter_mm"], h.faces, h.location_mm)
-        an.measure("max_hole_depth_ratio", h.dims["depth_diameter_ratio"], h.faces, h.location_mm,
+    for hole in holes:
+        an.measure("min_hole_diameter_mm", hole.dims["diameter_mm"], hole.faces, hole.location_mm)
+        an.measure("max_hole_depth_ratio", hole.dims["depth_diameter_ratio"], hole.faces, hole.location_mm,
                    smaller_is_worse=False)
 
 

@@ -187,7 +187,7 @@ def _region_feature(an: Analysis, a: Vec3, floor_id: int, region: set[int]) -> N
                                 and abs(2 * w.radius - width) < 1e-6 for w in walls) \
                 and length >= 2 * width - 1e-9:
             kind = "slot"
-    elif has_pair and all(abs(dot(geo.faces[o].normal, width_dir)) < 1e-6 for o in open_faces):
+    elif width_dir is not None and all(abs(dot(geo.faces[o].normal, width_dir)) < 1e-6 for o in open_faces):
         kind = "slot"
     else:
         kind = "step"

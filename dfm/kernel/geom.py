@@ -268,11 +268,11 @@ class Geometry:
         return EdgeInfo(eid, faces, kind, convexity, length, mid, start, end, **rec)
 
     def _convexity(self, eid: int, edge, curve, faces: tuple[int, ...]) -> str:  # type: ignore[no-untyped-def]
-        """concave | convex | tangent at the edge's midpoint (dihedral test, 0.5° tolerance).
+        """Classify the edge at its midpoint as concave, convex or tangent (dihedral test, 0.5° tolerance).
 
         With n1 the outward normal of face 1 and T the edge tangent as face 1's boundary
         runs, n1 × T points into face 1; the edge is concave when face 2's outward normal
-        leans towards face 1 (n2 · (n1 × T) > 0).
+        leans towards face 1 (n2 · (n1 × T) > 0). Returns ``mixed`` when the tangent vanishes.
         """
         from OCP.BRepAdaptor import BRepAdaptor_Curve2d
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from OCP.BRepAdaptor import BRepAdaptor_Surface
 from OCP.BRepGProp import BRepGProp, BRepGProp_Face
-from OCP.gp import gp_Pnt, gp_Vec
 from OCP.GeomAbs import GeomAbs_Cylinder
+from OCP.gp import gp_Pnt, gp_Vec
 from OCP.GProp import GProp_GProps
 from OCP.IFSelect import IFSelect_RetDone
 from OCP.STEPCAFControl import STEPCAFControl_Reader

@@ -117,6 +117,7 @@ def body_dict(b: BodyResult) -> dict[str, Any]:
 def result_dict(r: DfmResult) -> dict[str, Any]:
     """The whole result as the ``dfm-result/1`` JSON object."""
     counts = {"error": 0, "warning": 0, "info": 0}
+    cam = getattr(r, "cam", None)
     for f in r.all_findings:
         counts[f.severity.value] += 1
     return {
@@ -137,7 +138,7 @@ def result_dict(r: DfmResult) -> dict[str, Any]:
         "counts": counts,
         "findings": [finding_dict(f) for f in r.findings],
         "bodies": [body_dict(b) for b in r.bodies],
-        **({"cam": _jsonable(dict(r.cam))} if getattr(r, "cam", None) is not None else {}),
+        **({"cam": _jsonable(dict(cam))} if cam is not None else {}),
     }
 
 

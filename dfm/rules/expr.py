@@ -46,7 +46,7 @@ class ExprError(ValueError):
     """The expression is not allowed or cannot be parsed."""
 
 
-class Missing(LookupError):
+class Missing(LookupError):  # noqa: N818 - a 'rule does not apply' signal (like StopIteration); public name
     """A name the expression needs has no value for this feature (it does not apply)."""
 
 
