@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from pathlib import PurePath
 
 import pytest
 from report_support import TIMESTAMP, bare_result, synthetic
@@ -83,6 +84,18 @@ def test_quote_says_what_it_could_not_price(plate_result):
     assert "Machine time is not priced" in text
     assert "Material unobtainium is not priced" in text
     assert "Finish gold-plate is not priced" in text
+
+
+def test_report_names_files_but_never_server_paths(plate_result):
+    # The report goes to a customer: the upload folder and the shop's settings path stay private.
+    result, cam = plate_result
+    result = replace(result, settings={"material": "unobtainium", "finish": "gold-plate"})
+    out = html.render_html(result, cam=cam)
+    upload_dir = str(PurePath(result.file).parent)
+    assert PurePath(result.file).name in out
+    assert upload_dir not in out
+    assert str(viewmodel.load_quote_settings().path) not in out
+    assert "no price in quote.toml" in out
 
 
 @pytest.mark.parametrize("body, message", [

@@ -211,8 +211,7 @@ class ReportVM:
 
     title: str
     part_name: str
-    file_name: str
-    file_path: str
+    file_name: str  # never the server's path: the report goes to a customer
     product_names: tuple[str, ...]
     material: str
     finish: str
@@ -593,7 +592,7 @@ def build(result: DfmResult, pictures: Mapping[int, Sequence[Any]] | None = None
     units = "mm" + (f" (the file declares {source_units})" if source_units not in ("mm", "unknown", "") else "")
     return ReportVM(
         title=f"DFM and quote review: {part_name}",
-        part_name=part_name, file_name=path.name, file_path=str(result.file), product_names=names,
+        part_name=part_name, file_name=path.name, product_names=names,
         material=material or "not given",
         finish=finish or "none",
         units=units, size=size, verdict=result.verdict,
