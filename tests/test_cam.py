@@ -55,6 +55,26 @@ def test_settings_machine_profile_and_overrides():
         data.load_material("unobtainium")
 
 
+@pytest.mark.parametrize("key, value, message", [
+    ("peck_over_d", "0", "must be > 0"),  # a zero peck once made the generator run out of memory
+    ("ap_over_d", "0", "must be > 0 and <= 1"),
+    ("ae_over_d", "1.5", "must be > 0 and <= 1"),
+    ("ramp_angle_deg", "90", "must be > 0 and <= 45"),
+    ("rapid_mm_min", "inf", "must be > 0"),
+    ("finish_allowance_mm", "-0.01", "must be >= 0"),
+    ("safe_mm", "nan", "must be > 0"),
+    ("retract_mm", "abc", "is not a number"),
+])
+def test_settings_outside_their_range_are_refused(key, value, message):
+    with pytest.raises(UsageError, match=f"--set {key}: '{value}' {message}"):
+        data.load_settings(None, {key: value})
+
+
+def test_zero_is_fine_where_zero_means_none():
+    s = data.load_settings(None, {"finish_allowance_mm": "0", "breakthrough_mm": "0", "stock_margin_mm": "0"})
+    assert s["finish_allowance_mm"] == 0 and s["breakthrough_mm"] == 0
+
+
 def test_feeds_follow_the_material_row(settings, catalogue):
     mat = data.load_material("6061-T6")
     small = next(c for c in catalogue if c.id == "MHR230-0.5x2")

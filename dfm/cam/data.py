@@ -7,6 +7,8 @@ and ``dfm/cam/settings.toml`` (machine and shop settings, overridable).
 
 from __future__ import annotations
 
+import math
+
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -70,7 +72,7 @@ def load_settings(machine: str | None = None, overrides: Mapping[str, str] | Non
     """The machine profile, the shipped CAM settings, a user settings file, then ``key=value`` overrides.
 
     Raises:
-        UsageError: An unknown setting name or a value that is not a positive number.
+        UsageError: An unknown setting name or a value outside the setting's range.
     """
     base = tomllib.loads(SETTINGS_PATH.read_text(encoding="utf-8"))
     values: dict[str, float] = {}
@@ -94,23 +96,43 @@ def load_settings(machine: str | None = None, overrides: Mapping[str, str] | Non
         for k, v in flat.items():
             if k not in values:
                 raise RuleError(path, k, f"unknown CAM setting (known: {', '.join(sorted(values))})")
-            values[k] = _positive(v, f"{path}: {k}")
+            values[k] = _in_range(k, v, f"{path}: {k}")
             source[k] = str(path)
     for k, v in (overrides or {}).items():
         if k not in values:
             raise UsageError(f"unknown CAM setting '{k}' (known: {', '.join(sorted(values))})")
-        values[k] = _positive(v, f"--set {k}")
+        values[k] = _in_range(k, v, f"--set {k}")
         source[k] = "--set"
     return Settings(values, source)
 
 
-def _positive(v: Any, where: str) -> float:
+# Valid ranges of the settings a user may change: (low, low allowed, high). A step, rate
+# or angle of zero would make the generator loop forever (a pass of zero depth, a ramp of
+# zero slope); a step-over above 1 x D leaves ribs of stock; a ramp is an entry, not a plunge.
+_RANGES: dict[str, tuple[float, bool, float]] = {
+    "ap_over_d": (0.0, False, 1.0),
+    "ae_over_d": (0.0, False, 1.0),
+    "peck_over_d": (0.0, False, 10.0),
+    "ramp_angle_deg": (0.0, False, 45.0),
+    "max_feed_mm_min": (0.0, False, math.inf),
+    "rapid_mm_min": (0.0, False, math.inf),
+    "max_rpm": (0.0, False, math.inf),
+    "retract_mm": (0.0, False, math.inf),
+    "safe_mm": (0.0, False, math.inf),
+}
+
+
+def _in_range(key: str, v: Any, where: str) -> float:
+    """``v`` as a number inside the valid range of setting ``key``, or a UsageError naming ``where``."""
     try:
         x = float(v)
     except (TypeError, ValueError):
         raise UsageError(f"{where}: '{v}' is not a number") from None
-    if not x >= 0.0:
-        raise UsageError(f"{where}: '{v}' must be zero or positive")
+    lo, lo_ok, hi = _RANGES.get(key, (0.0, True, math.inf))
+    if not math.isfinite(x) or x < lo or (x == lo and not lo_ok) or x > hi:
+        low = f">= {lo:g}" if lo_ok else f"> {lo:g}"
+        rng = low if hi == math.inf else f"{low} and <= {hi:g}"
+        raise UsageError(f"{where}: '{v}' must be {rng}")
     return x
 
 
