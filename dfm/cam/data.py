@@ -8,7 +8,6 @@ and ``dfm/cam/settings.toml`` (machine and shop settings, overridable).
 from __future__ import annotations
 
 import math
-
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
