@@ -98,6 +98,7 @@ def _write_html(result, args: argparse.Namespace, n_parts: int) -> None:  # type
 
 def _emit(text_out: str, output: str | None) -> None:
     if output and output != "-":
+        Path(output).parent.mkdir(parents=True, exist_ok=True)  # as gcode -o, report -o and --html do
         Path(output).write_text(text_out, encoding="utf-8")
     else:
         sys.stdout.write(text_out)
@@ -158,3 +159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as err:  # an output folder that cannot be written, a disk that is full...
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"dfm: {where}{err.strerror or err}", file=sys.stderr)
+        return 2

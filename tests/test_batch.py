@@ -334,3 +334,18 @@ def test_settings_reach_the_worker_and_the_resume_key(tmp_path):
     assert settings_hash(base) != settings_hash(other)
     assert settings_hash(base) == settings_hash(BatchConfig(out_dir=tmp_path / "x", jobs=7, timeout=1,
                                                             settings={"material": "brass"}))
+
+
+def test_empty_folder_is_reported_not_passed(tmp_path):
+    (tmp_path / "uploads").mkdir()
+    exp = inp.expand([str(tmp_path / "uploads")], tmp_path / "w")
+    assert exp.items == [] and [p.code for p in exp.problems] == ["DFM901"]
+    assert "holds no STEP/BREP file" in exp.problems[0].message
+
+
+def test_out_that_is_a_file_is_a_usage_error(tmp_path, capsys):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("x")
+    rc = main(["batch", str(tmp_path), "--out", str(notes)])
+    err = capsys.readouterr().err
+    assert rc == 2 and "exists and is not a folder" in err and "Traceback" not in err

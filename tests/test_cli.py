@@ -79,3 +79,18 @@ def test_occt_chatter_does_not_reach_stdout(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     json.loads(proc.stdout)  # stdout is pure JSON, no kernel messages mixed in
+
+
+def test_output_into_a_new_folder_is_created(tmp_path, capsys):
+    target = tmp_path / "sub" / "dir" / "out.json"
+    rc = main(["check", str(ROOT / "example_parts/micro_slot.step"), "--format", "json", "-o", str(target)])
+    assert rc in (0, 1) and json.loads(target.read_text())["status"] == "ok"
+
+
+def test_an_output_that_cannot_be_written_is_one_line(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    rc = main(["check", str(ROOT / "example_parts/micro_slot.step"), "-o", str(blocker / "out.txt")])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and len(err.splitlines()) == 1 and err.startswith("dfm: ") and str(blocker) in err
+    assert "Traceback" not in err

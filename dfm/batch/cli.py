@@ -67,6 +67,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"-j must be at least 1, not {args.jobs}")
     if args.timeout < 0 or args.memory < 0 or args.max_unzipped <= 0 or args.max_ratio <= 1:
         raise UsageError("--timeout and --memory must be >= 0, --max-unzipped > 0 and --max-ratio > 1")
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        raise UsageError(f"--out {args.out}: exists and is not a folder")
     opts = options_from_args(args)
     settings = {k: v for k, v in vars(opts).items() if v is not None and k != "extra"}
     if opts.extra:

@@ -176,7 +176,11 @@ def _add_file(path: Path, arg: str, out: Expansion, add, extract_dir: Path, limi
 
 
 def _add_folder(folder: Path, out: Expansion, add, extract_dir: Path, limits: ZipLimits) -> None:  # type: ignore[no-untyped-def]
-    for f in _walk(folder):
+    found = _walk(folder)
+    if not found:  # an empty upload folder is a mistake to report, not a batch that passed
+        out.problems.append(_problem(str(folder), "file-not-found",
+                                     "the folder holds no STEP/BREP file or .zip archive"))
+    for f in found:
         if f.suffix.lower() == ".zip":
             _add_file(f, str(f), out, add, extract_dir, limits)
         else:

@@ -368,8 +368,8 @@ class _Lines(_Progress):
               file=self.stream, flush=True)
 
     def close(self) -> None:
-        print(f"dfm batch: {self.done}/{self.total} done, {self.failed} failed, {self.rate():.1f} parts/min",
-              file=self.stream, flush=True)
+        print(f"dfm batch: {self.done}/{self.total} done, {self.failed} fail DFM or not analysed, "
+              f"{self.rate():.1f} parts/min", file=self.stream, flush=True)
 
 
 class _Bar(_Progress):
@@ -380,7 +380,8 @@ class _Bar(_Progress):
         super().start(total, done, failed)
         self.bar = Progress(
             TextColumn("dfm batch"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("[red]{task.fields[failed]} failed"), TextColumn("{task.fields[rate]:.1f} parts/min"),
+            TextColumn("[red]{task.fields[failed]} fail or not analysed"),
+            TextColumn("{task.fields[rate]:.1f} parts/min"),
             TextColumn("ETA"), TimeRemainingColumn(), console=Console(stderr=True), transient=False,
         )
         self.bar.start()
