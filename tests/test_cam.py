@@ -175,6 +175,20 @@ def test_program_structure(synthetic_program):
     assert "G83" not in grbl and "M6" not in grbl and "M0" in grbl
 
 
+def test_through_holes_are_drilled_past_the_point(synthetic_program, settings):
+    from dfm.cam.program import DEFAULT_POINT_ANGLE_DEG, point_length
+
+    op = next(op for op in synthetic_program.setups[0].operations if op.name == "hole-1 drill")
+    angle = op.tool.cutter.point_angle_deg or DEFAULT_POINT_ANGLE_DEG
+    tip = 0.5 / math.tan(math.radians(angle) / 2)  # Ø1 drill
+    assert point_length(1.0, angle) == pytest.approx(tip)
+    lowest = min(st.z for st in op.steps if hasattr(st, "z") and st.z is not None)
+    # the part's bottom is z 0: full diameter down to the breakthrough, the point below that
+    assert lowest == pytest.approx(0.0 - settings["breakthrough_mm"] - tip, abs=1e-9)
+    assert any("deeper for the" in n for n in op.notes)
+    assert point_length(1.0, 118.0) == pytest.approx(0.3004, abs=1e-4)
+
+
 def test_cycle_time_counts_feed_and_rapid_distances(synthetic_program):
     from dfm.cam.cycletime import estimate
 

@@ -311,6 +311,17 @@ def _mill_region(fid: str, kind: str, outer: Loop, holes: list[Loop], z_top: flo
     return ops
 
 
+# The usual general-purpose twist drill point (ISO 5419 / the 118 deg standard point) when the
+# catalogue does not give the drill's own.
+DEFAULT_POINT_ANGLE_DEG = 118.0
+
+
+def point_length(diameter: float, angle_deg: float | None) -> float:
+    """Axial length of a drill's conical point: (D/2) / tan(angle/2)."""
+    angle = angle_deg or DEFAULT_POINT_ANGLE_DEG
+    return diameter / 2.0 / math.tan(math.radians(angle) / 2.0)
+
+
 def _hole_ops(f: Feature, ctx: _Ctx, safe_z: float, part_top: float, part_bottom: float,
               key: Vec3) -> list[Operation]:
     s = ctx.settings
@@ -335,13 +346,23 @@ def _hole_ops(f: Feature, ctx: _Ctx, safe_z: float, part_top: float, part_bottom
     bottom = f.props.get("bottom", "through" if through else "flat")
     drill = ctx.chosen.get((f.id, "drill"))
     if drill is None and bottom in ("through", "drill-point"):
-        drill = pick_drill(ctx.catalogue, diameter=d, reach=part_top - z_floor, match=s["drill_match_mm"])
+        extra = point_length(d, None) if through else 0.0
+        drill = pick_drill(ctx.catalogue, diameter=d, reach=part_top - z_floor + extra, match=s["drill_match_mm"])
     if drill is not None:
         tool = ctx.tool(drill)
         cd = feedmod.drilling_data(drill, ctx.material, s)
-        steps = strategies.drill(x, y, z_top=z_main_top, z_bottom=z_floor, peck=cd.peck_mm,
+        notes: tuple[str, ...] = ()
+        z_drill = z_floor
+        if through:
+            # The hole is full size only above the drill's point: take the point out of the bottom too.
+            tip = point_length(drill.diameter_mm, drill.point_angle_deg)
+            z_drill -= tip
+            angle = drill.point_angle_deg or DEFAULT_POINT_ANGLE_DEG
+            assumed = "" if drill.point_angle_deg else ", assumed: not in the catalogue"
+            notes = (f"through: drilled {tip:.3f} mm deeper for the {angle:g} deg point{assumed}",)
+        steps = strategies.drill(x, y, z_top=z_main_top, z_bottom=z_drill, peck=cd.peck_mm,
                                  retract_z=z_main_top + s["retract_mm"])
-        ops.append(_op(f"{f.id} drill", "drill", (f.id,), tool, cd, steps, safe_z, s))
+        ops.append(_op(f"{f.id} drill", "drill", (f.id,), tool, cd, steps, safe_z, s, notes))
         return ops
     ops.extend(_mill_region(f.id, "hole", circle((x, y), d / 2), [], z_main_top, z_floor, part_top - z_floor,
                             d, d / 2, ctx, safe_z, s["finish_allowance_mm"]))
