@@ -253,6 +253,11 @@ def test_lens_barrel_black_anodize_end_to_end(schema_validator):
     (f501,) = [f for f in result.all_findings if f.code == "DFM501"]
     assert f501.severity is Severity.ERROR and f501.value == pytest.approx(15) and f501.limit == pytest.approx(6)
     assert f501.faces == allow.faces
+    # the Ø4.000 bore alone: the Ø5 lens seat counterbored above it is not toleranced
+    (hole,) = [f for f in result.bodies[0].features if f.kind == "hole" and f.dims["diameter_mm"] == pytest.approx(4)]
+    assert allow.faces == tuple(hole.props["bore_faces"]) and set(allow.faces) < set(hole.faces)
+    seat = next(st for st in hole.props["stack"] if st["diameter_mm"] == pytest.approx(5))
+    assert not set(seat["faces"]) & set(allow.faces)
     from dfm.report import jsonout
 
     schema_validator.validate(json.loads(jsonout.dumps(result)))
@@ -281,6 +286,16 @@ def test_spec_entry_that_selects_nothing_is_reported(tmp_path):
     result = api.analyze(EX / "micro_holes.step", spec=str(spec))
     (f,) = [f for f in result.all_findings if f.code == "DFM956"]
     assert f.severity is Severity.WARNING and "diameter 2.5 mm" in f.message
+
+
+@pytest.mark.parametrize("finish", ["", '[finish]\nkind = "anodize"\ntype = "II"\n'])
+def test_mistyped_tolerance_is_reported_with_or_without_a_finish(tmp_path, finish):
+    spec = tmp_path / "s.dfm.toml"
+    spec.write_text(finish + "[[tolerance]]\nselect = { diameter_mm = 9.0 }\nplus_um = 3\nminus_um = 3\n"
+                    "[[tolerance]]\nselect = { diameter_mm = 1.0 }\nplus_um = 5\nminus_um = 5\n")
+    result = api.analyze(EX / "micro_holes.step", spec=str(spec))
+    unmatched = [f for f in result.all_findings if f.code == "DFM956"]
+    assert len(unmatched) == 1 and "diameter 9 mm" in unmatched[0].message  # the Ø1 entry does match
 
 
 def test_bad_spec_is_exit_2_with_file_and_key(tmp_path, capsys):

@@ -184,7 +184,8 @@ def _hole_from(an: Analysis, comp: set[int], d: Vec3, p0: Vec3) -> None:
             continue
         near, far = sorted((depth(s.t0), depth(s.t1)))
         stack.append({"kind": "counterbore", "diameter_mm": round(2 * s.radius, 9), "depth_mm": round(far - near, 9),
-                      "from_mm": round(near, 9), "side": "entry" if near < m_near else "exit"})
+                      "from_mm": round(near, 9), "side": "entry" if near < m_near else "exit",
+                      "faces": sorted(s.faces)})
     point_angle = None
     bottom = "through" if through else "other"
     for c in cones:
@@ -196,7 +197,7 @@ def _hole_from(an: Analysis, comp: set[int], d: Vec3, p0: Vec3) -> None:
             radii = [geo.edges[e].radius for e in geo.face_edges[c.id] if geo.edges[e].kind == "circle"]
             stack.append({"kind": "countersink", "diameter_mm": round(2 * max(radii or [c.radius]), 9),
                           "angle_deg": round(2.0 * c.half_angle_deg, 6), "depth_mm": round(far - near, 9),
-                          "from_mm": round(near, 9), "side": "entry"})
+                          "from_mm": round(near, 9), "side": "entry", "faces": [c.id]})
     if not through and bottom == "other":
         for pl in planes:
             if abs(depth(dot(sub(pl.origin, p0), d)) - m_far) < 1e-6:
@@ -218,6 +219,8 @@ def _hole_from(an: Analysis, comp: set[int], d: Vec3, p0: Vec3) -> None:
         "approach": list(clean(approach)),
         "stack": sorted(stack, key=lambda e: (e["from_mm"], e["kind"])),
         "drill_depth_mm": round(m_far, 9),
+        # the faces of the bore of diameter_mm alone (a tolerance on it is not on the counterbore)
+        "bore_faces": sorted(main.faces),
     }
     cands = threads.tap_drill_candidates(diameter)
     if cands:

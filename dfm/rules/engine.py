@@ -207,6 +207,12 @@ def spec_features(settings: Settings, features: list[Feature], pmi: Sequence[Tol
             unmatched("masking", m)
 
     if env.get("finish_kind") != "anodize":
+        # Nothing to allow for without a coating, but an entry that selects nothing is still a typo to report.
+        for tol in spec.tolerances:
+            stands_alone = (tol.nominal_mm or tol.select.diameter_mm) is not None and tol.kind is not None
+            if not stands_alone and not any(f.kind in ("hole", "slot", "pocket", "step") and tol.select.matches(f)
+                                            for f in everything):
+                unmatched("tolerance", tol.select)
         return added, notes
     film = (float(env["film_min_um"]), float(env["film_max_um"]), float(env["growth_fraction"]))
     count = 0
@@ -234,8 +240,11 @@ def spec_features(settings: Settings, features: list[Feature], pmi: Sequence[Tol
             props["feature"] = base.id
         if designation:
             props["designation"] = designation
+        if base is not None:
+            # a hole's size is its bore's: the counterbore or countersink above it is another size
+            faces = tuple(base.props.get("bore_faces") or base.faces) if base.kind == "hole" else base.faces
         added.append(Feature(
-            id=f"anodize-{count}", kind="anodize_allowance", faces=base.faces if base else faces, dims=a.dims(),
+            id=f"anodize-{count}", kind="anodize_allowance", faces=faces, dims=a.dims(),
             props=props, location_mm=base.location_mm if base else None, axis=base.axis if base else None,
         ))
 
