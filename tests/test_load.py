@@ -175,8 +175,22 @@ def test_external_references_are_never_followed(corpus):
 
 def test_cyrillic_names_are_decoded(corpus):
     lf = load(corpus / "occt/odd/bug31670_russian.stp")
-    assert "Сборка1" in lf.product_names
+    # raw CP1251 bytes in the file (PRODUCT('\xc4\xe5\xf28', ...)): the parts are Дет1..Дет8
+    assert lf.product_names == ["Сборка1"] + [f"Дет{i}" for i in range(1, 9)]
     assert len(lf.solids) == 17
+    assert all(s.name.startswith("Дет") for s in lf.solids)
+
+
+@pytest.mark.parametrize("raw, page", [
+    (b"PRODUCT('plain','plain','',(#1));", "UTF8"),
+    ("PRODUCT('Сборка1');".encode(), "UTF8"),
+    ("PRODUCT('Дет8');".encode("cp1251"), "CP1251"),
+    ("PRODUCT('Gehäuse');".encode("cp1252"), "CP1252"),
+])
+def test_step_codepage_from_the_raw_bytes(raw, page):
+    from dfm.kernel.io import step_codepage
+
+    assert step_codepage(raw) == page
 
 
 def test_invalid_solid_is_an_input_error(tmp_path):

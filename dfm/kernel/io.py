@@ -18,7 +18,7 @@ from OCP.BRepTools import BRepTools
 from OCP.IFSelect import IFSelect_RetDone
 from OCP.Interface import Interface_Static
 from OCP.STEPCAFControl import STEPCAFControl_Reader
-from OCP.STEPControl import STEPControl_Reader
+from OCP.STEPControl import STEPControl_Controller, STEPControl_Reader
 from OCP.TCollection import TCollection_ExtendedString
 from OCP.TColStd import TColStd_SequenceOfAsciiString
 from OCP.TDataStd import TDataStd_Name
@@ -31,6 +31,7 @@ from OCP.TopoDS import TopoDS, TopoDS_Shape
 from OCP.XCAFDoc import XCAFDoc_DocumentTool, XCAFDoc_ShapeTool
 
 from dfm.diagnostics import input_error
+from dfm.errors import KernelError
 from dfm.kernel.capture import captured_output
 from dfm.kernel.shape import Solid
 
@@ -94,6 +95,7 @@ class LoadedFile:
 def _ensure_units() -> None:
     global _units_set
     if not _units_set:
+        STEPControl_Controller.Init_s()  # registers the read.step.* statics before they are set
         Interface_Static.SetCVal_s("xstep.cascade.unit", "MM")
         _units_set = True
 
@@ -196,11 +198,38 @@ def fix_mojibake(name: str) -> str:
     return name
 
 
+def step_codepage(raw: bytes) -> str:
+    """OCCT's ``read.step.codepage`` for a file's raw bytes.
+
+    Part 21 wants non-ASCII text escaped (the X2 directive), but CAD systems write raw 8-bit
+    names too. UTF-8 when the bytes decode as UTF-8; otherwise CP1251 when every high byte
+    is a Cyrillic letter and they make most of the words they stand in (Russian exports are a
+    common case), else CP1252 (Western names: mostly ASCII with accented letters).
+    Read as UTF-8, such names come out mangled past repair (``Дет8`` became ``ť``).
+    """
+    if raw.isascii():
+        return "UTF8"
+    try:
+        raw.decode("utf-8")
+        return "UTF8"
+    except UnicodeDecodeError:
+        pass
+    # Cyrillic words are all high bytes; Western words are mostly ASCII with an accent or two.
+    words = [w for w in re.findall(rb"[A-Za-z\x80-\xff]+", raw) if not w.isascii()]
+    high = [b for w in words for b in w if b >= 0x80]
+    letters = sum(len(w) for w in words) - len(high)
+    cyrillic = all(b >= 0xC0 or b in (0xA8, 0xB8) for b in high) and len(high) > letters
+    return "CP1251" if cyrillic else "CP1252"
+
+
 def _load_step(p: Path, head: bytes) -> LoadedFile:
     _ensure_units()
     m = _SCHEMA_RE.search(head)
     schema = m.group(1).decode("latin-1").strip() if m else ""
-    if _EXTREF_RE.search(p.read_bytes()):
+    raw = p.read_bytes()
+    if not Interface_Static.SetCVal_s("read.step.codepage", step_codepage(raw)):
+        raise KernelError(f"{p}: this OCCT has no read.step.codepage setting")
+    if _EXTREF_RE.search(raw):
         return _load_step_bare(p, schema)
     reader = STEPCAFControl_Reader()
     reader.SetNameMode(True)
