@@ -122,6 +122,12 @@ def test_lens_barrel(make_part):
     walls = sorted(round(w.dims["thickness_mm"], 6) for w in _features(body, "wall"))
     assert 0.5 in walls and 1.0 in walls  # seat wall (6-5)/2 and tube wall (6-4)/2
     assert body.measurements["min_wall_thickness_mm"].value == pytest.approx(0.5, abs=UM)
+    # the shoulder above the Ø8 × 1.5 flange is turned from outside: an open step, not a pocket
+    assert not _features(body, "pocket")
+    (shoulder,) = _features(body, "step")
+    assert shoulder.props["open"]
+    assert shoulder.dims["depth_mm"] == pytest.approx(8.0 - 1.5, abs=UM)
+    assert shoulder.dims["width_mm"] == pytest.approx(8.0, abs=UM)  # exact, not the 1 um chord of its outline
 
 
 def test_no_false_thin_walls_at_fillets_chamfers_and_rib_junction(make_part):

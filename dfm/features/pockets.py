@@ -143,8 +143,8 @@ def _region_feature(an: Analysis, a: Vec3, floor_id: int, region: set[int]) -> N
     outer = loops[0] if loops else []
     us = [dot(p, u) for p in outer]
     vs = [dot(p, v) for p in outer]
-    span_u = (max(us) - min(us)) if us else 0.0
-    span_v = (max(vs) - min(vs)) if vs else 0.0
+    span_u = _exact_span(floor.bbox, u, us)
+    span_v = _exact_span(floor.bbox, v, vs)
     if not math.isfinite(width):
         width = min(span_u, span_v) if width_dir is None else span_u
     length = max(span_v, span_u) if width_dir is None else span_v
@@ -174,7 +174,9 @@ def _region_feature(an: Analysis, a: Vec3, floor_id: int, region: set[int]) -> N
                     sharp_floor = True
             if fid == floor_id and e.convexity == "convex" and o not in an.claimed:
                 of = geo.faces[o]
-                if of.kind == "plane" and abs(dot(of.normal, a)) < 1e-6:
+                # the floor runs out over an outside side: a flat one, or the round of a turned flange
+                if (of.kind == "plane" and abs(dot(of.normal, a)) < 1e-6) or (
+                        of.kind == "cylinder" and not of.concave and parallel(of.axis, a, 1e-6)):
                     open_faces.add(o)
     min_corner = 0.0 if sharp_vertical else (min(vert_r) if vert_r else None)
     floor_radius = 0.0 if sharp_floor or not floor_r else min(floor_r)
@@ -222,6 +224,18 @@ def _region_feature(an: Analysis, a: Vec3, floor_id: int, region: set[int]) -> N
     an.features.append(Feature(fid_, kind, tuple(sorted(region)), dims, props, clean(loc), clean(a)))
     for i in region:
         an.claimed.setdefault(i, fid_)
+
+
+def _exact_span(box: tuple[Vec3, Vec3], direction: Vec3, along: list[float]) -> float:
+    """Extent of the floor along an axis ``direction``, exact from its optimal box.
+
+    The outline points are a discretisation (chord error up to the deflection, 1 um), so a
+    round floor of Ø8 would measure 7.999; off an axis the points are all there is.
+    """
+    for k in range(3):
+        if abs(abs(direction[k]) - 1.0) < 1e-12:
+            return box[1][k] - box[0][k]
+    return (max(along) - min(along)) if along else 0.0
 
 
 def _passages(an: Analysis, used: set[int]) -> None:
