@@ -13,7 +13,7 @@ from cam_helpers import BBOX_MAX, BBOX_MIN, rounded_rect, synthetic_features
 from dfm.cam import data, filters, rs274, sim
 from dfm.cam.feeds import cutting_data
 from dfm.cam.gcode import render
-from dfm.cam.geom2d import fit_arcs, loop_length
+from dfm.cam.geom2d import fit_arcs, loop_length, loop_points
 from dfm.cam.model import Arc, Feed, Rapid, Spindle, Tool, ToolChange
 from dfm.cam.posts import available, get_post
 from dfm.cam.program import StockSpec, plan
@@ -306,3 +306,23 @@ def test_other_approach_goes_to_setup2_and_oblique_is_listed(settings, catalogue
     if rs274.available():
         for _, text in gen.files:
             assert rs274.run(text, prog).ok
+
+
+def test_region_matches_the_even_odd_test_point_by_point():
+    import random
+
+    from dfm.cam.geom2d import circle, point_in_polygon
+    from dfm.cam.strategies import Region
+
+    outer = circle((0.0, 0.0), 2.0)
+    island = circle((0.5, 0.2), 0.6)
+    region = Region([outer, island])
+    polys = [loop_points(lp, 1e-4) for lp in (outer, island)]
+    rng = random.Random(3)
+    for _ in range(2000):
+        p = (rng.uniform(-2.5, 2.5), rng.uniform(-2.5, 2.5))
+        want = sum(point_in_polygon(p, q) for q in polys) % 2 == 1
+        assert region.contains(p) == want
+    assert region.segment_inside((-1.8, -0.5), (-1.8, 0.5), 0.01)  # beside the island
+    assert not region.segment_inside((-1.5, 0.2), (1.5, 0.2), 0.01)  # through the island
+    assert not region.segment_inside((0.0, 0.0), (3.0, 0.0), 0.001)  # out of the outer loop, past a chunk

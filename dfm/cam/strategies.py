@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import numpy as np
+
 from dfm.cam.geom2d import Loop, Pt, Seg, loop_length, loop_points, orient, point_in_polygon, start_nearest
 from dfm.cam.model import Arc, DrillCycle, Feed, Rapid, Step
 from dfm.errors import DfmError
@@ -66,19 +68,44 @@ def rings(outer: Sequence[Seg], holes: Sequence[Sequence[Seg]], first: float, st
 
 
 class Region:
-    """Where the tool centre may go: inside an odd number of the given loops."""
+    """Where the tool centre may go: inside an odd number of the given loops.
+
+    The even-odd test of :func:`dfm.cam.geom2d.point_in_polygon`, run with numpy over every
+    edge of every loop at once (the parity of all crossings is the parity of the loops a
+    point is inside), on many points per call.
+    """
+
+    _CHUNK = 64  # points per numpy pass: bounds memory at points x edges, and exits early
 
     def __init__(self, loops: Sequence[Loop]) -> None:
-        self.polys = [loop_points(lp, 1e-4) for lp in loops]
+        polys = [loop_points(lp, 1e-4) for lp in loops]
+        a = np.array([pt for q in polys for pt in q], dtype=float).reshape(-1, 2)
+        b = np.array([pt for q in polys for pt in (*q[1:], q[0])], dtype=float).reshape(-1, 2)
+        self.x0, self.y0, self.x1, self.y1 = a[:, 0], a[:, 1], b[:, 0], b[:, 1]
+        dy = self.y1 - self.y0
+        self.dy = np.where(dy == 0.0, 1.0, dy)  # such edges never straddle a point's y
+
+    def _inside(self, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+        y = ys[:, None]
+        straddle = (self.y0 > y) != (self.y1 > y)
+        xc = self.x0 + (y - self.y0) * (self.x1 - self.x0) / self.dy
+        crossings = np.count_nonzero(straddle & (xc > xs[:, None]), axis=1)
+        return crossings % 2 == 1  # type: ignore[no-any-return]
 
     def contains(self, p: Pt) -> bool:
         """True if ``p`` is in the region."""
-        return sum(point_in_polygon(p, q) for q in self.polys) % 2 == 1
+        return bool(self._inside(np.array([p[0]]), np.array([p[1]]))[0])
 
     def segment_inside(self, p: Pt, q: Pt, step: float) -> bool:
         """True if samples along p→q every ``step`` mm are all in the region."""
         n = max(1, math.ceil(math.dist(p, q) / step))
-        return all(self.contains((p[0] + (q[0] - p[0]) * k / n, p[1] + (q[1] - p[1]) * k / n)) for k in range(n + 1))
+        k = np.arange(n + 1, dtype=float)
+        xs = p[0] + (q[0] - p[0]) * k / n
+        ys = p[1] + (q[1] - p[1]) * k / n
+        for i in range(0, n + 1, self._CHUNK):
+            if not self._inside(xs[i:i + self._CHUNK], ys[i:i + self._CHUNK]).all():
+                return False
+        return True
 
 
 def depth_levels(z_top: float, z_floor: float, ap: float) -> list[float]:
