@@ -94,3 +94,12 @@ def test_an_output_that_cannot_be_written_is_one_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert rc == 2 and len(err.splitlines()) == 1 and err.startswith("dfm: ") and str(blocker) in err
     assert "Traceback" not in err
+
+
+def test_multi_body_text_orders_bodies_by_number_and_prints_a_shared_note_once(capsys, corpus):
+    main(["check", str(corpus / "occt/odd/bug32314_corrupted.stp")])
+    out = capsys.readouterr().out
+    bodies = [int(line.split("Body ")[1].split()[0]) for line in out.splitlines() if "      Body " in line]
+    assert bodies == sorted(bodies) and len(bodies) >= 2
+    assert out.count("DFM955 material-assumed") == 1
+    assert "DFM955 material-assumed [bodies 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]" in out

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from dfm.model import DfmResult, Finding, Severity
 
 _MARK = {"pass": "PASS", "warn": "WARN", "fail": "FAIL"}
@@ -49,15 +51,34 @@ def render(result: DfmResult) -> str:
         + (f", material {material}" if material else "")
         + (f" (source units: {result.source_units})" if result.source_units not in ("mm", "unknown") else "")
     ]
-    rows: list[tuple[Finding, str]] = [(f, "") for f in result.findings]
+    many = len(result.bodies) > 1
+    rows: list[tuple[Finding, int, str]] = [(f, 0, "") for f in result.findings]
     for b in result.bodies:
-        where = f"body {b.index} {b.name}" if len(result.bodies) > 1 else ""
-        rows.extend((f, where) for f in b.findings)
+        rows.extend((f, b.index, b.name) for f in b.findings)
     for sev in Severity:
-        group = sorted((r for r in rows if r[0].severity is sev), key=lambda r: (r[1], r[0].sort_key()))
+        group = sorted((r for r in rows if r[0].severity is sev), key=lambda r: (r[1], _natural(r[0])))
         if not group:
             continue
+        # The same finding on several bodies (e.g. the assumed material) is printed once.
+        merged: dict[Finding, list[tuple[int, str]]] = {}
+        for f, index, name in group:
+            merged.setdefault(f, []).append((index, name))
         lines.append(f"{_HEAD[sev]} ({len(group)}):")
-        for f, where in group:
-            lines.extend(_finding_lines(f, where))
+        for f, bodies in merged.items():
+            lines.extend(_finding_lines(f, _where(bodies) if many else ""))
     return "\n".join(lines) + "\n"
+
+
+def _natural(f: Finding) -> tuple:  # type: ignore[type-arg]
+    """The finding's sort key with the numbers in its message compared as numbers (body 2 < body 10)."""
+    rank, code, faces, message = f.sort_key()
+    parts = tuple((0, int(t), "") if t.isdigit() else (1, 0, t) for t in re.split(r"(\d+)", message) if t)
+    return (rank, code, faces, parts)
+
+
+def _where(bodies: list[tuple[int, str]]) -> str:
+    if bodies == [(0, "")]:
+        return ""
+    if len(bodies) == 1:
+        return f"body {bodies[0][0]} {bodies[0][1]}"
+    return "bodies " + ", ".join(str(i) for i, _ in bodies)

@@ -537,6 +537,12 @@ def quote_vm(result: DfmResult, plan: PlanVM, qs: QuoteSettings) -> QuoteVM:
                    complete=complete, notes=tuple(notes), source=source)
 
 
+def _display_name(file: str) -> str:
+    """The uploaded file as the customer knows it: its name, or ``archive.zip!member`` for a zip member."""
+    archive, sep, member = str(file).partition("!")
+    return f"{PurePath(archive).name}!{member}" if sep else PurePath(file).name
+
+
 def build(result: DfmResult, pictures: Mapping[int, Sequence[Any]] | None = None,
           quote_settings: QuoteSettings | None = None, pictures_note: str = "", cam: Any = None,
           plan_note: str = "") -> ReportVM:
@@ -592,7 +598,7 @@ def build(result: DfmResult, pictures: Mapping[int, Sequence[Any]] | None = None
     units = "mm" + (f" (the file declares {source_units})" if source_units not in ("mm", "unknown", "") else "")
     return ReportVM(
         title=f"DFM and quote review: {part_name}",
-        part_name=part_name, file_name=path.name, product_names=names,
+        part_name=part_name, file_name=_display_name(result.file), product_names=names,
         material=material or "not given",
         finish=finish or "none",
         units=units, size=size, verdict=result.verdict,
