@@ -153,3 +153,16 @@ def test_every_measurement_has_faces_and_location(make_part):
         assert m.location_mm is not None
     for f in body.features:
         assert f.faces and all(1 <= i <= body.faces for i in f.faces)
+
+
+def test_slot_across_a_disc_runs_out_over_the_round_side(tmp_path):
+    import cadquery as cq
+    import generators
+
+    disc = cq.Workplane("XY").circle(5.0).extrude(3.0)
+    disc = disc.cut(cq.Workplane("XY").box(12.0, 0.8, 1.0, centered=(True, True, False)).translate((0, 0, 2.0)))
+    path = generators.export_step(disc, tmp_path / "slotted_disc.step")
+    body = _body(path)
+    (slot,) = _features(body, "slot")
+    assert slot.props["open"] and slot.dims["width_mm"] == pytest.approx(0.8, abs=UM)
+    assert slot.dims["depth_mm"] == pytest.approx(1.0, abs=UM)

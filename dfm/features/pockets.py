@@ -189,7 +189,9 @@ def _region_feature(an: Analysis, a: Vec3, floor_id: int, region: set[int]) -> N
                                 and abs(2 * w.radius - width) < 1e-6 for w in walls) \
                 and length >= 2 * width - 1e-9:
             kind = "slot"
-    elif width_dir is not None and all(abs(dot(geo.faces[o].normal, width_dir)) < 1e-6 for o in open_faces):
+    elif width_dir is not None and all(
+            geo.faces[o].kind == "cylinder" or abs(dot(geo.faces[o].normal, width_dir)) < 1e-6 for o in open_faces):
+        # open at its ends only: across flat ends, or out over a round side (a slot across a disc)
         kind = "slot"
     else:
         kind = "step"
