@@ -84,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
     from dfm.cam import data
     from dfm.cam.gcode import generate
     from dfm.cam.posts import get_post
+    from dfm.cli import options_from_args
 
     get_post(args.post)
     overrides = _overrides(args.overrides)
@@ -91,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
     stock = parse_stock(args.stock, settings["stock_margin_mm"])
     gen, result = generate(args.part, post=args.post, material=args.material, stock=stock,
                            machine=args.machine, settings_file=args.cam_settings, overrides=overrides,
-                           tools=args.tools, timestamp=args.timestamp)
+                           tools=args.tools, timestamp=args.timestamp, options=options_from_args(args))
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
     base = out.with_suffix("") if out.suffix else out

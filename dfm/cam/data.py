@@ -118,7 +118,13 @@ _RANGES: dict[str, tuple[float, bool, float]] = {
     "max_rpm": (0.0, False, math.inf),
     "retract_mm": (0.0, False, math.inf),
     "safe_mm": (0.0, False, math.inf),
+    "thread_passes": (1.0, True, 20.0),
+    "thread_clearance_mm": (0.0, True, math.inf),
 }
+
+
+#: Settings that count something.
+_WHOLE = frozenset({"thread_passes"})
 
 
 def _in_range(key: str, v: Any, where: str) -> float:
@@ -128,6 +134,8 @@ def _in_range(key: str, v: Any, where: str) -> float:
     except (TypeError, ValueError):
         raise UsageError(f"{where}: '{v}' is not a number") from None
     lo, lo_ok, hi = _RANGES.get(key, (0.0, True, math.inf))
+    if key in _WHOLE and math.isfinite(x) and not x.is_integer():
+        raise UsageError(f"{where}: '{v}' must be a whole number")
     if not math.isfinite(x) or x < lo or (x == lo and not lo_ok) or x > hi:
         low = f">= {lo:g}" if lo_ok else f"> {lo:g}"
         rng = low if hi == math.inf else f"{low} and <= {hi:g}"
@@ -187,14 +195,19 @@ class Cutter:
 
     Attributes:
         id: Catalogue id (unique).
-        kind: square | ball | corner-radius | drill.
-        diameter_mm: Cutting diameter.
+        kind: square | ball | corner-radius | drill | thread-mill.
+        diameter_mm: Cutting diameter (thread mills: over the tooth tips).
         reach_mm: Usable length below the holder (reach, else flute length); None = unknown.
         flutes: Number of flutes (2 when the catalogue does not say: stated in the header).
         corner_radius_mm: Corner radius (0 square).
         point_angle_deg: Drill point angle, if given.
-        series: Series id; source: the catalogue source URL; file: the TOML file name.
+        series: Series id; source: the catalogue source URL; file: the TOML file name (shipped
+            catalogue) or its path (the user's ``--tools``).
         flutes_assumed: True when ``flutes`` is the default, not catalogue data.
+        flute_length_mm: Length of cut (thread mills: the toothed length), if given.
+        neck_diameter_mm: Neck diameter above the flutes, if given.
+        pitch_min_mm, pitch_max_mm: Thread mills: the pitches the tooth form cuts.
+        teeth: Thread mills: thread-form teeth along the axis (1 = single profile).
     """
 
     id: str
@@ -208,33 +221,36 @@ class Cutter:
     source: str
     file: str
     flutes_assumed: bool = False
+    flute_length_mm: float | None = None
+    neck_diameter_mm: float | None = None
+    pitch_min_mm: float | None = None
+    pitch_max_mm: float | None = None
+    teeth: int = 1
 
 
 def load_catalogue(path: str | Path | None = None) -> tuple[Cutter, ...]:
-    """Cutters from ``rules/tools/*.toml`` (or one user file), sorted by kind, diameter, reach."""
-    files = [Path(path)] if path else sorted((rules_dir() / "tools").glob("*.toml"))
+    """Cutters of the shipped catalogue or the user's ``--tools`` file or folder, sorted by kind, diameter, reach.
+
+    The files are read and checked by :mod:`dfm.tooling.catalogue` (the same rows the
+    tool search uses).
+
+    Raises:
+        RuleError: The catalogue is missing or invalid (file, key and reason named).
+    """
+    from dfm.tooling.catalogue import catalogue_for
+
+    shipped = (rules_dir() / "tools").resolve()
     out: list[Cutter] = []
-    for f in files:
-        try:
-            data = tomllib.loads(f.read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError) as err:
-            raise RuleError(f, "", f"cannot read the tool catalogue: {err}") from err
-        for series in data.get("series", []):
-            for t in series.get("tool", []):
-                reach = t.get("reach_mm", t.get("flute_length_mm"))
-                flutes = series.get("flutes", t.get("flutes"))
-                try:
-                    out.append(Cutter(
-                        id=str(t["id"]), kind=str(series["kind"]), diameter_mm=float(t["diameter_mm"]),
-                        reach_mm=None if reach is None else float(reach),
-                        flutes=int(flutes) if flutes else 2,
-                        corner_radius_mm=float(t.get("corner_radius_mm", 0.0)),
-                        point_angle_deg=series.get("point_angle_deg"),
-                        series=str(series["id"]), source=str(series.get("source", "")), file=f.name,
-                        flutes_assumed=not flutes,
-                    ))
-                except KeyError as err:
-                    raise RuleError(f, f"series {series.get('id', '?')}", f"tool without {err}") from err
+    for t in catalogue_for(path).tools:
+        where = Path(t.file)
+        name = where.name if where.resolve().parent == shipped else str(where)
+        out.append(Cutter(
+            id=t.id, kind=t.kind, diameter_mm=t.diameter_mm, reach_mm=t.usable_reach_mm,
+            flutes=t.flutes or 2, corner_radius_mm=t.corner_radius_mm or 0.0, point_angle_deg=t.point_angle_deg,
+            series=t.series, source=t.source, file=name, flutes_assumed=not t.flutes,
+            flute_length_mm=t.flute_length_mm, neck_diameter_mm=t.neck_diameter_mm,
+            pitch_min_mm=t.pitch_min_mm, pitch_max_mm=t.pitch_max_mm, teeth=t.teeth or 1,
+        ))
     out.sort(key=lambda c: (c.kind, c.diameter_mm, c.reach_mm or 0.0, c.id))
     return tuple(out)
 

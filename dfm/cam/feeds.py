@@ -60,7 +60,8 @@ def cutting_data(cutter: Cutter, material: Material, settings: Settings, *, ae_m
         f"{settings['edge_radius_mm']:g} = {hmin:.5f} mm -> fz {fz:.5f} mm",
         f"chip thinning at ae {ae:.4f} mm: x{thinning:.3f} -> fz {fz_prog:.5f} mm; "
         f"F = n x z{z}{' (flutes assumed)' if cutter.flutes_assumed else ''} x fz = {feed:.1f} mm/min",
-        f"ap {ap:.4f} mm = ap_over_d {settings['ap_over_d']:g} x D",
+        f"ap {ap:.4f} mm = ap_over_d {settings['ap_over_d']:g} x D" if ap_mm is None
+        else f"ap {ap:.4f} mm (set by the operation)",
     )
     return CuttingData(rpm=round(rpm), feed_mm_min=round(feed, 1), fz_mm=fz_prog, ap_mm=ap, ae_mm=ae,
                        lines=lines, warnings=tuple(warnings))
@@ -79,3 +80,20 @@ def drilling_data(cutter: Cutter, material: Material, settings: Settings) -> Cut
         f"peck_over_d {settings['peck_over_d']:g} x D",)
     return CuttingData(rpm=base.rpm, feed_mm_min=base.feed_mm_min, fz_mm=base.fz_mm, ap_mm=0.0,
                        ae_mm=cutter.diameter_mm, peck_mm=peck, lines=lines, warnings=base.warnings)
+
+
+def circular_engagement(tool_radius: float, helix_radius: float, bore_radius: float) -> float:
+    """Equivalent radial engagement ae of internal circular milling (thread milling, helical boring).
+
+    The tool's centre runs on a circle of radius R inside a bore of radius Rw (before the
+    pass); the cutting edge is in fresh material from its outermost point to where it
+    crosses the old bore, an engagement angle θ with cos θ = (Rw² − R² − r²) / (2 R r). The
+    straight-line cut with the same engagement angle has ae = r (1 − cos θ): the ae that
+    makes the chip-thinning correction of :func:`cutting_data` right for the arc (it equals
+    the usual (Dm² − Dw²) / (4 (Dm − Dc)) of internal circular interpolation).
+    """
+    r, big, rw = tool_radius, helix_radius, bore_radius
+    if big <= 0 or rw >= big + r:
+        return 0.0
+    cos_t = max(-1.0, min(1.0, (rw * rw - big * big - r * r) / (2 * big * r)))
+    return r * (1.0 - cos_t)

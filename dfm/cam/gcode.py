@@ -80,6 +80,11 @@ def tool_table(program: Program) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _catalogue_file(name: str) -> str:
+    """Where a tool row came from: ``rules/tools/NAME`` for the shipped catalogue, else the user's path."""
+    return name if Path(name).name != name else f"rules/tools/{name}"
+
+
 def header(program: Program, setup: Setup, post: Post, times: Sequence[OperationTime], setup_s: float,
            total_s: float) -> list[str]:
     """Header comment lines: what, where, from which data rows, how long."""
@@ -107,7 +112,8 @@ def header(program: Program, setup: Setup, post: Post, times: Sequence[Operation
             continue
         c = t.cutter
         h.append(f"T{t.number}: {c.kind} D{c.diameter_mm:g} reach {c.reach_mm if c.reach_mm is not None else '?'} "
-                 f"flutes {c.flutes}{' (assumed)' if c.flutes_assumed else ''} = rules/tools/{c.file} id {c.id} "
+                 f"flutes {c.flutes}{' (assumed)' if c.flutes_assumed else ''} = "
+                 f"{_catalogue_file(c.file)} id {c.id} "
                  f"series {c.series} ({c.source})")
     for op in setup.operations:
         op_time = next((x for x in times if x.setup == setup.index and x.name == op.name), None)

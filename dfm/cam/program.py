@@ -19,7 +19,7 @@ from dfm.cam.data import Cutter, Material, Settings, corner_clearance_ratio
 from dfm.cam.geom2d import Loop, Seg, circle, fit_arcs, loop_points, polygon_area
 from dfm.cam.model import CuttingData, Operation, Program, Setup, Step, Tool
 from dfm.cam.strategies import CamError
-from dfm.cam.tools import pick_drill, pick_endmill
+from dfm.cam.tools import pick_drill, pick_endmill, pick_thread_mill
 from dfm.model import Feature
 
 Vec3 = tuple[float, float, float]
@@ -170,12 +170,13 @@ def _plan_setup(index: int, key: Vec3, feats: list[Feature], ctx: _Ctx, bmin: Ve
             ops.extend(_hole_ops(f, ctx, safe_z, part_top, part_bottom, key))
         except CamError as err:
             unmachined.append((f.id, str(err)))
-    for f in feats:
-        if f.kind == "thread":
-            thread_mills = [c for c in ctx.catalogue if c.kind == "thread-mill"]
-            unmachined.append((f.id, f"thread {f.props.get('designation', '')}: "
-                                     + ("thread milling needs a thread mill of this pitch"
-                                        if thread_mills else "no thread mill in the tool catalogue")))
+    machined = {fid for op in ops for fid in op.features}
+    by_id = {f.id: f for f in feats}
+    for f in sorted((f for f in feats if f.kind == "thread"), key=lambda f: f.id):
+        try:
+            ops.extend(_thread_ops(f, by_id, machined, ctx, safe_z, part_top, part_bottom, key))
+        except CamError as err:
+            unmachined.append((f.id, f"thread {f.props.get('designation', '')}: {err}"))
     if section is not None:
         try:
             ops.extend(_profile_ops(ctx, section, levels, part_top, part_bottom, smin, smax, safe_z, profile_feats))
@@ -367,6 +368,84 @@ def _hole_ops(f: Feature, ctx: _Ctx, safe_z: float, part_top: float, part_bottom
     ops.extend(_mill_region(f.id, "hole", circle((x, y), d / 2), [], z_main_top, z_floor, part_top - z_floor,
                             d, d / 2, ctx, safe_z, s["finish_allowance_mm"]))
     return ops
+
+
+def entry_bore_top(hole: Feature, z_open: float) -> float:
+    """Top of a hole's main bore: below the floors of its entry-side counterbores."""
+    top = z_open
+    for st in hole.props.get("stack") or []:
+        if st.get("kind") == "counterbore" and st.get("side", "entry") == "entry":
+            top = min(top, z_open - float(st.get("from_mm", 0.0)) - float(st["depth_mm"]))
+    return top
+
+
+def _thread_ops(f: Feature, by_id: Mapping[str, Feature], machined: set[str], ctx: _Ctx, safe_z: float,
+                part_top: float, part_bottom: float, key: Vec3) -> list[Operation]:
+    """Helical thread milling of an internal thread in its (already machined) hole."""
+    s = ctx.settings
+    if not f.props.get("internal", True):
+        raise CamError("external threads are not milled by dfm yet (turn them, or cut them with a die)")
+    hole = by_id.get(str(f.props.get("hole", "")))
+    if hole is None:
+        raise CamError("the thread is on no hole of this setup")
+    if hole.id not in machined:
+        raise CamError(f"its hole {hole.id} is not machined")
+    for k in ("major_diameter_mm", "pitch_mm"):
+        if not f.dims.get(k):
+            raise CamError(f"the thread's {k} is unknown (designation not in rules/data/threads.toml)")
+    major, pitch = float(f.dims["major_diameter_mm"]), float(f.dims["pitch_mm"])
+    bore = float(hole.dims["diameter_mm"])
+    if major <= bore + 1e-9:
+        raise CamError(f"its major diameter {major:g} mm is not larger than the Ø{bore:g} mm hole")
+    x, y, z_open = _apply(_TURNS[key], hole.location_mm or (0.0, 0.0, part_top))
+    top = entry_bore_top(hole, z_open)
+    clear = s["thread_clearance_mm"]
+    length = float(f.dims.get("length_mm") or hole.dims.get("depth_mm") or 0.0)
+    if length <= 0:
+        raise CamError("the thread length is unknown")
+    notes: list[str] = []
+    # The tip starts 1.25 pitch below the thread's end: the lead-in rises a quarter pitch and
+    # the first whole turn one pitch, so the form is full over the whole called-out length.
+    z_low = top - length - 1.25 * pitch
+    if hole.props.get("through"):
+        z_low = min(z_low, part_bottom - s["breakthrough_mm"] - 1.25 * pitch) if top - length <= part_bottom + 1e-6 \
+            else z_low
+    else:
+        floor = z_open - float(hole.props.get("drill_depth_mm", hole.dims.get("depth_mm", 0.0)))
+        if z_low < floor + clear - 1e-9:
+            z_low = floor + clear
+            notes.append(f"full thread only {top - z_low - 1.25 * pitch:.3f} mm deep (called out {length:g} mm): "
+                         f"the hole's floor is at Z{floor:.3f}")
+    cutter, why = pick_thread_mill(ctx.catalogue, major=major, pitch=pitch, bore=bore, reach=part_top - z_low,
+                                   clearance=clear, thread_length=top - z_low)
+    if cutter is None:
+        raise CamError("no thread mill in the tool catalogue (add yours with --tools)" if not why
+                       else "no thread mill fits: " + "; ".join(why))
+    tool = ctx.tool(cutter)
+    passes = max(1, round(s["thread_passes"]))
+    r_touch = max(bore / 2 - tool.radius, 0.0)
+    r_full = major / 2 - tool.radius
+    radii = [r_touch + (r_full - r_touch) * (k + 1) / passes for k in range(passes)]
+    depth = (r_full - r_touch) / passes
+    right = str(f.props.get("hand", "right")).lower() != "left"
+    span = (cutter.teeth - 1) * pitch
+    z_top = max(top - span, z_low + pitch)
+    prev = [bore / 2] + [rad + tool.radius for rad in radii[:-1]]
+    ae = max(feedmod.circular_engagement(tool.radius, rad, rw) for rad, rw in zip(radii, prev, strict=True))
+    cd = feedmod.cutting_data(cutter, ctx.material, s, ae_mm=ae, ap_mm=min(cutter.teeth * pitch, top - z_low))
+    steps = strategies.thread_mill(x, y, radii=radii, pitch=pitch, z_low=z_low, z_top=z_top, right_hand=right,
+                                   retract_z=part_top + s["retract_mm"])
+    notes.insert(0, f"thread {f.props.get('designation', '')} ({f.props.get('source', 'model')}): major Ø{major:g}, "
+                    f"P{pitch:g}, in the Ø{bore:g} bore of {hole.id}; {passes} radial pass(es) of {depth:.4f} mm "
+                    f"(thread_passes) to the R{r_full:.4f} helix; ae {ae:.4f} mm = the largest pass's engagement on "
+                    f"the arc (feeds.circular_engagement); {'right' if right else 'left'}-hand, "
+                    f"G3 {'bottom-up' if right else 'top-down'} (climb); tip Z{z_low:.3f} and above (1.25 P below the "
+                    f"thread's end); centre feed on "
+                    f"the helix x R/(R+r) (filters.feeds); vc and fz/D are the end-mill row's (the table has no "
+                    f"thread-mill rows)")
+    if cutter.teeth > 1:
+        notes.append(f"{cutter.teeth}-tooth mill: the helix stops {span:g} mm below the bore top")
+    return [_op(f"{f.id} thread", "thread-mill", (f.id, hole.id), tool, cd, steps, safe_z, s, tuple(notes))]
 
 
 def _same_outline(a: list[tuple[Loop, list[Loop]]], b: list[tuple[Loop, list[Loop]]]) -> bool:

@@ -460,3 +460,87 @@ def _sample_move(mv: Move, spacing: float) -> list[tuple[float, float, float]]:
     n = max(1, math.ceil(abs(mv.sweep) * rad / spacing))
     return [(ox + rad * math.cos(a0 + mv.sweep * k / n), oy + rad * math.sin(a0 + mv.sweep * k / n), az)
             for k in range(n + 1)]
+
+
+@dataclass(frozen=True)
+class ThreadZone:
+    """Where a thread is milled into the part on purpose.
+
+    Within ``radius`` (the major radius) of a vertical axis at (x, y), from the hole's opening
+    ``z_top`` down to ``z_bottom``: the bottom of the bore (incomplete turns may run below the
+    full thread, never below the bore). The drawing's full thread ends at ``z_full``.
+    """
+
+    x: float
+    y: float
+    radius: float
+    z_bottom: float
+    z_top: float
+    z_full: float
+
+
+def thread_zones(features: Sequence) -> list[ThreadZone]:  # type: ignore[type-arg]
+    """Thread zones of the internal threads on +Z holes, from the features (not from the program).
+
+    A thread's zone is its major-diameter cylinder in its hole's bore; its full thread runs
+    its length below the top of the main bore (under an entry counterbore), as the drawing
+    calls it out.
+    """
+    from dfm.cam.program import entry_bore_top
+
+    by_id = {f.id: f for f in features}
+    out = []
+    for f in features:
+        hole = by_id.get(str(f.props.get("hole", "")))
+        if f.kind != "thread" or hole is None or not f.props.get("internal", True) or hole.location_mm is None:
+            continue
+        if list(hole.props.get("approach") or hole.axis or ()) != [0.0, 0.0, 1.0]:
+            continue
+        major, length = f.dims.get("major_diameter_mm"), f.dims.get("length_mm") or hole.dims.get("depth_mm")
+        if not major or not length:
+            continue
+        x, y, z_open = hole.location_mm
+        bottom = -math.inf if hole.props.get("through") else z_open - float(hole.dims["depth_mm"])
+        out.append(ThreadZone(x, y, major / 2, bottom, z_open, entry_bore_top(hole, z_open) - length))
+    return out
+
+
+def cut_thread_zones(part: np.ndarray, grid: Grid, zones: Sequence[ThreadZone], part_bottom: float) -> np.ndarray:
+    """The part's height field with every thread zone taken out (the column model of a threaded hole).
+
+    A height map cannot hold the thread's crests (they overhang the grooves), so within the
+    major radius the part's top becomes the thread's bottom, or nothing when the thread runs
+    through the part's bottom.
+    """
+    out = part.copy()
+    cx, cy = np.meshgrid(grid.xs, grid.ys)
+    for z in zones:
+        inside = np.hypot(cx - z.x, cy - z.y) <= z.radius
+        low = z.z_bottom if z.z_bottom > part_bottom + 1e-9 else -np.inf  # through: nothing left
+        out[inside] = np.minimum(out[inside], low)
+    return out
+
+
+def threaded_section(section, zones: Sequence[ThreadZone]):  # type: ignore[no-untyped-def]
+    """``section(z)`` with each thread's bore widened to its major diameter over the thread's length."""
+    from dfm.cam.geom2d import circle, loop_points
+
+    def cut(z: float):  # type: ignore[no-untyped-def]
+        regions = section(z)
+        live = [t for t in zones if t.z_bottom - 1e-9 <= z <= t.z_top + 1e-9]
+        if not live:
+            return regions
+        out = []
+        for outer, holes in regions:
+            new_holes = []
+            for h in holes:
+                pts = np.array(loop_points(h, 1e-3))
+                for t in live:
+                    if np.all(np.hypot(pts[:, 0] - t.x, pts[:, 1] - t.y) <= t.radius + 1e-6):
+                        h = circle((t.x, t.y), t.radius)
+                        break
+                new_holes.append(h)
+            out.append((outer, new_holes))
+        return out
+
+    return cut

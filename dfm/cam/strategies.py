@@ -286,3 +286,40 @@ def drill(x: float, y: float, *, z_top: float, z_bottom: float, peck: float, ret
 def orient_cw(loop: Loop) -> Loop:
     """The loop clockwise (an outside wall cut climb: the part on the right)."""
     return orient(loop, ccw=False)
+
+
+def thread_mill(x: float, y: float, *, radii: Sequence[float], pitch: float, z_low: float, z_top: float,
+                right_hand: bool, retract_z: float) -> list[Step]:
+    """Helical thread milling of an internal thread on the axis (x, y), one pass per helix radius.
+
+    Every pass climbs (counter-clockwise inside the hole, M3 spindle): from the axis, a
+    half-circle lead-in to the helix radius, whole turns of one ``pitch`` each, and a
+    half-circle lead-out back to the axis, each lead moving a quarter pitch along the axis.
+    A right-hand thread rises counter-clockwise, so it is cut bottom-up from ``z_low``; a
+    left-hand one top-down to ``z_low``. The tool tip never goes below ``z_low``, and the
+    turns run until the tip is at or above ``z_top``. Between passes the tool moves along
+    the axis, which is inside the already drilled hole (a ``descend`` in air).
+
+    Raises:
+        CamError: A non-positive pitch or helix radius.
+    """
+    if pitch <= 0 or not radii or min(radii) <= 0:
+        raise CamError("thread milling needs a pitch and helix radii > 0")
+    lead = pitch / 4.0
+    turns = max(1, math.ceil((z_top - z_low - 2 * lead) / pitch - 1e-9))
+    z_high = z_low + 2 * lead + turns * pitch
+    sign = 1.0 if right_hand else -1.0
+    z0 = z_low if right_hand else z_high
+    out: list[Step] = [Rapid(x, y, retract_z), Feed(x, y, z0, "descend")]
+    for k, rad in enumerate(radii):
+        if k:
+            out.append(Feed(x, y, z0, "descend") if right_hand else Rapid(x, y, z0))
+        z = z0 + sign * lead
+        out.append(Arc(x + rad, y, z, x + rad / 2, y, True, "cut"))
+        for _ in range(turns):
+            z += sign * pitch
+            out.append(Arc(x + rad, y, z, x, y, True, "cut"))
+        z += sign * lead
+        out.append(Arc(x, y, z, x + rad / 2, y, True, "cut"))
+    out.append(Rapid(x, y, retract_z))
+    return out

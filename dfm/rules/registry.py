@@ -186,25 +186,16 @@ class Catalogue:
 
 @functools.cache
 def catalogue(user_file: str | None = None) -> Catalogue:
-    """Smallest end mill and the corner radii on offer, from the shipped catalogue or a user file."""
-    files = [Path(user_file)] if user_file else sorted((rules_dir() / "tools").glob("*.toml"))
-    mills: list[float] = []
-    radii: set[float] = set()
-    for f in files:
-        data = read_toml(f)
-        for i, series in enumerate(data.get("series", [])):
-            kind = series.get("kind")
-            for j, tool in enumerate(series.get("tool", [])):
-                try:
-                    d = float(tool["diameter_mm"])
-                except (KeyError, TypeError, ValueError):
-                    raise RuleError(f, f"series[{i}].tool[{j}].diameter_mm", "missing or not a number") from None
-                if kind in ("square", "ball", "corner-radius"):
-                    mills.append(d)
-                    r = d / 2 if kind == "ball" else tool.get("corner_radius_mm")
-                    if kind != "square" and isinstance(r, int | float) and r > 0:
-                        radii.add(round(float(r), 4))
-    return Catalogue(str(user_file or rules_dir() / "tools"), min(mills) if mills else None,
+    """Smallest end mill and the corner radii on offer, from the shipped catalogue or a user file or folder.
+
+    The files are read and checked by :mod:`dfm.tooling.catalogue`, as the tool search reads them.
+    """
+    from dfm.tooling.catalogue import catalogue_for
+
+    mills = catalogue_for(user_file).mills()
+    radii = {round(t.corner_radius_mm, 4) for t in mills
+             if t.kind != "square" and t.corner_radius_mm is not None and t.corner_radius_mm > 0}
+    return Catalogue(str(user_file or rules_dir() / "tools"), min((t.diameter_mm for t in mills), default=None),
                      tuple(sorted(radii)))
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from dfm.errors import RuleError
 from dfm.resources import rules_dir
 
-KINDS = ("square", "ball", "corner-radius", "drill")
+KINDS = ("square", "ball", "corner-radius", "drill", "thread-mill")
 MILL_KINDS = ("square", "ball", "corner-radius")
 
 #: Length tolerance for comparing catalogue numbers (mm); catalogues give 4 decimals.
@@ -26,14 +26,16 @@ EPS = 1e-6
 
 _SERIES_KEYS = {
     "id": str, "vendor": str, "name": str, "kind": str, "tool_material": str, "coating": str,
-    "flutes": int, "helix_deg": float, "point_angle_deg": float, "source": str,
+    "flutes": int, "helix_deg": float, "point_angle_deg": float, "profile_angle_deg": float, "source": str,
     "source_quality": str, "notes": str, "missing": list, "tool": list,
 }
 _TOOL_KEYS = {
     "id": str, "diameter_mm": float, "flute_length_mm": float, "reach_mm": float,
     "neck_diameter_mm": float, "shank_diameter_mm": float, "overall_length_mm": float,
     "corner_radius_mm": float, "flutes": int, "notes": str,
+    "pitch_mm": float, "pitch_min_mm": float, "pitch_max_mm": float, "teeth": int,
 }
+_THREAD_KEYS = ("pitch_mm", "pitch_min_mm", "pitch_max_mm", "teeth")
 _SERIES_REQUIRED = ("id", "vendor", "name", "kind", "source")
 
 
@@ -43,7 +45,7 @@ class Tool:
 
     Attributes:
         id: Vendor order code or size designation; unique in a catalogue.
-        kind: ``square`` | ``ball`` | ``corner-radius`` | ``drill``.
+        kind: ``square`` | ``ball`` | ``corner-radius`` | ``drill`` | ``thread-mill``.
         diameter_mm: Cutting diameter (CAM ``DC``).
         flute_length_mm: Length of cut (``LCF``).
         reach_mm: Usable length below the neck taper / shank (``LB``, shoulder length).
@@ -58,6 +60,10 @@ class Tool:
         coating: Coating, if given.
         tool_material: Tool material, if given.
         point_angle_deg: Drill point angle, if given.
+        pitch_min_mm, pitch_max_mm: Thread mills: the pitches the tooth form cuts (equal for
+            a mill ground for one pitch).
+        teeth: Thread mills: number of thread-form teeth along the axis (1 = single profile).
+        profile_angle_deg: Thread mills: included angle of the tooth form (60 for ISO/UN).
         source: Where the numbers came from (URL or catalogue page).
         file: The catalogue file the tool was read from.
 
@@ -81,6 +87,10 @@ class Tool:
     coating: str | None = None
     tool_material: str | None = None
     point_angle_deg: float | None = None
+    pitch_min_mm: float | None = None
+    pitch_max_mm: float | None = None
+    teeth: int | None = None
+    profile_angle_deg: float | None = None
 
     @property
     def usable_reach_mm(self) -> float | None:
@@ -110,6 +120,10 @@ class Tool:
             form = f" R{_num(self.corner_radius_mm)}"
         elif self.kind == "drill":
             form = " drill"
+        elif self.kind == "thread-mill" and self.pitch_min_mm is not None and self.pitch_max_mm is not None:
+            pitches = (_num(self.pitch_min_mm) if self.pitch_min_mm == self.pitch_max_mm
+                       else f"{_num(self.pitch_min_mm)}–{_num(self.pitch_max_mm)}")
+            form = f" thread mill P{pitches}"
         return f"Ø{_num(self.diameter_mm)}{form}{r} ({self.id})"
 
 
@@ -140,6 +154,10 @@ class Catalogue:
     def drills(self) -> tuple[Tool, ...]:
         """Return the drills."""
         return tuple(t for t in self.tools if t.kind == "drill")
+
+    def thread_mills(self) -> tuple[Tool, ...]:
+        """Return the thread mills."""
+        return tuple(t for t in self.tools if t.kind == "thread-mill")
 
 
 def _check_type(path: Path, key: str, value: Any, want: type) -> Any:
@@ -213,7 +231,8 @@ def _parse_tool(path: Path, where: str, s: Mapping[str, Any], raw: Any) -> Tool:
         if kind == "corner-radius" and not r > EPS:
             raise RuleError(path, f"{where}.corner_radius_mm", "a corner-radius end mill needs a radius > 0")
     elif "corner_radius_mm" in t:
-        raise RuleError(path, f"{where}.corner_radius_mm", "drills have no corner radius")
+        raise RuleError(path, f"{where}.corner_radius_mm", f"{kind}s have no corner radius")
+    pmin, pmax = _pitch_range(path, where, kind, t)
     neck = t.get("neck_diameter_mm")
     if neck is not None and neck > d + EPS:
         raise RuleError(path, f"{where}.neck_diameter_mm",
@@ -245,7 +264,38 @@ def _parse_tool(path: Path, where: str, s: Mapping[str, Any], raw: Any) -> Tool:
         coating=s.get("coating"),
         tool_material=s.get("tool_material"),
         point_angle_deg=s.get("point_angle_deg"),
+        pitch_min_mm=pmin,
+        pitch_max_mm=pmax,
+        teeth=t.get("teeth", 1) if kind == "thread-mill" else None,
+        profile_angle_deg=s.get("profile_angle_deg"),
     )
+
+
+def _pitch_range(path: Path, where: str, kind: str, t: Mapping[str, Any]) -> tuple[float | None, float | None]:
+    """A thread mill's pitches: ``pitch_mm`` (one pitch) or ``pitch_min_mm``..``pitch_max_mm``."""
+    given = [k for k in _THREAD_KEYS if k in t]
+    if kind != "thread-mill":
+        if given:
+            raise RuleError(path, f"{where}.{given[0]}", f"only thread mills have {given[0]} (this is a {kind})")
+        return None, None
+    for key in ("pitch_mm", "pitch_min_mm", "pitch_max_mm"):
+        if key in t and not t[key] > 0:
+            raise RuleError(path, f"{where}.{key}", f"must be > 0 mm, got {t[key]}")
+    if "teeth" in t and t["teeth"] < 1:
+        raise RuleError(path, f"{where}.teeth", f"must be at least 1, got {t['teeth']}")
+    if "pitch_mm" in t:
+        if "pitch_min_mm" in t or "pitch_max_mm" in t:
+            raise RuleError(path, f"{where}.pitch_mm", "give pitch_mm or pitch_min_mm/pitch_max_mm, not both")
+        return t["pitch_mm"], t["pitch_mm"]
+    if "pitch_min_mm" not in t or "pitch_max_mm" not in t:
+        raise RuleError(path, f"{where}.pitch_mm",
+                        "a thread mill needs pitch_mm (one pitch) or pitch_min_mm and pitch_max_mm (a range)")
+    if t["pitch_min_mm"] > t["pitch_max_mm"] + EPS:
+        raise RuleError(path, f"{where}.pitch_min_mm",
+                        f"pitch_min_mm {t['pitch_min_mm']} is above pitch_max_mm {t['pitch_max_mm']}")
+    if "teeth" in t and t["teeth"] > 1 and abs(t["pitch_min_mm"] - t["pitch_max_mm"]) > EPS:
+        raise RuleError(path, f"{where}.teeth", "a multi-tooth thread mill is ground for one pitch: use pitch_mm")
+    return t["pitch_min_mm"], t["pitch_max_mm"]
 
 
 def load_file(path: str | Path) -> list[Tool]:

@@ -1,0 +1,299 @@
+"""Helical thread milling: the thread-mill catalogue kind, the tool pick, the helix, its feeds,
+and, on a generator part with threads called out in its spec, a program that rs274 runs and
+that cuts the thread to its major diameter and nowhere else."""
+
+from __future__ import annotations
+
+import math
+import shutil
+
+import numpy as np
+import pytest
+
+from dfm.cam import data, feeds, rs274, sim, strategies
+from dfm.cam.data import Cutter
+from dfm.cam.gcode import generate, part_geometry, section_fn
+from dfm.cam.model import Arc, Feed, Rapid
+from dfm.cam.tools import pick_thread_mill
+from dfm.errors import RuleError
+from dfm.resources import rules_dir
+from dfm.tooling.catalogue import load_file
+
+CRIB = """
+[[series]]
+id = "crib-thread-mills"
+vendor = "shop crib"
+name = "Single-profile 60 deg thread mills"
+kind = "thread-mill"
+flutes = 3
+profile_angle_deg = 60.0
+source = "test crib (dfm tests): not vendor data"
+
+[[series.tool]]
+id = "TM-0.70"
+diameter_mm = 0.7
+flute_length_mm = 0.35
+reach_mm = 4.0
+neck_diameter_mm = 0.45
+pitch_min_mm = 0.2
+pitch_max_mm = 0.35
+
+[[series.tool]]
+id = "TM-1.00"
+diameter_mm = 1.0
+flute_length_mm = 0.5
+reach_mm = 4.0
+neck_diameter_mm = 0.6
+pitch_min_mm = 0.25
+pitch_max_mm = 0.5
+"""
+
+SPEC = """
+[[thread]]
+select = { diameter_mm = 1.25 }
+designation = "M1.6x0.35"
+length_mm = 1.5
+
+[[thread]]
+select = { diameter_mm = 1.0 }
+designation = "M1.2x0.25"
+"""
+
+
+def _mill(**kw) -> Cutter:
+    base = dict(id="tm", kind="thread-mill", diameter_mm=1.0, reach_mm=4.0, flutes=3, corner_radius_mm=0.0,
+                point_angle_deg=None, series="s", source="x", file="f.toml", flute_length_mm=0.5,
+                neck_diameter_mm=0.6, pitch_min_mm=0.25, pitch_max_mm=0.5)
+    base.update(kw)
+    return Cutter(**base)
+
+
+# --- catalogue ----------------------------------------------------------------------------
+
+def test_crib_thread_mills_load(tmp_path):
+    p = tmp_path / "tm.toml"
+    p.write_text(CRIB)
+    tools = load_file(p)
+    assert [(t.id, t.kind, t.pitch_min_mm, t.pitch_max_mm, t.teeth) for t in tools] == [
+        ("TM-0.70", "thread-mill", 0.2, 0.35, 1), ("TM-1.00", "thread-mill", 0.25, 0.5, 1)]
+    assert tools[1].label() == "Ø1 thread mill P0.25–0.5 × 4 mm reach (TM-1.00)"
+
+
+@pytest.mark.parametrize("row, fragment", [
+    ('id = "a"\ndiameter_mm = 1.0\n', "needs pitch_mm"),
+    ('id = "a"\ndiameter_mm = 1.0\npitch_mm = 0.35\npitch_min_mm = 0.3\npitch_max_mm = 0.4\n', "not both"),
+    ('id = "a"\ndiameter_mm = 1.0\npitch_min_mm = 0.4\npitch_max_mm = 0.3\n', "is above pitch_max_mm"),
+    ('id = "a"\ndiameter_mm = 1.0\npitch_min_mm = 0.3\npitch_max_mm = 0.4\nteeth = 3\n', "ground for one pitch"),
+    ('id = "a"\ndiameter_mm = 1.0\npitch_mm = 0.35\ncorner_radius_mm = 0.0\n', "have no corner radius"),
+    ('id = "a"\ndiameter_mm = 1.0\npitch_mm = 0.0\n', "must be > 0"),
+])
+def test_bad_thread_mill_rows_are_named(tmp_path, row, fragment):
+    p = tmp_path / "tm.toml"
+    p.write_text('[[series]]\nid = "s"\nvendor = "v"\nname = "n"\nkind = "thread-mill"\nsource = "x"\n'
+                 f"[[series.tool]]\n{row}")
+    with pytest.raises(RuleError, match=fragment):
+        load_file(p)
+
+
+def test_pitch_on_an_end_mill_is_an_error(tmp_path):
+    p = tmp_path / "em.toml"
+    p.write_text('[[series]]\nid = "s"\nvendor = "v"\nname = "n"\nkind = "square"\nsource = "x"\n'
+                 '[[series.tool]]\nid = "a"\ndiameter_mm = 1.0\ncorner_radius_mm = 0.0\npitch_mm = 0.35\n')
+    with pytest.raises(RuleError, match="only thread mills have pitch_mm"):
+        load_file(p)
+
+
+def test_cam_reads_a_tools_folder_with_thread_mills(tmp_path):
+    for f in (rules_dir() / "tools").glob("*.toml"):
+        shutil.copy(f, tmp_path / f.name)
+    (tmp_path / "tm.toml").write_text(CRIB)
+    cat = data.load_catalogue(tmp_path)
+    mills = [c for c in cat if c.kind == "thread-mill"]
+    assert [(c.id, c.neck_diameter_mm, c.pitch_min_mm, c.file) for c in mills] == [
+        ("TM-0.70", 0.45, 0.2, str(tmp_path / "tm.toml")), ("TM-1.00", 0.6, 0.25, str(tmp_path / "tm.toml"))]
+    assert not [c for c in data.load_catalogue() if c.kind == "thread-mill"]  # none shipped (no sourced table)
+
+
+# --- the pick -----------------------------------------------------------------------------
+
+def test_pick_takes_the_largest_mill_that_fits_and_says_why_others_do_not():
+    cat = [_mill(id="small", diameter_mm=0.7, neck_diameter_mm=0.45),
+           _mill(id="big", diameter_mm=1.0, neck_diameter_mm=0.6),
+           _mill(id="too-big", diameter_mm=1.24, neck_diameter_mm=0.8),
+           _mill(id="fine", diameter_mm=0.9, pitch_min_mm=0.1, pitch_max_mm=0.2),
+           _mill(id="short", diameter_mm=0.95, reach_mm=1.0),
+           _mill(id="fat-neck", diameter_mm=1.1, neck_diameter_mm=0.9)]
+    got, why = pick_thread_mill(cat, major=1.6, pitch=0.35, bore=1.25, reach=1.5, clearance=0.01, thread_length=1.5)
+    assert got is not None and got.id == "big"
+    text = "; ".join(why)
+    assert "too-big: Ø1.24 does not enter the Ø1.25 bore" in text
+    assert "fine: pitch range does not hold P0.35" in text
+    assert "short: reach 1.0 mm < 1.5 mm" in text
+    assert "fat-neck: its neck (Ø0.9) would rub the thread crests" in text
+    # the neck limit is exact: helix R = 0.8 - 0.55 = 0.25; R + neck/2 <= 0.625 - 0.01 -> neck <= 0.73
+    ok, _ = pick_thread_mill([_mill(diameter_mm=1.1, neck_diameter_mm=0.73)], major=1.6, pitch=0.35, bore=1.25,
+                             reach=1.5, clearance=0.01, thread_length=1.5)
+    bad, _ = pick_thread_mill([_mill(diameter_mm=1.1, neck_diameter_mm=0.7301)], major=1.6, pitch=0.35, bore=1.25,
+                              reach=1.5, clearance=0.01, thread_length=1.5)
+    assert ok is not None and bad is None
+    # no neck given: only a toothed length over the whole thread clears the crests
+    long_teeth, _ = pick_thread_mill([_mill(neck_diameter_mm=None, flute_length_mm=2.0, pitch_min_mm=0.35,
+                                            pitch_max_mm=0.35)], major=1.6, pitch=0.35, bore=1.25, reach=1.5,
+                                     clearance=0.01, thread_length=1.5)
+    assert long_teeth is not None
+
+
+# --- the helix ----------------------------------------------------------------------------
+
+def _walk(steps):
+    pos = None
+    for s in steps:
+        if isinstance(s, Rapid | Feed | Arc):
+            yield pos, s
+            pos = (s.x, s.y, s.z)
+
+
+@pytest.mark.parametrize("right", [True, False])
+def test_helix_climbs_one_pitch_per_turn_within_the_thread(right):
+    x, y, p = 2.0, -1.0, 0.35
+    radii = [0.2125, 0.3]
+    steps = strategies.thread_mill(x, y, radii=radii, pitch=p, z_low=1.5, z_top=3.0, right_hand=right,
+                                   retract_z=3.5)
+    zs = [s.z for s in steps if isinstance(s, Feed | Arc)]
+    assert min(zs) == pytest.approx(1.5, abs=1e-12)
+    arcs = [(a, s) for a, s in _walk(steps) if isinstance(s, Arc)]
+    assert arcs and all(s.ccw for _, s in arcs)  # climb inside the bore with an M3 spindle
+    turns = [(a, s) for a, s in arcs if (s.cx, s.cy) == (x, y)]
+    for a, s in turns:  # whole turns about the axis, one pitch each, up for a right-hand thread
+        assert math.dist(a[:2], (s.x, s.y)) < 1e-12
+        assert s.z - a[2] == pytest.approx(p if right else -p, abs=1e-12)
+    for rad in radii:
+        ring = [(a, s) for a, s in turns if abs(math.hypot(s.x - x, s.y - y) - rad) < 1e-12]
+        lo = min(min(a[2], s.z) for a, s in ring)
+        hi = max(max(a[2], s.z) for a, s in ring)
+        assert lo == pytest.approx(1.5 + p / 4)
+        assert hi + p / 4 >= 3.0 - 1e-12  # the tip leaves the bore's top
+        assert hi - lo == pytest.approx(4 * p)  # whole turns: ceil((3.0 - 1.5 - 2 leads of p/4) / p) = 4
+    # every lead-in and lead-out is a half circle between the axis and the helix, tangent to it
+    leads = [(a, s) for a, s in arcs if (s.cx, s.cy) != (x, y)]
+    assert len(leads) == 2 * len(radii)
+    for a, s in leads:
+        assert {round(math.hypot(a[0] - x, a[1] - y), 9), round(math.hypot(s.x - x, s.y - y), 9)} - {0.0} <= {
+            round(r, 9) for r in radii}
+    assert isinstance(steps[-1], Rapid) and steps[-1].z == 3.5
+
+
+def test_circular_engagement_is_the_internal_circular_interpolation_formula():
+    # ae = (Dm^2 - Dw^2) / (4 (Dm - Dc)) for internal circular milling, Dm the diameter after the pass
+    for dc, dw, dm in [(1.0, 1.25, 1.425), (1.0, 1.425, 1.6), (0.7, 1.0, 1.2), (3.0, 4.0, 6.0)]:
+        got = feeds.circular_engagement(dc / 2, dm / 2 - dc / 2, dw / 2)
+        assert got == pytest.approx((dm ** 2 - dw ** 2) / (4 * (dm - dc)), rel=1e-12)
+    assert feeds.circular_engagement(0.5, 0.3, 0.8) == 0.0  # the pass cuts nothing
+
+
+# --- on a part ----------------------------------------------------------------------------
+
+GRID_MM = 0.02
+
+
+@pytest.fixture(scope="module")
+def threaded(make_part, tmp_path_factory):
+    work = tmp_path_factory.mktemp("threads")
+    src = make_part("cam_holes_block", "holes_block")
+    part = work / "holes.step"
+    shutil.copy(src, part)
+    (work / "holes.dfm.toml").write_text(SPEC)
+    tools = work / "tools"
+    tools.mkdir()
+    for f in (rules_dir() / "tools").glob("*.toml"):
+        shutil.copy(f, tools / f.name)
+    (tools / "thread-mills.toml").write_text(CRIB)
+    gen, result = generate(part, tools=tools)
+    return part, gen, result
+
+
+def test_threads_are_milled_with_the_mill_that_fits(threaded):
+    _, gen, result = threaded
+    su = gen.program.setups[0]
+    ops = {op.name: op for op in su.operations}
+    assert ops["thread-spec-1 thread"].tool.cutter.id == "TM-1.00"  # M1.6 in the Ø1.25 bore
+    assert ops["thread-spec-2 thread"].tool.cutter.id == "TM-0.70"  # M1.2 in the Ø1.0 bore: 1.0 does not enter
+    names = [op.name for op in su.operations]
+    for n, hole in (("thread-spec-1 thread", "hole-2"), ("thread-spec-2 thread", "hole-4")):
+        assert any(hole in op.features for op in su.operations[:names.index(n)])  # the bore is cut first
+    assert not [u for u in su.unmachined if u[0].startswith("thread")]
+    text = gen.files[0][1]
+    assert "thread M1.6x0.35 spec: major" in text and "G3" in text
+    tbl = gen.tool_table
+    assert "thread-mill TM-1.00" in tbl and "thread-mill TM-0.70" in tbl
+    ops_json = result.cam["setups"][0]["operations"]
+    assert {o["kind"] for o in ops_json} >= {"thread-mill"}
+
+
+@pytest.mark.rs274
+@pytest.mark.slow
+@pytest.mark.skipif(rs274.available() is None, reason="rs274 (LinuxCNC, Debian linuxcnc-uspace) not installed")
+def test_thread_program_runs_in_rs274_and_cuts_only_the_thread(threaded):
+    path, gen, result = threaded
+    prog = gen.program
+    su = prog.setups[0]
+    run = rs274.run(gen.files[0][1], prog)
+    assert run.ok, run.errors
+    radii = {t.number: t.radius for t in prog.tools}
+    moves = sim.moves_from_canon(run.canon, radii)
+    _, solid = part_geometry(path)
+    from dfm.kernel import sampling
+
+    body = result.bodies[0]
+    bottom = body.bbox_min_mm[2]
+    zones = sim.thread_zones(body.features)
+    assert sorted((round(z.radius, 6), z.z_bottom, round(z.z_full, 6)) for z in zones) == [
+        (0.6, -math.inf, 0.0), (0.8, 1.0, 1.5)]  # M1.2 through (under the counterbore); M1.6 x 1.5 in a 2 deep bore
+    grid = sim.grid_for(su.stock_min, su.stock_max, GRID_MM)
+    part = sampling.height_field(solid, grid.x0, grid.y0, grid.step, grid.nx, grid.ny)
+    # the check can fail: against the bare model (a Ø1.25 bore) the thread mill cuts into the part
+    bare = sim.new_simulation(grid, su.stock_min, su.stock_max, part).run(moves)
+    assert any(v.kind == "gouge" for v in bare.violations)
+    threadless = sim.cut_thread_zones(part, grid, zones, bottom)
+    s = sim.new_simulation(grid, su.stock_min, su.stock_max, threadless).run(moves)
+    assert not s.violations, s.violations[:5]
+    side = sim.lateral_gouges(moves, sim.threaded_section(section_fn(solid), zones), part_top=su.part_top,
+                              spacing=0.01)
+    assert not side, side[:5]
+    # the thread is cut to its full major diameter over its whole length (column model: the
+    # annulus between the bore and the major diameter is down to the thread's bottom)
+    cx, cy = np.meshgrid(grid.xs, grid.ys)
+    for z, bore in zip(sorted(zones, key=lambda z: z.radius), (0.5, 0.625), strict=True):
+        rho = np.hypot(cx - z.x, cy - z.y)
+        ring = (rho > bore + GRID_MM) & (rho < z.radius - 0.005)
+        assert ring.any()
+        assert float(s.height[ring].max()) <= max(z.z_full, bottom - 0.05) + 1e-3, z
+
+
+def test_without_a_thread_mill_the_thread_is_listed_not_dropped(threaded, tmp_path):
+    path, _, _ = threaded
+    gen, _ = generate(path)  # the shipped catalogue: no thread mills
+    un = dict(gen.program.setups[0].unmachined)
+    assert "no thread mill in the tool catalogue" in un["thread-spec-1"]
+    assert "thread M1.2x0.25" in un["thread-spec-2"]
+    assert "NOT MACHINED thread-spec-1" in gen.files[0][1]
+
+
+def test_cli_gcode_takes_the_spec_and_a_tools_folder(threaded, tmp_path, capsys):
+    from dfm.cli import main
+
+    path, _, _ = threaded
+    part = tmp_path / "plain.step"  # no PART.dfm.toml beside it: the threads come from --spec
+    shutil.copy(path, part)
+    spec = tmp_path / "threads.toml"
+    spec.write_text(SPEC)
+    tools = path.parent / "tools"
+    out = tmp_path / "p.ngc"
+    assert main(["gcode", str(part), "-o", str(out), "--tools", str(tools), "--spec", str(spec)]) in (0, 1)
+    text = out.read_text()
+    assert "thread-spec-1 thread: thread-mill, T" in text and "thread-spec-2 thread: thread-mill" in text
+    assert main(["gcode", str(part), "-o", str(out), "--tools", str(tools)]) in (0, 1)
+    assert "thread-mill" not in out.read_text()  # a tap-drill hole is only a candidate thread
+    capsys.readouterr()
+    assert main(["gcode", str(part), "-o", str(out), "--set", "thread_passes=1.5"]) == 2
+    assert "thread_passes: '1.5' must be a whole number" in capsys.readouterr().err
