@@ -114,3 +114,23 @@ def test_cam_summary_in_json(generated, schema_validator):
     assert doc["cam"]["cycle_time_s"] == pytest.approx(gen.total_seconds, abs=0.1)
     ops = doc["cam"]["setups"][0]["operations"]
     assert sum(o["cycle_time_s"] for o in ops) == pytest.approx(doc["cam"]["cycle_time_s"], abs=0.5)
+
+
+@pytest.mark.parametrize("name", sorted(PARTS))
+def test_program_loads_the_tools_the_check_recommends(generated, name):
+    """Every finishing tool (and drill) dfm.tooling recommends is the one the program cuts that feature with."""
+    _, gen, result = generated(name)
+    body = result.bodies[0]
+    ops = [op for su in gen.program.setups for op in su.operations]
+    checked = 0
+    for tc in body.tools:
+        if tc.role not in ("finish", "rest", "drill"):
+            continue
+        for fid in tc.features:
+            mine = [op for op in ops if fid in op.features and op.kind in ("finish-wall", "finish-wall rest", "drill")
+                    and not op.name.startswith("profile")]
+            if not mine:
+                continue  # cut by the outside profile (one tool for every band) or inside another region
+            assert tc.id in {op.tool.cutter.id for op in mine}, (fid, tc.id, [op.tool.cutter.id for op in mine])
+            checked += 1
+    assert checked >= 1

@@ -297,3 +297,17 @@ def test_cli_gcode_takes_the_spec_and_a_tools_folder(threaded, tmp_path, capsys)
     capsys.readouterr()
     assert main(["gcode", str(part), "-o", str(out), "--set", "thread_passes=1.5"]) == 2
     assert "thread_passes: '1.5' must be a whole number" in capsys.readouterr().err
+
+
+@pytest.mark.rs274
+@pytest.mark.parametrize("post", ["fanuc", "grbl"])
+@pytest.mark.skipif(rs274.available() is None, reason="rs274 (LinuxCNC, Debian linuxcnc-uspace) not installed")
+def test_thread_program_in_other_posts_runs_in_rs274(threaded, post):
+    from dfm.cam.gcode import render
+
+    _, gen, _ = threaded
+    text = render(gen.program, post).files[0][1]
+    run = rs274.run(text, gen.program)
+    assert run.ok, run.errors
+    helix = [ln for ln in text.splitlines() if ln.startswith("G3") and " Z" in ln]
+    assert helix, "no helical G3 in the thread program"

@@ -128,7 +128,9 @@ def test_tooling_rules_file():
     for r in rules.rules.values():
         assert r.why and r.fix and r.summary
     assert all(s.strip() for s in rules.parameter_sources.values())
-    assert set(rules.parameter_sources) == {"corner_clearance_ratio", "reach_clearance", "drill_diameter_match"}
+    assert set(rules.parameter_sources) == {"corner_clearance_ratio", "reach_clearance", "drill_diameter_match",
+                                            "breakthrough"}
+    assert rules.params.breakthrough_mm == 0.05
 
 
 @pytest.mark.parametrize("text,match", [

@@ -80,6 +80,10 @@ def load_settings(machine: str | None = None, overrides: Mapping[str, str] | Non
         for k, v in base[sect].items():
             values[k] = float(v)
             source[k] = f"settings.toml [{sect}]"
+    from dfm.tooling.rules import default_rules
+
+    values["breakthrough_mm"] = default_rules().params.breakthrough_mm
+    source["breakthrough_mm"] = "rules/tooling.toml [parameters.breakthrough]"
     prof, prof_path = machine_profile(machine)
     for k, v in prof.items():
         values[k] = v

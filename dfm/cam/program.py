@@ -21,6 +21,7 @@ from dfm.cam.model import CuttingData, Operation, Program, Setup, Step, Tool
 from dfm.cam.strategies import CamError
 from dfm.cam.tools import pick_drill, pick_endmill, pick_thread_mill
 from dfm.model import Feature
+from dfm.tooling.select import DEFAULT_POINT_ANGLE_DEG, point_length
 
 Vec3 = tuple[float, float, float]
 #: section(z) → [(outer loop, [hole loops])] of the part at height z (setup 1 coordinates).
@@ -312,17 +313,6 @@ def _mill_region(fid: str, kind: str, outer: Loop, holes: list[Loop], z_top: flo
     return ops
 
 
-# The usual general-purpose twist drill point (ISO 5419 / the 118 deg standard point) when the
-# catalogue does not give the drill's own.
-DEFAULT_POINT_ANGLE_DEG = 118.0
-
-
-def point_length(diameter: float, angle_deg: float | None) -> float:
-    """Axial length of a drill's conical point: (D/2) / tan(angle/2)."""
-    angle = angle_deg or DEFAULT_POINT_ANGLE_DEG
-    return diameter / 2.0 / math.tan(math.radians(angle) / 2.0)
-
-
 def _hole_ops(f: Feature, ctx: _Ctx, safe_z: float, part_top: float, part_bottom: float,
               key: Vec3) -> list[Operation]:
     s = ctx.settings
@@ -347,7 +337,7 @@ def _hole_ops(f: Feature, ctx: _Ctx, safe_z: float, part_top: float, part_bottom
     bottom = f.props.get("bottom", "through" if through else "flat")
     drill = ctx.chosen.get((f.id, "drill"))
     if drill is None and bottom in ("through", "drill-point"):
-        extra = point_length(d, None) if through else 0.0
+        extra = point_length(d, None) if through else 0.0  # the same need as dfm.tooling's drill_reach_needed
         drill = pick_drill(ctx.catalogue, diameter=d, reach=part_top - z_floor + extra, match=s["drill_match_mm"])
     if drill is not None:
         tool = ctx.tool(drill)

@@ -27,12 +27,15 @@ class ToolingParams:
             width w takes tools of diameter <= w / ratio.
         reach_clearance_mm: Reach a tool needs beyond the depth.
         drill_diameter_match_mm: A drill matches a hole within this.
+        breakthrough_mm: How far below the part a through feature is cut (the tool must
+            reach this too; ``dfm gcode`` cuts to it).
 
     """
 
     corner_clearance_ratio: float = 1.2
     reach_clearance_mm: float = 0.0
     drill_diameter_match_mm: float = 0.0005
+    breakthrough_mm: float = 0.05
 
 
 @dataclass(frozen=True)
@@ -117,7 +120,8 @@ def load_rules(path: str | Path) -> ToolingRules:
     sources: dict[str, str] = {}
     field_of = {"corner_clearance_ratio": ("corner_clearance_ratio", "ratio"),
                 "reach_clearance": ("reach_clearance_mm", "mm"),
-                "drill_diameter_match": ("drill_diameter_match_mm", "mm")}
+                "drill_diameter_match": ("drill_diameter_match_mm", "mm"),
+                "breakthrough": ("breakthrough_mm", "mm")}
     for name, row in raw_params.items():
         key = f"parameters.{name}"
         if name not in field_of:

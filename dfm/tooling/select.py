@@ -72,6 +72,7 @@ class Requirement:
         enclosures: Regions above the opening, innermost first.
         hole_diameter_mm: Hole diameter (holes only).
         drill_depth_mm: Depth a drill's flutes must reach, point included (holes only).
+        through: The feature runs out through the part's bottom (cut ``breakthrough`` past it).
 
     """
 
@@ -85,6 +86,7 @@ class Requirement:
     enclosures: tuple[Enclosure, ...] = ()
     hole_diameter_mm: float | None = None
     drill_depth_mm: float | None = None
+    through: bool = False
 
     def diameter_limit_mm(self, params: ToolingParams) -> float | None:
         """Return the geometric bound on the finishing tool's diameter (catalogue-independent)."""
@@ -267,7 +269,7 @@ def requirement(f: Feature, regions: Sequence[Feature] = ()) -> Requirement | No
             corner_radius_mm=d.get("min_corner_radius_mm"), width_mm=d.get("width_mm"),
             floor="none" if through else ("curved" if floor == "curved" else "flat"),
             floor_radius_mm=float(d.get("floor_radius_mm", 0.0)),
-            enclosures=_enclosures(f, regions),
+            enclosures=_enclosures(f, regions), through=through,
         )
     if f.kind == "corner":
         if f.props.get("orientation") != "vertical" or "radius_mm" not in d or "depth_mm" not in d:
@@ -284,19 +286,42 @@ def requirement(f: Feature, regions: Sequence[Feature] = ()) -> Requirement | No
             feature_id=f.id, kind=f.kind, depth_mm=depth, corner_radius_mm=dia / 2.0,
             floor="flat" if bottom == "flat" else "none", floor_radius_mm=0.0,
             enclosures=_hole_stack(f, dia),
-            hole_diameter_mm=dia, drill_depth_mm=float(d.get("total_depth_mm", depth)),
+            hole_diameter_mm=dia, drill_depth_mm=float(d.get("total_depth_mm", depth)), through=bottom == "through",
         )
     return None
 
 
 # --- checking one tool -------------------------------------------------------------------
 
+# The usual general-purpose twist drill point (ISO 5419 / the 118 deg standard point) when the
+# catalogue does not give the drill's own.
+DEFAULT_POINT_ANGLE_DEG = 118.0
+
+
+def point_length(diameter: float, angle_deg: float | None) -> float:
+    """Axial length of a drill's conical point: (D/2) / tan(angle/2)."""
+    angle = angle_deg or DEFAULT_POINT_ANGLE_DEG
+    return diameter / 2.0 / math.tan(math.radians(angle) / 2.0)
+
+
+def drill_reach_needed(req: Requirement, params: ToolingParams) -> float:
+    """Flute reach a drill needs for hole ``req``.
+
+    In a blind hole, to the end of the point; through a through hole, the breakthrough plus
+    the point, so that the hole is full size down to the part's bottom.
+    """
+    need = (req.drill_depth_mm or req.depth_mm) + params.reach_clearance_mm
+    if req.through:
+        need += params.breakthrough_mm + point_length(req.hole_diameter_mm or 0.0, None)
+    return need
+
+
 def reach_needed(tool: Tool | None, req: Requirement, params: ToolingParams) -> float:
     """Reach ``tool`` needs for ``req``: the depth plus the enclosures its shank cannot enter.
 
     With ``tool=None`` the shank is assumed to enter none (the conservative figure).
     """
-    need = req.depth_mm + params.reach_clearance_mm
+    need = req.depth_mm + params.reach_clearance_mm + (params.breakthrough_mm if req.through else 0.0)
     shank = tool.shank_diameter_mm if tool is not None else None
     for enc in req.enclosures:
         if shank is not None and enc.width_mm is not None and shank < enc.width_mm - EPS:
@@ -403,7 +428,7 @@ def best_drill(req: Requirement, tools: Iterable[Tool], params: ToolingParams) -
     """Return the shortest catalogue drill of the hole's diameter whose flutes reach the depth."""
     if req.hole_diameter_mm is None:
         return None
-    need = (req.drill_depth_mm or req.depth_mm) + params.reach_clearance_mm
+    need = drill_reach_needed(req, params)
     ok = [t for t in tools if t.kind == "drill" and abs(t.diameter_mm - req.hole_diameter_mm)
           <= params.drill_diameter_match_mm + EPS and (t.usable_reach_mm or 0.0) + EPS >= need]
     return min(ok, key=lambda t: (t.usable_reach_mm or math.inf, t.series, t.id)) if ok else None
@@ -466,7 +491,7 @@ def alternatives(
 def _hole_alternatives(req: Requirement, tools: Sequence[Tool], params: ToolingParams) -> tuple[Alternative, ...]:
     """Drill-size and depth changes for a hole, then milling alternatives."""
     out: list[Alternative] = []
-    need = (req.drill_depth_mm or req.depth_mm) + params.reach_clearance_mm
+    need = drill_reach_needed(req, params)
     drills = [t for t in tools if t.kind == "drill" and t.usable_reach_mm is not None]
     d = req.hole_diameter_mm or 0.0
     deep = [t for t in drills if t.usable_reach_mm + EPS >= need]  # type: ignore[operator]
@@ -550,7 +575,7 @@ def _decide(f: Feature, req: Requirement, cat: Catalogue, params: ToolingParams)
     if req.kind == "hole":
         drill = best_drill(req, cat.tools, params)
         if drill is not None:
-            need = (req.drill_depth_mm or req.depth_mm) + params.reach_clearance_mm
+            need = drill_reach_needed(req, params)
             return FeatureTooling(f.id, "drill", drill, None, need, req.hole_diameter_mm)
         tool = best_finish(req, mills, params)
         if tool is not None:
