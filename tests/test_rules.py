@@ -376,6 +376,8 @@ def test_check_machine_option(capsys):
     assert rc == 0 and data["verdict"] == "warn" and data["settings"]["machine"] == "vmc-15k"
     (f,) = [f for b in data["bodies"] for f in b["findings"] if f["code"] == "DFM702"]
     assert f["severity"] == "warning" and f["limit"] == pytest.approx(47.1)
+    # pi x 0.4 mm x 15000 rpm = 18.85 m/min: cutting speeds print to 0.1 m/min, the JSON keeps 6 decimals
+    assert "cuts at 18.8 m/min, below 47.1 m/min" in f["message"] and f["value"] == pytest.approx(18.849556)
 
 
 def test_iso_2768_general_tolerance_bands():

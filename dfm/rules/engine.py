@@ -27,7 +27,7 @@ from dfm.rules.registry import (
     thread_by_designation,
 )
 from dfm.rules.spec import Select, ToleranceSpec
-from dfm.rules.units import DISPLAY, fmt, to_display
+from dfm.rules.units import DISPLAY, MESSAGE_DIGITS, fmt, to_display
 
 #: Relative margin for comparing a value with a limit: a value *at* the limit passes.
 REL_EPS = 1e-6
@@ -133,7 +133,13 @@ def evaluate_rule(rule: Rule, feat: Feature, env: Mapping[str, Any]) -> Finding 
     shown_limit = to_display(limit, rule.unit) if limit is not None and rule.unit in DISPLAY else limit
     unit = "" if rule.unit == "ratio" else rule.unit
     fields = _Fields(scope)
-    fields.update(value=shown_value, limit=shown_limit, unit=unit, severity=severity.value)
+    digits = MESSAGE_DIGITS.get(rule.unit)
+    if digits is None:
+        fields.update(value=shown_value, limit=shown_limit)
+    else:
+        fields.update(value=fmt(shown_value, digits) if shown_value is not None else None,
+                      limit=fmt(shown_limit, digits) if shown_limit is not None else None)
+    fields.update(unit=unit, severity=severity.value)
     try:
         message = _FORMATTER.vformat(rule.message, (), fields)
     except (KeyError, IndexError, ValueError) as err:

@@ -91,6 +91,11 @@ def to_display(value: float, unit: str) -> float:
     return value * DISPLAY[unit][1]
 
 
+#: Decimals a message shows for a value in this unit (default 4: lengths to 0.1 µm). Cutting
+#: speeds and spindle speeds are not known to better than that from any table.
+MESSAGE_DIGITS: dict[str, int] = {"m/min": 1, "rpm": 0}
+
+
 def fmt(value: float | None, digits: int = 4) -> str:
     """Stable short number format: up to ``digits`` decimals, no trailing zeros."""
     if value is None:
