@@ -68,6 +68,13 @@ def test_report_loads_clean_and_highlights_faces(browser, make_part, monkeypatch
         assert requests == [target.resolve().as_uri()], requests  # the file itself, nothing else
         assert page.evaluate("document.documentElement.classList.contains('js')")  # the script ran (CSP hash ok)
         assert page.locator("svg.part").count() == 2
+        # Severity badges and words in table cells are never split across lines ("warnin|g"), even
+        # in a window as narrow as a laptop's half screen.
+        page.set_viewport_size({"width": 900, "height": 1200})
+        lines = page.eval_on_selector_all(".sev", "els => els.map(e => e.getClientRects().length)")
+        assert lines and set(lines) == {1}, lines
+        heights = page.eval_on_selector_all(".sev", "els => els.map(e => e.getBoundingClientRect().height)")
+        assert max(heights) < 1.8 * min(heights), heights
         # Hovering the thin-wall finding lights up its faces (13, 22) in the pictures, and only those.
         row = page.locator('tr.finding[data-faces="13 22"]')
         row.hover()
