@@ -91,6 +91,35 @@ def test_feeds_follow_the_material_row(settings, catalogue):
     assert cd.fz_mm == pytest.approx(mat.hmin_over_redge_max * settings["edge_radius_mm"])
 
 
+def test_drilling_feeds_come_from_the_drill_rows(settings, catalogue):
+    from dataclasses import replace
+
+    from dfm.cam.feeds import drilling_data
+
+    carbide = next(c for c in catalogue if c.kind == "drill" and c.tool_material == "carbide")
+    hss = next(c for c in catalogue if c.kind == "drill" and c.tool_material == "HSS")
+    ss = data.load_material("303")
+    cd = drilling_data(carbide, ss, settings)  # 303 has a carbide drilling speed: its low end
+    d = carbide.diameter_mm
+    assert cd.rpm == round(min(ss.drill_vc_carbide_m_min * 1000 / (math.pi * d), settings["max_rpm"]))
+    assert cd.feed_mm_min == pytest.approx(cd.rpm * ss.drill_f_per_d * d, abs=0.1)
+    assert "drill_vc_carbide_min_m_min" in cd.lines[0] and "tungaloy_drill" in cd.lines[0]
+    assert cd.peck_mm == pytest.approx(settings["peck_over_d"] * d)
+    cd = drilling_data(hss, ss, settings)  # an HSS drill in 303: the HSS speed, 21.3 m/min
+    assert cd.rpm == round(21.3 * 1000 / (math.pi * hss.diameter_mm))
+    al = data.load_material("6061-T6")
+    cd = drilling_data(carbide, al, settings)  # no carbide drilling speed for aluminium: the HSS one
+    assert cd.rpm == round(61 * 1000 / (math.pi * d)) and "no carbide drilling speed" in cd.lines[0]
+    # a micro drill: 0.008 x D per rev is below two lips x h_min (2 x 0.43 x 2 µm), which wins
+    micro = replace(hss, diameter_mm=0.1)
+    cd = drilling_data(micro, al, settings)
+    assert cd.fz_mm == pytest.approx(al.hmin_over_redge_max * settings["edge_radius_mm"])
+    assert cd.rpm == 60000 and any("capped" in w for w in cd.warnings)
+    # a material row without drill rows falls back to the end-mill row, and says so
+    bare = replace(al, drill_vc_hss_m_min=None, drill_f_per_d=None)
+    assert "end-mill vc and fz/D used" in drilling_data(hss, bare, settings).lines[-1]
+
+
 def test_fit_arcs_recovers_corners_and_circles():
     loop = fit_arcs(rounded_rect(0, 0, 3, 2, 0.3))
     arcs = [s for s in loop if s.is_arc]

@@ -158,6 +158,14 @@ class Material:
     fz_per_d_max: float
     hmin_over_redge_max: float
     sources: tuple[str, ...]
+    drill_vc_hss_m_min: float | None = None
+    drill_vc_carbide_m_min: float | None = None
+    drill_f_per_d: float | None = None
+    drill_sources: tuple[str, ...] = ()
+
+
+def _opt(row: Mapping[str, Any], key: str) -> float | None:
+    return None if row.get(key) is None else float(row[key])
 
 
 def materials_path() -> Path:
@@ -187,6 +195,10 @@ def load_material(name: str | None) -> Material:
                     fz_per_d_max=float(row["fz_per_d_max"]),
                     hmin_over_redge_max=float(row["hmin_over_redge_max"]),
                     sources=tuple(row.get("sources", ())),
+                    drill_vc_hss_m_min=_opt(row, "drill_vc_hss_min_m_min"),
+                    drill_vc_carbide_m_min=_opt(row, "drill_vc_carbide_min_m_min"),
+                    drill_f_per_d=_opt(row, "drill_f_per_d_min"),
+                    drill_sources=tuple(row.get("drill_sources", ())),
                 )
             except KeyError as err:
                 raise RuleError(path, f"material {row['name']}", f"missing field {err}") from err
@@ -212,6 +224,7 @@ class Cutter:
         neck_diameter_mm: Neck diameter above the flutes, if given.
         pitch_min_mm, pitch_max_mm: Thread mills: the pitches the tooth form cuts.
         teeth: Thread mills: thread-form teeth along the axis (1 = single profile).
+        tool_material: ``carbide``, ``HSS``, ``HSS-E``... as the catalogue gives it, if given.
     """
 
     id: str
@@ -230,6 +243,7 @@ class Cutter:
     pitch_min_mm: float | None = None
     pitch_max_mm: float | None = None
     teeth: int = 1
+    tool_material: str | None = None
 
 
 def load_catalogue(path: str | Path | None = None) -> tuple[Cutter, ...]:
@@ -254,6 +268,7 @@ def load_catalogue(path: str | Path | None = None) -> tuple[Cutter, ...]:
             series=t.series, source=t.source, file=name, flutes_assumed=not t.flutes,
             flute_length_mm=t.flute_length_mm, neck_diameter_mm=t.neck_diameter_mm,
             pitch_min_mm=t.pitch_min_mm, pitch_max_mm=t.pitch_max_mm, teeth=t.teeth or 1,
+            tool_material=t.tool_material,
         ))
     out.sort(key=lambda c: (c.kind, c.diameter_mm, c.reach_mm or 0.0, c.id))
     return tuple(out)

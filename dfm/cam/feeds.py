@@ -68,18 +68,59 @@ def cutting_data(cutter: Cutter, material: Material, settings: Settings, *, ae_m
 
 
 def drilling_data(cutter: Cutter, material: Material, settings: Settings) -> CuttingData:
-    """Speeds and feeds for peck drilling with a catalogue drill.
+    """Speeds and feeds for peck drilling with a catalogue drill, from the material's drill rows.
 
-    The material table holds end-mill data only; drilling uses the same vc_min and fz/D
-    (stated in the header), with pecks of ``peck_over_d`` · D.
+    * vc: the low end of the row's carbide drilling speed for a carbide drill, else of its HSS
+      drilling speed (HSS, HSS-E, unknown tool material, or no carbide row: never faster
+      than a source gives).
+    * n = vc / (π D), capped at the machine's maximum rpm.
+    * Feed per revolution f = (f/D)_min · D, raised to two lips × h_min so each lip cuts a
+      chip at least the minimum chip thickness; F = n · f, capped at the machine's feed.
+    * Pecks of ``peck_over_d`` · D (a setting: no source gives a micro-drill peck step).
+
+    A material without drill rows falls back to the end-mill row (stated in the header).
     """
-    base = cutting_data(cutter, material, settings, ae_mm=cutter.diameter_mm, ap_mm=0.0)
-    peck = settings["peck_over_d"] * cutter.diameter_mm
-    lines = base.lines[:-1] + (
-        f"drilling: end-mill vc and fz/D used (the table has no drill rows); peck {peck:.4f} mm = "
-        f"peck_over_d {settings['peck_over_d']:g} x D",)
-    return CuttingData(rpm=base.rpm, feed_mm_min=base.feed_mm_min, fz_mm=base.fz_mm, ap_mm=0.0,
-                       ae_mm=cutter.diameter_mm, peck_mm=peck, lines=lines, warnings=base.warnings)
+    d = cutter.diameter_mm
+    peck = settings["peck_over_d"] * d
+    peck_line = f"peck {peck:.4f} mm = peck_over_d {settings['peck_over_d']:g} x D (a setting)"
+    if material.drill_f_per_d is None or material.drill_vc_hss_m_min is None:
+        base = cutting_data(cutter, material, settings, ae_mm=d, ap_mm=0.0)
+        lines = base.lines[:-1] + (f"drilling: end-mill vc and fz/D used (no drill rows for {material.name}); "
+                                   + peck_line,)
+        return CuttingData(rpm=base.rpm, feed_mm_min=base.feed_mm_min, fz_mm=base.fz_mm, ap_mm=0.0,
+                           ae_mm=d, peck_mm=peck, lines=lines, warnings=base.warnings)
+    warnings: list[str] = []
+    carbide = (cutter.tool_material or "").strip().lower() == "carbide"
+    if carbide and material.drill_vc_carbide_m_min is not None:
+        vc, which = material.drill_vc_carbide_m_min, "drill_vc_carbide_min_m_min"
+    else:
+        vc, which = material.drill_vc_hss_m_min, "drill_vc_hss_min_m_min"
+    why = ("" if not carbide or which.startswith("drill_vc_carbide") else
+           " (carbide drill: the table has no carbide drilling speed for this material)")
+    if not cutter.tool_material:
+        why = " (drill material not in the catalogue: HSS speed)"
+    rpm_raw = vc * 1000.0 / (math.pi * d)
+    rpm = min(rpm_raw, settings["max_rpm"])
+    if rpm < rpm_raw:
+        warnings.append(f"rpm capped at the machine maximum {settings['max_rpm']:.0f} "
+                        f"(vc {vc:g} m/min would need {rpm_raw:.0f})")
+    f_chart = material.drill_f_per_d * d
+    hmin = material.hmin_over_redge_max * settings["edge_radius_mm"]
+    f_rev = max(f_chart, 2.0 * hmin)
+    feed = rpm * f_rev
+    if feed > settings["max_feed_mm_min"]:
+        warnings.append(f"feed capped at the machine maximum {settings['max_feed_mm_min']:.0f} mm/min")
+        feed = settings["max_feed_mm_min"]
+    row = f"materials.toml [[material]] name={material.name!r}"
+    lines = (
+        f"vc {vc:g} m/min = {which} of {row}{why}; drill_sources {', '.join(material.drill_sources)}",
+        f"n = vc/(pi D) = {rpm_raw:.0f} rpm, machine max_rpm {settings['max_rpm']:.0f} -> S{rpm:.0f}",
+        f"f = drill_f_per_d_min {material.drill_f_per_d:g} x D {d:g} = {f_chart:.5f} mm/rev; 2 lips x h_min "
+        f"{hmin:.5f} mm = {2 * hmin:.5f} -> f {f_rev:.5f} mm/rev; F = n x f = {feed:.1f} mm/min",
+        peck_line,
+    )
+    return CuttingData(rpm=round(rpm), feed_mm_min=round(feed, 1), fz_mm=f_rev / 2.0, ap_mm=0.0, ae_mm=d,
+                       peck_mm=peck, lines=lines, warnings=tuple(warnings))
 
 
 def circular_engagement(tool_radius: float, helix_radius: float, bore_radius: float) -> float:
