@@ -14,10 +14,10 @@ from dfm.cam import data, feeds, rs274, sim, strategies
 from dfm.cam.data import Cutter
 from dfm.cam.gcode import generate, part_geometry, section_fn
 from dfm.cam.model import Arc, Feed, Rapid
-from dfm.cam.tools import pick_thread_mill
 from dfm.errors import RuleError
 from dfm.resources import rules_dir
 from dfm.tooling.catalogue import load_file
+from dfm.tooling.threadmill import ThreadJob, pick_thread_mill
 
 CRIB = """
 [[series]]
@@ -116,6 +116,12 @@ def test_cam_reads_a_tools_folder_with_thread_mills(tmp_path):
 
 # --- the pick -----------------------------------------------------------------------------
 
+def _job(**kw) -> ThreadJob:
+    base = dict(major=1.6, pitch=0.35, bore=1.25, bore_top=0.0, tip_depth=1.5, full_length=1.0625, length=1.0625)
+    base.update(kw)
+    return ThreadJob(**base)
+
+
 def test_pick_takes_the_largest_mill_that_fits_and_says_why_others_do_not():
     cat = [_mill(id="small", diameter_mm=0.7, neck_diameter_mm=0.45),
            _mill(id="big", diameter_mm=1.0, neck_diameter_mm=0.6),
@@ -123,7 +129,7 @@ def test_pick_takes_the_largest_mill_that_fits_and_says_why_others_do_not():
            _mill(id="fine", diameter_mm=0.9, pitch_min_mm=0.1, pitch_max_mm=0.2),
            _mill(id="short", diameter_mm=0.95, reach_mm=1.0),
            _mill(id="fat-neck", diameter_mm=1.1, neck_diameter_mm=0.9)]
-    got, why = pick_thread_mill(cat, major=1.6, pitch=0.35, bore=1.25, reach=1.5, clearance=0.01, thread_length=1.5)
+    got, why = pick_thread_mill(cat, _job(), reach=1.5, clearance=0.01)
     assert got is not None and got.id == "big"
     text = "; ".join(why)
     assert "too-big: Ø1.24 does not enter the Ø1.25 bore" in text
@@ -131,16 +137,36 @@ def test_pick_takes_the_largest_mill_that_fits_and_says_why_others_do_not():
     assert "short: reach 1.0 mm < 1.5 mm" in text
     assert "fat-neck: its neck (Ø0.9) would rub the thread crests" in text
     # the neck limit is exact: helix R = 0.8 - 0.55 = 0.25; R + neck/2 <= 0.625 - 0.01 -> neck <= 0.73
-    ok, _ = pick_thread_mill([_mill(diameter_mm=1.1, neck_diameter_mm=0.73)], major=1.6, pitch=0.35, bore=1.25,
-                             reach=1.5, clearance=0.01, thread_length=1.5)
-    bad, _ = pick_thread_mill([_mill(diameter_mm=1.1, neck_diameter_mm=0.7301)], major=1.6, pitch=0.35, bore=1.25,
-                              reach=1.5, clearance=0.01, thread_length=1.5)
+    ok, _ = pick_thread_mill([_mill(diameter_mm=1.1, neck_diameter_mm=0.73)], _job(), reach=1.5, clearance=0.01)
+    bad, _ = pick_thread_mill([_mill(diameter_mm=1.1, neck_diameter_mm=0.7301)], _job(), reach=1.5, clearance=0.01)
     assert ok is not None and bad is None
-    # no neck given: only a toothed length over the whole thread clears the crests
-    long_teeth, _ = pick_thread_mill([_mill(neck_diameter_mm=None, flute_length_mm=2.0, pitch_min_mm=0.35,
-                                            pitch_max_mm=0.35)], major=1.6, pitch=0.35, bore=1.25, reach=1.5,
-                                     clearance=0.01, thread_length=1.5)
-    assert long_teeth is not None
+    # no neck given: only a toothed length over the whole cut (1.5 mm) plus a pitch clears the crests
+    teeth = dict(neck_diameter_mm=None, pitch_min_mm=0.35, pitch_max_mm=0.35)
+    assert pick_thread_mill([_mill(flute_length_mm=1.85, **teeth)], _job(), reach=1.5, clearance=0.01)[0]
+    assert not pick_thread_mill([_mill(flute_length_mm=1.84, **teeth)], _job(), reach=1.5, clearance=0.01)[0]
+
+
+def test_thread_job_depths():
+    from dfm.model import Feature
+    from dfm.tooling.threadmill import ThreadError, thread_job
+
+    thread = Feature("t", "thread", (), {"major_diameter_mm": 1.6, "pitch_mm": 0.35, "length_mm": 1.5}, {})
+    blind = Feature("h", "hole", (), {"diameter_mm": 1.25, "depth_mm": 2.0}, {"through": False})
+    job = thread_job(thread, blind, breakthrough=0.05, clearance=0.01)
+    assert job.tip_depth == pytest.approx(1.5 + 1.25 * 0.35) and job.full_length == 1.5
+    shallow = Feature("h", "hole", (), {"diameter_mm": 1.25, "depth_mm": 1.7}, {"through": False})
+    job = thread_job(thread, shallow, breakthrough=0.05, clearance=0.01)
+    assert job.tip_depth == pytest.approx(1.69) and job.full_length == pytest.approx(1.69 - 0.4375)
+    through = Feature("h", "hole", (), {"diameter_mm": 1.0, "depth_mm": 2.5},
+                      {"through": True, "drill_depth_mm": 3.0,
+                       "stack": [{"kind": "counterbore", "diameter_mm": 1.8, "depth_mm": 0.5}]})
+    t12 = Feature("t", "thread", (), {"major_diameter_mm": 1.2, "pitch_mm": 0.25}, {})
+    job = thread_job(t12, through, breakthrough=0.05, clearance=0.01)  # length = the bore's 2.5 below the counterbore
+    # through the bottom: the breakthrough below the part, and the lead below that
+    assert job.bore_top == 0.5 and job.tip_depth == pytest.approx(3.0 + 0.05 + 1.25 * 0.25)
+    with pytest.raises(ThreadError, match="not larger than"):
+        thread_job(Feature("t", "thread", (), {"major_diameter_mm": 1.0, "pitch_mm": 0.25}, {}), through,
+                   breakthrough=0.05, clearance=0.01)
 
 
 # --- the helix ----------------------------------------------------------------------------
@@ -226,6 +252,9 @@ def test_threads_are_milled_with_the_mill_that_fits(threaded):
     assert "thread M1.6x0.35 spec: major" in text and "G3" in text
     tbl = gen.tool_table
     assert "thread-mill TM-1.00" in tbl and "thread-mill TM-0.70" in tbl
+    # the thread mills are the ones the check recommends (the part's tool set, role "thread")
+    recommended = {fid: t.id for t in result.bodies[0].tools if t.role == "thread" for fid in t.features}
+    assert recommended == {"thread-spec-1": "TM-1.00", "thread-spec-2": "TM-0.70"}
     ops_json = result.cam["setups"][0]["operations"]
     assert {o["kind"] for o in ops_json} >= {"thread-mill"}
 
@@ -311,3 +340,24 @@ def test_thread_program_in_other_posts_runs_in_rs274(threaded, post):
     assert run.ok, run.errors
     helix = [ln for ln in text.splitlines() if ln.startswith("G3") and " Z" in ln]
     assert helix, "no helical G3 in the thread program"
+
+
+def test_check_warns_when_thread_mills_exist_but_none_fits(threaded, tmp_path, schema_validator):
+    import json
+
+    from dfm import api
+    from dfm.report import jsonout
+
+    path, _, _ = threaded
+    crib = tmp_path / "tm.toml"  # only fine-pitch mills: none holds P0.35 or P0.25
+    crib.write_text(CRIB.replace("pitch_max_mm = 0.35", "pitch_max_mm = 0.21").replace(
+        "pitch_min_mm = 0.25\npitch_max_mm = 0.5", "pitch_min_mm = 0.1\npitch_max_mm = 0.2"))
+    result = api.analyze(path, api.Options(tools=str(crib)))
+    doc = json.loads(jsonout.dumps(result))
+    schema_validator.validate(doc)
+    found = [f for f in result.bodies[0].findings if f.code == "DFM607"]
+    assert {f.feature for f in found} == {"thread-spec-1", "thread-spec-2"}
+    assert all("pitch range does not hold" in f.message for f in found)
+    # the shipped catalogue has no thread mills at all: nothing to warn about
+    plain = api.analyze(path)
+    assert not [f for f in plain.bodies[0].findings if f.code == "DFM607"]

@@ -129,7 +129,7 @@ def test_tooling_rules_file():
         assert r.why and r.fix and r.summary
     assert all(s.strip() for s in rules.parameter_sources.values())
     assert set(rules.parameter_sources) == {"corner_clearance_ratio", "reach_clearance", "drill_diameter_match",
-                                            "breakthrough"}
+                                            "breakthrough", "thread_clearance"}
     assert rules.params.breakthrough_mm == 0.05
 
 

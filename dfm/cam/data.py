@@ -82,8 +82,11 @@ def load_settings(machine: str | None = None, overrides: Mapping[str, str] | Non
             source[k] = f"settings.toml [{sect}]"
     from dfm.tooling.rules import default_rules
 
-    values["breakthrough_mm"] = default_rules().params.breakthrough_mm
+    tooling = default_rules().params
+    values["breakthrough_mm"] = tooling.breakthrough_mm
     source["breakthrough_mm"] = "rules/tooling.toml [parameters.breakthrough]"
+    values["thread_clearance_mm"] = tooling.thread_clearance_mm
+    source["thread_clearance_mm"] = "rules/tooling.toml [parameters.thread_clearance]"
     prof, prof_path = machine_profile(machine)
     for k, v in prof.items():
         values[k] = v
@@ -244,6 +247,11 @@ class Cutter:
     pitch_max_mm: float | None = None
     teeth: int = 1
     tool_material: str | None = None
+
+    @property
+    def usable_reach_mm(self) -> float | None:
+        """How deep the tool can go (the catalogue's reach, else its flute length)."""
+        return self.reach_mm
 
 
 def load_catalogue(path: str | Path | None = None) -> tuple[Cutter, ...]:

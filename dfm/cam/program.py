@@ -19,9 +19,10 @@ from dfm.cam.data import Cutter, Material, Settings, corner_clearance_ratio
 from dfm.cam.geom2d import Loop, Seg, circle, fit_arcs, loop_points, polygon_area
 from dfm.cam.model import CuttingData, Operation, Program, Setup, Step, Tool
 from dfm.cam.strategies import CamError
-from dfm.cam.tools import pick_drill, pick_endmill, pick_thread_mill
+from dfm.cam.tools import pick_drill, pick_endmill
 from dfm.model import Feature
 from dfm.tooling.select import DEFAULT_POINT_ANGLE_DEG, point_length
+from dfm.tooling.threadmill import LEAD_PITCHES, ThreadError, pick_thread_mill, thread_job
 
 Vec3 = tuple[float, float, float]
 #: section(z) → [(outer loop, [hole loops])] of the part at height z (setup 1 coordinates).
@@ -360,15 +361,6 @@ def _hole_ops(f: Feature, ctx: _Ctx, safe_z: float, part_top: float, part_bottom
     return ops
 
 
-def entry_bore_top(hole: Feature, z_open: float) -> float:
-    """Top of a hole's main bore: below the floors of its entry-side counterbores."""
-    top = z_open
-    for st in hole.props.get("stack") or []:
-        if st.get("kind") == "counterbore" and st.get("side", "entry") == "entry":
-            top = min(top, z_open - float(st.get("from_mm", 0.0)) - float(st["depth_mm"]))
-    return top
-
-
 def _thread_ops(f: Feature, by_id: Mapping[str, Feature], machined: set[str], ctx: _Ctx, safe_z: float,
                 part_top: float, part_bottom: float, key: Vec3) -> list[Operation]:
     """Helical thread milling of an internal thread in its (already machined) hole."""
@@ -380,38 +372,28 @@ def _thread_ops(f: Feature, by_id: Mapping[str, Feature], machined: set[str], ct
         raise CamError("the thread is on no hole of this setup")
     if hole.id not in machined:
         raise CamError(f"its hole {hole.id} is not machined")
-    for k in ("major_diameter_mm", "pitch_mm"):
-        if not f.dims.get(k):
-            raise CamError(f"the thread's {k} is unknown (designation not in rules/data/threads.toml)")
-    major, pitch = float(f.dims["major_diameter_mm"]), float(f.dims["pitch_mm"])
-    bore = float(hole.dims["diameter_mm"])
-    if major <= bore + 1e-9:
-        raise CamError(f"its major diameter {major:g} mm is not larger than the Ø{bore:g} mm hole")
-    x, y, z_open = _apply(_TURNS[key], hole.location_mm or (0.0, 0.0, part_top))
-    top = entry_bore_top(hole, z_open)
     clear = s["thread_clearance_mm"]
-    length = float(f.dims.get("length_mm") or hole.dims.get("depth_mm") or 0.0)
-    if length <= 0:
-        raise CamError("the thread length is unknown")
+    try:
+        job = thread_job(f, hole, breakthrough=s["breakthrough_mm"], clearance=clear)
+    except ThreadError as err:
+        raise CamError(str(err)) from None
+    x, y, z_open = _apply(_TURNS[key], hole.location_mm or (0.0, 0.0, part_top))
+    top = z_open - job.bore_top
+    z_low = z_open - job.tip_depth
     notes: list[str] = []
-    # The tip starts 1.25 pitch below the thread's end: the lead-in rises a quarter pitch and
-    # the first whole turn one pitch, so the form is full over the whole called-out length.
-    z_low = top - length - 1.25 * pitch
-    if hole.props.get("through"):
-        z_low = min(z_low, part_bottom - s["breakthrough_mm"] - 1.25 * pitch) if top - length <= part_bottom + 1e-6 \
-            else z_low
-    else:
-        floor = z_open - float(hole.props.get("drill_depth_mm", hole.dims.get("depth_mm", 0.0)))
-        if z_low < floor + clear - 1e-9:
-            z_low = floor + clear
-            notes.append(f"full thread only {top - z_low - 1.25 * pitch:.3f} mm deep (called out {length:g} mm): "
-                         f"the hole's floor is at Z{floor:.3f}")
-    cutter, why = pick_thread_mill(ctx.catalogue, major=major, pitch=pitch, bore=bore, reach=part_top - z_low,
-                                   clearance=clear, thread_length=top - z_low)
+    if job.full_length < job.length - 1e-9:
+        notes.append(f"full thread only {job.full_length:.3f} mm deep (called out {job.length:g} mm): the hole's "
+                     f"floor is {job.tip_depth + clear:.3f} mm below its opening")
+    reach = part_top - z_low
+    chosen = ctx.chosen.get((f.id, "thread"))  # dfm.tooling's pick, when it still fits here
+    cutter, why = pick_thread_mill([chosen] if chosen is not None else [], job, reach=reach, clearance=clear)
+    if cutter is None:
+        cutter, why = pick_thread_mill(ctx.catalogue, job, reach=reach, clearance=clear)
     if cutter is None:
         raise CamError("no thread mill in the tool catalogue (add yours with --tools)" if not why
                        else "no thread mill fits: " + "; ".join(why))
     tool = ctx.tool(cutter)
+    major, pitch, bore = job.major, job.pitch, job.bore
     passes = max(1, round(s["thread_passes"]))
     r_touch = max(bore / 2 - tool.radius, 0.0)
     r_full = major / 2 - tool.radius
@@ -429,8 +411,8 @@ def _thread_ops(f: Feature, by_id: Mapping[str, Feature], machined: set[str], ct
                     f"P{pitch:g}, in the Ø{bore:g} bore of {hole.id}; {passes} radial pass(es) of {depth:.4f} mm "
                     f"(thread_passes) to the R{r_full:.4f} helix; ae {ae:.4f} mm = the largest pass's engagement on "
                     f"the arc (feeds.circular_engagement); {'right' if right else 'left'}-hand, "
-                    f"G3 {'bottom-up' if right else 'top-down'} (climb); tip Z{z_low:.3f} and above (1.25 P below the "
-                    f"thread's end); centre feed on "
+                    f"G3 {'bottom-up' if right else 'top-down'} (climb); tip Z{z_low:.3f} and above "
+                    f"({LEAD_PITCHES:g} P below the thread's end); centre feed on "
                     f"the helix x R/(R+r) (filters.feeds); vc and fz/D are the end-mill row's (the table has no "
                     f"thread-mill rows)")
     if cutter.teeth > 1:

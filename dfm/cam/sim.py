@@ -486,7 +486,7 @@ def thread_zones(features: Sequence) -> list[ThreadZone]:  # type: ignore[type-a
     its length below the top of the main bore (under an entry counterbore), as the drawing
     calls it out.
     """
-    from dfm.cam.program import entry_bore_top
+    from dfm.tooling.threadmill import entry_bore_top
 
     by_id = {f.id: f for f in features}
     out = []
@@ -501,7 +501,7 @@ def thread_zones(features: Sequence) -> list[ThreadZone]:  # type: ignore[type-a
             continue
         x, y, z_open = hole.location_mm
         bottom = -math.inf if hole.props.get("through") else z_open - float(hole.dims["depth_mm"])
-        out.append(ThreadZone(x, y, major / 2, bottom, z_open, entry_bore_top(hole, z_open) - length))
+        out.append(ThreadZone(x, y, major / 2, bottom, z_open, z_open - entry_bore_top(hole) - length))
     return out
 
 

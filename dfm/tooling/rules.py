@@ -29,6 +29,7 @@ class ToolingParams:
         drill_diameter_match_mm: A drill matches a hole within this.
         breakthrough_mm: How far below the part a through feature is cut (the tool must
             reach this too; ``dfm gcode`` cuts to it).
+        thread_clearance_mm: A thread mill's clearance to the bore, the floor and the crests.
 
     """
 
@@ -36,6 +37,7 @@ class ToolingParams:
     reach_clearance_mm: float = 0.0
     drill_diameter_match_mm: float = 0.0005
     breakthrough_mm: float = 0.05
+    thread_clearance_mm: float = 0.01
 
 
 @dataclass(frozen=True)
@@ -121,7 +123,8 @@ def load_rules(path: str | Path) -> ToolingRules:
     field_of = {"corner_clearance_ratio": ("corner_clearance_ratio", "ratio"),
                 "reach_clearance": ("reach_clearance_mm", "mm"),
                 "drill_diameter_match": ("drill_diameter_match_mm", "mm"),
-                "breakthrough": ("breakthrough_mm", "mm")}
+                "breakthrough": ("breakthrough_mm", "mm"),
+                "thread_clearance": ("thread_clearance_mm", "mm")}
     for name, row in raw_params.items():
         key = f"parameters.{name}"
         if name not in field_of:

@@ -34,6 +34,7 @@ from typing import Any
 from dfm.model import Feature, Finding, ToolChoice, Vec3
 from dfm.tooling.catalogue import EPS, Catalogue, Tool, _num
 from dfm.tooling.rules import ToolingParams, ToolingRules, default_rules
+from dfm.tooling.threadmill import ThreadError, pick_thread_mill, thread_job
 
 #: Feature kinds that are milled regions (get a finishing and a roughing tool).
 REGION_KINDS = ("pocket", "slot", "step")
@@ -42,7 +43,7 @@ TOOLED_KINDS = (*REGION_KINDS, "corner", "hole")
 #: Kinds whose finishing tool bounds the body's ``max_tool_diameter_mm``.
 MILLED_KINDS = (*REGION_KINDS, "corner")
 
-ROLE_ORDER = {"rough": 0, "finish": 1, "rest": 2, "drill": 3}
+ROLE_ORDER = {"rough": 0, "finish": 1, "rest": 2, "drill": 3, "thread": 4}
 _CHANGE_ORDER = ("corner", "width", "floor", "depth")
 _CHANGE_RULE = {"corner": "no-tool-for-corner", "width": "no-tool-for-width",
                 "floor": "no-tool-for-floor-radius", "depth": "no-tool-reach"}
@@ -127,7 +128,7 @@ class FeatureTooling:
 
     Attributes:
         feature_id: The feature.
-        operation: ``mill`` | ``drill`` | ``helical-mill``.
+        operation: ``mill`` | ``drill`` | ``helical-mill`` | ``thread-mill``.
         finish: The finishing tool (the drill for a drilled hole), or None when nothing fits.
         rough: A larger roughing tool for the bulk of a pocket, or None.
         required_reach_mm: Reach the tool needs (with the finishing tool's shank; without a
@@ -662,7 +663,8 @@ def _tool_set(decisions: Sequence[FeatureTooling], owners: Mapping[str, str]) ->
             tools[d.finish.id] = d.finish
             owner = by_id.get(owners.get(d.feature_id, ""))
             roughed = d.rough is not None or (owner is not None and owner.rough is not None)
-            role = "drill" if d.finish.kind == "drill" else ("rest" if roughed else "finish")
+            role = ("drill" if d.finish.kind == "drill" else "thread" if d.finish.kind == "thread-mill"
+                    else ("rest" if roughed else "finish"))
             uses.setdefault((d.finish.id, role), set()).add(d.feature_id)
     out = []
     for (tid, role), feats in uses.items():
@@ -722,6 +724,8 @@ def select_tools(
             hit = memo[key] = _decide(f, req, catalogue, params)
         decisions.append(replace(hit, feature_id=f.id))
     decisions = _consolidate(decisions, reqs, params)
+    threads, thread_findings = _thread_decisions(features, regions, catalogue, params, rules)
+    decisions += threads
     by_feature = {d.feature_id: d for d in decisions}
 
     new_features = []
@@ -743,8 +747,8 @@ def select_tools(
             props["rough_tool"] = d.rough.id
         new_features.append(replace(f, dims=dims, props=props))
 
-    findings = _findings(features, decisions, reqs, rules)
-    milled = [d for d in decisions if reqs[d.feature_id].kind in MILLED_KINDS]
+    findings = _findings(features, decisions, reqs, rules) + thread_findings
+    milled = [d for d in decisions if d.feature_id in reqs and reqs[d.feature_id].kind in MILLED_KINDS]
     max_d: float | None = None
     limiting: str | None = None
     if milled and all(d.finish is not None for d in milled):
@@ -756,13 +760,46 @@ def select_tools(
                          tuple(findings), dict(sorted(chosen.items())))
 
 
+def _thread_decisions(features: Sequence[Feature], regions: Sequence[Feature], cat: Catalogue,
+                      params: ToolingParams, rules: ToolingRules) -> tuple[list[FeatureTooling], list[Finding]]:
+    """A thread mill for every internal thread on a hole, when the catalogue has thread mills."""
+    mills = cat.thread_mills()
+    if not mills:
+        return [], []
+    by_id = {f.id: f for f in features}
+    out: list[FeatureTooling] = []
+    findings: list[Finding] = []
+    for f in features:
+        hole = by_id.get(str(f.props.get("hole", "")))
+        if f.kind != "thread" or hole is None or not f.props.get("internal", True):
+            continue
+        try:
+            job = thread_job(f, hole, breakthrough=params.breakthrough_mm, clearance=params.thread_clearance_mm)
+        except ThreadError:
+            continue  # an unknown size or a thread not above its bore: the thread rules say so
+        hreq = requirement(hole, regions)
+        above = sum(e.depth_mm for e in hreq.enclosures) if hreq is not None else 0.0
+        reach = job.tip_depth + above + params.reach_clearance_mm
+        tool, why = pick_thread_mill(mills, job, reach=reach, clearance=params.thread_clearance_mm)
+        out.append(FeatureTooling(f.id, "thread-mill", tool, None, reach, None,
+                                  problem=None if tool is not None else "no-thread-mill-fits"))
+        if tool is None:
+            findings.append(rules.finding(
+                "no-thread-mill-fits",
+                f"No catalogue thread mill cuts {f.id} ({f.props.get('designation', '')} in the "
+                f"Ø{_num(job.bore)} mm bore of {hole.id}, tip {_num(round(reach, 4))} mm deep): "
+                + "; ".join(why) + ".",
+                value=job.pitch, unit="mm", faces=tuple(f.faces), location_mm=f.location_mm, feature=f.id))
+    return out, findings
+
+
 def _findings(features: Sequence[Feature], decisions: Sequence[FeatureTooling],
               reqs: Mapping[str, Requirement], rules: ToolingRules) -> list[Finding]:
     by_id = {f.id: f for f in features}
     region_faces = [set(f.faces) for f in features if f.kind in REGION_KINDS]
     out = []
     for d in decisions:
-        if d.finish is not None or d.problem is None:
+        if d.finish is not None or d.problem is None or d.feature_id not in reqs:
             continue
         f = by_id[d.feature_id]
         req = reqs[d.feature_id]
