@@ -54,7 +54,11 @@ def _is_fillet(f) -> bool:  # type: ignore[no-untyped-def]
 
 def _thickness(geo, fid: int, p: Vec3, n: Vec3, max_dist: float):  # type: ignore[no-untyped-def]
     d = (-n[0], -n[1], -n[2])
-    hit = geo.ray_first(add(p, mul(d, 1e-7)), d, max_dist)
+    return _opposite(fid, d, geo.ray_first(add(p, mul(d, 1e-7)), d, max_dist))
+
+
+def _opposite(fid: int, d: Vec3, hit):  # type: ignore[no-untyped-def]
+    """(thickness, exit face, exit point) of a ray cast along ``d`` from face ``fid``, or None."""
     if hit is None:
         return None
     w, gid, q, ng = hit
@@ -65,18 +69,24 @@ def _thickness(geo, fid: int, p: Vec3, n: Vec3, max_dist: float):  # type: ignor
 
 def _cast(an: Analysis, pairs: dict, max_dist: float) -> None:  # type: ignore[type-arg]
     geo = an.geo
+    samples = []  # (face id, u, v, point, grid, ray direction), in face then sample order
     for f in geo.faces.values():
         if f.area <= 1e-10 or _is_fillet(f):
             continue
         n_grid = _grid(f.area)
         for u, v, p, n in geo.sample_face_uv(f.id, n_grid):
-            res = _thickness(geo, f.id, p, n, max_dist)
-            if res is None:
-                continue
-            w, gid, q = res
-            key = (min(f.id, gid), max(f.id, gid))
-            if key not in pairs or w < pairs[key][0]:
-                pairs[key] = (w, p, q, f.id, u, v, n_grid)
+            samples.append((f.id, u, v, p, n_grid, (-n[0], -n[1], -n[2])))
+    # every ray of the part in one batch; the pairs are then updated in the same order as ray by ray
+    hits = geo.ray_first_many([add(s[3], mul(s[5], 1e-7)) for s in samples], [s[5] for s in samples],
+                              [max_dist] * len(samples))
+    for (fid, u, v, p, n_grid, d), hit in zip(samples, hits, strict=True):
+        res = _opposite(fid, d, hit)
+        if res is None:
+            continue
+        w, gid, q = res
+        key = (min(fid, gid), max(fid, gid))
+        if key not in pairs or w < pairs[key][0]:
+            pairs[key] = (w, p, q, fid, u, v, n_grid)
 
 
 def _report(an: Analysis, pairs: dict) -> None:  # type: ignore[type-arg]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from OCP.Bnd import Bnd_Box
@@ -404,35 +405,6 @@ class Geometry:
             isec = cache[fid] = IntCurvesFace_Intersector(self.solid.face(fid), 1e-7)
         return isec
 
-    def _broad_phase(self, origin: Vec3, direction: Vec3, max_dist: float):  # type: ignore[no-untyped-def]
-        """Face indices (0-based) whose boxes the ray meets, nearest box first, and their box entry distances."""
-        import numpy as np
-
-        lo, hi, groups = self._boxes
-        o = np.asarray(origin, dtype=float)
-        d = np.asarray(direction, dtype=float)
-        d = np.where(np.abs(d) < 1e-30, 1e-30, d)
-        inv = 1.0 / d
-
-        def slab(blo, bhi):  # type: ignore[no-untyped-def]
-            t1 = (blo - o) * inv
-            t2 = (bhi - o) * inv
-            tmin = np.minimum(t1, t2).max(axis=1)
-            tmax = np.maximum(t1, t2).min(axis=1)
-            return tmin, (tmax >= np.maximum(tmin, 0.0)) & (tmin <= max_dist)
-
-        if groups is None:
-            cand = np.arange(len(lo))
-        else:
-            glo, ghi, members = groups
-            _, hit = slab(glo, ghi)
-            cand = members[hit].ravel()
-            cand = cand[cand >= 0]
-        tmin, ok = slab(lo[cand], hi[cand])
-        cand, tmin = cand[ok], tmin[ok]
-        order = np.argsort(tmin, kind="stable")
-        return cand[order], tmin[order]
-
     def ray_hits(self, origin: Vec3, direction: Vec3, max_dist: float = 1e9,
                  first_only: bool = False) -> list[tuple[float, int, Vec3]]:
         """Intersections of a ray with the solid's faces, sorted by distance.
@@ -444,14 +416,14 @@ class Geometry:
         Returns:
             (distance, face id, point) for each hit with distance in (1e-6, max_dist].
         """
-        order, entry = self._broad_phase(origin, direction, max_dist)
+        _, _, _, order, entry = next(self._broad_phase_many([origin], [direction], [max_dist]))
         lin = gp_Lin(gp_Pnt(*origin), gp_Dir(*direction))
         out: list[tuple[float, int, Vec3]] = []
         best = math.inf
         for idx, t_box in zip(order, entry, strict=True):
             if first_only and t_box > best:
                 break
-            fid = int(idx) + 1
+            fid = idx + 1
             isec = self._face_intersector(fid)
             isec.Perform(lin, 1e-6, max_dist)
             if not isec.IsDone():
@@ -466,15 +438,35 @@ class Geometry:
 
     def ray_first(self, origin: Vec3, direction: Vec3, max_dist: float = 1e9) -> tuple[float, int, Vec3, Vec3] | None:
         """The first face a ray meets: (distance, face id, point, outward normal there), or None."""
-        order, entry = self._broad_phase(origin, direction, max_dist)
+        return self.ray_first_many([origin], [direction], [max_dist])[0]
+
+    def ray_first_many(self, origins: Sequence[Vec3], directions: Sequence[Vec3],
+                       max_dists: Sequence[float]) -> list[tuple[float, int, Vec3, Vec3] | None]:
+        """:meth:`ray_first` for many rays at once: one numpy broad phase for the whole batch.
+
+        The boxes are tested exactly as one ray at a time (the same slab arithmetic, the same
+        candidate order), so each answer is the one :meth:`ray_first` gives for that ray;
+        only the exact intersections stay one call per candidate face.
+        """
+        out: list[tuple[float, int, Vec3, Vec3] | None] = []
+        for o, d, m, cand, entry in self._broad_phase_many(origins, directions, max_dists):
+            out.append(self._first_exact(o, d, m, cand, entry))
+        return out
+
+    def _first_exact(self, origin: Vec3, direction: Vec3, max_dist: float, order: list[int],
+                     entry: list[float]) -> tuple[float, int, Vec3, Vec3] | None:
+        """Narrow phase of :meth:`ray_first` over broad-phase candidates (0-based, nearest box first)."""
         lin = gp_Lin(gp_Pnt(*origin), gp_Dir(*direction))
         best: tuple[float, int, int] | None = None
         best_isec = None
+        cache = self.__dict__.setdefault("_isec_cache", {})
         for idx, t_box in zip(order, entry, strict=True):
             if best is not None and t_box > best[0]:
                 break
-            fid = int(idx) + 1
-            isec = self._face_intersector(fid)
+            fid = idx + 1
+            isec = cache.get(fid)
+            if isec is None:
+                isec = self._face_intersector(fid)
             isec.Perform(lin, 1e-6, max_dist)
             if not isec.IsDone():
                 continue
@@ -487,6 +479,144 @@ class Geometry:
             return None
         point, u, v = best_isec
         return best[0], best[1], point, self._point_normal(best[1], u, v)[1]
+
+    @functools.cached_property
+    def _ray_tree(self):  # type: ignore[no-untyped-def]
+        """A bounding-volume tree over the face boxes of :attr:`_boxes`, for batched rays.
+
+        Faces are sorted along a Morton curve of their box centres on one common scale
+        (cells are cubes, so a long thin part still gets compact leaves), cut into leaves of
+        ``_LEAF`` faces, and consecutive nodes are merged pairwise up to the root. A node's
+        box is the exact min/max of its children's, so a ray that meets a face box meets
+        every box above it (the slab test is monotone): the tree only skips faces the face
+        test would reject. Returns (levels from the leaves up as (lo, hi), leaf members).
+        """
+        import numpy as np
+
+        lo, hi, _ = self._boxes
+        blo, bhi = np.minimum(lo, hi), np.maximum(lo, hi)  # the slab test is symmetric in lo/hi
+        n = len(blo)
+        centre = (blo + bhi) / 2
+        cmin = centre.min(axis=0)
+        span = max(float((centre.max(axis=0) - cmin).max()), 1e-12)
+        cell = np.clip(((centre - cmin) / span * 65535).astype(np.int64), 0, 65535)
+        code = np.zeros(n, dtype=np.int64)
+        for bit in range(16):
+            for axis in range(3):
+                code |= ((cell[:, axis] >> bit) & 1) << (3 * bit + axis)
+        perm = np.argsort(code, kind="stable")
+        leaf = self._LEAF
+        n_leaves = -(-n // leaf)
+        members = np.full(n_leaves * leaf, -1, dtype=np.int64)
+        members[:n] = perm
+        starts = np.arange(0, n, leaf)
+        levels = [(np.minimum.reduceat(blo[perm], starts, axis=0), np.maximum.reduceat(bhi[perm], starts, axis=0))]
+        while len(levels[-1][0]) > 1:
+            nlo, nhi = levels[-1]
+            pairs = np.arange(0, len(nlo), 2)
+            levels.append((np.minimum.reduceat(nlo, pairs, axis=0), np.maximum.reduceat(nhi, pairs, axis=0)))
+        return levels, members.reshape(n_leaves, leaf)
+
+    def _ray_rank(self):  # type: ignore[no-untyped-def]
+        """Each face's place in the order one ray's broad phase lists boxes (the tie-break of equal entries).
+
+        That is the Morton order of :attr:`_boxes`' groups, or face order without groups.
+        """
+        import numpy as np
+
+        boxes = self._boxes
+        cached = self.__dict__.get("_ray_rank_cache")
+        if cached is not None and cached[0] is boxes:
+            return cached[1]
+        lo, _, groups = boxes
+        if groups is None:
+            rank = np.arange(len(lo))
+        else:
+            order = groups[2].ravel()
+            order = order[order >= 0]
+            rank = np.empty(len(lo), dtype=np.int64)
+            rank[order] = np.arange(len(order))
+        self.__dict__["_ray_rank_cache"] = (boxes, rank)
+        return rank
+
+    #: Faces per leaf of the ray tree; rays per numpy block; (ray, face) box tests per block.
+    _LEAF = 8
+    _RAY_BLOCK = 1024
+    _PAIR_BLOCK = 1 << 19
+
+    def _broad_phase_many(self, origins: Sequence[Vec3], directions: Sequence[Vec3],
+                          max_dists: Sequence[float]):  # type: ignore[no-untyped-def]
+        """Yield (origin, direction, max_dist, candidates, entries) for each ray.
+
+        Candidates are the 0-based indices of the faces whose padded boxes the ray meets
+        within ``max_dist``, nearest box entry first, ties in Morton order (see
+        :meth:`_ray_rank`): the order in which a test of every face box, sorted stably by
+        entry distance, lists them. Entries are those box entry distances.
+        """
+        import numpy as np
+
+        lo, hi, _ = self._boxes
+        n_rays = len(origins)
+        if len(lo) == 0:
+            for k in range(n_rays):
+                yield origins[k], directions[k], max_dists[k], [], []
+            return
+        levels, members = self._ray_tree
+        rank = self._ray_rank()
+        # start below the root, where a level has some dozens of nodes: fewer numpy passes
+        top = len(levels) - 1
+        while top > 0 and len(levels[top][0]) < 64:
+            top -= 1
+        leaf = members.shape[1]
+
+        def slab(blo, bhi, o, inv, md):  # type: ignore[no-untyped-def]
+            t1 = (blo - o) * inv
+            t2 = (bhi - o) * inv
+            tmin = np.minimum(t1, t2).max(axis=1)
+            tmax = np.maximum(t1, t2).min(axis=1)
+            return tmin, (tmax >= np.maximum(tmin, 0.0)) & (tmin <= md)
+
+        for r0 in range(0, n_rays, self._RAY_BLOCK):
+            r1 = min(n_rays, r0 + self._RAY_BLOCK)
+            o = np.asarray(origins[r0:r1], dtype=float).reshape(-1, 3)
+            d = np.asarray(directions[r0:r1], dtype=float).reshape(-1, 3)
+            d = np.where(np.abs(d) < 1e-30, 1e-30, d)
+            inv = 1.0 / d
+            md = np.asarray(max_dists[r0:r1], dtype=float).reshape(-1)
+            n_top = len(levels[top][0])
+            ray = np.repeat(np.arange(len(o)), n_top)
+            node = np.tile(np.arange(n_top), len(o))
+            for k in range(top, -1, -1):
+                nlo, nhi = levels[k]
+                _, ok = slab(nlo[node], nhi[node], o[ray], inv[ray], md[ray])
+                ray, node = ray[ok], node[ok]
+                if k > 0:
+                    n_below = len(levels[k - 1][0])
+                    ray = np.repeat(ray, 2)
+                    node = (node[:, None] * 2 + np.arange(2)).ravel()
+                    keep = node < n_below
+                    ray, node = ray[keep], node[keep]
+            ray = np.repeat(ray, leaf)
+            face = members[node].ravel()
+            keep = face >= 0
+            ray, face = ray[keep], face[keep]
+            rays_parts, faces_parts, tmin_parts = [], [], []
+            for p0 in range(0, len(ray), self._PAIR_BLOCK):
+                rr, ff = ray[p0:p0 + self._PAIR_BLOCK], face[p0:p0 + self._PAIR_BLOCK]
+                tmin, ok = slab(lo[ff], hi[ff], o[rr], inv[rr], md[rr])
+                rays_parts.append(rr[ok])
+                faces_parts.append(ff[ok])
+                tmin_parts.append(tmin[ok])
+            ray = np.concatenate(rays_parts) if rays_parts else np.zeros(0, dtype=np.int64)
+            face = np.concatenate(faces_parts) if faces_parts else np.zeros(0, dtype=np.int64)
+            tmin = np.concatenate(tmin_parts) if tmin_parts else np.zeros(0)
+            order = np.lexsort((rank[face], tmin, ray))  # by ray, then entry, then Morton rank
+            face, tmin = face[order], tmin[order]
+            bounds = np.searchsorted(ray[order], np.arange(len(o) + 1)).tolist()
+            face_l, tmin_l = face.tolist(), tmin.tolist()
+            for k in range(len(o)):
+                a, b = bounds[k], bounds[k + 1]
+                yield origins[r0 + k], directions[r0 + k], max_dists[r0 + k], face_l[a:b], tmin_l[a:b]
 
     def face_distance(self, a: int, b: int) -> tuple[float, Vec3, Vec3] | None:
         """Exact minimum distance between faces ``a`` and ``b`` and the two closest points."""
