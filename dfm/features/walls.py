@@ -104,13 +104,17 @@ def _report(an: Analysis, pairs: dict) -> None:  # type: ignore[type-arg]
             p, q = q, p
         walls.append((w, a, b, p, q))
     walls.sort()
+    regions: dict[str, Feature] = {}  # the first pocket, slot or step of each id (one scan, not one per wall)
+    for f in an.features:
+        if f.kind in ("pocket", "slot", "step"):
+            regions.setdefault(f.id, f)
     for w, a, b, p, q in walls:
         mid = mul(add(p, q), 0.5)
         an.measure("min_wall_thickness_mm", w, (a, b), mid)
         if w > REPORT_MAX_MM + 1e-9:
             continue
         thick_dir = unit(sub(q, p)) if norm(sub(q, p)) > 0 else None
-        orientation, approach, height = _height(an, a, b, thick_dir)
+        orientation, approach, height = _height(an, a, b, thick_dir, regions)
         dims = {"thickness_mm": w}
         if height is not None:
             dims["height_mm"] = height
@@ -220,19 +224,21 @@ def _analytic(geo, fa, fb, p: Vec3, w: float) -> tuple[float, Vec3, Vec3] | None
     return t, q1, q2
 
 
-def _height(an: Analysis, a: int, b: int, thick_dir: Vec3 | None) -> tuple[str, Vec3 | None, float | None]:
+def _height(an: Analysis, a: int, b: int, thick_dir: Vec3 | None,
+            regions: dict[str, Feature]) -> tuple[str, Vec3 | None, float | None]:
     """Orientation (``wall`` or ``floor``), approach axis and height of the wall a|b.
 
     The approach is that of the pocket, slot or step either face belongs to; for walls
     outside any such feature it is the first setup's +Z. A wall whose thickness runs along
     the approach is a floor (a membrane under a pocket, a flange): it has no height. A
-    standing wall's height is the overlap of its two faces along the approach.
+    standing wall's height is the overlap of its two faces along the approach. ``regions``
+    holds the pocket, slot and step features by id.
     """
     geo = an.geo
     approach: Vec3 = (0.0, 0.0, 1.0)
     for fid in (a, b):
         owner = an.claimed.get(fid)
-        feat = next((f for f in an.features if f.id == owner and f.kind in ("pocket", "slot", "step")), None)
+        feat = regions.get(owner) if owner is not None else None
         if feat is not None and feat.axis is not None:
             approach = feat.axis
             break
