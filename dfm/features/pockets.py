@@ -240,6 +240,34 @@ def _exact_span(box: tuple[Vec3, Vec3], direction: Vec3, along: list[float]) -> 
     return (max(along) - min(along)) if along else 0.0
 
 
+def _min_gap(planes: list) -> float:  # type: ignore[type-arg]
+    """Smallest gap (> 1 um) between opposed planes, from each earlier plane along its normal.
+
+    The same products and sums as ``dot(p.normal, q.normal)`` and ``dot(q.origin - p.origin,
+    p.normal)`` for every pair p before q, one numpy row per p (a through slot along a comb
+    of thousands of teeth has millions of pairs); inf when no pair is opposed.
+    """
+    import numpy as np
+
+    width = math.inf
+    if len(planes) < 2:
+        return width
+    nrm = np.array([p.normal for p in planes], dtype=float)
+    org = np.array([p.origin for p in planes], dtype=float)
+    for i in range(len(planes) - 1):
+        n, o = nrm[i], org[i]
+        qn, qo = nrm[i + 1:], org[i + 1:]
+        opposed = qn[:, 0] * n[0] + qn[:, 1] * n[1] + qn[:, 2] * n[2] < -1 + 1e-9
+        if not opposed.any():
+            continue
+        rel = qo[opposed] - o
+        gap = rel[:, 0] * n[0] + rel[:, 1] * n[1] + rel[:, 2] * n[2]
+        gap = gap[gap > 1e-6]
+        if len(gap):
+            width = min(width, float(gap.min()))
+    return width
+
+
 def _passages(an: Analysis, used: set[int]) -> None:
     """Through slots and passages: loops of walls with no floor, open at both ends."""
     geo = an.geo
@@ -261,13 +289,7 @@ def _passages(an: Analysis, used: set[int]) -> None:
                         todo.append(nb)
             seen |= comp
             planes = [geo.faces[i] for i in comp if geo.faces[i].kind == "plane"]
-            width = math.inf
-            for i, p in enumerate(planes):
-                for q in planes[i + 1:]:
-                    if dot(p.normal, q.normal) < -1 + 1e-9:
-                        gap = dot(sub(q.origin, p.origin), p.normal)
-                        if 1e-6 < gap < width:
-                            width = gap
+            width = _min_gap(planes)
             if len(comp) < 2 or not math.isfinite(width):
                 continue
             lo = min(_extent(geo.faces[i], a)[0] for i in comp)
