@@ -28,8 +28,26 @@ from dfm.features.common import (
 from dfm.model import Feature, Vec3
 
 
-def _open_from(geo, point: Vec3, direction: Vec3) -> bool:  # type: ignore[no-untyped-def]
+def _open_from(geo, point: Vec3, direction: Vec3, known: dict | None = None) -> bool:  # type: ignore[no-untyped-def,type-arg]
+    if known is not None:
+        hit = known.get((point, direction))
+        if hit is not None:
+            return hit
     return not geo.ray_hits(point, direction, first_only=True)
+
+
+def _prefetch(geo, rays: list[tuple[Vec3, Vec3]], known: dict) -> None:  # type: ignore[no-untyped-def,type-arg]
+    """Cast the open-direction rays of many corners in one batch; ``known[(point, direction)]`` is open."""
+    rays = [r for r in dict.fromkeys(rays) if r not in known]
+    hits = geo.ray_hits_many([p for p, _ in rays], [d for _, d in rays], [1e9] * len(rays), first_only=True)
+    for r, h in zip(rays, hits, strict=True):
+        known[r] = not h
+
+
+def _floor_axes(f1, f2) -> list[Vec3]:  # type: ignore[no-untyped-def]
+    """The axes a floor corner between f1 and f2 may open along (a planar face facing the axis)."""
+    return [a for a in AXES if any(fa.kind == "plane" and parallel(fa.normal, a, 1e-6) and dot(fa.normal, a) > 0
+                                   for fa in (f1, f2))]
 
 
 def find_corners(an: Analysis) -> None:
@@ -37,7 +55,10 @@ def find_corners(an: Analysis) -> None:
     geo = an.geo
     floor_groups: dict[tuple[int, Vec3], list[int]] = {}
 
-    # 1. Sharp concave edges.
+    # 1. Sharp concave edges. Their rays are cast in two batches first (the vertical axes,
+    # then the floor axes of the corners that are not vertical); the decisions below are
+    # those of one ray at a time.
+    corners = []
     for e in geo.edges.values():
         if e.convexity != "concave" or len(e.faces) != 2:
             continue
@@ -51,10 +72,17 @@ def find_corners(an: Analysis) -> None:
             continue
         bis = unit(add(n1, n2))
         eps = max(1e-4, min(0.01, e.length * 0.05))
-        void_pt = add(e.midpoint, mul(bis, eps))
+        corners.append((e, f1, f2, add(e.midpoint, mul(bis, eps))))
+    known: dict[tuple[Vec3, Vec3], bool] = {}
+    _prefetch(geo, [(void_pt, a) for e, _, _, void_pt in corners if e.kind == "line"
+                    for a in AXES if parallel(a, e.direction, 1e-6)], known)
+    _prefetch(geo, [(void_pt, a) for e, f1, f2, void_pt in corners
+                    if e.kind != "line" or not any(known.get((void_pt, a)) for a in AXES)
+                    for a in _floor_axes(f1, f2)], known)
+    for e, f1, f2, void_pt in corners:
         if e.kind == "line":
             t = e.direction
-            vert = [a for a in AXES if parallel(a, t, 1e-6) and _open_from(geo, void_pt, a)]
+            vert = [a for a in AXES if parallel(a, t, 1e-6) and _open_from(geo, void_pt, a, known)]
             if vert:
                 _add_corner(an, "vertical", vert[0], 0.0, (f1.id, f2.id), (e.id,), e.length, e.midpoint)
                 continue
@@ -63,7 +91,7 @@ def find_corners(an: Analysis) -> None:
         for a in AXES:
             for fa, fb in ((f1, f2), (f2, f1)):
                 if fa.kind == "plane" and parallel(fa.normal, a, 1e-6) and dot(fa.normal, a) > 0:
-                    if _open_from(geo, void_pt, a):
+                    if _open_from(geo, void_pt, a, known):
                         floor = (a, fa.id, fb.id)
                         break
             if floor:

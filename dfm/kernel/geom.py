@@ -416,25 +416,32 @@ class Geometry:
         Returns:
             (distance, face id, point) for each hit with distance in (1e-6, max_dist].
         """
-        _, _, _, order, entry = next(self._broad_phase_many([origin], [direction], [max_dist]))
-        lin = gp_Lin(gp_Pnt(*origin), gp_Dir(*direction))
-        out: list[tuple[float, int, Vec3]] = []
-        best = math.inf
-        for idx, t_box in zip(order, entry, strict=True):
-            if first_only and t_box > best:
-                break
-            fid = idx + 1
-            isec = self._face_intersector(fid)
-            isec.Perform(lin, 1e-6, max_dist)
-            if not isec.IsDone():
-                continue
-            for k in range(1, isec.NbPnt() + 1):
-                w = isec.WParameter(k)
-                if w > 1e-6:
-                    out.append((w, fid, _t(isec.Pnt(k))))
-                    best = min(best, w)
-        out.sort()
-        return out[:1] if first_only else out
+        return self.ray_hits_many([origin], [direction], [max_dist], first_only)[0]
+
+    def ray_hits_many(self, origins: Sequence[Vec3], directions: Sequence[Vec3], max_dists: Sequence[float],
+                      first_only: bool = False) -> list[list[tuple[float, int, Vec3]]]:
+        """:meth:`ray_hits` for many rays at once (one batched broad phase), in the order given."""
+        out = []
+        for origin, direction, max_dist, order, entry in self._broad_phase_many(origins, directions, max_dists):
+            lin = gp_Lin(gp_Pnt(*origin), gp_Dir(*direction))
+            hits: list[tuple[float, int, Vec3]] = []
+            best = math.inf
+            for idx, t_box in zip(order, entry, strict=True):
+                if first_only and t_box > best:
+                    break
+                fid = idx + 1
+                isec = self._face_intersector(fid)
+                isec.Perform(lin, 1e-6, max_dist)
+                if not isec.IsDone():
+                    continue
+                for k in range(1, isec.NbPnt() + 1):
+                    w = isec.WParameter(k)
+                    if w > 1e-6:
+                        hits.append((w, fid, _t(isec.Pnt(k))))
+                        best = min(best, w)
+            hits.sort()
+            out.append(hits[:1] if first_only else hits)
+        return out
 
     def ray_first(self, origin: Vec3, direction: Vec3, max_dist: float = 1e9) -> tuple[float, int, Vec3, Vec3] | None:
         """The first face a ray meets: (distance, face id, point, outward normal there), or None."""
