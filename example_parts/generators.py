@@ -187,6 +187,45 @@ def threaded_rod(*, major: float = 2.0, pitch: float = 0.4, length: float = 3.0,
     return core.union(shank_cyl).union(cq.Workplane("XY").add(thread))
 
 
+def threaded_hole(
+    *,
+    major: float = 2.0,
+    pitch: float = 0.4,
+    length: float = 3.0,
+    bore_depth: float = 3.5,
+    block: tuple[float, float, float] = (6.0, 6.0, 4.0),
+    at: tuple[float, float] = (0.0, 0.0),
+) -> cq.Workplane:
+    """A block with a blind tapped hole: a modelled internal ISO metric thread from the top.
+
+    The bore is the basic minor diameter D1 = D − 1.082532·P (ISO 68-1: D1/2 = D/2 − 5/8 H,
+    H = 0.866025·P), ``bore_depth`` deep with a flat floor, at ``at`` in a block of ``block``
+    (x, y, z) standing on z = 0. The thread's 60° groove reaches the major diameter ``major``
+    (a P/8 flat at the root), starts ``length`` below the top and runs out above it.
+    """
+    import math
+
+    h = 0.8660254 * pitch
+    r_major = major / 2
+    r_minor = r_major - 5 / 8 * h
+    bx, by, bz = block
+    e = 0.02  # the groove starts inside the bore so the two meet cleanly
+    t30 = math.tan(math.radians(30))
+    crest_half = pitch / 16
+    half_base = (r_major - r_minor) * t30 + crest_half
+    pts = [(r_minor - e, -half_base - e * t30), (r_major, -crest_half), (r_major, crest_half),
+           (r_minor - e, half_base + e * t30)]
+    z_start = bz - length
+    cx, cy = at
+    profile = cq.Workplane("XZ").polyline(pts).close().wires().val().translate(cq.Vector(cx, cy, z_start))
+    helix = cq.Wire.makeHelix(pitch, length + pitch, r_minor - e, center=cq.Vector(cx, cy, z_start))
+    groove = cq.Solid.sweep(profile, [], helix, isFrenet=True)
+    body = cq.Workplane("XY").box(bx, by, bz, centered=(True, True, False)).val()
+    bore = cq.Solid.makeCylinder(r_minor, bore_depth + 0.1, cq.Vector(cx, cy, bz - bore_depth))
+    # the groove first, then the bore: the other order leaves OCCT's cut without the groove
+    return cq.Workplane("XY").add(body.cut(groove).cut(bore))
+
+
 def stepped_pocket(
     *,
     length: float = 12.0,

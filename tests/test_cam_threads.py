@@ -46,6 +46,15 @@ reach_mm = 4.0
 neck_diameter_mm = 0.6
 pitch_min_mm = 0.25
 pitch_max_mm = 0.5
+
+[[series.tool]]
+id = "TM-1.20"
+diameter_mm = 1.2
+flute_length_mm = 0.6
+reach_mm = 4.0
+neck_diameter_mm = 0.7
+pitch_min_mm = 0.4
+pitch_max_mm = 0.5
 """
 
 SPEC = """
@@ -75,7 +84,8 @@ def test_crib_thread_mills_load(tmp_path):
     p.write_text(CRIB)
     tools = load_file(p)
     assert [(t.id, t.kind, t.pitch_min_mm, t.pitch_max_mm, t.teeth) for t in tools] == [
-        ("TM-0.70", "thread-mill", 0.2, 0.35, 1), ("TM-1.00", "thread-mill", 0.25, 0.5, 1)]
+        ("TM-0.70", "thread-mill", 0.2, 0.35, 1), ("TM-1.00", "thread-mill", 0.25, 0.5, 1),
+        ("TM-1.20", "thread-mill", 0.4, 0.5, 1)]
     assert tools[1].label() == "Ø1 thread mill P0.25–0.5 × 4 mm reach (TM-1.00)"
 
 
@@ -110,7 +120,8 @@ def test_cam_reads_a_tools_folder_with_thread_mills(tmp_path):
     cat = data.load_catalogue(tmp_path)
     mills = [c for c in cat if c.kind == "thread-mill"]
     assert [(c.id, c.neck_diameter_mm, c.pitch_min_mm, c.file) for c in mills] == [
-        ("TM-0.70", 0.45, 0.2, str(tmp_path / "tm.toml")), ("TM-1.00", 0.6, 0.25, str(tmp_path / "tm.toml"))]
+        ("TM-0.70", 0.45, 0.2, str(tmp_path / "tm.toml")), ("TM-1.00", 0.6, 0.25, str(tmp_path / "tm.toml")),
+        ("TM-1.20", 0.7, 0.4, str(tmp_path / "tm.toml"))]
     assert not [c for c in data.load_catalogue() if c.kind == "thread-mill"]  # none shipped (no sourced table)
 
 
@@ -259,11 +270,9 @@ def test_threads_are_milled_with_the_mill_that_fits(threaded):
     assert {o["kind"] for o in ops_json} >= {"thread-mill"}
 
 
-@pytest.mark.rs274
-@pytest.mark.slow
-@pytest.mark.skipif(rs274.available() is None, reason="rs274 (LinuxCNC, Debian linuxcnc-uspace) not installed")
-def test_thread_program_runs_in_rs274_and_cuts_only_the_thread(threaded):
-    path, gen, result = threaded
+def _check_threads_in_rs274(path, gen, result, expect_zones, bores, *, bare_gouges=True):
+    """rs274 runs the program; simulated, it cuts each thread to its major diameter over its
+    full length and nothing of the part outside the threads' zones."""
     prog = gen.program
     su = prog.setups[0]
     run = rs274.run(gen.files[0][1], prog)
@@ -275,14 +284,13 @@ def test_thread_program_runs_in_rs274_and_cuts_only_the_thread(threaded):
 
     body = result.bodies[0]
     bottom = body.bbox_min_mm[2]
-    zones = sim.thread_zones(body.features)
-    assert sorted((round(z.radius, 6), z.z_bottom, round(z.z_full, 6)) for z in zones) == [
-        (0.6, -math.inf, 0.0), (0.8, 1.0, 1.5)]  # M1.2 through (under the counterbore); M1.6 x 1.5 in a 2 deep bore
+    zones = sorted(sim.thread_zones(body.features), key=lambda z: z.radius)
+    assert [(round(z.radius, 4), round(z.z_bottom, 6), round(z.z_full, 4)) for z in zones] == expect_zones
     grid = sim.grid_for(su.stock_min, su.stock_max, GRID_MM)
     part = sampling.height_field(solid, grid.x0, grid.y0, grid.step, grid.nx, grid.ny)
-    # the check can fail: against the bare model (a Ø1.25 bore) the thread mill cuts into the part
-    bare = sim.new_simulation(grid, su.stock_min, su.stock_max, part).run(moves)
-    assert any(v.kind == "gouge" for v in bare.violations)
+    if bare_gouges:  # the check can fail: against the bare bore the thread mill cuts into the part
+        bare = sim.new_simulation(grid, su.stock_min, su.stock_max, part).run(moves)
+        assert any(v.kind == "gouge" for v in bare.violations)
     threadless = sim.cut_thread_zones(part, grid, zones, bottom)
     s = sim.new_simulation(grid, su.stock_min, su.stock_max, threadless).run(moves)
     assert not s.violations, s.violations[:5]
@@ -292,11 +300,38 @@ def test_thread_program_runs_in_rs274_and_cuts_only_the_thread(threaded):
     # the thread is cut to its full major diameter over its whole length (column model: the
     # annulus between the bore and the major diameter is down to the thread's bottom)
     cx, cy = np.meshgrid(grid.xs, grid.ys)
-    for z, bore in zip(sorted(zones, key=lambda z: z.radius), (0.5, 0.625), strict=True):
+    for z, bore in zip(zones, bores, strict=True):
         rho = np.hypot(cx - z.x, cy - z.y)
         ring = (rho > bore + GRID_MM) & (rho < z.radius - 0.005)
         assert ring.any()
         assert float(s.height[ring].max()) <= max(z.z_full, bottom - 0.05) + 1e-3, z
+
+
+@pytest.mark.rs274
+@pytest.mark.slow
+@pytest.mark.skipif(rs274.available() is None, reason="rs274 (LinuxCNC, Debian linuxcnc-uspace) not installed")
+def test_thread_program_runs_in_rs274_and_cuts_only_the_thread(threaded):
+    path, gen, result = threaded
+    # M1.2 through (under the counterbore); M1.6 x 1.5 in a 2 deep bore
+    _check_threads_in_rs274(path, gen, result, [(0.6, -math.inf, 0.0), (0.8, 1.0, 1.5)], (0.5, 0.625))
+
+
+@pytest.mark.rs274
+@pytest.mark.slow
+@pytest.mark.skipif(rs274.available() is None, reason="rs274 (LinuxCNC, Debian linuxcnc-uspace) not installed")
+def test_modelled_internal_thread_is_milled(make_part, threaded):
+    """A tapped hole modelled with its helical groove: found as M2x0.4, milled with the mill that fits."""
+    path = make_part("cam_m2_tapped", "threaded_hole", major=2.0, pitch=0.4, length=3.0, bore_depth=3.5)
+    tools = threaded[0].parent / "tools"
+    gen, result = generate(path, tools=tools)
+    su = gen.program.setups[0]
+    (op,) = [op for op in su.operations if op.kind == "thread-mill"]
+    assert op.tool.cutter.id == "TM-1.20"  # TM-1.00's neck would rub the crests; TM-0.70 is too fine
+    assert not [u for u in su.unmachined if u[0].startswith("thread")]
+    length = result.bodies[0].features[[f.kind for f in result.bodies[0].features].index("thread")].dims["length_mm"]
+    minor = 2.0 - 1.082532 * 0.4
+    _check_threads_in_rs274(path, gen, result, [(1.0, 0.5, round(4.0 - length, 4))], (minor / 2,),
+                            bare_gouges=False)
 
 
 def test_without_a_thread_mill_the_thread_is_listed_not_dropped(threaded, tmp_path):
@@ -352,6 +387,7 @@ def test_check_warns_when_thread_mills_exist_but_none_fits(threaded, tmp_path, s
     crib = tmp_path / "tm.toml"  # only fine-pitch mills: none holds P0.35 or P0.25
     crib.write_text(CRIB.replace("pitch_max_mm = 0.35", "pitch_max_mm = 0.21").replace(
         "pitch_min_mm = 0.25\npitch_max_mm = 0.5", "pitch_min_mm = 0.1\npitch_max_mm = 0.2"))
+    assert "pitch_min_mm = 0.4" in crib.read_text()  # TM-1.20 (P0.4-0.5) holds neither pitch either
     result = api.analyze(path, api.Options(tools=str(crib)))
     doc = json.loads(jsonout.dumps(result))
     schema_validator.validate(doc)

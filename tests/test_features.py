@@ -146,6 +146,21 @@ def test_modelled_thread_m2(make_part):
     assert t.props["internal"] is False
 
 
+def test_modelled_internal_thread_m2_in_its_hole(make_part):
+    body = _body(make_part("m2_tapped", "threaded_hole", major=2.0, pitch=0.4, length=3.0, bore_depth=3.5,
+                           at=(0.7, -0.4)))
+    (t,) = _features(body, "thread")
+    (hole,) = _features(body, "hole")
+    assert t.props["designation"] == "M2x0.4" and t.props["source"] == "model"
+    assert t.props["internal"] is True and t.props["hole"] == hole.id
+    assert t.dims["pitch_mm"] == pytest.approx(0.4, rel=0.005)
+    assert t.dims["major_diameter_mm"] == pytest.approx(2.0, abs=UM)
+    assert t.dims["minor_diameter_mm"] == pytest.approx(2.0 - 1.082532 * 0.4, abs=UM)
+    assert hole.dims["diameter_mm"] == pytest.approx(2.0 - 1.082532 * 0.4, abs=UM)
+    assert hole.dims["depth_mm"] == pytest.approx(3.5, abs=UM) and hole.props["bottom"] == "flat"
+    assert tuple(t.location_mm[:2]) == pytest.approx((0.7, -0.4), abs=UM)
+
+
 def test_every_measurement_has_faces_and_location(make_part):
     body = _body(make_part("web_0.2", "plate_with_pockets", web=0.2, corner_radius=0.25))
     for m in body.measurements.values():

@@ -45,7 +45,10 @@ def find_threads(an: Analysis) -> None:
         # only the axial range of the helical faces
         lo = min(dot(sub(c, p0), d) for f in around for c in f.bbox)
         hi = max(dot(sub(c, p0), d) for f in around for c in f.bbox)
-        pts = [(h, r) for h, r in prof if lo - 1e-6 <= h <= hi + 1e-6]
+        # and only the radial range of the helical faces (an internal thread's section also
+        # holds the part's outside walls)
+        r_out = max(_radial_extent(f, d, p0) for f in around)
+        pts = [(h, r) for h, r in prof if lo - 1e-6 <= h <= hi + 1e-6 and r <= r_out + 1e-6]
         res = _pitch(pts)
         if res is None:
             continue
@@ -62,12 +65,31 @@ def find_threads(an: Analysis) -> None:
         if row and row.pitch_diameter_mm:
             dims["pitch_diameter_mm"] = float(row.pitch_diameter_mm)
         hole = next((h for h in an.features if h.kind == "hole" and h.axis is not None
-                     and parallel(h.axis, d, 1e-9)), None)
+                     and parallel(h.axis, d, 1e-9) and h.location_mm is not None
+                     and _off_axis(h.location_mm, d, p0) < 1e-4), None)
         if hole is not None:
             props["hole"] = hole.id
         faces = tuple(sorted(f.id for f in around))
         loc = add(p0, mul(d, (lo + hi) / 2))
         an.features.append(Feature(an.new_id("thread"), "thread", faces, dims, props, clean(loc), clean(d)))
+
+
+def _off_axis(p: Vec3, d: Vec3, p0: Vec3) -> float:
+    """Distance of point ``p`` from the axis line (p0, d)."""
+    off = sub(p, p0)
+    radial = sub(off, mul(d, dot(off, d)))
+    return float(dot(radial, radial) ** 0.5)
+
+
+def _radial_extent(f, d: Vec3, p0: Vec3) -> float:  # type: ignore[no-untyped-def]
+    """How far the face's box reaches from the axis, across it (the larger half-width)."""
+    lo, hi = f.bbox
+    corners = [(x, y, z) for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])]
+    ref = (1.0, 0.0, 0.0) if abs(d[0]) < 0.9 else (0.0, 1.0, 0.0)
+    u = sub(ref, mul(d, dot(ref, d)))
+    u = mul(u, 1.0 / dot(u, u) ** 0.5)
+    v = (d[1] * u[2] - d[2] * u[1], d[2] * u[0] - d[0] * u[2], d[0] * u[1] - d[1] * u[0])
+    return max(max(abs(dot(sub(c, p0), u)), abs(dot(sub(c, p0), v))) for c in corners)
 
 
 def _near_axis(f, d: Vec3, p0: Vec3) -> bool:  # type: ignore[no-untyped-def]

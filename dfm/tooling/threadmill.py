@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 from dfm.model import Feature
+from dfm.threads import by_designation
 
 #: The helix starts this many pitches below the thread's end: a quarter-pitch lead-in and one
 #: whole turn, so that the form is full over the whole called-out length.
@@ -88,19 +89,25 @@ def entry_bore_top(hole: Feature) -> float:
 def thread_job(thread: Feature, hole: Feature, *, breakthrough: float, clearance: float) -> ThreadJob:
     """The thread mill's job for an internal ``thread`` in ``hole``.
 
-    The tip goes ``LEAD_PITCHES`` pitches below the thread's end; in a blind hole never closer
-    than ``clearance`` to the floor of the full-diameter bore (the thread is then shorter,
-    ``full_length``); through a through hole, ``breakthrough`` below the part as well.
+    The size is the designation's row of ``rules/data/threads.toml`` when it has one, else the
+    measured major diameter and pitch. The tip goes ``LEAD_PITCHES`` pitches below the
+    thread's end; in a blind hole never closer than ``clearance`` to the floor of the
+    full-diameter bore (the thread is then shorter, ``full_length``); through a through
+    hole, ``breakthrough`` below the part as well.
 
     Raises:
         ThreadError: Unknown major diameter or pitch, a major diameter not above the bore, or
             no length.
     """
     d = thread.dims
-    for k in ("major_diameter_mm", "pitch_mm"):
-        if not d.get(k):
-            raise ThreadError(f"the thread's {k} is unknown (designation not in rules/data/threads.toml)")
-    major, pitch = float(d["major_diameter_mm"]), float(d["pitch_mm"])
+    row = by_designation(str(thread.props.get("designation", "")))
+    if row is not None:  # cut to the named size (a modelled thread measures within a few nm of it)
+        major, pitch = row.major_mm, row.pitch_mm
+    else:
+        for k in ("major_diameter_mm", "pitch_mm"):
+            if not d.get(k):
+                raise ThreadError(f"the thread's {k} is unknown (designation not in rules/data/threads.toml)")
+        major, pitch = float(d["major_diameter_mm"]), float(d["pitch_mm"])
     bore = float(hole.dims["diameter_mm"])
     if major <= bore + 1e-9:
         raise ThreadError(f"its major diameter {major:g} mm is not larger than the Ø{bore:g} mm hole")
