@@ -182,3 +182,24 @@ def test_ray_first_many_is_ray_first_one_by_one(long_comb):
     one = [geo.ray_first(o, d, m) for o, d, m in rays]
     assert many == one
     assert sum(1 for h in many if h is not None) > 100
+
+
+@pytest.mark.parametrize("part", ["perforated", "long_comb"])
+def test_plane_skip_changes_no_answer(part, request):
+    """Skipping the exact test of planes the ray segment stays clear of gives the answers of testing them all."""
+    geo = request.getfixturevalue(part)
+    rng = random.Random(3)
+    lo, hi = geo.solid.bbox
+    rays = _random_rays(rng, 300, lo, hi, (0.3, 2.0, 1e9))
+    for fid in range(1, geo.solid.face_count + 1, 4):
+        for p, n in geo.sample_face(fid, 2):
+            rays.append((tuple(c - 1e-7 * nc for c, nc in zip(p, n, strict=True)), (-n[0], -n[1], -n[2]), 6.0))
+    args = ([r[0] for r in rays], [r[1] for r in rays], [r[2] for r in rays])
+    skipped = (geo.ray_first_many(*args), geo.ray_hits_many(*args), geo.ray_hits_many(*args, first_only=True))
+    geo._PLANE_MISS = math.inf  # never skip
+    try:
+        full = (geo.ray_first_many(*args), geo.ray_hits_many(*args), geo.ray_hits_many(*args, first_only=True))
+    finally:
+        del geo._PLANE_MISS
+    assert skipped == full
+    assert sum(1 for h in full[0] if h is not None) > 100

@@ -137,6 +137,11 @@ def _sub(a: Vec3, b: Vec3) -> Vec3:
     return (a[0] - b[0], a[1] - b[1], a[2] - b[2])
 
 
+def _unit(a: Vec3) -> Vec3:
+    n = math.sqrt(_dot(a, a))
+    return (a[0] / n, a[1] / n, a[2] / n) if n > 0 else a
+
+
 class Geometry:
     """Face and edge records of one solid, computed once, plus exact queries."""
 
@@ -396,6 +401,37 @@ class Geometry:
         ghi = np.maximum.reduceat(hi[perm], starts, axis=0)
         return lo, hi, (glo, ghi, members)
 
+    @functools.cached_property
+    def _planes(self) -> list[tuple[float, float, float, float] | None]:
+        """(nx, ny, nz, c) with n·x = c for each planar face (0-based), None for the others."""
+        out: list[tuple[float, float, float, float] | None] = []
+        for i in range(1, self.solid.face_count + 1):
+            f = self.faces[i]
+            if f.kind == "plane" and f.normal is not None and f.origin is not None:
+                n, o = f.normal, f.origin
+                out.append((n[0], n[1], n[2], n[0] * o[0] + n[1] * o[1] + n[2] * o[2]))
+            else:
+                out.append(None)
+        return out
+
+    #: A plane the ray segment stays this far from (mm) cannot be hit: 100 times the
+    #: intersector's tolerance, far above the rounding of the test.
+    _PLANE_MISS = 1e-5
+
+    def _misses_plane(self, plane: tuple[float, float, float, float], origin: Vec3, unit_dir: Vec3,
+                      w_max: float) -> bool:
+        """True when the ray's segment w in [1e-6, w_max] keeps clear of the plane (no exact test needed).
+
+        Planar faces whose boxes hold the ray (a plate's top face, a ray parallel to it)
+        cost an exact intersection with a trim of hundreds of edges; most never meet the ray.
+        """
+        nx, ny, nz, c = plane
+        s0 = nx * origin[0] + ny * origin[1] + nz * origin[2] - c
+        dn = nx * unit_dir[0] + ny * unit_dir[1] + nz * unit_dir[2]
+        sa, sb = s0 + 1e-6 * dn, s0 + w_max * dn
+        tol = self._PLANE_MISS
+        return (sa > tol and sb > tol) or (sa < -tol and sb < -tol)
+
     def _face_intersector(self, fid: int):  # type: ignore[no-untyped-def]
         from OCP.IntCurvesFace import IntCurvesFace_Intersector
 
@@ -422,13 +458,19 @@ class Geometry:
                       first_only: bool = False) -> list[list[tuple[float, int, Vec3]]]:
         """:meth:`ray_hits` for many rays at once (one batched broad phase), in the order given."""
         out = []
+        planes = self._planes
         for origin, direction, max_dist, order, entry in self._broad_phase_many(origins, directions, max_dists):
             lin = gp_Lin(gp_Pnt(*origin), gp_Dir(*direction))
             hits: list[tuple[float, int, Vec3]] = []
             best = math.inf
+            ud = _unit(direction)
             for idx, t_box in zip(order, entry, strict=True):
                 if first_only and t_box > best:
                     break
+                plane = planes[idx]
+                if plane is not None and self._misses_plane(plane, origin, ud, min(best, max_dist) if first_only
+                                                            else max_dist):
+                    continue  # no hit (or, for the first hit only, none nearer than the best)
                 fid = idx + 1
                 isec = self._face_intersector(fid)
                 isec.Perform(lin, 1e-6, max_dist)
@@ -467,9 +509,15 @@ class Geometry:
         best: tuple[float, int, int] | None = None
         best_isec = None
         cache = self.__dict__.setdefault("_isec_cache", {})
+        planes = self._planes
+        ud = _unit(direction)
         for idx, t_box in zip(order, entry, strict=True):
             if best is not None and t_box > best[0]:
                 break
+            plane = planes[idx]
+            if plane is not None and self._misses_plane(plane, origin, ud, max_dist if best is None
+                                                        else min(best[0], max_dist)):
+                continue  # no hit, or only one farther than the best: it would not count
             fid = idx + 1
             isec = cache.get(fid)
             if isec is None:
