@@ -5,9 +5,10 @@ cell per tooth, so their faces stay small; ``--kind comb`` draws the same comb a
 (a few faces with thousands of edges) and ``--kind plate`` a plate with a grid of small
 pockets (5 faces each) and through holes in one face.
 Prints faces, bare STEP read time (STEPControl_Reader) and the time of the feature analysis
-and of the whole ``api.analyze``.
+and of the whole ``api.analyze``; ``--stages`` adds, per part, the time of the solid check, of
+the face and edge records and of each analyser.
 
-Usage: python benchmarks/scale.py [--sizes 100 1000 10000] [--kind cells|comb|plate] [--out DIR]
+Usage: python benchmarks/scale.py [--sizes 100 1000 10000] [--kind cells|comb|plate] [--out DIR] [--stages]
 """
 
 from __future__ import annotations
@@ -112,6 +113,8 @@ def main() -> None:
                          "comb: the same teeth as one outline (OCCT's read slows down with the edges per face); "
                          "plate: pockets and holes in one face (OCCT's own read grows quadratically "
                          "with the holes per face)")
+    ap.add_argument("--stages", action="store_true",
+                    help="also time the solid check, the face/edge records and each analyser on a fresh load")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     from dfm import api
@@ -140,6 +143,30 @@ def main() -> None:
             kinds[f.kind] = kinds.get(f.kind, 0) + 1
         print(f"{n:7d} {solid.face_count:6d} {read:8.2f} {t_load:8.2f} {t_feat:10.2f} {t_all:9.2f} "
               f"{t_all / read:6.1f}  {kinds} (generated in {gen:.0f} s; status {res.status})")
+        if args.stages:
+            print("        stages s: " + "  ".join(f"{k} {v:.2f}" for k, v in stage_times(p).items()))
+
+
+def stage_times(path: Path) -> dict[str, float]:
+    """Seconds spent in the solid check, the face and edge records and each analyser (in pipeline order)."""
+    from dfm.features import corners, holes, pockets, threads, walls
+    from dfm.features.common import Analysis
+    from dfm.kernel import load
+    from dfm.kernel.geom import geometry
+
+    solid = load(path).solids[0]
+    geo = geometry(solid)
+    an = Analysis(geo=geo)
+    steps = {"check": solid.check, "faces": lambda: geo.faces, "edges": lambda: geo.edges,
+             "holes": lambda: holes.find_holes(an), "corners": lambda: corners.find_corners(an),
+             "pockets": lambda: pockets.find_pockets(an), "walls": lambda: walls.find_walls(an),
+             "threads": lambda: threads.find_threads(an)}
+    out = {}
+    for name, step in steps.items():
+        t = time.perf_counter()
+        step()
+        out[name] = time.perf_counter() - t
+    return out
 
 
 if __name__ == "__main__":
