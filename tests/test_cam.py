@@ -71,8 +71,20 @@ def test_settings_outside_their_range_are_refused(key, value, message):
 
 
 def test_zero_is_fine_where_zero_means_none():
-    s = data.load_settings(None, {"finish_allowance_mm": "0", "breakthrough_mm": "0", "stock_margin_mm": "0"})
-    assert s["finish_allowance_mm"] == 0 and s["breakthrough_mm"] == 0
+    s = data.load_settings(None, {"finish_allowance_mm": "0", "stock_margin_mm": "0"})
+    assert s["finish_allowance_mm"] == 0 and s["stock_margin_mm"] == 0
+
+
+@pytest.mark.parametrize("key", ["breakthrough_mm", "thread_clearance_mm"])
+def test_settings_shared_with_the_tool_search_are_not_overridden(key, tmp_path):
+    s = data.load_settings()
+    assert s.source[key].startswith("rules/tooling.toml")
+    with pytest.raises(UsageError, match=f"--set: {key} is shared with the tool search"):
+        data.load_settings(None, {key: "0.1"})
+    f = tmp_path / "cam.toml"
+    f.write_text(f"[cam]\n{key} = 0.1\n")
+    with pytest.raises(UsageError, match="rules/tooling.toml"):
+        data.load_settings(None, None, f)
 
 
 def test_feeds_follow_the_material_row(settings, catalogue):

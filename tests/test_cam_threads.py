@@ -13,7 +13,7 @@ import pytest
 from dfm.cam import data, feeds, rs274, sim, strategies
 from dfm.cam.data import Cutter
 from dfm.cam.gcode import generate, part_geometry, section_fn
-from dfm.cam.model import Arc, Feed, Rapid
+from dfm.cam.model import Arc, DrillCycle, Feed, Rapid
 from dfm.errors import RuleError
 from dfm.resources import rules_dir
 from dfm.tooling.catalogue import load_file
@@ -159,7 +159,7 @@ def test_pick_takes_the_largest_mill_that_fits_and_says_why_others_do_not():
 
 def test_thread_job_depths():
     from dfm.model import Feature
-    from dfm.tooling.threadmill import ThreadError, thread_job
+    from dfm.tooling.threadmill import ThreadError, thread_job, through_extra
 
     thread = Feature("t", "thread", (), {"major_diameter_mm": 1.6, "pitch_mm": 0.35, "length_mm": 1.5}, {})
     blind = Feature("h", "hole", (), {"diameter_mm": 1.25, "depth_mm": 2.0}, {"through": False})
@@ -172,9 +172,20 @@ def test_thread_job_depths():
                       {"through": True, "drill_depth_mm": 3.0,
                        "stack": [{"kind": "counterbore", "diameter_mm": 1.8, "depth_mm": 0.5}]})
     t12 = Feature("t", "thread", (), {"major_diameter_mm": 1.2, "pitch_mm": 0.25}, {})
-    job = thread_job(t12, through, breakthrough=0.05, clearance=0.01)  # length = the bore's 2.5 below the counterbore
-    # through the bottom: the breakthrough below the part, and the lead below that
-    assert job.bore_top == 0.5 and job.tip_depth == pytest.approx(3.0 + 0.05 + 1.25 * 0.25)
+    # length = the bore's 2.5 below the counterbore. Drilled only to the breakthrough, the tip stops
+    # 0.01 above the bore's end and the last turn is incomplete...
+    job = thread_job(t12, through, breakthrough=0.05, clearance=0.01)
+    assert job.bore_top == 0.5 and job.tip_depth == pytest.approx(3.04) and job.limited
+    assert job.full_length == pytest.approx(3.04 - 1.25 * 0.25 - 0.5)
+    # ...so the hole is cut deeper by through_extra, and then the thread is full to the exit
+    extra = through_extra(t12, through, breakthrough=0.05, clearance=0.01)
+    assert extra == pytest.approx(0.5 + 2.5 + 1.25 * 0.25 + 0.01 - 3.0 - 0.05)
+    job = thread_job(t12, through, breakthrough=0.05, clearance=0.01, extra=extra)
+    assert job.tip_depth == pytest.approx(3.0 + 1.25 * 0.25) and not job.limited and job.full_length == 2.5
+    assert through_extra(t12, blind, breakthrough=0.05, clearance=0.01) == 0.0
+    with pytest.raises(ThreadError, match="too shallow"):
+        thread_job(thread, Feature("h", "hole", (), {"diameter_mm": 1.25, "depth_mm": 0.4}, {}),
+                   breakthrough=0.05, clearance=0.01)
     with pytest.raises(ThreadError, match="not larger than"):
         thread_job(Feature("t", "thread", (), {"major_diameter_mm": 1.0, "pitch_mm": 0.25}, {}), through,
                    breakthrough=0.05, clearance=0.01)
@@ -259,6 +270,24 @@ def test_threads_are_milled_with_the_mill_that_fits(threaded):
     for n, hole in (("thread-spec-1 thread", "hole-2"), ("thread-spec-2 thread", "hole-4")):
         assert any(hole in op.features for op in su.operations[:names.index(n)])  # the bore is cut first
     assert not [u for u in su.unmachined if u[0].startswith("thread")]
+    # the thread mill never goes below what its hole's own operations cut to full diameter (a
+    # feed down the axis into uncut stock would break it)
+    from dfm.tooling.select import point_length
+
+    def lowest(op):
+        return min(st.z for st in op.steps if isinstance(st, Rapid | Feed | Arc))
+
+    for n, hole in (("thread-spec-1 thread", "hole-2"), ("thread-spec-2 thread", "hole-4")):
+        cut = [op for op in su.operations if hole in op.features and op.kind != "thread-mill"]
+        full = []
+        for op in cut:
+            drills = [st for st in op.steps if isinstance(st, DrillCycle)]
+            if drills:  # a drill is full size only above its point
+                c = op.tool.cutter
+                full.append(drills[0].z + point_length(c.diameter_mm, c.point_angle_deg))
+            else:
+                full.append(lowest(op))
+        assert lowest(ops[n]) >= min(full) - 1e-9, (n, lowest(ops[n]), full)
     text = gen.files[0][1]
     assert "thread M1.6x0.35 spec: major" in text and "G3" in text
     tbl = gen.tool_table
@@ -329,6 +358,7 @@ def test_modelled_internal_thread_is_milled(make_part, threaded):
     assert op.tool.cutter.id == "TM-1.20"  # TM-1.00's neck would rub the crests; TM-0.70 is too fine
     assert not [u for u in su.unmachined if u[0].startswith("thread")]
     length = result.bodies[0].features[[f.kind for f in result.bodies[0].features].index("thread")].dims["length_mm"]
+    assert 3.0 - 0.4 <= length <= 3.0  # the generator's 3 mm groove, less its run-out (under a pitch)
     minor = 2.0 - 1.082532 * 0.4
     _check_threads_in_rs274(path, gen, result, [(1.0, 0.5, round(4.0 - length, 4))], (minor / 2,),
                             bare_gouges=False)
@@ -397,3 +427,117 @@ def test_check_warns_when_thread_mills_exist_but_none_fits(threaded, tmp_path, s
     # the shipped catalogue has no thread mills at all: nothing to warn about
     plain = api.analyze(path)
     assert not [f for f in plain.bodies[0].findings if f.code == "DFM607"]
+
+
+def _pocket_and_counterbore_part(path):
+    """A 10 x 6 x 4 block: hole A Ø1.25 x 2 deep blind in the floor of a 1 mm deep pocket; hole B
+    Ø1.25 x 2 deep blind under a Ø2.2 x 0.6 counterbore, both from the top."""
+    import cadquery as cq
+    import generators
+
+    body = cq.Workplane("XY").box(10, 6, 4, centered=(True, True, False))
+    body = body.cut(cq.Workplane("XY", origin=(-2.5, 0, 3)).rect(4, 4).extrude(1.1))
+    body = body.cut(cq.Workplane("XY", origin=(-2.5, 0, 3 - 2.0)).circle(0.625).extrude(2.1))
+    body = body.cut(cq.Workplane("XY", origin=(2.5, 0, 4 - 0.6)).circle(1.1).extrude(0.7))
+    body = body.cut(cq.Workplane("XY", origin=(2.5, 0, 4 - 0.6 - 2.0)).circle(0.625).extrude(2.1))
+    return generators.export_step(body, path)
+
+
+REACH_CRIB = """
+[[series]]
+id = "reach-test"
+vendor = "shop crib"
+name = "Thread mills of one size, two reaches"
+kind = "thread-mill"
+flutes = 3
+profile_angle_deg = 60.0
+source = "test crib (dfm tests): not vendor data"
+
+[[series.tool]]
+id = "TM-1.00x2.6"
+diameter_mm = 1.0
+flute_length_mm = 0.5
+reach_mm = 2.6
+neck_diameter_mm = 0.6
+pitch_min_mm = 0.25
+pitch_max_mm = 0.5
+
+[[series.tool]]
+id = "TM-1.00x4"
+diameter_mm = 1.0
+flute_length_mm = 0.5
+reach_mm = 4.0
+neck_diameter_mm = 0.6
+pitch_min_mm = 0.25
+pitch_max_mm = 0.5
+
+[[series]]
+id = "reach-test-55"
+vendor = "shop crib"
+name = "A Whitworth-form (55 deg) thread mill"
+kind = "thread-mill"
+flutes = 3
+profile_angle_deg = 55.0
+source = "test crib (dfm tests): not vendor data"
+
+[[series.tool]]
+id = "TM-1.10x4-55deg"
+diameter_mm = 1.1
+reach_mm = 4.0
+neck_diameter_mm = 0.7
+pitch_min_mm = 0.25
+pitch_max_mm = 0.5
+"""
+
+
+def test_check_and_program_agree_on_thread_mill_reach(tmp_path):
+    """Under a pocket the mill needs the pocket's depth too; under a counterbore, not twice."""
+    part = _pocket_and_counterbore_part(tmp_path / "pc.step")
+    (tmp_path / "pc.dfm.toml").write_text('[[thread]]\nselect = { diameter_mm = 1.25 }\ndesignation = "M1.6x0.35"\n'
+                                          'length_mm = 1.4\nhand = "left"\n')
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    for f in (rules_dir() / "tools").glob("*.toml"):
+        shutil.copy(f, tools / f.name)
+    (tools / "tm.toml").write_text(REACH_CRIB)
+    gen, result = generate(part, tools=tools)
+    body = result.bodies[0]
+    holes = {f.id: f for f in body.features if f.kind == "hole"}
+    threads = {f.props["hole"]: f for f in body.features if f.kind == "thread"}
+    in_pocket = next(h for h in holes.values() if abs(h.location_mm[2] - 3.0) < 1e-6)
+    under_cb = next(h for h in holes.values() if h.props.get("stack"))
+    recommended = {fid: t.id for t in body.tools if t.role == "thread" for fid in t.features}
+    used = {op.features[0]: op.tool.cutter.id for op in gen.program.setups[0].operations if op.kind == "thread-mill"}
+    # in the pocket: 1 mm above the opening + 1.4 + 1.25 x 0.35 = 2.8375 -> the 4 mm reach;
+    # under the counterbore: 0.6 + 1.4 + 0.4375 = 2.4375 from the top -> 2.6 is enough (not 3.0375)
+    assert used == recommended
+    assert used[threads[in_pocket.id].id] == "TM-1.00x4" and used[threads[under_cb.id].id] == "TM-1.00x2.6"
+    # the larger 55° mill is the wrong form for a 60° thread
+    assert "TM-1.10x4-55deg" not in used.values()
+    # left-hand from the spec: climb (G3) top-down
+    assert "left-hand, G3 top-down" in gen.files[0][1]
+
+
+def test_modelled_thread_from_below_is_milled_in_its_holes_setup(tmp_path, threaded):
+    """A modelled thread's axis has no sense; it is cut from its hole's side (here model -Z, setup 2)."""
+    import generators
+
+    part = generators.threaded_hole(major=2.0, pitch=0.4, length=2.0, bore_depth=2.5).rotate((0, 0, 0), (1, 0, 0), 180)
+    path = generators.export_step(part, tmp_path / "from_below.step")
+    gen, _ = generate(path, tools=threaded[0].parent / "tools")
+    assert [su.approach for su in gen.program.setups] == [(0.0, 0.0, 1.0), (0.0, 0.0, -1.0)]
+    su2 = gen.program.setups[1]
+    kinds = [op.kind for op in su2.operations]
+    assert "thread-mill" in kinds and kinds.index("thread-mill") > 0  # after its bore, in the same setup
+    assert not [u for su in gen.program.setups for u in su.unmachined if u[0].startswith("thread")]
+
+
+def test_a_tools_file_named_without_a_folder_is_not_called_shipped(tmp_path, monkeypatch):
+    from dfm.cam.gcode import _catalogue_file
+
+    (tmp_path / "mine.toml").write_text(CRIB)
+    monkeypatch.chdir(tmp_path)
+    (c, *_) = data.load_catalogue("mine.toml")
+    assert c.file == str(tmp_path / "mine.toml") and _catalogue_file(c.file) == str(tmp_path / "mine.toml")
+    shipped = data.load_catalogue()[0]
+    assert _catalogue_file(shipped.file) == f"rules/tools/{shipped.file}"

@@ -380,6 +380,13 @@ def test_check_machine_option(capsys):
     assert "cuts at 18.8 m/min, below 47.1 m/min" in f["message"] and f["value"] == pytest.approx(18.849556)
 
 
+def test_message_numbers_keep_their_zeros_and_tell_value_from_limit():
+    from dfm.rules.units import fmt
+
+    assert (fmt(60000, 0), fmt(15000.4, 0), fmt(100.0, 1), fmt(0.5, 4), fmt(-0.0001, 2)) == (
+        "60000", "15000", "100", "0.5", "0")
+
+
 def test_iso_2768_general_tolerance_bands():
     from dfm.rules.registry import general_tolerance_mm
 

@@ -100,11 +100,13 @@ def load_settings(machine: str | None = None, overrides: Mapping[str, str] | Non
         flat = {k: v for sect in ("machine", "cam") for k, v in user.get(sect, {}).items()}
         flat.update({k: v for k, v in user.items() if not isinstance(v, dict) and k != "schema_version"})
         for k, v in flat.items():
+            _not_shared(k, str(path))
             if k not in values:
                 raise RuleError(path, k, f"unknown CAM setting (known: {', '.join(sorted(values))})")
             values[k] = _in_range(k, v, f"{path}: {k}")
             source[k] = str(path)
     for k, v in (overrides or {}).items():
+        _not_shared(k, "--set")
         if k not in values:
             raise UsageError(f"unknown CAM setting '{k}' (known: {', '.join(sorted(values))})")
         values[k] = _in_range(k, v, f"--set {k}")
@@ -128,6 +130,16 @@ _RANGES: dict[str, tuple[float, bool, float]] = {
     "thread_passes": (1.0, True, 20.0),
     "thread_clearance_mm": (0.0, True, math.inf),
 }
+
+
+#: CAM settings that are tool-search parameters too (rules/tooling.toml): one value for both.
+_SHARED = {"breakthrough_mm": "breakthrough", "thread_clearance_mm": "thread_clearance"}
+
+
+def _not_shared(key: str, where: str) -> None:
+    if key in _SHARED:
+        raise UsageError(f"{where}: {key} is shared with the tool search, so that the tools the check recommends "
+                         f"are the ones the program loads; change [parameters.{_SHARED[key]}] in rules/tooling.toml")
 
 
 #: Settings that count something.
@@ -247,6 +259,7 @@ class Cutter:
     pitch_max_mm: float | None = None
     teeth: int = 1
     tool_material: str | None = None
+    profile_angle_deg: float | None = None
 
     @property
     def usable_reach_mm(self) -> float | None:
@@ -269,14 +282,14 @@ def load_catalogue(path: str | Path | None = None) -> tuple[Cutter, ...]:
     out: list[Cutter] = []
     for t in catalogue_for(path).tools:
         where = Path(t.file)
-        name = where.name if where.resolve().parent == shipped else str(where)
+        name = where.name if where.resolve().parent == shipped else str(where.resolve())
         out.append(Cutter(
             id=t.id, kind=t.kind, diameter_mm=t.diameter_mm, reach_mm=t.usable_reach_mm,
             flutes=t.flutes or 2, corner_radius_mm=t.corner_radius_mm or 0.0, point_angle_deg=t.point_angle_deg,
             series=t.series, source=t.source, file=name, flutes_assumed=not t.flutes,
             flute_length_mm=t.flute_length_mm, neck_diameter_mm=t.neck_diameter_mm,
             pitch_min_mm=t.pitch_min_mm, pitch_max_mm=t.pitch_max_mm, teeth=t.teeth or 1,
-            tool_material=t.tool_material,
+            tool_material=t.tool_material, profile_angle_deg=t.profile_angle_deg,
         ))
     out.sort(key=lambda c: (c.kind, c.diameter_mm, c.reach_mm or 0.0, c.id))
     return tuple(out)

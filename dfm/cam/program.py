@@ -22,7 +22,7 @@ from dfm.cam.strategies import CamError
 from dfm.cam.tools import pick_drill, pick_endmill
 from dfm.model import Feature
 from dfm.tooling.select import DEFAULT_POINT_ANGLE_DEG, point_length
-from dfm.tooling.threadmill import LEAD_PITCHES, ThreadError, pick_thread_mill, thread_job
+from dfm.tooling.threadmill import LEAD_PITCHES, ThreadError, pick_thread_mill, thread_job, thread_reach, through_extra
 
 Vec3 = tuple[float, float, float]
 #: section(z) → [(outer loop, [hole loops])] of the part at height z (setup 1 coordinates).
@@ -108,12 +108,16 @@ def plan(features: Sequence[Feature], *, part: str, bbox_min: Vec3, bbox_max: Ve
     ctx = _Ctx(s, material, catalogue, chosen or {}, {})
     groups: dict[Vec3, list[Feature]] = {}
     unreachable: list[tuple[str, str]] = []
+    by_id = {f.id: f for f in features}
     for f in features:
         if f.kind not in ("pocket", "slot", "step", "hole", "thread"):
             continue
-        key = _axis_key(f.props.get("approach") or f.axis)
+        # a thread is cut from its hole's side (a modelled thread's own axis has no sense)
+        src = by_id.get(str(f.props.get("hole", ""))) if f.kind == "thread" else None
+        src = src or f
+        key = _axis_key(src.props.get("approach") or src.axis)
         if key is None:
-            unreachable.append((f.id, f"approach {f.props.get('approach') or f.axis} is not an axis direction"))
+            unreachable.append((f.id, f"approach {src.props.get('approach') or src.axis} is not an axis direction"))
             continue
         groups.setdefault(key, []).append(f)
     order = [k for k in _TURNS if k in groups or k == (0.0, 0.0, 1.0)]
@@ -167,16 +171,18 @@ def _plan_setup(index: int, key: Vec3, feats: list[Feature], ctx: _Ctx, bmin: Ve
             ops.extend(_region_ops(f, ctx, safe_z, part_top, part_bottom, key))
         except CamError as err:
             unmachined.append((f.id, str(err)))
+    by_id = {f.id: f for f in feats}
+    extras = _through_extras(feats, by_id, ctx)
     for f in sorted((f for f in feats if f.kind == "hole"), key=lambda f: f.id):
         try:
-            ops.extend(_hole_ops(f, ctx, safe_z, part_top, part_bottom, key))
+            ops.extend(_hole_ops(f, ctx, safe_z, part_top, part_bottom, key, extras.get(f.id, 0.0)))
         except CamError as err:
             unmachined.append((f.id, str(err)))
     machined = {fid for op in ops for fid in op.features}
-    by_id = {f.id: f for f in feats}
     for f in sorted((f for f in feats if f.kind == "thread"), key=lambda f: f.id):
         try:
-            ops.extend(_thread_ops(f, by_id, machined, ctx, safe_z, part_top, part_bottom, key))
+            ops.extend(_thread_ops(f, by_id, machined, ctx, safe_z, part_top, part_bottom, key,
+                                   extras.get(str(f.props.get("hole", "")), 0.0)))
         except CamError as err:
             unmachined.append((f.id, f"thread {f.props.get('designation', '')}: {err}"))
     if section is not None:
@@ -314,8 +320,22 @@ def _mill_region(fid: str, kind: str, outer: Loop, holes: list[Loop], z_top: flo
     return ops
 
 
+def _through_extras(feats: Sequence[Feature], by_id: Mapping[str, Feature], ctx: _Ctx) -> dict[str, float]:
+    """Hole id → how much deeper a threaded through hole is cut (when there are thread mills at all)."""
+    if not any(c.kind == "thread-mill" for c in ctx.catalogue):
+        return {}
+    s = ctx.settings
+    out: dict[str, float] = {}
+    for f in feats:
+        hole = by_id.get(str(f.props.get("hole", ""))) if f.kind == "thread" else None
+        if hole is not None and f.props.get("internal", True):
+            extra = through_extra(f, hole, breakthrough=s["breakthrough_mm"], clearance=s["thread_clearance_mm"])
+            out[hole.id] = max(out.get(hole.id, 0.0), extra)
+    return out
+
+
 def _hole_ops(f: Feature, ctx: _Ctx, safe_z: float, part_top: float, part_bottom: float,
-              key: Vec3) -> list[Operation]:
+              key: Vec3, thread_extra: float = 0.0) -> list[Operation]:
     s = ctx.settings
     m = _TURNS[key]
     loc = _apply(m, f.location_mm or (0.0, 0.0, part_top))
@@ -323,7 +343,8 @@ def _hole_ops(f: Feature, ctx: _Ctx, safe_z: float, part_top: float, part_bottom
     d = float(f.dims["diameter_mm"])
     through = bool(f.props.get("through"))
     depth_from_open = float(f.props.get("drill_depth_mm", f.dims.get("depth_mm", 0.0)))
-    z_floor = part_bottom - s["breakthrough_mm"] if through else z_open - depth_from_open
+    # a thread to be milled through the hole needs its bore this much deeper (through_extra)
+    z_floor = part_bottom - s["breakthrough_mm"] - thread_extra if through else z_open - depth_from_open
     ops: list[Operation] = []
     z_main_top = z_open
     for st in f.props.get("stack") or []:
@@ -352,6 +373,8 @@ def _hole_ops(f: Feature, ctx: _Ctx, safe_z: float, part_top: float, part_bottom
             angle = drill.point_angle_deg or DEFAULT_POINT_ANGLE_DEG
             assumed = "" if drill.point_angle_deg else ", assumed: not in the catalogue"
             notes = (f"through: drilled {tip:.3f} mm deeper for the {angle:g} deg point{assumed}",)
+        if thread_extra > 0:
+            notes += (f"{thread_extra:.3f} mm deeper below the part for the thread mill's full last turn",)
         steps = strategies.drill(x, y, z_top=z_main_top, z_bottom=z_drill, peck=cd.peck_mm,
                                  retract_z=z_main_top + s["retract_mm"])
         ops.append(_op(f"{f.id} drill", "drill", (f.id,), tool, cd, steps, safe_z, s, notes))
@@ -362,7 +385,7 @@ def _hole_ops(f: Feature, ctx: _Ctx, safe_z: float, part_top: float, part_bottom
 
 
 def _thread_ops(f: Feature, by_id: Mapping[str, Feature], machined: set[str], ctx: _Ctx, safe_z: float,
-                part_top: float, part_bottom: float, key: Vec3) -> list[Operation]:
+                part_top: float, part_bottom: float, key: Vec3, extra: float = 0.0) -> list[Operation]:
     """Helical thread milling of an internal thread in its (already machined) hole."""
     s = ctx.settings
     if not f.props.get("internal", True):
@@ -374,21 +397,25 @@ def _thread_ops(f: Feature, by_id: Mapping[str, Feature], machined: set[str], ct
         raise CamError(f"its hole {hole.id} is not machined")
     clear = s["thread_clearance_mm"]
     try:
-        job = thread_job(f, hole, breakthrough=s["breakthrough_mm"], clearance=clear)
+        job = thread_job(f, hole, breakthrough=s["breakthrough_mm"], clearance=clear, extra=extra)
     except ThreadError as err:
         raise CamError(str(err)) from None
     x, y, z_open = _apply(_TURNS[key], hole.location_mm or (0.0, 0.0, part_top))
     top = z_open - job.bore_top
     z_low = z_open - job.tip_depth
     notes: list[str] = []
-    if job.full_length < job.length - 1e-9:
-        notes.append(f"full thread only {job.full_length:.3f} mm deep (called out {job.length:g} mm): the hole's "
-                     f"floor is {job.tip_depth + clear:.3f} mm below its opening")
-    reach = part_top - z_low
+    if job.limited:
+        notes.append(f"full thread only {job.full_length:.3f} mm long (called out {job.length:g} mm): the bore is "
+                     f"cut to full diameter only {job.tip_depth + clear - job.bore_top:.3f} mm below its top; the "
+                     "last turn runs out incomplete")
+    reach = thread_reach(job, part_top - z_open)
     chosen = ctx.chosen.get((f.id, "thread"))  # dfm.tooling's pick, when it still fits here
     cutter, why = pick_thread_mill([chosen] if chosen is not None else [], job, reach=reach, clearance=clear)
     if cutter is None:
         cutter, why = pick_thread_mill(ctx.catalogue, job, reach=reach, clearance=clear)
+        if chosen is not None and cutter is not None:
+            notes.append(f"the check's thread mill {chosen.id} does not fit here ({'; '.join(why[:1])}): "
+                         f"{cutter.id} instead")
     if cutter is None:
         raise CamError("no thread mill in the tool catalogue (add yours with --tools)" if not why
                        else "no thread mill fits: " + "; ".join(why))
@@ -399,7 +426,8 @@ def _thread_ops(f: Feature, by_id: Mapping[str, Feature], machined: set[str], ct
     r_full = major / 2 - tool.radius
     radii = [r_touch + (r_full - r_touch) * (k + 1) / passes for k in range(passes)]
     depth = (r_full - r_touch) / passes
-    right = str(f.props.get("hand", "right")).lower() != "left"
+    hand = f.props.get("hand")
+    right = str(hand or "right").lower() != "left"
     span = (cutter.teeth - 1) * pitch
     z_top = max(top - span, z_low + pitch)
     prev = [bore / 2] + [rad + tool.radius for rad in radii[:-1]]
@@ -410,9 +438,11 @@ def _thread_ops(f: Feature, by_id: Mapping[str, Feature], machined: set[str], ct
     notes.insert(0, f"thread {f.props.get('designation', '')} ({f.props.get('source', 'model')}): major Ø{major:g}, "
                     f"P{pitch:g}, in the Ø{bore:g} bore of {hole.id}; {passes} radial pass(es) of {depth:.4f} mm "
                     f"(thread_passes) to the R{r_full:.4f} helix; ae {ae:.4f} mm = the largest pass's engagement on "
-                    f"the arc (feeds.circular_engagement); {'right' if right else 'left'}-hand, "
+                    f"the arc (feeds.circular_engagement); {'right' if right else 'left'}-hand"
+                    f"{'' if hand else ' (assumed: the model and the spec do not say)'}, "
                     f"G3 {'bottom-up' if right else 'top-down'} (climb); tip Z{z_low:.3f} and above "
-                    f"({LEAD_PITCHES:g} P below the thread's end); centre feed on "
+                    f"({'limited by the bore' if job.limited else f'{LEAD_PITCHES:g} P below the thread end'}); "
+                    f"centre feed on "
                     f"the helix x R/(R+r) (filters.feeds); vc and fz/D are the end-mill row's (the table has no "
                     f"thread-mill rows)")
     if cutter.teeth > 1:

@@ -500,7 +500,8 @@ def thread_zones(features: Sequence) -> list[ThreadZone]:  # type: ignore[type-a
         if not major or not length:
             continue
         x, y, z_open = hole.location_mm
-        bottom = -math.inf if hole.props.get("through") else z_open - float(hole.dims["depth_mm"])
+        depth = float(hole.props.get("drill_depth_mm", hole.dims["depth_mm"]))  # from the opening
+        bottom = -math.inf if hole.props.get("through") else z_open - depth
         out.append(ThreadZone(x, y, major / 2, bottom, z_open, z_open - entry_bore_top(hole) - length))
     return out
 

@@ -108,6 +108,7 @@ kind = "bore"                    # bore | shaft | width (default from the select
 select = { diameter_mm = 1.25 }
 designation = "M1.6x0.35"
 length_mm = 2.0                  # default: the hole depth
+hand = "right"                   # or "left" (default right; dfm gcode cuts it climb either way)
 [[masking]]
 select = { diameter_mm = 1.25 }
 ```

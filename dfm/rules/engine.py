@@ -134,6 +134,9 @@ def evaluate_rule(rule: Rule, feat: Feature, env: Mapping[str, Any]) -> Finding 
     unit = "" if rule.unit == "ratio" else rule.unit
     fields = _Fields(scope)
     digits = MESSAGE_DIGITS.get(rule.unit)
+    while digits is not None and digits < 4 and shown_value is not None and shown_limit is not None \
+            and fmt(shown_value, digits) == fmt(shown_limit, digits):
+        digits += 1  # never "47.1 below 47.1": as many decimals as tell them apart
     if digits is None:
         fields.update(value=shown_value, limit=shown_limit)
     else:
@@ -197,7 +200,8 @@ def spec_features(settings: Settings, features: list[Feature], pmi: Sequence[Tol
             added.append(Feature(
                 id=f"thread-spec-{n}" + (f"-{hole.id}" if len(holes) > 1 else ""), kind="thread",
                 faces=hole.faces, dims=dims,
-                props={"designation": t.designation, "internal": t.internal, "source": "spec", "hole": hole.id},
+                props={"designation": t.designation, "internal": t.internal, "source": "spec", "hole": hole.id,
+                       "hand": t.hand},
                 location_mm=hole.location_mm, axis=hole.axis,
             ))
 

@@ -93,6 +93,7 @@ class ThreadSpec:
     designation: str
     length_mm: float | None = None
     internal: bool = True
+    hand: str = "right"
 
 
 @dataclass(frozen=True)
@@ -225,8 +226,11 @@ def parse_spec(data: Mapping[str, Any], path: str) -> PartSpec:
     threads = []
     for i, t in enumerate(data.get("thread", [])):
         key = f"thread[{i}]"
-        if not isinstance(t, Mapping) or set(t) - {"select", "designation", "length_mm", "internal", "note"}:
-            raise RuleError(path, key, "allowed keys: select, designation, length_mm, internal")
+        if not isinstance(t, Mapping) or set(t) - {"select", "designation", "length_mm", "internal", "hand", "note"}:
+            raise RuleError(path, key, "allowed keys: select, designation, length_mm, internal, hand")
+        hand = t.get("hand", "right")
+        if hand not in ("right", "left"):
+            raise RuleError(path, f"{key}.hand", f"must be 'right' or 'left', got {hand!r}")
         des = t.get("designation")
         if not isinstance(des, str) or not des.strip():
             raise RuleError(path, f"{key}.designation", "needs a designation such as 'M1.6x0.35'")
@@ -234,7 +238,8 @@ def parse_spec(data: Mapping[str, Any], path: str) -> PartSpec:
         internal = t.get("internal", True)
         if not isinstance(internal, bool):
             raise RuleError(path, f"{key}.internal", "must be true or false")
-        threads.append(ThreadSpec(_select(t.get("select"), path, f"{key}.select"), des.strip(), length, internal))
+        threads.append(ThreadSpec(_select(t.get("select"), path, f"{key}.select"), des.strip(), length, internal,
+                                  hand))
     masks = []
     for i, m in enumerate(data.get("masking", [])):
         if not isinstance(m, Mapping) or set(m) - {"select", "note"}:

@@ -102,5 +102,7 @@ def fmt(value: float | None, digits: int = 4) -> str:
         return "?"
     if value != value:  # NaN
         return "nan"
-    text = f"{value:.{digits}f}".rstrip("0").rstrip(".")
+    text = f"{value:.{digits}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text

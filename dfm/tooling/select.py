@@ -34,7 +34,7 @@ from typing import Any
 from dfm.model import Feature, Finding, ToolChoice, Vec3
 from dfm.tooling.catalogue import EPS, Catalogue, Tool, _num
 from dfm.tooling.rules import ToolingParams, ToolingRules, default_rules
-from dfm.tooling.threadmill import ThreadError, pick_thread_mill, thread_job
+from dfm.tooling.threadmill import ThreadError, pick_thread_mill, thread_job, thread_reach, through_extra
 
 #: Feature kinds that are milled regions (get a finishing and a roughing tool).
 REGION_KINDS = ("pocket", "slot", "step")
@@ -207,6 +207,8 @@ def _parent(f: Feature, regions: Sequence[Feature]) -> Feature | None:
     """Return the region whose floor is ``f``'s opening and whose outline holds ``f`` (same approach)."""
     a = _approach(f)
     top = f.props.get("top_z_mm")
+    if top is None and f.kind == "hole" and a is not None and f.location_mm is not None:
+        top = _dot(f.location_mm, a)  # a hole's location is its opening
     if a is None or top is None or f.location_mm is None:
         return None
     best = None
@@ -286,7 +288,7 @@ def requirement(f: Feature, regions: Sequence[Feature] = ()) -> Requirement | No
         return Requirement(
             feature_id=f.id, kind=f.kind, depth_mm=depth, corner_radius_mm=dia / 2.0,
             floor="flat" if bottom == "flat" else "none", floor_radius_mm=0.0,
-            enclosures=_hole_stack(f, dia),
+            enclosures=_hole_stack(f, dia) + _enclosures(f, regions),
             hole_diameter_mm=dia, drill_depth_mm=float(d.get("total_depth_mm", depth)), through=bottom == "through",
         )
     return None
@@ -712,10 +714,15 @@ def select_tools(
     reqs: dict[str, Requirement] = {}
     decisions: list[FeatureTooling] = []
     memo: dict[Requirement, FeatureTooling] = {}
+    extras = _through_extras(features, catalogue, params)
     for f in features:
         req = requirement(f, regions)
         if req is None:
             continue
+        if extras.get(f.id):  # a through hole cut deeper for its thread (as dfm gcode cuts it)
+            e = extras[f.id]
+            req = replace(req, depth_mm=req.depth_mm + e,
+                          drill_depth_mm=None if req.drill_depth_mm is None else req.drill_depth_mm + e)
         reqs[f.id] = req
         # Many features (the corners of a pocket) ask the same: decide once per requirement.
         key = replace(req, feature_id="")
@@ -760,12 +767,27 @@ def select_tools(
                          tuple(findings), dict(sorted(chosen.items())))
 
 
+def _through_extras(features: Sequence[Feature], cat: Catalogue, params: ToolingParams) -> dict[str, float]:
+    """Hole id → extra depth below the breakthrough for a thread milled through it (with thread mills only)."""
+    if not cat.thread_mills():
+        return {}
+    by_id = {f.id: f for f in features}
+    out: dict[str, float] = {}
+    for f in features:
+        hole = by_id.get(str(f.props.get("hole", ""))) if f.kind == "thread" else None
+        if hole is not None and f.props.get("internal", True):
+            e = through_extra(f, hole, breakthrough=params.breakthrough_mm, clearance=params.thread_clearance_mm)
+            out[hole.id] = max(out.get(hole.id, 0.0), e)
+    return out
+
+
 def _thread_decisions(features: Sequence[Feature], regions: Sequence[Feature], cat: Catalogue,
                       params: ToolingParams, rules: ToolingRules) -> tuple[list[FeatureTooling], list[Finding]]:
     """A thread mill for every internal thread on a hole, when the catalogue has thread mills."""
     mills = cat.thread_mills()
     if not mills:
         return [], []
+    extras = _through_extras(features, cat, params)
     by_id = {f.id: f for f in features}
     out: list[FeatureTooling] = []
     findings: list[Finding] = []
@@ -774,12 +796,13 @@ def _thread_decisions(features: Sequence[Feature], regions: Sequence[Feature], c
         if f.kind != "thread" or hole is None or not f.props.get("internal", True):
             continue
         try:
-            job = thread_job(f, hole, breakthrough=params.breakthrough_mm, clearance=params.thread_clearance_mm)
+            job = thread_job(f, hole, breakthrough=params.breakthrough_mm, clearance=params.thread_clearance_mm,
+                             extra=extras.get(hole.id, 0.0))
         except ThreadError:
             continue  # an unknown size or a thread not above its bore: the thread rules say so
-        hreq = requirement(hole, regions)
-        above = sum(e.depth_mm for e in hreq.enclosures) if hreq is not None else 0.0
-        reach = job.tip_depth + above + params.reach_clearance_mm
+        # the pockets above the hole's opening (its own counterbores are in the tip depth already)
+        above = sum(e.depth_mm for e in _enclosures(hole, regions))
+        reach = thread_reach(job, above) + params.reach_clearance_mm
         tool, why = pick_thread_mill(mills, job, reach=reach, clearance=params.thread_clearance_mm)
         out.append(FeatureTooling(f.id, "thread-mill", tool, None, reach, None,
                                   problem=None if tool is not None else "no-thread-mill-fits"))
@@ -787,7 +810,7 @@ def _thread_decisions(features: Sequence[Feature], regions: Sequence[Feature], c
             findings.append(rules.finding(
                 "no-thread-mill-fits",
                 f"No catalogue thread mill cuts {f.id} ({f.props.get('designation', '')} in the "
-                f"Ø{_num(job.bore)} mm bore of {hole.id}, tip {_num(round(reach, 4))} mm deep): "
+                f"Ø{_num(job.bore)} mm bore of {hole.id}, reach needed {_num(round(reach, 4))} mm): "
                 + "; ".join(why) + ".",
                 value=job.pitch, unit="mm", faces=tuple(f.faces), location_mm=f.location_mm, feature=f.id))
     return out, findings

@@ -57,6 +57,8 @@ class ThreadJob:
         full_length: Length of full thread the tip depth allows (the called-out length unless
             the hole's floor is in the way).
         length: The called-out length.
+        profile_angle_deg: Included flank angle (60° for ISO metric and UN, the only forms in
+            rules/data/threads.toml).
     """
 
     major: float
@@ -66,11 +68,22 @@ class ThreadJob:
     tip_depth: float
     full_length: float
     length: float
+    profile_angle_deg: float = 60.0
 
     @property
     def cut_length(self) -> float:
         """Axial length the helix runs over, from the tip's lowest point to the bore's top."""
         return self.tip_depth - self.bore_top
+
+    @property
+    def limited(self) -> bool:
+        """True when the bore's end, not the called-out length, sets the tip depth."""
+        return self.full_length < self.length - 1e-9
+
+
+def thread_reach(job: ThreadJob, above: float) -> float:
+    """Reach a thread mill needs: its tip depth plus ``above`` (the hole's opening below the part's top)."""
+    return job.tip_depth + above
 
 
 class ThreadError(ValueError):
@@ -86,28 +99,54 @@ def entry_bore_top(hole: Feature) -> float:
     return top
 
 
-def thread_job(thread: Feature, hole: Feature, *, breakthrough: float, clearance: float) -> ThreadJob:
+def through_extra(thread: Feature, hole: Feature, *, breakthrough: float, clearance: float) -> float:
+    """How much deeper than ``breakthrough`` a through hole must be cut for its thread.
+
+    A thread that runs out at the part's bottom has full form to the exit only if the thread
+    mill's tip can go ``LEAD_PITCHES`` pitches below it, so the hole's drilling or milling goes
+    that much further into the stock below the part. 0 for blind holes and short threads.
+    """
+    if not hole.props.get("through"):
+        return 0.0
+    try:
+        size = _size(thread)
+    except ThreadError:
+        return 0.0
+    length = float(thread.dims.get("length_mm") or hole.dims.get("depth_mm") or 0.0)
+    hole_depth = float(hole.props.get("drill_depth_mm", hole.dims.get("depth_mm", 0.0)))
+    want = entry_bore_top(hole) + length + LEAD_PITCHES * size[1] + clearance
+    return max(0.0, want - hole_depth - breakthrough)
+
+
+def _size(thread: Feature) -> tuple[float, float]:
+    """(major diameter, pitch): the designation's row when it has one, else as measured."""
+    d = thread.dims
+    row = by_designation(str(thread.props.get("designation", "")))
+    if row is not None:  # cut to the named size (a modelled thread measures within a few nm of it)
+        return row.major_mm, row.pitch_mm
+    for k in ("major_diameter_mm", "pitch_mm"):
+        if not d.get(k):
+            raise ThreadError(f"the thread's {k} is unknown (designation not in rules/data/threads.toml)")
+    return float(d["major_diameter_mm"]), float(d["pitch_mm"])
+
+
+def thread_job(thread: Feature, hole: Feature, *, breakthrough: float, clearance: float,
+               extra: float = 0.0) -> ThreadJob:
     """The thread mill's job for an internal ``thread`` in ``hole``.
 
     The size is the designation's row of ``rules/data/threads.toml`` when it has one, else the
     measured major diameter and pitch. The tip goes ``LEAD_PITCHES`` pitches below the
-    thread's end; in a blind hole never closer than ``clearance`` to the floor of the
-    full-diameter bore (the thread is then shorter, ``full_length``); through a through
-    hole, ``breakthrough`` below the part as well.
+    thread's end, but never closer than ``clearance`` to the end of the full-diameter bore:
+    its floor, or ``breakthrough`` (+ ``extra``, see :func:`through_extra`) below the part for a
+    through hole. Where that stops it,
+    the full thread is shorter (``full_length``; the last turn runs out incomplete).
 
     Raises:
-        ThreadError: Unknown major diameter or pitch, a major diameter not above the bore, or
-            no length.
+        ThreadError: Unknown major diameter or pitch, a major diameter not above the bore, no
+            length, or a bore too shallow for any full thread.
     """
     d = thread.dims
-    row = by_designation(str(thread.props.get("designation", "")))
-    if row is not None:  # cut to the named size (a modelled thread measures within a few nm of it)
-        major, pitch = row.major_mm, row.pitch_mm
-    else:
-        for k in ("major_diameter_mm", "pitch_mm"):
-            if not d.get(k):
-                raise ThreadError(f"the thread's {k} is unknown (designation not in rules/data/threads.toml)")
-        major, pitch = float(d["major_diameter_mm"]), float(d["pitch_mm"])
+    major, pitch = _size(thread)
     bore = float(hole.dims["diameter_mm"])
     if major <= bore + 1e-9:
         raise ThreadError(f"its major diameter {major:g} mm is not larger than the Ø{bore:g} mm hole")
@@ -118,13 +157,15 @@ def thread_job(thread: Feature, hole: Feature, *, breakthrough: float, clearance
     hole_depth = float(hole.props.get("drill_depth_mm", hole.dims.get("depth_mm", 0.0)))
     lead = LEAD_PITCHES * pitch
     tip = top + length + lead
-    full = length
-    if hole.props.get("through"):
-        if top + length >= hole_depth - 1e-6:
-            tip = max(tip, hole_depth + breakthrough + lead)
-    elif tip > hole_depth - clearance + 1e-9:
-        tip = hole_depth - clearance
-        full = tip - lead - top
+    # the deepest the bore is cut to full diameter: to its floor, or through the part and the
+    # breakthrough below it (a drill's point is narrower still)
+    cleared = hole_depth + (breakthrough + extra if hole.props.get("through") else 0.0)
+    if tip > cleared - clearance + 1e-9:
+        tip = cleared - clearance
+    full = min(length, tip - lead - top)
+    if full <= 0:
+        raise ThreadError(f"the bore is too shallow for a thread mill: {cleared - top:.4g} mm of bore below its top, "
+                          f"a thread mill needs {lead:.4g} mm ({LEAD_PITCHES:g} pitch) below the thread's end")
     return ThreadJob(major, pitch, bore, top, tip, full, length)
 
 
@@ -152,7 +193,10 @@ def pick_thread_mill(tools: Iterable[T], job: ThreadJob, *, reach: float, cleara
         neck_ok = (c.neck_diameter_mm is not None
                    and helix + c.neck_diameter_mm / 2 <= job.bore / 2 - clearance + 1e-9) \
             or (c.flute_length_mm is not None and c.flute_length_mm >= job.cut_length + p - 1e-9)
-        if c.pitch_min_mm is None or c.pitch_max_mm is None or not (
+        angle = getattr(c, "profile_angle_deg", None)
+        if angle is not None and abs(angle - job.profile_angle_deg) > 0.5:
+            why.append(f"{c.id}: its {angle:g}° tooth form is not the thread's {job.profile_angle_deg:g}°")
+        elif c.pitch_min_mm is None or c.pitch_max_mm is None or not (
                 c.pitch_min_mm - 1e-9 <= p <= c.pitch_max_mm + 1e-9):
             why.append(f"{c.id}: pitch range does not hold P{p:g}")
         elif c.diameter_mm > job.bore - 2 * clearance + 1e-9:
@@ -161,7 +205,7 @@ def pick_thread_mill(tools: Iterable[T], job: ThreadJob, *, reach: float, cleara
         elif helix <= 1e-3:
             why.append(f"{c.id}: Ø{c.diameter_mm:g} leaves no helix inside the Ø{job.major:g} major diameter")
         elif c_reach is None or c_reach < reach - 1e-9:
-            why.append(f"{c.id}: reach {c_reach if c_reach is not None else '?'} mm < {reach:.4g} mm")
+            why.append(f"{c.id}: reach {c_reach if c_reach is not None else '?'} mm < {round(reach, 4):g} mm")
         elif not neck_ok:
             why.append(f"{c.id}: its neck (Ø{c.neck_diameter_mm if c.neck_diameter_mm is not None else '?'}) "
                        f"would rub the thread crests on the R{helix:.4g} helix")
