@@ -195,13 +195,15 @@ def threaded_hole(
     bore_depth: float = 3.5,
     block: tuple[float, float, float] = (6.0, 6.0, 4.0),
     at: tuple[float, float] = (0.0, 0.0),
+    hand: str = "right",
 ) -> cq.Workplane:
     """A block with a blind tapped hole: a modelled internal ISO metric thread from the top.
 
     The bore is the basic minor diameter D1 = D − 1.082532·P (ISO 68-1: D1/2 = D/2 − 5/8 H,
     H = 0.866025·P), ``bore_depth`` deep with a flat floor, at ``at`` in a block of ``block``
     (x, y, z) standing on z = 0. The thread's 60° groove reaches the major diameter ``major``
-    (a P/8 flat at the root), starts ``length`` below the top and runs out above it.
+    (a P/8 flat at the root), starts ``length`` below the top and runs out above it;
+    ``hand`` is ``right`` or ``left``.
     """
     import math
 
@@ -218,7 +220,8 @@ def threaded_hole(
     z_start = bz - length
     cx, cy = at
     profile = cq.Workplane("XZ").polyline(pts).close().wires().val().translate(cq.Vector(cx, cy, z_start))
-    helix = cq.Wire.makeHelix(pitch, length + pitch, r_minor - e, center=cq.Vector(cx, cy, z_start))
+    helix = cq.Wire.makeHelix(pitch, length + pitch, r_minor - e, center=cq.Vector(cx, cy, z_start),
+                              lefthand=hand == "left")
     groove = cq.Solid.sweep(profile, [], helix, isFrenet=True)
     body = cq.Workplane("XY").box(bx, by, bz, centered=(True, True, False)).val()
     bore = cq.Solid.makeCylinder(r_minor, bore_depth + 0.1, cq.Vector(cx, cy, bz - bore_depth))

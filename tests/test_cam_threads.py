@@ -541,3 +541,12 @@ def test_a_tools_file_named_without_a_folder_is_not_called_shipped(tmp_path, mon
     assert c.file == str(tmp_path / "mine.toml") and _catalogue_file(c.file) == str(tmp_path / "mine.toml")
     shipped = data.load_catalogue()[0]
     assert _catalogue_file(shipped.file) == f"rules/tools/{shipped.file}"
+
+
+def test_a_modelled_left_hand_thread_is_cut_top_down(make_part, threaded):
+    path = make_part("cam_m2_left", "threaded_hole", major=2.0, pitch=0.4, length=2.0, bore_depth=2.5, hand="left")
+    gen, _ = generate(path, tools=threaded[0].parent / "tools")
+    (op,) = [op for op in gen.program.setups[0].operations if op.kind == "thread-mill"]
+    turns = [(a, st) for a, st in _walk(op.steps) if isinstance(st, Arc) and (st.cx, st.cy) == (0.0, 0.0)]
+    assert turns and all(st.ccw and st.z - a[2] == pytest.approx(-0.4) for a, st in turns)  # G3, one pitch down
+    assert "left-hand, G3 top-down" in gen.files[0][1] and "assumed" not in gen.files[0][1]

@@ -144,6 +144,7 @@ def test_modelled_thread_m2(make_part):
     assert t.dims["major_diameter_mm"] == pytest.approx(2.0, abs=UM)
     assert t.dims["minor_diameter_mm"] == pytest.approx(2.0 - 1.226869 * 0.4, abs=UM)
     assert t.props["internal"] is False
+    assert t.props["hand"] == "right"
 
 
 def test_modelled_internal_thread_m2_in_its_hole(make_part):
@@ -159,6 +160,15 @@ def test_modelled_internal_thread_m2_in_its_hole(make_part):
     assert hole.dims["diameter_mm"] == pytest.approx(2.0 - 1.082532 * 0.4, abs=UM)
     assert hole.dims["depth_mm"] == pytest.approx(3.5, abs=UM) and hole.props["bottom"] == "flat"
     assert tuple(t.location_mm[:2]) == pytest.approx((0.7, -0.4), abs=UM)
+    assert t.props["hand"] == "right"
+
+
+def test_modelled_left_hand_thread_is_left(make_part):
+    body = _body(make_part("m2_left", "threaded_hole", major=2.0, pitch=0.4, length=2.0, bore_depth=2.5,
+                           hand="left"))
+    (t,) = _features(body, "thread")
+    assert t.props["hand"] == "left" and t.props["designation"] == "M2x0.4"
+    assert t.dims["pitch_mm"] == pytest.approx(0.4, rel=0.005)
 
 
 def test_every_measurement_has_faces_and_location(make_part):

@@ -62,6 +62,9 @@ def find_threads(an: Analysis) -> None:
                 "length_mm": length}
         props = {"source": "model", "internal": internal,
                  "designation": row.designation if row else f"M{major:g}x{pitch:.3g} (non-standard)"}
+        hand = _hand(geo, around, d, p0, pitch, rmin, rmax)
+        if hand is not None:
+            props["hand"] = hand
         if row and row.pitch_diameter_mm:
             dims["pitch_diameter_mm"] = float(row.pitch_diameter_mm)
         hole = next((h for h in an.features if h.kind == "hole" and h.axis is not None
@@ -72,6 +75,41 @@ def find_threads(an: Analysis) -> None:
         faces = tuple(sorted(f.id for f in around))
         loc = add(p0, mul(d, (lo + hi) / 2))
         an.features.append(Feature(an.new_id("thread"), "thread", faces, dims, props, clean(loc), clean(d)))
+
+
+def _hand(geo, faces, d: Vec3, p0: Vec3, pitch: float, rmin: float, rmax: float) -> str | None:  # type: ignore[no-untyped-def]
+    """``right`` or ``left`` from points on the helical faces, or None if they do not say.
+
+    Near the root/crest radius a thread's surface is a helix: z − s·p·θ/2π is the same (mod p)
+    for every point, with θ counter-clockwise about the axis and s = +1 for a right-hand
+    thread (it advances along the axis as it turns counter-clockwise), −1 for a left-hand one.
+    The hand whose phases cluster (mean resultant length near 1; the other hand's spread over
+    the whole pitch) is the thread's.
+    """
+    import cmath
+    import math
+
+    ref = (1.0, 0.0, 0.0) if abs(d[0]) < 0.9 else (0.0, 1.0, 0.0)
+    u = sub(ref, mul(d, dot(ref, d)))
+    u = mul(u, 1.0 / dot(u, u) ** 0.5)
+    v = (d[1] * u[2] - d[2] * u[1], d[2] * u[0] - d[0] * u[2], d[0] * u[1] - d[1] * u[0])
+    band = rmin + 0.9 * (rmax - rmin)
+    pts = []
+    for f in faces:
+        for _u, _v, p, _n in geo.sample_face_uv(f.id, 24):
+            rel = sub(p, p0)
+            x, y = dot(rel, u), dot(rel, v)
+            if math.hypot(x, y) >= band:
+                pts.append((math.atan2(y, x), dot(rel, d)))
+    if len(pts) < 12:
+        return None
+    score = {}
+    for name, sgn in (("right", 1.0), ("left", -1.0)):
+        acc = sum(cmath.exp(2j * math.pi * (z / pitch - sgn * th / (2 * math.pi))) for th, z in pts)
+        score[name] = abs(acc) / len(pts)
+    best = max(score, key=lambda k: score[k])
+    other = min(score, key=lambda k: score[k])
+    return best if score[best] > 0.8 and score[other] < 0.5 else None
 
 
 def _off_axis(p: Vec3, d: Vec3, p0: Vec3) -> float:
