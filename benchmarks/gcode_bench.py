@@ -1,10 +1,12 @@
 """G-code generation time vs STEP read time, per generator part (or the files given).
 
-    python benchmarks/gcode_bench.py [PART.step ...]
+    python benchmarks/gcode_bench.py [--tools CATALOGUE] [PART.step ...]
 
 Prints, per part: STEP read (kernel.load), analysis (api.analyze: read + features + rules +
 tooling), program generation alone (planning, offsets, sections, filters, posts), lines of
-G-code, operations and the estimated cycle time.
+G-code, operations, thread-milling operations and the estimated cycle time. The default parts
+include a modelled M2x0.4 tapped hole; its thread is milled only with ``--tools`` naming a
+catalogue (file or folder) that holds thread mills.
 """
 
 from __future__ import annotations
@@ -18,14 +20,24 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "example_parts"))
 
 
-def parts() -> list[Path]:
-    if len(sys.argv) > 1:
-        return [Path(p) for p in sys.argv[1:]]
+def _args() -> tuple[str | None, list[str]]:
+    argv = sys.argv[1:]
+    tools = None
+    if "--tools" in argv:
+        i = argv.index("--tools")
+        tools = argv[i + 1]
+        argv = argv[:i] + argv[i + 2:]
+    return tools, argv
+
+
+def parts(given: list[str]) -> list[Path]:
+    if given:
+        return [Path(p) for p in given]
     import generators
 
     out = []
     tmp = Path(tempfile.mkdtemp(prefix="dfm-gcode-bench-"))
-    for name in ("plate_with_pockets", "slotted_block", "holes_block", "lens_barrel"):
+    for name in ("plate_with_pockets", "slotted_block", "holes_block", "lens_barrel", "threaded_hole"):
         out.append(generators.export_step(getattr(generators, name)(), tmp / f"{name}.step", name=name))
     return out
 
@@ -38,18 +50,19 @@ def main() -> None:
     from dfm.cam.tools import from_tooling
     from dfm.kernel import sampling
 
+    tools, given = _args()
     print(f"{'part':<24} {'read s':>7} {'analyse s':>9} {'gcode s':>8} {'gcode/read':>10} {'lines':>7} "
-          f"{'ops':>4} {'cycle s':>8}")
-    for path in parts():
+          f"{'ops':>4} {'thread':>6} {'cycle s':>8}")
+    for path in parts(given):
         t0 = time.perf_counter()
         loaded = kernel.load(path)
         t_read = time.perf_counter() - t0
         t0 = time.perf_counter()
-        result = api.analyze(path)
+        result = api.analyze(path, api.Options(tools=tools))
         t_an = time.perf_counter() - t0
         t0 = time.perf_counter()
         settings = data.load_settings()
-        cat = data.load_catalogue()
+        cat = data.load_catalogue(tools)
         solid = loaded.solids[0]
         body = result.bodies[0]
         lo, hi = solid.bbox
@@ -61,8 +74,9 @@ def main() -> None:
         t_gen = time.perf_counter() - t0
         lines = sum(len(t.splitlines()) for _, t in gen.files)
         ops = sum(len(s.operations) for s in prog.setups)
+        threads = sum(op.kind == "thread-mill" for s in prog.setups for op in s.operations)
         print(f"{path.stem:<24} {t_read:7.3f} {t_an:9.3f} {t_gen:8.3f} {t_gen / t_read:10.1f} {lines:7d} "
-              f"{ops:4d} {gen.total_seconds:8.1f}")
+              f"{ops:4d} {threads:6d} {gen.total_seconds:8.1f}")
 
 
 if __name__ == "__main__":
