@@ -17,6 +17,16 @@ from dfm.cam.data import Cutter, Material, Settings
 from dfm.cam.model import CuttingData
 
 
+def _spindle(vc: float, d: float, settings: Settings, warnings: list[str]) -> tuple[float, float]:
+    """(n = vc / (π D), that capped at the machine's maximum rpm); a warning when the cap binds."""
+    rpm_raw = vc * 1000.0 / (math.pi * d)
+    rpm = min(rpm_raw, settings["max_rpm"])
+    if rpm < rpm_raw:
+        warnings.append(f"rpm capped at the machine maximum {settings['max_rpm']:.0f} "
+                        f"(vc {vc:g} m/min would need {rpm_raw:.0f})")
+    return rpm_raw, rpm
+
+
 def cutting_data(cutter: Cutter, material: Material, settings: Settings, *, ae_mm: float | None = None,
                  ap_mm: float | None = None) -> CuttingData:
     """Speeds and feeds of ``cutter`` in ``material`` at radial engagement ``ae_mm``.
@@ -33,11 +43,7 @@ def cutting_data(cutter: Cutter, material: Material, settings: Settings, *, ae_m
     ap = settings["ap_over_d"] * d if ap_mm is None else ap_mm
     warnings: list[str] = []
     vc = material.vc_min_m_min
-    rpm_raw = vc * 1000.0 / (math.pi * d)
-    rpm = min(rpm_raw, settings["max_rpm"])
-    if rpm < rpm_raw:
-        warnings.append(f"rpm capped at the machine maximum {settings['max_rpm']:.0f} "
-                        f"(vc {vc:g} m/min would need {rpm_raw:.0f})")
+    rpm_raw, rpm = _spindle(vc, d, settings, warnings)
     fz_chart = material.fz_per_d_min * d
     hmin = material.hmin_over_redge_max * settings["edge_radius_mm"]
     fz = max(fz_chart, hmin)
@@ -99,11 +105,7 @@ def drilling_data(cutter: Cutter, material: Material, settings: Settings) -> Cut
            " (carbide drill: the table has no carbide drilling speed for this material)")
     if not cutter.tool_material:
         why = " (drill material not in the catalogue: HSS speed)"
-    rpm_raw = vc * 1000.0 / (math.pi * d)
-    rpm = min(rpm_raw, settings["max_rpm"])
-    if rpm < rpm_raw:
-        warnings.append(f"rpm capped at the machine maximum {settings['max_rpm']:.0f} "
-                        f"(vc {vc:g} m/min would need {rpm_raw:.0f})")
+    rpm_raw, rpm = _spindle(vc, d, settings, warnings)
     f_chart = material.drill_f_per_d * d
     hmin = material.hmin_over_redge_max * settings["edge_radius_mm"]
     f_rev = max(f_chart, 2.0 * hmin)
