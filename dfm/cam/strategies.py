@@ -235,7 +235,9 @@ def finish_walls(walls: Sequence[Loop], *, z_top: float, z_floor: float, ap: flo
     out: list[Step] = []
     levels = depth_levels(z_top, z_floor, ap)
     for loop in walls:
-        longest = max(range(len(loop)), key=lambda i: loop[i].length)
+        # the first of the longest segments: equal lengths differ in the last bits with the input
+        top = max(seg.length for seg in loop)
+        longest = next(i for i, seg in enumerate(loop) if seg.length >= top - 1e-9)
         s = loop[longest]
         a, b = s.split(0.5)
         loop = (b,) + tuple(loop[longest + 1:]) + tuple(loop[:longest]) + (a,)
