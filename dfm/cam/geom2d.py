@@ -176,23 +176,70 @@ def circle(center: Pt, r: float, start_angle: float = 0.0, ccw: bool = True) -> 
 
 
 def _circle_through(p: Pt, q: Pt, s: Pt) -> tuple[Pt, float] | None:
-    ax, ay = p
-    bx, by = q
-    cx, cy = s
-    d = 2 * (ax * (by - cy) + bx * (cy - ay) + cx * (ay - by))
+    # relative to p: far from the origin, absolute squares would cancel away the digits
+    bx, by = q[0] - p[0], q[1] - p[1]
+    cx, cy = s[0] - p[0], s[1] - p[1]
+    d = 2 * (bx * cy - by * cx)
     if abs(d) < 1e-12:
         return None
-    ux = ((ax * ax + ay * ay) * (by - cy) + (bx * bx + by * by) * (cy - ay) + (cx * cx + cy * cy) * (ay - by)) / d
-    uy = ((ax * ax + ay * ay) * (cx - bx) + (bx * bx + by * by) * (ax - cx) + (cx * cx + cy * cy) * (bx - ax)) / d
-    return (ux, uy), math.dist((ux, uy), p)
+    b2, c2 = bx * bx + by * by, cx * cx + cy * cy
+    ux = (cy * b2 - by * c2) / d
+    uy = (bx * c2 - cx * b2) / d
+    return (p[0] + ux, p[1] + uy), math.hypot(ux, uy)
 
 
-def fit_arcs(points: Sequence[Pt], tol: float = 2e-5) -> Loop:
+#: Chord error of the outlines fit_arcs reads (mm): docs/features.md props.outline is a 1 µm
+#: deflection discretisation (GCPnts_QuasiUniformDeflection keeps every chord's sagitta at or
+#: below it), with room for coarser synthetic outlines. A chord that bulges further from the
+#: circle through its neighbours is a straight edge of the part, not a piece of that circle.
+MAX_SAGITTA = 2.5e-3
+
+#: Largest angle (rad) one chord of a discretised curve may span. Regular polygons (square 90°,
+#: hexagon 60°, octagon 45°) have concyclic vertices; their edges are longer than this.
+MAX_CHORD_ANGLE = math.radians(40.0)
+
+
+#: Circles larger than this (mm) through three outline points are a straight run, not an arc.
+MAX_ARC_RADIUS = 1e3
+
+
+def _arc_run_turn(pts: Sequence[Pt], c: Pt, r: float, tol: float, max_sagitta: float) -> float | None:
+    """The signed angle (rad, CCW) ``pts`` turn about ``c`` if they can be one arc of the circle.
+
+    They can be a discretisation of an arc of the circle (c, r) when every point lies on it
+    within ``tol``, the points turn one way about ``c``, and every chord is short: it spans at
+    most :data:`MAX_CHORD_ANGLE` and the arc over it stays within ``max_sagitta`` of the chord
+    (so the arc stays that close to the polyline). None when they cannot.
+    """
+    if len(pts) < 2 or r <= tol:
+        return None
+    if any(abs(math.dist(p, c) - r) > tol for p in pts):
+        return None
+    sign = 0
+    total = 0.0
+    for p, q in zip(pts, pts[1:], strict=False):
+        cross = (p[0] - c[0]) * (q[1] - c[1]) - (p[1] - c[1]) * (q[0] - c[0])
+        dot = (p[0] - c[0]) * (q[0] - c[0]) + (p[1] - c[1]) * (q[1] - c[1])
+        s = 1 if cross > 0 else -1 if cross < 0 else 0
+        if s == 0 or (sign and s != sign):
+            return None
+        sign = s
+        angle = math.atan2(abs(cross), dot)  # the chord's angle at the centre, 0..π
+        if angle > MAX_CHORD_ANGLE or r * (1.0 - math.cos(angle / 2.0)) > max_sagitta:
+            return None
+        total += s * angle
+    return total
+
+
+def fit_arcs(points: Sequence[Pt], tol: float = 2e-5, max_sagitta: float = MAX_SAGITTA) -> Loop:
     """Turn a closed polyline into lines and arcs.
 
-    Runs of at least four points that lie on one circle within ``tol`` (and turn one way)
-    become one arc; everything else stays a line. The outlines of docs/features.md are
-    discretised curves, so this recovers the circular corners and holes for G2/G3.
+    Runs of at least four points that can be a discretisation of one arc become that arc:
+    every point on the circle within ``tol``, one turning direction, and short chords (see
+    :func:`_arc_run_turn`). Everything else stays a line, so a polygon whose vertices happen
+    to be concyclic (every rectangle, triangle and regular polygon) keeps its corners. The
+    outlines of docs/features.md are discretised curves, so this recovers the circular
+    corners and holes for G2/G3.
     """
     pts: list[Pt] = [(float(x), float(y)) for x, y in points]
     if len(pts) > 1 and math.dist(pts[0], pts[-1]) < EPS:
@@ -201,17 +248,18 @@ def fit_arcs(points: Sequence[Pt], tol: float = 2e-5) -> Loop:
     if n < 3:
         raise ValueError("an outline needs at least three points")
     whole = _circle_through(pts[0], pts[n // 3], pts[(2 * n) // 3])
-    if whole is not None and all(abs(math.dist(p, whole[0]) - whole[1]) <= tol for p in pts):
+    if whole is not None and n >= 4:
         c, r = whole
-        ccw = polygon_signed_area(pts) > 0
-        ang = math.atan2(pts[0][1] - c[1], pts[0][0] - c[0])
-        return circle(c, r, ang, ccw)
+        turn = _arc_run_turn(pts + [pts[0]], c, r, tol, max_sagitta)
+        if turn is not None and abs(abs(turn) - 2 * math.pi) < 1e-6:
+            ang = math.atan2(pts[0][1] - c[1], pts[0][0] - c[0])
+            return circle(c, r, ang, turn > 0)
     # Start at a corner (a point where an arc cannot continue), so arcs are not cut in two.
     start = 0
     for i in range(n):
-        a, b, c = pts[i - 1], pts[i], pts[(i + 1) % n]
-        fit = _circle_through(a, b, c)
-        if fit is None or fit[1] > 1e3:
+        a, b, c3 = pts[i - 1], pts[i], pts[(i + 1) % n]
+        fit = _circle_through(a, b, c3)
+        if fit is None or fit[1] > MAX_ARC_RADIUS or _arc_run_turn([a, b, c3], *fit, tol, max_sagitta) is None:
             start = i
             break
     pts = pts[start:] + pts[:start]
@@ -221,27 +269,19 @@ def fit_arcs(points: Sequence[Pt], tol: float = 2e-5) -> Loop:
     m = len(pts) - 1
     while i < m:
         best_j = i + 1
-        best: tuple[Pt, float] | None = None
+        best: tuple[Pt, float, bool] | None = None
         j = i + 3
         while j <= m:
             fit = _circle_through(pts[i], pts[(i + j) // 2], pts[j])
-            if fit is None or fit[1] > 1e3:
+            if fit is None or fit[1] > MAX_ARC_RADIUS:
                 break
-            c, r = fit
-            if any(abs(math.dist(pts[k], c) - r) > tol for k in range(i, j + 1)):
+            turn = _arc_run_turn(pts[i:j + 1], fit[0], fit[1], tol, max_sagitta)
+            if turn is None:
                 break
-            # one turning direction only, and chords short relative to the radius
-            cross = [(pts[k][0] - c[0]) * (pts[k + 1][1] - c[1]) - (pts[k][1] - c[1]) * (pts[k + 1][0] - c[0])
-                     for k in range(i, j)]
-            if not (all(x > 0 for x in cross) or all(x < 0 for x in cross)):
-                break
-            if any(math.dist(pts[k], pts[k + 1]) > 1.2 * r for k in range(i, j)):
-                break
-            best_j, best = j, (c, r)
+            best_j, best = j, (fit[0], fit[1], turn > 0)
             j += 1
-        if best is not None and best_j - i >= 3:
-            c, _r = best
-            ccw = ((pts[i][0] - c[0]) * (pts[i + 1][1] - c[1]) - (pts[i][1] - c[1]) * (pts[i + 1][0] - c[0])) > 0
+        if best is not None:
+            c, _r, ccw = best
             a, b = pts[i], pts[best_j]
             if math.dist(a, b) < EPS:  # a full circle: split in two halves
                 mid = pts[(i + best_j) // 2]
