@@ -3,6 +3,16 @@
 Like CadQuery's ``cqgi``, it never raises for a bad part: the error comes back inside the
 result (``status == "error"``), so a GUI or a batch worker never has to catch kernel
 exceptions. Programming errors (bugs) in dfm itself still raise.
+
+Two doors to the same analysis:
+
+* :func:`analyze_isolated` (what ``dfm check``, ``tools``, ``report``, ``gcode``, ``batch``
+  and the FreeCAD workbench use) reads and analyses the file in a child process with a time
+  limit and a memory cap (:mod:`dfm.isolation`): a file that crashes, hangs or exhausts
+  the kernel comes back as a DFM913/914/915 error result, and the caller lives on.
+* :func:`analyze` runs in the calling process: faster to start, easy to debug and profile,
+  but a file that makes OpenCASCADE segfault takes the caller with it, and one that loops
+  never returns. Use it for files you trust.
 """
 
 from __future__ import annotations
@@ -64,7 +74,10 @@ class Options:
 
 
 def analyze(path: str | Path, options: Options | None = None, **kwargs: Any) -> DfmResult:
-    """Analyse one STEP/BREP file.
+    """Analyse one STEP/BREP file in this process.
+
+    The kernel runs in the calling process: a hostile file can crash it (a segfault in
+    OpenCASCADE) or never return. For untrusted files use :func:`analyze_isolated`.
 
     Args:
         path: The part file.
@@ -91,6 +104,40 @@ def analyze(path: str | Path, options: Options | None = None, **kwargs: Any) -> 
         return replace(base, status="error", error=ErrorInfo(diag.code, diag.name, f"{err} [{diag.code} {diag.name}]"))
     except DfmError as err:
         return replace(base, status="error", error=ErrorInfo("DFM900", "analysis-error", f"{path}: {err}"))
+
+
+def analyze_isolated(path: str | Path, options: Options | None = None, *, limits: Any = None,
+                     **kwargs: Any) -> DfmResult:
+    """Analyse one STEP/BREP file in a child process with a time limit and a memory cap.
+
+    Args:
+        path: The part file.
+        options: Settings; keyword arguments override them as in :func:`analyze`.
+        limits: ``dfm.isolation.Limits`` (default: 300 s, 4096 MiB).
+        **kwargs: ``Options`` fields to replace in ``options``.
+
+    Returns:
+        What :func:`analyze` returns; when the child crashed, timed out or ran out of
+        memory, an error result (DFM913 worker-crashed, DFM914 analysis-timeout, DFM915
+        out-of-memory, DFM916 worker-error) naming the file.
+    """
+    from dfm import isolation
+
+    opts = replace(options or Options(), **kwargs) if kwargs else (options or Options())
+    got = isolation.run_child("dfm.api:analyze", (str(path), opts), limits=limits)
+    if got.ok:
+        return got.value  # type: ignore[no-any-return]
+    if got.raised is not None:
+        return error_result(path, opts, "worker-error", str(got.raised))
+    return error_result(path, opts, got.error or "worker-error", got.cause)
+
+
+def error_result(path: str | Path, options: Options | None, name: str, cause: str) -> DfmResult:
+    """The error result of ``path`` for input diagnostic ``name`` (``worker-crashed``...)."""
+    opts = options or Options()
+    err = diagnostics.input_error(name, path, cause)
+    return DfmResult(file=str(path), status="error", settings=opts.as_dict(), generated_at=opts.generated_at,
+                     dfm_version=__version__, error=ErrorInfo(err.code, err.name, str(err)))
 
 
 def _analyze(path: Path, opts: Options, base: DfmResult) -> DfmResult:

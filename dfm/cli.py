@@ -13,15 +13,24 @@ import importlib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from dfm import __version__
 from dfm.errors import DfmError
+
+#: Same defaults as dfm.isolation (not imported here, so that `dfm --help` stays light).
+DEFAULT_TIMEOUT_S = 300.0
+DEFAULT_MEMORY_MB = 4096
 
 EXIT_CODES = """exit codes:
   0  every part was read and none has an error-severity finding
   1  at least one part has error-severity findings (it fails DFM)
   2  input error: a file could not be read (missing, not STEP/BREP, corrupt, empty,
-     no solid, invalid solid) or a setting/rule/spec file is wrong"""
+     no solid, invalid solid, not read whole) or its analysis crashed, timed out or ran
+     out of memory (DFM913/914/915), or a setting/rule/spec file is wrong
+
+Each file is read and analysed in its own process (--timeout, --memory): a file that
+crashes or hangs the geometry kernel is one error line, and the other files go on."""
 
 #: Modules that add further sub-commands; each has ``add_parser(subparsers)`` which
 #: registers its parser and sets ``func`` (``func(args) -> int``) as the handler.
@@ -46,6 +55,31 @@ def add_analysis_options(p: argparse.ArgumentParser) -> None:
                    help="machine profile, e.g. hsm-60k (default), vmc-15k (`dfm rules --profiles`)")
     p.add_argument("--timestamp", metavar="ISO",
                    help="timestamp to stamp on results (default: none, for reproducible output)")
+    p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, metavar="S",
+                   help=f"seconds one file's analysis may take before its process is stopped "
+                   f"(default {DEFAULT_TIMEOUT_S:g}; 0: no limit) [DFM914]")
+    p.add_argument("--memory", type=int, default=DEFAULT_MEMORY_MB, metavar="MB",
+                   help=f"address-space cap of one file's analysis process in MiB (default {DEFAULT_MEMORY_MB}; "
+                   "0: no cap) [DFM915]. It counts virtual memory, about 600 MiB of which is the loaded "
+                   "kernel libraries; a cap dfm itself does not fit in is refused")
+
+
+def limits_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """``isolation.Limits`` from ``--timeout``/``--memory`` (0: none), checked.
+
+    Raises:
+        UsageError: A negative value, or a memory cap below what dfm's process itself takes.
+    """
+    from dfm import isolation
+    from dfm.errors import UsageError
+
+    timeout = getattr(args, "timeout", DEFAULT_TIMEOUT_S)
+    memory = getattr(args, "memory", DEFAULT_MEMORY_MB)
+    if timeout is None or timeout < 0 or memory is None or memory < 0:
+        raise UsageError("--timeout and --memory must be >= 0 (0: no limit)")
+    limits = isolation.Limits(timeout=timeout or None, memory_mb=memory or None)
+    isolation.check_limits(limits)
+    return limits
 
 
 def options_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]
@@ -64,18 +98,30 @@ def options_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    from dfm import api
+    from dfm import api, isolation
     from dfm.report import jsonout, text
 
+    limits = limits_from_args(args)
     opts = options_from_args(args)
+    html_to = html_targets(args.parts, args.html) if getattr(args, "html", None) else {}
+    report = _html_module() if html_to else None
     results = []
     for part in args.parts:
-        result = api.analyze(part, opts)
+        got = isolation.run_child("dfm.cli:check_part", (part, opts, bool(html_to)), limits=limits)
+        pictures: dict[int, Any] = {}
+        note = ""
+        if got.ok:
+            result, pictures, note = got.value
+        else:
+            name, cause = (got.error or "worker-error", got.cause) if got.raised is None else ("worker-error",
+                                                                                              str(got.raised))
+            result = api.error_result(part, opts, name, cause)
         results.append(result)
         if result.status != "ok" and result.error is not None:
             print(f"dfm: {result.error.message}", file=sys.stderr)
-        if getattr(args, "html", None):
-            _write_html(result, args, len(args.parts))
+        if report is not None:
+            shown = pictures if result.status == "ok" else None  # None: the report says why there are none
+            report.write_report(result, html_to[part], pictures=shown, pictures_note=note)
     if args.format == "json":
         out = jsonout.dumps(results[0] if len(results) == 1 else results)
     else:
@@ -84,16 +130,40 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return max(r.exit_code for r in results)
 
 
-def _write_html(result, args: argparse.Namespace, n_parts: int) -> None:  # type: ignore[no-untyped-def]
+def check_part(part: str, opts: Any, pictures: bool) -> tuple[Any, dict[int, Any], str]:
+    """What ``dfm check`` runs in the isolated process: (result, pictures by body, note)."""
+    from dfm import api
+
+    result = api.analyze(part, opts)
+    if not pictures or result.status != "ok":
+        return result, {}, ""
+    pics, note = _html_module().pictures_for(result)
+    return result, pics, note
+
+
+def _html_module() -> Any:
     try:
-        report = importlib.import_module("dfm.report.html")
+        return importlib.import_module("dfm.report.html")
     except ModuleNotFoundError:
         raise DfmError("the HTML report is not available in this installation") from None
-    target = Path(args.html)
-    if n_parts > 1:
-        target.mkdir(parents=True, exist_ok=True)
-        target = target / (Path(result.file).stem + ".html")
-    report.write_report(result, target)
+
+
+def html_targets(parts: Sequence[str], html: str) -> dict[str, Path]:
+    """Where ``--html`` writes each part's report.
+
+    The file itself for one part, else one file per part in the folder, named apart when
+    stems clash (``a/part.stp``, ``b/part.stp`` give ``a__part.html``, ``b__part.html``).
+    """
+    from pathlib import PurePosixPath
+
+    from dfm.batch.output import assign_names
+
+    target = Path(html)
+    unique = list(dict.fromkeys(parts))
+    if len(unique) == 1:
+        return {unique[0]: target}
+    names = assign_names([(p, PurePosixPath(Path(p).name)) for p in unique])
+    return {p: target / f"{n}.html" for p, n in zip(unique, names, strict=True)}
 
 
 def _emit(text_out: str, output: str | None) -> None:
@@ -149,12 +219,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    from dfm import isolation
+
+    previous = isolation.install_sigterm()
     try:
         return int(args.func(args))
     except DfmError as err:
         print(f"dfm: {err}", file=sys.stderr)
         return 2
+    except isolation.Terminated:
+        isolation.kill_all()
+        print("dfm: terminated", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
+        isolation.kill_all()
         print("dfm: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
@@ -163,3 +241,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = f"{err.filename}: " if err.filename else ""
         print(f"dfm: {where}{err.strerror or err}", file=sys.stderr)
         return 2
+    finally:
+        isolation.restore_sigterm(previous)

@@ -6,7 +6,15 @@ can print ``str(err)`` as it is and a batch summary can store it.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+
+_ADDRESS = re.compile(r"\b0x[0-9a-fA-F]{6,16}\b")
+
+
+def scrub_addresses(text: str) -> str:
+    """``text`` without memory addresses (``0x55d3c4a1b2c0``), which differ from run to run."""
+    return _ADDRESS.sub("0x…", text)
 
 
 class DfmError(Exception):
@@ -27,8 +35,11 @@ class InputError(DfmError):
         self.code = code
         self.name = name
         self.path = str(path)
-        self.cause = " ".join(str(cause).split())  # one line, always
+        self.cause = scrub_addresses(" ".join(str(cause).split()))  # one line, always, the same every run
         super().__init__(f"{self.path}: {self.cause} [{code} {name}]")
+
+    def __reduce__(self) -> tuple[type, tuple[str, str, str, str]]:  # sent back from an isolated child
+        return (type(self), (self.code, self.name, self.path, self.cause))
 
 
 class KernelError(DfmError):
@@ -47,6 +58,9 @@ class RuleError(DfmError):
         self.reason = " ".join(str(reason).split())
         where = f"{self.path}: {key}: " if key else f"{self.path}: "
         super().__init__(where + self.reason)
+
+    def __reduce__(self) -> tuple[type, tuple[str, str, str]]:  # sent back from an isolated child
+        return (type(self), (self.path, self.key, self.reason))
 
 
 class UsageError(DfmError):

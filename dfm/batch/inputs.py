@@ -1,26 +1,36 @@
 """Turning ``dfm batch`` arguments into a list of part files.
 
 INPUT may be a file, a folder (searched recursively), a glob or a ``.zip`` archive.
-Uploads are untrusted, so archives are unpacked defensively:
+Uploads are untrusted, so they are checked before any work starts:
 
+* only regular files are read: a FIFO, device or socket (or a link to one, such as
+  ``/dev/zero`` named ``part.step``) is refused with its kind, without opening it, and a
+  file above the size limit is refused before it is hashed;
 * a member whose name is absolute, has a drive letter or a ``..`` component, or that is a
   link (or any other non-regular file) is refused and never written;
 * every written path is checked to resolve inside the extraction folder;
 * a zip bomb is stopped by limits on member count, member size, total size and the
   compression ratio; the limits are checked against the member headers *and* against the
-  bytes actually inflated, so a header that lies about the size does not get through.
+  bytes actually inflated, so a header that lies about the size does not get through;
+* an archive that cannot be read (bad CRC, broken deflate stream, not a zip at all) is that
+  archive's error (its members that did unpack still go on), and one that holds no part is
+  reported like an empty folder (DFM901);
+* two members with the same name are unpacked apart and reported apart
+  (``up.zip!part.step`` and ``up.zip!part.step#2``).
 
-Refused members and archives become :class:`InputProblem` records, which the batch
+Refused inputs, members and archives become :class:`InputProblem` records, which the batch
 reports in its summary like any other unreadable file.
 """
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import hashlib
 import os
 import stat
 import zipfile
+import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -37,15 +47,17 @@ class ZipLimits:
     """Limits that stop a zip bomb. The defaults fit a day of quoting-desk uploads.
 
     Attributes:
-        max_members: Most members an archive may list.
-        max_member_bytes: Largest uncompressed member (the largest corpus STEP is 3 MB).
+        max_members: Most members an archive may list. Each part costs a few seconds of
+            analysis, so 10 000 tiny members would keep a batch busy for most of an hour.
+        max_member_bytes: Largest uncompressed member, and largest part file read from a
+            folder (the largest corpus STEP is 3 MB).
         max_total_bytes: Most uncompressed bytes taken from one archive.
         max_ratio: Largest uncompressed/compressed ratio of a member. STEP text deflates
             about 4-12:1; 100:1 only comes from padding or a bomb.
 
     """
 
-    max_members: int = 10_000
+    max_members: int = 1000
     max_member_bytes: int = 256 * _MIB
     max_total_bytes: int = 2048 * _MIB
     max_ratio: float = 100.0
@@ -164,7 +176,38 @@ def expand(
     return out
 
 
+def not_regular_reason(path: Path) -> str | None:
+    """Why ``path`` (after links) must not be opened, or None for a regular file or a missing one.
+
+    A FIFO blocks the reader forever, a device such as ``/dev/zero`` never ends; neither is
+    opened, only ``stat``-ed.
+    """
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return "is a link to nothing" if path.is_symlink() else None
+    except OSError as err:
+        return f"cannot be examined ({err.strerror or err})"
+    if stat.S_ISREG(mode):
+        return None
+    kind = ("a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a character device" if stat.S_ISCHR(mode)
+            else "a block device" if stat.S_ISBLK(mode) else "a socket" if stat.S_ISSOCK(mode)
+            else "a folder" if stat.S_ISDIR(mode) else "not a regular file")
+    via = f" (a link to {os.path.realpath(path)})" if path.is_symlink() else ""
+    return f"is {kind}{via}, not a regular file; it was not read"
+
+
 def _add_file(path: Path, arg: str, out: Expansion, add, extract_dir: Path, limits: ZipLimits) -> None:  # type: ignore[no-untyped-def]
+    reason = not_regular_reason(path)
+    if reason:
+        out.problems.append(_problem(arg, "not-a-regular-file", reason))
+        return
+    with contextlib.suppress(FileNotFoundError):  # vanished since: reported as missing later
+        size = path.stat().st_size
+        if size > limits.max_member_bytes:
+            out.problems.append(_problem(arg, "file-too-large", f"is {size} bytes; the limit is "
+                                         f"{limits.max_member_bytes} (--max-unzipped)"))
+            return
     if path.suffix.lower() == ".zip":
         items, problems, ignored = extract_zip(path, extract_dir, limits)
         for it in items:
@@ -183,8 +226,16 @@ def _add_folder(folder: Path, out: Expansion, add, extract_dir: Path, limits: Zi
     for f in found:
         if f.suffix.lower() == ".zip":
             _add_file(f, str(f), out, add, extract_dir, limits)
-        else:
-            add(InputItem(f, str(f), PurePosixPath(f.relative_to(folder).as_posix())))
+            continue
+        reason = not_regular_reason(f)
+        if reason:
+            out.problems.append(_problem(str(f), "not-a-regular-file", reason))
+            continue
+        if f.stat().st_size > limits.max_member_bytes:
+            out.problems.append(_problem(str(f), "file-too-large", f"is {f.stat().st_size} bytes; the limit is "
+                                         f"{limits.max_member_bytes} (--max-unzipped)"))
+            continue
+        add(InputItem(f, str(f), PurePosixPath(f.relative_to(folder).as_posix())))
 
 
 def _walk(folder: Path) -> Iterable[Path]:
@@ -234,26 +285,43 @@ def extract_zip(
 ) -> tuple[list[InputItem], list[InputProblem], list[str]]:
     """Unpack the CAD members of ``archive`` safely.
 
+    Never raises for what is in the archive: whatever goes wrong is a problem of the archive
+    or of one member.
+
     Returns:
         The part files written, the problems (refused members, or the whole archive when a
-        limit is hit or it is not a zip) and the members ignored as not CAD files.
+        limit is hit, it is not a zip or it cannot be read) and the members ignored as not
+        CAD files.
 
     """
     src = str(archive)
     try:
-        digest = _file_sha256(archive)[:16]
-        zf = zipfile.ZipFile(archive)
-    except (OSError, zipfile.BadZipFile, ValueError) as err:
-        return [], [_problem(src, "corrupt-file", f"cannot open the zip archive: {err}")], []
+        items, problems, ignored = _extract_zip(archive, extract_dir, limits)
+    except _BombError as err:
+        return [], [_problem(src, "archive-bomb", str(err))], []
+    except (OSError, zipfile.BadZipFile, zlib.error, ValueError, EOFError, RuntimeError, NotImplementedError,
+            KeyError, UnicodeError) as err:
+        return [], [_problem(src, "corrupt-file", f"cannot read the zip archive: {type(err).__name__}: {err}")], []
+    if not items and not any(p.source == src or p.source.startswith(src + "!") for p in problems):
+        problems.append(_problem(src, "file-not-found", "the archive holds no STEP/BREP file"
+                                 + (f" ({len(ignored)} other members ignored)" if ignored else "")))
+    return items, problems, ignored
+
+
+def _extract_zip(
+    archive: Path, extract_dir: Path, limits: ZipLimits
+) -> tuple[list[InputItem], list[InputProblem], list[str]]:
+    src = str(archive)
+    digest = _file_sha256(archive)[:16]
     target = extract_dir / f"{_safe_stem(archive.stem)}-{digest}"
     items: list[InputItem] = []
     problems: list[InputProblem] = []
     ignored: list[str] = []
-    with zf:
+    with zipfile.ZipFile(archive) as zf:
         infos = zf.infolist()
         if len(infos) > limits.max_members:
-            return [], [_problem(src, "archive-bomb", f"the archive lists {len(infos)} members; the limit is "
-                                 f"{limits.max_members}")], []
+            raise _BombError(f"the archive lists {len(infos)} members; the limit is {limits.max_members} "
+                             "(--max-members)")
         cad = []
         total = 0
         for info in infos:
@@ -269,36 +337,42 @@ def extract_zip(
                 ignored.append(member)
                 continue
             if info.file_size > limits.max_member_bytes:
-                return [], [_problem(src, "archive-bomb", f"member {info.filename!r} inflates to "
-                                     f"{info.file_size} bytes; the limit is {limits.max_member_bytes}")], []
+                raise _BombError(f"member {info.filename!r} inflates to {info.file_size} bytes; the limit is "
+                                 f"{limits.max_member_bytes}")
             ratio = info.file_size / max(info.compress_size, 1)
             if ratio > limits.max_ratio:
-                return [], [_problem(src, "archive-bomb", f"member {info.filename!r} has a compression ratio of "
-                                     f"{ratio:.0f}:1; the limit is {limits.max_ratio:.0f}:1")], []
+                raise _BombError(f"member {info.filename!r} has a compression ratio of {ratio:.0f}:1; the limit is "
+                                 f"{limits.max_ratio:.0f}:1")
             total += info.file_size
             cad.append((info, companion))
         if total > limits.max_total_bytes:
-            return [], [_problem(src, "archive-bomb", f"the archive inflates to {total} bytes; the limit is "
-                                 f"{limits.max_total_bytes}")], []
+            raise _BombError(f"the archive inflates to {total} bytes; the limit is {limits.max_total_bytes}")
         target.mkdir(parents=True, exist_ok=True)
         root = target.resolve()
         written = 0
+        copies: dict[str, int] = {}
         for info, companion in cad:
             rel = PurePosixPath(info.filename.replace("\\", "/"))
-            dest = target.joinpath(*rel.parts)
+            key = rel.as_posix().casefold()
+            copies[key] = copies.get(key, 0) + 1
+            nth = copies[key]
+            # A second member of the same name goes to its own folder and keeps its own name.
+            dest = target.joinpath(*rel.parts) if nth == 1 else target.joinpath(f".copy{nth}", *rel.parts)
+            source = f"{src}!{rel}" if nth == 1 else f"{src}!{rel}#{nth}"
             if not dest.resolve().is_relative_to(root):  # defence in depth (a symlinked parent)
                 problems.append(_problem(f"{src}!{info.filename}", "unsafe-archive-member",
                                          "member would be written outside the extraction folder"))
                 continue
             try:
                 written += _extract_member(zf, info, dest, limits, limits.max_total_bytes - written)
-            except _BombError as err:
-                return [], [_problem(src, "archive-bomb", str(err))], []
-            except (OSError, zipfile.BadZipFile, ValueError, EOFError) as err:
-                problems.append(_problem(f"{src}!{info.filename}", "corrupt-file", f"cannot unpack: {err}"))
+            except _BombError:
+                raise
+            except (OSError, zipfile.BadZipFile, zlib.error, ValueError, EOFError, RuntimeError,
+                    NotImplementedError) as err:
+                problems.append(_problem(source, "corrupt-file", f"cannot unpack: {type(err).__name__}: {err}"))
                 continue
             if not companion:
-                items.append(InputItem(dest, f"{src}!{rel}", rel))
+                items.append(InputItem(dest, source, rel))
     return items, problems, ignored
 
 

@@ -14,6 +14,7 @@ import concurrent.futures as cf
 import hashlib
 import json
 import os
+import stat
 import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -21,16 +22,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dfm import __version__
+from dfm import __version__, isolation
 from dfm.batch import inputs as inp
-from dfm.batch import isolate, output, worker
-from dfm.batch.isolate import Outcome
+from dfm.batch import isolate, output
+from dfm.batch import job as jb
+from dfm.batch.job import Outcome, options_of
 
 STATE_DIR = ".dfm-batch"
-_SUFFIX = {worker.RESULT_JSON: ".json", worker.REPORT_HTML: ".html", worker.PROGRAM_NGC: ".ngc",
-           worker.TOOL_TABLE: ".tbl"}
-_FILE_KEYS = {worker.RESULT_JSON: "json", worker.REPORT_HTML: "html", worker.PROGRAM_NGC: "gcode",
-              worker.TOOL_TABLE: "tool_table"}
+_SUFFIX = {jb.RESULT_JSON: ".json", jb.REPORT_HTML: ".html", jb.PROGRAM_NGC: ".ngc", jb.TOOL_TABLE: ".tbl"}
+_FILE_KEYS = {jb.RESULT_JSON: "json", jb.REPORT_HTML: "html", jb.PROGRAM_NGC: "gcode", jb.TOOL_TABLE: "tool_table"}
 
 
 def _output_suffix(fname: str) -> str | None:
@@ -67,7 +67,7 @@ class BatchConfig:
     gcode: bool = False
     scheduler: str | None = None
     settings: Mapping[str, Any] = field(default_factory=dict)
-    entry: str = worker.DEFAULT_ENTRY
+    entry: str = jb.DEFAULT_ENTRY
     zip_limits: inp.ZipLimits = field(default_factory=inp.ZipLimits)
     progress: str = "auto"
 
@@ -107,20 +107,46 @@ def settings_hash(config: BatchConfig) -> str:
     return h.hexdigest()
 
 
-def file_sha256(path: Path) -> str | None:
-    """Content hash of a file, or None when it cannot be read."""
+def file_sha256(path: Path, max_bytes: int | None = None) -> str | None:
+    """Content hash of a regular file; None when it is unreadable, not regular or too long.
+
+    None too when the file is longer than ``max_bytes``. Opened without blocking and checked on the open descriptor, so a file swapped for a FIFO
+    after the input checks cannot hang the batch.
+    """
     try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or (max_bytes is not None and st.st_size > max_bytes):
+            return None
         h = hashlib.sha256()
-        with open(path, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
+        left = st.st_size if max_bytes is None else min(st.st_size, max_bytes)
+        while left > 0:
+            chunk = os.read(fd, min(1 << 20, left))
+            if not chunk:
+                break
+            h.update(chunk)
+            left -= len(chunk)
         return h.hexdigest()
     except OSError:
         return None
+    finally:
+        os.close(fd)
 
 
 def run_batch(inputs: Sequence[str], config: BatchConfig) -> BatchResult:
-    """Run a batch and write the output folder (see the module docstring)."""
+    """Run a batch and write the output folder (see the module docstring).
+
+    Raises:
+        UsageError: The memory cap is below what dfm's analysis process itself takes (local
+            runs; checked before any work starts).
+    """
+    isolation.allow_new()
+    if not config.scheduler:
+        isolation.check_limits(isolation.Limits(timeout=config.timeout, memory_mb=config.memory_mb))
+        isolation.warm()  # the fork server starts from this (main) thread, not from a pool thread
     out = Path(config.out_dir)
     state = out / STATE_DIR
     (state / "done").mkdir(parents=True, exist_ok=True)
@@ -128,10 +154,11 @@ def run_batch(inputs: Sequence[str], config: BatchConfig) -> BatchResult:
     names = output.assign_names([(i.source, i.rel) for i in exp.items])
     shash = settings_hash(config)
     tasks: list[_Task] = []
+    bound = config.zip_limits.max_member_bytes
     for name, item in zip(names, exp.items, strict=True):
-        sha = file_sha256(item.path)
+        sha = file_sha256(item.path, bound)
         # a PART.dfm.toml beside the part is a setting of that part
-        spec = None if config.settings.get("spec") else file_sha256(inp.companion_of(item.path))
+        spec = None if config.settings.get("spec") else file_sha256(inp.companion_of(item.path), 1 << 20)
         key = None if sha is None else hashlib.sha256(f"{sha}:{spec}:{shash}".encode()).hexdigest()
         tasks.append(_Task(name, item, sha, key))
 
@@ -157,7 +184,7 @@ def run_batch(inputs: Sequence[str], config: BatchConfig) -> BatchResult:
             progress.advance(row)
     except KeyboardInterrupt:
         interrupted = True
-        isolate.kill_all()
+        isolation.kill_all()
     finally:
         progress.close()
 
@@ -225,8 +252,8 @@ def _store(out: Path, t: _Task, oc: Outcome, config: BatchConfig) -> dict[str, A
     """Write one finished part atomically (reports first, JSON, then its resume state)."""
     files: dict[str, Any] = {"json": None, "html": None, "gcode": None}
     if oc.ok:
-        result = json.loads(oc.files[worker.RESULT_JSON])
-        for fname in sorted(oc.files, key=lambda f: (f == worker.RESULT_JSON, f)):  # the JSON last
+        result = json.loads(oc.files[jb.RESULT_JSON])
+        for fname in sorted(oc.files, key=lambda f: (f == jb.RESULT_JSON, f)):  # the JSON last
             suffix = _output_suffix(fname)
             if suffix is None:
                 continue
@@ -265,19 +292,6 @@ def _failure_result(t: _Task, oc: Outcome, config: BatchConfig) -> dict[str, Any
     res = DfmResult(file=t.item.source, status="error", error=ErrorInfo(diag.code, diag.name, " ".join(msg.split())),
                     settings=opts.as_dict(), generated_at=opts.generated_at, dfm_version=__version__)
     return jsonout.result_dict(res)
-
-
-def options_of(settings: Mapping[str, Any]) -> Any:
-    """``api.Options`` from a batch's settings mapping (unknown keys go to ``extra``)."""
-    from dataclasses import fields
-
-    from dfm import api
-
-    known = {f.name for f in fields(api.Options)}
-    extra = dict(settings.get("extra") or {})
-    extra.update({k: v for k, v in settings.items() if k not in known})
-    kw = {k: v for k, v in settings.items() if k in known and k != "extra"}
-    return api.Options(**kw, extra=extra)
 
 
 def _job(t: _Task, config: BatchConfig) -> dict[str, Any]:

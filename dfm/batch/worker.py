@@ -1,18 +1,15 @@
-"""What runs inside the per-file analysis process.
+"""What runs inside the per-file analysis process of ``dfm batch``.
 
-:func:`child_main` is the body of the child: it caps its own address space
-(``RLIMIT_AS``) and core dumps first, then calls the job's *entry* function, which writes
-the part's outputs into a private work folder. The parent (:mod:`dfm.batch.isolate`)
-collects them; the child never writes into the batch output folder, so a child killed
-half-way leaves nothing behind.
+:func:`run_entry` is called in the child made by :mod:`dfm.isolation` (which has already
+capped the process's memory and turned core dumps off); it calls the job's *entry*
+function, which writes the part's outputs into a private work folder. The parent
+(:mod:`dfm.batch.isolate`) collects them; the child never writes into the batch output
+folder, so a child killed half-way leaves nothing behind.
 
 The default entry, :func:`analyse_job`, is ``api.analyze`` followed by the JSON, HTML and
 (optionally) G-code writers. Tests can name another entry (``module:function``) through
 the Python API to stand in a crashing or hanging worker; nothing in an uploaded file can
 choose the entry.
-
-:func:`main` is the exec-based child (``python -m dfm.batch._child JOB.json WORKDIR``) used
-where ``multiprocessing`` may not fork (a daemonic Dask worker).
 """
 
 from __future__ import annotations
@@ -20,36 +17,24 @@ from __future__ import annotations
 import importlib
 import json
 import os
-import resource
-import signal
-import sys
-import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-DEFAULT_ENTRY = "dfm.batch.worker:analyse_job"
+from dfm.batch.job import (
+    DEFAULT_ENTRY,
+    META_JSON,
+    PROGRAM_NGC,
+    REPORT_HTML,
+    RESULT_JSON,
+    TOOL_TABLE,
+    Entry,
+    options_of,
+)
 
-#: Names of the files an entry writes into its work folder.
-RESULT_JSON = "result.json"
-REPORT_HTML = "report.html"
-PROGRAM_NGC = "program.ngc"
-TOOL_TABLE = "tools.tbl"
-META_JSON = "meta.json"
-OUTCOME_JSON = "outcome.json"
-
-Entry = Callable[[Mapping[str, Any], Path], None]
-
-
-def preload() -> None:
-    """Import the heavy modules once in the fork server, so each child starts warm."""
-    import dfm.api  # noqa: F401
-    import dfm.kernel  # noqa: F401
-    import dfm.report.jsonout  # noqa: F401
-    import dfm.stages
-
-    dfm.stages.body_stages()
+__all__ = ["DEFAULT_ENTRY", "META_JSON", "PROGRAM_NGC", "REPORT_HTML", "RESULT_JSON", "TOOL_TABLE",
+           "analyse_job", "relabel", "resolve_entry", "run_entry"]
 
 
 def resolve_entry(spec: str) -> Entry:
@@ -59,40 +44,9 @@ def resolve_entry(spec: str) -> Entry:
     return fn  # type: ignore[no-any-return]
 
 
-def limit_resources(memory_mb: int | None) -> None:
-    """Cap this process: no core dumps, and at most ``memory_mb`` MiB of address space."""
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    if memory_mb:
-        cap = int(memory_mb) * 1024 * 1024
-        _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-        if hard != resource.RLIM_INFINITY:
-            cap = min(cap, hard)
-        resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
-
-
-def child_main(job: Mapping[str, Any], workdir: str, memory_mb: int | None) -> None:
-    """Body of the analysis process: cap, run the entry, record the outcome last."""
-    # Ctrl-C is the parent's to handle: it keeps finished parts and kills this process.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    limit_resources(memory_mb)
-    work = Path(workdir)
-    outcome: dict[str, Any]
-    try:
-        resolve_entry(str(job.get("entry") or DEFAULT_ENTRY))(job, work)
-        outcome = {"ok": True}
-    except MemoryError:
-        outcome = {"ok": False, "error": "out-of-memory",
-                   "cause": f"it needed more than the {memory_mb} MB memory cap"}
-    except Exception as err:  # noqa: BLE001 - any failure of one file must be reported, not raised
-        if "OutOfMemory" in type(err).__name__:  # OCCT's Standard_OutOfMemory under the cap
-            outcome = {"ok": False, "error": "out-of-memory",
-                       "cause": f"it needed more than the {memory_mb} MB memory cap ({type(err).__name__})"}
-            _write_json(work / OUTCOME_JSON, outcome)
-            return
-        last = traceback.extract_tb(err.__traceback__)[-1:]
-        where = f" at {Path(last[0].filename).name}:{last[0].lineno}" if last else ""
-        outcome = {"ok": False, "error": "worker-error", "cause": f"{type(err).__name__}: {err}{where}"}
-    _write_json(work / OUTCOME_JSON, outcome)
+def run_entry(job: Mapping[str, Any], workdir: str) -> None:
+    """Body of a batch child (under :func:`dfm.isolation.child_main`): run the job's entry."""
+    resolve_entry(str(job.get("entry") or DEFAULT_ENTRY))(job, Path(workdir))
 
 
 def analyse_job(job: Mapping[str, Any], work: Path) -> None:
@@ -102,7 +56,6 @@ def analyse_job(job: Mapping[str, Any], work: Path) -> None:
     plans), so the result carries the machining plan, its cycle time and a quote.
     """
     from dfm import api
-    from dfm.batch.runner import options_of
     from dfm.report import jsonout
 
     opts = options_of(job.get("settings") or {})
@@ -194,12 +147,3 @@ def _write_json(path: Path, data: Any) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     os.replace(tmp, path)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m dfm.batch._child JOB.json WORKDIR``: the exec-based child."""
-    args = sys.argv[1:] if argv is None else argv
-    job = json.loads(Path(args[0]).read_text(encoding="utf-8"))
-    child_main(job, args[1], job.get("memory_mb"))
-    return 0
-

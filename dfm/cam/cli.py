@@ -81,18 +81,20 @@ def _overrides(items: list[str]) -> dict[str, str]:
 
 def run(args: argparse.Namespace) -> int:
     """Generate and write the program files; prints a summary on stderr."""
+    from dfm import isolation
     from dfm.cam import data
-    from dfm.cam.gcode import generate
     from dfm.cam.posts import get_post
-    from dfm.cli import options_from_args
+    from dfm.cli import limits_from_args, options_from_args
 
     get_post(args.post)
     overrides = _overrides(args.overrides)
     settings = data.load_settings(args.machine, overrides, args.cam_settings)
     stock = parse_stock(args.stock, settings["stock_margin_mm"])
-    gen, result = generate(args.part, post=args.post, material=args.material, stock=stock,
-                           machine=args.machine, settings_file=args.cam_settings, overrides=overrides,
-                           tools=args.tools, timestamp=args.timestamp, options=options_from_args(args))
+    # the kernel work runs in its own process: a crash, hang or memory blow-up is one DFM913/914/915 line
+    gen, result = isolation.call("dfm.cam.gcode:generate", args.part, path=args.part, limits=limits_from_args(args),
+                                 post=args.post, material=args.material, stock=stock,
+                                 machine=args.machine, settings_file=args.cam_settings, overrides=overrides,
+                                 tools=args.tools, timestamp=args.timestamp, options=options_from_args(args))
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
     base = out.with_suffix("") if out.suffix else out

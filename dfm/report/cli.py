@@ -31,26 +31,57 @@ def add_parser(sub: Any) -> None:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from dfm import api
-    from dfm.cli import options_from_args
+    from dfm import api, isolation
+    from dfm.cli import limits_from_args, options_from_args
     from dfm.report import html
 
     settings = html.ReportSettings(quote=args.quote, pictures=not args.no_pictures)
     html.viewmodel.load_quote_settings(settings.quote)  # a bad settings file fails before the analysis
+    limits = limits_from_args(args)
     opts = options_from_args(args)
+    got = isolation.run_child("dfm.report.cli:report_part", (args.part, opts, not args.no_plan, settings.pictures,
+                                                             settings.views, settings.size_px), limits=limits)
+    cam, plan_note, pictures, pictures_note = None, "", None, ""
+    if got.ok:
+        result, cam, plan_note, pictures, pictures_note = got.value
+    else:
+        name, cause = (got.error or "worker-error", got.cause) if got.raised is None else ("worker-error",
+                                                                                          str(got.raised))
+        result = api.error_result(args.part, opts, name, cause)
+    if result.status != "ok" and result.error is not None:
+        print(f"dfm: {result.error.message}", file=sys.stderr)
+        pictures = None  # the report says why there are none
+    target = Path(args.output) if args.output else Path(args.part).with_suffix(".html")
+    html.write_report(result, target, settings=settings, cam=cam, plan_note=plan_note, pictures=pictures,
+                      pictures_note=pictures_note)
+    print(f"dfm: wrote {target} ({result.verdict})", file=sys.stderr)
+    return result.exit_code
+
+
+def report_part(part: str, opts: Any, plan: bool, pictures: bool, views: tuple[str, ...],
+                size_px: float) -> tuple[Any, Any, str, dict[int, Any] | None, str]:
+    """What ``dfm report`` runs in the isolated process: the kernel work of the report.
+
+    Returns:
+        (result, cam summary, plan note, pictures by body, pictures note); the parent
+        renders and writes the HTML.
+    """
+    from dfm import api
+    from dfm.report import html
+
     result, cam, plan_note = None, None, ""
-    if not args.no_plan:
-        result, cam, plan_note = _plan(args.part, opts)
+    if plan:
+        result, cam, plan_note = _plan(part, opts)
     else:
         plan_note = "No machining plan: it was turned off for this report (--no-plan)."
     if result is None:
-        result = api.analyze(args.part, opts)
-    if result.status != "ok" and result.error is not None:
-        print(f"dfm: {result.error.message}", file=sys.stderr)
-    target = Path(args.output) if args.output else Path(args.part).with_suffix(".html")
-    html.write_report(result, target, settings=settings, cam=cam, plan_note=plan_note)
-    print(f"dfm: wrote {target} ({result.verdict})", file=sys.stderr)
-    return result.exit_code
+        result = api.analyze(part, opts)
+    if not pictures:
+        return result, cam, plan_note, {}, "No pictures: they were turned off for this report."
+    if result.status != "ok":
+        return result, cam, plan_note, None, ""
+    pics, note = html.pictures_for(result, views, size_px)
+    return result, cam, plan_note, pics, note
 
 
 def _plan(part: str, opts: Any) -> tuple[Any, Any, str]:

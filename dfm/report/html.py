@@ -89,19 +89,22 @@ def pictures_for(result: DfmResult, views: Sequence[str] = ("iso", "top"), size_
 
 
 def render_html(result: DfmResult, *, settings: ReportSettings | None = None,
-                pictures: Mapping[int, Sequence[Any]] | None = None, cam: Any = None, plan_note: str = "") -> str:
+                pictures: Mapping[int, Sequence[Any]] | None = None, cam: Any = None, plan_note: str = "",
+                pictures_note: str = "") -> str:
     """Render the report of ``result`` as one HTML document.
 
     Args:
         result: The analysis.
         settings: Report settings.
-        pictures: Pictures by body index; read from ``result.file`` when None and enabled.
+        pictures: Pictures by body index; read from ``result.file`` when None and enabled
+            (front ends that isolate the kernel draw them in the analysis process and pass them).
         cam: The machining plan, when the result does not carry it (``result.cam``).
         plan_note: Why there is no machining plan, when there is none.
+        pictures_note: Why given ``pictures`` are missing, when they are.
 
     """
     s = settings or ReportSettings()
-    note = ""
+    note = pictures_note
     if pictures is None:
         if s.pictures:
             pictures, note = pictures_for(result, s.views, s.size_px)
@@ -128,10 +131,15 @@ def _safe(text: str) -> Any:
 
 
 def write_report(result: DfmResult, path: str | Path, *, settings: ReportSettings | None = None,
-                 cam: Any = None, plan_note: str = "") -> Path:
-    """Write the HTML report of ``result`` to ``path`` (atomically) and return the path."""
+                 cam: Any = None, plan_note: str = "", pictures: Mapping[int, Sequence[Any]] | None = None,
+                 pictures_note: str = "") -> Path:
+    """Write the HTML report of ``result`` to ``path`` (atomically) and return the path.
+
+    ``pictures``/``pictures_note`` as :func:`render_html` (None: drawn here from the file).
+    """
     target = Path(path)
-    html = render_html(result, settings=settings, cam=cam, plan_note=plan_note)
+    html = render_html(result, settings=settings, cam=cam, plan_note=plan_note, pictures=pictures,
+                       pictures_note=pictures_note)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=str(target.parent))
     try:

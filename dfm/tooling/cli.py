@@ -34,12 +34,13 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Analyse each part and print its tools."""
     from dfm import api
-    from dfm.cli import options_from_args
+    from dfm.cli import limits_from_args, options_from_args
 
+    limits = limits_from_args(args)
     opts = options_from_args(args)
     results = []
     for part in args.parts:
-        res = api.analyze(part, opts)
+        res = api.analyze_isolated(part, opts, limits=limits)
         results.append(res)
         if res.status != "ok" and res.error is not None:
             print(f"dfm: {res.error.message}", file=sys.stderr)
@@ -55,6 +56,11 @@ def _n(x: float | None, digits: int = 3) -> str:
     if x is None:
         return "-"
     return f"{x:.{digits}f}".rstrip("0").rstrip(".")
+
+
+def _flutes(n: Any) -> str:
+    """Flute count for the table: ``?`` when the catalogue does not say (never ``None``)."""
+    return str(n) if isinstance(n, int) and not isinstance(n, bool) and n > 0 else "?"
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -79,7 +85,7 @@ def render_body(b: BodyResult) -> list[str]:
     lines.append(f"  largest tool that finishes every milled feature: {verdict}")
     if b.tools:
         rows = [[t.role, t.id, t.kind, _n(t.diameter_mm), _n(t.corner_radius_mm), _n(t.reach_mm),
-                 _n(t.flute_length_mm), "-" if not t.flutes else str(t.flutes), ", ".join(t.features)]
+                 _n(t.flute_length_mm), _flutes(t.flutes), ", ".join(t.features)]
                 for t in b.tools]
         lines += ["  " + s for s in _table(
             ["role", "tool", "kind", "Ø mm", "R mm", "reach mm", "LCF mm", "fl", "features"], rows)]
