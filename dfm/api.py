@@ -178,7 +178,8 @@ def _analyze(path: Path, opts: Options, base: DfmResult) -> DfmResult:
 
 
 def _file_checks(loaded: Any) -> list[Finding]:
-    out: list[Finding] = []
+    out: list[Finding] = list(getattr(loaded, "findings", ()))  # what the read itself found (DFM957/958)
+    out.extend(_duplicates(loaded.solids))
     if loaded.source_units == "unknown" and loaded.format == "step":
         out.append(diagnostics.finding("unknown-units", "The file declares no known length unit; "
                                        "dimensions were read as millimetres."))
@@ -208,6 +209,36 @@ def _file_checks(loaded: Any) -> list[Finding]:
     return out
 
 
+#: Two bodies closer than this (mm, bounding-box corners) with the same faces and volume are one.
+_SAME_PLACE_MM = 1e-6
+
+
+def _duplicates(solids: Any) -> list[Finding]:
+    """DFM959 for bodies that are the same solid at the same place (analysed, and counted, twice)."""
+    groups: dict[tuple[int, ...], list[Any]] = {}
+    for s in solids:
+        lo, hi = s.bbox
+        key = (s.face_count, *(round(v / 1e-3) for v in (*lo, *hi)))  # µm buckets; compared exactly below
+        groups.setdefault(key, []).append(s)
+    out = []
+    for group in groups.values():
+        first = group[0]
+        same = [s for s in group[1:] if _same_solid(first, s)]
+        if same:
+            names = ", ".join(f"{s.index} ({s.name})" for s in [first, *same])
+            out.append(diagnostics.finding(
+                "duplicate-solids", f"Bodies {names} are the same solid at the same place "
+                f"({first.face_count} faces, {first.volume:.6g} mm³ each); each was analysed.",
+                value=float(len(same) + 1), unit="bodies"))
+    return out
+
+
+def _same_solid(a: Any, b: Any) -> bool:
+    (alo, ahi), (blo, bhi) = a.bbox, b.bbox
+    corners = all(abs(x - y) <= _SAME_PLACE_MM for x, y in zip((*alo, *ahi), (*blo, *bhi), strict=True))
+    return corners and abs(a.volume - b.volume) <= 1e-9 * max(1.0, abs(a.volume))
+
+
 def _unit_hint(units: str, size_mm: float) -> str:
     factor = {"m": 1000.0, "inch": 25.4, "foot": 304.8, "cm": 10.0}.get(units)
     if factor is None:
@@ -230,6 +261,7 @@ def _body_result(solid: Any, ctx: BodyContext) -> BodyResult:
         features=tuple(ctx.features),
         findings=tuple(sorted(ctx.findings, key=Finding.sort_key)),
         tools=tuple(ctx.tools),
+        access=dict(ctx.scratch.get("access") or {}),
     )
 
 

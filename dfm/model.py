@@ -142,6 +142,9 @@ class BodyResult:
     features: tuple[Feature, ...] = ()
     findings: tuple[Finding, ...] = ()
     tools: tuple[ToolChoice, ...] = ()
+    #: Where cutters come from (``dfm.features.access``): ``undercut_faces`` [face ids] and
+    #: ``setups`` [{approach [x, y, z], features, tilt_deg}], most-used first.
+    access: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -261,3 +261,219 @@ def stepped_pocket(
     if inner_radius > 0:
         inner = inner.edges("|Z").fillet(inner_radius)
     return base.cut(inner.translate((0, 0, thickness - outer_depth - inner_depth)))
+
+
+# --- parts for the access model (issue 13): where a cutter can come from ----------------
+
+
+def inclined_pocket(
+    *,
+    length: float = 12.0,
+    width: float = 10.0,
+    height: float = 8.0,
+    angle: float = 30.0,
+    pocket_length: float = 4.0,
+    pocket_width: float = 2.5,
+    pocket_depth: float = 1.0,
+    corner_radius: float = 0.4,
+) -> cq.Workplane:
+    """A block whose top is cut by a plane inclined ``angle`` from the top, with a pocket in it.
+
+    The block spans x in [-length/2, length/2], y in [-width/2, width/2], z in [0, height].
+    The inclined face passes through (0, 0, height - 1) and is turned about the x axis: its
+    outward normal is (0, -sin(angle), cos(angle)), so it falls towards +y. The pocket is cut
+    square into it: ``pocket_length`` along x by ``pocket_width`` along the face's slope,
+    ``pocket_depth`` deep along the normal, vertical corners of radius ``corner_radius`` (all
+    four parallel to the normal) and a sharp flat floor, centred on (0, 0, height - 1).
+    """
+    import math
+
+    a = math.radians(angle)
+    n = (0.0, -math.sin(a), math.cos(a))
+    centre = cq.Vector(0, 0, height - 1.0)
+    block = cq.Workplane("XY").box(length, width, height, centered=(True, True, False))
+    plane = cq.Plane(origin=centre, xDir=(1, 0, 0), normal=n)
+    cutter = cq.Workplane(plane).rect(4 * length, 4 * width).extrude(2 * height)
+    body = block.cut(cutter)
+    floor_plane = cq.Plane(origin=centre - cq.Vector(*n) * pocket_depth, xDir=(1, 0, 0), normal=n)
+    pocket = cq.Workplane(floor_plane).rect(pocket_length, pocket_width).extrude(pocket_depth + 2.0)
+    if corner_radius > 0:
+        pocket = pocket.edges(cq.selectors.ParallelDirSelector(cq.Vector(*n))).fillet(corner_radius)
+    return body.cut(pocket)
+
+
+def t_slot_block(
+    *,
+    length: float = 10.0,
+    width: float = 8.0,
+    height: float = 5.0,
+    neck_width: float = 1.0,
+    neck_depth: float = 1.0,
+    head_width: float = 3.0,
+    head_height: float = 1.0,
+) -> cq.Workplane:
+    """A block with a T-slot along x, open at both ends.
+
+    The neck is ``neck_width`` wide (y in ±neck_width/2) from the top z = height down
+    ``neck_depth``; under it the head is ``head_width`` wide and ``head_height`` high, so the
+    head's two ceilings (z = height - neck_depth, facing -z) lie under material. Block: x in
+    [-length/2, length/2], y in [-width/2, width/2], z in [0, height].
+    """
+    block = cq.Workplane("XY").box(length, width, height, centered=(True, True, False))
+    neck = cq.Workplane("XY").box(length + 2, neck_width, neck_depth + 1, centered=(True, True, False)).translate(
+        (0, 0, height - neck_depth))
+    head = cq.Workplane("XY").box(length + 2, head_width, head_height, centered=(True, True, False)).translate(
+        (0, 0, height - neck_depth - head_height))
+    return block.cut(neck).cut(head)
+
+
+def dovetail_block(
+    *,
+    length: float = 10.0,
+    width: float = 8.0,
+    height: float = 5.0,
+    top_width: float = 2.0,
+    depth: float = 1.5,
+    angle: float = 60.0,
+) -> cq.Workplane:
+    """A block with a dovetail slot along x, open at both ends.
+
+    The slot is ``top_width`` wide at the top face (z = height), ``depth`` deep, and its two
+    flanks make ``angle`` with the floor, leaning over it, so the floor is
+    top_width + 2 * depth / tan(angle) wide and both flanks face partly down (undercut).
+    """
+    import math
+
+    half_bottom = top_width / 2 + depth / math.tan(math.radians(angle))
+    block = cq.Workplane("XY").box(length, width, height, centered=(True, True, False))
+    # the profile runs on 1 mm above the top along the flanks, so the cut leaves no sliver
+    top = height + 1.0
+    k = 1.0 / math.tan(math.radians(angle))
+    pts = [(-(top_width / 2 - k), top), (-half_bottom, height - depth), (half_bottom, height - depth),
+           (top_width / 2 - k, top)]
+    prof = cq.Workplane("YZ").polyline(pts).close().extrude(length / 2 + 1, both=True)
+    return block.cut(prof)
+
+
+def open_slot_block(
+    *,
+    length: float = 10.0,
+    width: float = 6.0,
+    height: float = 3.0,
+    slot_width: float = 1.5,
+    slot_depth: float = 1.0,
+    slot_length: float | None = None,
+) -> cq.Workplane:
+    """A block with a sharp-cornered slot along x from the top, open at both ends or one.
+
+    With ``slot_length`` None the slot runs through the block (open at x = ±length/2); with a
+    length it starts at x = -length/2 (open there) and ends ``slot_length`` further on in a
+    full-round end (radius slot_width/2, what the end mill leaves). ``slot_width`` wide (y in
+    ±slot_width/2), ``slot_depth`` deep, sharp floor edges.
+    """
+    block = cq.Workplane("XY").box(length, width, height, centered=(True, True, False))
+    if slot_length is None:
+        cut = cq.Workplane("XY").box(length + 2, slot_width, slot_depth + 1, centered=(True, True, False))
+        cut = cut.translate((0, 0, height - slot_depth))
+    else:
+        r = slot_width / 2
+        straight = slot_length - r
+        cut = cq.Workplane("XY").box(straight + 1, slot_width, slot_depth + 1, centered=(False, True, False))
+        cut = cut.translate((-length / 2 - 1, 0, height - slot_depth))
+        end = cq.Workplane("XY").circle(r).extrude(slot_depth + 1).translate(
+            (-length / 2 + straight, 0, height - slot_depth))
+        cut = cut.union(end)
+    return block.cut(cut)
+
+
+def floor_fillet_pocket(
+    *,
+    length: float = 10.0,
+    width: float = 8.0,
+    height: float = 3.0,
+    pocket_length: float = 4.0,
+    pocket_width: float = 3.0,
+    pocket_depth: float = 1.5,
+    corner_radius: float = 0.5,
+    floor_radius: float = 0.2,
+) -> cq.Workplane:
+    """A block with a closed pocket whose floor meets the walls in fillets.
+
+    The pocket is ``pocket_length`` (x) by ``pocket_width`` (y) wall to wall, ``pocket_depth``
+    deep from the top, vertical corners ``corner_radius`` and floor-to-wall fillets
+    ``floor_radius`` all round, so the flat floor is pocket_length - 2 * floor_radius long.
+    """
+    block = cq.Workplane("XY").box(length, width, height, centered=(True, True, False))
+    cut = cq.Workplane("XY").box(pocket_length, pocket_width, pocket_depth + 1, centered=(True, True, False))
+    cut = cut.edges("|Z").fillet(corner_radius).faces("<Z").edges().fillet(floor_radius)
+    cut = cut.translate((0, 0, height - pocket_depth))
+    return block.cut(cut)
+
+
+def pocket_with_passage(
+    *,
+    length: float = 10.0,
+    width: float = 8.0,
+    height: float = 3.0,
+    pocket_length: float = 6.0,
+    pocket_width: float = 4.0,
+    pocket_depth: float = 1.0,
+    corner_radius: float = 0.5,
+    passage_length: float = 2.0,
+    passage_width: float = 1.5,
+    passage_radius: float = 0.3,
+) -> cq.Workplane:
+    """A closed pocket whose floor is cut by a through passage.
+
+    Pocket ``pocket_length`` x ``pocket_width``, ``pocket_depth`` deep from the top, corner
+    radius ``corner_radius``; in the middle of its floor a rectangular passage
+    ``passage_length`` x ``passage_width`` (corner radius ``passage_radius``) runs through
+    to the bottom (z = 0).
+    """
+    block = cq.Workplane("XY").box(length, width, height, centered=(True, True, False))
+    pocket = cq.Workplane("XY").box(pocket_length, pocket_width, pocket_depth + 1, centered=(True, True, False))
+    pocket = pocket.edges("|Z").fillet(corner_radius).translate((0, 0, height - pocket_depth))
+    passage = cq.Workplane("XY").box(passage_length, passage_width, height + 2, centered=(True, True, False))
+    passage = passage.edges("|Z").fillet(passage_radius).translate((0, 0, -1))
+    return block.cut(pocket).cut(passage)
+
+
+def triangular_passage(
+    *,
+    length: float = 10.0,
+    width: float = 8.0,
+    height: float = 2.0,
+    side: float = 4.0,
+    chamfer: float = 0.5,
+) -> cq.Workplane:
+    """A plate with a right-triangle through passage, one corner cut by a vertical chamfer.
+
+    The triangle's legs are ``side`` long along +x and +y from (-side/2, -side/2); the
+    passage runs through the plate (z in [0, height]). Its right-angle corner at
+    (-side/2, -side/2) is cut by a vertical chamfer ``chamfer`` along each leg.
+    """
+    x0 = y0 = -side / 2
+    pts = [(x0 + chamfer, y0), (x0 + side, y0), (x0, y0 + side), (x0, y0 + chamfer)]
+    block = cq.Workplane("XY").box(length, width, height, centered=(True, True, False))
+    cut = cq.Workplane("XY").polyline(pts).close().extrude(height + 2).translate((0, 0, -1))
+    return block.cut(cut)
+
+
+def oring_groove(
+    *,
+    size: float = 24.0,
+    height: float = 4.0,
+    boss_diameter: float = 12.0,
+    groove_diameter: float = 17.6,
+    groove_depth: float = 1.2,
+) -> cq.Workplane:
+    """A block with an annular (O-ring) groove round a central boss, cut from the top.
+
+    The groove is ``groove_depth`` deep with a flat floor, between the boss (Ø
+    ``boss_diameter``, its top flush with the block's top z = height) and the outer wall (Ø
+    ``groove_diameter``): (groove_diameter - boss_diameter) / 2 wide.
+    """
+    block = cq.Workplane("XY").box(size, size, height, centered=(True, True, False))
+    ring = (cq.Workplane("XY").circle(groove_diameter / 2).circle(boss_diameter / 2)
+            .extrude(groove_depth + 1).translate((0, 0, height - groove_depth)))
+    return block.cut(ring)

@@ -112,7 +112,8 @@ def test_shipped_rules_are_many_unique_and_documented():
     rules = shipped_rules()
     assert len(rules) >= 30
     assert len({r.code for r in rules}) == len({r.name for r in rules}) == len(rules)
-    assert not [r.code for r in rules if r.code.startswith(("DFM6", "DFM9"))]
+    # DFM600-649 are dfm.tooling's (rules/tooling.toml); DFM650-699 reach rules judged here
+    assert not [r.code for r in rules if r.code.startswith("DFM9") or (r.code.startswith("DFM6") and r.code < "DFM650")]
     families = {r.code[3] for r in rules}
     assert {"1", "2", "3", "4", "5"} <= families
     assert all(r.why and r.fix and r.references for r in rules)

@@ -13,14 +13,15 @@ from dfm.stages import BodyContext
 
 def analyse_solid(solid) -> Analysis:  # type: ignore[no-untyped-def]
     """Run every analyser on a kernel solid and return what they found."""
-    from dfm.features import corners, holes, pockets, threads, walls
+    from dfm.features import access, corners, holes, pockets, threads, walls
 
     an = Analysis(geo=geometry(solid))
     holes.find_holes(an)
-    corners.find_corners(an)
     pockets.find_pockets(an)
-    walls.find_walls(an)
     threads.find_threads(an)
+    access.assess(an)  # undercuts need the features; corners are judged against their approach
+    corners.find_corners(an)
+    walls.find_walls(an)
     return an
 
 
@@ -30,3 +31,4 @@ def analyse(ctx: BodyContext) -> None:
     ctx.features.extend(an.features)
     ctx.measurements.update(an.measurements)
     ctx.scratch["analysis"] = an
+    ctx.scratch["access"] = an.access

@@ -82,6 +82,8 @@ class Analysis:
     #: faces already claimed by a feature family (face id -> feature id)
     claimed: dict[int, str] = field(default_factory=dict)
     counters: dict[str, int] = field(default_factory=dict)
+    #: the body's access summary (``dfm.features.access``): undercut faces, setups
+    access: dict[str, Any] = field(default_factory=dict)
 
     def new_id(self, kind: str) -> str:
         """Next feature id of ``kind``: ``kind-1``, ``kind-2``... per body."""

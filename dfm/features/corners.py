@@ -58,14 +58,24 @@ def find_corners(an: Analysis) -> None:
     # 1. Sharp concave edges. Their rays are cast in two batches first (the vertical axes,
     # then the floor axes of the corners that are not vertical); the decisions below are
     # those of one ray at a time.
+    by_id = {f.id: f for f in an.features}
     corners = []
     for e in geo.edges.values():
         if e.convexity != "concave" or len(e.faces) != 2:
             continue
         f1, f2 = (geo.faces[i] for i in e.faces)
         owner1, owner2 = an.claimed.get(f1.id), an.claimed.get(f2.id)
-        if owner1 is not None and owner1 == owner2:
+        owners = [by_id[o] for o in (owner1, owner2) if o in by_id]
+        if owner1 is not None and owner1 == owner2 and owners and owners[0].kind in _DRILLED:
             continue  # inside a hole (bottom or counterbore step): drilling, not milling
+        if any(o.kind == "undercut" for o in owners):
+            # an edge of an undercut: no straight cutter's axis runs along it
+            _add_corner(an, "other", None, 0.0, (f1.id, f2.id), (e.id,), e.length, e.midpoint)
+            continue
+        region = next((o for o in owners if o.kind in _REGIONS), None)
+        if region is not None:
+            _region_corner(an, region, e, f1, f2, floor_groups)
+            continue
         n1 = geo.face_normal_at(f1.id, e.midpoint)
         n2 = geo.face_normal_at(f2.id, e.midpoint)
         if n1 is None or n2 is None:
@@ -111,11 +121,17 @@ def find_corners(an: Analysis) -> None:
 
     # 2. Concave fillet faces (partial cylinders and tori).
     for f in geo.faces.values():
-        if not f.concave or f.kind not in ("cylinder", "torus") or f.id in an.claimed:
+        if not f.concave or f.kind not in ("cylinder", "torus"):
+            continue
+        owner = by_id.get(an.claimed.get(f.id, ""))
+        if owner is not None and owner.kind not in _REGIONS and owner.kind != "undercut":
             continue
         if f.kind == "cylinder" and f.span_deg is not None and f.span_deg >= 359.0:
-            continue  # a full bore that is not a hole (internal cavity); not a corner
+            continue  # a full bore that is not a hole (internal cavity, a groove's outer wall); not a corner
         r = f.radius
+        if owner is not None:
+            _region_fillet(an, owner, f)
+            continue
         if f.kind == "cylinder":
             lo, hi = f.axial
             mid_axis = add(f.origin, mul(f.axis, (lo + hi) / 2))
@@ -144,6 +160,53 @@ def find_corners(an: Analysis) -> None:
             an.measure("min_internal_corner_radius_mm", c.dims["radius_mm"], c.faces, c.location_mm)
         elif c.props["orientation"] == "floor":
             an.measure("min_floor_corner_radius_mm", c.dims["radius_mm"], c.faces, c.location_mm)
+
+
+_DRILLED = ("hole", "thread")
+_REGIONS = ("pocket", "slot", "step")
+
+
+def _region_corner(an: Analysis, region: Feature, e, f1, f2,  # type: ignore[no-untyped-def]
+                   floor_groups: dict[tuple[int, Vec3], list[int]]) -> None:
+    """A sharp concave edge of a pocket, slot or step, classified against that feature's approach.
+
+    Only an edge along the approach is a vertical corner; an edge across it is a floor
+    corner even where the feature is open along the edge (a slot open at both ends).
+    """
+    a: Vec3 = tuple(region.props["approach"])  # type: ignore[assignment]
+    if e.kind == "line" and parallel(e.direction, a, 1e-6):
+        _add_corner(an, "vertical", a, 0.0, (f1.id, f2.id), (e.id,), e.length, e.midpoint)
+        return
+    across = (e.kind == "line" and abs(dot(e.direction, a)) < 1e-6) or (
+        e.kind == "circle" and e.axis is not None and parallel(e.axis, a, 1e-6))
+    floor = next((f for f in (f1, f2) if f.kind == "plane" and dot(f.normal, a) > 1 - 1e-9), None)
+    if floor is not None or across:
+        key = floor.id if floor is not None else int(region.props.get("floor_face") or min(f1.id, f2.id))
+        floor_groups.setdefault((key, a), []).append(e.id)
+        return
+    _add_corner(an, "other", None, 0.0, (f1.id, f2.id), (e.id,), e.length, e.midpoint)
+
+
+def _region_fillet(an: Analysis, owner: Feature, f) -> None:  # type: ignore[no-untyped-def]
+    """A concave fillet face of a pocket, slot or step (or of an undercut), against its approach."""
+    geo = an.geo
+    nbrs = tuple(sorted(nb for nb, es in geo.neighbours(f.id).items()
+                        if any(geo.edges[e].convexity == "tangent" for e in es)))
+    if owner.kind == "undercut":
+        _add_corner(an, "other", None, f.radius, (f.id,) + nbrs, (), 0.0, f.centroid)
+        return
+    a: Vec3 = tuple(owner.props["approach"])  # type: ignore[assignment]
+    if f.kind == "torus":
+        _add_corner(an, "floor" if parallel(f.axis, a, 1e-6) else "other", a if parallel(f.axis, a, 1e-6) else None,
+                    f.radius, (f.id,), (), 0.0, f.centroid, depth=0.0)
+        return
+    lo, hi = f.axial
+    if parallel(f.axis, a, 1e-6):
+        _add_corner(an, "vertical", a, f.radius, (f.id,) + nbrs, (), hi - lo, f.centroid, depth=hi - lo)
+    elif abs(dot(f.axis, a)) < 1e-6:
+        _add_corner(an, "floor", a, f.radius, (f.id,) + nbrs, (), hi - lo, f.centroid, depth=0.0)
+    else:
+        _add_corner(an, "other", None, f.radius, (f.id,) + nbrs, (), hi - lo, f.centroid)
 
 
 def _add_corner(an: Analysis, orientation: str, approach: Vec3 | None, radius: float, faces: tuple[int, ...],

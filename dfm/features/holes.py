@@ -91,6 +91,8 @@ def find_holes(an: Analysis) -> None:
                 ):
                     ids.add(nb)
         for comp in _components(geo, ids):
+            if _round_boss(geo, comp, (d, p0)):
+                continue  # a groove round a boss (an O-ring groove): a milled annular slot, not a hole
             _hole_from(an, comp, d, p0)
 
     holes = [f for f in an.features if f.kind == "hole"]
@@ -98,6 +100,19 @@ def find_holes(an: Analysis) -> None:
         an.measure("min_hole_diameter_mm", hole.dims["diameter_mm"], hole.faces, hole.location_mm)
         an.measure("max_hole_depth_ratio", hole.dims["depth_diameter_ratio"], hole.faces, hole.location_mm,
                    smaller_is_worse=False)
+
+
+def _round_boss(geo, comp: set[int], line: tuple[Vec3, Vec3]) -> bool:  # type: ignore[no-untyped-def]
+    """True when a bottom of the bore meets a convex cylinder on the same axis (a boss inside it)."""
+    for fid in comp:
+        if geo.faces[fid].kind != "plane":
+            continue
+        for nb, edges in geo.neighbours(fid).items():
+            f = geo.faces[nb]
+            if (f.kind == "cylinder" and f.concave is False and any(geo.edges[e].convexity == "concave" for e in edges)
+                    and _same_line(_axis_key(f.origin, f.axis), line)):
+                return True
+    return False
 
 
 def _components(geo, ids: set[int]) -> list[set[int]]:  # type: ignore[no-untyped-def]

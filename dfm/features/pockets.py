@@ -1,12 +1,18 @@
 """Milled 2.5D regions — pockets, slots and steps — per approach direction.
 
-For each axis direction A of the part's frame (+Z first), a *floor* is a planar face whose
-outward normal is A and that lies below the part's top along A. Its region is the floor
-plus the faces that rise from it: walls (normal ⊥ A), vertical fillets (concave cylinders
-∥ A) and floor fillets, collected across concave and tangent edges. A region with walls all
-round is a pocket (or a closed slot when long and narrow between two parallel walls); one
-open at the ends of two parallel walls is a slot; anything open on other sides is a step.
-Regions without a floor (passages cut through the part) are found from their walls.
+For each approach A (the six axis directions, +Z first, then the normals of floors cut into
+inclined faces: ``dfm.kernel.access``), a *floor* is a planar face whose outward normal is A,
+that lies below the part's top along A and that a cutter coming in along A can see (rays
+along A from its points leave the part). Its region is the floor plus the faces that rise
+from it and that a cutter along A sees: walls (normal ⊥ A), vertical fillets (concave
+cylinders ∥ A), floor fillets and concave floor chamfers, collected across concave edges and
+across tangent edges into concave blends only (never into a convex round or a stock face).
+Walls that stand over the floor without touching it (the neck of a T-slot) join it too.
+A region with walls all round is a pocket (or a closed slot when long and narrow between two
+parallel walls; an annular slot round a boss); one open at the ends of two parallel walls is
+a slot; anything open on other sides is a step. A side is open where the floor runs out to
+air across the approach (a ray along the floor leaves the part), not where it meets a
+passage cut through it. Passages through the part (any outline) are found from their walls.
 """
 
 from __future__ import annotations
@@ -14,7 +20,6 @@ from __future__ import annotations
 import math
 
 from dfm.features.common import (
-    AXES,
     Analysis,
     clean,
     cross,
@@ -22,7 +27,11 @@ from dfm.features.common import (
     parallel,
     sub,
 )
+from dfm.kernel.access import Access, access
 from dfm.model import Feature, Vec3
+
+#: Slack of "normal equals the approach" for floors (1 - cos).
+_FLOOR = 1e-9
 
 
 def _frame(a: Vec3) -> tuple[Vec3, Vec3]:
@@ -40,10 +49,12 @@ def _is_wall(f, a: Vec3) -> bool:  # type: ignore[no-untyped-def]
         return abs(dot(f.normal, a)) < 1e-6
     if f.kind in ("cylinder", "extrusion", "bspline", "other") and f.axis is not None:
         return parallel(f.axis, a, 1e-6)
-    if f.kind in ("bspline", "extrusion", "other"):
-        lo, hi = f.bbox
-        return False
     return False
+
+
+def _is_floor_chamfer(f, a: Vec3) -> bool:  # type: ignore[no-untyped-def]
+    """A planar face sloping between a floor and a wall (faces up the approach, not along it)."""
+    return f.kind == "plane" and 1e-6 < dot(f.normal, a) < 1 - 1e-6
 
 
 def _is_floor_fillet(f, a: Vec3) -> bool:  # type: ignore[no-untyped-def]
@@ -54,68 +65,116 @@ def _is_floor_fillet(f, a: Vec3) -> bool:  # type: ignore[no-untyped-def]
     return f.kind == "torus" and parallel(f.axis, a, 1e-6)
 
 
-def _extent(f, a: Vec3) -> tuple[float, float]:  # type: ignore[no-untyped-def]
-    lo, hi = f.bbox
-    vals = [dot((x, y, z), a) for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])]
-    return min(vals), max(vals)
-
-
 def find_pockets(an: Analysis) -> None:
     """Add ``pocket``, ``slot`` and ``step`` features to ``an``."""
     geo = an.geo
-    body_hi = {a: max(_extent(f, a)[1] for f in geo.faces.values()) for a in AXES}
+    acc = access(geo)
     used: set[int] = set()
-    for a in AXES:
+    for a in acc.directions():
+        top = acc.body_extent(a)
         floors = [
             f for f in geo.faces.values()
-            if f.kind == "plane" and dot(f.normal, a) > 1 - 1e-9 and f.id not in an.claimed
-            and f.id not in used and dot(f.origin, a) < body_hi[a] - 1e-6
+            if f.kind == "plane" and dot(f.normal, a) > 1 - _FLOOR and f.id not in an.claimed
+            and f.id not in used and dot(f.origin, a) < top - 1e-6
         ]
-        for floor in sorted(floors, key=lambda f: f.id):
-            if floor.id in used:
-                continue
-            region = _grow(an, floor.id, a, used)
+        floors.sort(key=lambda f: f.id)
+        seen = acc.visible_many((f.id, a) for f in floors)
+        for floor, vis in zip(floors, seen, strict=True):
+            if floor.id in used or not any(vis):
+                continue  # no cutter along a reaches it: not a floor from a
+            region = _grow(an, acc, floor.id, a, used)
             if region is None:
                 continue
-            _region_feature(an, a, floor.id, region)
+            _region_feature(an, acc, a, floor.id, region, sum(vis) / len(vis))
             used.update(region)
-    _passages(an, used)
+    _passages(an, acc, used)
     for f in an.features:
         if f.kind in ("pocket", "slot", "step") and "depth_width_ratio" in f.dims:
             an.measure("max_pocket_depth_ratio", f.dims["depth_width_ratio"], f.faces, f.location_mm,
                        smaller_is_worse=False)
 
 
-def _grow(an: Analysis, floor_id: int, a: Vec3, used: set[int]) -> set[int] | None:
+def _grow(an: Analysis, acc: Access, floor_id: int, a: Vec3, used: set[int]) -> set[int] | None:
+    """The floor and the faces rising from it that a cutter along ``a`` sees (one ray batch per ring)."""
     geo = an.geo
     region = {floor_id}
-    todo = [floor_id]
-    while todo:
-        cur = todo.pop()
-        for nb, edges in geo.neighbours(cur).items():
-            if nb in region or nb in used or nb in an.claimed:
-                continue
-            conv = {geo.edges[e].convexity for e in edges}
-            if not conv & {"concave", "tangent"}:
-                continue
-            f = geo.faces[nb]
-            if _is_wall(f, a) or _is_floor_fillet(f, a):
-                region.add(nb)
-                todo.append(nb)
-            elif f.kind == "plane" and dot(f.normal, a) > 1 - 1e-9 and "tangent" in conv:
-                region.add(nb)
-                todo.append(nb)
+    front = [floor_id]
+    hidden = not all(acc.visible(floor_id, a))
+    while front:
+        cands: dict[int, None] = {}
+        for cur in front:
+            cur_f = geo.faces[cur]
+            for nb, edges in geo.neighbours(cur).items():
+                if nb in region or nb in used or nb in an.claimed or nb in cands:
+                    continue
+                conv = {geo.edges[e].convexity for e in edges}
+                if not conv & {"concave", "tangent"}:
+                    continue
+                f = geo.faces[nb]
+                if "concave" not in conv and (f.concave is False or cur_f.concave is False):
+                    continue  # across a tangent edge only into a concave blend, never a convex round
+                if _is_wall(f, a) or _is_floor_fillet(f, a):
+                    cands[nb] = None
+                elif f.kind == "plane" and dot(f.normal, a) > 1 - _FLOOR and "tangent" in conv:
+                    cands[nb] = None
+                elif "concave" in conv and _is_floor_chamfer(f, a):
+                    cands[nb] = None
+        ids = list(cands)
+        seen = acc.visible_many((i, a) for i in ids)
+        front = [fid for fid, vis in zip(ids, seen, strict=True) if any(vis)]
+        hidden = hidden or len(front) < len(ids)
+        region.update(front)
+    if hidden:  # something overhangs the floor: its opening may be walls that do not touch it
+        region |= _overhead_walls(an, acc, region, a, used)
     return region if len(region) > 1 else None
 
 
-def _region_feature(an: Analysis, a: Vec3, floor_id: int, region: set[int]) -> None:
+def _overhead_walls(an: Analysis, acc: Access, region: set[int], a: Vec3, used: set[int]) -> set[int]:
+    """Walls that stand over the region without touching it (the neck above a T-slot's head).
+
+    A wall ⊥ a joined to the region's faces by convex edges only, seen along a, whose points
+    look down (along -a) onto the region's floor first.
+    """
+    geo = an.geo
+    # such a wall is a few faces away (floor - hidden wall - ceiling - neck): three rings out
+    seen = set(region)
+    ring = set(region)
+    found: list[int] = []
+    for _ in range(3):
+        ring = {nb for fid in ring for nb in geo.neighbours(fid)} - seen
+        seen |= ring
+        found.extend(sorted(ring))
+    cands = [fid for fid in found if fid not in used and fid not in an.claimed and _is_wall(geo.faces[fid], a)
+             and geo.faces[fid].kind == "plane"]
+    out: set[int] = set()
+    if not cands:
+        return out
+    vis = acc.visible_many((fid, a) for fid in cands)
+    down = (-a[0], -a[1], -a[2])
+    origins, owners = [], []
+    for fid, v in zip(cands, vis, strict=True):
+        if not all(v) or not v:
+            continue
+        n = geo.faces[fid].normal
+        for p, _ in acc.points(fid):
+            origins.append((p[0] + n[0] * 1e-4, p[1] + n[1] * 1e-4, p[2] + n[2] * 1e-4))
+            owners.append(fid)
+    hits = acc.first_hits(origins, [down] * len(origins))
+    ok: dict[int, bool] = {}
+    for fid, h in zip(owners, hits, strict=True):
+        ok[fid] = ok.get(fid, True) and h is not None and h[1] in region
+    return {fid for fid, good in ok.items() if good}
+
+
+def _region_feature(an: Analysis, acc: Access, a: Vec3, floor_id: int, region: set[int],
+                    floor_seen: float = 1.0) -> None:
     geo = an.geo
     floor = geo.faces[floor_id]
     floor_h = dot(floor.origin, a)
     walls = [geo.faces[i] for i in sorted(region) if i != floor_id and _is_wall(geo.faces[i], a)]
     if not walls:
         return
-    top = max(_extent(w, a)[1] for w in walls)
+    top = max(acc.extent(w.id, a)[1] for w in walls)
     depth = top - floor_h
     if depth <= 1e-6:
         return
@@ -133,55 +192,50 @@ def _region_feature(an: Analysis, a: Vec3, floor_id: int, region: set[int]) -> N
         # a half-round slot end or a round pocket (not a quarter fillet) spans ≥ 180°
         if w.kind == "cylinder" and w.concave and (w.span_deg or 0) >= 179.9 and 2 * w.radius < width - 1e-12:
             width = 2 * w.radius
-            width_dir = None if width_dir is None else width_dir
-    # Outline of the floor in the approach frame.
+    annulus = _annulus(walls, a)
+    if annulus is not None:
+        width, width_dir = annulus[1] - annulus[0], None
+    # Outline of the floor in the approach frame; lengths wall to wall, over every face of the region.
     loops = geo.face_loops(floor_id, deflection=0.001)
     u, v = _frame(a)
     if width_dir is not None:
         u = width_dir
         v = cross(a, u)
     outer = loops[0] if loops else []
-    us = [dot(p, u) for p in outer]
-    vs = [dot(p, v) for p in outer]
-    span_u = _exact_span(floor.bbox, u, us)
-    span_v = _exact_span(floor.bbox, v, vs)
+    span_u = _span(acc, region, u)
+    span_v = _span(acc, region, v)
     if not math.isfinite(width):
         width = min(span_u, span_v) if width_dir is None else span_u
     length = max(span_v, span_u) if width_dir is None else span_v
     length = max(length, width)
+    if annulus is not None:
+        length = math.pi * (annulus[0] + annulus[1])  # along the groove's mid-line
     # Corner radii.
     vert_r = []
     floor_r = []
     for fid in region:
         f = geo.faces[fid]
-        if f.kind == "cylinder" and f.concave and parallel(f.axis, a, 1e-6):
+        if f.kind == "cylinder" and f.concave and parallel(f.axis, a, 1e-6) and (f.span_deg or 0) < 359.0:
             vert_r.append(f.radius)
         elif _is_floor_fillet(f, a):
             floor_r.append(f.radius)
     sharp_vertical = sharp_floor = False
-    open_faces: set[int] = set()
     for fid in region:
         for eid in geo.face_edges[fid]:
             e = geo.edges[eid]
-            others = [o for o in e.faces if o != fid]
-            if not others:
-                continue
-            o = others[0]
-            if o in region and e.convexity == "concave":
+            o = next((x for x in e.faces if x != fid), None)
+            if o is not None and o in region and e.convexity == "concave":
                 if e.kind == "line" and parallel(e.direction, a, 1e-6):
                     sharp_vertical = True
                 elif fid == floor_id or o == floor_id:
                     sharp_floor = True
-            if fid == floor_id and e.convexity == "convex" and o not in an.claimed:
-                of = geo.faces[o]
-                # the floor runs out over an outside side: a flat one, or the round of a turned flange
-                if (of.kind == "plane" and abs(dot(of.normal, a)) < 1e-6) or (
-                        of.kind == "cylinder" and not of.concave and parallel(of.axis, a, 1e-6)):
-                    open_faces.add(o)
+    open_faces = _open_sides(an, acc, a, floor_id, region, min(1e-3, depth / 2))
     min_corner = 0.0 if sharp_vertical else (min(vert_r) if vert_r else None)
     floor_radius = 0.0 if sharp_floor or not floor_r else min(floor_r)
     has_pair = width_dir is not None
-    if not open_faces:
+    if annulus is not None and not open_faces:
+        kind = "slot"
+    elif not open_faces:
         kind = "slot" if has_pair and length >= 2 * width - 1e-9 else "pocket"
         if vert_r and not has_pair and len(walls) <= 4 and length >= 2 * width - 1e-9:
             kind = "slot"
@@ -206,6 +260,9 @@ def _region_feature(an: Analysis, a: Vec3, floor_id: int, region: set[int]) -> N
         dims["min_corner_radius_mm"] = min_corner
         if min_corner > 0:
             dims["depth_radius_ratio"] = depth / min_corner
+    tilt = _tilt_deg(a)
+    if tilt > 1e-6:
+        dims["tilt_deg"] = tilt
     frame_u, frame_v = _frame(a)
     props = {
         "approach": list(clean(a)),
@@ -221,11 +278,75 @@ def _region_feature(an: Analysis, a: Vec3, floor_id: int, region: set[int]) -> N
         "outline": [[round(dot(p, frame_u), 6), round(dot(p, frame_v), 6)] for p in outer],
         "islands": [[[round(dot(p, frame_u), 6), round(dot(p, frame_v), 6)] for p in loop] for loop in loops[1:]],
     }
+    if annulus is not None:
+        props["shape"] = "annular"
+    if floor_seen < 1.0:
+        props["floor_seen"] = round(floor_seen, 6)  # part of the floor lies under an overhang
+    if tilt > 1e-6:
+        props["setup"] = "3+2"
     fid_ = an.new_id(kind)
     loc = floor.centroid
     an.features.append(Feature(fid_, kind, tuple(sorted(region)), dims, props, clean(loc), clean(a)))
     for i in region:
         an.claimed.setdefault(i, fid_)
+
+
+def _tilt_deg(a: Vec3) -> float:
+    """Angle (degrees) between the approach and the nearest axis direction (0 for an axis)."""
+    c = max(abs(x) for x in a)
+    return math.degrees(math.acos(min(1.0, c)))
+
+
+def _span(acc: Access, faces: set[int], d: Vec3) -> float:
+    """Extent of a set of faces along ``d``: wall to wall, fillets included."""
+    ext = [acc.extent(fid, d) for fid in faces]
+    return max(e[1] for e in ext) - min(e[0] for e in ext)
+
+
+def _annulus(walls: list, a: Vec3) -> tuple[float, float] | None:  # type: ignore[type-arg]
+    """(inner, outer) radius when the walls are a full bore round a coaxial boss (an O-ring groove)."""
+    outer = [w for w in walls if w.kind == "cylinder" and w.concave and (w.span_deg or 0) >= 359.0
+             and parallel(w.axis, a, 1e-6)]
+    inner = [w for w in walls if w.kind == "cylinder" and w.concave is False and parallel(w.axis, a, 1e-6)]
+    for o in outer:
+        for i in inner:
+            off = sub(i.origin, o.origin)
+            radial = sub(off, tuple(c * dot(off, o.axis) for c in o.axis))  # type: ignore[arg-type]
+            if dot(radial, radial) < 1e-12 and i.radius < o.radius - 1e-6:
+                return i.radius, o.radius
+    return None
+
+
+def _open_sides(an: Analysis, acc: Access, a: Vec3, floor_id: int, region: set[int], lift: float) -> set[int]:
+    """Faces where the floor runs out to air across the approach.
+
+    At each convex edge of the floor down to a side face (a flat one, or the round of a
+    turned flange), a ray just above the floor, along the side's outward normal, must leave
+    the part: a passage cut through the floor, which the ray crosses to the wall beyond, is
+    not an open side.
+    """
+    geo = an.geo
+    probes: list[tuple[int, Vec3, Vec3]] = []
+    for eid in geo.face_edges[floor_id]:
+        e = geo.edges[eid]
+        if e.convexity != "convex":
+            continue
+        o = next((x for x in e.faces if x != floor_id), None)
+        if o is None or o in region:
+            continue
+        of = geo.faces[o]
+        out: Vec3 | None = None
+        if of.kind == "plane" and abs(dot(of.normal, a)) < 1e-6:
+            out = of.normal
+        elif of.kind == "cylinder" and not of.concave and parallel(of.axis, a, 1e-6):
+            out = geo.face_normal_at(o, e.midpoint)
+        if out is None:
+            continue
+        m = e.midpoint
+        probes.append((o, (m[0] + a[0] * lift + out[0] * 1e-4, m[1] + a[1] * lift + out[1] * 1e-4,
+                           m[2] + a[2] * lift + out[2] * 1e-4), out))
+    hits = acc.first_hits([p[1] for p in probes], [p[2] for p in probes])
+    return {o for (o, _, _), h in zip(probes, hits, strict=True) if h is None}
 
 
 def _exact_span(box: tuple[Vec3, Vec3], direction: Vec3, along: list[float]) -> float:
@@ -268,12 +389,20 @@ def _min_gap(planes: list) -> float:  # type: ignore[type-arg]
     return width
 
 
-def _passages(an: Analysis, used: set[int]) -> None:
-    """Through slots and passages: loops of walls with no floor, open at both ends."""
+def _passages(an: Analysis, acc: Access, used: set[int]) -> None:
+    """Through slots and passages: loops of walls with no floor, open at both ends.
+
+    The walls are joined by concave edges (or tangent ones into concave blends); a cutter
+    must see them from both ends (rays along +a and -a leave the part). The width is the
+    narrowest gap between opposed walls, or, for a closed outline with none (a triangle),
+    the narrowest caliper width of the outline.
+    """
     geo = an.geo
-    for a in AXES[::2]:  # one of each ± pair: a through region is the same from both sides
+    dirs = [d for i, d in enumerate(acc.directions()) if i % 2 == 0 or i >= 6]
+    for a in dirs:  # one of each ± axis pair: a through region is the same from both sides
+        neg = (-a[0], -a[1], -a[2])
         cands = {f.id for f in geo.faces.values() if f.id not in used and f.id not in an.claimed
-                 and _is_wall(f, a)}
+                 and _is_wall(f, a) and f.concave is not False}
         seen: set[int] = set()
         for seed in sorted(cands):
             if seed in seen:
@@ -288,12 +417,22 @@ def _passages(an: Analysis, used: set[int]) -> None:
                         comp.add(nb)
                         todo.append(nb)
             seen |= comp
+            if len(comp) < 2:
+                continue
             planes = [geo.faces[i] for i in comp if geo.faces[i].kind == "plane"]
             width = _min_gap(planes)
-            if len(comp) < 2 or not math.isfinite(width):
+            ring = all(sum(1 for nb in geo.neighbours(i) if nb in comp) >= 2 for i in comp)
+            if not math.isfinite(width) and ring:
+                width = _caliper(acc, comp, planes)
+            if not math.isfinite(width):
                 continue
-            lo = min(_extent(geo.faces[i], a)[0] for i in comp)
-            hi = max(_extent(geo.faces[i], a)[1] for i in comp)
+            ids = sorted(comp)
+            up = acc.visible_many((i, a) for i in ids)
+            down = acc.visible_many((i, neg) for i in ids)
+            if not any(any(v) for v in up) or not any(any(v) for v in down):
+                continue  # not open at both ends
+            lo = min(acc.extent(i, a)[0] for i in comp)
+            hi = max(acc.extent(i, a)[1] for i in comp)
             depth = hi - lo
             concave_vertical = [
                 geo.edges[e] for i in comp for e in geo.face_edges[i]
@@ -301,7 +440,7 @@ def _passages(an: Analysis, used: set[int]) -> None:
             ]
             vert_r = [geo.faces[i].radius for i in comp if geo.faces[i].kind == "cylinder" and geo.faces[i].concave]
             min_corner = 0.0 if concave_vertical else (min(vert_r) if vert_r else None)
-            closed = len(planes) >= 4 or (vert_r and len(planes) >= 2)
+            closed = ring or len(planes) >= 4 or (vert_r and len(planes) >= 2)
             kind = "pocket" if closed else "slot"
             dims = {"width_mm": width, "depth_mm": depth, "depth_width_ratio": depth / width,
                     "floor_radius_mm": 0.0}
@@ -309,10 +448,27 @@ def _passages(an: Analysis, used: set[int]) -> None:
                 dims["min_corner_radius_mm"] = min_corner
                 if min_corner > 0:
                     dims["depth_radius_ratio"] = depth / min_corner
+            tilt = _tilt_deg(a)
+            if tilt > 1e-6:
+                dims["tilt_deg"] = tilt
             pid = an.new_id(kind)
             props = {"approach": list(clean(a)), "open": not closed, "through": True, "floor": "through",
                      "top_z_mm": round(hi, 9), "floor_z_mm": round(lo, 9)}
+            if tilt > 1e-6:
+                props["setup"] = "3+2"
             centre = geo.faces[min(comp)].centroid
             an.features.append(Feature(pid, kind, tuple(sorted(comp)), dims, props, clean(centre), clean(a)))
             for i in comp:
                 an.claimed.setdefault(i, pid)
+
+
+def _caliper(acc: Access, comp: set[int], planes: list) -> float:  # type: ignore[type-arg]
+    """Narrowest caliper width of a closed outline: min over its flat walls of the depth across from it."""
+    width = math.inf
+    for p in planes:
+        inward = (-p.normal[0], -p.normal[1], -p.normal[2])
+        base = dot(p.origin, inward)
+        across = max(acc.extent(i, inward)[1] for i in comp) - base
+        if 1e-6 < across < width:
+            width = across
+    return width

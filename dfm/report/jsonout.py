@@ -111,6 +111,11 @@ def body_dict(b: BodyResult) -> dict[str, Any]:
         "features": [feature_dict(f) for f in b.features],
         "findings": [finding_dict(f) for f in b.findings],
         "tools": [tool_dict(t) for t in b.tools],
+        "access": {
+            "undercut_faces": [int(i) for i in (b.access or {}).get("undercut_faces", [])],
+            "setups": [{"approach": _vec(tuple(s["approach"])), "features": int(s["features"]),
+                        "tilt_deg": num(s["tilt_deg"])} for s in (b.access or {}).get("setups", [])],
+        },
     }
 
 

@@ -30,10 +30,10 @@ KIND_NAMES: dict[str, frozenset[str]] = {
                          "floor_tool_gap_mm", "depth_radius_ratio"}),
     "pocket": frozenset({"width_mm", "length_mm", "depth_mm", "min_corner_radius_mm", "floor_radius_mm",
                          "depth_width_ratio", "depth_radius_ratio", "approach", "open", "through", "floor",
-                         "floor_z_mm", "top_z_mm", "tool_d_mm"}),
+                         "floor_z_mm", "top_z_mm", "tool_d_mm", "tilt_deg", "setup", "shape", "floor_seen"}),
     "hole": frozenset({"diameter_mm", "depth_mm", "depth_diameter_ratio", "point_angle_deg", "total_depth_mm",
                        "through", "bottom", "approach", "candidate_thread", "nearest_drill_mm", "drill_gap_mm",
-                       "threaded", "candidate_major_mm", "candidate_system", "candidate_series"}),
+                       "threaded", "candidate_major_mm", "candidate_system", "candidate_series", "tilt_deg"}),
     "thread": frozenset({"major_diameter_mm", "minor_diameter_mm", "pitch_mm", "pitch_diameter_mm", "length_mm",
                          "designation", "internal", "source", "hole", "in_table", "minor_min_mm", "minor_max_mm",
                          "pd_tolerance_um", "hole_diameter_mm", "hole_depth_mm", "hole_through",
@@ -43,6 +43,7 @@ KIND_NAMES: dict[str, frozenset[str]] = {
                                     "size_change_max_um", "size_change_range_um", "plus_um", "minus_um",
                                     "target", "feasible", "masked", "source", "feature", "designation",
                                     "window", "action"}),
+    "undercut": frozenset({"height_mm", "angle_deg", "profile", "cutter", "approach", "opens_into"}),
     "spec_item": frozenset({"section", "select", "matched"}),
     "part": frozenset(),
 }
@@ -60,7 +61,7 @@ CONTEXT_NAMES: frozenset[str] = frozenset({
     "finish", "finish_kind", "finish_type", "film_min_um", "film_max_um", "growth_fraction",
     "std_film_min_um", "std_film_max_um", "finish_applies", "penetration_max_um",
     # machine
-    "machine", "max_rpm", "runout_mm", "edge_radius_mm",
+    "machine", "max_rpm", "runout_mm", "edge_radius_mm", "machine_axes",
     # catalogues
     "min_mill_d_mm", "min_drill_series_mm", "min_drill_any_mm", "max_drill_any_mm",
     # process
@@ -137,8 +138,9 @@ def parse_rule(row: Any, path: Path, where: str) -> Rule:
     code = _req_str(row, "code", path, where)
     if not CODE_RE.match(code):
         raise RuleError(path, f"{where}.code", f"{code!r} is not DFM1xx-DFM8xx (9xx live in input.toml)")
-    if code.startswith("DFM6"):
-        raise RuleError(path, f"{where}.code", f"{code}: DFM6xx is reserved for tooling/reach (dfm.tooling)")
+    if code.startswith("DFM6") and int(code[3:]) < 650:
+        raise RuleError(path, f"{where}.code",
+                        f"{code}: DFM600-649 are reserved for tooling/reach (dfm.tooling); rule files use DFM650-699")
     where = f"rule {code}"
     extra = sorted(set(row) - _RULE_KEYS)
     if extra:

@@ -1,0 +1,193 @@
+"""Where a cutter can come from: visibility of faces along approach directions.
+
+The access model's facts, from exact ray casts over the B-rep (``Geometry.ray_hits_many``):
+for a face and a direction d, which of its sample points see open air along d (a ray
+started just off the face, into the void, leaves the solid without meeting it). A flat-end
+cutter coming in along d (its shank above it, along d) can touch such a point with its end
+(a floor, n = d) or its flank (a wall, n ⊥ d). What counts as *reachable* — which of these
+facts a feature or a finding needs — is decided in ``dfm.features.access``; this module only
+measures, and caches what it measured so recognition and the undercut search share rays.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+
+from dfm.kernel.geom import Geometry
+from dfm.model import Vec3
+
+#: The six axis directions of the part's frame, +Z first (the usual first setup).
+AXES: tuple[Vec3, ...] = ((0.0, 0.0, 1.0), (0.0, 0.0, -1.0), (1.0, 0.0, 0.0), (-1.0, 0.0, 0.0),
+                          (0.0, 1.0, 0.0), (0.0, -1.0, 0.0))
+#: A ray starts this far off the face, into the void (mm): far above the intersector's
+#: tolerance (1e-6), far below the narrowest gap a micro tool enters (~0.05 mm).
+OFFSET_MM = 1e-4
+#: Directions closer than this (1 - cos) are the same direction.
+SAME_DIR = 1e-9
+
+
+def _dot(a: Vec3, b: Vec3) -> float:
+    return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
+
+
+def _key(d: Vec3) -> Vec3:
+    return (round(d[0], 9), round(d[1], 9), round(d[2], 9))
+
+
+class Access:
+    """Visibility facts of one solid's faces, computed on demand and cached.
+
+    Attributes:
+        geo: The solid's :class:`Geometry`.
+    """
+
+    def __init__(self, geo: Geometry) -> None:
+        self.geo = geo
+        self._points: dict[int, list[tuple[Vec3, Vec3]]] = {}
+        self._vis: dict[tuple[int, Vec3], tuple[bool, ...]] = {}
+
+    # --- the body -------------------------------------------------------------------
+    def body_box(self) -> tuple[Vec3, Vec3]:
+        """The solid's axis-aligned box (from the faces' optimal boxes)."""
+        cached = self.__dict__.get("_box")
+        if cached is None:
+            faces = self.geo.faces.values()
+            lo = tuple(min(f.bbox[0][k] for f in faces) for k in range(3))
+            hi = tuple(max(f.bbox[1][k] for f in faces) for k in range(3))
+            cached = self.__dict__["_box"] = (lo, hi)
+        return cached  # type: ignore[no-any-return,return-value]
+
+    def extent(self, fid: int, d: Vec3) -> tuple[float, float]:
+        """(min, max) of face ``fid`` along the unit direction ``d``.
+
+        Exact from the face's optimal box along an axis; from its boundary points (1 um
+        chords) along any other direction (the extremes of a plane or of a cylinder
+        parallel to ``d`` lie on its boundary).
+        """
+        f = self.geo.faces[fid]
+        for k in range(3):
+            if abs(abs(d[k]) - 1.0) < 1e-12:
+                lo, hi = f.bbox[0][k], f.bbox[1][k]
+                return (lo, hi) if d[k] > 0 else (-hi, -lo)
+        cache = self.__dict__.setdefault("_ext", {})
+        key = (fid, _key(d))
+        got = cache.get(key)
+        if got is None:
+            pts = [p for loop in self.geo.face_loops(fid, deflection=0.001) for p in loop]
+            if not pts:
+                lo3, hi3 = f.bbox
+                pts = [(x, y, z) for x in (lo3[0], hi3[0]) for y in (lo3[1], hi3[1]) for z in (lo3[2], hi3[2])]
+            vals = [_dot(p, d) for p in pts]
+            got = cache[key] = (min(vals), max(vals))
+        return got  # type: ignore[no-any-return]
+
+    def body_extent(self, d: Vec3) -> float:
+        """The solid's largest coordinate along ``d`` (its top seen from ``d``)."""
+        cache = self.__dict__.setdefault("_top", {})
+        key = _key(d)
+        got = cache.get(key)
+        if got is None:
+            got = cache[key] = max(self.extent(fid, d)[1] for fid in self.geo.faces)
+        return got  # type: ignore[no-any-return]
+
+    # --- samples and rays -------------------------------------------------------------
+    def points(self, fid: int) -> list[tuple[Vec3, Vec3]]:
+        """Sample points strictly inside face ``fid`` with their outward normals (at most 9)."""
+        got = self._points.get(fid)
+        if got is None:
+            got = self.geo.sample_face(fid, 3)
+            if not got:
+                got = self.geo.sample_face(fid, 7)[:9]
+            self._points[fid] = got
+        return got
+
+    def visible_many(self, pairs: Iterable[tuple[int, Vec3]]) -> list[tuple[bool, ...]]:
+        """For each (face, direction): per sample point, True when a ray along it leaves the solid.
+
+        A point whose normal faces away from the direction (n·d < -1e-6) is not visible.
+        The rays of all pairs not cached yet are cast in one batch.
+        """
+        pairs = [(fid, _key(d)) for fid, d in pairs]
+        todo = [p for p in dict.fromkeys(pairs) if p not in self._vis]
+        origins: list[Vec3] = []
+        dirs: list[Vec3] = []
+        slots: list[tuple[tuple[int, Vec3], int]] = []
+        pending: dict[tuple[int, Vec3], list[bool]] = {}
+        for fid, d in todo:
+            pts = self.points(fid)
+            flags = [False] * len(pts)
+            pending[(fid, d)] = flags
+            for k, (p, n) in enumerate(pts):
+                if _dot(n, d) < -1e-6:
+                    continue
+                origins.append((p[0] + n[0] * OFFSET_MM, p[1] + n[1] * OFFSET_MM, p[2] + n[2] * OFFSET_MM))
+                dirs.append(d)
+                slots.append(((fid, d), k))
+        if origins:
+            hits = self.geo.ray_hits_many(origins, dirs, [1e9] * len(origins), first_only=True)
+            for (key, k), h in zip(slots, hits, strict=True):
+                pending[key][k] = not h
+        for key, flags in pending.items():
+            self._vis[key] = tuple(flags)
+        return [self._vis[p] for p in pairs]
+
+    def visible(self, fid: int, d: Vec3) -> tuple[bool, ...]:
+        """:meth:`visible_many` for one pair."""
+        return self.visible_many([(fid, d)])[0]
+
+    def first_hits(self, origins: Sequence[Vec3], directions: Sequence[Vec3],
+                   max_dist: float = 1e9) -> list[tuple[float, int] | None]:
+        """(distance, face id) of the first face each ray meets, or None (one batch)."""
+        hits = self.geo.ray_hits_many(origins, directions, [max_dist] * len(origins), first_only=True)
+        return [(h[0][0], h[0][1]) if h else None for h in hits]
+
+    # --- candidate directions -------------------------------------------------------
+    def tilted_directions(self, limit: int = 8) -> list[Vec3]:
+        """Normals of recessed planar faces that are no axis direction (3+2 setups).
+
+        A planar face whose outward normal a is not an axis, that lies below the solid's top
+        along a and sees open air along a, is the floor of something cut into an inclined
+        face; its normal is a candidate approach. The largest faces' normals come first.
+        """
+        cached = self.__dict__.get("_tilted")
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
+        cands: dict[Vec3, float] = {}
+        for f in self.geo.faces.values():
+            if f.kind != "plane" or f.normal is None:
+                continue
+            n = f.normal
+            if max(abs(c) for c in n) > 1 - 1e-6:
+                continue
+            k = _key(n)
+            same = next((c for c in cands if _dot(c, k) > 1 - SAME_DIR), None)
+            if same is not None:
+                cands[same] += f.area
+                continue
+            cands[k] = f.area
+        out: list[Vec3] = []
+        for d in sorted(cands, key=lambda c: -cands[c]):
+            norm = math.sqrt(_dot(d, d))
+            d = (d[0] / norm, d[1] / norm, d[2] / norm)
+            top = self.body_extent(d)
+            floors = [f.id for f in self.geo.faces.values() if f.kind == "plane" and f.normal is not None
+                      and _dot(f.normal, d) > 1 - SAME_DIR and self.extent(f.id, d)[1] < top - 1e-6]
+            if floors and any(any(v) for v in self.visible_many((fid, d) for fid in floors)):
+                out.append(d)
+            if len(out) >= limit:
+                break
+        self.__dict__["_tilted"] = out
+        return out
+
+    def directions(self) -> list[Vec3]:
+        """Every candidate approach: the six axes, then the tilted floor normals."""
+        return list(AXES) + self.tilted_directions()
+
+
+def access(geo: Geometry) -> Access:
+    """The (cached) access model of a solid's geometry."""
+    a = geo.__dict__.get("_dfm_access")
+    if a is None:
+        a = geo.__dict__["_dfm_access"] = Access(geo)
+    return a  # type: ignore[no-any-return]
