@@ -8,6 +8,14 @@ dataset labels, pooled over the files:
 * MFCAD++ test cases (hierarchical-cadnet): ADVANCED_FACE name = class id (0-24)
 * AAGNet test.json: semantic class per face in B-rep explorer order (MFCAD++ classes)
 
+Then the pooled figures the access model is judged by (issue 13), per face over all files:
+
+* group accuracy: of the faces labelled as a machining feature (hole, slot, pocket, passage,
+  step, O-ring groove), the share dfm puts in the same group — hole | milled (slot, pocket and
+  step pooled: the datasets and dfm name these differently, see docs/features.md) | groove;
+* feature-or-not accuracy: of all faces, the share where dfm and the label agree on whether the
+  face belongs to a machining feature at all (chamfers, rounds and stock do not).
+
 Usage: python benchmarks/recognition.py [CORPUS_DIR]
 """
 
@@ -51,8 +59,19 @@ def family_of_kind(kind: str) -> str | None:
     return {"hole": "holes", "slot": "slots", "pocket": "pockets", "step": "steps"}.get(kind)
 
 
-def dfm_families(path: Path) -> tuple[dict[int, str], list]:
-    """dfm's family per face id, and the body's face centroids (for matching)."""
+def group_of_label(name: str) -> str | None:
+    """The pooled group of a dataset label: hole, milled, groove or None (not a machining feature)."""
+    if name.lower() == "oring":
+        return "groove"
+    fam = family_of_label(name)
+    return "milled" if fam in MILLED else fam
+
+
+def dfm_families(path: Path, groups: dict[int, str] | None = None) -> tuple[dict[int, str], list]:
+    """dfm's family per face id, and the body's face centroids (for matching).
+
+    With ``groups`` given, it is filled with dfm's pooled group per face (see group_of_label).
+    """
     from dfm.features import analyse_solid
     from dfm.kernel import load
     from dfm.kernel.geom import geometry
@@ -62,8 +81,11 @@ def dfm_families(path: Path) -> tuple[dict[int, str], list]:
     for f in analyse_solid(solid).features:
         fam = family_of_kind(f.kind)
         if fam:
+            group = "groove" if f.props.get("shape") == "annular" else ("milled" if fam in MILLED else fam)
             for fid in f.faces:
                 out.setdefault(fid, fam)
+                if groups is not None:
+                    groups.setdefault(fid, group)
     geo = geometry(solid)
     return out, [(fid, fi.centroid, fi.area) for fid, fi in geo.faces.items()]
 
@@ -78,7 +100,8 @@ def match(ours: list, theirs: list) -> dict[int, int]:
 
 
 def main() -> None:
-    corpus = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parents[2] / "shared" / "corpus"
+    args = [a for a in sys.argv[1:] if a != "-v"]
+    corpus = Path(args[0]) if args else Path(__file__).resolve().parents[2] / "shared" / "corpus"
     tp = defaultdict(int)
     fp = defaultdict(int)
     fn = defaultdict(int)
@@ -96,13 +119,25 @@ def main() -> None:
         seg = json.loads(aag.read_text())[0][1]["seg"]
         cases.append(("AAGNet", corpus / "aagnet/test.step",
                       lambda ents, seg=seg: [MFCADPP[seg[str(i)]] for i in range(len(ents))]))
+    grp = [0, 0]  # feature faces in the right group, feature faces
+    fon = [0, 0]  # faces right on feature-or-not, faces
+    wrong: list[str] = []
     for dataset, step, labeller in cases:
         ents = face_entities(step)
         labels = labeller(ents)
-        ours, centroids = dfm_families(step)
+        groups: dict[int, str] = {}
+        ours, centroids = dfm_families(step, groups)
         m = match(centroids, ents)
         stats = per_set.setdefault(dataset, defaultdict(lambda: [0, 0, 0]))
         for fid, idx in m.items():
+            g_true, g_pred = group_of_label(labels[idx]), groups.get(fid)
+            if g_true is not None:
+                grp[1] += 1
+                grp[0] += g_true == g_pred
+            fon[1] += 1
+            fon[0] += (g_true is None) == (g_pred is None)
+            if g_true != g_pred:
+                wrong.append(f"{step.name} face {fid}: label {labels[idx]}, dfm {g_pred or '-'}")
             truth = family_of_label(labels[idx])
             pred = ours.get(fid)
             for fam in FAMILIES:
@@ -131,6 +166,13 @@ def main() -> None:
     for fam in FAMILIES:
         print(f"{'ALL':10s} {fam:8s} {_p(tp[fam], fp[fam]):>6s} {_p(tp[fam], fn[fam]):>6s} "
               f"{tp[fam]:5d} {fp[fam]:5d} {fn[fam]:5d}")
+    print("(strict table above: dfm's slot/pocket/step names against the datasets' names)")
+    print(f"group accuracy (hole | milled | groove) of feature faces: {grp[0] / max(grp[1], 1):.3f} "
+          f"({grp[0]}/{grp[1]})")
+    print(f"feature-or-not accuracy of all faces:                     {fon[0] / max(fon[1], 1):.3f} "
+          f"({fon[0]}/{fon[1]})")
+    if "-v" in sys.argv:
+        print("\n".join(wrong))
 
 
 def _p(a: int, b: int) -> str:

@@ -109,7 +109,8 @@ def _round_boss(geo, comp: set[int], line: tuple[Vec3, Vec3]) -> bool:  # type: 
             continue
         for nb, edges in geo.neighbours(fid).items():
             f = geo.faces[nb]
-            if (f.kind == "cylinder" and f.concave is False and any(geo.edges[e].convexity == "concave" for e in edges)
+            if (f.kind in ("cylinder", "cone") and f.concave is False
+                    and any(geo.edges[e].convexity == "concave" for e in edges)
                     and _same_line(_axis_key(f.origin, f.axis), line)):
                 return True
     return False

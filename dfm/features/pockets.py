@@ -53,7 +53,12 @@ def _is_wall(f, a: Vec3) -> bool:  # type: ignore[no-untyped-def]
 
 
 def _is_floor_chamfer(f, a: Vec3) -> bool:  # type: ignore[no-untyped-def]
-    """A planar face sloping between a floor and a wall (faces up the approach, not along it)."""
+    """A face sloping between a floor and a wall (a plane facing up the approach; a cone round it).
+
+    The cone is the chamfer at the foot of a round wall or of a boss.
+    """
+    if f.kind == "cone":
+        return f.axis is not None and parallel(f.axis, a, 1e-6)
     return f.kind == "plane" and 1e-6 < dot(f.normal, a) < 1 - 1e-6
 
 
@@ -124,8 +129,18 @@ def _grow(an: Analysis, acc: Access, floor_id: int, a: Vec3, used: set[int]) -> 
         front = [fid for fid, vis in zip(ids, seen, strict=True) if any(vis)]
         hidden = hidden or len(front) < len(ids)
         region.update(front)
+    # a sloped face belongs only where it blends the floor into a wall (concave to both)
+    for fid in [i for i in region if _is_floor_chamfer(geo.faces[i], a)]:
+        joins = {nb for nb, edges in geo.neighbours(fid).items() if nb in region
+                 and any(geo.edges[e].convexity == "concave" for e in edges)}
+        if len(joins) < 2:
+            region.discard(fid)
     if hidden:  # something overhangs the floor: its opening may be walls that do not touch it
-        region |= _overhead_walls(an, acc, region, a, used)
+        over = _overhead_walls(an, acc, region, a, used)
+        floor_vis = acc.visible(floor_id, a)
+        if not over and sum(floor_vis) * 2 < len(floor_vis):
+            return None  # mostly covered and no opening above it: a floor seen only through a gap
+        region |= over
     return region if len(region) > 1 else None
 
 
@@ -466,9 +481,9 @@ def _caliper(acc: Access, comp: set[int], planes: list) -> float:  # type: ignor
     """Narrowest caliper width of a closed outline: min over its flat walls of the depth across from it."""
     width = math.inf
     for p in planes:
-        inward = (-p.normal[0], -p.normal[1], -p.normal[2])
-        base = dot(p.origin, inward)
-        across = max(acc.extent(i, inward)[1] for i in comp) - base
+        # the void lies on the side the wall's outward normal points to
+        base = dot(p.origin, p.normal)
+        across = max(acc.extent(i, p.normal)[1] for i in comp) - base
         if 1e-6 < across < width:
             width = across
     return width
