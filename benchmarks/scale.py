@@ -149,7 +149,7 @@ def main() -> None:
 
 def stage_times(path: Path) -> dict[str, float]:
     """Seconds spent in the solid check, the face and edge records and each analyser (in pipeline order)."""
-    from dfm.features import corners, holes, pockets, threads, walls
+    from dfm.features import access, corners, holes, pockets, threads, walls
     from dfm.features.common import Analysis
     from dfm.kernel import load
     from dfm.kernel.geom import geometry
@@ -158,9 +158,9 @@ def stage_times(path: Path) -> dict[str, float]:
     geo = geometry(solid)
     an = Analysis(geo=geo)
     steps = {"check": solid.check, "faces": lambda: geo.faces, "edges": lambda: geo.edges,
-             "holes": lambda: holes.find_holes(an), "corners": lambda: corners.find_corners(an),
-             "pockets": lambda: pockets.find_pockets(an), "walls": lambda: walls.find_walls(an),
-             "threads": lambda: threads.find_threads(an)}
+             "holes": lambda: holes.find_holes(an), "pockets": lambda: pockets.find_pockets(an),
+             "threads": lambda: threads.find_threads(an), "access": lambda: access.assess(an),
+             "corners": lambda: corners.find_corners(an), "walls": lambda: walls.find_walls(an)}
     out = {}
     for name, step in steps.items():
         t = time.perf_counter()

@@ -96,13 +96,14 @@ def test_t_slot_head_is_an_undercut_and_the_slot_is_its_neck(make_part):
 
 def test_dovetail_flanks_are_an_undercut(make_part):
     an, path = _analyse(make_part, "acc-dovetail", "dovetail_block")
-    (u,) = [f for f in an.features if f.kind == "undercut"]
+    under = [f for f in an.features if f.kind == "undercut"]
     geo = an.geo
     flanks = {i for i, f in geo.faces.items() if f.kind == "plane" and -0.6 < f.normal[2] < -0.4}
-    assert len(flanks) == 2 and flanks <= set(u.faces)
-    assert u.props["profile"] == "dovetail"
-    assert u.dims["angle_deg"] == pytest.approx(60.0, abs=1e-6)
-    assert u.dims["height_mm"] == pytest.approx(1.5, abs=UM)
+    assert len(flanks) == 2 and flanks == {i for u in under for i in u.faces}
+    for u in under:
+        assert u.props["profile"] == "dovetail" and u.props["approach"] == [0.0, 0.0, 1.0]
+        assert u.dims["angle_deg"] == pytest.approx(60.0, abs=1e-6)
+        assert u.dims["height_mm"] == pytest.approx(1.5, abs=UM)
     res, codes = _codes(path)
     assert "DFM650" in codes and "DFM201" not in codes
 

@@ -124,7 +124,10 @@ def _undercut_features(an: Analysis, faces: list[int], owner: dict[int, Feature]
         near = [owner[nb] for fid in sorted(comp) for nb in sorted(geo.neighbours(fid)) if nb in owner]
         near += [owner[fid] for fid in sorted(comp) if fid in owner]
         region = next((f for f in near if f.kind in ("pocket", "slot", "step")), near[0] if near else None)
-        a = _approach(region) if region is not None else _seen_most(an, comp)
+        # else the direction the undercut and the faces it hangs over (concave neighbours) are seen from
+        foot = {nb for fid in comp for nb, es in geo.neighbours(fid).items()
+                if any(geo.edges[e].convexity == "concave" for e in es)}
+        a = _approach(region) if region is not None else _seen_most(an, comp | foot)
         dims: dict[str, float] = {}
         props: dict[str, object] = {"profile": "undercut", "cutter": "form"}
         if a is not None:

@@ -83,7 +83,10 @@ def find_pockets(an: Analysis) -> None:
             and f.id not in used and dot(f.origin, a) < top - 1e-6
         ]
         floors.sort(key=lambda f: f.id)
+        # the centre first (one ray each): a floor whose middle is covered is no floor from a
+        floors = [f for f, c in zip(floors, acc.centre_visible_many((f.id, a) for f in floors), strict=True) if c]
         seen = acc.visible_many((f.id, a) for f in floors)
+        _prefetch(an, acc, [f.id for f, v in zip(floors, seen, strict=True) if any(v)], a, used)
         for floor, vis in zip(floors, seen, strict=True):
             if floor.id in used or not any(vis):
                 continue  # no cutter along a reaches it: not a floor from a
@@ -97,6 +100,31 @@ def find_pockets(an: Analysis) -> None:
         if f.kind in ("pocket", "slot", "step") and "depth_width_ratio" in f.dims:
             an.measure("max_pocket_depth_ratio", f.dims["depth_width_ratio"], f.faces, f.location_mm,
                        smaller_is_worse=False)
+
+
+def _prefetch(an: Analysis, acc: Access, floors: list[int], a: Vec3, used: set[int]) -> None:
+    """Cast in one batch the visibility rays growth will ask for (two rings of wall-like faces).
+
+    Growth asks ring by ring; one ray batch per ring and floor costs a broad-phase pass each
+    (a comb of a thousand gaps asked hundreds of small batches).
+    """
+    geo = an.geo
+    ring = set(floors)
+    seen = set(ring)
+    want: list[int] = []
+    for _ in range(2):
+        nxt = set()
+        for fid in ring:
+            for nb in geo.neighbours(fid):
+                if nb in seen or nb in used or nb in an.claimed:
+                    continue
+                f = geo.faces[nb]
+                if _is_wall(f, a) or _is_floor_fillet(f, a) or _is_floor_chamfer(f, a):
+                    nxt.add(nb)
+        seen |= nxt
+        want.extend(sorted(nxt))
+        ring = nxt
+    acc.visible_many((fid, a) for fid in want)
 
 
 def _grow(an: Analysis, acc: Access, floor_id: int, a: Vec3, used: set[int]) -> set[int] | None:
