@@ -7,7 +7,12 @@ The declared unit is still recorded so a wrong declaration can be spotted.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import stat
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,10 +35,12 @@ from OCP.TopLoc import TopLoc_Location
 from OCP.TopoDS import TopoDS, TopoDS_Shape
 from OCP.XCAFDoc import XCAFDoc_DocumentTool, XCAFDoc_ShapeTool
 
-from dfm.diagnostics import input_error
+from dfm.diagnostics import finding, input_error
 from dfm.errors import KernelError
+from dfm.kernel import readcheck
 from dfm.kernel.capture import captured_output
 from dfm.kernel.shape import Solid
+from dfm.model import Finding
 
 STEP_SUFFIXES = {".step", ".stp", ".p21"}
 BREP_SUFFIXES = {".brep", ".brp"}
@@ -76,6 +83,8 @@ class LoadedFile:
         solids: The bodies to analyse, each with stable face ids.
         sewn: True when the solids were built by sewing free surfaces.
         notes: Remarks from reading, for the result's warnings.
+        findings: File-level findings of the read itself (DFM957 partial-read, DFM958
+            shapes-dropped), for the result.
 
     """
 
@@ -87,6 +96,7 @@ class LoadedFile:
     solids: list[Solid]
     sewn: bool = False
     notes: list[str] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
     #: OCCT objects the shapes and attributes came from, kept alive as long as the result
     #: (an XDE document freed under live attribute wrappers crashes the interpreter).
     keepalive: tuple = ()
@@ -130,6 +140,10 @@ def load(path: str | Path) -> LoadedFile:
     if p.is_dir():
         raise input_error("file-not-found", p, "is a directory, not a file")
     try:
+        mode = p.stat().st_mode
+        if not stat.S_ISREG(mode):  # a FIFO would block the read for ever, /dev/zero never end
+            kind = "a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a device or socket"
+            raise input_error("not-a-regular-file", p, f"is {kind}, not a regular file; it was not read")
         size = p.stat().st_size
         with p.open("rb") as fh:
             head = fh.read(65536)
@@ -222,22 +236,52 @@ def step_codepage(raw: bytes) -> str:
     return "CP1251" if cyrillic else "CP1252"
 
 
+_BOM = b"\xef\xbb\xbf"
+
+
+@contextlib.contextmanager
+def _readable_copy(p: Path, raw: bytes) -> Iterator[str]:
+    """A path OCCT can read: ``p`` itself, or a copy without the UTF-8 byte-order mark.
+
+    OCCT's parser takes a leading BOM for garbage and fails the whole file (DFM904 on a
+    valid part saved by a Windows editor).
+    """
+    if not raw.startswith(_BOM):
+        yield str(p)
+        return
+    fd, tmp = tempfile.mkstemp(prefix="dfm-bom-", suffix=p.suffix or ".step")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(raw[len(_BOM):])
+        yield tmp
+    finally:
+        os.unlink(tmp)
+
+
 def _load_step(p: Path, head: bytes) -> LoadedFile:
     _ensure_units()
     m = _SCHEMA_RE.search(head)
     schema = m.group(1).decode("latin-1").strip() if m else ""
     raw = p.read_bytes()
+    bad = readcheck.bad_number(raw)
+    if bad:  # the parser takes NaN and overflowing reals, and the transfer then never returns
+        raise input_error("corrupt-file", p, f"the STEP file holds a number that is not a finite coordinate: {bad}")
     if not Interface_Static.SetCVal_s("read.step.codepage", step_codepage(raw)):
         raise KernelError(f"{p}: this OCCT has no read.step.codepage setting")
-    if _EXTREF_RE.search(raw):
-        return _load_step_bare(p, schema)
+    with _readable_copy(p, raw) as readable:
+        if _EXTREF_RE.search(raw):
+            return _load_step_bare(p, schema, readable, raw)
+        return _load_step_xde(p, schema, readable, raw)
+
+
+def _load_step_xde(p: Path, schema: str, readable: str, raw: bytes) -> LoadedFile:
     reader = STEPCAFControl_Reader()
     reader.SetNameMode(True)
     for off in ("SetColorMode", "SetLayerMode", "SetGDTMode", "SetMatMode", "SetPropsMode",
                 "SetViewMode", "SetSHUOMode", "SetMetaMode", "SetProductMetaMode"):
         getattr(reader, off)(False)
     with captured_output() as cap:
-        status = reader.ReadFile(str(p))
+        status = reader.ReadFile(readable)
     if status != IFSelect_RetDone:
         lines = cap.error_lines()
         detail = lines[0] if lines else f"reader status {status.name}"
@@ -267,16 +311,19 @@ def _load_step(p: Path, head: bytes) -> LoadedFile:
     sewn = False
     counts: dict[str, int] = {}
     loose: list[TopoDS_Shape] = []
+    outside = 0  # faces of shells and surfaces beside the solids, which are not analysed
     for shape, name in parts:
         found = list(_explore(shape, TopAbs_SOLID))
         if not found:
             loose.append(shape)
+        else:
+            outside += _count_unique(shape, TopAbs_FACE) - sum(_count_unique(s, TopAbs_FACE) for s in found)
         for s in found:
             counts[name] = counts.get(name, 0) + 1
             solids.append(Solid(s, name, len(solids) + 1))
     if not solids:
         if not shapes or all(_count(s, TopAbs_FACE) == 0 and _count(s, TopAbs_EDGE) == 0 for s in shapes):
-            if _EXTREF_RE.search(p.read_bytes()):
+            if _EXTREF_RE.search(raw):
                 cause = ("reads as an empty shape: it references external files, which dfm "
                          "does not follow")
             else:
@@ -286,6 +333,10 @@ def _load_step(p: Path, head: bytes) -> LoadedFile:
         built, sewn = _solids_of(p, compound)
         base = names[0] if names else p.stem
         solids = [Solid(s, base if len(built) == 1 else f"{base}-{i}", i) for i, s in enumerate(built, 1)]
+        outside += _count_unique(compound, TopAbs_FACE) - sum(_count_unique(s, TopAbs_FACE) for s in built)
+    else:
+        outside += sum(_count_unique(s, TopAbs_FACE) for s in loose)
+    findings = _read_findings(p, readcheck.inventory(reader.Reader(), raw), solids, outside)
     # Exporters that name nothing leave their own banner as the product name.
     for s in solids:
         if s.name.startswith("Open CASCADE STEP translator"):
@@ -299,7 +350,30 @@ def _load_step(p: Path, head: bytes) -> LoadedFile:
         if not s.name:
             s.name = f"body-{s.index}"
     return LoadedFile(p, "step", source_units, schema, _unique(names), solids, sewn=sewn,
-                      keepalive=(doc, reader, tool))
+                      findings=findings, keepalive=(doc, reader, tool))
+
+
+def _read_findings(p: Path, inv: readcheck.Inventory, solids: list[Solid], outside: int) -> list[Finding]:
+    """Judge the read (DFM918 raised, DFM957/958 returned); see :mod:`dfm.kernel.readcheck`."""
+    distinct: list[Solid] = []
+    for s in solids:  # an instance placed twice is one solid of the file
+        if not any(s.shape.IsPartner(d.shape) for d in distinct):
+            distinct.append(s)
+    verdict, message = readcheck.judge(inv, [s.face_count for s in distinct])
+    if verdict == "incomplete-read":
+        raise input_error("incomplete-read", p, message)
+    out = []
+    if verdict == "partial-read":
+        out.append(finding("partial-read", message[0].upper() + message[1:] + "."))
+    dropped = []
+    if outside > 0:
+        dropped.append(f"{outside} face(s) in shells or surfaces outside its {len(solids)} solid(s)")
+    if inv.unused_solids and verdict is None:
+        dropped.append(f"{inv.unused_solids} solid(s) outside the part's shape (in no representation the "
+                       "product uses, e.g. construction geometry)")
+    if dropped:
+        out.append(finding("shapes-dropped", f"The file also holds {' and '.join(dropped)}; they were not analysed."))
+    return out
 
 
 def _file_units(step_reader) -> str:  # type: ignore[no-untyped-def]
@@ -314,7 +388,7 @@ def _file_units(step_reader) -> str:  # type: ignore[no-untyped-def]
 _PRODUCT_RE = re.compile(rb"PRODUCT\s*\(\s*'((?:[^']|'')*)'", re.IGNORECASE)
 
 
-def _load_step_bare(p: Path, schema: str) -> LoadedFile:
+def _load_step_bare(p: Path, schema: str, readable: str, raw: bytes) -> LoadedFile:
     """Read a file with external references without following them.
 
     The XDE reader would open the referenced files next to the upload, which for an
@@ -323,7 +397,7 @@ def _load_step_bare(p: Path, schema: str) -> LoadedFile:
     """
     reader = STEPControl_Reader()
     with captured_output() as cap:
-        status = reader.ReadFile(str(p))
+        status = reader.ReadFile(readable)
     if status != IFSelect_RetDone:
         lines = cap.error_lines()
         detail = re.sub(r"^ERR StepFile\s*:\s*", "", lines[0]) if lines else f"reader status {status.name}"
@@ -332,15 +406,17 @@ def _load_step_bare(p: Path, schema: str) -> LoadedFile:
     with captured_output():
         reader.TransferRoots()
     shape = reader.OneShape()
-    names = _unique([fix_mojibake(m.decode("latin-1").replace("''", "'")) for m in _PRODUCT_RE.findall(p.read_bytes())])
+    names = _unique([fix_mojibake(m.decode("latin-1").replace("''", "'")) for m in _PRODUCT_RE.findall(raw)])
     if shape.IsNull() or (_count(shape, TopAbs_FACE) == 0 and _count(shape, TopAbs_EDGE) == 0):
         raise input_error("empty-shape", p, "reads as an empty shape: it references external files, "
                           "which dfm does not follow (upload the part itself)")
     found, sewn = _solids_of(p, shape)
     base = names[0] if names else p.stem
     solids = [Solid(s, base if len(found) == 1 else f"{base}-{i}", i) for i, s in enumerate(found, 1)]
+    outside = _count_unique(shape, TopAbs_FACE) - sum(_count_unique(s, TopAbs_FACE) for s in found)
+    findings = _read_findings(p, readcheck.inventory(reader, raw), solids, outside)
     return LoadedFile(p, "step", source_units, schema, names, solids, sewn=sewn,
-                      notes=["external references were not followed"])
+                      notes=["external references were not followed"], findings=findings)
 
 
 def _walk(label: TDF_Label, loc: TopLoc_Location, out: list[tuple[TopoDS_Shape, str]],
@@ -375,6 +451,16 @@ def _explore(shape: TopoDS_Shape, kind) -> list[TopoDS_Shape]:  # type: ignore[n
 
 def _count(shape: TopoDS_Shape, kind) -> int:  # type: ignore[no-untyped-def]
     return len(_explore(shape, kind))
+
+
+def _count_unique(shape: TopoDS_Shape, kind) -> int:  # type: ignore[no-untyped-def]
+    """Distinct sub-shapes of ``kind`` (a face shared by two shells counts once)."""
+    from OCP.TopExp import TopExp
+    from OCP.TopTools import TopTools_IndexedMapOfShape
+
+    seen = TopTools_IndexedMapOfShape()
+    TopExp.MapShapes_s(shape, kind, seen)
+    return seen.Extent()
 
 
 def _compound(shapes: list[TopoDS_Shape]) -> TopoDS_Shape:
