@@ -62,6 +62,9 @@ def add_analysis_options(p: argparse.ArgumentParser) -> None:
                    help=f"address-space cap of one file's analysis process in MiB (default {DEFAULT_MEMORY_MB}; "
                    "0: no cap) [DFM915]. It counts virtual memory, about 600 MiB of which is the loaded "
                    "kernel libraries; a cap dfm itself does not fit in is refused")
+    p.add_argument("--in-process", action="store_true",
+                   help="read and analyse in this process: no time limit, no memory cap, and a crash of the "
+                   "geometry kernel ends dfm (for debugging, profiling and files you trust)")
 
 
 def limits_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]
@@ -77,6 +80,8 @@ def limits_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     memory = getattr(args, "memory", DEFAULT_MEMORY_MB)
     if timeout is None or timeout < 0 or memory is None or memory < 0:
         raise UsageError("--timeout and --memory must be >= 0 (0: no limit)")
+    if getattr(args, "in_process", False):
+        return isolation.Limits(timeout=None, memory_mb=None, in_process=True)
     limits = isolation.Limits(timeout=timeout or None, memory_mb=memory or None)
     isolation.check_limits(limits)
     return limits

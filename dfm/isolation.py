@@ -97,10 +97,13 @@ class Limits:
     Attributes:
         timeout: Seconds before the process is killed (None: no limit).
         memory_mb: Address-space cap in MiB (None: no cap).
+        in_process: Run in the calling process instead (``--in-process``: no limit, no cap,
+            no protection; for debugging, profiling and trusted files).
     """
 
     timeout: float | None = DEFAULT_TIMEOUT_S
     memory_mb: int | None = DEFAULT_MEMORY_MB
+    in_process: bool = False
 
 
 @dataclass(frozen=True)
@@ -141,6 +144,24 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
+def _release_server_pipe() -> None:
+    """Close this child's copy of the pipe by which the fork server watches its parent.
+
+    multiprocessing hands every forked child a copy of the write end; while one child holds
+    it, the server never sees its parent die, so a parent killed outright (SIGKILL) left the
+    server and a hung child running for ever. Without the copy, the server exits when the
+    parent does, and on its way out kills its children (:mod:`dfm._forkserver`).
+    """
+    with contextlib.suppress(Exception):
+        from multiprocessing import forkserver
+
+        server: Any = forkserver._forkserver  # noqa: SLF001 - the only handle on that descriptor
+        fd = getattr(server, "_forkserver_alive_fd", None)
+        if fd is not None:
+            os.close(fd)
+            server._forkserver_alive_fd = None
+
+
 def limit_resources(memory_mb: int | None) -> None:
     """Cap this process: no core dumps, and at most ``memory_mb`` MiB of address space."""
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
@@ -170,6 +191,7 @@ def child_main(target: str, args: Sequence[Any], kwargs: Mapping[str, Any], work
                memory_mb: int | None, parent: int = 0) -> None:
     """Body of a child: cap, run ``target(*args, **kwargs)``, pickle the outcome last."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    _release_server_pipe()
     _die_with_parent(parent)
     work = Path(workdir)
     _to_log(work)
@@ -318,6 +340,13 @@ def run_child(target: str, args: Sequence[Any] = (), kwargs: Mapping[str, Any] |
         A :class:`Returned`; the parent never raises for what happened in the child.
     """
     limits = limits or Limits()
+    if limits.in_process:
+        t0 = time.monotonic()
+        try:
+            value = resolve(target)(*args, **dict(kwargs or {}))
+        except DfmError as err:
+            return Returned(False, raised=err, seconds=time.monotonic() - t0)
+        return Returned(True, value=value, seconds=time.monotonic() - t0)
     if _stopping.is_set():
         return Returned(False, error="worker-error", cause="the run was interrupted before this file started")
     if work is None:
@@ -433,6 +462,10 @@ def _run_forked(target: str, args: Sequence[Any], kwargs: Mapping[str, Any], wor
             proc.join()
             return -signal.SIGKILL, True, peak
         return int(code), False, peak
+    except BaseException:  # Ctrl-C or SIGTERM in the parent: the child goes too
+        proc.kill()
+        proc.join()
+        raise
     finally:
         with _lock:
             _active.discard(proc)
@@ -462,6 +495,11 @@ def _run_exec(target: str, args: Sequence[Any], kwargs: Mapping[str, Any], work:
             proc.wait()
             return -signal.SIGKILL, True, peak
         return code, False, peak
+    except BaseException:  # Ctrl-C or SIGTERM in the parent: the child goes too
+        with contextlib.suppress(OSError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        raise
     finally:
         with _lock:
             _active.discard(proc)
@@ -507,6 +545,8 @@ def check_limits(limits: Limits, option: str = "--memory") -> None:
     Raises:
         UsageError: The cap is below the child's own size plus the room a small part needs.
     """
+    if limits.in_process:
+        return
     if limits.timeout is not None and limits.timeout <= 0:
         raise UsageError(f"--timeout must be positive (0 on the command line: no limit), not {limits.timeout:g}")
     if not limits.memory_mb:

@@ -185,7 +185,8 @@ def test_text_from_the_file_is_escaped(plate_result):
 def test_dfm_report_cli_writes_the_report(plate, tmp_path, monkeypatch, capsys):
     monkeypatch.setattr("dfm.api.body_stages", lambda: [])
     target = tmp_path / "out" / "r.html"
-    rc = main(["report", str(plate), "-o", str(target), "--material", "6061-T6", "--timestamp", TIMESTAMP])
+    rc = main(["report", str(plate), "-o", str(target), "--material", "6061-T6", "--timestamp", TIMESTAMP,
+               "--in-process"])  # the patched pipeline lives in this process
     assert rc == 0
     text = target.read_text(encoding="utf-8")
     assert "plate_with_pockets" in text and TIMESTAMP in text and "<svg" in text
@@ -204,7 +205,7 @@ def test_dfm_report_cli_bad_quote_file_is_an_input_error(plate, tmp_path, capsys
 def test_dfm_check_html(plate, tmp_path, monkeypatch):
     monkeypatch.setattr("dfm.api.body_stages", lambda: [])
     target = tmp_path / "c.html"
-    rc = main(["check", str(plate), "--html", str(target), "-o", str(tmp_path / "c.txt")])
+    rc = main(["check", str(plate), "--html", str(target), "-o", str(tmp_path / "c.txt"), "--in-process"])
     assert rc == 0
     assert "Quote (USD)" in target.read_text(encoding="utf-8")
 

@@ -67,6 +67,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.jobs < 1:
         raise UsageError(f"-j must be at least 1, not {args.jobs}")
+    if getattr(args, "in_process", False):
+        raise UsageError("--in-process: dfm batch always analyses each file in a process of its own")
     if args.max_unzipped <= 0 or args.max_ratio <= 1 or args.max_members < 1:
         raise UsageError("--max-unzipped must be > 0, --max-ratio > 1 and --max-members >= 1")
     caps = limits_from_args(args) if not args.scheduler else None  # remote workers are checked where they run

@@ -171,7 +171,7 @@ def expand(
         # A missing file is still a part the user asked for: the worker reports DFM901.
         add(InputItem(path, arg, PurePosixPath(path.name)))
     out.items.sort(key=lambda i: i.source)
-    out.problems.sort(key=lambda p: p.source)
+    out.problems = sorted({(p.source, p.code): p for p in out.problems}.values(), key=lambda p: p.source)
     out.ignored.sort()
     return out
 

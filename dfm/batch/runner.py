@@ -110,8 +110,9 @@ def settings_hash(config: BatchConfig) -> str:
 def file_sha256(path: Path, max_bytes: int | None = None) -> str | None:
     """Content hash of a regular file; None when it is unreadable, not regular or too long.
 
-    None too when the file is longer than ``max_bytes``. Opened without blocking and checked on the open descriptor, so a file swapped for a FIFO
-    after the input checks cannot hang the batch.
+    Too long is longer than ``max_bytes``. The file is opened without blocking and checked on
+    the open descriptor, so a file swapped for a FIFO after the input checks cannot hang the
+    batch.
     """
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
