@@ -352,3 +352,27 @@ except B.BridgeError as err:
     web = sorted(out["web_faces"])
     assert any(code == "DFM101" and sorted(faces) == web for _sev, code, faces in out["isolated"])
     assert "the dfm process could not run" in out["no_python"]
+
+
+def test_isolation_is_the_default_where_dfms_environment_has_a_python(tmp_path):
+    """No DFM_PYTHON, no preference: the Python of dfm's environment runs dfm; a hang is DFM914, not a frozen FreeCAD."""
+    out = run_freecadcmd(tmp_path, BRIDGE + THIN_WEB.split("oc = B.check")[0] + """
+os.environ.pop("DFM_PYTHON", None)
+prefs = FreeCAD.ParamGet(B.PREF_GROUP)
+OUT["auto"] = B.isolated_python()
+prefs.SetString("PythonExecutable", B.IN_PROCESS)
+OUT["off"] = B.isolated_python()
+prefs.SetString("PythonExecutable", "")
+job = B.prepare(web, "Web", os.environ["FC_WORK"])
+result, extra = B.run_isolated(job, B.options({}), python=os.environ["TEST_PYTHON"], timeout=0.5)
+oc = B.outcome(job, result)
+OUT["stopped"] = [oc.ok, oc.error, extra]
+OUT["ocp_in_freecad"] = any(m == "OCP" or m.startswith("OCP.") for m in sys.modules)
+""", extra_env={"FC_WORK": str(tmp_path / "work"), "TEST_PYTHON": sys.executable})
+    if sys.prefix != sys.base_prefix:  # the tests run from a virtual environment: that one is found
+        assert Path(out["auto"]).resolve() == Path(sys.executable).resolve()
+    assert out["off"] is None
+    ok, error, extra = out["stopped"]
+    assert ok is False and extra is None
+    assert error.startswith("dfm: ") and error.endswith("[DFM914 analysis-timeout]") and "0.5 s" in error
+    assert out["ocp_in_freecad"] is False

@@ -91,6 +91,8 @@ def start():
     R["toolbar"] = [a.text() for b in bars for a in b.actions()]
     R["menus"] = [a.text() for a in mw.menuBar().actions()]
     sys.path.insert(0, os.environ["STAGE_DIR"])
+    # the test stage lives in this process: dfm runs inside FreeCAD until the isolated part below
+    FreeCAD.ParamGet("User parameter:BaseApp/Preferences/Mod/DFM").SetString("PythonExecutable", "in-process")
     import dfm.stages
     dfm.stages.STAGES = tuple(dfm.stages.STAGES) + ("dfm_gui_test_stage:judge",)
     doc = FreeCAD.newDocument("WebPlate")

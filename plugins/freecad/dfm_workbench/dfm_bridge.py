@@ -10,8 +10,11 @@ How a check runs (three steps, so that only the middle one leaves the GUI thread
    its faces is. dfm numbers faces per body (``TopExp::MapShapes`` on the solid, the same
    order FreeCAD uses), FreeCAD numbers them over the whole shape; for a single solid the
    two numberings are identical, for a compound the map translates.
-2. :func:`run` (worker thread) calls ``dfm.api.analyze`` on that file. It never raises for a
-   bad part: the error comes back in the result.
+2. :func:`run_isolated` (worker thread) runs dfm on that file in a process of its own, with
+   a time limit and a memory cap, whenever an interpreter for dfm is known (by default the
+   Python of dfm's own environment: see :data:`ENV_PYTHON`); otherwise :func:`run` calls
+   ``dfm.api.analyze`` in the thread. Neither raises for a bad part: the error comes back in
+   the result, and in the process of its own a kernel crash or hang is only that error.
 3. :func:`outcome` maps the findings back to ``FaceN`` and the worst severity per face.
 
 Where dfm lives: FreeCAD embeds its own Python (Debian: 3.11.2). dfm and its dependencies
@@ -45,9 +48,18 @@ PREF_GROUP = "User parameter:BaseApp/Preferences/Mod/DFM"
 #: Environment variable naming the folders where dfm is installed.
 ENV_PATH = "DFM_PYTHONPATH"
 #: Environment variable (or preference ``PythonExecutable``) naming a Python 3.11 that runs dfm
-#: in a process of its own: the window never waits for OpenCASCADE, and a crash of the
-#: kernel cannot take FreeCAD down. Unset: dfm runs in a thread inside FreeCAD.
+#: in a process of its own, with a time limit and a memory cap: the window never waits for
+#: OpenCASCADE, and a crash or a hang of the kernel on a bad shape cannot take FreeCAD down (it
+#: comes back as a DFM913/914/915 error of that object). Unset: the Python of dfm's own
+#: environment when one is found beside the ``DFM_PYTHONPATH`` folders (a virtual
+#: environment's ``bin/python3``), so dfm runs isolated by default; :data:`IN_PROCESS` (or no
+#: Python found): dfm runs in a thread inside FreeCAD.
 ENV_PYTHON = "DFM_PYTHON"
+#: The value of ``DFM_PYTHON``/``PythonExecutable`` that keeps dfm inside FreeCAD.
+IN_PROCESS = "in-process"
+#: Seconds and MiB one isolated run may take (``dfm check --timeout/--memory`` defaults).
+ISOLATED_TIMEOUT_S = 300.0
+ISOLATED_MEMORY_MB = 4096
 
 #: Face colours (r, g, b, transparency) by worst finding on the face.
 COLOR_ERROR = (0.85, 0.10, 0.10, 0.0)
@@ -404,19 +416,49 @@ def prepare(shape: Part.Shape, label: str, workdir: str | Path | None = None) ->
 
 
 def isolated_python() -> str | None:
-    """The interpreter for out-of-process runs (``DFM_PYTHON`` or the preference), or None."""
+    """The interpreter for out-of-process runs, or None when dfm runs inside FreeCAD.
+
+    ``DFM_PYTHON``, else the preference ``PythonExecutable``; when neither is set, the
+    Python of dfm's own environment (:func:`environment_python`). :data:`IN_PROCESS` in
+    either turns isolation off.
+    """
     raw = os.environ.get(ENV_PYTHON)
     if raw is None:
         raw = FreeCAD.ParamGet(PREF_GROUP).GetString("PythonExecutable", "")
-    return raw.strip() or None
+    raw = raw.strip()
+    if raw.lower() == IN_PROCESS:
+        return None
+    return raw or environment_python()
 
 
-#: What the separate dfm process runs: analyse (and for ``program`` generate the G-code),
-#: then pickle ``(DfmResult, Generated | ("error", message) | None)`` to the ``out`` file.
+def environment_python(paths: Sequence[str] | None = None) -> str | None:
+    """``bin/python3`` of the virtual environment holding the dfm folders, if there is one.
+
+    A folder ``ENV/lib/python3.X/site-packages`` gives ``ENV/bin/python3``; a checkout with a
+    ``.venv`` gives ``.venv/bin/python3``. Only a runnable file whose environment has a
+    ``pyvenv.cfg`` counts, so a system folder never picks the system Python by accident.
+    """
+    for entry in configured_paths() if paths is None else paths:
+        folder = Path(os.path.abspath(os.path.expanduser(entry)))
+        envs = [folder / ".venv"]
+        if folder.name == "site-packages" and len(folder.parents) > 2:
+            envs.insert(0, folder.parents[2])
+        for env in envs:
+            for name in ("python3", "python"):
+                exe = env / "bin" / name
+                if (env / "pyvenv.cfg").is_file() and exe.is_file() and os.access(exe, os.X_OK):
+                    return str(exe)
+    return None
+
+
+#: What the separate dfm process runs: cap itself, analyse (and for ``program`` generate the
+#: G-code), then pickle ``(DfmResult, Generated | ("error", message) | None)`` to the ``out`` file.
 _CHILD = r"""
 import json, pickle, sys
 with open(sys.argv[1], encoding="utf-8") as fh:
     req = json.load(fh)
+from dfm.isolation import limit_resources
+limit_resources(req.get("memory_mb"))
 from dfm import api
 from dfm.errors import DfmError
 opts = api.Options(**req["options"])
@@ -443,15 +485,22 @@ with open(req["out"], "wb") as fh:
 
 
 def run_isolated(job: Job, opts: Any, task: str = "check", settings: Mapping[str, Any] | None = None,
-                 python: str | None = None, timeout: float | None = None) -> tuple[Any, Any]:
+                 python: str | None = None, timeout: float | None = ISOLATED_TIMEOUT_S,
+                 memory_mb: int | None = ISOLATED_MEMORY_MB) -> tuple[Any, Any]:
     """Run dfm on the prepared file in a separate Python process (:data:`ENV_PYTHON`).
+
+    The process caps its own address space at ``memory_mb`` and is killed after ``timeout``
+    seconds. A crash, a hang or memory exhaustion of the kernel on this shape comes back as
+    the object's error result (DFM913 worker-crashed, DFM914 analysis-timeout, DFM915
+    out-of-memory), exactly as ``dfm check`` reports it; FreeCAD is not touched.
 
     Returns:
         ``(DfmResult, extra)``: for ``task="program"`` extra is the generated program or a
         :class:`BridgeError`; otherwise None.
 
     Raises:
-        BridgeError: No interpreter is configured, or the process failed.
+        BridgeError: No interpreter is configured, it cannot be started, or dfm cannot be
+            imported in it.
     """
     python = python or isolated_python()
     if not python:
@@ -462,7 +511,7 @@ def run_isolated(job: Job, opts: Any, task: str = "check", settings: Mapping[str
     req_path, out_path = folder / f"{Path(job.path).stem}.request.json", folder / f"{Path(job.path).stem}.result.pickle"
     out_path.unlink(missing_ok=True)
     request = {
-        "path": job.path, "task": task, "out": str(out_path),
+        "path": job.path, "task": task, "out": str(out_path), "memory_mb": memory_mb,
         "options": dataclasses.asdict(opts) if opts is not None else {},
         "cam": {"material": str(settings.get("material") or "").strip() or None,
                 "machine": machine if machine and Path(machine).is_file() else None,
@@ -473,10 +522,18 @@ def run_isolated(job: Job, opts: Any, task: str = "check", settings: Mapping[str
     env["PYTHONPATH"] = os.pathsep.join(configured_paths())
     try:
         proc = subprocess.run([python, "-c", _CHILD, str(req_path)], env=env, cwd=str(folder), capture_output=True,
-                              text=True, timeout=timeout, stdin=subprocess.DEVNULL)
-    except (OSError, subprocess.TimeoutExpired) as err:
+                              text=True, errors="replace", timeout=timeout, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        return _failed(job, opts, task, "analysis-timeout",
+                       f"the analysis did not finish within {timeout:g} s and was stopped")
+    except OSError as err:
         raise BridgeError(f"the dfm process could not run ({python}): {' '.join(str(err).split())}") from None
     if proc.returncode != 0 or not out_path.is_file():
+        from dfm.isolation import explain_exit
+
+        name, cause = explain_exit(proc.returncode, proc.stderr[-4096:], memory_mb)
+        if proc.returncode < 0 or name == "out-of-memory":  # the kernel died on this shape
+            return _failed(job, opts, task, name, cause)
         last = [ln for ln in proc.stderr.splitlines() if ln.strip()][-1:] or ["no message"]
         raise BridgeError(f"the dfm process failed (exit {proc.returncode}): {last[0].strip()}")
     with out_path.open("rb") as fh:
@@ -488,8 +545,22 @@ def run_isolated(job: Job, opts: Any, task: str = "check", settings: Mapping[str
     return result, extra
 
 
+def _failed(job: Job, opts: Any, task: str, name: str, cause: str) -> tuple[Any, Any]:
+    """The error result of a dfm process that crashed, hung or ran out of memory on ``job``."""
+    from dfm import api
+
+    result = api.error_result(job.path, opts, name, cause)
+    extra = BridgeError(f"no program: {result.error.message}") if task == "program" else None
+    return result, extra
+
+
 def run(job: Job, opts: Any = None) -> Any:
-    """Run dfm on the prepared file (safe in a worker thread: no FreeCAD objects are touched)."""
+    """Run dfm on the prepared file in this process, in the calling thread.
+
+    No FreeCAD object is touched, so it is safe in a worker thread, but a kernel crash on a
+    bad shape takes FreeCAD with it: the workbench uses :func:`run_isolated` whenever
+    :func:`isolated_python` finds an interpreter.
+    """
     from dfm import api
 
     return api.analyze(job.path, opts)

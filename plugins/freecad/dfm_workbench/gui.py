@@ -495,8 +495,9 @@ class SettingsPanel:
         lay.addRow(QtWidgets.QLabel("<b>This computer</b>"))
         lay.addRow("dfm Python path", self.pypath)
         self.pyexe = QtWidgets.QLineEdit(FreeCAD.ParamGet(bridge().PREF_GROUP).GetString("PythonExecutable", ""))
-        self.pyexe.setToolTip(f"Optional: a Python that runs dfm in its own process (the environment variable "
-                              f"{bridge().ENV_PYTHON} wins); empty = dfm runs inside FreeCAD")
+        self.pyexe.setToolTip(f"The Python that runs dfm in its own process, with a time limit and a memory cap "
+                              f"(the environment variable {bridge().ENV_PYTHON} wins); empty = the Python of dfm's "
+                              f"own environment when one is found; '{bridge().IN_PROCESS}' = dfm runs inside FreeCAD")
         lay.addRow("dfm in own process (Python)", self.pyexe)
 
     @staticmethod
