@@ -8,7 +8,8 @@ the window could not repaint or take input). Prints one line per part.
 
     python benchmarks/freecad_check_responsiveness.py [--isolated] [PART.step ...]
 
-``--isolated`` runs dfm in its own process (DFM_PYTHON = this Python), as a user can choose.
+``--isolated`` runs dfm in its own process (DFM_PYTHON = this Python, the workbench's default);
+without it dfm runs in a thread inside FreeCAD (DFM_PYTHON=in-process).
 """
 
 from __future__ import annotations
@@ -98,8 +99,7 @@ def main(argv: list[str]) -> int:
                DFM_PYTHONPATH=os.pathsep.join([str(ROOT), sysconfig.get_paths()["purelib"]]))
     env.pop("PYTHONPATH", None)
     env.pop("DFM_PYTHON", None)
-    if isolated:
-        env["DFM_PYTHON"] = sys.executable
+    env["DFM_PYTHON"] = sys.executable if isolated else "in-process"  # isolation is the default otherwise
     proc = subprocess.run(["timeout", "-k", "10", "900", "xvfb-run", "-a", "-s", "-screen 0 1280x800x24",
                            "freecad", str(macro)], env=env, capture_output=True, text=True)
     if not (work / "out.json").is_file():

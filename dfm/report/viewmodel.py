@@ -120,7 +120,7 @@ class ToolRow:
     corner_radius: str
     reach: str
     flute_length: str
-    flutes: int
+    flutes: str  # "?" when the catalogue does not say
     role: str
     features: str
     source: str
@@ -337,7 +337,7 @@ def _feature_row(f: Feature, body: int) -> FeatureRow:
 def _tool_row(t: ToolChoice) -> ToolRow:
     return ToolRow(id=t.id, name=t.name or t.id, kind=t.kind, diameter=fmt(t.diameter_mm, 4),
                    corner_radius=fmt(t.corner_radius_mm, 4), reach=fmt(t.reach_mm, 3),
-                   flute_length=fmt(t.flute_length_mm, 3), flutes=t.flutes, role=t.role,
+                   flute_length=fmt(t.flute_length_mm, 3), flutes=str(t.flutes) if t.flutes else "?", role=t.role,
                    features=", ".join(t.features) or "-", source=t.source)
 
 
