@@ -265,7 +265,8 @@ def _load_step(p: Path, head: bytes) -> LoadedFile:
     raw = p.read_bytes()
     bad = readcheck.bad_number(raw)
     if bad:  # the parser takes NaN and overflowing reals, and the transfer then never returns
-        raise input_error("corrupt-file", p, f"the STEP file holds a number that is not a finite coordinate: {bad}")
+        raise input_error("corrupt-file", p, "the STEP file holds a number no CAD system writes for a length "
+                          f"(NaN, infinite, or 1e100 and beyond): {bad}")
     if not Interface_Static.SetCVal_s("read.step.codepage", step_codepage(raw)):
         raise KernelError(f"{p}: this OCCT has no read.step.codepage setting")
     with _readable_copy(p, raw) as readable:
