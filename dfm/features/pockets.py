@@ -87,14 +87,24 @@ def find_pockets(an: Analysis) -> None:
         floors = [f for f, c in zip(floors, acc.centre_visible_many((f.id, a) for f in floors), strict=True) if c]
         seen = acc.visible_many((f.id, a) for f in floors)
         _prefetch(an, acc, [f.id for f, v in zip(floors, seen, strict=True) if any(v)], a, used)
+        grown = []
         for floor, vis in zip(floors, seen, strict=True):
             if floor.id in used or not any(vis):
                 continue  # no cutter along a reaches it: not a floor from a
             region = _grow(an, acc, floor.id, a, used)
             if region is None:
                 continue
-            _region_feature(an, acc, a, floor.id, region, sum(vis) / len(vis))
+            grown.append((floor.id, region, sum(vis) / len(vis)))
             used.update(region)
+        # the open sides of all regions from a in one ray batch
+        probes = [_open_probes(an, acc, a, fid, region) for fid, region, _ in grown]
+        flat = [p for ps in probes for p in ps]
+        hits = acc.first_hits([p[1] for p in flat], [p[2] for p in flat])
+        k = 0
+        for (fid, region, seen_share), ps in zip(grown, probes, strict=True):
+            open_faces = {o for (o, _, _), h in zip(ps, hits[k:k + len(ps)], strict=True) if h is None}
+            k += len(ps)
+            _region_feature(an, acc, a, fid, region, seen_share, open_faces)
     _passages(an, acc, used)
     for f in an.features:
         if f.kind in ("pocket", "slot", "step") and "depth_width_ratio" in f.dims:
@@ -115,9 +125,11 @@ def _prefetch(an: Analysis, acc: Access, floors: list[int], a: Vec3, used: set[i
     for _ in range(2):
         nxt = set()
         for fid in ring:
-            for nb in geo.neighbours(fid):
+            for nb, edges in geo.neighbours(fid).items():
                 if nb in seen or nb in used or nb in an.claimed:
                     continue
+                if not {geo.edges[e].convexity for e in edges} & {"concave", "tangent"}:
+                    continue  # growth crosses only these
                 f = geo.faces[nb]
                 if _is_wall(f, a) or _is_floor_fillet(f, a) or _is_floor_chamfer(f, a):
                     nxt.add(nb)
@@ -210,7 +222,7 @@ def _overhead_walls(an: Analysis, acc: Access, region: set[int], a: Vec3, used: 
 
 
 def _region_feature(an: Analysis, acc: Access, a: Vec3, floor_id: int, region: set[int],
-                    floor_seen: float = 1.0) -> None:
+                    floor_seen: float, open_faces: set[int]) -> None:
     geo = an.geo
     floor = geo.faces[floor_id]
     floor_h = dot(floor.origin, a)
@@ -272,7 +284,6 @@ def _region_feature(an: Analysis, acc: Access, a: Vec3, floor_id: int, region: s
                     sharp_vertical = True
                 elif fid == floor_id or o == floor_id:
                     sharp_floor = True
-    open_faces = _open_sides(an, acc, a, floor_id, region, min(1e-3, depth / 2))
     min_corner = 0.0 if sharp_vertical else (min(vert_r) if vert_r else None)
     floor_radius = 0.0 if sharp_floor or not floor_r else min(floor_r)
     has_pair = width_dir is not None
@@ -360,15 +371,19 @@ def _annulus(walls: list, a: Vec3) -> tuple[float, float] | None:  # type: ignor
     return None
 
 
-def _open_sides(an: Analysis, acc: Access, a: Vec3, floor_id: int, region: set[int], lift: float) -> set[int]:
-    """Faces where the floor runs out to air across the approach.
+def _open_probes(an: Analysis, acc: Access, a: Vec3, floor_id: int,
+                 region: set[int]) -> list[tuple[int, Vec3, Vec3]]:
+    """Rays that find where the floor runs out to air across the approach: (side face, origin, direction).
 
     At each convex edge of the floor down to a side face (a flat one, or the round of a
     turned flange), a ray just above the floor, along the side's outward normal, must leave
-    the part: a passage cut through the floor, which the ray crosses to the wall beyond, is
-    not an open side.
+    the part for the side to be open: a passage cut through the floor, which the ray crosses
+    to the wall beyond, is not an open side.
     """
     geo = an.geo
+    walls = [i for i in region if i != floor_id and _is_wall(geo.faces[i], a)]
+    top = max((acc.extent(i, a)[1] for i in walls), default=dot(geo.faces[floor_id].origin, a))
+    lift = max(1e-7, min(1e-3, (top - dot(geo.faces[floor_id].origin, a)) / 2))
     probes: list[tuple[int, Vec3, Vec3]] = []
     for eid in geo.face_edges[floor_id]:
         e = geo.edges[eid]
@@ -388,8 +403,7 @@ def _open_sides(an: Analysis, acc: Access, a: Vec3, floor_id: int, region: set[i
         m = e.midpoint
         probes.append((o, (m[0] + a[0] * lift + out[0] * 1e-4, m[1] + a[1] * lift + out[1] * 1e-4,
                            m[2] + a[2] * lift + out[2] * 1e-4), out))
-    hits = acc.first_hits([p[1] for p in probes], [p[2] for p in probes])
-    return {o for (o, _, _), h in zip(probes, hits, strict=True) if h is None}
+    return probes
 
 
 def _exact_span(box: tuple[Vec3, Vec3], direction: Vec3, along: list[float]) -> float:

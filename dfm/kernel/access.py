@@ -100,11 +100,25 @@ class Access:
         """
         got = self._points.get(fid)
         if got is None:
-            got = self.geo.sample_face(fid, 1) + self.geo.sample_face(fid, 2)
+            u0, u1, v0, v1 = self.geo.uv_bounds(fid)
+            mid = self.middle(fid)
+            got = [mid] if mid is not None else []
+            for fu, fv in ((0.25, 0.25), (0.25, 0.75), (0.75, 0.25), (0.75, 0.75)):
+                pn = self.geo.point_normal_uv(fid, u0 + (u1 - u0) * fu, v0 + (v1 - v0) * fv)
+                if pn is not None:
+                    got.append(pn)
             if not got:
                 got = self.geo.sample_face(fid, 7)[:5]
             self._points[fid] = got
         return got
+
+    def middle(self, fid: int) -> tuple[Vec3, Vec3] | None:
+        """The point (and normal) at the middle of face ``fid``'s UV box, or None outside its trim."""
+        cache: dict[int, tuple[Vec3, Vec3] | None] = self.__dict__.setdefault("_middle", {})
+        if fid not in cache:
+            u0, u1, v0, v1 = self.geo.uv_bounds(fid)
+            cache[fid] = self.geo.point_normal_uv(fid, (u0 + u1) / 2, (v0 + v1) / 2)
+        return cache[fid]
 
     def visible_many(self, pairs: Iterable[tuple[int, Vec3]]) -> list[tuple[bool, ...]]:
         """For each (face, direction): per sample point, True when a ray along it leaves the solid.
@@ -129,9 +143,8 @@ class Access:
                 dirs.append(d)
                 slots.append(((fid, d), k))
         if origins:
-            hits = self.geo.ray_hits_many(origins, dirs, [1e9] * len(origins), first_only=True)
-            for (key, k), h in zip(slots, hits, strict=True):
-                pending[key][k] = not h
+            for (key, k), free in zip(slots, self._escapes(origins, dirs), strict=True):
+                pending[key][k] = free
         for key, flags in pending.items():
             self._vis[key] = tuple(flags)
         return [self._vis[p] for p in pairs]
@@ -147,11 +160,12 @@ class Access:
         todo = [p for p in dict.fromkeys(pairs) if p not in cache and p not in self._vis]
         origins, dirs, keys = [], [], []
         for fid, d in todo:
-            pts = self.points(fid)
+            mid = self.middle(fid)
+            pts = [mid] if mid is not None else self.points(fid)
             if not pts:
                 cache[(fid, d)] = False
                 continue
-            k = 0  # the middle of the face (see points)
+            k = 0  # the middle of the face (or its first sample point)
             p, n = pts[k]
             if _dot(n, d) < -1e-6:
                 cache[(fid, d)] = False
@@ -160,14 +174,31 @@ class Access:
             dirs.append(d)
             keys.append((fid, d, k))
         if origins:
-            hits = self.geo.ray_hits_many(origins, dirs, [1e9] * len(origins), first_only=True)
-            for (fid, d, _k), h in zip(keys, hits, strict=True):
-                cache[(fid, d)] = not h
+            for (fid, d, _k), free in zip(keys, self._escapes(origins, dirs), strict=True):
+                cache[(fid, d)] = free
         out = []
         for pair in pairs:
             full = self._vis.get(pair)
             out.append(any(full) if full is not None else cache[pair])
         return out
+
+    def _escapes(self, origins: list[Vec3], dirs: list[Vec3]) -> list[bool]:
+        """For each ray: True when it leaves the solid without meeting a face.
+
+        A short cast first (most blocked rays meet a face near their start, and the broad
+        phase of a short ray lists few boxes); only the rays it leaves free are cast in full.
+        """
+        lo, hi = self.body_box()
+        short = 1.0 + 0.01 * math.dist(lo, hi)
+        near = self.geo.ray_hits_many(origins, dirs, [short] * len(origins), first_only=True)
+        free = [not h for h in near]
+        idx = [i for i, f in enumerate(free) if f]
+        if idx:
+            far = self.geo.ray_hits_many([origins[i] for i in idx], [dirs[i] for i in idx], [1e9] * len(idx),
+                                         first_only=True)
+            for i, h in zip(idx, far, strict=True):
+                free[i] = not h
+        return free
 
     def visible(self, fid: int, d: Vec3) -> tuple[bool, ...]:
         """:meth:`visible_many` for one pair."""
