@@ -439,3 +439,18 @@ def test_unknown_flute_count_is_a_question_mark_not_none(plate):
     assert "None" not in table and " ? " in table
     assert viewmodel._tool_row(unknown.tools[0]).flutes == "?"
     assert viewmodel._tool_row(body.tools[0]).flutes == str(body.tools[0].flutes)
+
+
+def test_an_oversized_file_is_refused_before_it_is_hashed(plate, tmp_path):
+    from dfm.batch import BatchConfig, ZipLimits, run_batch
+
+    up = tmp_path / "up"
+    up.mkdir()
+    (up / "big.step").write_bytes(plate.read_bytes() * 2)
+    (up / "small.step").write_bytes(b"ISO-10303-21;\n")
+    limits = ZipLimits(max_member_bytes=len(plate.read_bytes()))
+    res = run_batch([str(up)], BatchConfig(out_dir=tmp_path / "out", zip_limits=limits, progress="none"))
+    errors = {Path(e["source"]).name: e for e in res.summary["errors"]}
+    assert errors["big.step"]["code"] == "DFM919" and "the limit is" in errors["big.step"]["message"]
+    assert errors["small.step"]["code"] == "DFM904"  # analysed (and refused by the reader), not skipped
+    assert not [p for p in res.summary["parts"] if p["source"].endswith("big.step") and p["sha256"]]
