@@ -2,7 +2,8 @@
 
 Order (``apply``): safe height → no plunge (a guard) → feeds and corner slow-down →
 canned-cycle expansion (for posts without G83). Tool changes and spindle on/off are added
-per program by :func:`sequence`, which also puts every tool change at the safe height.
+per program by :func:`sequence`, which also puts every tool change at the safe height and
+hands the posts only arcs a controller accepts (:func:`postable_arcs`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import replace
 
+from dfm.cam.geom2d import Seg, postable
 from dfm.cam.model import Arc, Comment, CuttingData, DrillCycle, Feed, Operation, Rapid, Spindle, Step, Tool, ToolChange
 from dfm.cam.strategies import CamError
 
@@ -110,12 +112,49 @@ def expand_drill_cycles(steps: Sequence[Step]) -> list[Step]:
     return out
 
 
+def postable_arcs(steps: Sequence[Step]) -> list[Step]:
+    """Every arc as a controller will read it once posted, or its chords (never dropped).
+
+    An arc is checked from where the step before it left the tool, the way a post writes it
+    (:func:`dfm.cam.geom2d.arc_postable`: the radius, the end radius after rounding, a short
+    arc that rounds to a full circle); one that fails becomes lines within 0.1 µm of it, z
+    falling or rising along them as along the helix. The strategies already write arcs this
+    way; this stage holds for any step list that reaches a post.
+    """
+    out: list[Step] = []
+    pos: tuple[float, float, float] | None = None
+    for s in steps:
+        if isinstance(s, Arc) and pos is not None:
+            seg = Seg((pos[0], pos[1]), (s.x, s.y), (s.cx, s.cy), s.ccw)
+            pieces = postable(seg)
+            if len(pieces) == 1 and pieces[0] is seg:
+                out.append(s)
+            else:
+                total = sum(p.length for p in pieces)
+                walked = 0.0
+                for k, p in enumerate(pieces):
+                    walked += p.length
+                    last = k == len(pieces) - 1
+                    z = s.z if last or total <= 0.0 else pos[2] + (s.z - pos[2]) * walked / total
+                    out.append(Feed(s.x, s.y, s.z, s.role, s.feed) if last else Feed(p.b[0], p.b[1], z, s.role, s.feed))
+        else:
+            out.append(s)
+        if isinstance(s, Rapid | Feed | Arc):
+            pos = (s.x, s.y, s.z)
+        elif isinstance(s, DrillCycle):
+            pos = (s.x, s.y, s.r)
+        elif isinstance(s, ToolChange):
+            pos = None
+    return out
+
+
 def sequence(ops: Sequence[Operation], safe_z: float) -> list[Step]:
     """The setup's whole step list, spindle and tool changes included.
 
     Per operation: a comment, a tool change (spindle stopped first; every operation ends at
     the safe height) when the tool differs, the spindle speed, then its steps; the spindle
-    stops at the end.
+    stops at the end. Last, every arc is made one a controller reads as meant
+    (:func:`postable_arcs`), whichever post writes it.
     """
     out: list[Step] = []
     current: Tool | None = None
@@ -134,4 +173,4 @@ def sequence(ops: Sequence[Operation], safe_z: float) -> list[Step]:
         out.extend(op.steps)
     if rpm:
         out.append(Spindle(0))
-    return out
+    return postable_arcs(out)

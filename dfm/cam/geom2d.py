@@ -99,6 +99,67 @@ class Seg:
 
 Loop = tuple[Seg, ...]
 
+#: Decimals the posts write coordinates and I/J with (:func:`dfm.cam.posts.base.num`).
+POST_DIGITS = 4
+
+#: Smallest arc radius posted (mm). LinuxCNC refuses an I/J arc whose start or end radius is
+#: below RADIUS_TOLERANCE_MM = 0.00005 in = 0.00127 mm ("Zero-radius arc", interp_arc.cc
+#: arc_data_ijk); twice that here.
+MIN_ARC_RADIUS = 0.0025
+
+#: Largest end-radius error of a posted arc, relative to its radius and absolute (mm).
+#: LinuxCNC 2.9 refuses |r_end - r_start| above 0.1 % of the radius (SPIRAL_RELATIVE_TOLERANCE)
+#: or above CENTER_ARC_RADIUS_TOLERANCE_MM = 0.0283 mm ("Radius to end of arc differs from
+#: radius to start"); grbl 1.1 refuses more than 0.005 mm and 0.1 %. Both bounds: the check
+#: below computes the radii from the same decimals the controller reads.
+ARC_RADIUS_REL = 0.001
+ARC_RADIUS_ABS = 0.005
+
+
+def _posted(x: float, digits: int) -> float:
+    return float(f"{x:.{digits}f}")
+
+
+def arc_postable(a: Pt, b: Pt, c: Pt, ccw: bool, digits: int = POST_DIGITS) -> bool:
+    """True if the arc ``a`` → ``b`` about ``c``, written as a post writes it, is the same arc to a controller.
+
+    The post writes the end point and the centre offset I/J from the exact start, each rounded
+    to ``digits`` decimals; the controller reads the rounded start it was left at. The arc is
+    refused (False) when the radius is below :data:`MIN_ARC_RADIUS`, when the two radii the
+    controller computes differ by more than :data:`ARC_RADIUS_REL` or :data:`ARC_RADIUS_ABS`,
+    or when rounding turns a short arc into a full circle (or a full circle into a short arc).
+    """
+    s = (_posted(a[0], digits), _posted(a[1], digits))
+    e = (_posted(b[0], digits), _posted(b[1], digits))
+    cc = (s[0] + _posted(c[0] - a[0], digits), s[1] + _posted(c[1] - a[1], digits))
+    r1, r2 = math.dist(cc, s), math.dist(cc, e)
+    if min(r1, r2, math.dist(a, c)) < MIN_ARC_RADIUS:
+        return False
+    if abs(r1 - r2) > min(ARC_RADIUS_REL * max(r1, r2), ARC_RADIUS_ABS) * (1.0 - 1e-9):
+        return False
+    whole = math.dist(a, b) < EPS
+    if whole != (s == e):
+        return False
+    if not whole:  # the swept angle as written is the swept angle meant (no wrap past 0 or 2π)
+        meant = Seg(a, b, c, ccw).sweep
+        read = Seg(s, e, cc, ccw).sweep
+        if abs(meant - read) > math.pi / 2:
+            return False
+    return True
+
+
+def postable(seg: Seg, digits: int = POST_DIGITS, max_err: float = 1e-4) -> list[Seg]:
+    """``seg`` itself when a controller reads it as written; otherwise lines within ``max_err``.
+
+    Lines are always postable. An arc that :func:`arc_postable` refuses becomes its chords
+    (chord error ≤ ``max_err``, 0.1 µm by default), never nothing: a tiny arc becomes at least
+    the line from its start to its end.
+    """
+    if seg.c is None or seg.ccw is None or arc_postable(seg.a, seg.b, seg.c, seg.ccw, digits):
+        return [seg]
+    pts = seg.chords(max_err)
+    return [Seg(p, q) for p, q in zip(pts, pts[1:], strict=False) if math.dist(p, q) > 0.0] or [Seg(seg.a, seg.b)]
+
 
 def loop_length(loop: Sequence[Seg]) -> float:
     """Total length of a loop."""
@@ -111,6 +172,28 @@ def loop_points(loop: Sequence[Seg], max_err: float = 2e-4) -> list[Pt]:
     for s in loop:
         out.extend(s.chords(max_err)[:-1])
     return out
+
+
+def loop_box(loops: Sequence[Sequence[Seg]]) -> tuple[float, float, float, float]:
+    """Exact bounding box (x0, y0, x1, y1) of the loops: an arc counts with its extreme points."""
+    xs: list[float] = []
+    ys: list[float] = []
+    for loop in loops:
+        for s in loop:
+            xs += [s.a[0], s.b[0]]
+            ys += [s.a[1], s.b[1]]
+            if s.c is None:
+                continue
+            r = s.radius
+            a0 = math.atan2(s.a[1] - s.c[1], s.a[0] - s.c[0])
+            sweep = s.sweep
+            for k in range(4):  # the arc reaches the axis directions it sweeps over
+                q = k * math.pi / 2
+                t = (q - a0) % (2 * math.pi) if sweep > 0 else (a0 - q) % (2 * math.pi)
+                if t <= abs(sweep):
+                    xs.append(s.c[0] + r * math.cos(q))
+                    ys.append(s.c[1] + r * math.sin(q))
+    return min(xs), min(ys), max(xs), max(ys)
 
 
 def signed_area(loop: Sequence[Seg]) -> float:
@@ -145,6 +228,46 @@ def point_in_polygon(p: Pt, poly: Sequence[Pt]) -> bool:
             xc = x0 + (y - y0) * (x1 - x0) / (y1 - y0)
             if xc > x:
                 inside = not inside
+    return inside
+
+
+def _y_monotonic(s: Seg) -> list[tuple[Pt, Pt]]:
+    """``s`` cut where an arc turns in y (at its top and bottom): pieces whose y only rises or falls."""
+    if s.c is None:
+        return [(s.a, s.b)]
+    a0 = math.atan2(s.a[1] - s.c[1], s.a[0] - s.c[0])
+    sweep = s.sweep
+    ts = []
+    for q in (math.pi / 2, -math.pi / 2):
+        u = (q - a0) % (2 * math.pi) if sweep > 0 else (a0 - q) % (2 * math.pi)
+        if 0.0 < u < abs(sweep):
+            ts.append(u / abs(sweep))
+    pts = [s.a] + [s.point(t) for t in sorted(ts)] + [s.b]
+    return list(zip(pts, pts[1:], strict=False))
+
+
+def point_in_loop(p: Pt, loop: Sequence[Seg]) -> bool:
+    """Even-odd test of ``p`` against the exact lines and arcs of a closed loop (no chords).
+
+    Which side of ``p``'s row a piece starts on is read from where the piece before it ended,
+    so a row through a vertex whose two segments end a few ulps apart is counted once.
+    """
+    x, y = p
+    inside = False
+    pieces = [(s, a, b) for s in loop for a, b in _y_monotonic(s)]
+    for k, (s, a, b) in enumerate(pieces):
+        start_above = pieces[k - 1][2][1] > y
+        if start_above == (b[1] > y):
+            continue
+        if s.c is None:  # (the row may cross in the gap before a: then at a)
+            dy = b[1] - a[1]
+            t = min(1.0, max(0.0, (y - a[1]) / dy)) if dy != 0.0 else 0.0
+            xc = a[0] + t * (b[0] - a[0])
+        else:  # a piece between the arc's top and bottom lies on one side of its centre
+            half = math.sqrt(max(0.0, s.radius ** 2 - (y - s.c[1]) ** 2))
+            xc = s.c[0] + half if a[0] + b[0] > 2 * s.c[0] else s.c[0] - half
+        if xc > x:
+            inside = not inside
     return inside
 
 

@@ -5,11 +5,15 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from dfm.cam.geom2d import POST_DIGITS
 from dfm.cam.model import Arc, Comment, DrillCycle, Feed, Rapid, Spindle, Step, ToolChange
 
 
-def num(x: float, digits: int = 4) -> str:
-    """Fixed decimals, no negative zero (deterministic output)."""
+def num(x: float, digits: int = POST_DIGITS) -> str:
+    """Fixed decimals, no negative zero (deterministic output).
+
+    :func:`dfm.cam.geom2d.arc_postable` checks arcs with these same decimals.
+    """
     s = f"{x:.{digits}f}"
     if float(s) == 0.0:
         s = f"{0.0:.{digits}f}"
