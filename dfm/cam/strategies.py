@@ -13,7 +13,19 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from dfm.cam.geom2d import Loop, Pt, Seg, loop_length, loop_points, orient, point_in_polygon, start_nearest
+from dfm.cam.geom2d import (
+    Loop,
+    Pt,
+    Seg,
+    loop_box,
+    loop_length,
+    loop_points,
+    orient,
+    point_in_loop,
+    postable,
+    signed_area,
+    start_nearest,
+)
 from dfm.cam.model import Arc, DrillCycle, Feed, Rapid, Step
 from dfm.errors import DfmError
 
@@ -28,10 +40,46 @@ def _to_tuples(loop: Sequence[Seg]) -> list[tuple]:
     return [(s.a, s.b, s.c, s.ccw) for s in loop]
 
 
+def _bare_holes(outer: Sequence[Seg], holes: Sequence[Sequence[Seg]]) -> list[Sequence[Seg]]:
+    """The holes that bound the region: not inside another hole, not wholly outside ``outer``.
+
+    The region is ``outer`` minus the holes, so a hole inside another hole takes nothing more
+    away (an island standing in a pocket of a part whose outlines are the holes of the
+    profile's region), and a hole outside ``outer`` nothing at all. The kernel offsets a face
+    built from the loops it is given, and such loops made it grow rings without end.
+    """
+    polys = [loop_points(h, 1e-3) for h in holes]
+    boxes = [loop_box([h]) for h in holes]
+    keep: list[Sequence[Seg]] = []
+    for i, h in enumerate(holes):
+        pts = polys[i]
+        if not any(point_in_loop(p, outer) for p in pts) and not point_in_loop(outer[0].a, h):
+            continue
+        bi = boxes[i]
+        inside_other = False
+        for j, q in enumerate(holes):
+            bj = boxes[j]
+            if j == i or bi[0] < bj[0] or bi[1] < bj[1] or bi[2] > bj[2] or bi[3] > bj[3]:
+                continue  # (a loop inside another lies in its box)
+            if not all(point_in_loop(p, q) for p in pts):
+                continue
+            # identical loops: keep the first of them
+            if j < i or not all(point_in_loop(p, h) for p in polys[j]):
+                inside_other = True
+                break
+        if not inside_other:
+            keep.append(h)
+    return keep
+
+
 def offset(outer: Sequence[Seg], holes: Sequence[Sequence[Seg]], distance: float) -> list[Loop]:
-    """Offset a region (negative shrinks); the kernel does the exact 2D offset."""
+    """Offset a region (negative shrinks); the kernel does the exact 2D offset.
+
+    Holes inside other holes or outside ``outer`` are left out first (:func:`_bare_holes`).
+    """
     from dfm.kernel import sampling
 
+    holes = _bare_holes(outer, holes)
     loops = sampling.offset_region(_to_tuples(orient(outer, ccw=True)),
                                    [_to_tuples(orient(h, ccw=False)) for h in holes], distance)
     out = []
@@ -43,28 +91,58 @@ def offset(outer: Sequence[Seg], holes: Sequence[Sequence[Seg]], distance: float
 
 
 def classify(loops: Sequence[Loop]) -> list[Loop]:
-    """Orient loops for climb milling: boundaries CCW, holes (islands) CW."""
-    polys = [loop_points(lp, 1e-3) for lp in loops]
+    """Orient loops for climb milling: boundaries CCW, holes (islands) CW.
+
+    A loop's depth is the number of others its first point is inside, tested against their
+    exact lines and arcs: offset loops come as close as they like before they merge, and a
+    point a few µm inside an arc is outside the arc's chords.
+    """
+    boxes = [loop_box([lp]) for lp in loops]
     out = []
     for i, lp in enumerate(loops):
-        p = polys[i][0]
-        depth = sum(1 for j, q in enumerate(polys) if j != i and point_in_polygon(p, q))
+        p = lp[0].a
+        depth = sum(1 for j, q in enumerate(loops) if j != i and boxes[j][0] <= p[0] <= boxes[j][2]
+                    and boxes[j][1] <= p[1] <= boxes[j][3] and point_in_loop(p, q))
         out.append(orient(lp, ccw=(depth % 2 == 0)))
     return out
 
 
 def rings(outer: Sequence[Seg], holes: Sequence[Sequence[Seg]], first: float, step: float,
           max_rings: int = 2000) -> list[list[Loop]]:
-    """Contour-parallel rings: offsets at ``first``, ``first + step``, ... until the region vanishes."""
+    """Contour-parallel rings: offsets at ``first``, ``first + step``, ... until the region vanishes.
+
+    Every point of the region's offset by ``d`` is at least ``d`` from its boundary, so ring
+    k lies in the box of ``outer`` shrunk by ``first + k step`` and the region's area falls
+    from ring to ring; the number of rings is bounded by the box. A ring that breaks either
+    is a failed kernel offset, not a toolpath.
+
+    Raises:
+        CamError: A ring grows or leaves the shrunk box, or more than ``max_rings`` rings.
+    """
+    if step <= 0:
+        raise CamError(f"ring step {step:g} mm: must be > 0")
+    x0, y0, x1, y1 = loop_box([outer])
+    slack = 1e-5
     out: list[list[Loop]] = []
+    area = math.inf
     d = first
-    for _ in range(max_rings):
+    while True:
         loops = offset(outer, holes, -d)
         if not loops:
-            break
-        out.append(classify(loops))
+            return out
+        if len(out) >= max_rings:
+            raise CamError(f"more than {max_rings} rings of {step:g} mm: the region is too large for this step")
+        loops = classify(loops)
+        bx0, by0, bx1, by1 = loop_box(loops)
+        now = sum(signed_area(lp) for lp in loops)
+        if (bx0 < x0 + d - slack or by0 < y0 + d - slack or bx1 > x1 - d + slack or by1 > y1 - d + slack
+                or now >= area):
+            raise CamError(f"the offset of the region by {d:g} mm (ring {len(out) + 1}) does not shrink it: "
+                           f"box X{bx0:.4f}..{bx1:.4f} Y{by0:.4f}..{by1:.4f}, area {now:.6f} mm2 "
+                           f"(kernel offset failed)")
+        out.append(loops)
+        area = now
         d += step
-    return out
 
 
 class Region:
@@ -117,13 +195,25 @@ def depth_levels(z_top: float, z_floor: float, ap: float) -> list[float]:
     return [z_top - depth * (k + 1) / n for k in range(n)]
 
 
-def _moves(loop: Sequence[Seg], z: float, role: str = "cut") -> list[Step]:
+def _moves(loop: Sequence[Seg], z: float, role: str = "cut", z_from: float | None = None) -> list[Step]:
+    """Steps along ``loop`` ending at height ``z``; from ``z_from`` (a ramp) at a slope even in length.
+
+    An arc a controller would read otherwise once the post has rounded it (too small, or its
+    end radius off: :func:`dfm.cam.geom2d.postable`) goes out as its chords instead.
+    """
     out: list[Step] = []
-    for s in loop:
+    pieces = [piece for s in loop for piece in postable(s)]
+    total = sum(piece.length for piece in pieces)
+    walked = 0.0
+    for k, s in enumerate(pieces):
+        walked += s.length
+        zz = z
+        if z_from is not None and total > 0.0 and k < len(pieces) - 1:
+            zz = z_from + (z - z_from) * min(1.0, walked / total)
         if s.c is None:
-            out.append(Feed(s.b[0], s.b[1], z, role))
+            out.append(Feed(s.b[0], s.b[1], zz, role))
         else:
-            out.append(Arc(s.b[0], s.b[1], z, s.c[0], s.c[1], bool(s.ccw), role))
+            out.append(Arc(s.b[0], s.b[1], zz, s.c[0], s.c[1], bool(s.ccw), role))
     return out
 
 
@@ -149,17 +239,17 @@ def ramp_on_loop(loop: Loop, z_from: float, z_to: float, angle_deg: float) -> tu
             t = (need - walked) / s.length if s.length > 0 else 1.0
             if t < 1.0 - 1e-9:
                 first, second = s.split(t)
-                out.extend(_moves([first], z_to, "ramp"))
+                out.extend(_moves([first], z_to, "ramp", z))
                 j = i % len(segs)
                 rest = (second,) + tuple(segs[j + 1:]) + tuple(segs[:j]) + (first,)
             else:
-                out.extend(_moves([s], z_to, "ramp"))
+                out.extend(_moves([s], z_to, "ramp", z))
                 j = i % len(segs)
                 rest = tuple(segs[j + 1:]) + tuple(segs[: j + 1])
             return out, rest
         walked += s.length
-        z = z_from - walked * slope
-        out.extend(_moves([s], z, "ramp"))
+        z_start, z = z, z_from - walked * slope
+        out.extend(_moves([s], z, "ramp", z_start))
         i += 1
 
 
@@ -176,6 +266,38 @@ def _left_normal(s: Seg, at_start: bool = True) -> Pt:
 
 # --- strategies ---------------------------------------------------------------------------
 
+def _without_specks(rs: list[list[Loop]], tool_radius: float, stepover: float) -> list[list[Loop]]:
+    """Rings without loops too small to be cut as loops (radius below ``tool_radius`` / 100).
+
+    Such a loop is a ring of a few µm: cut as arcs, it is a zero-radius arc to a controller, and
+    ramped into, a helix of thousands of turns. Every point of ring k is ``stepover`` from ring
+    k - 1, so when ``stepover`` + its diameter is within the tool radius ring k - 1 has cut it
+    all and it is dropped; otherwise it becomes a visit of its centre (a zero-length loop: the
+    straight link to it cuts it). In the first ring there is nothing before it to cut it.
+
+    Raises:
+        CamError: A loop of the first ring is such a speck (the tool gets there only by a plunge).
+    """
+    out: list[list[Loop]] = []
+    for k, loops in enumerate(rs):
+        kept: list[Loop] = []
+        for lp in loops:
+            x0, y0, x1, y1 = loop_box([lp])
+            rho = math.hypot(x1 - x0, y1 - y0) / 2
+            if rho >= tool_radius / 100:
+                kept.append(lp)
+                continue
+            c = ((x0 + x1) / 2, (y0 + y1) / 2)
+            if k == 0:
+                raise CamError(f"the tool centre fits only a Ø{2 * rho:.4f} mm spot at X{c[0]:.4f} Y{c[1]:.4f}: "
+                               f"a Ø{2 * tool_radius:g} mm tool gets in only by a plunge")
+            if stepover + 2 * rho > tool_radius:
+                kept.append((Seg(c, c),))
+        if kept:
+            out.append(kept)
+    return out
+
+
 def clear_region(outer: Sequence[Seg], holes: Sequence[Sequence[Seg]], *, z_top: float, z_floor: float,
                  tool_radius: float, ap: float, stepover: float, allowance: float, floor_allowance: float,
                  ramp_angle_deg: float, retract_z: float) -> list[Step]:
@@ -184,11 +306,13 @@ def clear_region(outer: Sequence[Seg], holes: Sequence[Sequence[Seg]], *, z_top:
     Rings are cut outermost first at each depth; the first ring of a depth (and any ring the
     tool cannot reach by a straight move inside the region) is entered by a ramp along
     itself from the depth above. The last depth is the floor itself (``floor_allowance``
-    is left only on the roughing depths above it).
+    is left only on the roughing depths above it). Rings of a few µm are not cut as loops
+    (:func:`_without_specks`).
     """
     rs = rings(outer, holes, tool_radius + allowance, stepover)
     if not rs:
         raise CamError(f"the region is too narrow for a Ø{2 * tool_radius:g} mm tool")
+    rs = _without_specks(rs, tool_radius, stepover)
     region = Region(rs[0])
     levels = depth_levels(z_top, z_floor + floor_allowance, ap)
     if floor_allowance > 0 or not levels:
@@ -206,7 +330,11 @@ def clear_region(outer: Sequence[Seg], holes: Sequence[Sequence[Seg]], *, z_top:
                 same_level = pos is not None and abs(pos[2] - z) < 1e-12
                 if pos is not None and same_level and region.segment_inside((pos[0], pos[1]), start, probe):
                     out.append(Feed(start[0], start[1], z, "link"))
-                    out.extend(_moves(loop, z))
+                    if loop_length(loop) > 0.0:
+                        out.extend(_moves(loop, z))
+                elif loop_length(loop) <= 0.0:
+                    raise CamError(f"a spot of the region at X{start[0]:.4f} Y{start[1]:.4f} is left that a "
+                                   f"Ø{2 * tool_radius:g} mm tool reaches only by a plunge")
                 else:
                     if pos is not None:
                         out.append(Rapid(pos[0], pos[1], retract_z))
@@ -316,12 +444,13 @@ def thread_mill(x: float, y: float, *, radii: Sequence[float], pitch: float, z_l
     for k, rad in enumerate(radii):
         if k:
             out.append(Feed(x, y, z0, "descend") if right_hand else Rapid(x, y, z0))
+        axis, start, half = (x, y), (x + rad, y), (x + rad / 2, y)
         z = z0 + sign * lead
-        out.append(Arc(x + rad, y, z, x + rad / 2, y, True, "cut"))
+        out.extend(_moves([Seg(axis, start, half, True)], z, "cut", z0))
         for _ in range(turns):
             z += sign * pitch
-            out.append(Arc(x + rad, y, z, x, y, True, "cut"))
+            out.extend(_moves([Seg(start, start, axis, True)], z, "cut", z - sign * pitch))
         z += sign * lead
-        out.append(Arc(x, y, z, x + rad / 2, y, True, "cut"))
+        out.extend(_moves([Seg(start, axis, half, True)], z, "cut", z - sign * lead))
     out.append(Rapid(x, y, retract_z))
     return out
