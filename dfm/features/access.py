@@ -7,8 +7,10 @@ and either
 * the face belongs to a recognised feature (pocket, slot, step, passage, hole) whose
   approach is d — the cutter that enters the feature's opening touches its walls with its
   flank and its floor with its end; or
-* the face looks towards d (its normal within 60° of d: n·d >= 1/2) — an end, a corner or
-  a ball end touches it from outside, as on stock faces, chamfers and rounds.
+* the face opens towards d (n·d >= sin 0.5°: it faces d, however little — stock faces,
+  chamfers, rounds, drafted walls) — an end, a corner, a ball or a tapered end mill touches
+  it from outside. A face exactly parallel to d (a wall) or facing away is reached along d
+  only through a feature's opening.
 
 Candidate directions are the six axes and the normals of floors cut into inclined faces.
 A face with a point that no candidate direction reaches is an **undercut**; connected
@@ -24,8 +26,9 @@ from dfm.features.common import Analysis, clean, dot
 from dfm.kernel.access import AXES, access
 from dfm.model import Feature, Vec3
 
-#: A face is reached from outside along d when its normal is within this of d (cos 60°).
-LOOKS_TOWARDS = 0.5
+#: A face is reached from outside along d when its normal leans towards d by this (sin 0.5°):
+#: a drafted wall opens towards d; a wall exactly parallel to d needs a feature's opening.
+LOOKS_TOWARDS = math.sin(math.radians(0.5))
 _FEATURE_KINDS = ("pocket", "slot", "step", "hole")
 
 

@@ -400,6 +400,11 @@ def _open_probes(an: Analysis, acc: Access, a: Vec3, floor_id: int,
             out = geo.face_normal_at(o, e.midpoint)
         if out is None:
             continue
+        out = sub(out, tuple(c * dot(out, a) for c in a))  # type: ignore[arg-type]
+        size = math.sqrt(dot(out, out))
+        if size < 1e-9:
+            continue  # no direction across the approach (a degenerate normal)
+        out = (out[0] / size, out[1] / size, out[2] / size)
         m = e.midpoint
         probes.append((o, (m[0] + a[0] * lift + out[0] * 1e-4, m[1] + a[1] * lift + out[1] * 1e-4,
                            m[2] + a[2] * lift + out[2] * 1e-4), out))

@@ -206,9 +206,17 @@ class Access:
 
     def first_hits(self, origins: Sequence[Vec3], directions: Sequence[Vec3],
                    max_dist: float = 1e9) -> list[tuple[float, int] | None]:
-        """(distance, face id) of the first face each ray meets, or None (one batch)."""
-        hits = self.geo.ray_hits_many(origins, directions, [max_dist] * len(origins), first_only=True)
-        return [(h[0][0], h[0][1]) if h else None for h in hits]
+        """(distance, face id) of the first face each ray meets, or None (one batch).
+
+        A ray without a direction (a zero vector) meets nothing.
+        """
+        ok = [i for i, d in enumerate(directions) if _dot(d, d) > 1e-18]
+        hits = self.geo.ray_hits_many([origins[i] for i in ok], [directions[i] for i in ok],
+                                      [max_dist] * len(ok), first_only=True)
+        out: list[tuple[float, int] | None] = [None] * len(origins)
+        for i, h in zip(ok, hits, strict=True):
+            out[i] = (h[0][0], h[0][1]) if h else None
+        return out
 
     # --- candidate directions -------------------------------------------------------
     def tilted_directions(self, limit: int = 8) -> list[Vec3]:

@@ -473,7 +473,10 @@ class Geometry:
                     continue  # no hit (or, for the first hit only, none nearer than the best)
                 fid = idx + 1
                 isec = self._face_intersector(fid)
-                isec.Perform(lin, 1e-6, max_dist)
+                try:
+                    isec.Perform(lin, 1e-6, max_dist)
+                except Exception:  # noqa: BLE001 - OCP maps Standard_NullObject etc. outside Standard_Failure
+                    continue  # a face the intersector cannot take (a null curve or surface): no hit
                 if not isec.IsDone():
                     continue
                 for k in range(1, isec.NbPnt() + 1):
@@ -522,7 +525,10 @@ class Geometry:
             isec = cache.get(fid)
             if isec is None:
                 isec = self._face_intersector(fid)
-            isec.Perform(lin, 1e-6, max_dist)
+            try:
+                isec.Perform(lin, 1e-6, max_dist)
+            except Exception:  # noqa: BLE001 - as in ray_hits_many
+                continue  # a face the intersector cannot take: no hit
             if not isec.IsDone():
                 continue
             for k in range(1, isec.NbPnt() + 1):
