@@ -616,3 +616,58 @@ def test_rings_of_a_region_split_by_an_island_are_all_boundaries():
     assert split
     for loops in split:
         assert all(signed_area(lp) > 0 for lp in loops)
+
+
+# --- a part: a pocket with an island ---------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("island", ["square", "triangle", "near-wall"])
+def test_part_with_an_island_in_a_pocket_stays_in_its_stock(tmp_path, island):
+    """dfm gcode on a 10 x 8 block with a 6 x 4 pocket round an island as tall as the block.
+
+    The profile's region is the stock box minus the part's outlines at each height, one of
+    them the island inside the pocket: its rings grew to ±2.4 m (75 km of feed).
+    """
+    import cadquery as cq
+    import generators
+
+    from dfm.cam.gcode import generate
+
+    body = cq.Workplane("XY").box(10, 8, 3, centered=(True, True, False))
+    body = body.cut(cq.Workplane("XY").workplane(offset=2).rect(6, 4).extrude(1))
+    top = cq.Workplane("XY").workplane(offset=2)  # (one sketch per part: pending wires are shared)
+    if island == "square":
+        shape = top.rect(1, 1)
+    elif island == "triangle":
+        shape = top.polyline([(0, 0.6), (-0.6, -0.5), (0.6, -0.5)]).close()
+    else:
+        shape = top.center(2.2, 0).rect(0.8, 0.8)
+    path = generators.export_step(body.union(shape.extrude(1)), tmp_path / f"island_{island}.step")
+    gen, _ = generate(path)
+    su = gen.program.setups[0]
+    assert not su.unmachined, su.unmachined
+    pocket_ops = [op for op in su.operations if not op.name.startswith(("profile", "facing"))]
+    assert pocket_ops
+    feed_mm = 0.0
+    for op in su.operations:
+        pos = None
+        for s in op.steps:
+            if isinstance(s, Rapid | Feed | Arc):
+                # the profile's rings run just outside the stock (2 r + allowance + 0.05 mm)
+                assert su.stock_min[0] - 1.6 <= s.x <= su.stock_max[0] + 1.6, (op.name, s)
+                assert su.stock_min[1] - 1.6 <= s.y <= su.stock_max[1] + 1.6, (op.name, s)
+                if op in pocket_ops:
+                    assert -3.0 <= s.x <= 3.0 and -2.0 <= s.y <= 2.0, (op.name, s)
+                if pos is not None and not isinstance(s, Rapid):
+                    feed_mm += math.dist(pos, (s.x, s.y, s.z))
+                pos = (s.x, s.y, s.z)
+    assert feed_mm < 20_000  # mm
+    if rs274.available():
+        run = _run_program(gen.files[0][1], gen.program)
+        assert run.ok, run.errors
+        assert not _refused_arcs(gen.files[0][1])
+
+
+def _run_program(text: str, program):
+    return rs274.run(text, program)
