@@ -355,7 +355,7 @@ except B.BridgeError as err:
 
 
 def test_isolation_is_the_default_where_dfms_environment_has_a_python(tmp_path):
-    """No DFM_PYTHON, no preference: the Python of dfm's environment runs dfm; a hang is DFM914, not a frozen FreeCAD."""
+    """No DFM_PYTHON, no preference: dfm's environment's Python runs dfm; a hang is DFM914, not a frozen FreeCAD."""
     out = run_freecadcmd(tmp_path, BRIDGE + THIN_WEB.split("oc = B.check")[0] + """
 os.environ.pop("DFM_PYTHON", None)
 prefs = FreeCAD.ParamGet(B.PREF_GROUP)
