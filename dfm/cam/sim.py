@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,6 +28,29 @@ import numpy as np
 from dfm.cam.filters import expand_drill_cycles
 from dfm.cam.geom2d import Seg
 from dfm.cam.model import Arc, DrillCycle, Feed, Rapid, Spindle, Step, ToolChange
+
+
+@dataclass(frozen=True)
+class ToolBody:
+    """What of a tool can touch the part, from the tip up (mm, tool axis vertical).
+
+    Attributes:
+        radius: Cutting radius.
+        point_half_angle_deg: A drill's point (half the point angle); 0 for a flat end. A ball
+            or corner-radius end is taken as flat: it removes less than a flat end, so a flat
+            end that does not gouge proves it does not either.
+        shank_radius: Radius of the shank above the neck (≥ radius).
+        shank_from: Height of the shank's bottom above the tip (the reach; inf = none).
+        holder_radius: Radius of the tool holder.
+        holder_from: Height of the holder's face above the tip.
+    """
+
+    radius: float
+    point_half_angle_deg: float = 0.0
+    shank_radius: float = 0.0
+    shank_from: float = math.inf
+    holder_radius: float = 0.0
+    holder_from: float = math.inf
 
 
 @dataclass(frozen=True)
@@ -50,6 +73,7 @@ class Move:
     line: int
     center: tuple[float, float] | None = None
     sweep: float = 0.0
+    body: ToolBody | None = None
 
 
 def _arc_points(p: tuple[float, float, float], x: float, y: float, z: float, cx: float, cy: float, ccw: bool,
@@ -73,26 +97,38 @@ def _arc_points(p: tuple[float, float, float], x: float, y: float, z: float, cx:
 
 
 def _arc_moves(p: tuple[float, float, float], x: float, y: float, z: float, cx: float, cy: float, ccw: bool,
-               turns: int, radius: float, spindle: bool, line: int) -> list[Move]:
+               turns: int, radius: float, spindle: bool, line: int, body: ToolBody | None = None) -> list[Move]:
     if abs(z - p[2]) < 1e-12:  # a flat arc: swept exactly in one piece
         seg = Seg((p[0], p[1]), (x, y), (cx, cy), ccw)
         sweep = seg.sweep if math.dist((p[0], p[1]), (x, y)) > 1e-9 else 2 * math.pi * (1 if ccw else -1)
         sweep += (turns - 1) * 2 * math.pi * (1 if ccw else -1)
-        return [Move(False, p, (x, y, z), radius, spindle, line, (cx, cy), sweep)]
+        return [Move(False, p, (x, y, z), radius, spindle, line, (cx, cy), sweep, body)]
     out = []
     for q in _arc_points(p, x, y, z, cx, cy, ccw, turns=turns):
-        out.append(Move(False, p, q, radius, spindle, line))
+        out.append(Move(False, p, q, radius, spindle, line, body=body))
         p = q
     return out
 
 
-def moves_from_steps(steps: Sequence[Step], radii: Mapping[int, float],
-                     start: tuple[float, float, float] | None = None) -> list[Move]:
-    """Moves from dfm steps (drill cycles expanded as grbl would run them)."""
+def _body(tool: float | ToolBody) -> ToolBody:
+    return tool if isinstance(tool, ToolBody) else ToolBody(float(tool))
+
+
+def moves_from_steps(steps: Sequence[Step], radii: Mapping[int, float | ToolBody],
+                     start: tuple[float, float, float] | None = None, spindle: bool = False,
+                     tool: float | ToolBody | None = None) -> list[Move]:
+    """Moves from dfm steps (drill cycles expanded as grbl would run them).
+
+    Args:
+        steps: The steps.
+        radii: Tool number → radius or whole :class:`ToolBody`.
+        start: Where the tool is before the first step (None: the first position is not swept).
+        spindle: Whether the spindle turns before the first step.
+        tool: The tool loaded before the first step.
+    """
     out: list[Move] = []
     pos = start
-    radius = 0.0
-    spindle = False
+    body = _body(tool) if tool is not None else ToolBody(0.0)
     flat: list[tuple[int, Step]] = []
     for i, s in enumerate(steps):
         if isinstance(s, DrillCycle):
@@ -103,18 +139,18 @@ def moves_from_steps(steps: Sequence[Step], radii: Mapping[int, float],
             flat.append((i, s))
     for i, s in flat:
         if isinstance(s, ToolChange):
-            radius = radii[s.number]
+            body = _body(radii[s.number])
         elif isinstance(s, Spindle):
             spindle = s.rpm > 0
         elif isinstance(s, Rapid | Feed):
             b = (s.x, s.y, s.z)
             if pos is not None:
-                out.append(Move(isinstance(s, Rapid), pos, b, radius, spindle, i))
+                out.append(Move(isinstance(s, Rapid), pos, b, body.radius, spindle, i, body=body))
             pos = b
         elif isinstance(s, Arc):
             if pos is None:
                 raise ValueError("arc without a start point")
-            out.extend(_arc_moves(pos, s.x, s.y, s.z, s.cx, s.cy, s.ccw, 1, radius, spindle, i))
+            out.extend(_arc_moves(pos, s.x, s.y, s.z, s.cx, s.cy, s.ccw, 1, body.radius, spindle, i, body))
             pos = (s.x, s.y, s.z)
     return out
 
@@ -122,7 +158,7 @@ def moves_from_steps(steps: Sequence[Step], radii: Mapping[int, float],
 _CALL = re.compile(r"^\s*(\d+)\s+N\S*\s+([A-Z_]+)\((.*)\)\s*$")
 
 
-def moves_from_canon(text: str, radii: Mapping[int, float]) -> list[Move]:
+def moves_from_canon(text: str, radii: Mapping[int, float | ToolBody]) -> list[Move]:
     """Moves from the canonical calls ``rs274`` prints (positions in program units, mm after G21).
 
     The interpreter starts at the origin; the first move positions the tool and is not swept
@@ -130,7 +166,7 @@ def moves_from_canon(text: str, radii: Mapping[int, float]) -> list[Move]:
     """
     out: list[Move] = []
     pos: tuple[float, float, float] | None = None
-    radius = 0.0
+    body = ToolBody(0.0)
     spindle = False
     first = True
     for raw in text.splitlines():
@@ -139,7 +175,7 @@ def moves_from_canon(text: str, radii: Mapping[int, float]) -> list[Move]:
             continue
         line, name, args = int(m.group(1)), m.group(2), m.group(3)
         if name == "CHANGE_TOOL":
-            radius = radii[int(args.split(",")[0])]
+            body = _body(radii[int(args.split(",")[0])])
         elif name.startswith("START_SPINDLE"):
             spindle = True
         elif name == "STOP_SPINDLE_TURNING":
@@ -148,7 +184,7 @@ def moves_from_canon(text: str, radii: Mapping[int, float]) -> list[Move]:
             v = [float(x) for x in args.split(",")]
             b = (v[0], v[1], v[2])
             if pos is not None and not first:
-                out.append(Move(name == "STRAIGHT_TRAVERSE", pos, b, radius, spindle, line))
+                out.append(Move(name == "STRAIGHT_TRAVERSE", pos, b, body.radius, spindle, line, body=body))
             first = False
             pos = b
         elif name == "ARC_FEED":
@@ -156,7 +192,7 @@ def moves_from_canon(text: str, radii: Mapping[int, float]) -> list[Move]:
             x, y, cx, cy, rot, z = v[0], v[1], v[2], v[3], int(v[4]), v[5]
             if pos is None:
                 pos = (0.0, 0.0, 0.0)
-            out.extend(_arc_moves(pos, x, y, z, cx, cy, rot > 0, abs(rot), radius, spindle, line))
+            out.extend(_arc_moves(pos, x, y, z, cx, cy, rot > 0, abs(rot), body.radius, spindle, line, body))
             pos = (x, y, z)
             first = False
     return out
@@ -223,6 +259,10 @@ class Simulation:
     part: np.ndarray
     tol: float = 1e-3
     violations: list[Violation] = field(default_factory=list)
+    swept: int = 0
+    near_margin: float = 0.0
+    near: list[bool] = field(default_factory=list)
+    top: float | None = None
 
     def run(self, moves: Iterable[Move]) -> Simulation:
         """Sweep every move; returns self."""
@@ -231,25 +271,57 @@ class Simulation:
         return self
 
     def _sweep(self, mv: Move) -> None:
-        g = self.grid
         r = mv.radius
         if r <= 0:
+            self.near.append(False)
             return
-        (ax, ay, az), (bx, by, bz) = mv.a, mv.b
+        body = mv.body or ToolBody(r)
+        (ax, ay, _), (bx, by, _) = mv.a, mv.b
         if mv.center is not None:
             lo_x, hi_x, lo_y, hi_y = _arc_box(mv)
         else:
             lo_x, hi_x, lo_y, hi_y = min(ax, bx), max(ax, bx), min(ay, by), max(ay, by)
-        i0 = max(int((lo_x - r - g.x0) / g.step) - 1, 0)
-        i1 = min(int((hi_x + r - g.x0) / g.step) + 2, g.nx)
-        j0 = max(int((lo_y - r - g.y0) / g.step) - 1, 0)
-        j1 = min(int((hi_y + r - g.y0) / g.step) + 2, g.ny)
+        self.swept += 1
+        # does any part above the tip come within the margin of the tool's box? (for exact checks)
+        m = r + self.near_margin + 2 * self.grid.step
+        nbox = self._box(lo_x - m, hi_x + m, lo_y - m, hi_y + m)
+        if nbox is None:
+            self.near.append(False)
+        else:
+            npx, npy, ni, nj = nbox
+            sub = self.part[nj:nj + len(npy), ni:ni + len(npx)]
+            self.near.append(bool(sub.size) and float(sub.max()) > min(mv.a[2], mv.b[2]) + self.tol)
+        box = self._box(lo_x - r, hi_x + r, lo_y - r, hi_y + r)
+        if box is not None:
+            self._cut(mv, body, *box)
+        if self.top is None:  # the highest material there can ever be (stock only gets lower)
+            finite = self.height[np.isfinite(self.height)]
+            self.top = max(float(finite.max()) if finite.size else -math.inf, float(self.part.max()))
+        low = min(mv.a[2], mv.b[2])
+        for kind, rad, above in (("shank", body.shank_radius, body.shank_from),
+                                 ("holder", body.holder_radius, body.holder_from)):
+            if rad > r and math.isfinite(above) and low + above < self.top + self.tol:
+                box = self._box(lo_x - rad, hi_x + rad, lo_y - rad, hi_y + rad)
+                if box is not None:
+                    self._body_part(mv, kind, rad, above, *box)
+
+    def _box(self, x0: float, x1: float, y0: float, y1: float) -> tuple[np.ndarray, np.ndarray, int, int] | None:
+        g = self.grid
+        i0 = max(int((x0 - g.x0) / g.step) - 1, 0)
+        i1 = min(int((x1 - g.x0) / g.step) + 2, g.nx)
+        j0 = max(int((y0 - g.y0) / g.step) - 1, 0)
+        j1 = min(int((y1 - g.y0) / g.step) + 2, g.ny)
         if i1 <= i0 or j1 <= j0:
-            return
+            return None
         px = g.x0 + (np.arange(i0, i1) + 0.5) * g.step
         py = g.y0 + (np.arange(j0, j1) + 0.5) * g.step
+        return px, py, i0, j0
+
+    def _cut(self, mv: Move, body: ToolBody, px: np.ndarray, py: np.ndarray, i0: int, j0: int) -> None:
         cx, cy = np.meshgrid(px, py)
-        zt = self._lowest(mv, cx, cy, 0.0)
+        j1, i1 = j0 + len(py), i0 + len(px)
+        (_, _, az), (_, _, bz) = mv.a, mv.b
+        zt = _lowest_body(mv, cx, cy, body, 0.0)
         sub_h = self.height[j0:j1, i0:i1]
         if mv.rapid or not mv.spindle:
             removed = sub_h - zt
@@ -262,20 +334,33 @@ class Simulation:
         sub_p = self.part[j0:j1, i0:i1]
         if float(sub_p.max()) <= min(az, bz) + self.tol:
             return  # nothing of the part reaches above the tool here: no gouge possible
-        zg = self._lowest(mv, cx, cy, self.tol)
+        zg = _lowest_body(mv, cx, cy, body, self.tol)
         into = sub_p - zg
         deepest = float(np.max(into)) if into.size else -np.inf
         if deepest > 1e-9:
             jj, ii = np.unravel_index(int(np.argmax(into)), into.shape)
             self.violations.append(Violation("gouge", mv.line, float(px[ii]), float(py[jj]), deepest))
 
-    @staticmethod
-    def _lowest(mv: Move, cx: np.ndarray, cy: np.ndarray, shrink: float) -> np.ndarray:
+    def _body_part(self, mv: Move, kind: str, rad: float, above: float, px: np.ndarray, py: np.ndarray,
+                   i0: int, j0: int) -> None:
+        """The shank or holder (a flat-bottomed cylinder ``above`` the tip) must touch neither part nor stock."""
         (ax, ay, az), (bx, by, bz) = mv.a, mv.b
-        r = mv.radius - shrink
+        j1, i1 = j0 + len(py), i0 + len(px)
+        sub_h = self.height[j0:j1, i0:i1]
+        sub_p = self.part[j0:j1, i0:i1]
+        if max(float(sub_h.max()), float(sub_p.max())) <= min(az, bz) + above + self.tol:
+            return
+        cx, cy = np.meshgrid(px, py)
+        lift = above + self.tol
         if mv.center is None:
-            return _lowest(cx, cy, ax, ay, az + shrink, bx, by, bz + shrink, r)
-        return _lowest_arc(cx, cy, mv, r, az + shrink)
+            zb = _lowest(cx, cy, ax, ay, az + lift, bx, by, bz + lift, rad - self.tol)
+        else:
+            zb = _lowest_arc(cx, cy, mv, rad - self.tol, az + lift)
+        into = np.maximum(sub_h, sub_p) - zb
+        deepest = float(np.max(into)) if into.size else -np.inf
+        if deepest > 1e-9:
+            jj, ii = np.unravel_index(int(np.argmax(into)), into.shape)
+            self.violations.append(Violation(f"{kind}-contact", mv.line, float(px[ii]), float(py[jj]), deepest))
 
     def removed_fraction(self, mask: np.ndarray, stock_top: float, bottom: float) -> float:
         """Share of the removable volume inside ``mask`` (cells) that was removed.
@@ -288,6 +373,35 @@ class Simulation:
         left = np.clip(np.minimum(self.height, stock_top) - floor, 0.0, None)[mask]
         total = float(removable.sum())
         return 1.0 if total <= 0 else float(1.0 - left.sum() / total)
+
+
+def _lowest_body(mv: Move, cx: np.ndarray, cy: np.ndarray, body: ToolBody, shrink: float) -> np.ndarray:
+    """Lowest height of the cutting end over each cell (inf if none): flat, or a drill's cone."""
+    (ax, ay, az), (bx, by, bz) = mv.a, mv.b
+    r = mv.radius - shrink
+    if body.point_half_angle_deg <= 0:
+        if mv.center is None:
+            return _lowest(cx, cy, ax, ay, az + shrink, bx, by, bz + shrink, r)
+        return _lowest_arc(cx, cy, mv, r, az + shrink)
+    cot = 1.0 / math.tan(math.radians(body.point_half_angle_deg))
+    if mv.center is None:
+        dx, dy = bx - ax, by - ay
+        ll = dx * dx + dy * dy
+        if ll > 1e-18:
+            t = np.clip(((cx - ax) * dx + (cy - ay) * dy) / ll, 0.0, 1.0)
+            base = az + (bz - az) * t
+        else:
+            t = np.zeros_like(cx)
+            base = np.full_like(cx, min(az, bz))
+        d = np.hypot(ax + t * dx - cx, ay + t * dy - cy)
+    else:
+        ox, oy = mv.center
+        rad = math.dist((ax, ay), mv.center)
+        d = np.minimum(np.abs(np.hypot(cx - ox, cy - oy) - rad),
+                       np.minimum(np.hypot(cx - ax, cy - ay), np.hypot(cx - bx, cy - by)))
+        d = np.where(np.isfinite(_lowest_arc(cx, cy, mv, r, 0.0)), d, np.inf)
+        base = np.full_like(cx, az)
+    return np.where(d <= r, base + shrink + d * cot, np.inf)
 
 
 def _lowest(cx: np.ndarray, cy: np.ndarray, ax: float, ay: float, az: float, bx: float, by: float, bz: float,
@@ -352,15 +466,26 @@ def _lowest_arc(cx: np.ndarray, cy: np.ndarray, mv: Move, r: float, z: float) ->
 
 def polygon_mask(grid: Grid, outline: Sequence[Sequence[float]]) -> np.ndarray:
     """Cells whose centre is inside the closed polyline ``outline`` (even-odd)."""
-    cx, cy = np.meshgrid(grid.xs, grid.ys)
-    inside = np.zeros(cx.shape, dtype=bool)
+    inside = np.zeros((grid.ny, grid.nx), dtype=bool)
     pts = [tuple(p) for p in outline]
+    if len(pts) < 3:
+        return inside
+    xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+    i0 = max(int((min(xs) - grid.x0) / grid.step) - 1, 0)
+    i1 = min(int((max(xs) - grid.x0) / grid.step) + 2, grid.nx)
+    j0 = max(int((min(ys) - grid.y0) / grid.step) - 1, 0)
+    j1 = min(int((max(ys) - grid.y0) / grid.step) + 2, grid.ny)
+    if i1 <= i0 or j1 <= j0:
+        return inside
+    cx, cy = np.meshgrid(grid.xs[i0:i1], grid.ys[j0:j1])
+    sub = np.zeros(cx.shape, dtype=bool)
     for (x0, y0), (x1, y1) in zip(pts, pts[1:] + pts[:1], strict=True):
         if y0 == y1:
             continue
         cond = (y0 > cy) != (y1 > cy)
         xc = x0 + (cy - y0) * (x1 - x0) / (y1 - y0)
-        inside ^= cond & (xc > cx)
+        sub ^= cond & (xc > cx)
+    inside[j0:j1, i0:i1] = sub
     return inside
 
 
@@ -382,6 +507,8 @@ def lateral_gouges(moves: Sequence[Move], section, part_top: float, tol: float =
     cross-section (``section(z)`` → [(outer, holes)], exact lines and arcs, chords of
     0.01 µm) at the tool tip's height band (``band``, rounded down: the wider, lower
     section for a 2.5D part). A centre inside the material or closer than r − tol is a gouge.
+    With ``band=0`` each tip height (to 0.1 um) is checked against the section 2 ``tol``
+    above it instead: right for floors at any height.
     """
     from dfm.cam.geom2d import loop_points
 
@@ -393,10 +520,11 @@ def lateral_gouges(moves: Sequence[Move], section, part_top: float, tol: float =
         for x, y, z in pts:
             if z >= part_top - tol:
                 continue
-            groups.setdefault(math.floor(z / band + 1e-9), []).append((x, y, mv.radius, mv.line))
+            key = math.floor(z / band + 1e-9) if band > 0 else round(z * 1e4)
+            groups.setdefault(key, []).append((x, y, mv.radius, mv.line))
     out: list[Violation] = []
     for key in sorted(groups):
-        z = key * band + tol
+        z = key * band + tol if band > 0 else key * 1e-4 + 2 * tol
         loops = []
         for outer, holes in section(z):
             loops.append(outer)
@@ -479,12 +607,13 @@ class ThreadZone:
     z_full: float
 
 
-def thread_zones(features: Sequence) -> list[ThreadZone]:  # type: ignore[type-arg]
-    """Thread zones of the internal threads on +Z holes, from the features (not from the program).
+def thread_zones(features: Sequence, approach: Sequence[float] = (0.0, 0.0, 1.0),  # type: ignore[type-arg]
+                 turn: Callable[[Sequence[float]], tuple[float, float, float]] | None = None) -> list[ThreadZone]:
+    """Thread zones of the internal threads in holes reached along ``approach``, from the features.
 
     A thread's zone is its major-diameter cylinder in its hole's bore; its full thread runs
     its length below the top of the main bore (under an entry counterbore), as the drawing
-    calls it out.
+    calls it out. ``turn`` maps model coordinates to the setup's (default: +Z, unchanged).
     """
     from dfm.tooling.threadmill import entry_bore_top
 
@@ -494,12 +623,13 @@ def thread_zones(features: Sequence) -> list[ThreadZone]:  # type: ignore[type-a
         hole = by_id.get(str(f.props.get("hole", "")))
         if f.kind != "thread" or hole is None or not f.props.get("internal", True) or hole.location_mm is None:
             continue
-        if list(hole.props.get("approach") or hole.axis or ()) != [0.0, 0.0, 1.0]:
+        axis = list(hole.props.get("approach") or hole.axis or ())
+        if len(axis) != 3 or sum(a * b for a, b in zip(axis, approach, strict=True)) < 1 - 1e-6:
             continue
         major, length = f.dims.get("major_diameter_mm"), f.dims.get("length_mm") or hole.dims.get("depth_mm")
         if not major or not length:
             continue
-        x, y, z_open = hole.location_mm
+        x, y, z_open = turn(hole.location_mm) if turn is not None else hole.location_mm
         depth = float(hole.props.get("drill_depth_mm", hole.dims["depth_mm"]))  # from the opening
         bottom = -math.inf if hole.props.get("through") else z_open - depth
         out.append(ThreadZone(x, y, major / 2, bottom, z_open, z_open - entry_bore_top(hole) - length))
