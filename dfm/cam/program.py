@@ -16,10 +16,11 @@ from typing import Any
 from dfm.cam import feeds as feedmod
 from dfm.cam import filters, strategies
 from dfm.cam.data import Cutter, Material, Settings, corner_clearance_ratio
-from dfm.cam.geom2d import Loop, Seg, circle, fit_arcs, loop_points, polygon_area
+from dfm.cam.geom2d import Loop, Seg, circle, fit_arcs, loop_points, point_in_polygon, polygon_area
 from dfm.cam.model import CuttingData, Operation, Program, Setup, Step, Tool
 from dfm.cam.strategies import CamError
 from dfm.cam.tools import pick_drill, pick_endmill
+from dfm.errors import KernelError
 from dfm.model import Feature
 from dfm.tooling.select import DEFAULT_POINT_ANGLE_DEG, point_length
 from dfm.tooling.threadmill import LEAD_PITCHES, ThreadError, pick_thread_mill, thread_job, thread_reach, through_extra
@@ -27,6 +28,8 @@ from dfm.tooling.threadmill import LEAD_PITCHES, ThreadError, pick_thread_mill, 
 Vec3 = tuple[float, float, float]
 #: section(z) → [(outer loop, [hole loops])] of the part at height z (setup 1 coordinates).
 SectionFn = Callable[[float], list[tuple[Loop, list[Loop]]]]
+#: shadow(heights) → the union of the part's sections at those heights (setup 1 coordinates).
+ShadowFn = Callable[[Sequence[float]], list[tuple[Loop, list[Loop]]]]
 
 #: Axis approaches and the matrix taking model coordinates to setup coordinates (rows).
 _TURNS: dict[Vec3, tuple[Vec3, Vec3, Vec3, str]] = {
@@ -59,6 +62,44 @@ def _apply(m: tuple[Vec3, Vec3, Vec3, str], p: Sequence[float]) -> Vec3:
     return tuple(sum(row[i] * p[i] for i in range(3)) for row in m[:3])  # type: ignore[return-value]
 
 
+def turn_point(approach: Sequence[float], p: Sequence[float]) -> Vec3:
+    """A model point in the coordinates of the setup whose tool comes along ``approach``."""
+    key = _axis_key(approach)
+    if key is None:
+        raise CamError(f"approach {tuple(approach)} is not an axis direction")
+    return _apply(_TURNS[key], p)
+
+
+def turn_rows(approach: Sequence[float]) -> tuple[Vec3, Vec3, Vec3]:
+    """Rows of the rotation taking model coordinates to the setup's whose tool comes along ``approach``."""
+    key = _axis_key(approach)
+    if key is None:
+        raise CamError(f"approach {tuple(approach)} is not an axis direction")
+    m = _TURNS[key]
+    return (m[0], m[1], m[2])
+
+
+def turn_feature_xy(approach: Sequence[float], f: Feature, outline: Sequence[Sequence[float]] | None
+                    ) -> list[list[float]] | Vec3:
+    """A feature's outline (in its approach frame, docs/features.md) in the setup's X/Y; its location with None."""
+    key = _axis_key(approach)
+    if key is None:
+        raise CamError(f"approach {tuple(approach)} is not an axis direction")
+    m = _TURNS[key]
+    if outline is None:
+        return _apply(m, f.location_mm or (0.0, 0.0, 0.0))
+    if key == (0.0, 0.0, 1.0):
+        return [[float(p[0]), float(p[1])] for p in outline]
+    u, v = f.props.get("frame_u"), f.props.get("frame_v")
+    if not u or not v:
+        raise CamError("outline frame (frame_u/frame_v) missing for a turned setup")
+    out = []
+    for p in outline:
+        q = _apply(m, tuple(p[0] * u[i] + p[1] * v[i] for i in range(3)))
+        out.append([q[0], q[1]])
+    return out
+
+
 @dataclass(frozen=True)
 class StockSpec:
     """Stock box: the part's box plus ``margin`` in X/Y and below; top at ``top`` (None = part top)."""
@@ -86,7 +127,7 @@ class _Ctx:
 def plan(features: Sequence[Feature], *, part: str, bbox_min: Vec3, bbox_max: Vec3, levels: Sequence[float],
          section: SectionFn | None, material: Material, settings: Settings, catalogue: Sequence[Cutter],
          stock: StockSpec | None = None, chosen: Mapping[tuple[str, str], Cutter] | None = None,
-         meta: Mapping[str, Any] | None = None) -> Program:
+         meta: Mapping[str, Any] | None = None, shadow: ShadowFn | None = None) -> Program:
     """Plan and filter the whole program.
 
     Args:
@@ -102,6 +143,8 @@ def plan(features: Sequence[Feature], *, part: str, bbox_min: Vec3, bbox_max: Ve
         stock: Stock box settings.
         chosen: (feature id, role) → cutter from ``dfm.tooling``.
         meta: Extra header facts.
+        shadow: Union of sections (for the outside profile: each band keeps the shadow of
+            everything above it). Without it, the union of ``section`` at the same heights.
     """
     s = settings
     stock = stock or StockSpec(margin=s["stock_margin_mm"])
@@ -125,14 +168,15 @@ def plan(features: Sequence[Feature], *, part: str, bbox_min: Vec3, bbox_max: Ve
     for key in order:
         setups.append(_plan_setup(len(setups) + 1, key, groups.get(key, []), ctx, bbox_min, bbox_max,
                                   levels if key == (0.0, 0.0, 1.0) else (),
-                                  section if key == (0.0, 0.0, 1.0) else None, stock))
+                                  section if key == (0.0, 0.0, 1.0) else None, stock, shadow))
     return Program(part=part, material=material.name, material_sources=material.sources, setups=tuple(setups),
                    tools=tuple(sorted(ctx.tools.values(), key=lambda t: t.number)), settings=dict(s.values),
                    settings_source=dict(s.source), unreachable=tuple(unreachable), meta=dict(meta or {}))
 
 
 def _plan_setup(index: int, key: Vec3, feats: list[Feature], ctx: _Ctx, bmin: Vec3, bmax: Vec3,
-                levels: Sequence[float], section: SectionFn | None, stock: StockSpec) -> Setup:
+                levels: Sequence[float], section: SectionFn | None, stock: StockSpec,
+                shadow: ShadowFn | None = None) -> Setup:
     s = ctx.settings
     m = _TURNS[key]
     corners = [_apply(m, (x, y, z)) for x in (bmin[0], bmax[0]) for y in (bmin[1], bmax[1]) for z in (bmin[2], bmax[2])]
@@ -163,32 +207,45 @@ def _plan_setup(index: int, key: Vec3, feats: list[Feature], ctx: _Ctx, bmin: Ve
     profile_feats: list[str] = []
     regions = [f for f in feats if f.kind in ("pocket", "slot", "step")]
     regions.sort(key=lambda f: (-float(f.props.get("top_z_mm", part_top)), f.id))
+    prof = pick_endmill(ctx.catalogue, max_d=3.0, reach=part_top - part_bottom) if section is not None else None
     for f in regions:
+        narrow = (prof is not None and shadow is not None and f.kind == "slot" and f.props.get("open")
+                  and float(f.dims.get("width_mm", math.inf)) < prof.diameter_mm + 2 * s["finish_allowance_mm"])
+        if narrow:  # the profile's tool cannot enter it: a tool that fits cuts it, out through its open ends
+            try:
+                ops.extend(_open_slot_ops(f, ctx, safe_z, part_top, levels, shadow))  # type: ignore[arg-type]
+            except (CamError, KernelError) as err:
+                unmachined.append((f.id, str(err)))
+            continue
         if f.kind == "step" or f.props.get("open") or (section is not None and _is_shoulder(f, section)):
             profile_feats.append(f.id)
             continue
         try:
-            ops.extend(_region_ops(f, ctx, safe_z, part_top, part_bottom, key))
-        except CamError as err:
+            ops.extend(_region_ops(f, ctx, safe_z, part_top, part_bottom, key, section))
+        except (CamError, KernelError) as err:
             unmachined.append((f.id, str(err)))
     by_id = {f.id: f for f in feats}
     extras = _through_extras(feats, by_id, ctx)
     for f in sorted((f for f in feats if f.kind == "hole"), key=lambda f: f.id):
         try:
             ops.extend(_hole_ops(f, ctx, safe_z, part_top, part_bottom, key, extras.get(f.id, 0.0)))
-        except CamError as err:
+        except (CamError, KernelError) as err:
             unmachined.append((f.id, str(err)))
     machined = {fid for op in ops for fid in op.features}
     for f in sorted((f for f in feats if f.kind == "thread"), key=lambda f: f.id):
         try:
             ops.extend(_thread_ops(f, by_id, machined, ctx, safe_z, part_top, part_bottom, key,
                                    extras.get(str(f.props.get("hole", "")), 0.0)))
-        except CamError as err:
+        except (CamError, KernelError) as err:
             unmachined.append((f.id, f"thread {f.props.get('designation', '')}: {err}"))
     if section is not None:
+        # the outside first (after facing): features in steps and shoulders it opens are cut after it, so
+        # their retracts and rapids never run through material the profile has not removed yet
+        first = 1 if ops and ops[0].kind == "facing" else 0
         try:
-            ops.extend(_profile_ops(ctx, section, levels, part_top, part_bottom, smin, smax, safe_z, profile_feats))
-        except CamError as err:
+            ops[first:first] = _profile_ops(ctx, section, levels, part_top, part_bottom, smin, smax, safe_z,
+                                            profile_feats, shadow)
+        except (CamError, KernelError) as err:
             unmachined.append(("profile", str(err)))
     orient = m[3]
     return Setup(index=index, approach=key, orientation=orient, stock_min=smin, stock_max=smax,  # type: ignore[arg-type]
@@ -256,13 +313,91 @@ def _is_shoulder(f: Feature, section: SectionFn) -> bool:
     return bool(outer_areas) and area >= 0.999 * max(outer_areas)
 
 
+def _open_slot_ops(f: Feature, ctx: _Ctx, safe_z: float, part_top: float, levels: Sequence[float],
+                   shadow: ShadowFn) -> list[Operation]:
+    """A slot open at its ends, narrower than the profile's tool: cleared by a tool that fits it.
+
+    The tool-centre region is the slot's outline grown past its open ends, less the shadow of
+    everything above its floor (the exact boolean): the tool runs out through the open ends
+    into air or stock, never into the walls.
+    """
+    from dfm.kernel import sampling
+
+    s = ctx.settings
+    outline = f.props.get("outline")
+    if not outline:
+        raise CamError("no outline in the feature (docs/features.md props.outline)")
+    z_top = float(f.props.get("top_z_mm", part_top))
+    z_floor = float(f.props.get("floor_z_mm", z_top - f.dims.get("depth_mm", 0.0)))
+    width = float(f.dims.get("width_mm", 0.0)) or math.inf
+    grow = min(width, 3.0) + s["finish_allowance_mm"] + 0.1
+    outer = fit_arcs([tuple(p) for p in outline])
+    grown = strategies.offset(outer, [], grow)
+    if not grown:
+        raise CamError("cannot grow the slot's outline past its open ends")
+    zs = sorted({round(z, 9) for z in levels if z_floor + 1e-6 < z <= part_top + 1e-9} | {part_top}, reverse=False)
+    heights: list[float] = []
+    lo = z_floor
+    for hi in zs:
+        if hi > lo + 1e-6:
+            heights += _band_heights(lo, hi)
+            lo = hi
+    above = shadow(heights) if heights else []
+
+    def tup(loop: Loop) -> list[tuple]:
+        return [(sg.a, sg.b, sg.c, sg.ccw) for sg in loop]
+
+    free = sampling.subtract(tup(grown[0]), [(tup(o), [tup(h) for h in hs]) for o, hs in above])
+    ops: list[Operation] = []
+    for k, (o, hs) in enumerate(sorted(free, key=lambda r: -polygon_area([sg[0] for sg in r[0]]))):
+        region = tuple(Seg(*sg) for sg in o)
+        holes = [tuple(Seg(*sg) for sg in h) for h in hs]
+        if polygon_area(loop_points(region, 1e-3)) < 1e-6:
+            continue
+        name = f.id if k == 0 else f"{f.id}.{k + 1}"
+        part_ops = _mill_region(f.id, f.kind, region, holes, z_top, z_floor, part_top - z_floor, width,
+                                float(f.dims.get("min_corner_radius_mm", 0.0)), ctx, safe_z, s["finish_allowance_mm"])
+        ops += [replace(op, name=op.name.replace(f.id, name, 1)) for op in part_ops]
+    if not ops:
+        raise CamError("no room for a tool between the slot's walls")
+    return ops
+
+
+def _material_islands(holes: list[Loop], z: float, section: SectionFn) -> list[Loop]:
+    """The inner loops of a floor with material above them (bosses); openings through the floor are air."""
+    regions = section(z)
+    polys = [(loop_points(o, 1e-3), [loop_points(h, 1e-3) for h in hs]) for o, hs in regions]
+    out = []
+    for h in holes:
+        pts = loop_points(h, 1e-3)
+        probe = None
+        for sg in h:  # a point just inside the loop, beside its longest-lived first segment
+            a, b = sg.point(0.5), sg.point(0.52)
+            dx, dy = b[0] - a[0], b[1] - a[1]
+            norm = math.hypot(dx, dy) or 1.0
+            for side in (1, -1):
+                q = (a[0] - side * dy / norm * 1e-3, a[1] + side * dx / norm * 1e-3)
+                if point_in_polygon(q, pts):
+                    probe = q
+                    break
+            if probe is not None:
+                break
+        solid = probe is None or any(point_in_polygon(probe, o) and not any(point_in_polygon(probe, x) for x in hs)
+                                     for o, hs in polys)
+        if solid:
+            out.append(h)
+    return out
+
+
 def _region_ops(f: Feature, ctx: _Ctx, safe_z: float, part_top: float, part_bottom: float,
-                key: Vec3) -> list[Operation]:
+                key: Vec3, section: SectionFn | None = None) -> list[Operation]:
     s = ctx.settings
     allow = s["finish_allowance_mm"]
     outer, holes = _loops_of(f, key)
     z_top = float(f.props.get("top_z_mm", part_top))
     z_floor = float(f.props.get("floor_z_mm", z_top - f.dims.get("depth_mm", 0.0)))
+    if holes and section is not None and key == (0.0, 0.0, 1.0):
+        holes = _material_islands(holes, z_floor + 1e-3, section)
     if key != (0.0, 0.0, 1.0):
         # props are heights along the approach; the setup's Z is that height
         pass
@@ -458,16 +593,39 @@ def _same_outline(a: list[tuple[Loop, list[Loop]]], b: list[tuple[Loop, list[Loo
     return pa == pb
 
 
+def _band_heights(lo: float, hi: float) -> list[float]:
+    """Heights that sample a band between two levels: both sides of each level and inside."""
+    eps = min(1e-4, (hi - lo) / 4)
+    return [lo + eps, lo + (hi - lo) * 0.25, (lo + hi) / 2, lo + (hi - lo) * 0.75, hi - eps]
+
+
 def _profile_ops(ctx: _Ctx, section: SectionFn, levels: Sequence[float], part_top: float, part_bottom: float,
-                 smin: Sequence[float], smax: Sequence[float], safe_z: float, feats: list[str]) -> list[Operation]:
-    """Outside profile band by band (between the heights of horizontal faces), finished to size."""
+                 smin: Sequence[float], smax: Sequence[float], safe_z: float, feats: list[str],
+                 shadow: ShadowFn | None = None) -> list[Operation]:
+    """Outside profile band by band (between the heights of horizontal faces), finished to size.
+
+    Each band is cut around the *shadow* of everything at and above it (the union of the
+    part's sections above the band's floor), so nothing wider higher up (an overhang, a
+    flange, a thread's crests) is cut through from above. Gaps narrower than the tool
+    between parts of the shadow are never entered: the tool-centre region is the offset of
+    the air around the whole shadow, not around each piece on its own.
+    """
     s = ctx.settings
     allow = s["finish_allowance_mm"]
     zs = sorted({round(z, 9) for z in levels if part_bottom - 1e-9 <= z <= part_top + 1e-9} | {part_top, part_bottom},
                 reverse=True)
+
+    def union(heights: Sequence[float]) -> list[tuple[Loop, list[Loop]]]:
+        if shadow is not None:
+            return shadow(heights)
+        regions = [r for z in heights for r in section(z)]
+        return regions  # overlapping pieces: the offsets below treat them as one obstacle
+
     bands: list[tuple[float, float, list[tuple[Loop, list[Loop]]]]] = []
+    above: list[float] = []
     for hi, lo in zip(zs, zs[1:], strict=False):
-        sec = section((hi + lo) / 2)
+        above += _band_heights(lo, hi)
+        sec = union(above)
         if bands and _same_outline(bands[-1][2], sec):
             bands[-1] = (bands[-1][0], lo, bands[-1][2])
         else:
@@ -491,10 +649,11 @@ def _profile_ops(ctx: _Ctx, section: SectionFn, levels: Sequence[float], part_to
         rough += strategies.clear_region(big, outers, z_top=hi, z_floor=lo, tool_radius=r, ap=cd.ap_mm,
                                          stepover=cd.ae_mm, allowance=allow, floor_allowance=allow,
                                          ramp_angle_deg=s["ramp_angle_deg"], retract_z=smax[2] + s["retract_mm"])
-        walls = []
-        for o in outers:
-            grown = strategies.offset(o, [], r)
-            walls += [strategies.orient_cw(g) for g in grown[:1]]
+        # the finish contours: where the tool centre meets the shadow (holes of the offset air region)
+        free = strategies.offset(big, outers, -r)
+        box_area = (x1 - x0 - 2 * r) * (y1 - y0 - 2 * r)
+        walls = [strategies.orient_cw(g) for g in free
+                 if abs(polygon_area(loop_points(g, 1e-3))) < 0.999 * box_area]
         finish += strategies.finish_walls(walls, z_top=hi, z_floor=lo, ap=cd.ap_mm, allowance=allow,
                                           retract_z=smax[2] + s["retract_mm"])
     cdf = feedmod.cutting_data(cutter, ctx.material, s, ae_mm=allow)
