@@ -129,6 +129,9 @@ _RANGES: dict[str, tuple[float, bool, float]] = {
     "safe_mm": (0.0, False, math.inf),
     "thread_passes": (1.0, True, 20.0),
     "thread_clearance_mm": (0.0, True, math.inf),
+    "unknown_shank_mm": (0.0, False, 100.0),
+    "holder_diameter_mm": (0.0, False, 500.0),
+    "shank_stickout_mm": (0.0, True, 500.0),
 }
 
 
@@ -240,6 +243,7 @@ class Cutter:
         pitch_min_mm, pitch_max_mm: Thread mills: the pitches the tooth form cuts.
         teeth: Thread mills: thread-form teeth along the axis (1 = single profile).
         tool_material: ``carbide``, ``HSS``, ``HSS-E``... as the catalogue gives it, if given.
+        shank_diameter_mm: Shank diameter, if the catalogue gives it (the guard checks the shank).
     """
 
     id: str
@@ -260,6 +264,7 @@ class Cutter:
     teeth: int = 1
     tool_material: str | None = None
     profile_angle_deg: float | None = None
+    shank_diameter_mm: float | None = None
 
     @property
     def usable_reach_mm(self) -> float | None:
@@ -290,6 +295,7 @@ def load_catalogue(path: str | Path | None = None) -> tuple[Cutter, ...]:
             flute_length_mm=t.flute_length_mm, neck_diameter_mm=t.neck_diameter_mm,
             pitch_min_mm=t.pitch_min_mm, pitch_max_mm=t.pitch_max_mm, teeth=t.teeth or 1,
             tool_material=t.tool_material, profile_angle_deg=t.profile_angle_deg,
+            shank_diameter_mm=t.shank_diameter_mm,
         ))
     out.sort(key=lambda c: (c.kind, c.diameter_mm, c.reach_mm or 0.0, c.id))
     return tuple(out)

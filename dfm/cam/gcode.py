@@ -48,6 +48,7 @@ class Generated:
     times: tuple[OperationTime, ...]
     setup_seconds: tuple[float, ...]
     total_seconds: float
+    verification: Any = None
 
     def summary(self) -> dict[str, Any]:
         """The ``cam`` object of the result (for the quote): times, tools, unmachined features."""
@@ -67,6 +68,7 @@ class Generated:
             "tools": [{"number": t.number, "id": t.cutter.id, "kind": t.cutter.kind,
                        "diameter_mm": t.cutter.diameter_mm} for t in self.program.tools],
             "unreachable": [{"feature": f, "reason": r} for f, r in self.program.unreachable],
+            "guard": self.verification.summary() if self.verification is not None else None,
         }
 
 
@@ -86,7 +88,7 @@ def _catalogue_file(name: str) -> str:
 
 
 def header(program: Program, setup: Setup, post: Post, times: Sequence[OperationTime], setup_s: float,
-           total_s: float) -> list[str]:
+           total_s: float, verification: Any = None) -> list[str]:
     """Header comment lines: what, where, from which data rows, how long."""
     p = program
     n = len(p.setups)
@@ -124,6 +126,10 @@ def header(program: Program, setup: Setup, post: Post, times: Sequence[Operation
         h += [f"  note: {w}" for w in op.cutting.warnings + op.notes]
     for fid, why in setup.unmachined:
         h.append(f"NOT MACHINED {fid}: {why}")
+    if verification is not None:
+        h += verification.header(setup.index)
+    else:
+        h.append("NOT VERIFIED: this program was not simulated against the part (dfm.cam.guard)")
     if setup.index == 1:
         for fid, why in p.unreachable:
             h.append(f"UNREACHABLE {fid}: {why}")
@@ -133,7 +139,19 @@ def header(program: Program, setup: Setup, post: Post, times: Sequence[Operation
     return h
 
 
-def render(program: Program, post_name: str = "linuxcnc") -> Generated:
+def op_times(program: Program) -> dict[tuple[int, str], float]:
+    """(setup, operation name) → estimated seconds of its moves (tool changes not included)."""
+    s = program.settings
+    out = {}
+    for su in program.setups:
+        pos = (0.0, 0.0, su.safe_z)
+        for op in su.operations:
+            dt, pos = cycletime.estimate(op.steps, pos, s["rapid_mm_min"], 0.0)
+            out[(su.index, op.name)] = dt
+    return out
+
+
+def render(program: Program, post_name: str = "linuxcnc", verification: Any = None) -> Generated:
     """Sequence, time and post every setup of ``program``."""
     post = get_post(post_name)
     s = program.settings
@@ -161,12 +179,57 @@ def render(program: Program, post_name: str = "linuxcnc") -> Generated:
     total_s = sum(setup_s)
     files = []
     for i, su in enumerate(program.setups):
-        h = header(program, su, post, times, setup_s[i], total_s)
+        h = header(program, su, post, times, setup_s[i], total_s, verification)
         title = Path(program.part).stem
         text = post.format(title, h, seqs[i], su.safe_z)
         files.append(("" if su.index == 1 else f".setup{su.index}", text))
     return Generated(program, post.name, tuple(files), tool_table(program), tuple(seqs), tuple(times),
-                     tuple(setup_s), total_s)
+                     tuple(setup_s), total_s, verification)
+
+
+class KernelSetupPart:
+    """The exact part in one setup's coordinates, for :func:`dfm.cam.guard.verify` (kernel calls)."""
+
+    def __init__(self, solid: Any, approach: Sequence[float]) -> None:
+        from dfm.cam.program import turn_rows
+        from dfm.kernel import sampling
+
+        rows = turn_rows(approach)
+        self._sampling = sampling
+        self.placed = solid if rows == ((1, 0, 0), (0, 1, 0), (0, 0, 1)) else sampling.turned(solid, rows)
+        self.levels = sampling.flat_levels(self.placed)
+        self._sections: dict[float, Any] = {}
+
+    def height_field(self, grid: Any) -> Any:
+        """Top of the part over the grid's cell centres."""
+        return self._sampling.height_field(self.placed, grid.x0, grid.y0, grid.step, grid.nx, grid.ny)
+
+    def shadow(self, heights: Sequence[float]) -> list[tuple[Loop, list[Loop]]]:
+        """Union of the part's sections at ``heights``."""
+        def conv(lp: Sequence[tuple]) -> Loop:
+            return tuple(Seg(a, b, c, ccw) for a, b, c, ccw in lp)
+
+        return [(conv(o), [conv(h) for h in hs])
+                for o, hs in self._sampling.shadow(self.placed, heights, self._sections)]
+
+
+def guarded(program: Program, solid: Any, features: Sequence[Any]) -> tuple[Program, Any]:
+    """Run the guard over ``program`` against ``solid``; drop empty setups (renumbered)."""
+    from dfm.cam import guard
+    from dfm.cam.program import turn_feature_xy
+
+    parts: dict[int, KernelSetupPart] = {}
+
+    def part_for(su: Setup) -> KernelSetupPart:
+        if su.index not in parts:
+            parts[su.index] = KernelSetupPart(solid, su.approach)
+        return parts[su.index]
+
+    def turn(su: Setup):  # type: ignore[no-untyped-def]
+        return lambda f, outline: turn_feature_xy(su.approach, f, outline)
+
+    prog, ver = guard.verify(program, part_for, features=features, turn=turn, op_seconds=op_times(program))
+    return guard.compact(prog, ver)
 
 
 def part_geometry(path: str | Path) -> tuple[Any, Any]:
@@ -227,10 +290,17 @@ def generate(path: str | Path, *, post: str = "linuxcnc", material: str | None =
     levels = sampling.up_levels(solid)
     lo, hi = solid.bbox
     stock = stock or StockSpec(margin=settings["stock_margin_mm"])
+    others = tuple((f"body {b.index}" + (f" ({b.name})" if b.name else ""),
+                    "not machined: dfm writes the program of a file's first body only; put each body in a file "
+                    "of its own") for b in result.bodies[1:])
     prog = plan(body.features, part=Path(path).name, bbox_min=lo, bbox_max=hi, levels=levels,
                 section=section_fn(solid), material=mat, settings=settings, catalogue=catalogue, stock=stock,
-                chosen=chosen, meta={"dfm_version": __version__, "generated_at": timestamp})
-    gen = render(prog, post)
+                chosen=chosen, meta={"dfm_version": __version__, "generated_at": timestamp},
+                shadow=KernelSetupPart(solid, (0.0, 0.0, 1.0)).shadow)
+    if others:
+        prog = replace(prog, unreachable=prog.unreachable + others)
+    prog, ver = guarded(prog, solid, body.features)
+    gen = render(prog, post, ver)
     if "cam" in getattr(type(result), "__dataclass_fields__", {}):
         result = replace(result, cam=gen.summary())
     return gen, result

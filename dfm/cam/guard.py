@@ -1,0 +1,592 @@
+"""The guard: every operation is simulated against the exact part before a program is written.
+
+Each setup is checked in its own coordinates (the part turned so the tool comes from +Z):
+
+* a **height-field stock** (``dfm.cam.sim``) on a grid finer than the smallest tool radius
+  / 10 (coarser only past a cell budget, and then said): every move, rapids included, sweeps
+  the tool's cutting end (flat, or a drill's cone), its shank above the reach and the
+  holder; the cutting end must not go more than ``tol`` into the part, a rapid must not
+  meet stock, the spindle must turn when it cuts, and shank and holder must touch neither
+  part nor stock;
+* an **exact side check**: every move below the part top is sampled every few micrometres
+  and the tool centre's distance to the part's *shadow* above the tip (the union of the
+  exact cross-sections of everything above, from OCCT) must be at least the radius − ``tol``.
+  For walls that are vertical between the part's levels this is exact; other walls are
+  covered by the height field at its resolution;
+* **sanity**: moves outside the stock box (plus the tool and the approach margin) and an
+  operation time far beyond what the stock volume could need are errors.
+
+An operation that fails takes its features' other operations with it (a finish pass
+without its roughing would bury a micro tool): those features are listed as not machined,
+with the reason, and the setup is simulated again without them. After the guard, the same
+simulation gives the share of each feature's removable volume that was cut.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
+
+import numpy as np
+
+from dfm.cam import sim
+from dfm.cam.geom2d import Loop, circle, loop_points
+from dfm.cam.model import Arc, DrillCycle, Feed, Operation, Program, Rapid, Setup, Step
+from dfm.cam.sim import Move, ToolBody
+from dfm.errors import KernelError
+
+#: Deepest a tool may go into the part (mm): 1 um.
+TOL_MM = 1e-3
+#: Largest simulation grid (cells) per setup; past it the grid is coarser than r/10 (said).
+CELL_BUDGET = 6_000_000
+#: Moves whose tool comes within this (plus two grid cells) of the part get the exact side check.
+NEAR_MM = 0.05
+#: Spacing (mm) of the samples of the exact side check.
+SPACING_MM = 0.005
+#: An operation whose time is this many times the stock's volume at its own removal rate is absurd.
+ABSURD_FACTOR = 20.0
+
+Regions = list[tuple[Loop, list[Loop]]]
+
+
+class SetupPart(Protocol):
+    """The exact part in one setup's coordinates (given by the caller, from the kernel)."""
+
+    @property
+    def levels(self) -> Sequence[float]:
+        """Heights of the part's faces normal to the tool axis."""
+
+    def height_field(self, grid: sim.Grid) -> np.ndarray:
+        """Top of the part at each cell centre (-inf where none)."""
+
+    def shadow(self, heights: Sequence[float]) -> Regions:
+        """Union of the part's cross-sections at ``heights``, in the plane."""
+
+
+@dataclass(frozen=True)
+class OpCheck:
+    """What the guard found for one operation.
+
+    Attributes:
+        setup: Setup index.
+        name: Operation name.
+        features: Feature ids it machines.
+        moves: Moves simulated.
+        closest_mm: Smallest clearance between the cutter's side and the part (mm; about 0
+            for a finishing pass, negative = into the part), None when no move came below the top.
+        problems: What is wrong (empty: verified).
+    """
+
+    setup: int
+    name: str
+    features: tuple[str, ...]
+    moves: int
+    closest_mm: float | None
+    problems: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SetupCheck:
+    """The verification of one setup (after the guard removed what failed)."""
+
+    index: int
+    resolution_mm: float
+    fine: bool
+    moves: int
+    samples: int
+    closest_mm: float | None
+    ops: tuple[OpCheck, ...]
+    removed: tuple[tuple[str, float], ...]
+
+
+@dataclass(frozen=True)
+class Verification:
+    """The guard's result: what was checked, what was dropped, what is left uncut."""
+
+    setups: tuple[SetupCheck, ...]
+    dropped: tuple[tuple[int, str, str], ...]
+    incomplete: tuple[tuple[int, str, float, str], ...]
+    seconds: float
+    tol_mm: float = TOL_MM
+
+    def header(self, setup_index: int) -> list[str]:
+        """Program header lines for one setup."""
+        sc = next((s for s in self.setups if s.index == setup_index), None)
+        if sc is None:
+            return []
+        close = "no move below the part top" if sc.closest_mm is None else \
+            f"closest approach of a cutter's side to the part {sc.closest_mm:+.4f} mm"
+        grid = f"grid {sc.resolution_mm * 1000:.1f} um" + ("" if sc.fine else
+                                                          " (coarser than the smallest tool radius / 10: cell budget)")
+        out = [f"VERIFIED by dfm's guard before writing: {sc.moves} moves of {len(sc.ops)} operations simulated "
+               f"against the exact part ({grid}; side check every {SPACING_MM * 1000:g} um against the exact "
+               f"sections, {sc.samples} samples); no gouge over {self.tol_mm * 1000:g} um, no rapid through stock, "
+               f"no shank or holder contact; {close}"]
+        for s, fid, why in self.dropped:
+            if s == setup_index:
+                out.append(f"GUARD removed {fid}: {why}")
+        for s, fid, frac, why in self.incomplete:
+            if s == setup_index:
+                out.append(f"INCOMPLETE {fid}: {frac * 100:.1f} % of its volume removed ({why})")
+        return out
+
+    def summary(self) -> dict[str, Any]:
+        """The ``guard`` object of the ``cam`` JSON."""
+        return {
+            "tolerance_mm": self.tol_mm,
+            "seconds": round(self.seconds, 2),
+            "setups": [{"index": s.index, "resolution_mm": round(s.resolution_mm, 6), "moves": s.moves,
+                        "samples": s.samples,
+                        "closest_mm": None if s.closest_mm is None else round(s.closest_mm, 6),
+                        "removed": [{"feature": f, "fraction": round(v, 4)} for f, v in s.removed]}
+                       for s in self.setups],
+            "dropped": [{"setup": s, "feature": f, "reason": r} for s, f, r in self.dropped],
+            "incomplete": [{"setup": s, "feature": f, "fraction": round(v, 4), "reason": r}
+                           for s, f, v, r in self.incomplete],
+        }
+
+
+# --------------------------------------------------------------------------- tool bodies
+def tool_body(tool: Any, settings: Mapping[str, float]) -> ToolBody:
+    """The guard's model of a program tool: cutting end, shank above the reach, holder above that."""
+    c = tool.cutter
+    r = c.diameter_mm / 2
+    half = 0.0
+    if c.kind == "drill":
+        half = (c.point_angle_deg or 118.0) / 2
+    reach = c.reach_mm if c.reach_mm is not None else (c.flute_length_mm or 0.0)
+    shank = c.shank_diameter_mm or settings["unknown_shank_mm"]
+    shank_r = max(shank / 2, r)
+    holder_from = reach + settings["shank_stickout_mm"]
+    return ToolBody(r, half, shank_r, reach if reach > 0 else math.inf,
+                    max(settings["holder_diameter_mm"] / 2, shank_r), holder_from)
+
+
+# --------------------------------------------------------------------------- shadows
+class _Shadows:
+    """The part's shadow above each band between its levels (cached), thread zones taken out."""
+
+    def __init__(self, part: SetupPart, top: float, bottom: float, zones: Sequence[sim.ThreadZone]) -> None:
+        lv = sorted({round(z, 9) for z in part.levels if bottom - 1e-9 <= z <= top + 1e-9} | {top, bottom})
+        self.levels = lv
+        self.part = part
+        self.zones = zones
+        self.cache: dict[int, _Loops] = {}
+
+    def bands(self, z: np.ndarray) -> np.ndarray:
+        """Index of the band a tip at each ``z`` cuts in (0: the lowest, also below the part)."""
+        k = np.searchsorted(np.array(self.levels), z + TOL_MM, side="right") - 1
+        return np.clip(k, 0, max(len(self.levels) - 2, 0))
+
+    def heights(self, k: int) -> list[float]:
+        out = []
+        for lo, hi in zip(self.levels[k:], self.levels[k + 1:], strict=False):
+            eps = min(1e-4, (hi - lo) / 4)
+            out += [lo + eps, lo + (hi - lo) * 0.25, (lo + hi) / 2, lo + (hi - lo) * 0.75, hi - eps]
+        return out
+
+    def loops(self, k: int, z: float) -> _Loops:
+        live = [t for t in self.zones if t.z_bottom - 1e-9 <= z <= t.z_top + 1e-9]
+        key = k if not live else -(k + 1) * 1000 - len(live)
+        if key not in self.cache:
+            loops: list[Loop] = []
+            for outer, holes in self.part.shadow(self.heights(k)):
+                loops.append(outer)
+                for h in holes:
+                    pts = np.array(loop_points(h, 1e-3))
+                    for t in live:
+                        if np.all(np.hypot(pts[:, 0] - t.x, pts[:, 1] - t.y) <= t.radius + 1e-6):
+                            h = circle((t.x, t.y), t.radius)
+                            break
+                    loops.append(h)
+            polys = [np.array(loop_points(lp, 1e-4)) for lp in loops]
+            self.cache[key] = _Loops(polys, [sg for lp in loops for sg in lp])
+        return self.cache[key]
+
+
+def _samples(moves: Sequence[Move], top: float, spacing: float, near: Sequence[bool]) -> np.ndarray:
+    """(x, y, z, r, move index) rows every ``spacing`` mm of the ``near`` moves that go below ``top``."""
+    rows: list[np.ndarray] = []
+    for i, mv in enumerate(moves):
+        if mv.radius <= 0 or min(mv.a[2], mv.b[2]) >= top - TOL_MM or not near[i]:
+            continue
+        (ax, ay, az), (bx, by, bz) = mv.a, mv.b
+        if mv.center is None:
+            n = max(1, math.ceil(math.dist(mv.a, mv.b) / spacing))
+            t = np.linspace(0.0, 1.0, n + 1)
+            xs, ys, zs = ax + (bx - ax) * t, ay + (by - ay) * t, az + (bz - az) * t
+        else:
+            ox, oy = mv.center
+            rad = math.dist((ax, ay), mv.center)
+            a0 = math.atan2(ay - oy, ax - ox)
+            n = max(1, math.ceil(abs(mv.sweep) * rad / spacing))
+            ang = a0 + mv.sweep * np.linspace(0.0, 1.0, n + 1)
+            xs, ys, zs = ox + rad * np.cos(ang), oy + rad * np.sin(ang), np.full(n + 1, az)
+        keep = zs < top - TOL_MM
+        if keep.any():
+            rows.append(np.column_stack([xs[keep], ys[keep], zs[keep], np.full(keep.sum(), mv.radius),
+                                         np.full(keep.sum(), i)]))
+    return np.concatenate(rows) if rows else np.zeros((0, 5))
+
+
+class _Loops:
+    """A shadow's boundary as numpy arrays: polygon edges (even-odd) and exact segments with boxes."""
+
+    def __init__(self, polys: list[np.ndarray], segs: list[Any]) -> None:
+        a = np.concatenate(polys) if polys else np.zeros((0, 2))
+        b = np.concatenate([np.roll(p, -1, axis=0) for p in polys]) if polys else np.zeros((0, 2))
+        self.ax, self.ay, self.bx, self.by = a[:, 0], a[:, 1], b[:, 0], b[:, 1]
+        self.segs = segs
+        boxes = []
+        for sg in segs:
+            pts = [sg.a, sg.b]
+            if sg.c is not None:
+                rad = sg.radius
+                pts += [(sg.c[0] - rad, sg.c[1] - rad), (sg.c[0] + rad, sg.c[1] + rad)]
+            xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+            boxes.append((min(xs), min(ys), max(xs), max(ys)))
+        self.boxes = np.array(boxes).reshape(-1, 4)
+
+    def clearance(self, pts: np.ndarray) -> np.ndarray:
+        """Distance from each tool side to the shadow (negative = into it)."""
+        px, py, pr = pts[:, 0], pts[:, 1], pts[:, 3]
+        x0, x1, y0, y1 = px.min(), px.max(), py.min(), py.max()
+        # even-odd: only edges that straddle the chunk's y range and reach right of it count
+        e = np.nonzero((np.maximum(self.ay, self.by) >= y0) & (np.minimum(self.ay, self.by) <= y1)
+                       & (np.maximum(self.ax, self.bx) >= x0))[0]
+        inside = np.zeros(len(pts), dtype=bool)
+        if e.size:
+            ax, ay, bx, by = self.ax[e][None, :], self.ay[e][None, :], self.bx[e][None, :], self.by[e][None, :]
+            cond = (ay > py[:, None]) != (by > py[:, None])
+            with np.errstate(divide="ignore", invalid="ignore"):
+                xc = ax + (py[:, None] - ay) * (bx - ax) / (by - ay)
+            inside = (np.count_nonzero(cond & (xc > px[:, None]), axis=1) % 2).astype(bool)
+        # exact distance to the segments whose box is within reach (others are farther than every radius)
+        reach = float(pr.max()) + NEAR_MM
+        bx0, by0, bx1, by1 = self.boxes[:, 0], self.boxes[:, 1], self.boxes[:, 2], self.boxes[:, 3]
+        close = np.nonzero((bx1 >= x0 - reach) & (bx0 <= x1 + reach) & (by1 >= y0 - reach) & (by0 <= y1 + reach))[0]
+        dmin = np.full(len(pts), np.inf)
+        for k in close:
+            dmin = np.minimum(dmin, sim._seg_distance(self.segs[k], px, py))
+        return np.where(inside, -(dmin + pr), dmin - pr)
+
+
+def _side_check(moves: Sequence[Move], shadows: _Shadows, top: float, near: Sequence[bool]
+                ) -> tuple[np.ndarray, int]:
+    """Per move, the smallest side clearance (inf where not checked); number of samples.
+
+    Only moves whose tool comes near the part in the height field (``near``: part material
+    above the tip within the radius + a margin) are sampled: the others are clear by more
+    than the margin.
+    """
+    best = np.full(len(moves), np.inf)
+    pts = _samples(moves, top, SPACING_MM, near)
+    if not len(pts):
+        return best, 0
+    bands = shadows.bands(pts[:, 2])
+    zone_keys = np.zeros(len(pts), dtype=int)
+    for n, t in enumerate(shadows.zones):
+        zone_keys |= (((pts[:, 2] >= t.z_bottom - 1e-9) & (pts[:, 2] <= t.z_top + 1e-9)).astype(int) << n)
+    for key in sorted(set(zip(bands.tolist(), zone_keys.tolist(), strict=True))):
+        sel = np.nonzero((bands == key[0]) & (zone_keys == key[1]))[0]
+        loops = shadows.loops(key[0], float(pts[sel[0], 2]))
+        if not loops.segs:
+            continue
+        for chunk in range(0, len(sel), 2048):  # samples follow the path: a chunk is a small area
+            part = pts[sel[chunk:chunk + 2048]]
+            np.minimum.at(best, part[:, 4].astype(int), loops.clearance(part))
+    return best, len(pts)
+
+
+# --------------------------------------------------------------------------- the guard
+def _as_posted(steps: Sequence[Step]) -> list[Step]:
+    """The steps with the coordinates the posts write (``posts.base.num``): what the machine runs.
+
+    A tiny arc whose ends print the same is a full circle to an interpreter; rounding here
+    makes the guard see it as one too.
+    """
+    from dfm.cam.posts.base import num
+
+    def r(x: float) -> float:
+        return float(num(x))
+
+    out: list[Step] = []
+    for s in steps:
+        if isinstance(s, Rapid | Feed):
+            out.append(replace(s, x=r(s.x), y=r(s.y), z=r(s.z)))
+        elif isinstance(s, Arc):
+            out.append(replace(s, x=r(s.x), y=r(s.y), z=r(s.z), cx=r(s.cx), cy=r(s.cy)))
+        elif isinstance(s, DrillCycle):
+            out.append(replace(s, x=r(s.x), y=r(s.y), z=r(s.z), r=r(s.r)))
+        else:
+            out.append(s)
+    return out
+
+
+def _group(op: Operation) -> tuple[str, ...]:
+    return op.features if op.features else (op.name.split()[0],)
+
+
+def _motion(steps: Sequence[Step]) -> list[tuple[float, float, float]]:
+    out = []
+    for s in steps:
+        if isinstance(s, Rapid | Feed | Arc):
+            out.append((s.x, s.y, s.z))
+        elif isinstance(s, DrillCycle):
+            out += [(s.x, s.y, s.r), (s.x, s.y, s.z)]
+    return out
+
+
+def _sanity(op: Operation, su: Setup, settings: Mapping[str, float]) -> list[str]:
+    r = op.tool.radius
+    pad = 2 * r + 1.0
+    # below the stock: breakthrough, a drill's point and a thread mill's last turn stay within 3 mm
+    lo = (su.stock_min[0] - pad, su.stock_min[1] - pad, su.stock_min[2] - 3.0 - 2 * r)
+    hi = (su.stock_max[0] + pad, su.stock_max[1] + pad, su.safe_z + 1e-6)
+    for p in _motion(op.steps):
+        if any(p[i] < lo[i] - 1e-6 or p[i] > hi[i] + 1e-6 for i in range(3)):
+            return [f"a move to X{p[0]:.3f} Y{p[1]:.3f} Z{p[2]:.3f} leaves the stock box "
+                    f"X{lo[0]:.3f}..{hi[0]:.3f} Y{lo[1]:.3f}..{hi[1]:.3f} Z{lo[2]:.3f}..{hi[2]:.3f} (tool and "
+                    f"approach margin included): a runaway path, not written"]
+    return []
+
+
+def _absurd(op: Operation, seconds: float, su: Setup) -> list[str]:
+    cd = op.cutting
+    vol = float(np.prod(np.subtract(su.stock_max, su.stock_min)))
+    mrr = cd.feed_mm_min / 60.0 * max(cd.ap_mm, 1e-3) * max(cd.ae_mm, 1e-3)
+    limit = ABSURD_FACTOR * vol / mrr + 600.0 if mrr > 0 else math.inf
+    if op.kind in ("thread-mill", "drill"):
+        return []
+    if seconds > limit:
+        return [f"its estimated {seconds:.0f} s exceed {limit:.0f} s, {ABSURD_FACTOR:g} x the time to remove the "
+                f"whole stock at its own rate: a runaway path, not written"]
+    return []
+
+
+def _describe(kind: str, amount: float) -> str:
+    what = {"gouge": "cuts into the part", "rapid-through-material": "rapids through stock",
+            "cut-with-spindle-off": "cuts with the spindle stopped", "shank-contact": "its shank touches",
+            "holder-contact": "the holder touches"}.get(kind, kind)
+    if kind in ("shank-contact", "holder-contact"):
+        return f"{what} the part or the stock by {amount:.4f} mm"
+    return f"{what} by {amount:.4f} mm"
+
+
+def _masks(features: Sequence[Any], su: Setup, grid: sim.Grid, turn: Callable[[Any, Sequence[float] | None], Any]
+           ) -> dict[str, tuple[np.ndarray, float]]:
+    """Feature id → (cells of its opening, its floor height) for the features this setup machines."""
+    out = {}
+    ids = {fid for op in su.operations for fid in op.features}
+    for f in features:
+        if f.id not in ids:
+            continue
+        outline = None
+        islands: list[Any] = []
+        floor = su.part_bottom
+        if f.kind in ("pocket", "slot", "step") and f.props.get("outline"):
+            outline = turn(f, f.props["outline"])
+            islands = [turn(f, isl) for isl in f.props.get("islands") or []]
+            if not f.props.get("through") and f.props.get("floor_z_mm") is not None:
+                floor = float(f.props["floor_z_mm"])
+        elif f.kind == "hole" and f.location_mm is not None:
+            c = turn(f, None)
+            r = float(f.dims["diameter_mm"]) / 2
+            outline = [[c[0] + r * math.cos(a), c[1] + r * math.sin(a)] for a in np.linspace(0, 2 * math.pi, 200)[:-1]]
+            if not f.props.get("through"):
+                floor = c[2] - float(f.props.get("drill_depth_mm", f.dims.get("depth_mm", 0.0)))
+        if outline is None:
+            continue
+        mask = sim.polygon_mask(grid, outline)
+        for isl in islands:  # an island (or a passage through the floor) is not this feature's volume
+            mask &= ~sim.polygon_mask(grid, isl)
+        if mask.any():
+            out[f.id] = (mask, floor)
+    return out
+
+
+def verify(program: Program, part_for: Callable[[Setup], SetupPart], *, features: Sequence[Any] = (),
+           turn: Callable[[Setup], Callable[[Any, Sequence[float] | None], Any]] | None = None,
+           op_seconds: Mapping[tuple[int, str], float] | None = None,
+           tol: float = TOL_MM) -> tuple[Program, Verification]:
+    """Simulate every operation of ``program``; drop what fails; measure what is left uncut.
+
+    Args:
+        program: The planned program.
+        part_for: The exact part in a setup's coordinates.
+        features: The body's features (for thread zones and the removed share).
+        turn: For a setup, a function mapping a feature's outline (or, with None, its
+            location) to that setup's X/Y.
+        op_seconds: (setup, operation name) → estimated time (for the absurd-time check).
+        tol: Deepest allowed cut into the part (mm).
+
+    Returns:
+        The program without the operations that failed (their features listed as not
+        machined, with the reason) and the verification.
+    """
+    t0 = time.perf_counter()
+    settings = program.settings
+    bodies = {t.number: tool_body(t, settings) for t in program.tools}
+    parts: dict[int, tuple[SetupPart, sim.Grid, np.ndarray, _Shadows, bool]] = {}
+    dropped: list[tuple[int, str, str]] = []
+    for _ in range(4):
+        checks: list[SetupCheck] = []
+        failing: dict[int, dict[tuple[str, ...], str]] = {}
+        sims: dict[int, sim.Simulation] = {}
+        for su in program.setups:
+            if su.index not in parts:
+                parts[su.index] = _prepare(su, part_for(su), features, program, settings)
+            part, grid, field, shadows, fine = parts[su.index]
+            s = sim.new_simulation(grid, su.stock_min, su.stock_max, field, tol)
+            s.near_margin = NEAR_MM
+            pos: tuple[float, float, float] | None = None
+            op_checks = []
+            n_moves = n_samples = 0
+            closest: float | None = None
+            for op in su.operations:
+                problems = _sanity(op, su, settings)
+                if op_seconds is not None and not problems:
+                    problems = _absurd(op, op_seconds.get((su.index, op.name), 0.0), su)
+                moves = sim.moves_from_steps(_as_posted(op.steps), bodies, start=pos, spindle=True,
+                                             tool=bodies[op.tool.number])
+                if not problems:
+                    before, first = len(s.violations), len(s.near)
+                    s.run(moves)
+                    worst: dict[str, float] = {}
+                    for v in s.violations[before:]:
+                        worst[v.kind] = max(worst.get(v.kind, 0.0), v.amount_mm)
+                    op_close = None
+                    unverified = None
+                    if "gouge" not in worst:  # the height field already proves a gouge: no need to measure it
+                        try:
+                            side, ns = _side_check(moves, shadows, su.part_top, s.near[first:])
+                        except KernelError as err:  # cannot tell: not written
+                            unverified = f"could not be verified against the exact part ({err})"
+                        else:
+                            n_samples += ns
+                            finite = side[np.isfinite(side)]
+                            op_close = float(finite.min()) if finite.size else None
+                    if op_close is not None and op_close < -tol:
+                        worst["gouge"] = max(worst.get("gouge", 0.0), -op_close)
+                    problems = [_describe(k, v) for k, v in sorted(worst.items())]
+                    if unverified:
+                        problems.append(unverified)
+                    if op_close is not None:
+                        closest = op_close if closest is None else min(closest, op_close)
+                else:
+                    op_close = None
+                n_moves += len(moves)
+                if moves:
+                    pos = moves[-1].b
+                op_checks.append(OpCheck(su.index, op.name, op.features, len(moves), op_close, tuple(problems)))
+                if problems:
+                    failing.setdefault(su.index, {})[_group(op)] = f"{op.name}: {problems[0]}"
+            sims[su.index] = s
+            checks.append(SetupCheck(su.index, grid.step, fine, n_moves, n_samples, closest, tuple(op_checks), ()))
+        if not failing:
+            break
+        program, more = _drop(program, failing)
+        dropped += more
+    else:  # still failing after removals: nothing of those setups is written
+        program, more = _drop(program, failing, everything=True)
+        dropped += more
+    incomplete: list[tuple[int, str, float, str]] = []
+    final: list[SetupCheck] = []
+    for sc in checks:
+        su = next(x for x in program.setups if x.index == sc.index)
+        removed: list[tuple[str, float]] = []
+        if turn is not None:
+            _, grid, field, _, _ = parts[su.index]
+            masks = _masks(features, su, grid, turn(su))
+            for fid, (mask, floor) in sorted(masks.items()):
+                frac = sims[su.index].removed_fraction(mask, su.stock_max[2], floor)
+                removed.append((fid, frac))
+                if frac < 0.95:
+                    cut_by = [op for op in su.operations if fid in op.features]
+                    why = next((n for op in cut_by for n in op.notes if "left" in n or "limited" in n), None)
+                    feat = next((f for f in features if f.id == fid), None)
+                    if why is None and feat is not None and feat.dims.get("min_corner_radius_mm") == 0.0:
+                        why = "its vertical corners are sharp: no end mill's radius fits them (they stay round)"
+                    if why is None:
+                        tools = sorted({f"Ø{op.tool.cutter.diameter_mm:g}" for op in cut_by})
+                        why = (f"cut only by {', '.join(op.name for op in cut_by)} ({', '.join(tools)}): "
+                               f"the tool does not fit all of it")
+                    incomplete.append((su.index, fid, frac, why))
+        final.append(replace(sc, removed=tuple(removed)))
+    return program, Verification(tuple(final), tuple(dropped), tuple(incomplete), time.perf_counter() - t0, tol)
+
+
+def _prepare(su: Setup, part: SetupPart, features: Sequence[Any], program: Program, settings: Mapping[str, float]
+             ) -> tuple[SetupPart, sim.Grid, np.ndarray, _Shadows, bool]:
+    radii = [op.tool.radius for op in su.operations] or [0.5]
+    want = min(radii) / 10
+    area = (su.stock_max[0] - su.stock_min[0] + 2) * (su.stock_max[1] - su.stock_min[1] + 2)
+    step = max(want, math.sqrt(area / CELL_BUDGET))
+    grid = sim.grid_for(su.stock_min, su.stock_max, step, pad=1.0)
+    field = part.height_field(grid)
+    zones = sim.thread_zones(features, approach=su.approach, turn=_setup_turn(su))
+    if zones:
+        field = sim.cut_thread_zones(field, grid, zones, su.part_bottom)
+    shadows = _Shadows(part, su.part_top, su.part_bottom, zones)
+    return part, grid, field, shadows, step <= want + 1e-12
+
+
+def _setup_turn(su: Setup) -> Callable[[Sequence[float]], tuple[float, float, float]]:
+    from dfm.cam.program import turn_point
+
+    return lambda p: turn_point(su.approach, p)
+
+
+def _drop(program: Program, failing: Mapping[int, Mapping[tuple[str, ...], str]], everything: bool = False
+          ) -> tuple[Program, list[tuple[int, str, str]]]:
+    setups = []
+    dropped: list[tuple[int, str, str]] = []
+    for su in program.setups:
+        bad = failing.get(su.index, {})
+        if not bad:
+            setups.append(su)
+            continue
+        ids = {fid for grp in bad for fid in grp}
+        keep, lost = [], []
+        for op in su.operations:
+            if everything or (set(_group(op)) & ids):
+                lost.append(op)
+            else:
+                keep.append(op)
+        unmachined = list(su.unmachined)
+        for grp, why in bad.items():
+            for fid in grp:
+                dropped.append((su.index, fid, why))
+                unmachined.append((fid, f"the guard found that {why}"))
+        for op in lost:  # features that lose operations with a failing one
+            for fid in _group(op):
+                if fid not in ids and all(fid != u for u, _ in unmachined):
+                    unmachined.append((fid, f"not machined with {op.name}: an operation it depends on failed"))
+        setups.append(replace(su, operations=tuple(keep), unmachined=tuple(unmachined)))
+    return replace(program, setups=tuple(setups)), dropped
+
+
+def compact(program: Program, ver: Verification) -> tuple[Program, Verification]:
+    """Leave out setups without an operation (their not-machined lists go to the first setup); renumber.
+
+    The first setup is kept even when empty, so the program still says why nothing is cut.
+    """
+    keep = [su for su in program.setups if su.operations]
+    gone = [su for su in program.setups if not su.operations]
+    if not keep and program.setups:
+        keep, gone = [program.setups[0]], list(program.setups[1:])
+    moved = tuple((fid, f"(setup from {su.orientation.split(':')[0]}) {why}")
+                  for su in gone for fid, why in su.unmachined)
+    new = {su.index: k + 1 for k, su in enumerate(keep)}
+    setups = []
+    for k, su in enumerate(keep):
+        extra = moved if k == 0 else ()
+        setups.append(replace(su, index=k + 1, unmachined=su.unmachined + extra))
+    ver = replace(ver,
+                  setups=tuple(replace(s, index=new[s.index]) for s in ver.setups if s.index in new),
+                  dropped=tuple((new.get(s, 1), f, r) for s, f, r in ver.dropped),
+                  incomplete=tuple((new.get(s, 1), f, v, r) for s, f, v, r in ver.incomplete))
+    return replace(program, setups=tuple(setups)), ver
