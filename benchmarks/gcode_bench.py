@@ -3,8 +3,9 @@
     python benchmarks/gcode_bench.py [--tools CATALOGUE] [PART.step ...]
 
 Prints, per part: STEP read (kernel.load), analysis (api.analyze: read + features + rules +
-tooling), program generation alone (planning, offsets, sections, filters, posts), lines of
-G-code, operations, thread-milling operations and the estimated cycle time. The default parts
+tooling), program generation alone (planning, offsets, sections, filters, posts), the guard
+(dfm.cam.guard: every move simulated against the exact part) and its share on top of the
+generation, lines of G-code, operations, thread-milling operations and the estimated cycle time. The default parts
 include a modelled M2x0.4 tapped hole; its thread is milled only with ``--tools`` naming a
 catalogue (file or folder) that holds thread mills.
 """
@@ -45,14 +46,14 @@ def parts(given: list[str]) -> list[Path]:
 def main() -> None:
     from dfm import api, kernel
     from dfm.cam import data
-    from dfm.cam.gcode import render, section_fn
+    from dfm.cam.gcode import KernelSetupPart, guarded, render, section_fn
     from dfm.cam.program import StockSpec, plan
     from dfm.cam.tools import from_tooling
     from dfm.kernel import sampling
 
     tools, given = _args()
-    print(f"{'part':<24} {'read s':>7} {'analyse s':>9} {'gcode s':>8} {'gcode/read':>10} {'lines':>7} "
-          f"{'ops':>4} {'thread':>6} {'cycle s':>8}")
+    print(f"{'part':<24} {'read s':>7} {'analyse s':>9} {'gcode s':>8} {'gcode/read':>10} {'guard s':>8} "
+          f"{'guard %':>8} {'grid um':>8} {'lines':>7} {'ops':>4} {'thread':>6} {'cycle s':>8}")
     for path in parts(given):
         t0 = time.perf_counter()
         loaded = kernel.load(path)
@@ -69,14 +70,21 @@ def main() -> None:
         prog = plan(body.features, part=path.name, bbox_min=lo, bbox_max=hi, levels=sampling.up_levels(solid),
                     section=section_fn(solid), material=data.load_material("6061-T6"), settings=settings,
                     catalogue=cat, stock=StockSpec(margin=settings["stock_margin_mm"]),
-                    chosen=from_tooling(body.tools, cat))
-        gen = render(prog, "linuxcnc")
+                    chosen=from_tooling(body.tools, cat), shadow=KernelSetupPart(solid, (0.0, 0.0, 1.0)).shadow)
         t_gen = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        prog, ver = guarded(prog, solid, body.features)
+        t_guard = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        gen = render(prog, "linuxcnc", ver)
+        t_gen += time.perf_counter() - t0
+        grid = min((s.resolution_mm for s in ver.setups), default=0.0) * 1000
         lines = sum(len(t.splitlines()) for _, t in gen.files)
         ops = sum(len(s.operations) for s in prog.setups)
         threads = sum(op.kind == "thread-mill" for s in prog.setups for op in s.operations)
-        print(f"{path.stem:<24} {t_read:7.3f} {t_an:9.3f} {t_gen:8.3f} {t_gen / t_read:10.1f} {lines:7d} "
-              f"{ops:4d} {threads:6d} {gen.total_seconds:8.1f}")
+        print(f"{path.stem:<24} {t_read:7.3f} {t_an:9.3f} {t_gen:8.3f} {t_gen / t_read:10.1f} {t_guard:8.2f} "
+              f"{100 * t_guard / t_gen:8.0f} {grid:8.1f} {lines:7d} {ops:4d} {threads:6d} {gen.total_seconds:8.1f}",
+              flush=True)
 
 
 if __name__ == "__main__":
