@@ -208,3 +208,27 @@ def test_setups_without_operations_are_not_written(plate):
     out, ver = guard.compact(replace(prog, setups=prog.setups + (empty,)), gen.verification)
     assert [su.index for su in out.setups] == [1]
     assert any(f == "hole-9" and "no drill" in why for f, why in out.setups[0].unmachined)
+
+
+@pytest.mark.parametrize("name", ["t_slot_block", "dovetail_block", "inclined_pocket", "threaded_rod"])
+def test_parts_a_three_axis_cutter_cannot_fully_reach(make_part, name):
+    """Undercuts, an inclined pocket and a modelled external thread: whatever is written verifies
+    clean, and what is not machined is listed with its reason (never cut into the part)."""
+    path = make_part(f"guard_{name}", name)
+    gen, result = generate(path)
+    ver = gen.verification
+    for sc in ver.setups:
+        assert sc.closest_mm is None or sc.closest_mm >= -guard.TOL_MM, (name, sc.closest_mm)
+        assert not [op for op in sc.ops if op.problems], name
+    listed = ({f for su in gen.program.setups for f, _ in su.unmachined} | {f for f, _ in gen.program.unreachable}
+              | {f for _, f, _, _ in ver.incomplete} | {f for _, f, _ in ver.dropped})
+    machined = {fid for su in gen.program.setups for op in su.operations for fid in op.features}
+    for f in result.bodies[0].features:
+        if f.kind in ("pocket", "slot") and f.props.get("approach") not in ([0.0, 0.0, 1.0], [0.0, 0.0, -1.0]):
+            assert f.id in listed, (name, f.id)  # a non-axis approach is listed, not cut from an axis
+        if f.kind in ("pocket", "slot"):
+            assert f.id in listed or f.id in machined, (name, f.id)
+    if rs274.available():
+        for (_, text) in gen.files:
+            run = rs274.run(text, gen.program)
+            assert run.ok, (name, run.errors)

@@ -153,6 +153,11 @@ def plan(features: Sequence[Feature], *, part: str, bbox_min: Vec3, bbox_max: Ve
     unreachable: list[tuple[str, str]] = []
     by_id = {f.id: f for f in features}
     for f in features:
+        if f.kind == "undercut":  # material over it on every axis (docs/features.md, DFM650)
+            unreachable.append((f.id, f"{f.props.get('profile', 'undercut')} undercut (faces "
+                                      f"{', '.join(str(i) for i in f.faces)}): no straight end mill reaches it along "
+                                      "an axis; a T-slot or dovetail cutter, EDM or a redesign (DFM650)"))
+            continue
         if f.kind not in ("pocket", "slot", "step", "hole", "thread"):
             continue
         # a thread is cut from its hole's side (a modelled thread's own axis has no sense)
