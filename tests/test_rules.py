@@ -246,7 +246,7 @@ def test_thread_pd_moves_four_times_the_buildup():
 def test_lens_barrel_black_anodize_end_to_end(schema_validator):
     result = api.analyze(EX / "lens_barrel.step", spec=str(EX / "lens_barrel.black-anodize.dfm.toml"))
     assert result.status == "ok" and result.exit_code == 1
-    (allow,) = [f for f in result.bodies[0].features if f.kind == "anodize_allowance"]
+    (allow,) = [f for f in result.bodies[0].features if f.kind == "anodize_allowance" and f.props["explicit"]]
     assert allow.dims["premachine_min_mm"] == pytest.approx(4.010)
     assert allow.dims["premachine_max_mm"] == pytest.approx(4.025)
     assert allow.dims["growth_min_um"] == 5 and allow.dims["tolerance_band_um"] == 6
@@ -270,7 +270,7 @@ def test_type_iii_on_m16_thread_must_be_masked(tmp_path):
     result = api.analyze(EX / "micro_holes.step", spec=str(spec))
     threads = [f for f in result.bodies[0].features if f.kind == "thread"]
     assert [t.props["designation"] for t in threads] == ["M1.6x0.35"] and threads[0].props["source"] == "spec"
-    (allow,) = [f for f in result.bodies[0].features if f.kind == "anodize_allowance"]
+    (allow,) = [f for f in result.bodies[0].features if f.kind == "anodize_allowance" and f.props["target"] == "thread"]
     assert allow.props["target"] == "thread" and allow.dims["size_change_max_um"] == pytest.approx(-128)
     (f502,) = [f for f in result.all_findings if f.code == "DFM502"]
     assert f502.severity is Severity.ERROR and "must be masked" in f502.message and "Mask" in f502.fix
@@ -400,7 +400,7 @@ def test_iso_2768_general_tolerance_bands():
 def test_ap242_pmi_tolerances_feed_the_anodize_allowance(corpus, tmp_path):
     path = corpus / "nist_pmi" / "nist_ctc_01_asme1_ap242-e1.stp"
     result = api.analyze(path, material="6061-T6", finish="anodize-ii")
-    allows = [f for f in result.bodies[0].features if f.kind == "anodize_allowance"]
+    allows = [f for f in result.bodies[0].features if f.kind == "anodize_allowance" and f.props["explicit"]]
     assert sorted(a.dims["finished_mm"] for a in allows) == [20, 20, 25, 35, 35]
     assert {a.props["source"] for a in allows} == {"pmi"} and all(a.props["feature"] for a in allows)
     (a,) = [a for a in allows if a.dims["finished_mm"] == 35 and a.dims["plus_um"] == 200]
@@ -412,7 +412,7 @@ def test_ap242_pmi_tolerances_feed_the_anodize_allowance(corpus, tmp_path):
     spec.write_text(f'[[tolerance]]\nselect = {{ feature = "{a.props["feature"]}" }}\nplus_um = 2\nminus_um = 2\n')
     again = api.analyze(path, material="6061-T6", finish="anodize-ii", spec=str(spec))
     mine = [f for f in again.bodies[0].features
-            if f.kind == "anodize_allowance" and f.props["feature"] == a.props["feature"]]
+            if f.kind == "anodize_allowance" and f.props["explicit"] and f.props["feature"] == a.props["feature"]]
     assert [m.props["source"] for m in mine] == ["spec"] and mine[0].props["feasible"] is False
 
 

@@ -41,7 +41,7 @@ def judge(ctx: BodyContext) -> None:
 
     """
     settings = settings_for(ctx)
-    added, notes = spec_features(settings, list(ctx.features), pmi_tolerances(ctx, settings))
+    added, notes = spec_features(settings, list(ctx.features), pmi_tolerances(ctx, settings), _faces(ctx, settings))
     ctx.features.extend(added)
     for note in settings.notes:
         kind, _, value = note.partition(":")
@@ -51,6 +51,15 @@ def judge(ctx: BodyContext) -> None:
                 f"used {value}."))
     ctx.findings.extend(notes)
     ctx.findings.extend(evaluate(settings.rules, list(ctx.features), settings))
+
+
+def _faces(ctx: BodyContext, settings: Settings) -> object:
+    """Per-face geometry for the sizes no feature lists (only when a finish or a tolerance needs it)."""
+    if settings.vars.get("finish_kind") != "anodize" and not settings.spec.tolerances:
+        return None
+    from dfm.kernel.geom import geometry
+
+    return geometry(ctx.solid).faces
 
 
 def pmi_tolerances(ctx: BodyContext, settings: Settings) -> list[ToleranceSpec]:

@@ -12,13 +12,21 @@ a rule says: mask, or finish the size after anodizing.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
+
+from dfm.model import Feature
+from dfm.rules.registry import general_tolerance_mm
+from dfm.rules.sizes import Size
+from dfm.rules.spec import Select, ToleranceSpec
 
 #: Size change per unit of outward build-up g, and its sign (−1 shrinks).
 FACTORS: dict[str, tuple[float, int]] = {
     "bore": (2.0, -1),
     "width": (2.0, -1),
     "shaft": (2.0, +1),
+    "wall": (2.0, +1),  # film on both faces of the wall
     "thread-internal": (4.0, -1),
     "thread-external": (4.0, +1),
 }
@@ -105,3 +113,134 @@ def allowance(target: str, finished_mm: float, plus_um: float, minus_um: float, 
         size_change_min_um=sign * k * g_min, size_change_max_um=sign * k * g_max,
         premachine_min_mm=pre_lo, premachine_max_mm=pre_hi, feasible=feasible,
     )
+
+
+#: Without a general tolerance class in the spec, sizes under a finish get ISO 2768-1 m.
+DEFAULT_GENERAL_CLASS = "m"
+#: Width kinds the general tolerance covers (a step's width is an extent, not a fit).
+_GENERAL_WIDTHS = ("slot", "pocket")
+
+
+def action_text(a: Allowance, toleranced: bool = True) -> str:
+    """What to do with a size (the ``action`` prop the rules quote)."""
+    is_thread = a.target.startswith("thread")
+    if not toleranced:
+        return (f"ISO 2768-1 gives no general tolerance below 0.5 mm: put a tolerance on it; "
+                f"to hit the nominal machine it to {a.premachine_min_mm:.4f}-{a.premachine_max_mm:.4f} mm")
+    if is_thread and abs(a.size_change_max_um) > a.tolerance_band_um:
+        return "the shift is larger than the whole band: the thread must be masked or cut after anodizing"
+    if not a.feasible:
+        return "no pre-anodize size holds the band: mask it or finish it after anodizing"
+    if is_thread:
+        return (f"cut the pitch diameter to {a.premachine_min_mm:.4f}-{a.premachine_max_mm:.4f} mm "
+                "(oversize tap or thread mill) or mask it")
+    return f"machine it to {a.premachine_min_mm:.4f}-{a.premachine_max_mm:.4f} mm"
+
+
+def size_masked(size: Size, masks: Sequence[Select]) -> bool:
+    """Whether a ``[[masking]]`` entry covers ``size`` (its surfaces, or its feature by id)."""
+    return any(m.matches_size(size) or (m.feature is not None and m.feature in (size.feature, size.part_of))
+               for m in masks)
+
+
+def size_allowances(sizes: Sequence[Size], tolerances: Sequence[ToleranceSpec], film: tuple[float, float, float],
+                    *, general_class: str | None, masks: Sequence[Select] = (), skip: Callable[[Size], bool]
+                    = lambda s: False, unmatched: Callable[[Select], None] = lambda s: None, first_id: int = 1
+                    ) -> list[Feature]:
+    """``anodize_allowance`` features for every size of a body under a finish.
+
+    Explicit tolerances (the spec's first, then PMI on sizes the spec left alone) select sizes
+    wherever they are (:meth:`Select.matches_size`); every other size gets the general
+    tolerance (``general_class``, ISO 2768-1). Sizes of one kind, nominal, band, source and
+    masking make one allowance (one row of the pre-machining table) listing all their faces.
+
+    Args:
+        sizes: The body's sizes (``dfm.rules.sizes.body_sizes``).
+        tolerances: Spec then PMI tolerances.
+        film: (film_min_um, film_max_um, growth_fraction).
+        general_class: ISO 2768-1 class for the rest (None: only explicit tolerances).
+        masks: The spec's masking selections.
+        skip: Sizes the general tolerance must leave (a threaded hole's bore: its thread governs).
+        unmatched: Called with a spec selection that matches no size (and cannot stand alone).
+        first_id: Number of the first ``anodize-N`` id.
+
+    Returns:
+        The allowance features, grouped by size.
+    """
+    groups: dict[tuple[Any, ...], list[Size]] = {}
+    meta: dict[tuple[Any, ...], dict[str, Any]] = {}
+    covered: set[int] = set()  # index into sizes
+    spec_covered: set[int] = set()
+
+    def put(key: tuple[Any, ...], size: Size | None, info: dict[str, Any]) -> None:
+        groups.setdefault(key, [])
+        if size is not None:
+            groups[key].append(size)
+        meta.setdefault(key, info)
+
+    for ti, tol in enumerate(tolerances):
+        hits = [i for i, s in enumerate(sizes) if tol.select.matches_size(s, tol.plus_um, tol.minus_um)]
+        if tol.kind is not None and tol.select.value_mm is not None:
+            hits = [i for i in hits if sizes[i].kind == tol.kind]
+        if tol.source != "spec":
+            hits = [i for i in hits if i not in spec_covered]
+            if not hits and any(tol.select.matches_size(s) for s in sizes):
+                continue  # the spec already tolerances these surfaces
+        if not hits:
+            nominal = tol.nominal_mm or tol.select.value_mm
+            if nominal is not None and tol.kind is not None:
+                key: tuple[Any, ...] = ("tol", ti, tol.kind, round(nominal, 6), False)
+                put(key, None, {"target": tol.kind, "nominal": nominal, "plus": tol.plus_um, "minus": tol.minus_um,
+                                "source": tol.source, "select": tol.select.describe(), "faces": tol.select.faces,
+                                "explicit": True, "masked": False})
+            elif tol.source == "spec":
+                unmatched(tol.select)
+            continue
+        for i in hits:
+            s = sizes[i]
+            covered.add(i)
+            if tol.source == "spec":
+                spec_covered.add(i)
+            target = tol.kind or s.kind
+            nominal = tol.nominal_mm or tol.select.value_mm or s.nominal_mm
+            masked = size_masked(s, masks)
+            key = ("tol", ti, target, round(nominal, 6), masked)
+            put(key, s, {"target": target, "nominal": nominal, "plus": tol.plus_um, "minus": tol.minus_um,
+                         "source": tol.source, "select": tol.select.describe(), "explicit": True, "masked": masked})
+
+    if general_class:
+        for i, s in enumerate(sizes):
+            if i in covered or skip(s) or (s.kind == "width" and s.role not in _GENERAL_WIDTHS):
+                continue
+            dev = general_tolerance_mm(s.nominal_mm, general_class)
+            dev_um = dev * 1000.0 if dev else 0.0
+            masked = size_masked(s, masks)
+            key = ("general", s.kind, round(s.nominal_mm, 4), dev_um, masked)
+            put(key, s, {"target": s.kind, "nominal": round(s.nominal_mm, 6), "plus": dev_um, "minus": dev_um,
+                         "source": f"iso-2768-{general_class}", "explicit": False, "masked": masked})
+
+    out: list[Feature] = []
+    order = sorted(groups, key=lambda k: (0 if k[0] == "tol" else 1, str(meta[k]["target"]),
+                                          float(meta[k]["nominal"]), str(k)))
+    for n, key in enumerate(order, first_id):
+        info, members = meta[key], groups[key]
+        toleranced = info["plus"] + info["minus"] > 0
+        a = allowance(info["target"], float(info["nominal"]), info["plus"], info["minus"], *film)
+        faces = tuple(sorted({fid for s in members for fid in s.faces})) or tuple(info.get("faces", ()))
+        feats = sorted({x for s in members for x in (s.feature or s.part_of,) if x})
+        props: dict[str, Any] = {
+            "target": info["target"], "feasible": a.feasible and toleranced, "masked": info["masked"],
+            "source": info["source"], "window": "tolerance" if a.feasible and toleranced else "nominal",
+            "action": action_text(a, toleranced), "explicit": info["explicit"], "toleranced": toleranced,
+            "size": f"{info['target']} {'Ø' if info['target'] in ('bore', 'shaft') else ''}{info['nominal']:.4g} mm",
+            "count": len(members),
+        }
+        if feats:
+            props["feature"] = feats[0]
+            props["features"] = feats
+        if info.get("select"):
+            props["select"] = info["select"]
+        first = members[0] if members else None
+        out.append(Feature(id=f"anodize-{n}", kind="anodize_allowance", faces=faces, dims=a.dims(), props=props,
+                           location_mm=first.location_mm if first else None, axis=first.axis if first else None))
+    return out

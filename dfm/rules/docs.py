@@ -93,25 +93,32 @@ alias; `dfm rules --profiles` lists them.
 
 ```toml
 material = "6061-T6"
-general_tolerance = "m"          # ISO 2768-1 class: under anodize, holes without their own tolerance get its band
+general_tolerance = "m"          # ISO 2768-1 class: under a finish, sizes without their own tolerance (default m)
 [finish]
 kind = "anodize"                 # anodize | passivate | none
 type = "II"                      # II | III
 thickness_um = [10, 25]          # total film range (default: the type's range in finishes.toml)
 growth_fraction = 0.5            # share that grows outward (default: finishes.toml, 0.5)
 [[tolerance]]
-select = { diameter_mm = 4.0 }   # or { faces = [3, 4] } or { feature = "hole-2" }
-plus_um = 3
+select = { diameter_mm = 4.0 }   # or { width_mm = 1.0 }, { thickness_mm = 0.5 }, { faces = [3, 4] },
+plus_um = 3                      #    { feature = "hole-2" }
 minus_um = 3
-kind = "bore"                    # bore | shaft | width (default from the selected feature)
+kind = "bore"                    # bore | shaft | width | wall (default: what the surfaces are)
 [[thread]]
 select = { diameter_mm = 1.25 }
 designation = "M1.6x0.35"
 length_mm = 2.0                  # default: the hole depth
 hand = "right"                   # or "left" (default right; dfm gcode cuts it climb either way)
-[[masking]]
+[[masking]]                      # or [[mask]]
 select = { diameter_mm = 1.25 }
 ```
+
+A tolerance selects **sizes**, wherever the recogniser put their surfaces
+(`dfm/rules/sizes.py`): `diameter_mm` every bore and shaft (the concave or convex cylinders
+of one axis and radius: a hole's bore, a counterbore, a boss, a hole in a pocket floor) whose
+modelled size lies in the tolerance band, `width_mm` every slot/pocket width, `thickness_mm`
+every wall; `faces` the sizes that own those faces, `feature` the main size of a feature (a
+hole's bore). The allowance says which faces it matched (`faces`, prop `select`).
 
 The command line's `--material` and `--finish` override the spec. An entry that selects nothing
 is reported as DFM956 spec-unmatched. Threads the spec calls out become `thread` features with
@@ -127,8 +134,15 @@ read yet.
 
 ## Anodize allowance
 
-Under an anodize finish every toleranced size and every thread gets an `anodize_allowance`
-feature. Build-up per surface g = film x growth_fraction. A bore or internal width shrinks by
+Under an anodize finish every size of the part (bores, shafts, slot and pocket widths, walls)
+and every thread gets an `anodize_allowance` feature: an explicit tolerance (spec, then PMI)
+where one selects it, else the general tolerance (the spec's ISO 2768-1 class, `m` by
+default; `explicit = false`). Sizes of one kind, nominal, band and source share one allowance
+(one row of the pre-machining table; `count` sizes, `features`). DFM503 (the pre-anodize size
+as a finding) is for explicit tolerances; DFM501 fires on any size whose band the film's spread
+exceeds. Below 0.5 mm ISO 2768-1 gives no general tolerance (`toleranced = false`: the nominal
+window, no DFM501). A wall grows by 2g (film on both faces).
+Build-up per surface g = film x growth_fraction. A bore or internal width shrinks by
 2g, a shaft grows by 2g, a 60° thread's pitch diameter moves by 4g. With the finished band
 [lo, hi] and the film range [g_min, g_max], a size that shrinks by k·g must be machined to
 [lo + k·g_max, hi + k·g_min] (one that grows: [lo − k·g_min, hi − k·g_max]). That window exists
@@ -137,9 +151,10 @@ only if k·(g_max − g_min) fits the band; otherwise (`feasible = false`, `wind
 say to mask or finish after anodizing. Dims: `finished_mm`, `premachine_min_mm`,
 `premachine_max_mm`, `growth_min_um`, `growth_max_um` (build-up per surface),
 `tolerance_band_um`, `size_change_min_um`, `size_change_max_um` (signed change of the size),
-`size_change_range_um`, `plus_um`, `minus_um`; props `target` (bore | width | shaft | thread),
-`feasible`, `masked`, `source` (spec | pmi | iso-2768-m... | model), `feature`, `designation`,
-`window`, `action` (what to do, in words).
+`size_change_range_um`, `plus_um`, `minus_um`; props `target` (bore | width | shaft | wall |
+thread), `feasible`, `masked`, `source` (spec | pmi | iso-2768-m... | model), `feature`,
+`features`, `designation`, `window`, `action` (what to do, in words), `explicit`, `toleranced`,
+`size` ("bore Ø4 mm"), `count`, `select`.
 
 Example: a 6061 lens barrel bore 4.000 ±0.003 mm, Type II 10–25 µm, half outward: g = 5–12.5 µm,
 the bore shrinks 10–25 µm, so machine it to 4.010–4.025 mm for nominal; the 15 µm spread is

@@ -21,11 +21,11 @@ from dfm.rules.loader import monotonic_or_raise
 from dfm.rules.model import Rule
 from dfm.rules.registry import (
     Settings,
-    general_tolerance_mm,
     nearest_drill,
     nearest_radius_gap,
     thread_by_designation,
 )
+from dfm.rules.sizes import Size, body_sizes
 from dfm.rules.spec import Select, ToleranceSpec
 from dfm.rules.units import DISPLAY, MESSAGE_DIGITS, fmt, to_display
 
@@ -157,14 +157,19 @@ def evaluate_rule(rule: Rule, feat: Feature, env: Mapping[str, Any]) -> Finding 
     )
 
 
-def spec_features(settings: Settings, features: list[Feature], pmi: Sequence[ToleranceSpec] = ()
-                  ) -> tuple[list[Feature], list[Finding]]:
+def spec_features(settings: Settings, features: list[Feature], pmi: Sequence[ToleranceSpec] = (),
+                  faces: Any = None) -> tuple[list[Feature], list[Finding]]:
     """Features the spec adds (called-out threads, anodize allowances) and spec notes.
+
+    Under an anodize finish every size of the body (``dfm.rules.sizes``) gets an allowance:
+    its explicit tolerance, else the general one (the spec's ISO 2768-1 class, ``m`` by default).
 
     Args:
         settings: The run's settings (spec, finish variables).
         features: The body's measured features.
         pmi: Tolerances read from the file's AP242 PMI; the spec wins where both give one.
+        faces: Per-face geometry (id → FaceInfo) of the body, for the diameters no feature
+            lists; None for synthetic features.
     """
     spec = settings.spec
     env = settings.vars
@@ -216,82 +221,41 @@ def spec_features(settings: Settings, features: list[Feature], pmi: Sequence[Tol
         if not any(m.matches(f) for f in everything):
             unmatched("masking", m)
 
+    sizes = body_sizes(everything, faces)
     if env.get("finish_kind") != "anodize":
         # Nothing to allow for without a coating, but an entry that selects nothing is still a typo to report.
         for tol in spec.tolerances:
-            stands_alone = (tol.nominal_mm or tol.select.diameter_mm) is not None and tol.kind is not None
-            if not stands_alone and not any(f.kind in ("hole", "slot", "pocket", "step") and tol.select.matches(f)
-                                            for f in everything):
+            stands_alone = (tol.nominal_mm or tol.select.value_mm) is not None and tol.kind is not None
+            if not stands_alone and not any(tol.select.matches_size(s, tol.plus_um, tol.minus_um) for s in sizes):
                 unmatched("tolerance", tol.select)
         return added, notes
     film = (float(env["film_min_um"]), float(env["film_max_um"]), float(env["growth_fraction"]))
-    count = 0
+    threaded = {str(t.props.get("hole")) for t in everything if t.kind == "thread"}
 
-    def add_allowance(target: str, nominal: float, plus: float, minus: float, base: Feature | None,
-                      source: str, designation: str = "", faces: tuple[int, ...] = ()) -> None:
+    def thread_governs(s: Size) -> bool:
+        return s.role == "bore" and (s.feature in threaded or s.part_of in threaded)
+
+    general = spec.general_tolerance or anodize.DEFAULT_GENERAL_CLASS
+    allows = anodize.size_allowances(sizes, list(spec.tolerances) + list(pmi), film, general_class=general,
+                                     masks=spec.masking, skip=thread_governs,
+                                     unmatched=lambda sel: unmatched("tolerance", sel))
+    added.extend(allows)
+    count = len(allows)
+
+    def add_allowance(target: str, nominal: float, plus: float, minus: float, base: Feature, source: str,
+                      designation: str) -> None:
         nonlocal count
         count += 1
         a = anodize.allowance(target, nominal, plus, minus, *film)
-        is_thread = target.startswith("thread")
-        if is_thread and abs(a.size_change_max_um) > a.tolerance_band_um:
-            action = "the shift is larger than the whole band: the thread must be masked or cut after anodizing"
-        elif not a.feasible:
-            action = "no pre-anodize size holds the band: mask it or finish it after anodizing"
-        elif is_thread:
-            action = (f"cut the pitch diameter to {a.premachine_min_mm:.4f}-{a.premachine_max_mm:.4f} mm "
-                      "(oversize tap or thread mill) or mask it")
-        else:
-            action = f"machine it to {a.premachine_min_mm:.4f}-{a.premachine_max_mm:.4f} mm"
-        props: dict[str, Any] = {"target": "thread" if is_thread else target,
-                                 "feasible": a.feasible, "masked": base is not None and masked(base),
+        props: dict[str, Any] = {"target": "thread", "feasible": a.feasible, "masked": masked(base),
                                  "source": source, "window": "tolerance" if a.feasible else "nominal",
-                                 "action": action}
-        if base is not None:
-            props["feature"] = base.id
-        if designation:
-            props["designation"] = designation
-        if base is not None:
-            # a hole's size is its bore's: the counterbore or countersink above it is another size
-            faces = tuple(base.props.get("bore_faces") or base.faces) if base.kind == "hole" else base.faces
+                                 "action": anodize.action_text(a), "explicit": True, "toleranced": True,
+                                 "feature": base.id, "designation": designation, "size": f"thread {designation}",
+                                 "count": 1}
         added.append(Feature(
-            id=f"anodize-{count}", kind="anodize_allowance", faces=faces, dims=a.dims(),
-            props=props, location_mm=base.location_mm if base else None, axis=base.axis if base else None,
+            id=f"anodize-{count}", kind="anodize_allowance", faces=base.faces, dims=a.dims(),
+            props=props, location_mm=base.location_mm, axis=base.axis,
         ))
-
-    covered: set[str] = set()
-    for tol in list(spec.tolerances) + list(pmi):
-        hits = [f for f in everything if f.kind in ("hole", "slot", "pocket", "step") and tol.select.matches(f)]
-        if tol.source != "spec" and hits:
-            hits = [f for f in hits if f.id not in covered]
-            if not hits:
-                continue  # the spec already tolerances this feature
-        if not hits:
-            nominal = tol.nominal_mm or tol.select.diameter_mm
-            if nominal is not None and tol.kind is not None:
-                add_allowance(tol.kind, nominal, tol.plus_um, tol.minus_um, None, tol.source, faces=tol.select.faces)
-            elif tol.source == "spec":
-                unmatched("tolerance", tol.select)
-            continue
-        for f in hits:
-            covered.add(f.id)
-            kind = tol.kind or ("bore" if f.kind == "hole" else "width")
-            nominal = tol.nominal_mm or f.dims.get("diameter_mm") or f.dims.get("width_mm")
-            if nominal is None:
-                unmatched("tolerance", tol.select)
-                continue
-            add_allowance(kind, float(nominal), tol.plus_um, tol.minus_um, f, tol.source)
-
-    if spec.general_tolerance:
-        toleranced = {str(a.props.get("feature")) for a in added if a.kind == "anodize_allowance"}
-        for f in everything:
-            if f.kind != "hole" or f.id in toleranced or f.dims.get("diameter_mm") is None:
-                continue
-            if any(t.kind == "thread" and t.props.get("hole") == f.id for t in everything):
-                continue  # the thread's own PD band governs
-            dev = general_tolerance_mm(float(f.dims["diameter_mm"]), spec.general_tolerance)
-            if dev is not None:
-                add_allowance("bore", float(f.dims["diameter_mm"]), dev * 1000, dev * 1000, f,
-                              f"iso-2768-{spec.general_tolerance}")
 
     for f in everything:
         if f.kind != "thread":

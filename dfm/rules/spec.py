@@ -9,16 +9,17 @@ type = "II"                        # II | III
 thickness_um = [10, 25]            # total film range
 growth_fraction = 0.5              # share of the film that grows outward
 [[tolerance]]
-select = { diameter_mm = 4.0 }     # or { faces = [3, 4] } or { feature = "hole-2" }
+select = { diameter_mm = 4.0 }     # or { width_mm = 1.0 }, { thickness_mm = 0.5 }, { faces = [3, 4] },
+                                   # { feature = "hole-2" }
 plus_um = 3
 minus_um = 3
-kind = "bore"                      # bore | shaft | width (default: from the selected feature)
+kind = "bore"                      # bore | shaft | width | wall (default: what the surfaces are)
 [[thread]]
 select = { diameter_mm = 1.25 }
 designation = "M1.6x0.35"
 length_mm = 2.0                    # optional; default the hole depth
 [[masking]]
-select = { feature = "thread-1" }
+select = { feature = "thread-1" }  # or any select above: those surfaces are machined to finished size
 ```
 """
 
@@ -32,6 +33,7 @@ from typing import Any
 from dfm.errors import RuleError
 from dfm.model import Feature
 from dfm.rules.loader import read_toml
+from dfm.rules.sizes import Size
 
 #: Size match for ``select = {diameter_mm = ...}`` (mm): well above STEP round-off, well
 #: below the smallest catalogue step between drill sizes (0.01 mm, rules/data/drills.toml).
@@ -39,17 +41,20 @@ DIAMETER_MATCH_MM = 0.002
 
 FINISH_KINDS = ("anodize", "passivate", "none")
 ANODIZE_TYPES = ("II", "III")
-TOL_KINDS = ("bore", "shaft", "width")
+TOL_KINDS = ("bore", "shaft", "width", "wall")
+SELECT_KEYS = ("diameter_mm", "width_mm", "thickness_mm", "faces", "feature")
 GENERAL_CLASSES = ("f", "m", "c", "v")
 
 
 @dataclass(frozen=True)
 class Select:
-    """Which features a spec entry means."""
+    """Which sizes (and features) a spec entry means."""
 
     diameter_mm: float | None = None
     faces: tuple[int, ...] = ()
     feature: str | None = None
+    width_mm: float | None = None
+    thickness_mm: float | None = None
 
     def describe(self) -> str:
         """A short human form (``diameter 4 mm``)."""
@@ -57,7 +62,39 @@ class Select:
             return f"feature {self.feature}"
         if self.faces:
             return "faces " + ", ".join(map(str, self.faces))
+        if self.width_mm is not None:
+            return f"width {self.width_mm:g} mm"
+        if self.thickness_mm is not None:
+            return f"thickness {self.thickness_mm:g} mm"
         return f"diameter {self.diameter_mm:g} mm"
+
+    @property
+    def value_mm(self) -> float | None:
+        """The size a size selection names (diameter, width or thickness)."""
+        for v in (self.diameter_mm, self.width_mm, self.thickness_mm):
+            if v is not None:
+                return v
+        return None
+
+    def matches_size(self, size: Size, plus_um: float = 0.0, minus_um: float = 0.0) -> bool:
+        """Whether ``size`` falls under this selection.
+
+        A diameter selects every bore and shaft, a width every slot/pocket width, a thickness
+        every wall, whose modelled size lies in the band ``value − minus .. value + plus``
+        (± the match tolerance): a size modelled anywhere in its tolerance is that size.
+        """
+        if self.feature is not None:
+            return size.feature == self.feature
+        if self.faces:
+            return bool(set(self.faces) & set(size.faces))
+        kinds = (("bore", "shaft") if self.diameter_mm is not None else
+                 ("width",) if self.width_mm is not None else ("wall",))
+        val = self.value_mm
+        if val is None or size.kind not in kinds:
+            return False
+        lo = val - minus_um / 1000.0 - DIAMETER_MATCH_MM
+        hi = val + plus_um / 1000.0 + DIAMETER_MATCH_MM
+        return lo <= size.nominal_mm <= hi
 
     def matches(self, feat: Feature) -> bool:
         """Whether ``feat`` falls under this selection."""
@@ -70,6 +107,10 @@ class Select:
                 val = feat.dims.get(key)
                 if val is not None and abs(val - self.diameter_mm) <= DIAMETER_MATCH_MM:
                     return True
+        for want, key in ((self.width_mm, "width_mm"), (self.thickness_mm, "thickness_mm")):
+            val = feat.dims.get(key)
+            if want is not None and val is not None and abs(val - want) <= DIAMETER_MATCH_MM:
+                return True
         return False
 
 
@@ -127,8 +168,8 @@ class PartSpec:
     raw: Mapping[str, Any] = field(default_factory=dict)
 
 
-_TOP_KEYS = {"material", "finish", "general_tolerance", "tolerance", "thread", "masking", "schema_version", "note",
-             "part"}
+_TOP_KEYS = {"material", "finish", "general_tolerance", "tolerance", "thread", "masking", "mask", "schema_version",
+             "note", "part"}
 
 
 def _num(val: Any, path: str, key: str, *, positive: bool = False) -> float:
@@ -141,10 +182,14 @@ def _num(val: Any, path: str, key: str, *, positive: bool = False) -> float:
 
 def _select(raw: Any, path: str, key: str) -> Select:
     if not isinstance(raw, Mapping) or len(raw) != 1:
-        raise RuleError(path, key, "select needs exactly one of diameter_mm, faces, feature")
+        raise RuleError(path, key, "select needs exactly one of " + ", ".join(SELECT_KEYS))
     (name, val), = raw.items()
     if name == "diameter_mm":
-        return Select(diameter_mm=_num(val, path, f"{key}.diameter_mm", positive=True))
+        return Select(diameter_mm=_num(val, path, f"{key}.{name}", positive=True))
+    if name == "width_mm":
+        return Select(width_mm=_num(val, path, f"{key}.{name}", positive=True))
+    if name == "thickness_mm":
+        return Select(thickness_mm=_num(val, path, f"{key}.{name}", positive=True))
     if name == "faces":
         if not isinstance(val, list) or not val or not all(isinstance(v, int) and v > 0 for v in val):
             raise RuleError(path, f"{key}.faces", "must be a list of 1-based face ids")
@@ -153,7 +198,7 @@ def _select(raw: Any, path: str, key: str) -> Select:
         if not isinstance(val, str) or not val:
             raise RuleError(path, f"{key}.feature", "must be a feature id such as 'hole-2'")
         return Select(feature=val)
-    raise RuleError(path, f"{key}.{name}", "select by diameter_mm, faces or feature")
+    raise RuleError(path, f"{key}.{name}", "select by " + ", ".join(SELECT_KEYS))
 
 
 def parse_spec(data: Mapping[str, Any], path: str) -> PartSpec:
@@ -241,10 +286,11 @@ def parse_spec(data: Mapping[str, Any], path: str) -> PartSpec:
         threads.append(ThreadSpec(_select(t.get("select"), path, f"{key}.select"), des.strip(), length, internal,
                                   hand))
     masks = []
-    for i, m in enumerate(data.get("masking", [])):
-        if not isinstance(m, Mapping) or set(m) - {"select", "note"}:
-            raise RuleError(path, f"masking[{i}]", "allowed keys: select, note")
-        masks.append(_select(m.get("select"), path, f"masking[{i}].select"))
+    for section in ("masking", "mask"):  # [[mask]] is the short spelling
+        for i, m in enumerate(data.get(section, [])):
+            if not isinstance(m, Mapping) or set(m) - {"select", "note"}:
+                raise RuleError(path, f"{section}[{i}]", "allowed keys: select, note")
+            masks.append(_select(m.get("select"), path, f"{section}[{i}].select"))
     return PartSpec(path=path, material=material, finish=finish, general_tolerance=general,
                     tolerances=tuple(tols), threads=tuple(threads), masking=tuple(masks), raw=dict(data))
 
