@@ -11,6 +11,7 @@ measures, and caches what it measured so recognition and the undercut search sha
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Iterable, Sequence
 
@@ -46,6 +47,8 @@ class Access:
         self.geo = geo
         self._points: dict[int, list[tuple[Vec3, Vec3]]] = {}
         self._vis: dict[tuple[int, Vec3], tuple[bool, ...]] = {}
+        self._axis_index: dict[int, _AxisIndex] = {}
+        self._axis_rays: dict[int, int] = {}
 
     # --- the body -------------------------------------------------------------------
     def body_box(self) -> tuple[Vec3, Vec3]:
@@ -88,7 +91,13 @@ class Access:
         key = _key(d)
         got = cache.get(key)
         if got is None:
-            got = cache[key] = max(self.extent(fid, d)[1] for fid in self.geo.faces)
+            axis = [k for k in range(3) if abs(d[k]) == 1.0 and d[k - 1] == 0.0 and d[k - 2] == 0.0]
+            if axis:
+                lo, hi = self.body_box()
+                k = axis[0]
+                got = cache[key] = hi[k] if d[k] > 0 else -lo[k]
+            else:
+                got = cache[key] = max(self.extent(fid, d)[1] for fid in self.geo.faces)
         return got  # type: ignore[no-any-return]
 
     # --- samples and rays -------------------------------------------------------------
@@ -185,20 +194,47 @@ class Access:
     def _escapes(self, origins: list[Vec3], dirs: list[Vec3]) -> list[bool]:
         """For each ray: True when it leaves the solid without meeting a face.
 
-        A short cast first (most blocked rays meet a face near their start, and the broad
-        phase of a short ray lists few boxes); only the rays it leaves free are cast in full.
+        A ray along an axis is first settled by :class:`_AxisIndex` where its boxes decide it
+        (no face box on its line: it leaves; a rectangular face across it ahead: it is blocked),
+        with the answer a cast would give. The rest are cast short first (most blocked rays
+        meet a face near their start, and the broad phase of a short ray lists few boxes);
+        only the rays that leaves free are cast in full.
         """
+        free: list[bool | None] = [None] * len(origins)
+        by_axis: dict[tuple[int, int], list[int]] = {}
+        for i, d in enumerate(dirs):
+            for k in range(3):
+                if abs(d[k]) == 1.0 and d[k - 1] == 0.0 and d[k - 2] == 0.0:
+                    by_axis.setdefault((k, 1 if d[k] > 0 else -1), []).append(i)
+                    break
+        for (k, sign), idx in by_axis.items():
+            n = self._axis_rays.get(k, 0) + len(idx)
+            self._axis_rays[k] = n
+            if n < max(_AxisIndex.MIN_RAYS, len(self.geo.faces) // 8) and k not in self._axis_index:
+                continue  # too few rays along this axis to pay for its index
+            index = self._axis_index.get(k)
+            if index is None:
+                index = self._axis_index[k] = _AxisIndex(self.geo, k)
+            for i in idx:
+                free[i] = index.decide(origins[i], sign)
+        todo = [i for i, f in enumerate(free) if f is None]
+        if not todo:
+            return [bool(f) for f in free]
         lo, hi = self.body_box()
         short = 1.0 + 0.01 * math.dist(lo, hi)
-        near = self.geo.ray_hits_many(origins, dirs, [short] * len(origins), first_only=True)
-        free = [not h for h in near]
-        idx = [i for i, f in enumerate(free) if f]
-        if idx:
-            far = self.geo.ray_hits_many([origins[i] for i in idx], [dirs[i] for i in idx], [1e9] * len(idx),
-                                         first_only=True)
-            for i, h in zip(idx, far, strict=True):
+        near = self.geo.ray_hits_many([origins[i] for i in todo], [dirs[i] for i in todo], [short] * len(todo),
+                                      first_only=True)
+        far_idx = []
+        for i, h in zip(todo, near, strict=True):
+            free[i] = not h
+            if not h:
+                far_idx.append(i)
+        if far_idx:
+            far = self.geo.ray_hits_many([origins[i] for i in far_idx], [dirs[i] for i in far_idx],
+                                         [1e9] * len(far_idx), first_only=True)
+            for i, h in zip(far_idx, far, strict=True):
                 free[i] = not h
-        return free
+        return [bool(f) for f in free]
 
     def visible(self, fid: int, d: Vec3) -> tuple[bool, ...]:
         """:meth:`visible_many` for one pair."""
@@ -259,6 +295,166 @@ class Access:
     def directions(self) -> list[Vec3]:
         """Every candidate approach: the six axes, then the tilted floor normals."""
         return list(AXES) + self.tilted_directions()
+
+
+class _AxisIndex:
+    """The face boxes seen along one axis k, on a grid over the two other axes.
+
+    It settles a ray along ±k from the boxes alone, with the answer a cast would give:
+
+    * no padded face box (those the ray broad phase tests) holds the ray's line ahead of its
+      start: the broad phase lists no face, so the ray leaves the solid;
+    * a planar face across k that is a whole rectangle (its area is its box's) lies ahead,
+      more than 1e-6 mm on (the casts ignore nearer hits), and holds the ray's line
+      strictly inside (1 um clear of its sides): the ray meets it, so it does not leave.
+
+    Anything else (a hole in the face ahead, a curved face, a line along a box side) is left
+    to a cast. Each grid cell keeps its boxes sorted by their far end ahead of a ray going
+    +k (hi, descending) and -k (lo, ascending), and its rectangles by position along k; a
+    box wider than ``WIDE`` cells is kept once, in a list every query reads.
+    """
+
+    #: Rays along an axis before its index is built: at least this many and an eighth of the
+    #: face count (building it costs about what a few rays per face cost).
+    MIN_RAYS = 64
+    WIDE = 64
+    #: Boxes a query reads before it gives up and leaves the ray to a cast.
+    CAP = 48
+    MARGIN = 1e-9
+    INSIDE = 1e-6
+
+    def __init__(self, geo: Geometry, k: int) -> None:
+        import numpy as np
+
+        self.k = k
+        i, j = (a for a in range(3) if a != k)
+        self.i, self.j = i, j
+        lo, hi = geo.face_boxes()
+        n = len(lo)
+        # flat columns (floats are no work for the garbage collector; lists of lists are)
+        self.lo_i, self.hi_i = lo[:, i].tolist(), hi[:, i].tolist()
+        self.lo_j, self.hi_j = lo[:, j].tolist(), hi[:, j].tolist()
+        x0, y0 = float(lo[:, i].min()), float(lo[:, j].min())
+        ext_i = max(float(hi[:, i].max()) - x0, 1e-9)
+        ext_j = max(float(hi[:, j].max()) - y0, 1e-9)
+        size_i = max(float(np.median(hi[:, i] - lo[:, i])), ext_i * 1e-6)
+        size_j = max(float(np.median(hi[:, j] - lo[:, j])), ext_j * 1e-6)
+        ni = max(1, min(4096, int(round(ext_i / size_i))))
+        nj = max(1, min(4096, int(round(ext_j / size_j))))
+        budget = max(1, 2 * n)
+        if ni * nj > budget:
+            scale = math.sqrt(budget / (ni * nj))
+            ni, nj = max(1, int(ni * scale)), max(1, int(nj * scale))
+        self.x0, self.y0, self.ni, self.nj = x0, y0, ni, nj
+        self.ci, self.cj = ext_i / ni, ext_j / nj
+        m = self.MARGIN
+        a0 = np.clip(np.floor((lo[:, i] - m - x0) / self.ci), 0, ni - 1).astype(np.int64)
+        a1 = np.clip(np.floor((hi[:, i] + m - x0) / self.ci), 0, ni - 1).astype(np.int64)
+        b0 = np.clip(np.floor((lo[:, j] - m - y0) / self.cj), 0, nj - 1).astype(np.int64)
+        b1 = np.clip(np.floor((hi[:, j] + m - y0) / self.cj), 0, nj - 1).astype(np.int64)
+        count = (a1 - a0 + 1) * (b1 - b0 + 1)
+        wide = count > self.WIDE
+        wide_cell = ni * nj  # one extra cell: the wide boxes
+        single = (~wide) & (count == 1)
+        rows = [np.flatnonzero(single)]
+        cells = [a0[single] * nj + b0[single]]
+        multi: list[int] = []
+        multi_cells: list[int] = []
+        for f in np.flatnonzero((~wide) & (count > 1)).tolist():
+            for a in range(int(a0[f]), int(a1[f]) + 1):
+                for b in range(int(b0[f]), int(b1[f]) + 1):
+                    multi.append(f)
+                    multi_cells.append(a * nj + b)
+        rows.append(np.asarray(multi, dtype=np.int64))
+        cells.append(np.asarray(multi_cells, dtype=np.int64))
+        rows.append(np.flatnonzero(wide))
+        cells.append(np.full(int(wide.sum()), wide_cell, dtype=np.int64))
+        row = np.concatenate(rows)
+        cell = np.concatenate(cells)
+        self.n_cells = wide_cell + 1
+
+        def csr(r, c, key):  # type: ignore[no-untyped-def]
+            order = np.lexsort((key, c))
+            starts = np.searchsorted(c[order], np.arange(self.n_cells + 1)).tolist()
+            return r[order].tolist(), key[order].tolist(), starts
+
+        self.up = csr(row, cell, -hi[row, k])  # ahead of a +k ray: far end hi, largest first
+        self.down = csr(row, cell, lo[row, k])  # ahead of a -k ray: far end lo, smallest first
+        # whole rectangles across k: exact boxes (not padded), area = box area
+        rect = np.zeros(n, dtype=bool)
+        pos = np.zeros(n)
+        ex = np.zeros((n, 4))
+        for fid, face in geo.faces.items():
+            if face.kind == "plane" and face.normal is not None and abs(abs(face.normal[k]) - 1.0) < 1e-12:
+                blo, bhi = face.bbox
+                box = (bhi[i] - blo[i]) * (bhi[j] - blo[j])
+                if box > 0 and abs(face.area - box) <= 1e-10 * box:
+                    rect[fid - 1] = True
+                    pos[fid - 1] = (blo[k] + bhi[k]) / 2
+                    ex[fid - 1] = (blo[i], bhi[i], blo[j], bhi[j])
+        self.rect_box = ex.ravel().tolist()
+        keep = rect[row]
+        self.rects = csr(row[keep], cell[keep], pos[row[keep]])
+
+    def _cell(self, p: Vec3) -> int:
+        a = min(self.ni - 1, max(0, int(math.floor((p[self.i] - self.x0) / self.ci))))
+        b = min(self.nj - 1, max(0, int(math.floor((p[self.j] - self.y0) / self.cj))))
+        return a * self.nj + b
+
+    def decide(self, o: Vec3, sign: int) -> bool | None:
+        """True: the ray from ``o`` along sign·e_k leaves the solid; False: it meets a face; None: cast it."""
+        m = self.MARGIN
+        if not (self.x0 - m <= o[self.i] <= self.x0 + self.ni * self.ci + m
+                and self.y0 - m <= o[self.j] <= self.y0 + self.nj * self.cj + m):
+            return True  # beside every box
+        cells = (self._cell(o), self.n_cells - 1)
+        blocked = any(self._blocker(c, o, sign) for c in cells)
+        if blocked:
+            return False
+        verdicts = [self._clear(c, o, sign) for c in cells]
+        if all(v is True for v in verdicts):
+            return True
+        return None
+
+    def _blocker(self, c: int, o: Vec3, sign: int) -> bool:
+        rows, pos, starts = self.rects
+        s, e = starts[c], starts[c + 1]
+        if s == e:
+            return False
+        k, i, j, t = self.k, self.i, self.j, self.INSIDE
+        ok = o[k]
+        if sign > 0:
+            first = bisect.bisect_right(pos, ok + 1e-6, s, e)
+            seq = range(first, min(e, first + self.CAP))
+        else:
+            last = bisect.bisect_left(pos, ok - 1e-6, s, e)
+            seq = range(last - 1, max(s, last - self.CAP) - 1, -1)
+        box = self.rect_box
+        for q in seq:
+            f = 4 * rows[q]
+            if box[f] + t < o[i] < box[f + 1] - t and box[f + 2] + t < o[j] < box[f + 3] - t:
+                return True
+        return False
+
+    def _clear(self, c: int, o: Vec3, sign: int) -> bool | None:
+        """True when no box of cell c holds the ray's line ahead; None when one may (or too many to read)."""
+        rows, keys, starts = self.up if sign > 0 else self.down
+        s, e = starts[c], starts[c + 1]
+        m = self.MARGIN
+        ok, oi, oj = o[self.k], o[self.i], o[self.j]
+        read = 0
+        for q in range(s, e):
+            key = keys[q]
+            # +k: boxes whose hi >= o_k - m are ahead (key = -hi); -k: those whose lo <= o_k + m
+            if (sign > 0 and -key < ok - m) or (sign < 0 and key > ok + m):
+                return True
+            f = rows[q]
+            if self.lo_i[f] - m <= oi <= self.hi_i[f] + m and self.lo_j[f] - m <= oj <= self.hi_j[f] + m:
+                return None
+            read += 1
+            if read >= self.CAP:
+                return None
+        return True
 
 
 def access(geo: Geometry) -> Access:

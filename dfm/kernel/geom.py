@@ -19,6 +19,7 @@ from OCP.BRepClass3d import BRepClass3d_SolidClassifier
 from OCP.BRepExtrema import BRepExtrema_DistShapeShape
 from OCP.BRepGProp import BRepGProp, BRepGProp_Face
 from OCP.BRepTools import BRepTools
+from OCP.BRepTopAdaptor import BRepTopAdaptor_FClass2d
 from OCP.GCPnts import GCPnts_AbscissaPoint
 from OCP.GeomAbs import (
     GeomAbs_BezierSurface,
@@ -33,7 +34,7 @@ from OCP.GeomAbs import (
     GeomAbs_SurfaceOfRevolution,
     GeomAbs_Torus,
 )
-from OCP.gp import gp_Dir, gp_Lin, gp_Pnt, gp_Vec
+from OCP.gp import gp_Dir, gp_Lin, gp_Pnt, gp_Pnt2d, gp_Vec
 from OCP.GProp import GProp_GProps
 from OCP.TopAbs import TopAbs_IN, TopAbs_ON, TopAbs_REVERSED
 from OCP.TopExp import TopExp
@@ -318,12 +319,16 @@ class Geometry:
         return {k: tuple(sorted(v)) for k, v in out.items()}
 
     def neighbours(self, fid: int) -> dict[int, list[int]]:
-        """For face ``fid``: neighbour face id → the edge ids they share."""
-        out: dict[int, list[int]] = {}
-        for eid in self.face_edges[fid]:
-            for other in self.solid.edge_faces[eid]:
-                if other != fid:
-                    out.setdefault(other, []).append(eid)
+        """For face ``fid``: neighbour face id → the edge ids they share (cached: read, never change it)."""
+        cache: dict[int, dict[int, list[int]]] = self.__dict__.setdefault("_neighbours", {})
+        out = cache.get(fid)
+        if out is None:
+            out = {}
+            for eid in self.face_edges[fid]:
+                for other in self.solid.edge_faces[eid]:
+                    if other != fid:
+                        out.setdefault(other, []).append(eid)
+            cache[fid] = out
         return out
 
     # --- exact queries --------------------------------------------------------------
@@ -333,24 +338,35 @@ class Geometry:
 
     def point_normal_uv(self, fid: int, u: float, v: float) -> tuple[Vec3, Vec3] | None:
         """Point and outward normal of face ``fid`` at (u, v), or None outside its trim."""
-        from OCP.BRepTopAdaptor import BRepTopAdaptor_FClass2d
-        from OCP.gp import gp_Pnt2d
-
-        cache = self.__dict__.setdefault("_fclass2_cache", {})
-        cls = cache.get(fid)
-        if cls is None:
-            cls = cache[fid] = BRepTopAdaptor_FClass2d(self.solid.face(fid), 1e-7)
-        if cls.Perform(gp_Pnt2d(u, v)) != TopAbs_IN:
-            return None
+        u0, u1, v0, v1 = self.uv_bounds(fid)
+        if not (self.fills_uv_box(fid) and u0 < u < u1 and v0 < v < v1):
+            cache = self.__dict__.setdefault("_fclass2_cache", {})
+            cls = cache.get(fid)
+            if cls is None:
+                cls = cache[fid] = BRepTopAdaptor_FClass2d(self.solid.face(fid), 1e-7)
+            if cls.Perform(gp_Pnt2d(u, v)) != TopAbs_IN:
+                return None
         return self._point_normal(fid, u, v)
+
+    def fills_uv_box(self, fid: int) -> bool:
+        """True for a planar face that is its whole UV box (a rectangle): every inner (u, v) is on it.
+
+        A plane's parameters are lengths, so such a face's area is the box's; a face with a
+        hole or a cut corner has less. Classifying points inside it costs nothing then.
+        """
+        cache: dict[int, bool] = self.__dict__.setdefault("_fills_uv", {})
+        got = cache.get(fid)
+        if got is None:
+            f = self.faces[fid]
+            u0, u1, v0, v1 = self.uv_bounds(fid)
+            box = (u1 - u0) * (v1 - v0)
+            got = cache[fid] = f.kind == "plane" and box > 0 and abs(f.area - box) <= 1e-10 * box
+        return got
 
     def sample_face_uv(self, fid: int, n: int = 5) -> list[tuple[float, float, Vec3, Vec3]]:
         """Like :meth:`sample_face`, with the (u, v) of each point first."""
         face = self.solid.face(fid)
         umin, umax, vmin, vmax = BRepTools.UVBounds_s(face)
-        from OCP.BRepTopAdaptor import BRepTopAdaptor_FClass2d
-        from OCP.gp import gp_Pnt2d
-
         cls = BRepTopAdaptor_FClass2d(face, 1e-7)
         out = []
         for i in range(n):
@@ -364,7 +380,19 @@ class Geometry:
 
     def uv_bounds(self, fid: int) -> tuple[float, float, float, float]:
         """(umin, umax, vmin, vmax) of face ``fid``."""
-        return BRepTools.UVBounds_s(self.solid.face(fid))
+        cache: dict[int, tuple[float, float, float, float]] = self.__dict__.setdefault("_uv_bounds", {})
+        got = cache.get(fid)
+        if got is None:
+            got = cache[fid] = BRepTools.UVBounds_s(self.solid.face(fid))
+        return got
+
+    def face_boxes(self):  # type: ignore[no-untyped-def]
+        """The padded face boxes the ray broad phase tests, as numpy arrays (lo, hi), row = face id - 1.
+
+        A ray that meets none of them meets no face.
+        """
+        lo, hi, _ = self._boxes
+        return lo, hi
 
     @functools.cached_property
     def _boxes(self):  # type: ignore[no-untyped-def]
@@ -703,9 +731,7 @@ class Geometry:
 
     def on_face(self, fid: int, point: Vec3, tol: float = 1e-6) -> bool:
         """True when ``point`` lies on face ``fid`` (within ``tol`` of its surface, inside its trim)."""
-        from OCP.BRepTopAdaptor import BRepTopAdaptor_FClass2d
         from OCP.GeomAPI import GeomAPI_ProjectPointOnSurf
-        from OCP.gp import gp_Pnt2d
 
         cache = self.__dict__.setdefault("_fclass_cache", {})
         entry = cache.get(fid)
