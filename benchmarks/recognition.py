@@ -14,7 +14,9 @@ Then the pooled figures the access model is judged by (issue 13), per face over 
   step, O-ring groove), the share dfm puts in the same group — hole | milled (slot, pocket and
   step pooled: the datasets and dfm name these differently, see docs/features.md) | groove;
 * feature-or-not accuracy: of all faces, the share where dfm and the label agree on whether the
-  face belongs to a machining feature at all (chamfers, rounds and stock do not).
+  face belongs to a machining feature at all (chamfers, rounds and stock do not). The datasets
+  label every chamfer "chamfer", also a countersink or a chamfer at a groove's foot; a face in a
+  dfm ``chamfer`` feature is scored so (it stays a face of its hole or pocket in dfm's output).
 
 Usage: python benchmarks/recognition.py [CORPUS_DIR]
 """
@@ -78,11 +80,17 @@ def dfm_families(path: Path, groups: dict[int, str] | None = None) -> tuple[dict
 
     solid = load(path).solids[0]
     out: dict[int, str] = {}
-    for f in analyse_solid(solid).features:
+    feats = analyse_solid(solid).features
+    # a face dfm names a chamfer (a countersink, a floor chamfer) is a chamfer, as the datasets
+    # label it, though it stays a face of the hole or pocket whose edge it breaks
+    chamfers = {fid for f in feats if f.kind == "chamfer" for fid in f.faces}
+    for f in feats:
         fam = family_of_kind(f.kind)
         if fam:
             group = "groove" if f.props.get("shape") == "annular" else ("milled" if fam in MILLED else fam)
             for fid in f.faces:
+                if fid in chamfers:
+                    continue
                 out.setdefault(fid, fam)
                 if groups is not None:
                     groups.setdefault(fid, group)

@@ -477,3 +477,99 @@ def oring_groove(
     ring = (cq.Workplane("XY").circle(groove_diameter / 2).circle(boss_diameter / 2)
             .extrude(groove_depth + 1).translate((0, 0, height - groove_depth)))
     return block.cut(ring)
+
+
+def tunnel_block(
+    *,
+    length: float = 12.0,
+    width: float = 10.0,
+    height: float = 6.0,
+    pocket_length: float = 6.0,
+    pocket_width: float = 8.0,
+    pocket_depth: float = 4.0,
+    tunnel_width: float = 3.0,
+    tunnel_height: float = 2.0,
+    tunnel_z: float = 1.0,
+) -> cq.Workplane:
+    """A block with a rectangular tunnel along x, crossed by a pocket cut from the top.
+
+    The tunnel runs through the block (x in [-length/2, length/2]), ``tunnel_width`` wide (y in
+    ±tunnel_width/2) and ``tunnel_height`` high from z = ``tunnel_z``. The pocket
+    (``pocket_length`` x ``pocket_width``, centred, ``pocket_depth`` deep from the top z =
+    height) reaches below the tunnel's ceiling, so part of the tunnel's floor is seen from the
+    top through the pocket while its ends lie under material.
+    """
+    block = cq.Workplane("XY").box(length, width, height, centered=(True, True, False))
+    tunnel = cq.Workplane("XY").box(length + 2, tunnel_width, tunnel_height, centered=(True, True, False)).translate(
+        (0, 0, tunnel_z))
+    pocket = cq.Workplane("XY").box(pocket_length, pocket_width, pocket_depth + 1, centered=(True, True, False))
+    return block.cut(tunnel).cut(pocket.translate((0, 0, height - pocket_depth)))
+
+
+def v_groove_block(
+    *,
+    length: float = 10.0,
+    width: float = 8.0,
+    height: float = 4.0,
+    groove_width: float = 2.0,
+    groove_depth: float = 1.5,
+) -> cq.Workplane:
+    """A block with a V-groove along x from the top, open at both ends.
+
+    The groove is ``groove_width`` wide at the top face (z = height, y in ±groove_width/2)
+    and ``groove_depth`` deep to its apex (y = 0): two flat flanks, no floor.
+    """
+    block = cq.Workplane("XY").box(length, width, height, centered=(True, True, False))
+    # the profile runs on 1 mm above the top along the flanks, so the cut leaves no sliver
+    k = (groove_width / 2) / groove_depth
+    top = height + 1.0
+    pts = [(-(groove_width / 2 + k), top), (0.0, height - groove_depth), (groove_width / 2 + k, top)]
+    prof = cq.Workplane("YZ").polyline(pts).close().extrude(length / 2 + 1, both=True)
+    return block.cut(prof)
+
+
+def chamfered_holes_pocket(
+    *,
+    length: float = 12.0,
+    width: float = 8.0,
+    height: float = 3.0,
+    pocket_length: float = 5.0,
+    pocket_width: float = 4.0,
+    pocket_depth: float = 1.5,
+    floor_chamfer: float = 0.3,
+    hole_diameter: float = 1.6,
+    sink_diameter: float = 3.0,
+) -> cq.Workplane:
+    """A block with a pocket whose floor edges are chamfered, and a countersunk through hole.
+
+    The pocket (centred at x = -3, ``pocket_length`` x ``pocket_width`` wall to wall,
+    ``pocket_depth`` deep from the top) meets its walls in 45° chamfers ``floor_chamfer`` wide
+    all round. At x = +3.5 a through hole Ø``hole_diameter`` opens at the top in a 90°
+    countersink Ø``sink_diameter``.
+    """
+    block = cq.Workplane("XY").box(length, width, height, centered=(True, True, False))
+    cut = cq.Workplane("XY").box(pocket_length, pocket_width, pocket_depth + 1, centered=(True, True, False))
+    cut = cut.faces("<Z").edges().chamfer(floor_chamfer)
+    block = block.cut(cut.translate((-3.0, 0, height - pocket_depth)))
+    return block.faces(">Z").workplane(centerOption="CenterOfBoundBox").center(3.5, 0).cskHole(
+        hole_diameter, sink_diameter, 90.0)
+
+
+def rounded_step_block(
+    *,
+    length: float = 10.0,
+    width: float = 8.0,
+    height: float = 5.0,
+    step_depth: float = 2.0,
+    round_radius: float = 0.5,
+) -> cq.Workplane:
+    """A block with a step along y cut from the top, the step wall's outside edges rounded.
+
+    The step takes x < 0 down ``step_depth`` from the top (z = height); its wall (x = 0,
+    facing -x) meets the block's sides y = ±width/2 in convex vertical rounds of
+    ``round_radius`` (the part's own edges, not the step's).
+    """
+    base = cq.Workplane("XY").box(length, width, height - step_depth, centered=(True, True, False))
+    upper = cq.Workplane("XY").box(length / 2, width, step_depth, centered=(False, True, False))
+    upper = upper.edges("|Z and <X").fillet(round_radius).translate((0, 0, height - step_depth))
+    return base.union(upper)

@@ -98,3 +98,46 @@ class Analysis:
         if old is None or (value < old.value - TOL if smaller_is_worse else value > old.value + TOL):
             self.measurements[name] = Measurement(name, value, tuple(faces),
                                                   clean(location) if location else None)
+
+
+def add_chamfers(an: Analysis, faces: list[int], approach: Vec3, of: str, edge: str) -> list[str]:
+    """Add one ``chamfer`` feature per connected set of ``faces`` (planes and cones) of feature ``of``.
+
+    A chamfer stays a face of the feature it breaks an edge of; the chamfer feature names it
+    as the face a chamfer or countersink tool makes. ``edge``: ``floor`` (between a floor and
+    a wall) | ``entry`` (round a hole's opening). Returns the new feature ids.
+    """
+    from dfm.kernel.access import access
+
+    geo = an.geo
+    rest = set(faces)
+    out = []
+    while rest:
+        seed = min(rest)
+        comp = {seed}
+        todo = [seed]
+        rest.discard(seed)
+        while todo:
+            cur = todo.pop()
+            for nb in geo.neighbours(cur):
+                if nb in rest:
+                    rest.discard(nb)
+                    comp.add(nb)
+                    todo.append(nb)
+        angles = []
+        for fid in comp:
+            f = geo.faces[fid]
+            if f.kind == "plane" and f.normal is not None:
+                angles.append(math.degrees(math.acos(min(1.0, abs(dot(f.normal, approach))))))
+            elif f.kind == "cone" and f.half_angle_deg is not None:
+                angles.append(90.0 - f.half_angle_deg)
+        ext = [access(geo).extent(fid, approach) for fid in comp]
+        dims = {"height_mm": max(e[1] for e in ext) - min(e[0] for e in ext)}
+        if angles:
+            dims["angle_deg"] = min(angles)
+        cid = an.new_id("chamfer")
+        props = {"approach": list(clean(approach)), "of": of, "edge": edge}
+        an.features.append(Feature(cid, "chamfer", tuple(sorted(comp)), dims, props,
+                                   clean(geo.faces[min(comp)].centroid), clean(approach)))
+        out.append(cid)
+    return out

@@ -15,6 +15,7 @@ from dfm import threads
 from dfm.features.common import (
     Analysis,
     add,
+    add_chamfers,
     canonical_axis,
     clean,
     dot,
@@ -178,10 +179,16 @@ def _hole_from(an: Analysis, comp: set[int], d: Vec3, p0: Vec3) -> None:
     through = top_open and bot_open
     if through:
         # Enter from the side with the larger opening (counterbore side); else the +Z-most.
-        r_top = max(s.radius for s in segments if abs(s.t1 - tmax) < 1e-6) if any(
-            abs(s.t1 - tmax) < 1e-6 for s in segments) else 0.0
-        r_bot = max(s.radius for s in segments if abs(s.t0 - tmin) < 1e-6) if any(
-            abs(s.t0 - tmin) < 1e-6 for s in segments) else 0.0
+        # the opening's radius: a bore or a countersink cone that reaches that end
+        def end_radius(top: bool) -> float:
+            t_end = tmax if top else tmin
+            rs = [s.radius for s in segments if abs((s.t1 if top else s.t0) - t_end) < 1e-6]
+            for c in cones:
+                if abs(axial(c)[1 if top else 0] - t_end) < 1e-6:
+                    rs += [geo.edges[e].radius or 0.0 for e in geo.face_edges[c.id] if geo.edges[e].kind == "circle"]
+            return max(rs, default=0.0)
+
+        r_top, r_bot = end_radius(True), end_radius(False)
         from_top = r_top > r_bot + 1e-7 or (abs(r_top - r_bot) <= 1e-7 and _prefer(d) >= _prefer(mul(d, -1)))
     else:
         from_top = top_open
@@ -247,6 +254,8 @@ def _hole_from(an: Analysis, comp: set[int], d: Vec3, p0: Vec3) -> None:
     an.features.append(Feature(hid, "hole", tuple(sorted(comp)), dims, props, clean(loc), clean(approach)))
     for fid in comp:
         an.claimed.setdefault(fid, hid)
+    sinks = [c.id for c in cones if any(c.id in e["faces"] for e in stack if e["kind"] == "countersink")]  # type: ignore[operator]
+    add_chamfers(an, sinks, approach, hid, "entry")
 
 
 def _prefer(v: Vec3) -> float:

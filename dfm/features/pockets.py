@@ -21,6 +21,7 @@ import math
 
 from dfm.features.common import (
     Analysis,
+    add_chamfers,
     clean,
     cross,
     dot,
@@ -75,6 +76,8 @@ def find_pockets(an: Analysis) -> None:
     geo = an.geo
     acc = access(geo)
     used: set[int] = set()
+    # closed rings of walls first: a tunnel's floor seen through a pocket that crosses it is no step floor
+    _passages(an, acc, used, rings=True)
     for a in acc.directions():
         top = acc.body_extent(a)
         floors = [
@@ -105,7 +108,7 @@ def find_pockets(an: Analysis) -> None:
             open_faces = {o for (o, _, _), h in zip(ps, hits[k:k + len(ps)], strict=True) if h is None}
             k += len(ps)
             _region_feature(an, acc, a, fid, region, seen_share, open_faces)
-    _passages(an, acc, used)
+    _passages(an, acc, used, rings=False)
     for f in an.features:
         if f.kind in ("pocket", "slot", "step") and "depth_width_ratio" in f.dims:
             an.measure("max_pocket_depth_ratio", f.dims["depth_width_ratio"], f.faces, f.location_mm,
@@ -144,6 +147,7 @@ def _grow(an: Analysis, acc: Access, floor_id: int, a: Vec3, used: set[int]) -> 
     geo = an.geo
     region = {floor_id}
     front = [floor_id]
+    floor_h = dot(geo.faces[floor_id].origin, a)
     hidden = not all(acc.visible(floor_id, a))
     while front:
         cands: dict[int, None] = {}
@@ -160,8 +164,9 @@ def _grow(an: Analysis, acc: Access, floor_id: int, a: Vec3, used: set[int]) -> 
                     continue  # across a tangent edge only into a concave blend, never a convex round
                 if _is_wall(f, a) or _is_floor_fillet(f, a):
                     cands[nb] = None
-                elif f.kind == "plane" and dot(f.normal, a) > 1 - _FLOOR and "tangent" in conv:
-                    cands[nb] = None
+                elif f.kind == "plane" and dot(f.normal, a) > 1 - _FLOOR and (
+                        "tangent" in conv or abs(dot(f.origin, a) - floor_h) < 1e-6):
+                    cands[nb] = None  # the floor's other pieces at its height (split by a passage)
                 elif "concave" in conv and _is_floor_chamfer(f, a):
                     cands[nb] = None
         ids = list(cands)
@@ -169,6 +174,12 @@ def _grow(an: Analysis, acc: Access, floor_id: int, a: Vec3, used: set[int]) -> 
         front = [fid for fid, vis in zip(ids, seen, strict=True) if any(vis)]
         hidden = hidden or len(front) < len(ids)
         region.update(front)
+    # a convex round belongs only where it blends two of the region's walls (an island's corner),
+    # not where it rounds a wall into a face outside the region (an outside edge of the part)
+    for fid in [i for i in region if geo.faces[i].concave is False and (geo.faces[i].span_deg or 360.0) < 179.0]:
+        if any(nb not in region and _is_wall(geo.faces[nb], a) for nb, edges in geo.neighbours(fid).items()
+               if any(geo.edges[e].convexity == "tangent" for e in edges)):
+            region.discard(fid)
     # a sloped face belongs only where it blends the floor into a wall (concave to both)
     for fid in [i for i in region if _is_floor_chamfer(geo.faces[i], a)]:
         joins = {nb for nb, edges in geo.neighbours(fid).items() if nb in region
@@ -343,6 +354,7 @@ def _region_feature(an: Analysis, acc: Access, a: Vec3, floor_id: int, region: s
     an.features.append(Feature(fid_, kind, tuple(sorted(region)), dims, props, clean(loc), clean(a)))
     for i in region:
         an.claimed.setdefault(i, fid_)
+    add_chamfers(an, [i for i in sorted(region) if _is_floor_chamfer(geo.faces[i], a)], a, fid_, "floor")
 
 
 def _tilt_deg(a: Vec3) -> float:
@@ -451,13 +463,16 @@ def _min_gap(planes: list) -> float:  # type: ignore[type-arg]
     return width
 
 
-def _passages(an: Analysis, acc: Access, used: set[int]) -> None:
+def _passages(an: Analysis, acc: Access, used: set[int], rings: bool) -> None:
     """Through slots and passages: loops of walls with no floor, open at both ends.
 
     The walls are joined by concave edges (or tangent ones into concave blends); a cutter
     must see them from both ends (rays along +a and -a leave the part). The width is the
     narrowest gap between opposed walls, or, for a closed outline with none (a triangle),
-    the narrowest caliper width of the outline.
+    the narrowest caliper width of the outline. With ``rings`` only closed rings whose every
+    wall is seen from both ends at its middle are taken (a tunnel, before any floor is
+    sought); without, the rest, including a V-shaped groove: walls with no floor and no two
+    facing each other, meeting in a concave edge and all facing one side they are seen from.
     """
     geo = an.geo
     dirs = [d for i, d in enumerate(acc.directions()) if i % 2 == 0 or i >= 6]
@@ -481,14 +496,18 @@ def _passages(an: Analysis, acc: Access, used: set[int]) -> None:
             seen |= comp
             if len(comp) < 2:
                 continue
+            ring = all(sum(1 for nb in geo.neighbours(i) if nb in comp) >= 2 for i in comp)
+            ids = sorted(comp)
+            if rings:
+                if not ring or not all(acc.centre_visible_many((i, neg) for i in ids)) \
+                        or not all(acc.centre_visible_many((i, a) for i in ids)):
+                    continue
             planes = [geo.faces[i] for i in comp if geo.faces[i].kind == "plane"]
             width = _min_gap(planes)
-            ring = all(sum(1 for nb in geo.neighbours(i) if nb in comp) >= 2 for i in comp)
-            if not math.isfinite(width) and ring:
+            if not math.isfinite(width) and (ring or _v_groove(an, acc, comp, planes, a)):
                 width = _caliper(acc, comp, planes)
             if not math.isfinite(width):
                 continue
-            ids = sorted(comp)
             up = acc.visible_many((i, a) for i in ids)
             down = acc.visible_many((i, neg) for i in ids)
             if not any(any(v) for v in up) or not any(any(v) for v in down):
@@ -522,6 +541,27 @@ def _passages(an: Analysis, acc: Access, used: set[int]) -> None:
             an.features.append(Feature(pid, kind, tuple(sorted(comp)), dims, props, clean(centre), clean(a)))
             for i in comp:
                 an.claimed.setdefault(i, pid)
+
+
+def _v_groove(an: Analysis, acc: Access, comp: set[int], planes: list, a: Vec3) -> bool:  # type: ignore[type-arg]
+    """True when flat walls along ``a`` meet in a concave edge and all open towards one side.
+
+    That side is a candidate direction d across ``a`` that every wall faces (n·d > 0) and is
+    seen from: the groove's opening (a V-groove's top). Coplanar pieces of one face (joined by
+    flat edges) or the walls and ceiling of a T-slot's head (no side they all face) are not one.
+    """
+    geo = an.geo
+    if len(planes) != len(comp) or not any(
+            geo.edges[e].convexity == "concave" and all(f in comp for f in geo.edges[e].faces)
+            for i in comp for e in geo.face_edges[i]):
+        return False
+    ids = sorted(comp)
+    for d in acc.directions():
+        if abs(dot(d, a)) > 1e-9 or not all(dot(geo.faces[i].normal, d) > 1e-6 for i in ids):
+            continue
+        if all(any(v) for v in acc.visible_many((i, d) for i in ids)):
+            return True
+    return False
 
 
 def _caliper(acc: Access, comp: set[int], planes: list) -> float:  # type: ignore[type-arg]
