@@ -228,6 +228,8 @@ def test_parts_a_three_axis_cutter_cannot_fully_reach(make_part, name):
             assert f.id in listed, (name, f.id)  # a non-axis approach is listed, not cut from an axis
         if f.kind in ("pocket", "slot"):
             assert f.id in listed or f.id in machined, (name, f.id)
+    if name == "threaded_rod":  # the profile goes round the thread's major cylinder, not through its crests
+        assert any(op.name == "profile finish" for su in gen.program.setups for op in su.operations)
     if rs274.available():
         for (_, text) in gen.files:
             run = rs274.run(text, gen.program)

@@ -190,11 +190,23 @@ def render(program: Program, post_name: str = "linuxcnc", verification: Any = No
 class KernelSetupPart:
     """The exact part in one setup's coordinates, for :func:`dfm.cam.guard.verify` (kernel calls)."""
 
-    def __init__(self, solid: Any, approach: Sequence[float]) -> None:
-        from dfm.cam.program import turn_rows
+    def __init__(self, solid: Any, approach: Sequence[float], features: Sequence[Any] = ()) -> None:
+        from dfm.cam.program import turn_point, turn_rows
         from dfm.kernel import sampling
 
         rows = turn_rows(approach)
+        # modelled external threads along the tool axis: their major cylinder is their shadow
+        self.keep_out: list[tuple[float, float, float, float, float]] = []
+        for f in features:
+            axis = f.axis or ()
+            if (f.kind != "thread" or f.props.get("internal", True) or f.location_mm is None or len(axis) != 3
+                    or abs(abs(sum(a * b for a, b in zip(axis, approach, strict=True))) - 1) > 1e-6):
+                continue
+            x, y, z = turn_point(approach, f.location_mm)
+            half = float(f.dims.get("length_mm", 0.0)) / 2 + float(f.dims.get("pitch_mm", 0.0))
+            # 0.5 um over the measured major radius swallows the crest points of the sections, which
+            # stray a few nm past it (slivers between them break the kernel's offsets)
+            self.keep_out.append((x, y, float(f.dims["major_diameter_mm"]) / 2 + 5e-4, z - half, z + half))
         self._sampling = sampling
         self.placed = solid if rows == ((1, 0, 0), (0, 1, 0), (0, 0, 1)) else sampling.turned(solid, rows)
         self.levels = sampling.flat_levels(self.placed)
@@ -210,7 +222,7 @@ class KernelSetupPart:
             return tuple(Seg(a, b, c, ccw) for a, b, c, ccw in lp)
 
         return [(conv(o), [conv(h) for h in hs])
-                for o, hs in self._sampling.shadow(self.placed, heights, self._sections)]
+                for o, hs in self._sampling.shadow(self.placed, heights, self._sections, self.keep_out)]
 
 
 def guarded(program: Program, solid: Any, features: Sequence[Any]) -> tuple[Program, Any]:
@@ -222,7 +234,7 @@ def guarded(program: Program, solid: Any, features: Sequence[Any]) -> tuple[Prog
 
     def part_for(su: Setup) -> KernelSetupPart:
         if su.index not in parts:
-            parts[su.index] = KernelSetupPart(solid, su.approach)
+            parts[su.index] = KernelSetupPart(solid, su.approach, features)
         return parts[su.index]
 
     def turn(su: Setup):  # type: ignore[no-untyped-def]
@@ -296,7 +308,7 @@ def generate(path: str | Path, *, post: str = "linuxcnc", material: str | None =
     prog = plan(body.features, part=Path(path).name, bbox_min=lo, bbox_max=hi, levels=levels,
                 section=section_fn(solid), material=mat, settings=settings, catalogue=catalogue, stock=stock,
                 chosen=chosen, meta={"dfm_version": __version__, "generated_at": timestamp},
-                shadow=KernelSetupPart(solid, (0.0, 0.0, 1.0)).shadow)
+                shadow=KernelSetupPart(solid, (0.0, 0.0, 1.0), body.features).shadow)
     if others:
         prog = replace(prog, unreachable=prog.unreachable + others)
     prog, ver = guarded(prog, solid, body.features)

@@ -27,7 +27,7 @@ from OCP.BRepTools import BRepTools, BRepTools_WireExplorer
 from OCP.GC import GC_MakeArcOfCircle
 from OCP.GCPnts import GCPnts_QuasiUniformDeflection
 from OCP.GeomAbs import GeomAbs_Arc, GeomAbs_Circle, GeomAbs_Line, GeomAbs_Plane
-from OCP.gp import gp_Dir, gp_Pln, gp_Pnt, gp_Trsf, gp_Vec
+from OCP.gp import gp_Ax2, gp_Circ, gp_Dir, gp_Pln, gp_Pnt, gp_Trsf, gp_Vec
 from OCP.ShapeFix import ShapeFix_Face
 from OCP.ShapeUpgrade import ShapeUpgrade_UnifySameDomain
 from OCP.TopAbs import TopAbs_FACE, TopAbs_REVERSED, TopAbs_WIRE
@@ -204,15 +204,25 @@ def section(solid, z: float) -> list[tuple[list[SegT], list[list[SegT]]]]:  # ty
 
 
 def shadow(solid, heights: Sequence[float],  # type: ignore[no-untyped-def]
-           cache: dict[float, list[TopoDS_Face]] | None = None) -> list[tuple[list[SegT], list[list[SegT]]]]:
+           cache: dict[float, list[TopoDS_Face]] | None = None,
+           keep_out: Sequence[tuple[float, float, float, float, float]] = ()
+           ) -> list[tuple[list[SegT], list[list[SegT]]]]:
     """The union of the part's cross-sections at ``heights``, as regions in the plane z = 0.
 
     With heights that sample every band of the part above some z (each band's middle and
     both sides of every level), this is the part's shadow from above z: what a tool coming
     down from +Z must stay out of. Built with OCCT's boolean fuse of the planar sections;
-    ``cache`` keeps each height's flattened section for the next call.
+    ``cache`` keeps each height's flattened section for the next call. ``keep_out`` adds
+    discs (x, y, radius, z_low, z_high) to the union at the heights they span: a helical
+    surface (a modelled external thread's crests) has no finite set of sections whose union
+    is its shadow, but its major cylinder is.
     """
     faces: list[TopoDS_Face] = []
+    for x, y, r, z_lo, z_hi in keep_out:
+        if any(z_lo - 1e-9 <= z <= z_hi + 1e-9 for z in heights):
+            circ = gp_Circ(gp_Ax2(gp_Pnt(x, y, 0.0), gp_Dir(0, 0, 1)), r)
+            edge = BRepBuilderAPI_MakeEdge(circ).Edge()
+            faces.append(BRepBuilderAPI_MakeFace(BRepBuilderAPI_MakeWire(edge).Wire(), True).Face())
     for z in heights:
         if cache is not None and z in cache:
             faces += cache[z]
