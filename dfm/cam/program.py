@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from dfm.cam import feeds as feedmod
@@ -115,6 +115,7 @@ class _Ctx:
     catalogue: Sequence[Cutter]
     chosen: Mapping[tuple[str, str], Cutter]
     tools: dict[str, Tool]
+    finish: Sequence[Feature] = field(default_factory=tuple)
 
     def tool(self, cutter: Cutter) -> Tool:
         t = self.tools.get(cutter.id)
@@ -148,7 +149,8 @@ def plan(features: Sequence[Feature], *, part: str, bbox_min: Vec3, bbox_max: Ve
     """
     s = settings
     stock = stock or StockSpec(margin=s["stock_margin_mm"])
-    ctx = _Ctx(s, material, catalogue, chosen or {}, {})
+    finish = tuple(f for f in features if f.kind == "anodize_allowance" and f.props.get("target") != "thread")
+    ctx = _Ctx(s, material, catalogue, chosen or {}, {}, finish)
     groups: dict[Vec3, list[Feature]] = {}
     unreachable: list[tuple[str, str]] = []
     by_id = {f.id: f for f in features}
@@ -411,11 +413,49 @@ def _region_ops(f: Feature, ctx: _Ctx, safe_z: float, part_top: float, part_bott
     depth = part_top - z_floor
     width = float(f.dims.get("width_mm", 0.0)) or math.inf
     corner = float(f.dims.get("min_corner_radius_mm", 0.0))
-    return _mill_region(f.id, f.kind, outer, holes, z_top, z_floor, depth, width, corner, ctx, safe_z, allow)
+    grow, gnotes = finish_offset(ctx, (), f.id, width, ("width",)) if math.isfinite(width) else (0.0, ())
+    return _mill_region(f.id, f.kind, outer, holes, z_top, z_floor, depth, width, corner, ctx, safe_z, allow,
+                        grow, gnotes)
+
+
+def finish_offset(ctx: _Ctx, faces: Sequence[int], fid: str, modelled_mm: float, kinds: Sequence[str]
+                  ) -> tuple[float, tuple[str, ...]]:
+    """Per-side growth (mm) of a region so that a finished size lands mid pre-finish band, and its header note.
+
+    The part's finish (``anodize_allowance`` features of the rules stage) says what size a
+    surface must have before finishing; the finishing pass machines the middle of that band
+    (a bore or width grows by ``(target − modelled) / 2`` per side). A masked surface is
+    machined to its finished (modelled) size.
+    """
+    fs = set(faces)
+    hit = next((a for a in ctx.finish if a.props.get("target") in kinds and fs and fs & set(a.faces)), None)
+    if hit is None and not fs:
+        hit = next((a for a in ctx.finish if a.props.get("target") in kinds
+                    and fid in (a.props.get("features") or ())), None)
+    if hit is None:
+        return 0.0, ()
+    d = hit.dims
+    label = str(hit.props.get("size", hit.props.get("target")))
+    if hit.props.get("masked"):
+        return 0.0, (f"finish {label}: masked, machined to the finished size {modelled_mm:.4f} mm",)
+    lo, hi = float(d["premachine_min_mm"]), float(d["premachine_max_mm"])
+    target = (lo + hi) / 2
+    if not ctx.settings.values.get("finish_offsets", 0.0):
+        # dfm.cam.guard checks every pass against the finished model: an offset pass reads as a gouge and
+        # would be dropped, until the guard is given the pre-finish surfaces
+        return 0.0, (f"finish {label} ({hit.props.get('source')}): pre-finish {lo:.4f}-{hi:.4f} mm (middle "
+                     f"{target:.4f}) NOT applied: machined to the modelled {modelled_mm:.4f} mm "
+                     "(the guard cannot accept an offset pass yet)",)
+    note = (f"finish {label} ({hit.props.get('source')}): finished {float(d['finished_mm']):.4f} mm, the film moves it "
+            f"{float(d['size_change_min_um']):+.1f}..{float(d['size_change_max_um']):+.1f} um; pre-finish "
+            f"{lo:.4f}-{hi:.4f} mm, machined to {target:.4f} mm (the middle)")
+    return (target - modelled_mm) / 2, (note,)
 
 
 def _mill_region(fid: str, kind: str, outer: Loop, holes: list[Loop], z_top: float, z_floor: float, depth: float,
-                 width: float, corner: float, ctx: _Ctx, safe_z: float, allow: float) -> list[Operation]:
+                 width: float, corner: float, ctx: _Ctx, safe_z: float, allow: float, grow: float = 0.0,
+                 grow_notes: tuple[str, ...] = ()) -> list[Operation]:
+    """Rough and finish a region; the finishing pass moves every wall ``grow`` mm outward (finish offset)."""
     s = ctx.settings
     # dfm.tooling's rest tool (the one that fits the corners) finishes the walls when it chose one
     def reaches(c: Cutter | None) -> Cutter | None:
@@ -449,14 +489,15 @@ def _mill_region(fid: str, kind: str, outer: Loop, holes: list[Loop], z_top: flo
                                     ramp_angle_deg=s["ramp_angle_deg"], retract_z=z_top + s["retract_mm"])
     ops.append(_op(f"{fid} rough", kind, (fid,), tr, cd, steps, safe_z, s))
     tf = ctx.tool(finish)
-    walls = strategies.classify(strategies.offset(outer, holes, -tf.radius))
+    walls = strategies.classify(strategies.offset(outer, holes, -tf.radius + grow))
     if not walls:
         raise CamError(f"the region is too narrow for the finishing tool Ø{finish.diameter_mm:g}")
-    cdf = feedmod.cutting_data(finish, ctx.material, s, ae_mm=allow)
+    cdf = feedmod.cutting_data(finish, ctx.material, s, ae_mm=allow + max(grow, 0.0))
+    # the lead-in stays in what roughing cleared: allowance measured from the offset wall
     steps = strategies.finish_walls(walls, z_top=z_top, z_floor=z_floor, ap=s["ap_over_d"] * finish.diameter_mm,
-                                    allowance=allow, retract_z=z_top + s["retract_mm"])
+                                    allowance=allow + grow, retract_z=z_top + s["retract_mm"])
     kind_f = "finish-wall" if finish.id == rough.id else "finish-wall rest"
-    ops.append(_op(f"{fid} finish", kind_f, (fid,), tf, cdf, steps, safe_z, s, tuple(notes)))
+    ops.append(_op(f"{fid} finish", kind_f, (fid,), tf, cdf, steps, safe_z, s, tuple(notes) + grow_notes))
     return ops
 
 
@@ -492,11 +533,13 @@ def _hole_ops(f: Feature, ctx: _Ctx, safe_z: float, part_top: float, part_bottom
             raise CamError(f"{st.get('kind')} on the {st.get('side', 'entry')} side needs another tool or setup")
         cb_top = z_open - float(st.get("from_mm", 0.0))
         cb_floor = cb_top - float(st["depth_mm"])
+        grow, gnotes = finish_offset(ctx, tuple(st.get("faces") or ()), f.id, float(st["diameter_mm"]), ("bore",))
         ops.extend(_mill_region(f"{f.id} counterbore", "counterbore", circle((x, y), st["diameter_mm"] / 2), [],
                                 cb_top, cb_floor, part_top - cb_floor, float(st["diameter_mm"]),
-                                float(st["diameter_mm"]) / 2, ctx, safe_z, s["finish_allowance_mm"]))
+                                float(st["diameter_mm"]) / 2, ctx, safe_z, s["finish_allowance_mm"], grow, gnotes))
         z_main_top = min(z_main_top, cb_floor)
     bottom = f.props.get("bottom", "through" if through else "flat")
+    grow, gnotes = finish_offset(ctx, tuple(f.props.get("bore_faces") or ()), f.id, d, ("bore",))
     drill = ctx.chosen.get((f.id, "drill"))
     if drill is None and bottom in ("through", "drill-point"):
         extra = point_length(d, None) if through else 0.0  # the same need as dfm.tooling's drill_reach_needed
@@ -515,12 +558,15 @@ def _hole_ops(f: Feature, ctx: _Ctx, safe_z: float, part_top: float, part_bottom
             notes = (f"through: drilled {tip:.3f} mm deeper for the {angle:g} deg point{assumed}",)
         if thread_extra > 0:
             notes += (f"{thread_extra:.3f} mm deeper below the part for the thread mill's full last turn",)
+        if gnotes and abs(grow) > 1e-6:
+            notes += (gnotes[0].replace("machined to", "NOT machined to") + ": drilled at the modelled size "
+                      "(ream or mill it to the pre-finish size)",)
         steps = strategies.drill(x, y, z_top=z_main_top, z_bottom=z_drill, peck=cd.peck_mm,
                                  retract_z=z_main_top + s["retract_mm"])
         ops.append(_op(f"{f.id} drill", "drill", (f.id,), tool, cd, steps, safe_z, s, notes))
         return ops
     ops.extend(_mill_region(f.id, "hole", circle((x, y), d / 2), [], z_main_top, z_floor, part_top - z_floor,
-                            d, d / 2, ctx, safe_z, s["finish_allowance_mm"]))
+                            d, d / 2, ctx, safe_z, s["finish_allowance_mm"], grow, gnotes))
     return ops
 
 
