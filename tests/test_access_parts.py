@@ -100,3 +100,35 @@ def test_convex_round_of_the_parts_edge_is_not_part_of_a_step(make_part):
     assert len(rounds) == 2
     assert not rounds & set(s.faces)
     assert s.kind == "step" and s.dims["depth_mm"] == pytest.approx(2.0, abs=UM)
+
+
+def _width_of(outline):
+    ys = [p[1] for p in outline]
+    return max(ys) - min(ys)
+
+
+def test_t_slot_outline_is_the_neck_opening_not_the_head_floor(make_part):
+    # CAM clears props.outline from the approach: only the neck's shadow-free strip is reachable
+    an = _analyse(make_part, "accp-tslot", "t_slot_block")
+    (s,) = _kind(an, "slot")
+    assert _width_of(s.props["outline"]) == pytest.approx(1.0, abs=UM)  # neck_width
+    assert _width_of(s.props["floor_outline"]) == pytest.approx(3.0, abs=UM)  # head_width
+    xs = [p[0] for p in s.props["outline"]]
+    assert max(xs) - min(xs) == pytest.approx(10.0, abs=UM)
+    (u,) = _kind(an, "undercut")
+    assert u.props["opens_into"] == s.id
+
+
+def test_dovetail_has_a_slot_for_its_opening(make_part):
+    an = _analyse(make_part, "accp-dovetail", "dovetail_block")
+    (s,) = _kind(an, "pocket", "slot", "step")
+    assert s.kind == "slot" and s.props["approach"] == [0.0, 0.0, 1.0] and s.props["open"]
+    assert s.dims["width_mm"] == pytest.approx(2.0, abs=UM)  # top_width: the opening
+    assert s.dims["depth_mm"] == pytest.approx(1.5, abs=UM)
+    assert s.dims["length_mm"] == pytest.approx(10.0, abs=UM)
+    assert _width_of(s.props["outline"]) == pytest.approx(2.0, abs=UM)
+    assert _width_of(s.props["floor_outline"]) == pytest.approx(2.0 + 2 * 1.5 / math.tan(math.radians(60)), abs=UM)
+    flanks = {i for i, f in an.geo.faces.items() if f.kind == "plane" and -0.6 < f.normal[2] < -0.4}
+    under = [f for f in an.features if f.kind == "undercut"]
+    assert {i for u in under for i in u.faces} == flanks
+    assert all(u.props["opens_into"] == s.id for u in under)

@@ -63,6 +63,11 @@ def _is_floor_chamfer(f, a: Vec3) -> bool:  # type: ignore[no-untyped-def]
     return f.kind == "plane" and 1e-6 < dot(f.normal, a) < 1 - 1e-6
 
 
+def _is_overhang(f, a: Vec3) -> bool:  # type: ignore[no-untyped-def]
+    """A flat face leaning over the approach (facing partly against it): a dovetail's flank."""
+    return f.kind == "plane" and -1 + 1e-6 < dot(f.normal, a) < -1e-6
+
+
 def _is_floor_fillet(f, a: Vec3) -> bool:  # type: ignore[no-untyped-def]
     if not f.concave:
         return False
@@ -186,10 +191,19 @@ def _grow(an: Analysis, acc: Access, floor_id: int, a: Vec3, used: set[int]) -> 
                  and any(geo.edges[e].convexity == "concave" for e in edges)}
         if len(joins) < 2:
             region.discard(fid)
+    # faces leaning over the floor from its edges (a dovetail's flanks) bound the region from above
+    lean = {nb for nb, edges in geo.neighbours(floor_id).items() if nb not in used and nb not in an.claimed
+            and _is_overhang(geo.faces[nb], a) and any(geo.edges[e].convexity == "concave" for e in edges)}
+    for fid in sorted(lean):  # ... where no straight cutter reaches them (else it is a V's other flank)
+        n = geo.faces[fid].normal
+        ds = [d for d in acc.directions() if dot(n, d) > 1e-6]
+        if any(acc.centre_visible_many((fid, d) for d in ds)):
+            lean.discard(fid)
+    region |= lean
     if hidden:  # something overhangs the floor: its opening may be walls that do not touch it
         over = _overhead_walls(an, acc, region, a, used)
         floor_vis = acc.visible(floor_id, a)
-        if not over and sum(floor_vis) * 2 < len(floor_vis):
+        if not over and not lean and sum(floor_vis) * 2 < len(floor_vis):
             return None  # mostly covered and no opening above it: a floor seen only through a gap
         region |= over
     return region if len(region) > 1 else None
@@ -238,9 +252,10 @@ def _region_feature(an: Analysis, acc: Access, a: Vec3, floor_id: int, region: s
     floor = geo.faces[floor_id]
     floor_h = dot(floor.origin, a)
     walls = [geo.faces[i] for i in sorted(region) if i != floor_id and _is_wall(geo.faces[i], a)]
-    if not walls:
+    leaning = [geo.faces[i] for i in sorted(region) if _is_overhang(geo.faces[i], a)]
+    if not walls and not leaning:
         return
-    top = max(acc.extent(w.id, a)[1] for w in walls)
+    top = max(acc.extent(w.id, a)[1] for w in walls + leaning)
     depth = top - floor_h
     if depth <= 1e-6:
         return
@@ -262,7 +277,14 @@ def _region_feature(an: Analysis, acc: Access, a: Vec3, floor_id: int, region: s
     if annulus is not None:
         width, width_dir = annulus[1] - annulus[0], None
     # Outline of the floor in the approach frame; lengths wall to wall, over every face of the region.
-    loops = geo.face_loops(floor_id, deflection=0.001)
+    loops = floor_loops = geo.face_loops(floor_id, deflection=0.001)
+    if floor_seen < 1.0 or leaning:
+        # part of the floor lies under an overhang: the outline is what a cutter along a reaches
+        opening = _opening(an, acc, floor_id, a)
+        if opening is not None:
+            loops = opening
+            if not math.isfinite(width):
+                width, width_dir = _caliper_2d(loops[0], a)
     u, v = _frame(a)
     if width_dir is not None:
         u = width_dir
@@ -343,6 +365,8 @@ def _region_feature(an: Analysis, acc: Access, a: Vec3, floor_id: int, region: s
         "outline": [[round(dot(p, frame_u), 6), round(dot(p, frame_v), 6)] for p in outer],
         "islands": [[[round(dot(p, frame_u), 6), round(dot(p, frame_v), 6)] for p in loop] for loop in loops[1:]],
     }
+    if loops is not floor_loops:
+        props["floor_outline"] = [[round(dot(p, frame_u), 6), round(dot(p, frame_v), 6)] for p in floor_loops[0]]
     if annulus is not None:
         props["shape"] = "annular"
     if floor_seen < 1.0:
@@ -355,6 +379,68 @@ def _region_feature(an: Analysis, acc: Access, a: Vec3, floor_id: int, region: s
     for i in region:
         an.claimed.setdefault(i, fid_)
     add_chamfers(an, [i for i in sorted(region) if _is_floor_chamfer(geo.faces[i], a)], a, fid_, "floor")
+
+
+def _opening(an: Analysis, acc: Access, floor_id: int, a: Vec3) -> list[list[Vec3]] | None:
+    """Loops of the part of the floor no face above it covers along ``a`` (None when none does).
+
+    The faces that cover it face partly against ``a`` (a T-slot head's ceilings, a dovetail's
+    flanks) and lie above the floor; what their shadows leave is the reachable outline. Of
+    pieces it falls into, the largest.
+    """
+    geo = an.geo
+    floor = geo.faces[floor_id]
+    floor_h = dot(floor.origin, a)
+    axis = next((k for k in range(3) if abs(abs(a[k]) - 1.0) < 1e-12), None)
+    flo, fhi = floor.bbox
+    over = []
+    for fid, f in geo.faces.items():
+        if fid == floor_id or acc.extent(fid, a)[1] <= floor_h + 1e-6:
+            continue
+        if axis is not None and any(f.bbox[1][k] <= flo[k] + 1e-9 or f.bbox[0][k] >= fhi[k] - 1e-9
+                                    for k in range(3) if k != axis):
+            continue  # beside the floor
+        if f.kind == "plane":
+            if dot(f.normal, a) < -1e-9:
+                over.append(fid)
+        elif any(dot(n, a) < -1e-6 for _, n in acc.points(fid)):
+            over.append(fid)
+    if not over:
+        return None
+    pieces = geo.unshadowed_loops(floor_id, over, a, deflection=0.001)
+    return pieces[0] if pieces and pieces[0] else None
+
+
+def _caliper_2d(outline: list[Vec3], a: Vec3) -> tuple[float, Vec3 | None]:
+    """Narrowest width of a closed outline across the approach, and its direction (3D)."""
+    u, v = _frame(a)
+    pts = sorted({(round(dot(p, u), 9), round(dot(p, v), 9)) for p in outline})
+    if len(pts) < 3:
+        return math.inf, None
+
+    def turn(o, p, q):  # type: ignore[no-untyped-def]
+        return (p[0] - o[0]) * (q[1] - o[1]) - (p[1] - o[1]) * (q[0] - o[0])
+
+    hull: list[tuple[float, float]] = []
+    for seq in (pts, pts[::-1]):  # monotone chain: lower then upper hull
+        part: list[tuple[float, float]] = []
+        for p in seq:
+            while len(part) >= 2 and turn(part[-2], part[-1], p) <= 0:
+                part.pop()
+            part.append(p)
+        hull.extend(part[:-1])
+    best, best_dir = math.inf, None
+    for k, p in enumerate(hull):
+        q = hull[(k + 1) % len(hull)]
+        ex, ey = q[0] - p[0], q[1] - p[1]
+        n = math.hypot(ex, ey)
+        if n < 1e-12:
+            continue
+        nx, ny = -ey / n, ex / n
+        w = max(abs((r[0] - p[0]) * nx + (r[1] - p[1]) * ny) for r in hull)
+        if w < best - 1e-12:
+            best, best_dir = w, (u[0] * nx + v[0] * ny, u[1] * nx + v[1] * ny, u[2] * nx + v[2] * ny)
+    return best, best_dir
 
 
 def _tilt_deg(a: Vec3) -> float:

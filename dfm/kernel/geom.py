@@ -775,13 +775,63 @@ class Geometry:
 
         Edges are discretised so that the chord error stays below ``deflection`` mm.
         """
+        return self._loops(self.solid.face(fid), deflection)
+
+    def unshadowed_loops(self, floor_id: int, over: Sequence[int], direction: Vec3,
+                         deflection: float = 0.002) -> list[list[list[Vec3]]]:
+        """The pieces of planar face ``floor_id`` that faces ``over`` leave uncovered along ``direction``.
+
+        Each face in ``over`` casts its shadow onto the floor along -direction (a prism swept
+        from it to below the floor); what the shadows leave of the floor is what a cutter coming
+        in along ``direction`` can reach. Returns each piece's loops (outer first, as
+        :meth:`face_loops`), largest piece first; [] when nothing is left.
+        """
+        from OCP.BRepAlgoAPI import BRepAlgoAPI_Cut
+        from OCP.BRepPrimAPI import BRepPrimAPI_MakePrism
+        from OCP.TopAbs import TopAbs_FACE
+        from OCP.TopExp import TopExp_Explorer
+        from OCP.TopoDS import TopoDS
+        from OCP.TopTools import TopTools_ListOfShape
+
+        from dfm.errors import KernelError
+
+        floor = self.solid.face(floor_id)
+        h_floor = _dot(self.faces[floor_id].centroid, direction)
+        tools = TopTools_ListOfShape()
+        for fid in over:
+            lo, hi = self.faces[fid].bbox
+            top = max(_dot((x, y, z), direction)
+                      for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2]))
+            length = top - h_floor + 1.0
+            vec = gp_Vec(-direction[0] * length, -direction[1] * length, -direction[2] * length)
+            tools.Append(BRepPrimAPI_MakePrism(self.solid.face(fid), vec).Shape())
+        args = TopTools_ListOfShape()
+        args.Append(floor)
+        cut = BRepAlgoAPI_Cut()
+        cut.SetArguments(args)
+        cut.SetTools(tools)
+        cut.Build()
+        if not cut.IsDone():
+            raise KernelError(f"shadows on face {floor_id}: the boolean cut failed")
+        pieces = []
+        exp = TopExp_Explorer(cut.Shape(), TopAbs_FACE)
+        while exp.More():
+            face = TopoDS.Face_s(exp.Current())
+            props = GProp_GProps()
+            BRepGProp.SurfaceProperties_s(face, props)
+            if props.Mass() > 1e-12:
+                pieces.append((props.Mass(), self._loops(face, deflection)))
+            exp.Next()
+        pieces.sort(key=lambda p: -p[0])
+        return [loops for _, loops in pieces]
+
+    def _loops(self, face, deflection: float) -> list[list[Vec3]]:  # type: ignore[no-untyped-def]
         from OCP.BRepTools import BRepTools_WireExplorer
         from OCP.GCPnts import GCPnts_QuasiUniformDeflection
         from OCP.TopAbs import TopAbs_WIRE
         from OCP.TopExp import TopExp_Explorer
         from OCP.TopoDS import TopoDS
 
-        face = self.solid.face(fid)
         outer = BRepTools.OuterWire_s(face)
         wires = [outer] if not outer.IsNull() else []
         exp = TopExp_Explorer(face, TopAbs_WIRE)
