@@ -14,7 +14,7 @@ from generators import export_step
 
 from dfm.cam import guard, rs274, sim
 from dfm.cam.gcode import generate, guarded, part_geometry, section_fn
-from dfm.cam.model import Feed, Rapid
+from dfm.cam.model import Arc, Feed, Rapid
 
 pytestmark = pytest.mark.slow
 
@@ -234,3 +234,35 @@ def test_parts_a_three_axis_cutter_cannot_fully_reach(make_part, name):
         for (_, text) in gen.files:
             run = rs274.run(text, gen.program)
             assert run.ok, (name, run.errors)
+
+
+def test_finish_offsets_machine_bores_to_the_middle_of_the_pre_finish_band(tmp_path):
+    """Issue 15 with the guard: the Ø4 bore of an anodized barrel (±3 um, 10-25 um Type II) is finished
+    at the middle of its pre-anodize band, 4.0175, and the guard verifies it with that allowance only."""
+    from test_finish_sizes import FILM, barrel_seat_end
+
+    from dfm import api
+    from dfm.rules.spec import dumps
+
+    part = export_step(barrel_seat_end(), tmp_path / "barrel.step")
+    spec = tmp_path / "barrel.dfm.toml"
+    spec.write_text(dumps({"material": "6061-T6", "finish": FILM,
+                           "tolerance": [{"select": {"diameter_mm": 4.0}, "plus_um": 3, "minus_um": 3}]}))
+    gen, result = generate(part, options=api.Options(material="6061-T6", spec=str(spec)))
+    ver = gen.verification
+    assert not ver.dropped, ver.dropped
+    (allow,) = [f for f in result.bodies[0].features if f.kind == "anodize_allowance" and f.props.get("explicit")]
+    target = (allow.dims["premachine_min_mm"] + allow.dims["premachine_max_mm"]) / 2
+    assert target == pytest.approx(4.0175)
+    ops = [(su, op) for su in gen.program.setups for op in su.operations
+           if op.into_part_mm > 0 and any(f"machined to {target:.4f}" in n for n in op.notes)]
+    assert ops, [op.notes for su in gen.program.setups for op in su.operations]
+    su, op = ops[0]
+    assert op.into_part_mm == pytest.approx((target - 4.0) / 2, abs=1e-9)
+    # the machined bore: the finishing pass's tool centre (as posted) plus the tool radius, about the bore axis
+    posted = guard._as_posted(op.steps)
+    rad = max(math.hypot(s.x, s.y) for s in posted if isinstance(s, Feed | Arc) and s.z < su.part_top - 0.1)
+    assert 2 * (rad + op.tool.radius) == pytest.approx(target, abs=1e-3)
+    if rs274.available():
+        run = rs274.run(gen.files[0][1], gen.program)
+        assert run.ok, run.errors

@@ -132,6 +132,7 @@ _RANGES: dict[str, tuple[float, bool, float]] = {
     "unknown_shank_mm": (0.0, False, 100.0),
     "holder_diameter_mm": (0.0, False, 500.0),
     "shank_stickout_mm": (0.0, True, 500.0),
+    "finish_offsets": (0.0, True, 1.0),
 }
 
 
@@ -146,7 +147,7 @@ def _not_shared(key: str, where: str) -> None:
 
 
 #: Settings that count something.
-_WHOLE = frozenset({"thread_passes"})
+_WHOLE = frozenset({"thread_passes", "finish_offsets"})
 
 
 def _in_range(key: str, v: Any, where: str) -> float:

@@ -86,6 +86,7 @@ class OpCheck:
     moves: int
     closest_mm: float | None
     problems: tuple[str, ...]
+    allowed_mm: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,10 @@ class Verification:
                f"against the exact part ({grid}; side check every {SPACING_MM * 1000:g} um against the exact "
                f"sections, {sc.samples} samples); no gouge over {self.tol_mm * 1000:g} um, no rapid through stock, "
                f"no shank or holder contact; {close}"]
+        for oc in sc.ops:
+            if oc.allowed_mm > 0:
+                out.append(f"  {oc.name}: cuts {oc.allowed_mm * 1000:.2f} um past the modelled walls on purpose (the "
+                           "pre-finish size): checked with that allowance")
         for s, fid, why in self.dropped:
             if s == setup_index:
                 out.append(f"GUARD removed {fid}: {why}")
@@ -454,7 +459,9 @@ def verify(program: Program, part_for: Callable[[Setup], SetupPart], *, features
                                              tool=bodies[op.tool.number])
                 if not problems:
                     before, first = len(s.violations), len(s.near)
+                    s.tol = tol + op.into_part_mm  # a pass machined to a pre-finish size cuts that much on purpose
                     s.run(moves)
+                    s.tol = tol
                     worst: dict[str, float] = {}
                     for v in s.violations[before:]:
                         worst[v.kind] = max(worst.get(v.kind, 0.0), v.amount_mm)
@@ -469,19 +476,21 @@ def verify(program: Program, part_for: Callable[[Setup], SetupPart], *, features
                             n_samples += ns
                             finite = side[np.isfinite(side)]
                             op_close = float(finite.min()) if finite.size else None
-                    if op_close is not None and op_close < -tol:
+                    if op_close is not None and op_close < -(tol + op.into_part_mm):
                         worst["gouge"] = max(worst.get("gouge", 0.0), -op_close)
                     problems = [_describe(k, v) for k, v in sorted(worst.items())]
                     if unverified:
                         problems.append(unverified)
                     if op_close is not None:
+                        op_close += op.into_part_mm  # measured from the surface this pass is meant to cut
                         closest = op_close if closest is None else min(closest, op_close)
                 else:
                     op_close = None
                 n_moves += len(moves)
                 if moves:
                     pos = moves[-1].b
-                op_checks.append(OpCheck(su.index, op.name, op.features, len(moves), op_close, tuple(problems)))
+                op_checks.append(OpCheck(su.index, op.name, op.features, len(moves), op_close, tuple(problems),
+                                         op.into_part_mm))
                 if problems:
                     failing.setdefault(su.index, {})[_group(op)] = f"{op.name}: {problems[0]}"
             sims[su.index] = s

@@ -136,6 +136,8 @@ class Operation:
         cutting: Speeds and feeds.
         steps: The toolpath (after filters: feeds set, retracts inserted).
         notes: Remarks for the header (rest material left, assumptions).
+        into_part_mm: How far past the modelled surface this operation cuts on purpose (a
+            finishing pass machined to a pre-finish size); the guard allows that much.
     """
 
     name: str
@@ -145,6 +147,7 @@ class Operation:
     cutting: CuttingData
     steps: tuple[Step, ...]
     notes: tuple[str, ...] = ()
+    into_part_mm: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -440,12 +440,10 @@ def finish_offset(ctx: _Ctx, faces: Sequence[int], fid: str, modelled_mm: float,
         return 0.0, (f"finish {label}: masked, machined to the finished size {modelled_mm:.4f} mm",)
     lo, hi = float(d["premachine_min_mm"]), float(d["premachine_max_mm"])
     target = (lo + hi) / 2
-    if not ctx.settings.values.get("finish_offsets", 0.0):
-        # dfm.cam.guard checks every pass against the finished model: an offset pass reads as a gouge and
-        # would be dropped, until the guard is given the pre-finish surfaces
+    if not ctx.settings["finish_offsets"]:
         return 0.0, (f"finish {label} ({hit.props.get('source')}): pre-finish {lo:.4f}-{hi:.4f} mm (middle "
-                     f"{target:.4f}) NOT applied: machined to the modelled {modelled_mm:.4f} mm "
-                     "(the guard cannot accept an offset pass yet)",)
+                     f"{target:.4f}) NOT applied (finish_offsets = 0): machined to the modelled "
+                     f"{modelled_mm:.4f} mm",)
     note = (f"finish {label} ({hit.props.get('source')}): finished {float(d['finished_mm']):.4f} mm, the film moves it "
             f"{float(d['size_change_min_um']):+.1f}..{float(d['size_change_max_um']):+.1f} um; pre-finish "
             f"{lo:.4f}-{hi:.4f} mm, machined to {target:.4f} mm (the middle)")
@@ -497,7 +495,8 @@ def _mill_region(fid: str, kind: str, outer: Loop, holes: list[Loop], z_top: flo
     steps = strategies.finish_walls(walls, z_top=z_top, z_floor=z_floor, ap=s["ap_over_d"] * finish.diameter_mm,
                                     allowance=allow + grow, retract_z=z_top + s["retract_mm"])
     kind_f = "finish-wall" if finish.id == rough.id else "finish-wall rest"
-    ops.append(_op(f"{fid} finish", kind_f, (fid,), tf, cdf, steps, safe_z, s, tuple(notes) + grow_notes))
+    op = _op(f"{fid} finish", kind_f, (fid,), tf, cdf, steps, safe_z, s, tuple(notes) + grow_notes)
+    ops.append(replace(op, into_part_mm=max(grow, 0.0)))
     return ops
 
 
