@@ -277,6 +277,13 @@ class Simulation:
             return
         body = mv.body or ToolBody(r)
         (ax, ay, _), (bx, by, _) = mv.a, mv.b
+        if self.top is None:  # the highest material there can ever be (stock only gets lower)
+            finite = self.height[np.isfinite(self.height)]
+            self.top = max(float(finite.max()) if finite.size else -math.inf, float(self.part.max()))
+        if min(mv.a[2], mv.b[2]) > self.top + self.tol:  # above all material: nothing to cut or touch
+            self.swept += 1
+            self.near.append(False)
+            return
         if mv.center is not None:
             lo_x, hi_x, lo_y, hi_y = _arc_box(mv)
         else:
@@ -294,9 +301,6 @@ class Simulation:
         box = self._box(lo_x - r, hi_x + r, lo_y - r, hi_y + r)
         if box is not None:
             self._cut(mv, body, *box)
-        if self.top is None:  # the highest material there can ever be (stock only gets lower)
-            finite = self.height[np.isfinite(self.height)]
-            self.top = max(float(finite.max()) if finite.size else -math.inf, float(self.part.max()))
         low = min(mv.a[2], mv.b[2])
         for kind, rad, above in (("shank", body.shank_radius, body.shank_from),
                                  ("holder", body.holder_radius, body.holder_from)):
