@@ -65,7 +65,11 @@ def canonical_axis(d: Vec3) -> Vec3:
 
 def clean(v: Vec3, digits: int = 9) -> Vec3:
     """Round away kernel noise (−0.0, 1e-17) for output."""
-    return tuple(0.0 if abs(round(x, digits)) == 0 else round(x, digits) for x in v)  # type: ignore[return-value]
+    out = []
+    for x in v:
+        r = round(x, digits)
+        out.append(0.0 if r == 0 else r)
+    return tuple(out)  # type: ignore[return-value]
 
 
 AXES: tuple[Vec3, ...] = ((0.0, 0.0, 1.0), (0.0, 0.0, -1.0), (1.0, 0.0, 0.0), (-1.0, 0.0, 0.0),

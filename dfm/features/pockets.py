@@ -82,7 +82,8 @@ def find_pockets(an: Analysis) -> None:
     acc = access(geo)
     used: set[int] = set()
     # closed rings of walls first: a tunnel's floor seen through a pocket that crosses it is no step floor
-    _passages(an, acc, used, rings=True)
+    comps: dict[Vec3, list[set[int]]] = {}
+    _passages(an, acc, used, comps, rings=True)
     for a in acc.directions():
         top = acc.body_extent(a)
         floors = [
@@ -113,7 +114,7 @@ def find_pockets(an: Analysis) -> None:
             open_faces = {o for (o, _, _), h in zip(ps, hits[k:k + len(ps)], strict=True) if h is None}
             k += len(ps)
             _region_feature(an, acc, a, fid, region, seen_share, open_faces)
-    _passages(an, acc, used, rings=False)
+    _passages(an, acc, used, comps, rings=False)
     for f in an.features:
         if f.kind in ("pocket", "slot", "step") and "depth_width_ratio" in f.dims:
             an.measure("max_pocket_depth_ratio", f.dims["depth_width_ratio"], f.faces, f.location_mm,
@@ -549,7 +550,29 @@ def _min_gap(planes: list) -> float:  # type: ignore[type-arg]
     return width
 
 
-def _passages(an: Analysis, acc: Access, used: set[int], rings: bool) -> None:
+def _wall_comps(geo, cands: set[int]) -> list[set[int]]:  # type: ignore[no-untyped-def]
+    """Connected sets (of two faces or more) of ``cands`` joined by concave or tangent edges."""
+    out = []
+    seen: set[int] = set()
+    for seed in sorted(cands):
+        if seed in seen:
+            continue
+        comp = {seed}
+        todo = [seed]
+        while todo:
+            cur = todo.pop()
+            for nb, edges in geo.neighbours(cur).items():
+                if nb in cands and nb not in comp and any(
+                        geo.edges[e].convexity in ("concave", "tangent") for e in edges):
+                    comp.add(nb)
+                    todo.append(nb)
+        seen |= comp
+        if len(comp) >= 2:
+            out.append(comp)
+    return out
+
+
+def _passages(an: Analysis, acc: Access, used: set[int], comps: dict[Vec3, list[set[int]]], rings: bool) -> None:
     """Through slots and passages: loops of walls with no floor, open at both ends.
 
     The walls are joined by concave edges (or tangent ones into concave blends); a cutter
@@ -559,29 +582,23 @@ def _passages(an: Analysis, acc: Access, used: set[int], rings: bool) -> None:
     wall is seen from both ends at its middle are taken (a tunnel, before any floor is
     sought); without, the rest, including a V-shaped groove: walls with no floor and no two
     facing each other, meeting in a concave edge and all facing one side they are seen from.
+    ``comps`` keeps the wall sets per direction from the first call for the second (faces
+    are only taken away between them).
     """
     geo = an.geo
     dirs = [d for i, d in enumerate(acc.directions()) if i % 2 == 0 or i >= 6]
     for a in dirs:  # one of each ± axis pair: a through region is the same from both sides
         neg = (-a[0], -a[1], -a[2])
-        cands = {f.id for f in geo.faces.values() if f.id not in used and f.id not in an.claimed
-                 and _is_wall(f, a) and f.concave is not False}
-        seen: set[int] = set()
-        for seed in sorted(cands):
-            if seed in seen:
-                continue
-            comp = {seed}
-            todo = [seed]
-            while todo:
-                cur = todo.pop()
-                for nb, edges in geo.neighbours(cur).items():
-                    if nb in cands and nb not in comp and {geo.edges[e].convexity for e in edges} & {
-                            "concave", "tangent"}:
-                        comp.add(nb)
-                        todo.append(nb)
-            seen |= comp
-            if len(comp) < 2:
-                continue
+        known = comps.get(a)
+        if known is None:
+            cands = {f.id for f in geo.faces.values() if f.id not in used and f.id not in an.claimed
+                     and _is_wall(f, a) and f.concave is not False}
+            known = comps[a] = _wall_comps(geo, cands)
+        todo_comps = []
+        for c in known:
+            rest = {i for i in c if i not in used and i not in an.claimed}
+            todo_comps.extend([rest] if len(rest) == len(c) else _wall_comps(geo, rest))
+        for comp in todo_comps:
             ring = all(sum(1 for nb in geo.neighbours(i) if nb in comp) >= 2 for i in comp)
             ids = sorted(comp)
             if rings:

@@ -32,6 +32,14 @@ def _dot(a: Vec3, b: Vec3) -> float:
     return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
 
 
+def _axis(d: Vec3) -> tuple[int, int] | None:
+    """(k, ±1) when ``d`` is exactly ±e_k, else None."""
+    for k in range(3):
+        if abs(d[k]) == 1.0 and d[k - 1] == 0.0 and d[k - 2] == 0.0:
+            return k, (1 if d[k] > 0 else -1)
+    return None
+
+
 def _key(d: Vec3) -> Vec3:
     return (round(d[0], 9), round(d[1], 9), round(d[2], 9))
 
@@ -141,14 +149,29 @@ class Access:
         dirs: list[Vec3] = []
         slots: list[tuple[tuple[int, Vec3], int]] = []
         pending: dict[tuple[int, Vec3], list[bool]] = {}
+        per_axis: dict[int, int] = {}
+        for _fid, d in todo:
+            ax = _axis(d)
+            if ax is not None:
+                per_axis[ax[0]] = per_axis.get(ax[0], 0) + 5
+        indexes = {k: self._index(k, n) for k, n in per_axis.items()}
         for fid, d in todo:
             pts = self.points(fid)
             flags = [False] * len(pts)
             pending[(fid, d)] = flags
-            for k, (p, n) in enumerate(pts):
-                if _dot(n, d) < -1e-6:
+            ks = [k for k, (_p, n) in enumerate(pts) if _dot(n, d) >= -1e-6]
+            orig = [(p[0] + n[0] * OFFSET_MM, p[1] + n[1] * OFFSET_MM, p[2] + n[2] * OFFSET_MM)
+                    for p, n in (pts[k] for k in ks)]
+            ax = _axis(d)
+            index = indexes.get(ax[0]) if ax is not None else None
+            if index is not None and ax is not None and orig:
+                verdict = index.decide_box(orig, ax[1])  # the face's rays together, from the boxes
+                if verdict is not None:
+                    for k in ks:
+                        flags[k] = verdict
                     continue
-                origins.append((p[0] + n[0] * OFFSET_MM, p[1] + n[1] * OFFSET_MM, p[2] + n[2] * OFFSET_MM))
+            for k, o in zip(ks, orig, strict=True):
+                origins.append(o)
                 dirs.append(d)
                 slots.append(((fid, d), k))
         if origins:
@@ -191,6 +214,16 @@ class Access:
             out.append(any(full) if full is not None else cache[pair])
         return out
 
+    def _index(self, k: int, n_rays: int) -> _AxisIndex | None:
+        """The box index along axis k, once rays along it are many enough to pay for it (else None)."""
+        index = self._axis_index.get(k)
+        if index is None:
+            n = self._axis_rays[k] = self._axis_rays.get(k, 0) + n_rays
+            if n < max(_AxisIndex.MIN_RAYS, len(self.geo.faces) // 8):
+                return None  # too few rays along this axis to pay for its index
+            index = self._axis_index[k] = _AxisIndex(self.geo, k)
+        return index
+
     def _escapes(self, origins: list[Vec3], dirs: list[Vec3]) -> list[bool]:
         """For each ray: True when it leaves the solid without meeting a face.
 
@@ -203,20 +236,14 @@ class Access:
         free: list[bool | None] = [None] * len(origins)
         by_axis: dict[tuple[int, int], list[int]] = {}
         for i, d in enumerate(dirs):
-            for k in range(3):
-                if abs(d[k]) == 1.0 and d[k - 1] == 0.0 and d[k - 2] == 0.0:
-                    by_axis.setdefault((k, 1 if d[k] > 0 else -1), []).append(i)
-                    break
+            ax = _axis(d)
+            if ax is not None:
+                by_axis.setdefault(ax, []).append(i)
         for (k, sign), idx in by_axis.items():
-            n = self._axis_rays.get(k, 0) + len(idx)
-            self._axis_rays[k] = n
-            if n < max(_AxisIndex.MIN_RAYS, len(self.geo.faces) // 8) and k not in self._axis_index:
-                continue  # too few rays along this axis to pay for its index
-            index = self._axis_index.get(k)
-            if index is None:
-                index = self._axis_index[k] = _AxisIndex(self.geo, k)
-            for i in idx:
-                free[i] = index.decide(origins[i], sign)
+            index = self._index(k, len(idx))
+            if index is not None:
+                for i in idx:
+                    free[i] = index.decide_box([origins[i]], sign)
         todo = [i for i, f in enumerate(free) if f is None]
         if not todo:
             return [bool(f) for f in free]
@@ -396,64 +423,81 @@ class _AxisIndex:
         keep = rect[row]
         self.rects = csr(row[keep], cell[keep], pos[row[keep]])
 
-    def _cell(self, p: Vec3) -> int:
-        a = min(self.ni - 1, max(0, int(math.floor((p[self.i] - self.x0) / self.ci))))
-        b = min(self.nj - 1, max(0, int(math.floor((p[self.j] - self.y0) / self.cj))))
-        return a * self.nj + b
+    def decide_box(self, origins: Sequence[Vec3], sign: int) -> bool | None:
+        """For rays from all ``origins`` along sign·e_k: True all leave the solid, False all meet a face.
 
-    def decide(self, o: Vec3, sign: int) -> bool | None:
-        """True: the ray from ``o`` along sign·e_k leaves the solid; False: it meets a face; None: cast it."""
-        m = self.MARGIN
-        if not (self.x0 - m <= o[self.i] <= self.x0 + self.ni * self.ci + m
-                and self.y0 - m <= o[self.j] <= self.y0 + self.nj * self.cj + m):
+        None: cast them. The rays lie in the box of their origins, so a box clear of every face box clears them
+        all, and a rectangle face that holds the box strictly, ahead of every origin, stops all.
+        """
+        k, i, j, m = self.k, self.i, self.j, self.MARGIN
+        lo_i = min(o[i] for o in origins)
+        hi_i = max(o[i] for o in origins)
+        lo_j = min(o[j] for o in origins)
+        hi_j = max(o[j] for o in origins)
+        lo_k = min(o[k] for o in origins)
+        hi_k = max(o[k] for o in origins)
+        if (hi_i < self.x0 - m or lo_i > self.x0 + self.ni * self.ci + m
+                or hi_j < self.y0 - m or lo_j > self.y0 + self.nj * self.cj + m):
             return True  # beside every box
-        cells = (self._cell(o), self.n_cells - 1)
-        blocked = any(self._blocker(c, o, sign) for c in cells)
-        if blocked:
+        a0, b0 = self._cell(lo_i, lo_j)
+        a1, b1 = self._cell(hi_i, hi_j)
+        wide = self.n_cells - 1
+        rect = (lo_i, hi_i, lo_j, hi_j)
+        if self._blocker(a0 * self.nj + b0, rect, lo_k, hi_k, sign) or self._blocker(wide, rect, lo_k, hi_k, sign):
             return False
-        verdicts = [self._clear(c, o, sign) for c in cells]
-        if all(v is True for v in verdicts):
-            return True
-        return None
+        if (a1 - a0 + 1) * (b1 - b0 + 1) > 16:
+            return None
+        cells = [a * self.nj + b for a in range(a0, a1 + 1) for b in range(b0, b1 + 1)] + [wide]
+        for c in cells:
+            if not self._clear(c, rect, hi_k if sign < 0 else lo_k, sign):
+                return None
+        return True
 
-    def _blocker(self, c: int, o: Vec3, sign: int) -> bool:
+    def _cell(self, x: float, y: float) -> tuple[int, int]:
+        a = min(self.ni - 1, max(0, int(math.floor((x - self.x0) / self.ci))))
+        b = min(self.nj - 1, max(0, int(math.floor((y - self.y0) / self.cj))))
+        return a, b
+
+    def _blocker(self, c: int, rect: tuple[float, float, float, float], lo_k: float, hi_k: float,
+                 sign: int) -> bool:
+        """True when a whole rectangle face of cell c holds ``rect`` strictly, ahead of [lo_k, hi_k]."""
         rows, pos, starts = self.rects
         s, e = starts[c], starts[c + 1]
         if s == e:
             return False
-        k, i, j, t = self.k, self.i, self.j, self.INSIDE
-        ok = o[k]
+        t = self.INSIDE
         if sign > 0:
-            first = bisect.bisect_right(pos, ok + 1e-6, s, e)
+            first = bisect.bisect_right(pos, hi_k + 1e-6, s, e)
             seq = range(first, min(e, first + self.CAP))
         else:
-            last = bisect.bisect_left(pos, ok - 1e-6, s, e)
+            last = bisect.bisect_left(pos, lo_k - 1e-6, s, e)
             seq = range(last - 1, max(s, last - self.CAP) - 1, -1)
         box = self.rect_box
+        x0, x1, y0, y1 = rect
         for q in seq:
             f = 4 * rows[q]
-            if box[f] + t < o[i] < box[f + 1] - t and box[f + 2] + t < o[j] < box[f + 3] - t:
+            if box[f] + t < x0 and x1 < box[f + 1] - t and box[f + 2] + t < y0 and y1 < box[f + 3] - t:
                 return True
         return False
 
-    def _clear(self, c: int, o: Vec3, sign: int) -> bool | None:
-        """True when no box of cell c holds the ray's line ahead; None when one may (or too many to read)."""
+    def _clear(self, c: int, rect: tuple[float, float, float, float], start: float, sign: int) -> bool:
+        """True when no box of cell c meets ``rect`` ahead of ``start`` (False: one may, or too many to read)."""
         rows, keys, starts = self.up if sign > 0 else self.down
-        s, e = starts[c], starts[c + 1]
         m = self.MARGIN
-        ok, oi, oj = o[self.k], o[self.i], o[self.j]
+        x0, x1, y0, y1 = rect
         read = 0
-        for q in range(s, e):
+        for q in range(starts[c], starts[c + 1]):
             key = keys[q]
-            # +k: boxes whose hi >= o_k - m are ahead (key = -hi); -k: those whose lo <= o_k + m
-            if (sign > 0 and -key < ok - m) or (sign < 0 and key > ok + m):
+            # +k: boxes whose hi >= start - m are ahead (key = -hi); -k: those whose lo <= start + m
+            if (sign > 0 and -key < start - m) or (sign < 0 and key > start + m):
                 return True
             f = rows[q]
-            if self.lo_i[f] - m <= oi <= self.hi_i[f] + m and self.lo_j[f] - m <= oj <= self.hi_j[f] + m:
-                return None
+            if (self.lo_i[f] - m <= x1 and x0 <= self.hi_i[f] + m
+                    and self.lo_j[f] - m <= y1 and y0 <= self.hi_j[f] + m):
+                return False
             read += 1
             if read >= self.CAP:
-                return None
+                return False
         return True
 
 
