@@ -425,20 +425,36 @@ def test_killing_the_batch_kills_its_children_and_removes_its_folder(plate, tmp_
 # -- smaller items --------------------------------------------------------------------------------
 
 
-def test_unknown_flute_count_is_a_question_mark_not_none(plate):
+def test_unknown_values_print_as_an_en_dash_not_none(plate):
+    """A catalogue without flute counts (or sizes): ``–`` in ``dfm tools`` and the report's tool table."""
     from dataclasses import replace
 
-    from dfm.report import viewmodel
+    from dfm.report.html import render_html
+    from dfm.report.text import _fmt
     from dfm.tooling import cli as tools_cli
 
     r = api.analyze(plate)
     body = r.bodies[0]
     assert body.tools
-    unknown = replace(body, tools=tuple(replace(t, flutes=None) for t in body.tools))  # a catalogue without NOF
+    unknown = replace(body, tools=tuple(replace(t, flutes=None, flute_length_mm=None) for t in body.tools))
     table = "\n".join(tools_cli.render_body(unknown))
-    assert "None" not in table and " ? " in table
-    assert viewmodel._tool_row(unknown.tools[0]).flutes == "?"
-    assert viewmodel._tool_row(body.tools[0]).flutes == str(body.tools[0].flutes)
+    assert "None" not in table and " ? " not in table
+
+    def cell(lines: list[str], name: str) -> str:  # the table's columns are padded to the header's
+        header, row = lines[2], lines[4]
+        at = header.index(f"  {name}") + 2
+        return row[at:].split("  ")[0].strip()
+
+    lines = tools_cli.render_body(unknown)
+    assert cell(lines, "LCF mm") == "\u2013" and cell(lines, "fl") == "\u2013", table
+    assert cell(tools_cli.render_body(body), "fl") == str(body.tools[0].flutes)
+    assert _fmt(None) == "\u2013" and _fmt(float("nan")) == "\u2013"
+
+    html = render_html(replace(r, bodies=(unknown,)), settings=None, pictures={}, plan_note="-")
+    tools = html[html.index('<section id="tools">'):]
+    tools = tools[: tools.index("</section>")]
+    assert '<td class="num">\u2013</td>' in tools and '<td class="num">?</td>' not in tools
+    assert "None" not in tools
 
 
 def test_an_oversized_file_is_refused_before_it_is_hashed(plate, tmp_path):

@@ -8,11 +8,13 @@ from dfm.model import DfmResult, Finding, Severity
 
 _MARK = {"pass": "PASS", "warn": "WARN", "fail": "FAIL"}
 _HEAD = {Severity.ERROR: "Errors", Severity.WARNING: "Warnings", Severity.INFO: "Notes"}
+#: What the text prints for a value nobody knows (an en dash; ``dfm tools`` and the report agree).
+UNKNOWN = "\u2013"
 
 
 def _fmt(v: float | None) -> str:
-    if v is None:
-        return "-"
+    if v is None or v != v:  # None or NaN: unknown
+        return UNKNOWN
     return f"{v:.4f}".rstrip("0").rstrip(".") if abs(v) < 1e6 else f"{v:.4g}"
 
 

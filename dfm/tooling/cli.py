@@ -10,6 +10,9 @@ from typing import Any
 from dfm.model import BodyResult, DfmResult
 from dfm.tooling.select import MILLED_KINDS, corner_owners
 
+#: What the table prints for a value nobody knows (an en dash, as in ``dfm check`` and the report).
+UNKNOWN = "\u2013"
+
 
 def add_parser(sub: Any) -> None:
     """Register ``dfm tools``."""
@@ -54,13 +57,13 @@ def run(args: argparse.Namespace) -> int:
 
 def _n(x: float | None, digits: int = 3) -> str:
     if x is None:
-        return "-"
+        return UNKNOWN
     return f"{x:.{digits}f}".rstrip("0").rstrip(".")
 
 
 def _flutes(n: Any) -> str:
-    """Flute count for the table: ``?`` when the catalogue does not say (never ``None``)."""
-    return str(n) if isinstance(n, int) and not isinstance(n, bool) and n > 0 else "?"
+    """Flute count for the table: ``–`` when the catalogue does not say (never ``None`` or ``0``)."""
+    return str(n) if isinstance(n, int) and not isinstance(n, bool) and n > 0 else UNKNOWN
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
