@@ -209,7 +209,11 @@ def fuzz_case(seed: int, parts: list[Path]) -> tuple[Path, str, bytes]:
     data = src.read_bytes()
     kinds = []
     for _ in range(2 if rng.random() < 0.25 else 1):
-        kind, data = rng.choice(MUTATORS)(data, rng)
+        mutate = rng.choice(MUTATORS)
+        try:
+            kind, data = mutate(data, rng)
+        except (ValueError, IndexError):  # nothing of that kind left to edit (after a truncation)
+            kind, data = _bom(data, rng)
         kinds.append(kind)
     return src, "+".join(kinds), data
 
