@@ -225,8 +225,12 @@ class KernelSetupPart:
                 for o, hs in self._sampling.shadow(self.placed, heights, self._sections, self.keep_out)]
 
 
-def guarded(program: Program, solid: Any, features: Sequence[Any]) -> tuple[Program, Any]:
-    """Run the guard over ``program`` against ``solid``; drop empty setups (renumbered)."""
+def guarded(program: Program, solid: Any, features: Sequence[Any], top: KernelSetupPart | None = None
+            ) -> tuple[Program, Any]:
+    """Run the guard over ``program`` against ``solid``; drop empty setups (renumbered).
+
+    ``top``: the part as planning saw it from +Z (its sections are reused).
+    """
     from dfm.cam import guard
     from dfm.cam.program import turn_feature_xy
 
@@ -234,7 +238,8 @@ def guarded(program: Program, solid: Any, features: Sequence[Any]) -> tuple[Prog
 
     def part_for(su: Setup) -> KernelSetupPart:
         if su.index not in parts:
-            parts[su.index] = KernelSetupPart(solid, su.approach, features)
+            reuse = top is not None and tuple(su.approach) == (0.0, 0.0, 1.0)
+            parts[su.index] = top if reuse and top is not None else KernelSetupPart(solid, su.approach, features)
         return parts[su.index]
 
     def turn(su: Setup):  # type: ignore[no-untyped-def]
@@ -305,13 +310,14 @@ def generate(path: str | Path, *, post: str = "linuxcnc", material: str | None =
     others = tuple((f"body {b.index}" + (f" ({b.name})" if b.name else ""),
                     "not machined: dfm writes the program of a file's first body only; put each body in a file "
                     "of its own") for b in result.bodies[1:])
+    top = KernelSetupPart(solid, (0.0, 0.0, 1.0), body.features)
     prog = plan(body.features, part=Path(path).name, bbox_min=lo, bbox_max=hi, levels=levels,
                 section=section_fn(solid), material=mat, settings=settings, catalogue=catalogue, stock=stock,
                 chosen=chosen, meta={"dfm_version": __version__, "generated_at": timestamp},
-                shadow=KernelSetupPart(solid, (0.0, 0.0, 1.0), body.features).shadow)
+                shadow=top.shadow)
     if others:
         prog = replace(prog, unreachable=prog.unreachable + others)
-    prog, ver = guarded(prog, solid, body.features)
+    prog, ver = guarded(prog, solid, body.features, top)
     gen = render(prog, post, ver)
     if "cam" in getattr(type(result), "__dataclass_fields__", {}):
         result = replace(result, cam=gen.summary())

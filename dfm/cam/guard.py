@@ -190,7 +190,7 @@ class _Shadows:
         out = []
         for lo, hi in zip(self.levels[k:], self.levels[k + 1:], strict=False):
             eps = min(1e-4, (hi - lo) / 4)
-            out += [lo + eps, lo + (hi - lo) * 0.25, (lo + hi) / 2, lo + (hi - lo) * 0.75, hi - eps]
+            out += [lo + eps, (lo + hi) / 2, hi - eps]
         return out
 
     def loops(self, k: int, z: float) -> _Loops:
@@ -241,6 +241,7 @@ class _Loops:
     """A shadow's boundary as numpy arrays: polygon edges (even-odd) and exact segments with boxes."""
 
     def __init__(self, polys: list[np.ndarray], segs: list[Any]) -> None:
+        polys = [p for p in polys if p.ndim == 2 and len(p) >= 2]  # a degenerate loop has no inside
         a = np.concatenate(polys) if polys else np.zeros((0, 2))
         b = np.concatenate([np.roll(p, -1, axis=0) for p in polys]) if polys else np.zeros((0, 2))
         self.ax, self.ay, self.bx, self.by = a[:, 0], a[:, 1], b[:, 0], b[:, 1]

@@ -644,9 +644,12 @@ def _same_outline(a: list[tuple[Loop, list[Loop]]], b: list[tuple[Loop, list[Loo
 
 
 def _band_heights(lo: float, hi: float) -> list[float]:
-    """Heights that sample a band between two levels: both sides of each level and inside."""
+    """Heights that sample a band between two levels: both sides of each level and its middle.
+
+    The same heights as the guard's shadows (dfm.cam.guard), so their sections are computed once.
+    """
     eps = min(1e-4, (hi - lo) / 4)
-    return [lo + eps, lo + (hi - lo) * 0.25, (lo + hi) / 2, lo + (hi - lo) * 0.75, hi - eps]
+    return [lo + eps, (lo + hi) / 2, hi - eps]
 
 
 def _profile_ops(ctx: _Ctx, section: SectionFn, levels: Sequence[float], part_top: float, part_bottom: float,
