@@ -103,7 +103,8 @@ def test_random_part_program_never_gouges(tmp_path, seed):
         gouges = [v for v in s.violations if v.kind == "gouge"]
         assert not gouges, (seed, gouges[:3])
         assert not [v for v in s.violations if v.kind == "rapid-through-material"], seed
-        side = sim.lateral_gouges(moves, section_fn(solid), part_top=su.part_top, spacing=0.02, band=0)
+        side = sim.lateral_gouges(moves, section_fn(solid), part_top=su.part_top, spacing=0.02,
+                                  levels=sampling.flat_levels(solid))
         assert not side, (seed, side[:3])
     # every feature the guard measured is cleared or listed with its reason
     ver = gen.verification

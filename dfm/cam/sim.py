@@ -503,7 +503,8 @@ def new_simulation(grid: Grid, stock_min: Sequence[float], stock_max: Sequence[f
 
 
 def lateral_gouges(moves: Sequence[Move], section, part_top: float, tol: float = 1e-3,  # type: ignore[no-untyped-def]
-                   spacing: float = 0.005, band: float = 0.05) -> list[Violation]:
+                   spacing: float = 0.005, band: float = 0.05,
+                   levels: Sequence[float] | None = None) -> list[Violation]:
     """Exact side check: the tool centre keeps at least r − ``tol`` from the part's section.
 
     The height map sees walls only at cell centres; this check samples every move every
@@ -512,11 +513,15 @@ def lateral_gouges(moves: Sequence[Move], section, part_top: float, tol: float =
     0.01 µm) at the tool tip's height band (``band``, rounded down: the wider, lower
     section for a 2.5D part). A centre inside the material or closer than r − tol is a gouge.
     With ``band=0`` each tip height (to 0.1 um) is checked against the section 2 ``tol``
-    above it instead: right for floors at any height.
+    above it instead: right for floors at any height. With ``levels`` (the heights of the
+    part's faces normal to Z) a tip is checked against the section in the middle of the band
+    between levels just above it: the same for walls that are vertical between levels, and one
+    section per band instead of one per height.
     """
     from dfm.cam.geom2d import loop_points
 
     groups: dict[int, list[tuple[float, float, float, int]]] = {}
+    lv = sorted({round(v, 9) for v in levels if v < part_top - 1e-9} | {part_top}) if levels else []
     for mv in moves:
         if mv.radius <= 0:
             continue
@@ -524,11 +529,19 @@ def lateral_gouges(moves: Sequence[Move], section, part_top: float, tol: float =
         for x, y, z in pts:
             if z >= part_top - tol:
                 continue
-            key = math.floor(z / band + 1e-9) if band > 0 else round(z * 1e4)
+            if lv:
+                key = int(np.searchsorted(lv, z + 2 * tol, side="right")) - 1
+            else:
+                key = math.floor(z / band + 1e-9) if band > 0 else round(z * 1e4)
             groups.setdefault(key, []).append((x, y, mv.radius, mv.line))
     out: list[Violation] = []
     for key in sorted(groups):
-        z = key * band + tol if band > 0 else key * 1e-4 + 2 * tol
+        if lv:
+            lo = lv[key] if key >= 0 else lv[0] - 1.0
+            hi = lv[key + 1] if key + 1 < len(lv) else part_top
+            z = (lo + hi) / 2 if hi > lo else lo + 2 * tol
+        else:
+            z = key * band + tol if band > 0 else key * 1e-4 + 2 * tol
         loops = []
         for outer, holes in section(z):
             loops.append(outer)
