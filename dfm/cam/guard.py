@@ -33,7 +33,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from dfm.cam import sim
-from dfm.cam.geom2d import Loop, circle, loop_points
+from dfm.cam.geom2d import Loop, loop_points
 from dfm.cam.model import Arc, DrillCycle, Feed, Operation, Program, Rapid, Setup, Step
 from dfm.cam.sim import Move, ToolBody
 from dfm.errors import KernelError
@@ -200,13 +200,7 @@ class _Shadows:
             loops: list[Loop] = []
             for outer, holes in self.part.shadow(self.heights(k)):
                 loops.append(outer)
-                for h in holes:
-                    pts = np.array(loop_points(h, 1e-3))
-                    for t in live:
-                        if np.all(np.hypot(pts[:, 0] - t.x, pts[:, 1] - t.y) <= t.radius + 1e-6):
-                            h = circle((t.x, t.y), t.radius)
-                            break
-                    loops.append(h)
+                loops.extend(sim.widen_thread_holes(holes, live))
             polys = [np.array(loop_points(lp, 1e-4)) for lp in loops]
             self.cache[key] = _Loops(polys, [sg for lp in loops for sg in lp])
         return self.cache[key]

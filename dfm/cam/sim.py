@@ -671,24 +671,27 @@ def cut_thread_zones(part: np.ndarray, grid: Grid, zones: Sequence[ThreadZone], 
 
 def threaded_section(section, zones: Sequence[ThreadZone]):  # type: ignore[no-untyped-def]
     """``section(z)`` with each thread's bore widened to its major diameter over the thread's length."""
-    from dfm.cam.geom2d import circle, loop_points
 
     def cut(z: float):  # type: ignore[no-untyped-def]
         regions = section(z)
         live = [t for t in zones if t.z_bottom - 1e-9 <= z <= t.z_top + 1e-9]
         if not live:
             return regions
-        out = []
-        for outer, holes in regions:
-            new_holes = []
-            for h in holes:
-                pts = np.array(loop_points(h, 1e-3))
-                for t in live:
-                    if np.all(np.hypot(pts[:, 0] - t.x, pts[:, 1] - t.y) <= t.radius + 1e-6):
-                        h = circle((t.x, t.y), t.radius)
-                        break
-                new_holes.append(h)
-            out.append((outer, new_holes))
-        return out
+        return [(outer, widen_thread_holes(holes, live)) for outer, holes in regions]
 
     return cut
+
+
+def widen_thread_holes(holes, live: Sequence[ThreadZone]):  # type: ignore[no-untyped-def]
+    """Hole loops with each one that lies within a live thread zone replaced by the zone's major circle."""
+    from dfm.cam.geom2d import circle, loop_points
+
+    out = []
+    for h in holes:
+        pts = np.array(loop_points(h, 1e-3))
+        for t in live:
+            if np.all(np.hypot(pts[:, 0] - t.x, pts[:, 1] - t.y) <= t.radius + 1e-6):
+                h = circle((t.x, t.y), t.radius)
+                break
+        out.append(h)
+    return out

@@ -239,26 +239,32 @@ def shadow(solid, heights: Sequence[float],  # type: ignore[no-untyped-def]
         return []
     if len(faces) == 1:
         return _regions(faces)
-    args = TopTools_ListOfShape()
     tools = TopTools_ListOfShape()
-    args.Append(faces[0])
     for f in faces[1:]:
         tools.Append(f)
-    fuse = BRepAlgoAPI_Fuse()
-    fuse.SetArguments(args)
-    fuse.SetTools(tools)
-    fuse.SetFuzzyValue(1e-7)
-    fuse.Build()
-    if not fuse.IsDone():
-        raise KernelError("cannot unite the part's sections into its shadow")
-    unify = ShapeUpgrade_UnifySameDomain(fuse.Shape(), True, True, False)
+    return _regions(_planar_boolean(BRepAlgoAPI_Fuse(), faces[0], tools,
+                                    "cannot unite the part's sections into its shadow"))
+
+
+def _planar_boolean(op, face: TopoDS_Face, tools: TopTools_ListOfShape, why: str  # type: ignore[no-untyped-def]
+                    ) -> list[TopoDS_Face]:
+    """``face`` fused with / cut by ``tools`` (0.1 um fuzz), coplanar pieces unified into faces."""
+    args = TopTools_ListOfShape()
+    args.Append(face)
+    op.SetArguments(args)
+    op.SetTools(tools)
+    op.SetFuzzyValue(1e-7)
+    op.Build()
+    if not op.IsDone():
+        raise KernelError(why)
+    unify = ShapeUpgrade_UnifySameDomain(op.Shape(), True, True, False)
     unify.Build()
-    merged = []
+    out = []
     exp = TopExp_Explorer(unify.Shape(), TopAbs_FACE)
     while exp.More():
-        merged.append(TopoDS.Face_s(exp.Current()))
+        out.append(TopoDS.Face_s(exp.Current()))
         exp.Next()
-    return _regions(merged)
+    return out
 
 
 def subtract(outer: Sequence[SegT], cut: Sequence[tuple[Sequence[SegT], Sequence[Sequence[SegT]]]]
@@ -277,23 +283,8 @@ def subtract(outer: Sequence[SegT], cut: Sequence[tuple[Sequence[SegT], Sequence
         tools.Append(f.Face())
     if tools.Size() == 0:
         return _regions([fix.Face()])
-    args = TopTools_ListOfShape()
-    args.Append(fix.Face())
-    op = BRepAlgoAPI_Cut()
-    op.SetArguments(args)
-    op.SetTools(tools)
-    op.SetFuzzyValue(1e-7)
-    op.Build()
-    if not op.IsDone():
-        raise KernelError("cannot subtract the part's shadow from a region")
-    unify = ShapeUpgrade_UnifySameDomain(op.Shape(), True, True, False)
-    unify.Build()
-    faces = []
-    exp = TopExp_Explorer(unify.Shape(), TopAbs_FACE)
-    while exp.More():
-        faces.append(TopoDS.Face_s(exp.Current()))
-        exp.Next()
-    return _regions(faces)
+    return _regions(_planar_boolean(BRepAlgoAPI_Cut(), fix.Face(), tools,
+                                    "cannot subtract the part's shadow from a region"))
 
 
 class Placed:
