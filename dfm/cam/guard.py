@@ -206,8 +206,21 @@ class _Shadows:
         return self.cache[key]
 
 
+#: Most side-check samples one operation may need; past it the operation cannot be verified (not written).
+SAMPLE_BUDGET = 20_000_000
+
+
 def _samples(moves: Sequence[Move], top: float, spacing: float, near: Sequence[bool]) -> np.ndarray:
-    """(x, y, z, r, move index) rows every ``spacing`` mm of the ``near`` moves that go below ``top``."""
+    """(x, y, z, r, move index) rows every ``spacing`` mm of the ``near`` moves that go below ``top``.
+
+    Raises:
+        KernelError: More than :data:`SAMPLE_BUDGET` samples would be needed.
+    """
+    need = sum(math.dist(mv.a, mv.b) if mv.center is None else abs(mv.sweep) * math.dist(mv.a[:2], mv.center)
+               for i, mv in enumerate(moves) if near[i]) / spacing
+    if need > SAMPLE_BUDGET:
+        raise KernelError(f"its side check needs {need / 1e6:.0f} M samples, over the "
+                          f"{SAMPLE_BUDGET / 1e6:.0f} M budget")
     rows: list[np.ndarray] = []
     for i, mv in enumerate(moves):
         if mv.radius <= 0 or min(mv.a[2], mv.b[2]) >= top - TOL_MM or not near[i]:
@@ -295,8 +308,10 @@ def _side_check(moves: Sequence[Move], shadows: _Shadows, top: float, near: Sequ
         loops = shadows.loops(key[0], float(pts[sel[0], 2]))
         if not loops.segs:
             continue
-        for chunk in range(0, len(sel), 2048):  # samples follow the path: a chunk is a small area
-            part = pts[sel[chunk:chunk + 2048]]
+        # samples follow the path, so a chunk is a small area; its size keeps samples x edges near 4 M
+        step = int(min(2048, max(32, 4_000_000 // max(1, len(loops.ax)))))
+        for chunk in range(0, len(sel), step):
+            part = pts[sel[chunk:chunk + step]]
             np.minimum.at(best, part[:, 4].astype(int), loops.clearance(part))
     return best, len(pts)
 

@@ -350,6 +350,11 @@ def triangles(shape: TopoDS_Shape, deflection: float = 2e-4) -> np.ndarray:
     from OCP.StlAPI import StlAPI_Writer
 
     # the chord error bounds the heights; the angular limit only adds triangles (0.02 rad: 40x slower)
+    box = Bnd_Box()
+    BRepBndLib.AddOptimal_s(shape, box, False, False)
+    if not box.IsVoid():  # a part metres across (a unit slip) would need billions of triangles at 0.2 um
+        x0, y0, z0, x1, y1, z1 = box.Get()
+        deflection = max(deflection, 1e-6 * math.dist((x0, y0, z0), (x1, y1, z1)))
     mesh = BRepMesh_IncrementalMesh(shape, deflection, False, 0.5, True)
     mesh.Perform()
     fd, name = tempfile.mkstemp(prefix="dfm-mesh-", suffix=".stl")
