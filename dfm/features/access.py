@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 
-from dfm.features.common import Analysis, clean, dot
+from dfm.features.common import Analysis, clean, connected_sets, dot
 from dfm.kernel.access import AXES, access
 from dfm.model import Feature, Vec3
 
@@ -110,19 +110,7 @@ def _settle(left: dict[int, dict[int, Vec3]], fid: int, vis: tuple[bool, ...], m
 def _undercut_features(an: Analysis, faces: list[int], owner: dict[int, Feature]) -> None:
     """One ``undercut`` feature per connected set of undercut faces."""
     geo = an.geo
-    rest = set(faces)
-    while rest:
-        seed = min(rest)
-        comp = {seed}
-        todo = [seed]
-        rest.discard(seed)
-        while todo:
-            cur = todo.pop()
-            for nb in geo.neighbours(cur):
-                if nb in rest:
-                    rest.discard(nb)
-                    comp.add(nb)
-                    todo.append(nb)
+    for comp in connected_sets(geo, faces):
         # the approach of the feature the undercut opens into (the slot above a T-slot's head)
         near = [owner[nb] for fid in sorted(comp) for nb in sorted(geo.neighbours(fid)) if nb in owner]
         near += [owner[fid] for fid in sorted(comp) if fid in owner]

@@ -114,20 +114,8 @@ def add_chamfers(an: Analysis, faces: list[int], approach: Vec3, of: str, edge: 
     from dfm.kernel.access import access
 
     geo = an.geo
-    rest = set(faces)
     out = []
-    while rest:
-        seed = min(rest)
-        comp = {seed}
-        todo = [seed]
-        rest.discard(seed)
-        while todo:
-            cur = todo.pop()
-            for nb in geo.neighbours(cur):
-                if nb in rest:
-                    rest.discard(nb)
-                    comp.add(nb)
-                    todo.append(nb)
+    for comp in connected_sets(geo, faces):
         angles = []
         for fid in comp:
             f = geo.faces[fid]
@@ -144,4 +132,24 @@ def add_chamfers(an: Analysis, faces: list[int], approach: Vec3, of: str, edge: 
         an.features.append(Feature(cid, "chamfer", tuple(sorted(comp)), dims, props,
                                    clean(geo.faces[min(comp)].centroid), clean(approach)))
         out.append(cid)
+    return out
+
+
+def connected_sets(geo, faces) -> list[set[int]]:  # type: ignore[no-untyped-def]
+    """The sets of ``faces`` joined through shared edges (lowest face id first)."""
+    rest = set(faces)
+    out = []
+    while rest:
+        seed = min(rest)
+        comp = {seed}
+        todo = [seed]
+        rest.discard(seed)
+        while todo:
+            cur = todo.pop()
+            for nb in geo.neighbours(cur):
+                if nb in rest:
+                    rest.discard(nb)
+                    comp.add(nb)
+                    todo.append(nb)
+        out.append(comp)
     return out
