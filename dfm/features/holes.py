@@ -18,6 +18,7 @@ from dfm.features.common import (
     add_chamfers,
     canonical_axis,
     clean,
+    connected_sets,
     dot,
     mul,
     parallel,
@@ -91,7 +92,7 @@ def find_holes(an: Analysis) -> None:
                     geo.edges[e].convexity == "concave" for e in edges
                 ):
                     ids.add(nb)
-        for comp in _components(geo, ids):
+        for comp in connected_sets(geo, ids):
             if _round_boss(geo, comp, (d, p0)):
                 continue  # a groove round a boss (an O-ring groove): a milled annular slot, not a hole
             _hole_from(an, comp, d, p0)
@@ -115,24 +116,6 @@ def _round_boss(geo, comp: set[int], line: tuple[Vec3, Vec3]) -> bool:  # type: 
                     and _same_line(_axis_key(f.origin, f.axis), line)):
                 return True
     return False
-
-
-def _components(geo, ids: set[int]) -> list[set[int]]:  # type: ignore[no-untyped-def]
-    left = set(ids)
-    out = []
-    while left:
-        seed = left.pop()
-        comp = {seed}
-        todo = [seed]
-        while todo:
-            cur = todo.pop()
-            for nb in geo.neighbours(cur):
-                if nb in left:
-                    left.discard(nb)
-                    comp.add(nb)
-                    todo.append(nb)
-        out.append(comp)
-    return out
 
 
 def _hole_from(an: Analysis, comp: set[int], d: Vec3, p0: Vec3) -> None:
