@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from dfm.cam import simkernel
 from dfm.cam.filters import expand_drill_cycles
 from dfm.cam.geom2d import Seg
 from dfm.cam.model import Arc, DrillCycle, Feed, Rapid, Spindle, Step, ToolChange
@@ -263,6 +264,16 @@ class Simulation:
     near_margin: float = 0.0
     near: list[bool] = field(default_factory=list)
     top: float | None = None
+    tile: int = 16
+    _hmax: np.ndarray | None = field(default=None, repr=False)
+    _pmax: np.ndarray | None = field(default=None, repr=False)
+
+    def _tiles(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per-block maxima of stock and part (``simkernel.cut`` keeps the stock's current)."""
+        if self._hmax is None or self._pmax is None:
+            self._hmax = simkernel.tile_max(self.height, self.tile)
+            self._pmax = simkernel.tile_max(self.part, self.tile)
+        return self._hmax, self._pmax
 
     def run(self, moves: Iterable[Move]) -> Simulation:
         """Sweep every move; returns self."""
@@ -295,9 +306,8 @@ class Simulation:
         if nbox is None:
             self.near.append(False)
         else:
-            npx, npy, ni, nj = nbox
-            sub = self.part[nj:nj + len(npy), ni:ni + len(npx)]
-            self.near.append(bool(sub.size) and float(sub.max()) > min(mv.a[2], mv.b[2]) + self.tol)
+            ni0, ni1, nj0, nj1 = nbox
+            self.near.append(simkernel.box_max(self.part, ni0, ni1, nj0, nj1) > min(mv.a[2], mv.b[2]) + self.tol)
         box = self._box(lo_x - r, hi_x + r, lo_y - r, hi_y + r)
         if box is not None:
             self._cut(mv, body, *box)
@@ -309,7 +319,8 @@ class Simulation:
                 if box is not None:
                     self._body_part(mv, kind, rad, above, *box)
 
-    def _box(self, x0: float, x1: float, y0: float, y1: float) -> tuple[np.ndarray, np.ndarray, int, int] | None:
+    def _box(self, x0: float, x1: float, y0: float, y1: float) -> tuple[int, int, int, int] | None:
+        """Cell index range [i0, i1) x [j0, j1) covering the box, with one cell to spare; None if empty."""
         g = self.grid
         i0 = max(int((x0 - g.x0) / g.step) - 1, 0)
         i1 = min(int((x1 - g.x0) / g.step) + 2, g.nx)
@@ -317,54 +328,36 @@ class Simulation:
         j1 = min(int((y1 - g.y0) / g.step) + 2, g.ny)
         if i1 <= i0 or j1 <= j0:
             return None
-        px = g.x0 + (np.arange(i0, i1) + 0.5) * g.step
-        py = g.y0 + (np.arange(j0, j1) + 0.5) * g.step
-        return px, py, i0, j0
+        return i0, i1, j0, j1
 
-    def _cut(self, mv: Move, body: ToolBody, px: np.ndarray, py: np.ndarray, i0: int, j0: int) -> None:
-        cx, cy = np.meshgrid(px, py)
-        j1, i1 = j0 + len(py), i0 + len(px)
-        (_, _, az), (_, _, bz) = mv.a, mv.b
-        zt = _lowest_body(mv, cx, cy, body, 0.0)
-        sub_h = self.height[j0:j1, i0:i1]
-        if mv.rapid or not mv.spindle:
-            removed = sub_h - zt
-            worst = float(np.max(removed)) if removed.size else -np.inf
-            if worst > self.tol:
-                jj, ii = np.unravel_index(int(np.argmax(removed)), removed.shape)
-                self.violations.append(Violation("rapid-through-material" if mv.rapid else "cut-with-spindle-off",
-                                                 mv.line, float(px[ii]), float(py[jj]), worst))
-        np.minimum(sub_h, zt, out=sub_h)
-        sub_p = self.part[j0:j1, i0:i1]
-        if float(sub_p.max()) <= min(az, bz) + self.tol:
-            return  # nothing of the part reaches above the tool here: no gouge possible
-        zg = _lowest_body(mv, cx, cy, body, self.tol)
-        into = sub_p - zg
-        deepest = float(np.max(into)) if into.size else -np.inf
+    def _cell(self, i: int, j: int) -> tuple[float, float]:
+        g = self.grid
+        return g.x0 + (i + 0.5) * g.step, g.y0 + (j + 0.5) * g.step
+
+    def _cut(self, mv: Move, body: ToolBody, i0: int, i1: int, j0: int, j1: int) -> None:
+        g = self.grid
+        watch = mv.rapid or not mv.spindle
+        worst, wi, wj, deepest, gi, gj = simkernel.cut(
+            self.height, self.part, *self._tiles(), self.tile, g.x0, g.y0, g.step, i0, i1, j0, j1, watch, self.tol,
+            min(mv.a[2], mv.b[2]), *_kernel_move(mv, body))
+        if watch and worst > self.tol:
+            self.violations.append(Violation("rapid-through-material" if mv.rapid else "cut-with-spindle-off",
+                                             mv.line, *self._cell(wi, wj), worst))
         if deepest > 1e-9:
-            jj, ii = np.unravel_index(int(np.argmax(into)), into.shape)
-            self.violations.append(Violation("gouge", mv.line, float(px[ii]), float(py[jj]), deepest))
+            self.violations.append(Violation("gouge", mv.line, *self._cell(gi, gj), deepest))
 
-    def _body_part(self, mv: Move, kind: str, rad: float, above: float, px: np.ndarray, py: np.ndarray,
-                   i0: int, j0: int) -> None:
+    def _body_part(self, mv: Move, kind: str, rad: float, above: float, i0: int, i1: int, j0: int, j1: int) -> None:
         """The shank or holder (a flat-bottomed cylinder ``above`` the tip) must touch neither part nor stock."""
         (ax, ay, az), (bx, by, bz) = mv.a, mv.b
-        j1, i1 = j0 + len(py), i0 + len(px)
-        sub_h = self.height[j0:j1, i0:i1]
-        sub_p = self.part[j0:j1, i0:i1]
-        if max(float(sub_h.max()), float(sub_p.max())) <= min(az, bz) + above + self.tol:
-            return
-        cx, cy = np.meshgrid(px, py)
         lift = above + self.tol
-        if mv.center is None:
-            zb = _lowest(cx, cy, ax, ay, az + lift, bx, by, bz + lift, rad - self.tol)
-        else:
-            zb = _lowest_arc(cx, cy, mv, rad - self.tol, az + lift)
-        into = np.maximum(sub_h, sub_p) - zb
-        deepest = float(np.max(into)) if into.size else -np.inf
+        g = self.grid
+        ox, oy, arad, a0, sweep = _arc_params(mv)
+        deepest, gi, gj = simkernel.body_contact(self.height, self.part, *self._tiles(), self.tile,
+                                                 g.x0, g.y0, g.step, i0, i1, j0, j1,
+                                                 mv.center is not None, ax, ay, az + lift, bx, by, bz + lift,
+                                                 rad - self.tol, ox, oy, arad, a0, sweep)
         if deepest > 1e-9:
-            jj, ii = np.unravel_index(int(np.argmax(into)), into.shape)
-            self.violations.append(Violation(f"{kind}-contact", mv.line, float(px[ii]), float(py[jj]), deepest))
+            self.violations.append(Violation(f"{kind}-contact", mv.line, *self._cell(gi, gj), deepest))
 
     def removed_fraction(self, mask: np.ndarray, stock_top: float, bottom: float) -> float:
         """Share of the removable volume inside ``mask`` (cells) that was removed.
@@ -379,55 +372,21 @@ class Simulation:
         return 1.0 if total <= 0 else float(1.0 - left.sum() / total)
 
 
-def _lowest_body(mv: Move, cx: np.ndarray, cy: np.ndarray, body: ToolBody, shrink: float) -> np.ndarray:
-    """Lowest height of the cutting end over each cell (inf if none): flat, or a drill's cone."""
-    (ax, ay, az), (bx, by, bz) = mv.a, mv.b
-    r = mv.radius - shrink
-    if body.point_half_angle_deg <= 0:
-        if mv.center is None:
-            return _lowest(cx, cy, ax, ay, az + shrink, bx, by, bz + shrink, r)
-        return _lowest_arc(cx, cy, mv, r, az + shrink)
-    cot = 1.0 / math.tan(math.radians(body.point_half_angle_deg))
+def _arc_params(mv: Move) -> tuple[float, float, float, float, float]:
+    """Centre, radius, start angle and sweep of an arc move (zeros for a straight one)."""
     if mv.center is None:
-        dx, dy = bx - ax, by - ay
-        ll = dx * dx + dy * dy
-        if ll > 1e-18:
-            t = np.clip(((cx - ax) * dx + (cy - ay) * dy) / ll, 0.0, 1.0)
-            base = az + (bz - az) * t
-        else:
-            t = np.zeros_like(cx)
-            base = np.full_like(cx, min(az, bz))
-        d = np.hypot(ax + t * dx - cx, ay + t * dy - cy)
-    else:
-        ox, oy = mv.center
-        rad = math.dist((ax, ay), mv.center)
-        d = np.minimum(np.abs(np.hypot(cx - ox, cy - oy) - rad),
-                       np.minimum(np.hypot(cx - ax, cy - ay), np.hypot(cx - bx, cy - by)))
-        d = np.where(np.isfinite(_lowest_arc(cx, cy, mv, r, 0.0)), d, np.inf)
-        base = np.full_like(cx, az)
-    return np.where(d <= r, base + shrink + d * cot, np.inf)
+        return 0.0, 0.0, 0.0, 0.0, 0.0
+    ox, oy = mv.center
+    return ox, oy, math.dist((mv.a[0], mv.a[1]), mv.center), math.atan2(mv.a[1] - oy, mv.a[0] - ox), mv.sweep
 
 
-def _lowest(cx: np.ndarray, cy: np.ndarray, ax: float, ay: float, az: float, bx: float, by: float, bz: float,
-            r: float) -> np.ndarray:
-    """Lowest tip height of a flat tool of radius r moving a→b over each cell centre (inf if none)."""
-    dx, dy = bx - ax, by - ay
-    qa = dx * dx + dy * dy
-    rx, ry = cx - ax, cy - ay
-    c0 = rx * rx + ry * ry - r * r
-    if qa < 1e-18:
-        return np.where(c0 <= 0, min(az, bz), np.inf)
-    qb = -2.0 * (rx * dx + ry * dy)
-    disc = qb * qb - 4 * qa * c0
-    ok = disc >= 0
-    sq = np.sqrt(np.where(ok, disc, 0.0))
-    t1 = (-qb - sq) / (2 * qa)
-    t2 = (-qb + sq) / (2 * qa)
-    lo = np.clip(t1, 0.0, 1.0)
-    hi = np.clip(t2, 0.0, 1.0)
-    ok &= (t2 >= 0.0) & (t1 <= 1.0)
-    z = np.minimum(az + (bz - az) * lo, az + (bz - az) * hi)
-    return np.where(ok, z, np.inf)
+def _kernel_move(mv: Move, body: ToolBody) -> tuple:  # type: ignore[type-arg]
+    """The move as ``simkernel.cut`` takes it: kind, ends, radius, arc, the drill point's cotangent."""
+    cone = body.point_half_angle_deg > 0
+    kind = (2 if cone else 0) + (mv.center is not None)
+    cot = 1.0 / math.tan(math.radians(body.point_half_angle_deg)) if cone else 0.0
+    (ax, ay, az), (bx, by, bz) = mv.a, mv.b
+    return (kind, ax, ay, az, bx, by, bz, mv.radius, *_arc_params(mv), cot)
 
 
 def _arc_box(mv: Move) -> tuple[float, float, float, float]:
@@ -444,28 +403,6 @@ def _arc_box(mv: Move) -> tuple[float, float, float, float]:
             xs.append(ox + rad * math.cos(ang))
             ys.append(oy + rad * math.sin(ang))
     return min(xs), max(xs), min(ys), max(ys)
-
-
-def _lowest_arc(cx: np.ndarray, cy: np.ndarray, mv: Move, r: float, z: float) -> np.ndarray:
-    """Flat arc at height z: the annular sector swept by the disc, plus the discs at both ends."""
-    assert mv.center is not None
-    ox, oy = mv.center
-    rad = math.dist((mv.a[0], mv.a[1]), mv.center)
-    rho = np.hypot(cx - ox, cy - oy)
-    a0 = math.atan2(mv.a[1] - oy, mv.a[0] - ox)
-    phi = np.arctan2(cy - oy, cx - ox) - a0
-    if mv.sweep >= 0:
-        rel = np.mod(phi, 2 * math.pi)
-        in_range = rel <= mv.sweep + 1e-12
-    else:
-        rel = np.mod(-phi, 2 * math.pi)
-        in_range = rel <= -mv.sweep + 1e-12
-    if abs(mv.sweep) >= 2 * math.pi - 1e-12:
-        in_range = np.ones_like(rho, dtype=bool)
-    cov = (in_range & (np.abs(rho - rad) <= r))
-    cov |= np.hypot(cx - mv.a[0], cy - mv.a[1]) <= r
-    cov |= np.hypot(cx - mv.b[0], cy - mv.b[1]) <= r
-    return np.where(cov, z, np.inf)
 
 
 def polygon_mask(grid: Grid, outline: Sequence[Sequence[float]]) -> np.ndarray:

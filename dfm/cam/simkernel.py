@@ -1,0 +1,246 @@
+"""Compiled inner loops of the height-map simulation (numba).
+
+One call sweeps one move over the cells of its box: the lowest height of the tool's cutting
+end over each cell centre, the stock lowered to it, and the worst rapid/spindle-off removal
+and the deepest gouge with their cells. The arithmetic is that of the numpy formulas it
+replaced (``sim._lowest``, ``_lowest_arc``, ``_lowest_body``), cell by cell, so results are
+the same; it only avoids a dozen temporary arrays per move. ``cache=True`` keeps the
+compiled code next to the module, so a process pays the compile once per installation.
+
+Move kinds: 0 a straight flat-end move, 1 a flat arc, 2 a straight drill (cone) move,
+3 a drill on a flat arc.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+_TWO_PI = 2.0 * math.pi
+
+
+@njit(cache=True, fastmath=False)
+def _flat_line(x, y, ax, ay, az, bx, by, bz, r):  # type: ignore[no-untyped-def]
+    dx = bx - ax
+    dy = by - ay
+    qa = dx * dx + dy * dy
+    rx = x - ax
+    ry = y - ay
+    c0 = rx * rx + ry * ry - r * r
+    if qa < 1e-18:
+        return min(az, bz) if c0 <= 0 else np.inf
+    qb = -2.0 * (rx * dx + ry * dy)
+    disc = qb * qb - 4 * qa * c0
+    if disc < 0:
+        return np.inf
+    sq = math.sqrt(disc)
+    t1 = (-qb - sq) / (2 * qa)
+    t2 = (-qb + sq) / (2 * qa)
+    if t2 < 0.0 or t1 > 1.0:
+        return np.inf
+    lo = min(max(t1, 0.0), 1.0)
+    hi = min(max(t2, 0.0), 1.0)
+    return min(az + (bz - az) * lo, az + (bz - az) * hi)
+
+
+@njit(cache=True, fastmath=False)
+def _arc_covers(x, y, ax, ay, bx, by, ox, oy, rad, a0, sweep, r):  # type: ignore[no-untyped-def]
+    if math.hypot(x - ax, y - ay) <= r or math.hypot(x - bx, y - by) <= r:
+        return True
+    rho = math.hypot(x - ox, y - oy)
+    if abs(rho - rad) > r:
+        return False
+    if abs(sweep) >= _TWO_PI - 1e-12:
+        return True
+    phi = math.atan2(y - oy, x - ox) - a0
+    if sweep >= 0:
+        return phi % _TWO_PI <= sweep + 1e-12
+    return (-phi) % _TWO_PI <= -sweep + 1e-12
+
+
+@njit(cache=True, fastmath=False)
+def lowest(kind, x, y, ax, ay, az, bx, by, bz, radius, shrink, ox, oy, rad, a0, sweep, cot):  # type: ignore[no-untyped-def]
+    """Lowest height of the cutting end over (x, y), shrunk by ``shrink`` (inf if it does not pass)."""
+    r = radius - shrink
+    if kind == 0:
+        return _flat_line(x, y, ax, ay, az + shrink, bx, by, bz + shrink, r)
+    if kind == 1:
+        return az + shrink if _arc_covers(x, y, ax, ay, bx, by, ox, oy, rad, a0, sweep, r) else np.inf
+    if kind == 2:
+        dx = bx - ax
+        dy = by - ay
+        ll = dx * dx + dy * dy
+        if ll > 1e-18:
+            t = min(max(((x - ax) * dx + (y - ay) * dy) / ll, 0.0), 1.0)
+            base = az + (bz - az) * t
+        else:
+            t = 0.0
+            base = min(az, bz)
+        d = math.hypot(ax + t * dx - x, ay + t * dy - y)
+    else:
+        if not _arc_covers(x, y, ax, ay, bx, by, ox, oy, rad, a0, sweep, r):
+            return np.inf
+        d = min(abs(math.hypot(x - ox, y - oy) - rad), min(math.hypot(x - ax, y - ay), math.hypot(x - bx, y - by)))
+        base = az
+    if d <= r:
+        return base + shrink + d * cot
+    return np.inf
+
+
+@njit(cache=True, fastmath=False)
+def path_distance(kind, x, y, ax, ay, bx, by, ox, oy, rad, a0, sweep):  # type: ignore[no-untyped-def]
+    """Distance in XY from (x, y) to the move's path: the cutting end covers (x, y) iff it is ≤ r."""
+    if kind == 0 or kind == 2:
+        dx = bx - ax
+        dy = by - ay
+        ll = dx * dx + dy * dy
+        if ll <= 1e-18:
+            return math.hypot(x - ax, y - ay)
+        t = min(max(((x - ax) * dx + (y - ay) * dy) / ll, 0.0), 1.0)
+        return math.hypot(ax + t * dx - x, ay + t * dy - y)
+    ends = min(math.hypot(x - ax, y - ay), math.hypot(x - bx, y - by))
+    if abs(sweep) < _TWO_PI - 1e-12:
+        phi = math.atan2(y - oy, x - ox) - a0
+        rel = phi % _TWO_PI if sweep >= 0 else (-phi) % _TWO_PI
+        if rel > abs(sweep) + 1e-12:
+            return ends
+    return min(abs(math.hypot(x - ox, y - oy) - rad), ends)
+
+
+@njit(cache=True)
+def tile_max(a, tile):  # type: ignore[no-untyped-def]
+    """Max of ``a`` over each tile x tile block (the bound that lets whole blocks be skipped)."""
+    ny, nx = a.shape
+    out = np.full(((ny + tile - 1) // tile, (nx + tile - 1) // tile), -np.inf)
+    for j in range(ny):
+        for i in range(nx):
+            if a[j, i] > out[j // tile, i // tile]:
+                out[j // tile, i // tile] = a[j, i]
+    return out
+
+
+@njit(cache=True, fastmath=False)
+def cut(height, part, hmax, pmax, tile, x0, y0, step, i0, i1, j0, j1, watch, tol, zmin,  # type: ignore[no-untyped-def]
+        kind, ax, ay, az, bx, by, bz, radius, ox, oy, rad, a0, sweep, cot):
+    """Sweep the cutting end over cells [j0:j1, i0:i1]: lower ``height``, find what went wrong.
+
+    Returns (worst removal above 0, its i, j) when ``watch`` (a rapid or a spindle-off feed)
+    and (deepest gouge: the part's top above the end shrunk by ``tol``, i, j), −inf when
+    there is none. ``hmax`` and ``pmax`` hold the max of ``height`` and ``part`` per block of
+    ``tile`` cells (``hmax`` is kept an upper bound as the stock is cut): a block the end
+    cannot reach, or whose stock and part lie below the end, is skipped whole; a block the
+    end covers whole at one height is lowered without the per-cell geometry.
+    """
+    worst = -np.inf
+    wi = -1
+    wj = -1
+    deepest = -np.inf
+    gi = -1
+    gj = -1
+    flat = kind == 1 or (kind == 0 and az == bz)
+    for tj in range(j0 // tile, (j1 - 1) // tile + 1):
+        cj0 = max(tj * tile, j0)
+        cj1 = min(tj * tile + tile, j1)
+        for ti in range(i0 // tile, (i1 - 1) // tile + 1):
+            ci0 = max(ti * tile, i0)
+            ci1 = min(ti * tile + tile, i1)
+            xc = x0 + 0.5 * (ci0 + ci1) * step
+            yc = y0 + 0.5 * (cj0 + cj1) * step
+            hd = 0.5 * math.hypot(ci1 - ci0, cj1 - cj0) * step
+            d = path_distance(kind, xc, yc, ax, ay, bx, by, ox, oy, rad, a0, sweep)
+            if d - hd > radius + 1e-9:
+                continue  # the end passes over no cell of this block
+            if hmax[tj, ti] > zmin:  # stock above the end's lowest point: cut it
+                whole = flat and d + hd < radius - 1e-9
+                changed = False
+                for j in range(cj0, cj1):
+                    y = y0 + (j + 0.5) * step
+                    for i in range(ci0, ci1):
+                        if whole:
+                            zt = az
+                        else:
+                            zt = lowest(kind, x0 + (i + 0.5) * step, y, ax, ay, az, bx, by, bz, radius, 0.0,
+                                        ox, oy, rad, a0, sweep, cot)
+                        h = height[j, i]
+                        if watch and h - zt > worst:
+                            worst = h - zt
+                            wi = i
+                            wj = j
+                        if zt < h:
+                            height[j, i] = zt
+                            changed = True
+                if changed:  # the block's new max (over the whole block, not only the part cut)
+                    m = -np.inf
+                    for j in range(tj * tile, min(tj * tile + tile, height.shape[0])):
+                        for i in range(ti * tile, min(ti * tile + tile, height.shape[1])):
+                            if height[j, i] > m:
+                                m = height[j, i]
+                    hmax[tj, ti] = m
+            if pmax[tj, ti] <= zmin + tol or d - hd > radius - tol + 1e-9:
+                continue  # the shrunk end stays above the part or off this block: no gouge here
+            for j in range(cj0, cj1):
+                y = y0 + (j + 0.5) * step
+                for i in range(ci0, ci1):
+                    p = part[j, i]
+                    if p - zmin - tol <= deepest or p - zmin - tol <= 0.0:
+                        continue  # cannot be a gouge, or not deeper than one found
+                    zg = lowest(kind, x0 + (i + 0.5) * step, y, ax, ay, az, bx, by, bz, radius, tol,
+                                ox, oy, rad, a0, sweep, cot)
+                    if p - zg > deepest:
+                        deepest = p - zg
+                        gi = i
+                        gj = j
+    return worst, wi, wj, deepest, gi, gj
+
+
+@njit(cache=True, fastmath=False)
+def body_contact(height, part, hmax, pmax, tile, x0, y0, step, i0, i1, j0, j1, arc,  # type: ignore[no-untyped-def]
+                 ax, ay, az, bx, by, bz, r, ox, oy, rad, a0, sweep):
+    """Deepest entry of a flat-bottomed cylinder (shank, holder) of radius r into stock or part (−inf: none)."""
+    deepest = -np.inf
+    gi = -1
+    gj = -1
+    kind = 1 if arc else 0
+    zmin = min(az, bz)
+    for tj in range(j0 // tile, (j1 - 1) // tile + 1):
+        cj0 = max(tj * tile, j0)
+        cj1 = min(tj * tile + tile, j1)
+        for ti in range(i0 // tile, (i1 - 1) // tile + 1):
+            if max(hmax[tj, ti], pmax[tj, ti]) <= zmin:
+                continue
+            ci0 = max(ti * tile, i0)
+            ci1 = min(ti * tile + tile, i1)
+            hd = 0.5 * math.hypot(ci1 - ci0, cj1 - cj0) * step
+            d = path_distance(kind, x0 + 0.5 * (ci0 + ci1) * step, y0 + 0.5 * (cj0 + cj1) * step,
+                              ax, ay, bx, by, ox, oy, rad, a0, sweep)
+            if d - hd > r + 1e-9:
+                continue
+            for j in range(cj0, cj1):
+                y = y0 + (j + 0.5) * step
+                for i in range(ci0, ci1):
+                    top = max(height[j, i], part[j, i])
+                    if top - zmin <= max(deepest, 0.0):
+                        continue
+                    x = x0 + (i + 0.5) * step
+                    if arc:
+                        zb = az if _arc_covers(x, y, ax, ay, bx, by, ox, oy, rad, a0, sweep, r) else np.inf
+                    else:
+                        zb = _flat_line(x, y, ax, ay, az, bx, by, bz, r)
+                    if top - zb > deepest:
+                        deepest = top - zb
+                        gi = i
+                        gj = j
+    return deepest, gi, gj
+
+
+@njit(cache=True)
+def box_max(a, i0, i1, j0, j1):  # type: ignore[no-untyped-def]
+    """max of a[j0:j1, i0:i1] (−inf when empty)."""
+    m = -np.inf
+    for j in range(j0, j1):
+        for i in range(i0, i1):
+            if a[j, i] > m:
+                m = a[j, i]
+    return m
