@@ -221,27 +221,25 @@ def _samples(moves: Sequence[Move], top: float, spacing: float, near: Sequence[b
     if need > SAMPLE_BUDGET:
         raise KernelError(f"its side check needs {need / 1e6:.0f} M samples, over the "
                           f"{SAMPLE_BUDGET / 1e6:.0f} M budget")
-    rows: list[np.ndarray] = []
-    for i, mv in enumerate(moves):
-        if mv.radius <= 0 or min(mv.a[2], mv.b[2]) >= top - TOL_MM or not near[i]:
-            continue
-        (ax, ay, az), (bx, by, bz) = mv.a, mv.b
-        if mv.center is None:
-            n = max(1, math.ceil(math.dist(mv.a, mv.b) / spacing))
-            t = np.linspace(0.0, 1.0, n + 1)
-            xs, ys, zs = ax + (bx - ax) * t, ay + (by - ay) * t, az + (bz - az) * t
-        else:
-            ox, oy = mv.center
-            rad = math.dist((ax, ay), mv.center)
-            a0 = math.atan2(ay - oy, ax - ox)
-            n = max(1, math.ceil(abs(mv.sweep) * rad / spacing))
-            ang = a0 + mv.sweep * np.linspace(0.0, 1.0, n + 1)
-            xs, ys, zs = ox + rad * np.cos(ang), oy + rad * np.sin(ang), np.full(n + 1, az)
-        keep = zs < top - TOL_MM
-        if keep.any():
-            rows.append(np.column_stack([xs[keep], ys[keep], zs[keep], np.full(keep.sum(), mv.radius),
-                                         np.full(keep.sum(), i)]))
-    return np.concatenate(rows) if rows else np.zeros((0, 5))
+    sel = [i for i, mv in enumerate(moves)
+           if near[i] and mv.radius > 0 and min(mv.a[2], mv.b[2]) < top - TOL_MM]
+    if not sel:
+        return np.zeros((0, 5))
+    m = np.array([(*moves[i].a, *moves[i].b, moves[i].radius, i, *(moves[i].center or (0.0, 0.0)),
+                   moves[i].sweep, moves[i].center is not None) for i in sel])
+    ax, ay, az, bx, by, bz, rad_t, idx, ox, oy, sweep, arc = m.T
+    arc = arc.astype(bool)
+    rad = np.hypot(ax - ox, ay - oy)
+    length = np.where(arc, np.abs(sweep) * rad, np.sqrt((bx - ax) ** 2 + (by - ay) ** 2 + (bz - az) ** 2))
+    n = np.maximum(1, np.ceil(length / spacing)).astype(np.int64)  # n + 1 samples a move, both ends
+    k = np.repeat(np.arange(len(sel)), n + 1)
+    t = (np.arange(int((n + 1).sum())) - np.repeat(np.cumsum(n + 1) - (n + 1), n + 1)) / n[k]
+    ang = np.arctan2(ay - oy, ax - ox)[k] + sweep[k] * t
+    xs = np.where(arc[k], ox[k] + rad[k] * np.cos(ang), ax[k] + (bx - ax)[k] * t)
+    ys = np.where(arc[k], oy[k] + rad[k] * np.sin(ang), ay[k] + (by - ay)[k] * t)
+    zs = np.where(arc[k], az[k], az[k] + (bz - az)[k] * t)
+    keep = zs < top - TOL_MM
+    return np.column_stack([xs, ys, zs, rad_t[k], idx[k]])[keep]
 
 
 class _Loops:

@@ -377,94 +377,14 @@ def height_field(solid, x0: float, y0: float, step: float, nx: int, ny: int,  # 
     """Top of the material seen from +Z at cell centres ``(x0 + (i + .5) step, y0 + (j + .5) step)``.
 
     Returns an ``(ny, nx)`` array of z (mm); ``-inf`` where the vertical line through the
-    cell misses the part. Built from a fine triangulation (chord error ``deflection``): small
-    triangles are rasterised all at once with numpy, large ones one by one (the same
-    barycentric test).
+    cell misses the part. Built from a fine triangulation (chord error ``deflection``),
+    rasterised by :func:`dfm.kernel.rasterkernel.raster`.
     """
     field = np.full((ny, nx), -np.inf)
     tris = triangles(solid.shape, deflection)
     if not len(tris):
         return field
-    xs, ys = tris[:, :, 0], tris[:, :, 1]
-    cells = ((xs.max(axis=1) - xs.min(axis=1)) / step + 2) * ((ys.max(axis=1) - ys.min(axis=1)) / step + 2)
-    big = cells > 4096
-    for t in tris[big]:
-        _raster(field, t, x0, y0, step)
-    if (~big).any():
-        _raster_small(field, tris[~big], x0, y0, step)
+    from dfm.kernel.rasterkernel import raster
+
+    raster(field, np.ascontiguousarray(tris), float(x0), float(y0), float(step))
     return field
-
-
-def _raster_small(field: np.ndarray, v: np.ndarray, x0: float, y0: float, step: float,
-                  chunk_cells: int = 2_000_000) -> None:
-    """Raise ``field`` to every (small) triangle of ``v`` at once over the cells its box covers."""
-    ny, nx = field.shape
-    a, b, c = v[:, 0], v[:, 1], v[:, 2]
-    det = (b[:, 1] - c[:, 1]) * (a[:, 0] - c[:, 0]) + (c[:, 0] - b[:, 0]) * (a[:, 1] - c[:, 1])
-    keep = np.abs(det) >= 1e-14  # vertical triangles have no top surface
-    v, a, b, c, det = v[keep], a[keep], b[keep], c[keep], det[keep]
-    xs, ys = v[:, :, 0], v[:, :, 1]
-    i0 = np.maximum(np.floor((xs.min(axis=1) - x0) / step - 0.5).astype(np.int64), 0)
-    i1 = np.minimum(np.ceil((xs.max(axis=1) - x0) / step - 0.5).astype(np.int64), nx - 1)
-    j0 = np.maximum(np.floor((ys.min(axis=1) - y0) / step - 0.5).astype(np.int64), 0)
-    j1 = np.minimum(np.ceil((ys.max(axis=1) - y0) / step - 0.5).astype(np.int64), ny - 1)
-    w = i1 - i0 + 1
-    counts = np.where((i1 >= i0) & (j1 >= j0), w * (j1 - j0 + 1), 0)
-    flat = field.reshape(-1)
-    ends = np.cumsum(counts)
-    start = 0
-    n = len(counts)
-    while start < n:
-        base = ends[start - 1] if start else 0
-        stop = max(start + 1, int(np.searchsorted(ends, base + chunk_cells, side="right")))
-        sel = np.arange(start, min(stop, n))
-        start = min(stop, n)
-        cnt = counts[sel]
-        total = int(cnt.sum())
-        if total == 0:
-            continue
-        t = np.repeat(sel, cnt)
-        k = np.arange(total) - np.repeat(np.cumsum(cnt) - cnt, cnt)
-        ii = i0[t] + k % w[t]
-        jj = j0[t] + k // w[t]
-        px = x0 + (ii + 0.5) * step
-        py = y0 + (jj + 0.5) * step
-        ax, ay = a[t, 0], a[t, 1]
-        bx, by = b[t, 0], b[t, 1]
-        cx, cy = c[t, 0], c[t, 1]
-        l1 = ((by - cy) * (px - cx) + (cx - bx) * (py - cy)) / det[t]
-        l2 = ((cy - ay) * (px - cx) + (ax - cx) * (py - cy)) / det[t]
-        l3 = 1.0 - l1 - l2
-        eps = -1e-12
-        inside = (l1 >= eps) & (l2 >= eps) & (l3 >= eps)
-        if not inside.any():
-            continue
-        z = (l1 * a[t, 2] + l2 * b[t, 2] + l3 * c[t, 2])[inside]
-        np.maximum.at(flat, (jj * nx + ii)[inside], z)
-
-
-def _raster(field: np.ndarray, v: np.ndarray, x0: float, y0: float, step: float) -> None:
-    (ax, ay, az), (bx, by, bz), (cx, cy, cz) = v
-    det = (by - cy) * (ax - cx) + (cx - bx) * (ay - cy)
-    if abs(det) < 1e-14:
-        return  # vertical triangle: no top surface
-    ny, nx = field.shape
-    i0 = max(int(math.floor((min(ax, bx, cx) - x0) / step - 0.5)), 0)
-    i1 = min(int(math.ceil((max(ax, bx, cx) - x0) / step - 0.5)), nx - 1)
-    j0 = max(int(math.floor((min(ay, by, cy) - y0) / step - 0.5)), 0)
-    j1 = min(int(math.ceil((max(ay, by, cy) - y0) / step - 0.5)), ny - 1)
-    if i1 < i0 or j1 < j0:
-        return
-    xs = x0 + (np.arange(i0, i1 + 1) + 0.5) * step
-    ys = y0 + (np.arange(j0, j1 + 1) + 0.5) * step
-    px, py = np.meshgrid(xs, ys)
-    l1 = ((by - cy) * (px - cx) + (cx - bx) * (py - cy)) / det
-    l2 = ((cy - ay) * (px - cx) + (ax - cx) * (py - cy)) / det
-    l3 = 1.0 - l1 - l2
-    eps = -1e-12
-    inside = (l1 >= eps) & (l2 >= eps) & (l3 >= eps)
-    if not inside.any():
-        return
-    z = l1 * az + l2 * bz + l3 * cz
-    sub = field[j0:j1 + 1, i0:i1 + 1]
-    np.maximum(sub, np.where(inside, z, -np.inf), out=sub)
