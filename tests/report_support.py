@@ -71,10 +71,29 @@ def synthetic(name: str, base: DfmResult) -> tuple[DfmResult, dict | None]:
                     {"approach": [0, 0, 1], "open": False, "through": False, "floor": "flat"}, (2.1, 0.0, 1.0)),
             Feature("wall-1", "wall", (13, 22), {"thickness_mm": 0.2, "height_mm": 2.0, "height_thickness_ratio": 10.0},
                     {"approach": [0, 0, 1], "faces_pair": [13, 22]}, (0.0, 0.0, 2.0)),
-            Feature("anodize-1", "anodize_allowance", (8, 9, 12, 13),
-                    {"finished_mm": 4.0, "premachine_min_mm": 4.01, "premachine_max_mm": 4.02, "growth_min_um": 2.5,
-                     "growth_max_um": 12.5, "tolerance_band_um": 10.0}, {"feature": "pocket-1"}),
+            # Type II: growth 2.5-12.5 um per surface, so a width shrinks 5-25 um and a wall grows as much.
+            # The web (faces 13, 22) is below ISO 2768's 0.5 mm: untoleranced, the window hits the nominal.
+            Feature("anodize-1", "anodize_allowance", (13, 22),
+                    {"finished_mm": 0.2, "premachine_min_mm": 0.175, "premachine_max_mm": 0.195, "growth_min_um": 2.5,
+                     "growth_max_um": 12.5, "tolerance_band_um": 0.0, "plus_um": 0.0, "minus_um": 0.0},
+                    {"target": "wall", "source": "iso-2768-m", "explicit": False, "count": 1, "feasible": False,
+                     "toleranced": False, "feature": "wall-1", "features": ["wall-1"],
+                     "action": "ISO 2768-1 gives no general tolerance below 0.5 mm: put a tolerance on it; to hit "
+                               "the nominal machine it to 0.1750-0.1950 mm"}),
+            # The 4 mm widths (x walls 8|13 and 18|22): pocket-1's from the spec (+30/0 um), pocket-2's ISO 2768-m.
+            Feature("anodize-2", "anodize_allowance", (8, 13),
+                    {"finished_mm": 4.0, "premachine_min_mm": 4.025, "premachine_max_mm": 4.035, "growth_min_um": 2.5,
+                     "growth_max_um": 12.5, "tolerance_band_um": 30.0, "plus_um": 30.0, "minus_um": 0.0},
+                    {"target": "width", "source": "spec", "explicit": True, "count": 1, "feasible": True,
+                     "select": "feature pocket-1", "feature": "pocket-1", "features": ["pocket-1"],
+                     "action": "machine it to 4.0250-4.0350 mm"}),
+            Feature("anodize-3", "anodize_allowance", (18, 22),
+                    {"finished_mm": 4.0, "premachine_min_mm": 3.925, "premachine_max_mm": 4.105, "growth_min_um": 2.5,
+                     "growth_max_um": 12.5, "tolerance_band_um": 200.0, "plus_um": 100.0, "minus_um": 100.0},
+                    {"target": "width", "source": "iso-2768-m", "explicit": False, "count": 1, "feasible": True,
+                     "feature": "pocket-2", "features": ["pocket-2"], "action": "machine it to 3.9250-4.1050 mm"}),
         )
+        access = {"undercut_faces": [], "setups": [{"approach": [0.0, 0.0, 1.0], "features": 2, "tilt_deg": 0.0}]}
         findings = (
             _f("DFM101", "thin-wall", Severity.ERROR, "Wall 0.2 mm thick is thinner than 0.5 mm.", 0.2, 0.5, "mm",
                (13, 22), "A thin wall deflects under the cutter and chatters.", "Make the web at least 0.5 mm thick.",
@@ -103,6 +122,7 @@ def synthetic(name: str, base: DfmResult) -> tuple[DfmResult, dict | None]:
                        (7, 8, 9, 10, 11), "Chips pack in narrow slots.", "Open the slot or make it shallower.",
                        "slot-1"),)
         tools = (_tool("NS-MHR230-0.4", 0.4, 1.5, 0.6, "slot", ["slot-1"]),)
+        access = {"undercut_faces": [], "setups": [{"approach": [0.0, 0.0, 1.0], "features": 1, "tilt_deg": 0.0}]}
     elif name == "holes_block":
         feats = (
             Feature("hole-1", "hole", (7,), {"diameter_mm": 0.3, "depth_mm": 3.0, "depth_diameter_ratio": 10.0},
@@ -133,13 +153,14 @@ def synthetic(name: str, base: DfmResult) -> tuple[DfmResult, dict | None]:
                1.25, 1.5, "ratio", (8,), "Taps break in small holes.", "Thread-mill it.", "thread-1"),
         )
         tools = (_tool("DRILL-0.3", 0.3, 3.5, 3.5, "drill", ["hole-1"], kind="drill"),)
+        access = {"undercut_faces": [], "setups": [{"approach": [0.0, 0.0, 1.0], "features": 4, "tilt_deg": 0.0}]}
     else:
-        feats, findings, tools = (), (), ()
-    return replace(base, bodies=(replace(body, features=feats, findings=findings, tools=tools),)), cam
+        feats, findings, tools, access = (), (), (), {}  # no access model: the report says so
+    return replace(base, bodies=(replace(body, features=feats, findings=findings, tools=tools, access=access),)), cam
 
 
 _SVG = re.compile(r"(<svg class=\"part\"[^>]*>)(.*?)(</svg>)", re.S)
-_GROUP = re.compile(r'<g data-face="(\d+)"><path class="f" fill="([^"]*)"')
+_GROUP = re.compile(r'<g data-face="(\d+)"[^>]*><path class="f" fill="([^"]*)"')
 
 
 def _svg_summary(m: re.Match) -> str:

@@ -10,7 +10,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from report_support import bare_result, synthetic
+from report_support import TIMESTAMP, bare_result, synthetic
 
 from dfm.report import html
 
@@ -141,5 +141,97 @@ def test_injected_script_would_be_blocked_by_the_policy(browser, tmp_path, make_
         assert dialogs == []
         assert any("Content Security Policy" in e for e in errors), errors
         assert all(r.startswith("file://") for r in requests), requests
+    finally:
+        page.close()
+
+
+def _rgb(css: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in css.removeprefix("rgb(").removesuffix(")").split(","))
+
+
+def _shade_of(rgb: tuple[int, ...], base: tuple[int, int, int]) -> bool:
+    """Whether ``rgb`` is ``base`` times one shade factor (each channel rounded)."""
+    k = rgb[2] / base[2]
+    return all(abs(c - b * k) <= 1.0 for c, b in zip(rgb, base, strict=True))
+
+
+def test_undercut_faces_get_their_colour_and_finding_links_pin(browser, make_part):
+    """A T-slot block (CadQuery) through the real analysis: its undercut faces are violet, with a legend."""
+    from dfm import api
+    from dfm.report import viewmodel
+
+    result = api.analyze(make_part("report-tslot", "t_slot_block"), generated_at=TIMESTAMP)
+    under = set(result.bodies[0].access["undercut_faces"])
+    assert under
+    ARTIFACTS.mkdir(exist_ok=True)
+    target = html.write_report(result, ARTIFACTS / "report-t_slot.html", settings=html.ReportSettings(
+        views=("iso", "top", "front")))
+    page, errors, page_errors, requests, dialogs = _open(browser, target)
+    try:
+        assert page.evaluate("document.documentElement.classList.contains('js')")
+        legend = page.eval_on_selector_all(
+            ".legend span",
+            "els => els.map(e => [e.textContent, getComputedStyle(e.querySelector('i')).backgroundColor])")
+        assert ["undercut (no straight cutter reaches it)", "rgb(142, 68, 173)"] in legend, legend
+        drawn = page.eval_on_selector_all("svg.part g[data-face]", """els => els.map(g => [
+            Number(g.getAttribute('data-face')), g.classList.contains('undercut'),
+            getComputedStyle(g.querySelector('path.f')).fill])""")
+        seen = {face for face, _uc, _fill in drawn}
+        assert seen & under, (seen, under)  # the views show some of the head
+        for face, uc, fill in drawn:
+            assert uc == (face in under), face
+            violet = _shade_of(_rgb(fill), viewmodel.UNDERCUT_COLOUR)
+            assert violet == (face in under), (face, fill)
+        page.locator("#pictures").screenshot(path=str(ARTIFACTS / "report-t_slot-undercut.png"))
+        # pointing at the undercut row lights exactly its drawn faces
+        page.locator("tr.undercut").first.hover()
+        page.wait_for_function("document.querySelectorAll('svg.part g.hl').length > 0", timeout=10000)
+        lit = set(page.eval_on_selector_all("svg.part g.hl",
+                                            "els => els.map(e => Number(e.getAttribute('data-face')))"))
+        assert lit == seen & under, (lit, under)
+        fill = page.eval_on_selector("svg.part g.hl path.f", "e => getComputedStyle(e).fill")
+        assert fill == "rgb(255, 210, 31)"  # the selection colour wins over the violet
+        page.mouse.move(5, 5)
+        # the DFM650 link in the access table pins its finding row and lights that finding's faces
+        link = page.locator("#access a.finding-link", has_text="DFM650").first
+        anchor = link.get_attribute("href").removeprefix("#")
+        link.click()
+        page.wait_for_function(f"document.getElementById('{anchor}').classList.contains('pinned')", timeout=10000)
+        faces = page.get_attribute(f"#{anchor}", "data-faces").split()
+        page.mouse.move(5, 5)
+        lit = set(page.eval_on_selector_all("svg.part g.hl", "els => els.map(e => e.getAttribute('data-face'))"))
+        assert lit and lit <= set(faces), (lit, faces)
+        assert page.evaluate("location.hash") == f"#{anchor}"
+        assert page.locator("tr.pinned").count() == 1  # the access row the link sits in is not pinned too
+        page.screenshot(path=str(ARTIFACTS / "report-t_slot.png"), full_page=True)
+        assert errors == [] and page_errors == [] and dialogs == [], (errors, page_errors, dialogs)
+        assert requests == [target.resolve().as_uri()], requests  # following an in-page link loads nothing
+    finally:
+        page.close()
+
+
+def test_pre_machining_sizes_table_groups_rows_and_lights_their_faces(browser, make_part):
+    """The anodized lens barrel (CadQuery): one table body per (kind, finished size); a row lights its faces."""
+    from dfm import api
+
+    result = api.analyze(make_part("lens_barrel", "lens_barrel"), finish="anodize-ii", generated_at=TIMESTAMP)
+    ARTIFACTS.mkdir(exist_ok=True)
+    target = html.write_report(result, ARTIFACTS / "report-lens_barrel-anodize.html")
+    page, errors, page_errors, requests, dialogs = _open(browser, target)
+    try:
+        groups = page.eval_on_selector_all("#sizes tbody.size-group", """els => els.map(b => [
+            b.getAttribute('data-kind'), b.querySelector('th').textContent, b.querySelectorAll('tr').length])""")
+        allowances = [f for f in result.bodies[0].features if f.kind == "anodize_allowance"]
+        assert groups and sum(n for _k, _s, n in groups) == len(allowances)
+        sizes = [float(s.split()[0].lstrip("Ø")) for _k, s, _n in groups]
+        assert sizes == sorted(sizes)
+        row = page.locator("#sizes tr[data-faces]").first
+        row.hover()
+        page.wait_for_function("document.querySelectorAll('svg.part g.hl').length > 0", timeout=10000)
+        lit = set(page.eval_on_selector_all("svg.part g.hl", "els => els.map(e => e.getAttribute('data-face'))"))
+        assert lit <= set(row.get_attribute("data-faces").split())
+        page.locator("#sizes").screenshot(path=str(ARTIFACTS / "report-lens_barrel-sizes.png"))
+        assert errors == [] and page_errors == [] and dialogs == [], (errors, page_errors, dialogs)
+        assert requests == [target.resolve().as_uri()], requests
     finally:
         page.close()

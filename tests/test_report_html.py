@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import replace
 from pathlib import PurePath
@@ -129,7 +130,8 @@ def test_missing_sections_say_so(plate, monkeypatch):
     assert "No findings: every rule that ran passed." in out
     assert "No holes, threads, slots, pockets or steps in this result" in out
     assert "No tool recommendation in this result" in out
-    assert "No finish given, so there is nothing to allow for." in out
+    assert "No pre-machining sizes: no finish was given, so there is nothing to allow for." in out
+    assert "No access model in this result" in out
     assert "No machining plan in this result" in out
     assert "No pictures: they were turned off for this report." in out
     assert "Price per piece (incomplete)" in out
@@ -138,7 +140,7 @@ def test_missing_sections_say_so(plate, monkeypatch):
 def test_sections_render_what_is_present(plate_result):
     result, cam = plate_result
     out = html.render_html(result, cam=cam, settings=html.ReportSettings(pictures=False))
-    for text in ("DFM101", "thin-wall", "pocket-1", "NS-MHR230-0.4", "4.01 … 4.02 mm", "pockets finish", "15 min",
+    for text in ("DFM101", "thin-wall", "pocket-1", "NS-MHR230-0.4", "4.025 … 4.035 mm", "pockets finish", "15 min",
                  "A thin wall deflects", "Make the web at least 0.5 mm thick"):
         assert text in out, text
     assert 'data-faces="13 22"' in out
@@ -161,7 +163,11 @@ def test_self_contained_and_script_allowed_by_its_hash(plate_result):
     urls = set(re.findall(r"(?:https?|ftp)://[^\s\"'<>)]+", out))
     assert urls <= {"http://www.w3.org/2000/svg"}, urls
     assert not re.search(r"<(?:link|img|iframe|object|embed)\b", out)
-    assert not re.search(r"\b(?:src|href)=", out)
+    assert not re.search(r"\bsrc=", out)
+    # the only links lead to rows of this page (``#finding-N``), and each one's row is there
+    for target in re.findall(r'\bhref="([^"]*)"', out):
+        assert re.fullmatch(r"#finding-\d+", target), target
+        assert f'id="{target[1:]}"' in out
     csp = re.search(r'http-equiv="Content-Security-Policy" content="([^"]*)"', out).group(1)
     assert "default-src 'none'" in csp
     scripts = re.findall(r"<script>(.*?)</script>", out, re.S)
@@ -258,3 +264,214 @@ def test_material_and_finish_come_from_the_part_spec(make_part, monkeypatch, tmp
     assert [line.label for line in vm.quote.lines] == ["Setup", "Machine time", "Material", "Finish"]
     # The command line wins over the spec.
     assert viewmodel.material_and_finish(replace(result, settings={"material": "303"}))[0] == "303"
+
+
+# --- the access model (#13) -------------------------------------------------------------------
+def test_direction_text_names_axes_and_tilts():
+    assert viewmodel.direction_text((0, 0, 1)) == "+Z"
+    assert viewmodel.direction_text((-1.0, 0.0, 0.0)) == "−X"  # a real minus sign
+    assert viewmodel.direction_text((0, -0.5, math.sqrt(3) / 2)) == "tilted 30° about X: (0, −0.5, 0.866)"
+    assert viewmodel.direction_text((0.5, 0, -math.sqrt(3) / 2)) == "tilted 30° about Y: (0.5, 0, −0.866)"
+    # turned about no single axis: named from the nearest axis direction
+    d = viewmodel.direction_text((1, 1, 1))
+    assert d == "tilted 54.7° from +X: (0.577, 0.577, 0.577)", d
+    assert viewmodel.direction_text(None) == viewmodel.UNKNOWN
+    assert viewmodel.direction_text((0, 0, 0)) == viewmodel.UNKNOWN
+
+
+@pytest.fixture(scope="module")
+def t_slot(make_part):
+    """A T-slot block (CadQuery, exported to STEP) through the real analysis: its head is an undercut."""
+    from dfm import api
+
+    result = api.analyze(make_part("report-tslot", "t_slot_block"), generated_at=TIMESTAMP)
+    assert result.status == "ok", result.error
+    return result
+
+
+def test_t_slot_report_shows_its_setup_and_undercut_faces(t_slot):
+    body = t_slot.bodies[0]
+    under = tuple(body.access["undercut_faces"])
+    assert under, body.access  # the access model found the head
+    vm = viewmodel.build(t_slot)
+    acc = vm.bodies[0].access
+    assert acc.known and acc.undercut_faces == under
+    # every setup direction of the result, with the features cut along it
+    assert [s.direction for s in acc.setups] == [viewmodel.direction_text(s["approach"]) for s in body.access["setups"]]
+    assert acc.setups[0].direction == "+Z"
+    slots = [f for f in body.features if f.kind == "slot"]
+    assert slots and all(f.id in acc.setups[0].features for f in slots)
+    assert acc.setups[0].count == body.access["setups"][0]["features"] == len(acc.setups[0].features)
+    assert set(acc.setups[0].faces) == {i for f in body.features if f.id in acc.setups[0].features for i in f.faces}
+    # the undercut rows cover exactly the undercut faces, and link the DFM650 finding on them
+    assert sorted(i for u in acc.undercuts for i in u.faces) == sorted(under)
+    dfm650 = [r for r in vm.findings if r.code == "DFM650"]
+    assert dfm650
+    links = [link for u in acc.undercuts for link in u.findings]
+    assert {(link.code, link.anchor) for link in links} == {(r.code, r.anchor) for r in dfm650}
+    assert acc.summary.startswith("1 setup: +Z; ") and f"{len(under)} undercut faces" in acc.summary
+    # the picture legend says what violet means
+    assert ("undercut (no straight cutter reaches it)", "#8e44ad") in vm.legend
+
+    out = html.render_html(t_slot, settings=html.ReportSettings(pictures=False))
+    section = re.search(r'<section id="access">(.*?)</section>', out, re.S).group(1)
+    for r in dfm650:
+        assert f'<a class="finding-link sev-{r.severity}" href="#{r.anchor}"' in section
+        assert f'<tr class="finding" id="{r.anchor}"' in out
+    assert f'data-faces="{" ".join(map(str, under))}"' in section
+    assert "<td>+Z</td>" in section
+
+
+def test_undercut_faces_are_violet_in_the_pictures_unless_an_error_lies_on_them(t_slot):
+    body = t_slot.bodies[0]
+    under = list(body.access["undercut_faces"])
+    other = next(i for i in range(1, body.faces + 1) if i not in under)
+    error = Finding("DFM001", "an-error", Severity.ERROR, "error on an undercut face", faces=(under[0],))
+    warning = Finding("DFM002", "a-warning", Severity.WARNING, "warning on an undercut face", faces=(under[1],))
+    result = replace(t_slot, bodies=(replace(body, findings=(error, warning)),))
+
+    class Run:
+        def __init__(self, face):
+            self.face, self.shade, self.fill_d, self.edge_d = face, 1.0, "M0 0L1 0L0 1Z", ""
+
+    class Pic:
+        view, width, height = "iso", 10.0, 10.0
+        runs = tuple(Run(i) for i in (*under, other))
+
+    paths = {p.face: p for p in viewmodel.build(result, pictures={1: [Pic()]}).bodies[0].pictures[0].paths}
+    assert paths[under[0]].fill == "#d7263d" and paths[under[0]].undercut  # the error says more
+    assert all(paths[i].fill == "#8e44ad" and paths[i].undercut for i in under[1:])  # beats the warning
+    assert paths[other].fill == "#b0b8c2" and not paths[other].undercut
+
+
+def test_tilted_setup_is_named_by_its_angle_and_links_dfm651(make_part):
+    from dfm import api
+
+    result = api.analyze(make_part("report-inclined", "inclined_pocket"), generated_at=TIMESTAMP)
+    vm = viewmodel.build(result)
+    (setup,) = vm.bodies[0].access.setups
+    assert setup.direction == "tilted 30° about X: (0, −0.5, 0.866)" and setup.tilt == "30°"
+    pockets = [f.id for f in result.bodies[0].features if f.kind == "pocket"]
+    assert list(setup.features) == pockets
+    assert [link.code for link in setup.findings] == ["DFM651"]
+    assert vm.bodies[0].access.undercuts == () and vm.bodies[0].access.undercut_faces == ()
+    out = html.render_html(result, settings=html.ReportSettings(pictures=False))
+    assert "tilted 30° about X: (0, −0.5, 0.866)" in out
+    assert "No undercut: a straight cutter reaches every face." in out
+    assert "undercut (no straight cutter reaches it)" not in out  # no legend entry for a colour not drawn
+
+
+def test_text_output_has_one_access_line_per_body(t_slot):
+    from dfm.report import text
+
+    lines = text.render(t_slot).splitlines()
+    n = len(t_slot.bodies[0].access["undercut_faces"])
+    assert lines[1] == f"  setups: +Z ({t_slot.bodies[0].access['setups'][0]['features']} feature); undercut faces: {n}"
+    assert sum(1 for line in lines if "setups:" in line) == 1
+
+
+# --- pre-machining sizes (#15) ----------------------------------------------------------------
+def _allowances(result):
+    return [f for b in result.bodies for f in b.features if f.kind == "anodize_allowance"]
+
+
+def test_lens_barrel_pre_machining_sizes_are_grouped_by_kind_and_size(make_part):
+    """The lens barrel (CadQuery) anodized: every size the finish changes, once, smallest first."""
+    from dfm import api
+
+    result = api.analyze(make_part("lens_barrel", "lens_barrel"), finish="anodize-ii", generated_at=TIMESTAMP)
+    allowances = _allowances(result)
+    assert allowances
+    vm = viewmodel.build(result)
+    groups = vm.bodies[0].sizes
+    keys = [(g.kind, g.finished_mm) for g in groups]
+    assert len(keys) == len(set(keys))  # one group per (kind, finished size)
+    assert [g.finished_mm for g in groups] == sorted(g.finished_mm for g in groups)
+    assert {g.kind for g in groups} <= {"bore", "shaft", "width", "thickness", "thread"}
+    # every allowance is one row of exactly the group of its kind and finished size
+    rows = {r.id: g for g in groups for r in g.rows}
+    assert sorted(rows) == sorted(f.id for f in allowances)
+    for f in allowances:
+        g = rows[f.id]
+        assert g.kind == viewmodel.SIZE_KINDS[f.props["target"]]
+        assert g.finished_mm == pytest.approx(f.dims["finished_mm"], abs=1e-6)
+        row = next(r for r in g.rows if r.id == f.id)
+        assert row.faces == tuple(f.faces)
+        lo, hi = f.dims["premachine_min_mm"], f.dims["premachine_max_mm"]
+        assert row.premachine == f"{viewmodel.fmt(lo, 4)} … {viewmodel.fmt(hi, 4)} mm"
+        src = f.props["source"]
+        assert row.source.startswith(f"ISO 2768-{src[9:]}" if src.startswith("iso-2768-") else "explicit tolerance")
+    # the barrel's bores are machined oversize and its shafts undersize (the film closes / grows them)
+    for g in groups:
+        for r in g.rows:
+            lo, hi = (float(x) for x in r.premachine.removesuffix(" mm").split(" … "))
+            if g.kind == "bore":
+                assert (lo + hi) / 2 > g.finished_mm
+            elif g.kind in ("shaft", "thickness"):
+                assert (lo + hi) / 2 < g.finished_mm
+    assert vm.sizes_note == ""
+    out = html.render_html(result, settings=html.ReportSettings(pictures=False))
+    section = re.search(r'<section id="sizes">(.*?)</section>', out, re.S).group(1)
+    assert section.count('<tbody class="size-group"') == len(groups)
+    assert "Finish anodize-ii" in section and "No pre-machining sizes" not in section
+    bore = next(g for g in groups if g.kind == "bore")
+    assert f"<th rowspan=\"{len(bore.rows)}\">{bore.size}</th>" in section
+
+
+def test_sizes_of_one_kind_and_size_from_different_tolerances_share_a_group(plate_result):
+    result, cam = plate_result
+    groups = viewmodel.build(result, cam=cam).bodies[0].sizes
+    assert [(g.kind, g.size, len(g.rows)) for g in groups] == [("thickness", "0.2 mm", 1), ("width", "4 mm", 2)]
+    width = groups[1]
+    assert width.surfaces == "2" and width.faces == (8, 13, 18, 22)
+    explicit, general = width.rows
+    assert explicit.source == "explicit tolerance (the part spec): feature pocket-1"
+    assert explicit.finished == "4 +0.03/0 mm" and explicit.premachine == "4.025 … 4.035 mm"
+    assert general.source == "ISO 2768-m (general tolerance)" and general.finished == "4 ±0.1 mm"
+    web = groups[0].rows[0]
+    assert not web.feasible and web.band == "none"
+
+
+def test_no_pre_machining_sizes_message_only_without_a_finish(plate, monkeypatch):
+    bare = bare_result(plate, monkeypatch)
+    settings = html.ReportSettings(pictures=False)
+    none = html.render_html(bare, settings=settings)
+    assert "No pre-machining sizes: no finish was given" in none
+    for finish in ("anodize-ii", "passivate"):
+        out = html.render_html(replace(bare, settings={"finish": finish}), settings=settings)
+        assert "No pre-machining sizes" not in out
+        assert f"Finish {finish}: no sized surface was found that this finish changes" in out
+    broken = DfmResult(file="/x/broken.step", status="error", settings={"finish": "anodize-ii"},
+                       error=ErrorInfo("DFM904", "corrupt-file", "truncated"))
+    assert viewmodel.build(broken).sizes_note == "Finish anodize-ii: the file could not be analysed, so no size was " \
+                                                 "measured."
+
+
+# --- unknown values (#16) ---------------------------------------------------------------------
+def test_unknown_values_print_as_an_en_dash(plate_result):
+    from dfm.model import ToolChoice
+
+    result, _ = plate_result
+    body = result.bodies[0]
+    nothing = Finding("DFM002", "no-number", Severity.INFO, "a finding with no value <&>")
+    bare_tool = ToolChoice(id="T-?", kind="flat-end-mill", diameter_mm=0.5, reach_mm=float("nan"),
+                           flute_length_mm=float("nan"), flutes=0, source="mine.toml", role="finish")
+    result = replace(result, bodies=(replace(body, findings=(*body.findings, nothing), tools=(bare_tool,)),),
+                     settings={"material": "unobtainium"})
+    vm = viewmodel.build(result, cam={"setups": [{"index": 1, "operations": [{"name": "op", "tool": None}]}],
+                                      "unreachable": [{"reason": "too deep"}]})
+    assert viewmodel.UNKNOWN == "\u2013"
+    row = next(r for r in vm.findings if r.code == "DFM002")
+    assert (row.measured, row.limit, row.faces_text) == ("–", "–", "–")
+    (tool,) = vm.bodies[0].tools
+    assert (tool.flutes, tool.reach, tool.flute_length, tool.features) == ("–", "–", "–", "–")
+    (op,) = vm.plan.rows
+    assert (op.tool, op.features, op.time) == ("–", "–", "–") and vm.plan.cycle_time == "–"
+    assert "– : too deep" not in vm.plan.note and "–: too deep" in vm.plan.note
+    assert all(a == "–" for line in vm.quote.lines if "not priced" in line.basis for a in line.amounts)
+    out = html.render_html(result, settings=html.ReportSettings(pictures=False), cam={
+        "setups": [{"index": 1, "operations": [{"name": "op", "tool": None}]}]})
+    # no cell says "-" or "?" for a value nobody knows; the dash is the character, not an entity
+    assert not re.search(r"<t[dh][^>]*>\s*[-?]\s*</t[dh]>", out)
+    assert '<td class="num">–</td>' in out and "&ndash;" not in out
+    assert "a finding with no value &lt;&amp;&gt;" in out  # escaping still holds

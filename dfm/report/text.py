@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 
-from dfm.model import DfmResult, Finding, Severity
+from dfm.model import BodyResult, DfmResult, Finding, Severity
+from dfm.report.viewmodel import UNKNOWN, direction_text
+
+__all__ = ["UNKNOWN", "render"]
 
 _MARK = {"pass": "PASS", "warn": "WARN", "fail": "FAIL"}
 _HEAD = {Severity.ERROR: "Errors", Severity.WARNING: "Warnings", Severity.INFO: "Notes"}
-#: What the text prints for a value nobody knows (an en dash; ``dfm tools`` and the report agree).
-UNKNOWN = "\u2013"
 
 
 def _fmt(v: float | None) -> str:
@@ -54,6 +55,10 @@ def render(result: DfmResult) -> str:
         + (f" (source units: {result.source_units})" if result.source_units not in ("mm", "unknown") else "")
     ]
     many = len(result.bodies) > 1
+    for b in result.bodies:
+        line = _access_line(b)
+        if line:
+            lines.append(f"  body {b.index} {line}" if many else f"  {line}")
     rows: list[tuple[Finding, int, str]] = [(f, 0, "") for f in result.findings]
     for b in result.bodies:
         rows.extend((f, b.index, b.name) for f in b.findings)
@@ -69,6 +74,19 @@ def render(result: DfmResult) -> str:
         for f, bodies in merged.items():
             lines.extend(_finding_lines(f, _where(bodies) if many else ""))
     return "\n".join(lines) + "\n"
+
+
+def _access_line(b: BodyResult) -> str:
+    """``setups: +Z (2 features), −X (1 feature); undercut faces: 5`` (empty without an access model)."""
+    acc = b.access or {}
+    if "setups" not in acc and "undercut_faces" not in acc:
+        return ""
+    setups = []
+    for s in acc.get("setups") or ():
+        n = s.get("features")
+        setups.append(direction_text(s.get("approach")) +
+                      (f" ({n} feature{'' if n == 1 else 's'})" if isinstance(n, int) else ""))
+    return f"setups: {', '.join(setups) or 'none'}; undercut faces: {len(acc.get('undercut_faces') or ())}"
 
 
 def _natural(f: Finding) -> tuple:  # type: ignore[type-arg]

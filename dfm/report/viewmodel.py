@@ -9,6 +9,7 @@ data (projected, sorted, face-tagged paths); their colours are decided here.
 from __future__ import annotations
 
 import math
+import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -26,6 +27,20 @@ SEVERITY_COLOURS: dict[str, tuple[int, int, int]] = {
     "info": (47, 127, 209),
 }
 BASE_COLOUR = (176, 184, 194)
+#: Fill of undercut faces (violet): it beats a warning or a note on the face, an error beats it.
+UNDERCUT_COLOUR = (142, 68, 173)
+#: Highlight of the faces of the finding (or row) pointed at; report.css says the same.
+SELECTED_COLOUR = (255, 210, 31)
+#: What the report (and the text output) prints for a value nobody knows: an en dash.
+UNKNOWN = "\u2013"
+#: Findings of the access model, linked from the access section: an undercut, a tilted setup.
+ACCESS_CODES = ("DFM650", "DFM651")
+#: Features the access model counts in a setup (``dfm.features.access``).
+SETUP_KINDS = ("pocket", "slot", "step", "hole")
+#: Kinds of sized surface in the pre-machining table (the allowance's target -> what the table says), in order.
+SIZE_KINDS = {"bore": "bore", "shaft": "shaft", "width": "width", "wall": "thickness", "thread": "thread",
+              "thread-internal": "thread", "thread-external": "thread"}
+_SIZE_ORDER = ("bore", "shaft", "width", "thickness", "thread")
 VERDICT_TEXT = {
     "pass": "Can be made as drawn",
     "warn": "Can be made, with the warnings below",
@@ -41,9 +56,9 @@ class QuoteSettingsError(DfmError):
 
 
 def fmt(value: float | None, digits: int = 3) -> str:
-    """Format a number for people: fixed decimals, trailing zeros dropped, '-' for None."""
+    """Format a number for people: fixed decimals, trailing zeros dropped, :data:`UNKNOWN` for None."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "-"
+        return UNKNOWN
     s = f"{float(value):.{digits}f}"
     if "." in s:
         s = s.rstrip("0").rstrip(".")
@@ -65,6 +80,7 @@ class PathVM:
     fill_d: str
     edge_d: str
     flagged: bool
+    undercut: bool = False
 
 
 @dataclass(frozen=True)
@@ -94,6 +110,18 @@ class FindingRow:
     faces_text: str
     body: int
     where: str
+    feature: str = ""
+    anchor: str = ""  # the row's id in the page (``finding-3``), for links to it
+
+
+@dataclass(frozen=True)
+class FindingLink:
+    """A link to a row of the findings table."""
+
+    code: str
+    anchor: str
+    severity: str
+    message: str
 
 
 @dataclass(frozen=True)
@@ -120,27 +148,83 @@ class ToolRow:
     corner_radius: str
     reach: str
     flute_length: str
-    flutes: str  # "?" when the catalogue does not say
+    flutes: str  # UNKNOWN when the catalogue does not say
     role: str
     features: str
     source: str
 
 
 @dataclass(frozen=True)
-class AnodizeRow:
-    """One row of the pre-machining table for a finish."""
+class SizeRow:
+    """One finish allowance of a size: a tolerance source and its pre-machining band."""
 
-    feature: str
+    id: str
     faces: tuple[int, ...]
     faces_text: str
     body: int
-    finished: str
-    premachine: str
+    surfaces: str
+    finished: str  # the finished size with its tolerance
     growth: str
+    premachine: str
     band: str
-    target: str = ""
-    action: str = ""
+    source: str
+    action: str
+    features: str
     feasible: bool = True
+    masked: bool = False
+
+
+@dataclass(frozen=True)
+class SizeGroup:
+    """The pre-machining sizes of one (kind, finished size): one or more allowances (tolerance sources)."""
+
+    kind: str  # bore | shaft | width | thickness | thread
+    size: str  # "Ø4 mm", "0.5 mm", "M1.6x0.35 (PD 1.373 mm)"
+    finished_mm: float | None
+    surfaces: str  # how many sized surfaces, all rows together
+    faces: tuple[int, ...]
+    faces_text: str
+    body: int
+    rows: tuple[SizeRow, ...]
+
+
+@dataclass(frozen=True)
+class SetupRow:
+    """One direction the part is machined from, and the features cut from it."""
+
+    number: int
+    direction: str
+    tilt: str
+    count: int
+    features: tuple[str, ...]
+    features_text: str
+    faces: tuple[int, ...]  # the faces of those features
+    faces_text: str
+    findings: tuple[FindingLink, ...]
+    body: int
+
+
+@dataclass(frozen=True)
+class UndercutRow:
+    """Faces no straight cutter reaches, one group (an ``undercut`` feature) per row."""
+
+    label: str
+    faces: tuple[int, ...]
+    faces_text: str
+    findings: tuple[FindingLink, ...]
+    body: int
+
+
+@dataclass(frozen=True)
+class AccessVM:
+    """The body's access model: the setups it needs and its undercut faces."""
+
+    known: bool
+    summary: str
+    setups: tuple[SetupRow, ...]
+    undercuts: tuple[UndercutRow, ...]
+    undercut_faces: tuple[int, ...]
+    note: str
 
 
 @dataclass(frozen=True)
@@ -202,7 +286,8 @@ class BodyVM:
     findings: tuple[FindingRow, ...]
     features: tuple[FeatureRow, ...]
     tools: tuple[ToolRow, ...]
-    anodize: tuple[AnodizeRow, ...]
+    sizes: tuple[SizeGroup, ...]
+    access: AccessVM
 
 
 @dataclass(frozen=True)
@@ -227,6 +312,10 @@ class ReportVM:
     bodies: tuple[BodyVM, ...]
     plan: PlanVM
     quote: QuoteVM
+    sizes_note: str = ""  # why the pre-machining table is empty, when it is
+    legend: tuple[tuple[str, str], ...] = ()  # (label, colour) of the pictures' fills
+    undercut_colour: str = ""
+    unknown: str = UNKNOWN
     notes: tuple[str, ...] = field(default_factory=tuple)
 
 
@@ -296,16 +385,21 @@ def material_densities() -> dict[str, float]:
 
 # --- building ---------------------------------------------------------------------------------
 def _faces_text(faces: Sequence[int]) -> str:
-    return ", ".join(str(f) for f in faces) if faces else "-"
+    return ", ".join(str(f) for f in faces) if faces else UNKNOWN
+
+
+def _with_unit(value: float | None, digits: int, unit: str) -> str:
+    """``fmt`` and a unit, or :data:`UNKNOWN` alone (never "– mm")."""
+    text = fmt(value, digits)
+    return text if text == UNKNOWN or not unit else f"{text} {unit}"
 
 
 def _finding_row(f: Finding, body: int, where: str) -> FindingRow:
-    unit = f" {f.unit}" if f.unit else ""
     return FindingRow(
         code=f.code, name=f.name, severity=f.severity.value, message=f.message,
-        measured="-" if f.value is None else fmt(f.value, 4) + unit,
-        limit="-" if f.limit is None else fmt(f.limit, 4) + unit,
+        measured=_with_unit(f.value, 4, f.unit), limit=_with_unit(f.limit, 4, f.unit),
         why=f.why, fix=f.fix, faces=tuple(f.faces), faces_text=_faces_text(f.faces), body=body, where=where,
+        feature=f.feature or "",
     )
 
 
@@ -320,7 +414,7 @@ def _feature_row(f: Feature, body: int) -> FeatureRow:
     dims = []
     for key in sorted(f.dims):
         label, unit = _dim_label(key)
-        dims.append((label, fmt(f.dims[key], 4) + (f" {unit}" if unit else "")))
+        dims.append((label, _with_unit(f.dims[key], 4, unit)))
     facts = []
     for key in ("designation", "candidate_thread", "bottom", "through", "open", "internal", "source", "hole"):
         if key in f.props and f.props[key] not in (None, "", False):
@@ -335,28 +429,247 @@ def _feature_row(f: Feature, body: int) -> FeatureRow:
 
 
 def _tool_row(t: ToolChoice) -> ToolRow:
+    flutes = t.flutes if isinstance(t.flutes, int) and not isinstance(t.flutes, bool) and t.flutes > 0 else None
     return ToolRow(id=t.id, name=t.name or t.id, kind=t.kind, diameter=fmt(t.diameter_mm, 4),
                    corner_radius=fmt(t.corner_radius_mm, 4), reach=fmt(t.reach_mm, 3),
-                   flute_length=fmt(t.flute_length_mm, 3), flutes=str(t.flutes) if t.flutes else "?", role=t.role,
-                   features=", ".join(t.features) or "-", source=t.source)
+                   flute_length=fmt(t.flute_length_mm, 3), flutes=UNKNOWN if flutes is None else str(flutes),
+                   role=t.role, features=", ".join(t.features) or UNKNOWN, source=t.source)
 
 
-def _anodize_row(f: Feature, body: int) -> AnodizeRow:
-    d = f.dims
+# --- pre-machining sizes (a finish) ------------------------------------------------------------
+def _um_as_mm(um: float) -> str:
+    return fmt(um / 1000.0, 4)
+
+
+def _finished_text(d: Mapping[str, float]) -> str:
+    """``4 ±0.1 mm``, ``1.373 +0.085/0 mm``: the finished size and its tolerance."""
+    fin = d.get("finished_mm")
+    if fin is None:
+        return UNKNOWN
+    plus, minus = d.get("plus_um"), d.get("minus_um")
+    if plus is None or minus is None:
+        return f"{fmt(fin, 4)} mm"
+    if abs(plus - minus) < 1e-9:
+        tol = f" ±{_um_as_mm(plus)}" if plus > 0 else ""
+    else:
+        up = "+" + _um_as_mm(plus) if plus > 0 else "0"
+        down = "\u2212" + _um_as_mm(minus) if minus > 0 else "0"
+        tol = f" {up}/{down}"
+    return f"{fmt(fin, 4)}{tol} mm"
+
+
+#: How the table names where a size's tolerance comes from (explicit sources).
+_SOURCE_TEXT = {"spec": "the part spec", "pmi": "the file's PMI", "model": "the modelled thread"}
+
+
+def _source_text(props: Mapping[str, Any], kind: str) -> str:
+    """Explicit tolerance (spec, PMI, thread class) or the ISO 2768 general class."""
+    source = str(props.get("source") or "")
+    if source.startswith("iso-2768-"):
+        text = f"ISO 2768-{source.removeprefix('iso-2768-')} (general tolerance)"
+    elif not source:
+        text = UNKNOWN
+    elif kind == "thread":
+        text = f"thread pitch-diameter tolerance ({_SOURCE_TEXT.get(source, source)})"
+    else:
+        text = f"explicit tolerance ({_SOURCE_TEXT.get(source, source)})"
+    if props.get("select"):
+        text += f": {props['select']}"
+    if props.get("masked"):
+        text += "; masked"
+    return text
+
+
+def _count(props: Mapping[str, Any]) -> int | None:
+    n = props.get("count")
+    return n if isinstance(n, int) and not isinstance(n, bool) and n >= 0 else None
+
+
+def _size_row(f: Feature, body: int) -> SizeRow:
+    d, props = f.dims, f.props
+    kind = SIZE_KINDS.get(str(props.get("target") or ""), str(props.get("target") or UNKNOWN))
     lo, hi = d.get("premachine_min_mm"), d.get("premachine_max_mm")
     g0, g1 = d.get("growth_min_um"), d.get("growth_max_um")
-    target = " ".join(str(f.props[k]) for k in ("target", "designation") if f.props.get(k))
-    if "plus_um" in d and "minus_um" in d:
-        target += f" (+{fmt(d['plus_um'], 1)}/−{fmt(d['minus_um'], 1)} µm)"
-    return AnodizeRow(
-        target=target.strip(), action=str(f.props.get("action", "") or ""),
-        feasible=bool(f.props.get("feasible", True)),
-        feature=str(f.props.get("feature", f.id)), faces=tuple(f.faces), faces_text=_faces_text(f.faces), body=body,
-        finished=fmt(d.get("finished_mm"), 4) + " mm" if "finished_mm" in d else "-",
-        premachine=(f"{fmt(lo, 4)} … {fmt(hi, 4)} mm" if lo is not None and hi is not None else "-"),
-        growth=(f"{fmt(g0, 1)} … {fmt(g1, 1)} µm" if g0 is not None and g1 is not None else "-"),
-        band=fmt(d.get("tolerance_band_um"), 1) + " µm" if "tolerance_band_um" in d else "-",
+    feats = props.get("features") or ([props["feature"]] if props.get("feature") else [])
+    n = _count(props)
+    return SizeRow(
+        id=f.id, faces=tuple(f.faces), faces_text=_faces_text(f.faces), body=body,
+        surfaces=UNKNOWN if n is None else str(n), finished=_finished_text(d),
+        growth=(f"{fmt(g0, 1)} … {fmt(g1, 1)} µm" if g0 is not None and g1 is not None else UNKNOWN),
+        premachine=(f"{fmt(lo, 4)} … {fmt(hi, 4)} mm" if lo is not None and hi is not None else UNKNOWN),
+        band="none" if props.get("toleranced") is False else _with_unit(d.get("tolerance_band_um"), 1, "µm"),
+        source=_source_text(props, kind),
+        action=str(props.get("action") or "") or UNKNOWN, features=", ".join(str(x) for x in feats),
+        feasible=bool(props.get("feasible", True)), masked=bool(props.get("masked", False)),
     )
+
+
+def _natural(text: str) -> tuple[tuple[int, int, str], ...]:
+    """Sort key comparing the numbers in ``text`` as numbers (``hole-2`` before ``hole-10``)."""
+    return tuple((0, int(t), "") if t.isdigit() else (1, 0, t) for t in re.split(r"(\d+)", text) if t)
+
+
+def size_groups(body: Any) -> tuple[SizeGroup, ...]:
+    """The body's finish allowances grouped by (kind, finished size), smallest size first.
+
+    A group holds one row per allowance: sizes of one kind and finished size whose tolerance
+    comes from different places (the spec, PMI, ISO 2768) or that are masked stay apart
+    inside the group, since they are machined to different bands.
+    """
+    groups: dict[tuple[str, float | None], list[Feature]] = {}
+    for f in body.features:
+        if f.kind != "anodize_allowance":
+            continue
+        target = str(f.props.get("target") or "")
+        kind = SIZE_KINDS.get(target, target or UNKNOWN)
+        fin = f.dims.get("finished_mm")
+        groups.setdefault((kind, None if fin is None else round(float(fin), 6)), []).append(f)
+    out = []
+    for (kind, fin), feats in groups.items():
+        feats.sort(key=lambda f: (not f.props.get("explicit", False), str(f.props.get("source", "")),
+                                  _natural(f.id)))
+        rows = tuple(_size_row(f, body.index) for f in feats)
+        counts = [_count(f.props) for f in feats]
+        faces = tuple(sorted({i for f in feats for i in f.faces}))
+        if kind == "thread":
+            names = sorted({str(f.props["designation"]) for f in feats if f.props.get("designation")})
+            size = " / ".join(names) + (f" (PD {fmt(fin, 4)} mm)" if fin is not None else "") if names \
+                else _with_unit(fin, 4, "mm")
+        else:
+            size = ("Ø" if kind in ("bore", "shaft") and fin is not None else "") + _with_unit(fin, 4, "mm")
+        out.append(SizeGroup(
+            kind=kind, size=size, finished_mm=fin,
+            surfaces=UNKNOWN if None in counts else str(sum(c for c in counts if c is not None)),
+            faces=faces, faces_text=_faces_text(faces), body=body.index, rows=rows,
+        ))
+    out.sort(key=lambda g: (math.inf if g.finished_mm is None else g.finished_mm,
+                            _SIZE_ORDER.index(g.kind) if g.kind in _SIZE_ORDER else len(_SIZE_ORDER), g.size))
+    return tuple(out)
+
+
+def sizes_note(result: DfmResult, finish: str, groups: int) -> str:
+    """Why the pre-machining table is empty (``""`` when it has ``groups`` rows)."""
+    if groups:
+        return ""
+    if not finish or finish == "none":
+        return "No pre-machining sizes: no finish was given, so there is nothing to allow for."
+    if result.status != "ok":
+        return f"Finish {finish}: the file could not be analysed, so no size was measured."
+    return (f"Finish {finish}: no sized surface was found that this finish changes (no bore, shaft, width, "
+            "wall thickness or thread it builds up on), so every size is machined as drawn.")
+
+
+# --- access: setups and undercuts ---------------------------------------------------------------
+_AXIS_NAMES = ("X", "Y", "Z")
+
+
+def _unit(v: Sequence[float] | None) -> tuple[float, float, float] | None:
+    try:
+        x, y, z = (float(c) for c in v)  # type: ignore[union-attr]
+    except (TypeError, ValueError):
+        return None
+    n = math.sqrt(x * x + y * y + z * z)
+    if not math.isfinite(n) or n < 1e-12:
+        return None
+    return (x / n, y / n, z / n)
+
+
+def _signed(value: float, digits: int = 3) -> str:
+    """A number with a real minus sign (U+2212), as in ``(0, −0.5, 0.866)``."""
+    text = fmt(value, digits)
+    return "\u2212" + text[1:] if text.startswith("-") else text
+
+
+def _axis_name(k: int, sign: float) -> str:
+    return ("+" if sign > 0 else "\u2212") + _AXIS_NAMES[k]
+
+
+def direction_text(d: Sequence[float] | None) -> str:
+    """An approach direction for people: ``+Z``, ``−X``, ``tilted 30° about X: (0, −0.5, 0.866)``.
+
+    A direction off the axes is named by its angle from the nearest axis direction and, when
+    it is turned about one coordinate axis only, that axis; otherwise ``tilted 35.3° from +Z``.
+    """
+    v = _unit(d)
+    if v is None:
+        return UNKNOWN
+    k = max(range(3), key=lambda i: abs(v[i]))
+    if abs(abs(v[k]) - 1.0) < 1e-9:
+        return _axis_name(k, v[k])
+    a = [0.0, 0.0, 0.0]
+    a[k] = math.copysign(1.0, v[k])
+    angle = math.degrees(math.acos(min(1.0, abs(v[k]))))
+    # the axis a is turned about to reach v: a x v
+    r = _unit((a[1] * v[2] - a[2] * v[1], a[2] * v[0] - a[0] * v[2], a[0] * v[1] - a[1] * v[0]))
+    about = next((_AXIS_NAMES[j] for j in range(3) if r is not None and abs(abs(r[j]) - 1.0) < 1e-6), None)
+    vec = "(" + ", ".join(_signed(c) for c in v) + ")"
+    where = f"about {about}" if about else f"from {_axis_name(k, v[k])}"
+    return f"tilted {fmt(angle, 1)}° {where}: {vec}"
+
+
+def _same_direction(a: Sequence[float] | None, b: Sequence[float] | None) -> bool:
+    u, v = _unit(a), _unit(b)
+    return u is not None and v is not None and sum(x * y for x, y in zip(u, v, strict=True)) > 1.0 - 1e-6
+
+
+def _link(r: FindingRow) -> FindingLink:
+    return FindingLink(code=r.code, anchor=r.anchor, severity=r.severity, message=r.message)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def access_vm(body: Any, rows: Sequence[FindingRow] = ()) -> AccessVM:
+    """The setups and undercut faces of ``body`` (``BodyResult.access``), with links to ``rows``.
+
+    The features each setup serves are the body's pocket, slot, step and hole features whose
+    approach is the setup's direction (what ``dfm.features.access`` counted).
+    """
+    acc = getattr(body, "access", None) or {}
+    if "setups" not in acc and "undercut_faces" not in acc:
+        return AccessVM(known=False, summary=UNKNOWN, setups=(), undercuts=(), undercut_faces=(),
+                        note="No access model in this result (the feature analysers did not run), so the setups "
+                             "and undercuts are not known.")
+    mine = [r for r in rows if r.body == body.index and r.code in ACCESS_CODES]
+    cut_feats = [f for f in body.features if f.kind in SETUP_KINDS and f.props.get("approach") is not None]
+    setups = []
+    for n, s in enumerate(acc.get("setups") or (), 1):
+        approach = s.get("approach")
+        served = sorted((f for f in cut_feats if _same_direction(f.props["approach"], approach)),
+                        key=lambda f: _natural(f.id))
+        ids = tuple(f.id for f in served)
+        count = s.get("features")
+        count = count if isinstance(count, int) and not isinstance(count, bool) else len(ids)
+        faces = tuple(sorted({i for f in served for i in f.faces}))
+        tilt = fmt(s.get("tilt_deg"), 1)
+        setups.append(SetupRow(
+            number=n, direction=direction_text(approach), tilt=tilt if tilt == UNKNOWN else f"{tilt}°",
+            count=count, features=ids,
+            features_text=", ".join(ids) if ids else (_plural(count, "feature") if count else UNKNOWN),
+            faces=faces, faces_text=_faces_text(faces),
+            findings=tuple(_link(r) for r in mine if r.feature and r.feature in ids), body=body.index,
+        ))
+    under = tuple(sorted({int(i) for i in acc.get("undercut_faces") or ()}))
+    groups = []
+    left = set(under)
+    for f in sorted((f for f in body.features if f.kind == "undercut"), key=lambda f: _natural(f.id)):
+        faces = tuple(i for i in f.faces if not under or i in under) or tuple(f.faces)
+        left -= set(faces)
+        profile = f.props.get("profile")
+        groups.append((f"{f.id} ({profile})" if profile else f.id, faces, f.id))
+    if left:
+        groups.append(("undercut faces" if not groups else "other undercut faces", tuple(sorted(left)), ""))
+    undercuts = tuple(
+        UndercutRow(label=label, faces=faces, faces_text=_faces_text(faces), body=body.index,
+                    findings=tuple(_link(r) for r in mine if (fid and r.feature == fid) or set(r.faces) & set(faces)))
+        for label, faces, fid in groups)
+    summary = "; ".join((
+        f"{_plural(len(setups), 'setup')}: {', '.join(s.direction for s in setups)}" if setups else "no setup",
+        _plural(len(under), "undercut face") + (f" ({_faces_text(under)})" if under else "")))
+    note = "" if setups else "No machined feature (pocket, slot, step or hole) was found, so no setup is needed."
+    return AccessVM(known=True, summary=summary, setups=tuple(setups), undercuts=undercuts, undercut_faces=under,
+                    note=note)
 
 
 def _colour(rgb: tuple[int, int, int], shade: float) -> str:
@@ -364,14 +677,26 @@ def _colour(rgb: tuple[int, int, int], shade: float) -> str:
     return f"#{r:02x}{g:02x}{b:02x}"
 
 
-def picture_vm(pic: Any, face_severity: Mapping[int, str]) -> PictureVM:
-    """Colour a :class:`dfm.kernel.render.Picture`: each face by its worst finding's severity."""
+def _hex(rgb: tuple[int, int, int]) -> str:
+    return _colour(rgb, 1.0)
+
+
+def picture_vm(pic: Any, face_severity: Mapping[int, str], undercut: Sequence[int] = ()) -> PictureVM:
+    """Colour a :class:`dfm.kernel.render.Picture`: each face by its worst finding's severity.
+
+    Undercut faces are violet unless an error lies on them (an error says more).
+    """
+    under = set(undercut)
     paths = []
     for run in pic.runs:
         sev = face_severity.get(run.face)
-        rgb = SEVERITY_COLOURS[sev] if sev else BASE_COLOUR
+        uc = run.face in under
+        if sev == "error" or (sev and not uc):
+            rgb = SEVERITY_COLOURS[sev]
+        else:
+            rgb = UNDERCUT_COLOUR if uc else BASE_COLOUR
         paths.append(PathVM(face=run.face, fill=_colour(rgb, 0.35 + 0.65 * run.shade), fill_d=run.fill_d,
-                            edge_d=run.edge_d, flagged=sev is not None))
+                            edge_d=run.edge_d, flagged=sev is not None, undercut=uc))
     return PictureVM(view=pic.view, title=_VIEW_TITLES.get(pic.view, pic.view), width=pic.width,
                      height=pic.height, paths=tuple(paths))
 
@@ -392,12 +717,12 @@ def _tool_text(tool: Any, by_number: Mapping[int, Any]) -> str:
                                     f"Ø{fmt(dia, 4)} mm" if dia is not None else "") if x)
     cutter = _get(tool, "cutter", tool)
     if cutter is None:
-        return "-"
+        return UNKNOWN
     if isinstance(cutter, str):
         return cutter
     dia = _get(cutter, "diameter_mm")
     return " ".join(x for x in (str(_get(cutter, "id", "") or ""),
-                                f"Ø{fmt(dia, 4)} mm" if dia is not None else "") if x) or "-"
+                                f"Ø{fmt(dia, 4)} mm" if dia is not None else "") if x) or UNKNOWN
 
 
 def _seconds(obj: Any) -> float | None:
@@ -416,7 +741,7 @@ def plan_vm(cam: Any) -> PlanVM:
     ``cycle_time_s`` (or ``cycle_time_min``), and ``unmachined``/``unreachable`` features.
     """
     if cam is None:
-        return PlanVM(rows=(), cycle_time_min=None, cycle_time="-",
+        return PlanVM(rows=(), cycle_time_min=None, cycle_time=UNKNOWN,
                       note="No machining plan in this result (the CAM stage did not run), so there is no "
                            "cycle time and the quote cannot price machine time.")
     by_number = {}
@@ -432,16 +757,17 @@ def plan_vm(cam: Any) -> PlanVM:
         groups = [("1", _get(cam, "operations"))]
     for s in setups:
         for item in _get(s, "unmachined") or ():
-            left.append(f"{_get(item, 'feature', '?')} (setup {_get(s, 'index', '?')}): {_get(item, 'reason', '')}")
+            feature, index = _get(item, "feature", UNKNOWN), _get(s, "index", UNKNOWN)
+            left.append(f"{feature} (setup {index}): {_get(item, 'reason', '')}")
     for item in _get(cam, "unreachable") or ():
-        left.append(f"{_get(item, 'feature', '?')}: {_get(item, 'reason', '')}")
+        left.append(f"{_get(item, 'feature', UNKNOWN)}: {_get(item, 'reason', '')}")
     for setup, ops in groups:
         for op in ops:
             t = _seconds(op)
             rows.append(PlanRow(setup=setup, name=str(_get(op, "name", "")), kind=str(_get(op, "kind", "") or ""),
                                 tool=_tool_text(_get(op, "tool"), by_number),
-                                features=", ".join(_get(op, "features", ()) or ()) or "-",
-                                time="-" if t is None else fmt(t / 60.0, 2) + " min"))
+                                features=", ".join(_get(op, "features", ()) or ()) or UNKNOWN,
+                                time=UNKNOWN if t is None else fmt(t / 60.0, 2) + " min"))
     minutes = _get(cam, "cycle_time_min")
     if minutes is None and isinstance(_get(cam, "cycle_time_s"), (int, float)):
         minutes = _get(cam, "cycle_time_s") / 60.0
@@ -449,7 +775,7 @@ def plan_vm(cam: Any) -> PlanVM:
     if left:
         notes.append("Not machined by this plan (the cycle time and the quote leave them out): " + "; ".join(left))
     return PlanVM(rows=tuple(rows), cycle_time_min=None if minutes is None else float(minutes),
-                  cycle_time="-" if minutes is None else fmt(minutes, 2) + " min", note=" ".join(notes))
+                  cycle_time=UNKNOWN if minutes is None else fmt(minutes, 2) + " min", note=" ".join(notes))
 
 
 def material_and_finish(result: DfmResult) -> tuple[str, str]:
@@ -492,7 +818,7 @@ def quote_vm(result: DfmResult, plan: PlanVM, qs: QuoteSettings) -> QuoteVM:
         totals = [t + machine for t in totals]
     else:
         complete = False
-        lines.append(QuoteLine("Machine time", "no cycle time: not priced", tuple("-" for _ in qtys)))
+        lines.append(QuoteLine("Machine time", "no cycle time: not priced", tuple(UNKNOWN for _ in qtys)))
         notes.append("Machine time is not priced: this result has no machining plan with a cycle time.")
     density = material_densities().get(material)
     price = qs.material_price_per_kg.get(material)
@@ -503,12 +829,12 @@ def quote_vm(result: DfmResult, plan: PlanVM, qs: QuoteSettings) -> QuoteVM:
         notes.append("No body was analysed, so there is no stock to price.")
     elif not material:
         complete = False
-        lines.append(QuoteLine("Material", "no material given: not priced", tuple("-" for _ in qtys)))
+        lines.append(QuoteLine("Material", "no material given: not priced", tuple(UNKNOWN for _ in qtys)))
         notes.append("Material is not priced: give one with --material (or in the part spec).")
     elif density is None or price is None:
         complete = False
         why = "no density in rules/data/materials.toml" if density is None else f"no price in {source}"
-        lines.append(QuoteLine("Material", f"{material}: {why}", tuple("-" for _ in qtys)))
+        lines.append(QuoteLine("Material", f"{material}: {why}", tuple(UNKNOWN for _ in qtys)))
         notes.append(f"Material {material} is not priced: {why}.")
     else:
         a = qs.stock_allowance_mm
@@ -524,7 +850,7 @@ def quote_vm(result: DfmResult, plan: PlanVM, qs: QuoteSettings) -> QuoteVM:
         rates = qs.finish.get(key)
         if rates is None:
             complete = False
-            lines.append(QuoteLine("Finish", f"{finish}: no price in {source}", tuple("-" for _ in qtys)))
+            lines.append(QuoteLine("Finish", f"{finish}: no price in {source}", tuple(UNKNOWN for _ in qtys)))
             notes.append(f"Finish {finish} is not priced: add it to the quote settings.")
         else:
             per, lot = rates.get("per_piece", 0.0), rates.get("lot_charge", 0.0)
@@ -543,6 +869,15 @@ def _display_name(file: str) -> str:
     return f"{PurePath(archive).name}!{member}" if sep else PurePath(file).name
 
 
+def finding_rows(result: DfmResult) -> tuple[FindingRow, ...]:
+    """All findings of ``result`` as table rows, in table order, each with its anchor (``finding-N``)."""
+    many = len(result.bodies) > 1
+    rows = [_finding_row(f, 0, "file") for f in result.findings]
+    for b in result.bodies:
+        rows.extend(_finding_row(f, b.index, f"body {b.index}" if many else "") for f in b.findings)
+    return tuple(replace(r, anchor=f"finding-{n}") for n, r in enumerate(sorted(rows, key=_row_key), 1))
+
+
 def build(result: DfmResult, pictures: Mapping[int, Sequence[Any]] | None = None,
           quote_settings: QuoteSettings | None = None, pictures_note: str = "", cam: Any = None,
           plan_note: str = "") -> ReportVM:
@@ -559,29 +894,33 @@ def build(result: DfmResult, pictures: Mapping[int, Sequence[Any]] | None = None
     """
     qs = quote_settings or load_quote_settings()
     pictures = pictures or {}
-    many = len(result.bodies) > 1
+    material, finish = material_and_finish(result)
+    # Every finding row gets its place in the page before the sections that link to it are built.
+    all_rows = finding_rows(result)
     bodies = []
-    all_rows = [_finding_row(f, 0, "file") for f in result.findings]
     for b in result.bodies:
-        rows = [_finding_row(f, b.index, f"body {b.index}" if many else "") for f in b.findings]
-        all_rows.extend(rows)
         face_sev: dict[int, str] = {}
         for f in sorted(b.findings, key=lambda f: f.severity.rank, reverse=True):
             for fid in f.faces:
                 face_sev[fid] = f.severity.value  # worst severity written last wins
         feats = sorted((f for f in b.features if f.kind in TABLE_KINDS),
                        key=lambda f: (TABLE_KINDS.index(f.kind), f.id))
-        anod = sorted((f for f in b.features if f.kind == "anodize_allowance"), key=lambda f: f.id)
-        pics = tuple(picture_vm(p, face_sev) for p in pictures.get(b.index, ()))
+        access = access_vm(b, all_rows)
+        pics = tuple(picture_vm(p, face_sev, access.undercut_faces) for p in pictures.get(b.index, ()))
         bodies.append(BodyVM(
             index=b.index, name=b.name, size=" × ".join(fmt(v, 3) for v in b.bbox_mm) + " mm",
-            volume=fmt(b.volume_mm3, 3) + " mm³", faces=b.faces, pictures=pics,
+            volume=_with_unit(b.volume_mm3, 3, "mm³"), faces=b.faces, pictures=pics,
             pictures_note="" if pics else (pictures_note or "No pictures: the part's geometry was not available."),
-            findings=tuple(sorted(rows, key=_row_key)),
+            findings=tuple(r for r in all_rows if r.body == b.index),
             features=tuple(_feature_row(f, b.index) for f in feats),
             tools=tuple(_tool_row(t) for t in sorted(b.tools, key=lambda t: (t.diameter_mm, t.id))),
-            anodize=tuple(_anodize_row(f, b.index) for f in anod),
+            sizes=size_groups(b), access=access,
         ))
+    legend = [("error", _hex(SEVERITY_COLOURS["error"])), ("warning", _hex(SEVERITY_COLOURS["warning"])),
+              ("note", _hex(SEVERITY_COLOURS["info"]))]
+    if any(b.access.undercut_faces for b in bodies):
+        legend.append(("undercut (no straight cutter reaches it)", _hex(UNDERCUT_COLOUR)))
+    legend += [("no finding", _hex(BASE_COLOUR)), ("selected finding", _hex(SELECTED_COLOUR))]
     counts = {s.value: 0 for s in Severity}
     for f in result.all_findings:
         counts[f.severity.value] += 1
@@ -592,8 +931,7 @@ def build(result: DfmResult, pictures: Mapping[int, Sequence[Any]] | None = None
     # The STEP writer's own placeholder (with a per-process counter) is no name a person gave.
     names = tuple(n for n in result.product_names if n and not n.startswith(_TRANSLATOR_NAMES))
     part_name = _part_name(result, path)
-    material, finish = material_and_finish(result)
-    size = bodies[0].size if len(bodies) == 1 else (f"{len(bodies)} bodies" if bodies else "-")
+    size = bodies[0].size if len(bodies) == 1 else (f"{len(bodies)} bodies" if bodies else UNKNOWN)
     source_units = result.source_units
     units = "mm" + (f" (the file declares {source_units})" if source_units not in ("mm", "unknown", "") else "")
     return ReportVM(
@@ -605,8 +943,10 @@ def build(result: DfmResult, pictures: Mapping[int, Sequence[Any]] | None = None
         verdict_text=("The file could not be analysed" if result.status != "ok" else VERDICT_TEXT[result.verdict]),
         counts=counts, generated_at=result.generated_at or "", dfm_version=result.dfm_version,
         error="" if result.error is None else f"{result.error.code} {result.error.name}: {result.error.message}",
-        findings=tuple(sorted(all_rows, key=_row_key)), bodies=tuple(bodies), plan=plan,
+        findings=all_rows, bodies=tuple(bodies), plan=plan,
         quote=quote_vm(result, plan, qs),
+        sizes_note=sizes_note(result, finish, sum(len(b.sizes) for b in bodies)), legend=tuple(legend),
+        undercut_colour=_hex(UNDERCUT_COLOUR),
     )
 
 

@@ -5,8 +5,8 @@
     return document.querySelectorAll('svg.part[data-body="' + body + '"]');
   }
   function clear() {
-    var lit = document.querySelectorAll(".hl");
-    for (var i = 0; i < lit.length; i++) { lit[i].classList.remove("hl"); }
+    var lit = document.querySelectorAll(".hl, .pinned");
+    for (var i = 0; i < lit.length; i++) { lit[i].classList.remove("hl", "pinned"); }
     var caps = document.querySelectorAll(".pic-caption");
     for (var j = 0; j < caps.length; j++) { caps[j].textContent = ""; }
   }
@@ -45,7 +45,20 @@
       row.classList.add("pinned");
     });
     rows[i].addEventListener("keydown", function (ev) {
+      if (ev.target !== ev.currentTarget) { return; }  // a link in the row acts for itself
       if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); ev.currentTarget.click(); }
+    });
+  }
+  // A link to a finding (from the access section) scrolls to it and pins its faces.
+  var links = document.querySelectorAll("a.finding-link");
+  for (var n = 0; n < links.length; n++) {
+    links[n].addEventListener("click", function (ev) {
+      ev.stopPropagation();  // not a click on the row the link sits in
+      var target = document.getElementById((ev.currentTarget.getAttribute("href") || "").slice(1));
+      if (!target) { return; }
+      pinned = target;
+      show(target);
+      target.classList.add("pinned");
     });
   }
   var svgs = document.querySelectorAll("svg.part");
