@@ -376,3 +376,84 @@ OUT["ocp_in_freecad"] = any(m == "OCP" or m.startswith("OCP.") for m in sys.modu
     assert ok is False and extra is None
     assert error.startswith("dfm: ") and error.endswith("[DFM914 analysis-timeout]") and "0.5 s" in error
     assert out["ocp_in_freecad"] is False
+
+
+ACCESS = """
+V = FreeCAD.Vector
+def read(path):
+    shape = Part.Shape()
+    shape.read(path)
+    return shape.Solids[0]
+# a plain box first, so that the T-slot's faces come second in FreeCAD's numbering
+tslot = read(os.environ["TSLOT"])
+tslot.translate(V(20, 0, 0))
+two = Part.makeCompound([Part.makeBox(2, 2, 2), tslot])
+def inside(f, lo, hi):
+    b = f.BoundBox
+    return all(l - 1e-6 <= a and c <= h + 1e-6 for a, c, l, h in
+               ((b.XMin, b.XMax, lo[0], hi[0]), (b.YMin, b.YMax, lo[1], hi[1]), (b.ZMin, b.ZMax, lo[2], hi[2])))
+# the T-slot's head (generators.t_slot_block: 3 mm wide, z 3..4, under a 1 mm neck, along x): its faces
+OUT["head"] = sorted(i + 1 for i, f in enumerate(two.Faces) if inside(f, (14, -1.5, 3), (26, 1.5, 4)))
+OUT["neck"] = sorted(i + 1 for i, f in enumerate(two.Faces) if inside(f, (14, -0.5, 4), (26, 0.5, 5)) and
+                     f.BoundBox.ZLength > 0.5)
+oc = B.check(two, "Two", {}, workdir=os.environ["FC_WORK"] + "/two")
+OUT["undercut"] = list(oc.undercut_faces)
+OUT["colors"] = oc.colors
+OUT["sev"] = list(oc.face_severity)
+OUT["setups"] = [[s.body, s.direction, list(s.features), list(s.faces), s.faces_text] for s in oc.setups]
+OUT["undercuts"] = [[u.body, u.label, list(u.faces), [l.code for l in u.findings]] for u in oc.undercuts]
+OUT["dfm650"] = [list(r.faces) for r in oc.rows if r.code == "DFM650"]
+OUT["summary"] = oc.access_summary
+OUT["consts"] = [B.COLOR_ERROR, B.COLOR_UNDERCUT]
+
+barrel = read(os.environ["BARREL"])
+oc = B.check(barrel, "Barrel", {"finish": "anodize-ii"}, workdir=os.environ["FC_WORK"] + "/barrel")
+def cylinders(radius):
+    return sorted(i + 1 for i, f in enumerate(barrel.Faces)
+                  if f.Surface.__class__.__name__ == "Cylinder" and abs(f.Surface.Radius - radius) < 1e-6)
+OUT["radius2"], OUT["radius3"] = cylinders(2.0), cylinders(3.0)
+OUT["sizes"] = [[g.kind, g.size, g.finished_mm, g.surfaces, list(g.faces), g.faces_text,
+                 [[list(r.faces), r.premachine, r.source] for r in g.rows]] for g in oc.sizes]
+OUT["sizes_note"] = oc.sizes_note
+oc = B.check(barrel, "Barrel", {}, workdir=os.environ["FC_WORK"] + "/plain")
+OUT["plain"] = [len(oc.sizes), oc.sizes_note]
+"""
+
+
+def test_setups_undercuts_and_pre_finish_sizes_map_to_facen(tmp_path, make_part):
+    """A compound (box + CadQuery T-slot block) and an anodized lens barrel: the panel's data on FreeCAD's FaceN."""
+    out = run_freecadcmd(tmp_path, BRIDGE + ACCESS, extra_env={
+        "FC_WORK": str(tmp_path / "work"), "TSLOT": str(make_part("fc-tslot", "t_slot_block")),
+        "BARREL": str(make_part("lens_barrel", "lens_barrel"))})
+    head, neck = out["head"], out["neck"]
+    assert len(head) == 5 and len(neck) == 2 and min(head) > 6  # after the box's six faces
+    # the undercut is the head, on the second solid's FaceN, coloured violet unless an error lies there
+    assert out["undercut"] == head
+    assert not set(neck) & set(out["undercut"])
+    red, violet = (list(c) for c in out["consts"])
+    for n, (colour, sev) in enumerate(zip(out["colors"], out["sev"], strict=True), start=1):
+        if n in head:
+            assert colour == (red if sev == "error" else violet), n
+        else:
+            assert colour != violet, n
+    assert [u[:3] for u in out["undercuts"]] == [[2, "undercut-1 (t-slot)", head]]
+    assert out["undercuts"][0][3] == ["DFM650"] and out["dfm650"] == [head]
+    # the box needs no setup; the T-slot one, from +Z, for its slot (the neck), on FreeCAD faces
+    ((body, direction, features, faces, faces_text),) = out["setups"]
+    assert body == 2 and direction == "+Z" and features and all(f.startswith("slot-") for f in features)
+    assert set(neck) <= set(faces) and faces_text == " ".join(f"Face{n}" for n in faces)
+    assert out["summary"] == "body 1: setups none; 0 undercut faces; body 2: setups +Z; 5 undercut faces"
+
+    # the barrel's pre-finish sizes: grouped by (kind, finished size), smallest first, on FreeCAD faces
+    sizes = out["sizes"]
+    assert sizes and [s[2] for s in sizes] == sorted(s[2] for s in sizes)
+    bore = [s for s in sizes if s[0] == "bore" and s[2] == pytest.approx(4.0)]
+    shaft = [s for s in sizes if s[0] == "shaft" and s[2] == pytest.approx(6.0)]
+    assert len(bore) == 1 and bore[0][1] == "Ø4 mm" and bore[0][4] == out["radius2"]
+    assert len(shaft) == 1 and shaft[0][4] == out["radius3"]
+    for _kind, _size, _fin, _n, faces, text, rows in sizes:
+        assert text == " ".join(f"Face{n}" for n in faces)
+        assert sorted({f for r in rows for f in r[0]}) == faces
+        assert all(r[2].startswith("ISO 2768-m") for r in rows)  # no tolerance given: the general class
+    assert out["sizes_note"] == ""
+    assert out["plain"] == [0, "No pre-machining sizes: no finish was given, so there is nothing to allow for."]

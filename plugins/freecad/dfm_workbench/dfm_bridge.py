@@ -66,6 +66,9 @@ COLOR_ERROR = (0.85, 0.10, 0.10, 0.0)
 COLOR_WARNING = (1.00, 0.65, 0.00, 0.0)
 COLOR_OK = (0.30, 0.75, 0.30, 0.0)
 COLORS = {"error": COLOR_ERROR, "warning": COLOR_WARNING, "ok": COLOR_OK}
+#: Undercut faces (no straight cutter reaches them): violet, as in the HTML report. An error
+#: on the face still shows red; the undercut beats a warning (its DFM650 is one).
+COLOR_UNDERCUT = (0.557, 0.267, 0.678, 0.0)
 #: Worst first. ``info`` findings do not colour a face (it stays "ok").
 _RANK = {"error": 0, "warning": 1, "info": 2, "ok": 3}
 
@@ -389,11 +392,23 @@ class CheckOutcome:
     face_severity: tuple[str, ...]
     verdict: str
     result: Any = field(default=None, compare=False, repr=False)
+    #: FaceN of every undercut face (all bodies).
+    undercut_faces: tuple[int, ...] = ()
+    #: Setups (``dfm.report.viewmodel.SetupRow``, faces as FaceN), per body in order.
+    setups: tuple[Any, ...] = ()
+    #: Undercut groups (``UndercutRow``, faces as FaceN).
+    undercuts: tuple[Any, ...] = ()
+    #: Pre-finish sizes grouped by (kind, finished size) (``SizeGroup``, faces as FaceN), smallest first.
+    sizes: tuple[Any, ...] = ()
+    #: Why there are no pre-finish sizes, when there are none (the report's words).
+    sizes_note: str = ""
+    #: ``setups +Z, −X; 5 undercut faces`` (empty without an access model).
+    access_summary: str = ""
 
     @property
     def colors(self) -> list[tuple[float, float, float, float]]:
         """One DiffuseColor entry per face."""
-        return face_colors(self.face_severity)
+        return face_colors(self.face_severity, self.undercut_faces)
 
 
 def prepare(shape: Part.Shape, label: str, workdir: str | Path | None = None) -> Job:
@@ -581,7 +596,60 @@ def outcome(job: Job, result: Any) -> CheckOutcome:
             raise BridgeError(f"{job.label}: body {body.index} has {body.faces} faces in dfm but "
                               f"{len(fmap)} in FreeCAD; faces cannot be mapped")
         rows.extend(_row(f, body.index, fmap) for f in body.findings)
-    return CheckOutcome(job.label, True, "", tuple(rows), worst_per_face(job.faces, rows), result.verdict, result)
+    return CheckOutcome(job.label, True, "", tuple(rows), worst_per_face(job.faces, rows), result.verdict, result,
+                        **_sections(job, result))
+
+
+def _facen(fmap: Sequence[int], faces: Iterable[int]) -> tuple[int, ...]:
+    return tuple(sorted({fmap[i - 1] for i in faces if 0 < i <= len(fmap)}))
+
+
+def _names(faces: Sequence[int]) -> str:
+    return " ".join(f"Face{n}" for n in faces)
+
+
+def _sections(job: Job, result: Any) -> dict[str, Any]:
+    """The access model and the pre-finish sizes, as the HTML report builds them, on FreeCAD's FaceN.
+
+    Uses ``dfm.report.viewmodel`` (the report's own grouping and wording), so the panel and the
+    report always agree; nothing when this dfm has no such view model.
+    """
+    vm = optional_module("dfm.report.viewmodel")
+    if vm is None or not all(hasattr(vm, n) for n in ("access_vm", "size_groups", "finding_rows", "sizes_note")):
+        return {}
+    links = vm.finding_rows(result)
+    setups: list[Any] = []
+    undercuts: list[Any] = []
+    sizes: list[Any] = []
+    under: set[int] = set()
+    summary: list[str] = []
+    many = len(result.bodies) > 1
+    for body in result.bodies:
+        fmap = job.face_map[body.index - 1]
+        acc = vm.access_vm(body, links)
+        for s in acc.setups:
+            faces = _facen(fmap, s.faces)
+            setups.append(dataclasses.replace(s, faces=faces, faces_text=_names(faces)))
+        for u in acc.undercuts:
+            faces = _facen(fmap, u.faces)
+            undercuts.append(dataclasses.replace(u, faces=faces, faces_text=_names(faces)))
+        under.update(_facen(fmap, acc.undercut_faces))
+        if acc.known:
+            n = len(acc.undercut_faces)
+            text = (f"setups {', '.join(s.direction for s in acc.setups) or 'none'}; "
+                    f"{n} undercut face{'' if n == 1 else 's'}")
+            summary.append(f"body {body.index}: {text}" if many else text)
+        for g in vm.size_groups(body):
+            rows = []
+            for r in g.rows:
+                faces = _facen(fmap, r.faces)
+                rows.append(dataclasses.replace(r, faces=faces, faces_text=_names(faces)))
+            faces = _facen(fmap, g.faces)
+            sizes.append(dataclasses.replace(g, faces=faces, faces_text=_names(faces), rows=tuple(rows)))
+    finish = vm.material_and_finish(result)[1]
+    return {"undercut_faces": tuple(sorted(under)), "setups": tuple(setups), "undercuts": tuple(undercuts),
+            "sizes": tuple(sizes), "sizes_note": vm.sizes_note(result, finish, len(sizes)),
+            "access_summary": "; ".join(summary)}
 
 
 def _row(finding: Any, body: int, fmap: Sequence[int]) -> Row:
@@ -601,9 +669,12 @@ def worst_per_face(n_faces: int, rows: Iterable[Row]) -> tuple[str, ...]:
     return tuple(worst)
 
 
-def face_colors(face_severity: Sequence[str]) -> list[tuple[float, float, float, float]]:
-    """DiffuseColor entries: red for error, orange for warning, green otherwise (info too)."""
-    return [COLORS.get(s, COLOR_OK) for s in face_severity]
+def face_colors(face_severity: Sequence[str], undercut: Iterable[int] = ()) -> list[tuple[float, float, float, float]]:
+    """DiffuseColor entries: red for error, violet for an undercut face (FaceN in ``undercut``),
+    orange for warning, green otherwise (info too)."""
+    under = set(undercut)
+    return [COLOR_UNDERCUT if n in under and s != "error" else COLORS.get(s, COLOR_OK)
+            for n, s in enumerate(face_severity, start=1)]
 
 
 def check(shape: Part.Shape, label: str, settings: Mapping[str, Any] | None = None,

@@ -154,6 +154,7 @@ class Worker(QtCore.QThread):
 # --------------------------------------------------------------------------- check panel
 
 SEVERITY_BRUSH = {"error": "#d91a1a", "warning": "#e69500", "info": "#3973ac"}
+UNDERCUT_BRUSH = "#8e44ad"
 
 
 class CheckPanel:
@@ -211,6 +212,31 @@ class CheckPanel:
         flay.addWidget(self.tree)
         flay.addWidget(self.detail)
         self.tabs.addTab(findings, "Findings")
+        # where the cutters come from: setups and undercut faces (violet on the model)
+        self.access_label = QtWidgets.QLabel("")
+        self.access_label.setWordWrap(True)
+        self.setup_tree = self._tree(["Setup", "Direction", "Features", "Faces", "Findings"])
+        self.undercut_tree = self._tree(["Undercut", "Faces", "Findings"])
+        access = QtWidgets.QWidget()
+        alay = QtWidgets.QVBoxLayout(access)
+        alay.setContentsMargins(0, 0, 0, 0)
+        for w in (self.access_label, QtWidgets.QLabel("<b>Setups the part needs</b> (the cutter comes in along)"),
+                  self.setup_tree, QtWidgets.QLabel("<b>Undercut faces</b> (violet on the model)"),
+                  self.undercut_tree):
+            alay.addWidget(w)
+        self.tabs.addTab(access, "Access")
+        # the finish: what to machine each size to, grouped by (kind, finished size) as in the report
+        self.sizes_label = QtWidgets.QLabel("")
+        self.sizes_label.setWordWrap(True)
+        self.size_tree = self._tree(["Size", "Kind", "Surfaces", "Faces", "Machine to", "Finished", "Growth",
+                                     "Tolerance from"])
+        self.size_tree.setRootIsDecorated(True)
+        sizes = QtWidgets.QWidget()
+        slay = QtWidgets.QVBoxLayout(sizes)
+        slay.setContentsMargins(0, 0, 0, 0)
+        slay.addWidget(self.sizes_label)
+        slay.addWidget(self.size_tree)
+        self.tabs.addTab(sizes, "Pre-finish sizes")
         if then == "tools":
             self.tabs.addTab(self.tool_table, "Tools")
         for w in (self.status, self.bar, self.tabs, self.open_button):
@@ -218,6 +244,16 @@ class CheckPanel:
         self.timer = QtCore.QTimer()
         self.timer.setInterval(100)
         self.timer.timeout.connect(self.tick)
+
+    def _tree(self, headers: list[str]) -> QtWidgets.QTreeWidget:
+        """A list like the findings' one: a selected row selects its faces."""
+        tree = QtWidgets.QTreeWidget()
+        tree.setColumnCount(len(headers))
+        tree.setHeaderLabels(headers)
+        tree.setRootIsDecorated(False)
+        tree.setSelectionMode(QtWidgets.QAbstractItemView.SingleSelection)
+        tree.itemSelectionChanged.connect(functools.partial(self.on_select_in, tree))
+        return tree
 
     # task panel protocol
     def getStandardButtons(self) -> int:  # noqa: N802
@@ -325,8 +361,12 @@ class CheckPanel:
 
     def _show(self, results: list[Any]) -> None:
         b = bridge()
-        self.tree.clear()
+        for tree in (self.tree, self.setup_tree, self.undercut_tree, self.size_tree):
+            tree.clear()
         lines = []
+        access_lines: list[str] = []
+        size_lines: list[str] = []
+        prefix_all = len(self.jobs) > 1
         self.extras: dict[str, Any] = {}
         for (obj, job), item in zip(self.jobs, results, strict=True):
             if isinstance(item, b.BridgeError):
@@ -350,7 +390,10 @@ class CheckPanel:
                 obj.ViewObject.DiffuseColor = out.colors
             counts = {s: sum(1 for r in out.rows if r.severity == s) for s in ("error", "warning", "info")}
             lines.append(f"{obj.Label}: {out.verdict.upper()} — {counts['error']} errors, "
-                         f"{counts['warning']} warnings, {counts['info']} notes")
+                         f"{counts['warning']} warnings, {counts['info']} notes"
+                         + (f"; {out.access_summary}" if out.access_summary else ""))
+            self._fill_access(obj, out, prefix_all, access_lines)
+            self._fill_sizes(obj, out, prefix_all, size_lines)
             for row in out.rows:
                 item = QtWidgets.QTreeWidgetItem([row.severity, row.code, row.message,
                                                   " ".join(row.face_names)])
@@ -363,9 +406,68 @@ class CheckPanel:
         for col in (0, 1):
             self.tree.resizeColumnToContents(col)
         self.tree.setColumnWidth(2, max(self.tree.columnWidth(2), 260))
+        for tree in (self.setup_tree, self.undercut_tree, self.size_tree):
+            tree.expandAll()
+            for col in range(tree.columnCount()):
+                tree.resizeColumnToContents(col)
+        self.access_label.setText("\n".join(access_lines))
+        self.sizes_label.setText("\n".join(size_lines))
         self.status.setText("\n".join(lines) or "No result.")
         if self.then != "check":
             self._after()
+
+    @staticmethod
+    def _item(values: list[str], obj: Any, faces: str, detail: str) -> QtWidgets.QTreeWidgetItem:
+        item = QtWidgets.QTreeWidgetItem(values)
+        item.setData(0, QtCore.Qt.UserRole, (obj.Name, faces.split(), detail))
+        for col in range(len(values)):
+            item.setToolTip(col, detail)
+        return item
+
+    def _fill_access(self, obj: Any, out: Any, prefix_all: bool, notes: list[str]) -> None:
+        """The setups and undercut groups of one checked object."""
+        pre = f"{obj.Label}: " if prefix_all else ""
+        if not out.access_summary:
+            notes.append(f"{pre}no access model in this result (the feature analysers did not run)")
+            return
+        notes.append(f"{pre}{out.access_summary}")
+        for s in out.setups:
+            codes = ", ".join(link.code for link in s.findings)
+            detail = "\n".join([f"Setup {s.number}: {s.direction}", f"Features: {s.features_text}"] +
+                                [f"{link.code}: {link.message}" for link in s.findings])
+            self.setup_tree.addTopLevelItem(self._item(
+                [f"{pre}{s.number}", s.direction, s.features_text, s.faces_text, codes], obj, s.faces_text, detail))
+        for u in out.undercuts:
+            codes = ", ".join(link.code for link in u.findings)
+            detail = "\n".join([f"{u.label}: {u.faces_text}"] + [f"{link.code}: {link.message}" for link in u.findings])
+            item = self._item([f"{pre}{u.label}", u.faces_text, codes], obj, u.faces_text, detail)
+            item.setForeground(0, QtGui.QBrush(QtGui.QColor(UNDERCUT_BRUSH)))
+            self.undercut_tree.addTopLevelItem(item)
+
+    def _fill_sizes(self, obj: Any, out: Any, prefix_all: bool, notes: list[str]) -> None:
+        """The pre-finish sizes of one checked object: a row per (kind, finished size); a group with
+        several tolerance sources lists them as its children."""
+        pre = f"{obj.Label}: " if prefix_all else ""
+        if not out.sizes:
+            if out.sizes_note:
+                notes.append(f"{pre}{out.sizes_note}")
+            return
+        notes.append(f"{pre}machine each size into its band; the finish brings it to the finished size")
+        for g in out.sizes:
+            first = g.rows[0]
+            one = len(g.rows) == 1
+            values = [f"{pre}{g.size}", g.kind, g.surfaces, g.faces_text,
+                      first.premachine if one else f"{len(g.rows)} tolerances", first.finished if one else "",
+                      first.growth if one else "", first.source if one else ""]
+            detail = "\n".join(f"{r.faces_text}: {r.action} ({r.source})" for r in g.rows)
+            item = self._item(values, obj, g.faces_text, detail)
+            if any(not r.feasible for r in g.rows):
+                item.setForeground(4, QtGui.QBrush(QtGui.QColor(SEVERITY_BRUSH["warning"])))
+            if not one:
+                for r in g.rows:
+                    item.addChild(self._item(["", "", r.surfaces, r.faces_text, r.premachine, r.finished, r.growth,
+                                              r.source], obj, r.faces_text, f"{r.action} ({r.source})"))
+            self.size_tree.addTopLevelItem(item)
 
     def _fail(self, message: str) -> None:
         error(message)
@@ -424,6 +526,18 @@ class CheckPanel:
             return
         name, faces, detail = items[0].data(0, QtCore.Qt.UserRole)
         self.detail.setText(detail)
+        self._select_faces(name, faces)
+
+    @guarded
+    def on_select_in(self, tree: Any) -> None:
+        """A row of the access or sizes lists: select its faces."""
+        items = tree.selectedItems()
+        if not items or items[0].data(0, QtCore.Qt.UserRole) is None:
+            return
+        name, faces, _detail = items[0].data(0, QtCore.Qt.UserRole)
+        self._select_faces(name, faces)
+
+    def _select_faces(self, name: str, faces: list[str]) -> None:
         obj = self.doc.getObject(name)
         FreeCADGui.Selection.clearSelection()
         if obj is None or not faces:
@@ -435,6 +549,14 @@ class CheckPanel:
     def rows(self) -> list[list[str]]:
         """The listed rows, as text (tests)."""
         return [[self.tree.topLevelItem(i).text(c) for c in range(4)] for i in range(self.tree.topLevelItemCount())]
+
+    @staticmethod
+    def tree_rows(tree: Any) -> list[dict[str, Any]]:
+        """A list's rows as text, each with its children (tests)."""
+        def row(item: Any) -> dict[str, Any]:
+            return {"cells": [item.text(c) for c in range(tree.columnCount())],
+                    "children": [row(item.child(k)) for k in range(item.childCount())]}
+        return [row(tree.topLevelItem(i)) for i in range(tree.topLevelItemCount())]
 
 
 def _open_panel(then: str) -> None:
