@@ -15,6 +15,7 @@ import pytest
 from dfm.cam import sim
 from dfm.cam.sim import Move, ToolBody
 
+
 def _lowest_body(mv, cx: np.ndarray, cy: np.ndarray, body, shrink: float) -> np.ndarray:
     """Lowest height of the cutting end over each cell (inf if none): flat, or a drill's cone."""
     (ax, ay, az), (bx, by, bz) = mv.a, mv.b

@@ -212,9 +212,9 @@ class KernelSetupPart:
         self.levels = sampling.flat_levels(self.placed)
         self._sections: dict[float, Any] = {}
 
-    def height_field(self, grid: Any) -> Any:
-        """Top of the part over the grid's cell centres."""
-        return self._sampling.height_field(self.placed, grid.x0, grid.y0, grid.step, grid.nx, grid.ny)
+    def height_field(self, grid: Any, skip: Sequence[Any] = ()) -> Any:
+        """Top of the part over the grid's cell centres (faces in ``skip`` left out: ``SetupPart``)."""
+        return self._sampling.height_field(self.placed, grid.x0, grid.y0, grid.step, grid.nx, grid.ny, skip=skip)
 
     def shadow(self, heights: Sequence[float]) -> list[tuple[Loop, list[Loop]]]:
         """Union of the part's sections at ``heights``."""

@@ -59,8 +59,13 @@ class SetupPart(Protocol):
     def levels(self) -> Sequence[float]:
         """Heights of the part's faces normal to the tool axis."""
 
-    def height_field(self, grid: sim.Grid) -> np.ndarray:
-        """Top of the part at each cell centre (-inf where none)."""
+    def height_field(self, grid: sim.Grid, skip: Sequence[tuple[Sequence[int], float, float, float, float, float]] = ()
+                     ) -> np.ndarray:
+        """Top of the part at each cell centre (-inf where none).
+
+        ``skip``: (face ids, x, y, radius, z low, z high): faces left out where they lie within
+        that vertical cylinder (a thread zone, set by :func:`dfm.cam.sim.cut_thread_zones`).
+        """
 
     def shadow(self, heights: Sequence[float]) -> Regions:
         """Union of the part's cross-sections at ``heights``, in the plane."""
@@ -543,8 +548,9 @@ def _prepare(su: Setup, part: SetupPart, features: Sequence[Any], program: Progr
     area = (su.stock_max[0] - su.stock_min[0] + 2) * (su.stock_max[1] - su.stock_min[1] + 2)
     step = max(want, math.sqrt(area / CELL_BUDGET))
     grid = sim.grid_for(su.stock_min, su.stock_max, step, pad=1.0)
-    field = part.height_field(grid)
     zones = sim.thread_zones(features, approach=su.approach, turn=_setup_turn(su))
+    # a modelled thread's flanks are replaced by its zone: not meshed (0.2 um chords of a helix: millions)
+    field = part.height_field(grid, [(z.faces, z.x, z.y, z.radius, z.z_bottom, z.z_top) for z in zones])
     if zones:
         field = sim.cut_thread_zones(field, grid, zones, su.part_bottom)
     shadows = _Shadows(part, su.part_top, su.part_bottom, zones)

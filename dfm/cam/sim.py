@@ -551,6 +551,8 @@ class ThreadZone:
     Within ``radius`` (the major radius) of a vertical axis at (x, y), from the hole's opening
     ``z_top`` down to ``z_bottom``: the bottom of the bore (incomplete turns may run below the
     full thread, never below the bore). The drawing's full thread ends at ``z_full``.
+    ``inner`` is the bore's radius (the thread's crests): the thread's flanks fill the ring
+    from it to ``radius``. ``faces``: the thread's faces (ids in the body).
     """
 
     x: float
@@ -559,6 +561,8 @@ class ThreadZone:
     z_bottom: float
     z_top: float
     z_full: float
+    inner: float = math.inf
+    faces: tuple[int, ...] = ()
 
 
 def thread_zones(features: Sequence, approach: Sequence[float] = (0.0, 0.0, 1.0),  # type: ignore[type-arg]
@@ -586,7 +590,9 @@ def thread_zones(features: Sequence, approach: Sequence[float] = (0.0, 0.0, 1.0)
         x, y, z_open = turn(hole.location_mm) if turn is not None else hole.location_mm
         depth = float(hole.props.get("drill_depth_mm", hole.dims["depth_mm"]))  # from the opening
         bottom = -math.inf if hole.props.get("through") else z_open - depth
-        out.append(ThreadZone(x, y, major / 2, bottom, z_open, z_open - entry_bore_top(hole) - length))
+        bore = float(hole.dims.get("diameter_mm", major)) / 2
+        out.append(ThreadZone(x, y, major / 2, bottom, z_open, z_open - entry_bore_top(hole) - length,
+                              min(bore, major / 2), tuple(f.faces)))
     return out
 
 
@@ -595,14 +601,19 @@ def cut_thread_zones(part: np.ndarray, grid: Grid, zones: Sequence[ThreadZone], 
 
     A height map cannot hold the thread's crests (they overhang the grooves), so within the
     major radius the part's top becomes the thread's bottom, or nothing when the thread runs
-    through the part's bottom.
+    through the part's bottom. In the ring the flanks fill (from ``inner`` out) it is the
+    thread's bottom whatever ``part`` says there, so the flanks need not be in ``part``
+    (see :func:`dfm.kernel.sampling.height_field`'s ``skip``): only the bore's bottom shows
+    inside the crests.
     """
     out = part.copy()
     cx, cy = np.meshgrid(grid.xs, grid.ys)
     for z in zones:
-        inside = np.hypot(cx - z.x, cy - z.y) <= z.radius
+        rho = np.hypot(cx - z.x, cy - z.y)
+        inside = rho <= z.radius
         low = z.z_bottom if z.z_bottom > part_bottom + 1e-9 else -np.inf  # through: nothing left
         out[inside] = np.minimum(out[inside], low)
+        out[inside & (rho > z.inner)] = low
     return out
 
 

@@ -237,7 +237,7 @@ def body_contact(height, part, hmax, pmax, tile, x0, y0, step, i0, i1, j0, j1, a
 
 @njit(cache=True)
 def box_max(a, i0, i1, j0, j1):  # type: ignore[no-untyped-def]
-    """max of a[j0:j1, i0:i1] (−inf when empty)."""
+    """Max of a[j0:j1, i0:i1] (−inf when empty)."""
     m = -np.inf
     for j in range(j0, j1):
         for i in range(i0, i1):

@@ -373,18 +373,59 @@ def triangles(shape: TopoDS_Shape, deflection: float = 2e-4) -> np.ndarray:
 
 
 def height_field(solid, x0: float, y0: float, step: float, nx: int, ny: int,  # type: ignore[no-untyped-def]
-                 deflection: float = 2e-4) -> np.ndarray:
+                 deflection: float = 2e-4, skip: Sequence[tuple[Sequence[int], float, float, float, float, float]] = ()
+                 ) -> np.ndarray:
     """Top of the material seen from +Z at cell centres ``(x0 + (i + .5) step, y0 + (j + .5) step)``.
 
     Returns an ``(ny, nx)`` array of z (mm); ``-inf`` where the vertical line through the
     cell misses the part. Built from a fine triangulation (chord error ``deflection``),
     rasterised by :func:`dfm.kernel.rasterkernel.raster`.
+
+    ``skip``: (face ids, x, y, radius, z low, z high): those faces (1-based ids in the solid)
+    are left out when their box lies within that vertical cylinder's square and heights; the
+    caller fills the cylinder itself (a modelled thread's flanks: a helix meshed to 0.2 um is
+    millions of triangles).
     """
     field = np.full((ny, nx), -np.inf)
-    tris = triangles(solid.shape, deflection)
+    tris = triangles(_without(solid.shape, skip), deflection)
     if not len(tris):
         return field
     from dfm.kernel.rasterkernel import raster
 
     raster(field, np.ascontiguousarray(tris), float(x0), float(y0), float(step))
     return field
+
+
+def _without(shape: TopoDS_Shape, skip: Sequence[tuple[Sequence[int], float, float, float, float, float]]
+             ) -> TopoDS_Shape:
+    """``shape``'s faces as a compound, less the ``skip`` faces that lie within their cylinder."""
+    if not skip:
+        return shape
+    from OCP.BRep import BRep_Builder
+    from OCP.TopExp import TopExp
+    from OCP.TopoDS import TopoDS_Compound
+    from OCP.TopTools import TopTools_IndexedMapOfShape
+
+    faces = TopTools_IndexedMapOfShape()
+    TopExp.MapShapes_s(shape, TopAbs_FACE, faces)
+    drop = set()
+    for ids, x, y, r, zlo, zhi in skip:
+        for i in ids:
+            if not 1 <= i <= faces.Extent():
+                continue
+            box = Bnd_Box()
+            BRepBndLib.AddOptimal_s(faces.FindKey(i), box, False, False)
+            fx0, fy0, fz0, fx1, fy1, fz1 = box.Get()
+            eps = 1e-6
+            if (x - r - eps <= fx0 and fx1 <= x + r + eps and y - r - eps <= fy0 and fy1 <= y + r + eps
+                    and zlo - eps <= fz0 and fz1 <= zhi + eps):
+                drop.add(i)
+    if not drop:
+        return shape
+    comp = TopoDS_Compound()
+    builder = BRep_Builder()
+    builder.MakeCompound(comp)
+    for i in range(1, faces.Extent() + 1):
+        if i not in drop:
+            builder.Add(comp, faces.FindKey(i))
+    return comp
