@@ -32,7 +32,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from dfm.cam import sim
+from dfm.cam import sim, simkernel
 from dfm.cam.geom2d import Loop, loop_points
 from dfm.cam.model import Arc, DrillCycle, Feed, Operation, Program, Rapid, Setup, Step
 from dfm.cam.sim import Move, ToolBody
@@ -265,6 +265,14 @@ class _Loops:
             xs, ys = [p[0] for p in pts], [p[1] for p in pts]
             boxes.append((min(xs), min(ys), max(xs), max(ys)))
         self.boxes = np.array(boxes).reshape(-1, 4)
+        rows = []
+        for sg in segs:
+            if sg.c is None:
+                rows.append((*sg.a, *sg.b, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0))
+            else:
+                rows.append((*sg.a, *sg.b, 1.0, *sg.c, math.dist(sg.a, sg.c),
+                             math.atan2(sg.a[1] - sg.c[1], sg.a[0] - sg.c[0]), sg.sweep))
+        self.rows = np.array(rows, dtype=float).reshape(-1, 10)
 
     def clearance(self, pts: np.ndarray) -> np.ndarray:
         """Distance from each tool side to the shadow (negative = into it)."""
@@ -273,21 +281,13 @@ class _Loops:
         # even-odd: only edges that straddle the chunk's y range and reach right of it count
         e = np.nonzero((np.maximum(self.ay, self.by) >= y0) & (np.minimum(self.ay, self.by) <= y1)
                        & (np.maximum(self.ax, self.bx) >= x0))[0]
-        inside = np.zeros(len(pts), dtype=bool)
-        if e.size:
-            ax, ay, bx, by = self.ax[e][None, :], self.ay[e][None, :], self.bx[e][None, :], self.by[e][None, :]
-            cond = (ay > py[:, None]) != (by > py[:, None])
-            with np.errstate(divide="ignore", invalid="ignore"):
-                xc = ax + (py[:, None] - ay) * (bx - ax) / (by - ay)
-            inside = (np.count_nonzero(cond & (xc > px[:, None]), axis=1) % 2).astype(bool)
         # exact distance to the segments whose box is within reach (others are farther than every radius)
         reach = float(pr.max()) + NEAR_MM
         bx0, by0, bx1, by1 = self.boxes[:, 0], self.boxes[:, 1], self.boxes[:, 2], self.boxes[:, 3]
         close = np.nonzero((bx1 >= x0 - reach) & (bx0 <= x1 + reach) & (by1 >= y0 - reach) & (by0 <= y1 + reach))[0]
-        dmin = np.full(len(pts), np.inf)
-        for k in close:
-            dmin = np.minimum(dmin, sim._seg_distance(self.segs[k], px, py))
-        return np.where(inside, -(dmin + pr), dmin - pr)
+        return simkernel.shadow_clearance(np.ascontiguousarray(px), np.ascontiguousarray(py), np.ascontiguousarray(pr),
+                                          self.ax[e], self.ay[e], self.bx[e], self.by[e],
+                                          np.ascontiguousarray(self.rows[close]))
 
 
 def _side_check(moves: Sequence[Move], shadows: _Shadows, top: float, near: Sequence[bool]
