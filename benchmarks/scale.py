@@ -4,11 +4,12 @@ By default the parts are combs (thin teeth: walls, sharp corners, open slots) fu
 cell per tooth, so their faces stay small; ``--kind comb`` draws the same comb as one outline
 (a few faces with thousands of edges) and ``--kind plate`` a plate with a grid of small
 pockets (5 faces each) and through holes in one face.
-Prints faces, bare STEP read time (STEPControl_Reader) and the time of the feature analysis
-and of the whole ``api.analyze``; ``--stages`` adds, per part, the time of the solid check, of
-the face and edge records and of each analyser.
+Prints, per part, what ``benchmarks/read_vs_check.py`` prints (bare STEP read, dfm's load, the
+analysis after it and their ratio); ``--stages`` adds the seconds of each step (solid check,
+face and edge records, each analyser, rules, tooling), ``--rss`` the peak RSS of ``dfm check``.
 
-Usage: python benchmarks/scale.py [--sizes 100 1000 10000] [--kind cells|comb|plate] [--out DIR] [--stages]
+Usage: python benchmarks/scale.py [--sizes 100 1000 10000] [--kind cells|comb|plate] [--out DIR]
+       [--repeat N] [--stages] [--rss]
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "example_parts"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 def make_comb(target_faces: int, path: Path) -> Path:
@@ -91,19 +92,6 @@ def make_plate(target_faces: int, path: Path) -> Path:
     return generators.export_step(plate, path)
 
 
-def bare_read(path: Path) -> float:
-    from OCP.STEPControl import STEPControl_Reader
-
-    from dfm.kernel.capture import captured_output
-
-    t = time.perf_counter()
-    with captured_output():
-        r = STEPControl_Reader()
-        r.ReadFile(str(path))
-        r.TransferRoots()
-    return time.perf_counter() - t
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 10000])
@@ -113,60 +101,21 @@ def main() -> None:
                          "comb: the same teeth as one outline (OCCT's read slows down with the edges per face); "
                          "plate: pockets and holes in one face (OCCT's own read grows quadratically "
                          "with the holes per face)")
-    ap.add_argument("--stages", action="store_true",
-                    help="also time the solid check, the face/edge records and each analyser on a fresh load")
+    ap.add_argument("--repeat", type=int, default=1, help="runs per part (medians)")
+    ap.add_argument("--stages", action="store_true", help="also print the seconds of each step of the analysis")
+    ap.add_argument("--rss", action="store_true", help="also measure the peak RSS of dfm check (a child process)")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    from dfm import api
-    from dfm.features import analyse_solid
-    from dfm.kernel import load
+    import read_vs_check as rvc
 
-    print(f"{'target':>7s} {'faces':>6s} {'read s':>8s} {'load s':>8s} {'features s':>10s} {'analyze s':>9s} "
-          f"{'ratio':>6s}  features")
+    print(f"{'target':>7s} " + rvc.HEADER)
     for n in args.sizes:
-        t = time.perf_counter()
         make = {"cells": make_cells, "comb": make_comb, "plate": make_plate}[args.kind]
         p = make(n, args.out / f"{args.kind}_{n}.step")
-        gen = time.perf_counter() - t
-        read = bare_read(p)
-        t = time.perf_counter()
-        solid = load(p).solids[0]
-        t_load = time.perf_counter() - t
-        t = time.perf_counter()
-        an = analyse_solid(solid)
-        t_feat = time.perf_counter() - t
-        t = time.perf_counter()
-        res = api.analyze(p)
-        t_all = time.perf_counter() - t
-        kinds: dict[str, int] = {}
-        for f in an.features:
-            kinds[f.kind] = kinds.get(f.kind, 0) + 1
-        print(f"{n:7d} {solid.face_count:6d} {read:8.2f} {t_load:8.2f} {t_feat:10.2f} {t_all:9.2f} "
-              f"{t_all / read:6.1f}  {kinds} (generated in {gen:.0f} s; status {res.status})")
+        m = rvc.measure(p, args.repeat)
+        print(f"{n:7d} " + rvc.row(p.name, m, rvc.peak_rss_mib(p) if args.rss else None), flush=True)
         if args.stages:
-            print("        stages s: " + "  ".join(f"{k} {v:.2f}" for k, v in stage_times(p).items()))
-
-
-def stage_times(path: Path) -> dict[str, float]:
-    """Seconds spent in the solid check, the face and edge records and each analyser (in pipeline order)."""
-    from dfm.features import access, corners, holes, pockets, threads, walls
-    from dfm.features.common import Analysis
-    from dfm.kernel import load
-    from dfm.kernel.geom import geometry
-
-    solid = load(path).solids[0]
-    geo = geometry(solid)
-    an = Analysis(geo=geo)
-    steps = {"check": solid.check, "faces": lambda: geo.faces, "edges": lambda: geo.edges,
-             "holes": lambda: holes.find_holes(an), "pockets": lambda: pockets.find_pockets(an),
-             "threads": lambda: threads.find_threads(an), "access": lambda: access.assess(an),
-             "corners": lambda: corners.find_corners(an), "walls": lambda: walls.find_walls(an)}
-    out = {}
-    for name, step in steps.items():
-        t = time.perf_counter()
-        step()
-        out[name] = time.perf_counter() - t
-    return out
+            print(rvc.steps_line(m), flush=True)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ from typing import Any
 from dfm import __version__, diagnostics
 from dfm.errors import DfmError, InputError, RuleError
 from dfm.model import BodyResult, DfmResult, ErrorInfo, Finding
-from dfm.stages import BodyContext, body_stages
+from dfm.stages import BodyContext, body_stages, timed
 
 #: A part larger than this (mm, any axis) is implausible for a machined part.
 IMPLAUSIBLY_LARGE_MM = 2000.0
@@ -143,8 +143,30 @@ def error_result(path: str | Path, options: Options | None, name: str, cause: st
 def _analyze(path: Path, opts: Options, base: DfmResult) -> DfmResult:
     from dfm import kernel  # imported here so that `dfm --help` does not load OCCT
 
-    loaded = kernel.load(path)
-    file_findings: list[Finding] = []
+    with timed("load"):
+        loaded = kernel.load(path)
+    with timed("check"):
+        file_findings = _check_solids(path, loaded)
+    stages = body_stages()
+    bodies = []
+    for solid in loaded.solids:
+        ctx = BodyContext(solid=solid, options=opts, source_units=loaded.source_units, scratch={"path": str(path)})
+        for stage in stages:
+            with timed(stage.__module__.removeprefix("dfm.")):
+                stage(ctx)
+        bodies.append(_body_result(solid, ctx))
+    return replace(
+        base,
+        source_units=loaded.source_units,
+        source_schema=loaded.source_schema,
+        product_names=tuple(loaded.product_names),
+        bodies=tuple(bodies),
+        findings=tuple(sorted(file_findings, key=Finding.sort_key)),
+    )
+
+
+def _check_solids(path: Path, loaded: Any) -> list[Finding]:
+    """Raise for a body that is no valid closed solid; the file's own findings."""
     for solid in loaded.solids:
         reason = solid.check()
         if reason:
@@ -158,23 +180,7 @@ def _analyze(path: Path, opts: Options, base: DfmResult) -> DfmResult:
                 f"body {solid.index} ({solid.name}) is not closed: {len(free)} edges bound only one face "
                 f"(edges {', '.join(map(str, free[:5]))}{'...' if len(free) > 5 else ''})",
             )
-    file_findings.extend(_file_checks(loaded))
-
-    stages = body_stages()
-    bodies = []
-    for solid in loaded.solids:
-        ctx = BodyContext(solid=solid, options=opts, source_units=loaded.source_units, scratch={"path": str(path)})
-        for stage in stages:
-            stage(ctx)
-        bodies.append(_body_result(solid, ctx))
-    return replace(
-        base,
-        source_units=loaded.source_units,
-        source_schema=loaded.source_schema,
-        product_names=tuple(loaded.product_names),
-        bodies=tuple(bodies),
-        findings=tuple(sorted(file_findings, key=Finding.sort_key)),
-    )
+    return _file_checks(loaded)
 
 
 def _file_checks(loaded: Any) -> list[Finding]:

@@ -8,7 +8,9 @@ order is the data flow of STYLE.md (features → rules → tooling).
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,8 +45,7 @@ class BodyContext:
 
 Stage = Callable[[BodyContext], None]
 
-#: Stages in data-flow order, as "module:function". A stage whose module is not present
-#: yet is skipped, so the pipeline grows as the packages land.
+#: Stages in data-flow order, as "module:function".
 STAGES: tuple[str, ...] = (
     "dfm.features:analyse",
     "dfm.rules:judge",
@@ -53,17 +54,28 @@ STAGES: tuple[str, ...] = (
 
 
 def body_stages() -> list[Stage]:
-    """The stage functions that exist in this installation, in order."""
+    """The stage functions, in order."""
     out: list[Stage] = []
     for spec in STAGES:
         mod_name, fn_name = spec.split(":")
-        try:
-            mod = importlib.import_module(mod_name)
-        except ModuleNotFoundError as err:
-            if err.name == mod_name:
-                continue
-            raise
-        fn = getattr(mod, fn_name, None)
-        if fn is not None:
-            out.append(fn)
+        out.append(getattr(importlib.import_module(mod_name), fn_name))
     return out
+
+
+#: Seconds spent per step of the analyses since a benchmark set it to ``{}`` (None: not timed).
+#: Steps are named ``load``, ``check``, ``features``, ``features.holes``... (see :func:`timed`).
+clock: dict[str, float] | None = None
+
+
+@contextmanager
+def timed(name: str) -> Iterator[None]:
+    """Add the seconds the block takes to ``clock[name]`` when the clock is on (a benchmark's switch)."""
+    if clock is None:
+        yield
+        return
+    t = time.perf_counter()
+    try:
+        yield
+    finally:
+        if clock is not None:
+            clock[name] = clock.get(name, 0.0) + time.perf_counter() - t

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dfm.features.common import Analysis
 from dfm.kernel.geom import geometry
-from dfm.stages import BodyContext
+from dfm.stages import BodyContext, timed
 
 
 def analyse_solid(solid) -> Analysis:  # type: ignore[no-untyped-def]
@@ -16,12 +16,22 @@ def analyse_solid(solid) -> Analysis:  # type: ignore[no-untyped-def]
     from dfm.features import access, corners, holes, pockets, threads, walls
 
     an = Analysis(geo=geometry(solid))
-    holes.find_holes(an)
-    pockets.find_pockets(an)
-    threads.find_threads(an)
-    access.assess(an)  # undercuts need the features; corners are judged against their approach
-    corners.find_corners(an)
-    walls.find_walls(an)
+    with timed("features.faces"):
+        _ = an.geo.faces  # the face and edge records every analyser reads (computed once, here)
+    with timed("features.edges"):
+        _ = an.geo.edges
+    with timed("features.holes"):
+        holes.find_holes(an)
+    with timed("features.pockets"):
+        pockets.find_pockets(an)
+    with timed("features.threads"):
+        threads.find_threads(an)
+    with timed("features.access"):
+        access.assess(an)  # undercuts need the features; corners are judged against their approach
+    with timed("features.corners"):
+        corners.find_corners(an)
+    with timed("features.walls"):
+        walls.find_walls(an)
     return an
 
 
