@@ -5,7 +5,8 @@
 Prints, per part: STEP read (kernel.load), analysis (api.analyze: read + features + rules +
 tooling), program generation alone (planning, offsets, sections, filters, posts), the guard
 (dfm.cam.guard: every move simulated against the exact part) and its share on top of the
-generation, lines of G-code, operations, thread-milling operations and the estimated cycle time. The default parts
+generation, lines of G-code, operations, thread-milling operations and the estimated cycle time; first, the
+guard's start-up (numba's import and compiled code, paid once a process). The default parts
 include a modelled M2x0.4 tapped hole; its thread is milled only with ``--tools`` naming a
 catalogue (file or folder) that holds thread mills.
 """
@@ -52,6 +53,11 @@ def main() -> None:
     from dfm.kernel import sampling
 
     tools, given = _args()
+    t0 = time.perf_counter()
+    from dfm.cam import simkernel
+
+    simkernel.warm()
+    print(f"guard start-up (numba import and compiled-code load, once a process): {time.perf_counter() - t0:.2f} s")
     print(f"{'part':<24} {'read s':>7} {'analyse s':>9} {'gcode s':>8} {'gcode/read':>10} {'guard s':>8} "
           f"{'guard %':>8} {'grid um':>8} {'lines':>7} {'ops':>4} {'thread':>6} {'cycle s':>8}")
     for path in parts(given):

@@ -450,11 +450,16 @@ def verify(program: Program, part_for: Callable[[Setup], SetupPart], *, features
     bodies = {t.number: tool_body(t, settings) for t in program.tools}
     parts: dict[int, tuple[SetupPart, sim.Grid, np.ndarray, _Shadows, bool]] = {}
     dropped: list[tuple[int, str, str]] = []
+    done: dict[int, tuple[tuple[Any, ...], SetupCheck, sim.Simulation]] = {}  # setups that passed, as run
     for _ in range(4):
         checks: list[SetupCheck] = []
         failing: dict[int, dict[tuple[str, ...], str]] = {}
         sims: dict[int, sim.Simulation] = {}
         for su in program.setups:
+            if su.index in done and done[su.index][0] == su.operations:  # unchanged since it passed
+                checks.append(done[su.index][1])
+                sims[su.index] = done[su.index][2]
+                continue
             if su.index not in parts:
                 parts[su.index] = _prepare(su, part_for(su), features, program, settings)
             part, grid, field, shadows, fine = parts[su.index]
@@ -508,6 +513,8 @@ def verify(program: Program, part_for: Callable[[Setup], SetupPart], *, features
                     failing.setdefault(su.index, {})[_group(op)] = f"{op.name}: {problems[0]}"
             sims[su.index] = s
             checks.append(SetupCheck(su.index, grid.step, fine, n_moves, n_samples, closest, tuple(op_checks), ()))
+            if su.index not in failing:
+                done[su.index] = (su.operations, checks[-1], s)
         if not failing:
             break
         program, more = _drop(program, failing)

@@ -291,3 +291,19 @@ def shadow_clearance(px, py, pr, eax, eay, ebx, eby, segs):  # type: ignore[no-u
                 dmin = d
         out[k] = -(dmin + pr[k]) if crossings % 2 else dmin - pr[k]
     return out
+
+
+def warm() -> None:
+    """Load every compiled function once (from numba's cache, or compile it): a process's start-up cost."""
+    from dfm.kernel.rasterkernel import raster
+
+    a = np.zeros((4, 4))
+    t = tile_max(a, 2)
+    cut(a, a, t, t.copy(), 2, 0.0, 0.0, 0.1, 0, 4, 0, 4, True, 1e-3, 0.0,
+        0, 0.1, 0.1, 0.0, 0.2, 0.2, 0.0, 0.1, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+    body_contact(a, a, t, t, 2, 0.0, 0.0, 0.1, 0, 4, 0, 4, False, 0.1, 0.1, 0.0, 0.2, 0.2, 0.0, 0.1,
+                 0.0, 0.0, 0.0, 0.0, 0.0)
+    box_max(a, 0, 4, 0, 4)
+    v = np.zeros(1)
+    shadow_clearance(v, v, v, v, v, v, v, np.zeros((1, 10)))
+    raster(a, np.zeros((1, 3, 3)), 0.0, 0.0, 0.1)
