@@ -125,6 +125,60 @@ def test_a_part_that_reads_whole_despite_a_failed_entity_is_a_warning(plate, mut
     assert r.verdict != "pass" or any(f.severity.value == "warning" for f in r.findings)
 
 
+#: Five placements of one 10 mm cube (NEXT_ASSEMBLY_USAGE_OCCURRENCE, its placement's
+#: PRODUCT_DEFINITION_SHAPE, CONTEXT_DEPENDENT_SHAPE_REPRESENTATION, the relationship with its
+#: ITEM_DEFINED_TRANSFORMATION): fuzz seed 1700 broke one chain and read as 4 whole cubes.
+ASSEMBLY = "occt/assemblies/trj12_is1-oc-214.stp"
+
+
+def _break_placement(data: bytes, how: str) -> bytes:
+    """The first instance's placement chain broken: ``how`` names the edit."""
+    ents = hostile.entities(data)
+    cdsr = min(i for i, (_s, _e, t) in ents.items() if t == b"CONTEXT_DEPENDENT_SHAPE_REPRESENTATION")
+    s, e, _t = ents[cdsr]
+    rel, pds = (int(m) for m in re.findall(rb"#(\d+)", data[s:e])[1:3])
+    if how == "placement-type":  # seed 1700: the placement's PRODUCT_DEFINITION_SHAPE has a damaged type
+        ps, pe, _t = ents[pds]
+        return data[:ps] + data[ps:pe].replace(b"PRODUCT_DEFINITION_SHAPE", b"PRODUCT_EFINITION_SHAPE") + data[pe:]
+    if how == "placement-deleted":  # the CONTEXT_DEPENDENT_SHAPE_REPRESENTATION record gone
+        return data[:s] + data[e:]
+    if how == "transform-missing":  # the relationship's ITEM_DEFINED_TRANSFORMATION points nowhere
+        rs, re_, _t = ents[rel]
+        idt = int(re.search(rb"REPRESENTATION_RELATIONSHIP_WITH_TRANSFORMATION\s*\(\s*#(\d+)", data[rs:re_])[1])
+        ts, te, _t = ents[idt]
+        rec = data[ts:te]
+        last = list(re.finditer(rb"#\d+", rec))[-1]
+        return data[:ts] + rec[:last.start()] + b"#%d" % (max(ents) + 1000) + rec[last.end():] + data[te:]
+    raise ValueError(how)
+
+
+@pytest.mark.corpus
+def test_the_assembly_reads_whole_with_its_five_placed_bodies(corpus):
+    r = api.analyze(corpus / ASSEMBLY)
+    assert r.status == "ok" and len(r.bodies) == 5 and r.exit_code == 0
+    assert not [f for f in r.findings if f.code in ("DFM918", "DFM957")]
+    assert sorted(round(b.bbox_min_mm[0], 6) for b in r.bodies) == [10.0, 20.0, 30.0, 40.0, 50.0]
+
+
+@pytest.mark.corpus
+@pytest.mark.parametrize("how", ["placement-type", "placement-deleted", "transform-missing"])
+def test_an_assembly_instance_that_did_not_read_is_an_error_not_a_warning(corpus, tmp_path, how):
+    """Four whole cubes of five are not the part: one error line naming the file and the cause."""
+    path = tmp_path / f"{how}.stp"
+    path.write_bytes(_break_placement((corpus / ASSEMBLY).read_bytes(), how))
+    proc = _dfm("check", str(path), "--timeout", "60")
+    assert proc.returncode == 2, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
+    (line,) = proc.stderr.splitlines()
+    m = _LINE.match(line)
+    assert m and m["path"] == str(path) and m["code"] == "DFM918", line
+    assert "did not read whole" in line and "placement" in line
+    if how != "transform-missing":  # OCCT drops the instance: the counts say so
+        assert "places 5 bodies but 4 came out" in line, line
+    r = api.analyze(path)
+    assert r.status == "error" and r.error.code == "DFM918" and r.exit_code == 2
+
+
 def test_free_shells_and_duplicate_solids_are_noted(tmp_path):
     import cadquery as cq
     import generators

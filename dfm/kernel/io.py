@@ -360,7 +360,7 @@ def _read_findings(p: Path, inv: readcheck.Inventory, solids: list[Solid], outsi
     for s in solids:  # an instance placed twice is one solid of the file
         if not any(s.shape.IsPartner(d.shape) for d in distinct):
             distinct.append(s)
-    verdict, message = readcheck.judge(inv, [s.face_count for s in distinct])
+    verdict, message = readcheck.judge(inv, [s.face_count for s in distinct], len(solids))
     if verdict == "incomplete-read":
         raise input_error("incomplete-read", p, message)
     out = []

@@ -6,14 +6,20 @@ and the transfer goes on. The shape that comes out can be a smaller, valid-looki
 (one face of eleven: a 12 mm plate for a 20 mm part) that would pass every rule. So after
 reading, :func:`inventory` counts what the file holds — its ``#N =`` records, the entities
 the parser kept, the faces each solid's shells list (``MANIFOLD_SOLID_BREP`` and its voids),
-the load and transfer failures — and :func:`judge` compares that with the solids that came
-out:
+the bodies its product structure places (each solid once per placement of its product:
+assembly instances and mapped items) and the placements whose chain did not read, the load
+and transfer failures — and :func:`judge` compares that with the solids that came out:
 
-* every solid the file lists came out with every face, and nothing failed: a clean read;
-* something failed or was dropped, but each solid that came out has the full face count of
-  one the file lists: a warning with the counts (DFM957 partial-read), the part is analysed;
-* a solid came out with fewer faces than any the file lists, or none came out of a file that
-  lists some: an error (DFM918 incomplete-read), never a silent pass.
+* every body the file places came out with every face, and nothing failed: a clean read;
+* something failed or was dropped, but every body the file places came out, each with the
+  full face count of a solid the file lists: a warning with the counts (DFM957
+  partial-read), the part is analysed;
+* a solid came out with fewer faces than any the file lists, none came out of a file that
+  lists some, fewer bodies came out than the file places (a 5-instance assembly read as 4
+  whole blocks), or a placement did not read whole in a file of several bodies (one may
+  stand elsewhere), or an item of a product's shape did not read (it may have been a body):
+  an error (DFM918 incomplete-read), never a silent pass. A lone body whose placement did
+  not read is the whole part, moved: the warning.
 
 Hostile numbers are refused before OCCT sees them (:func:`bad_number`): the parser accepts
 ``NaN`` and overflowing reals, and the transfer then loops for ever on them.
@@ -22,17 +28,24 @@ Hostile numbers are refused before OCCT sees them (:func:`bad_number`): the pars
 from __future__ import annotations
 
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
+from OCP.StepBasic import StepBasic_ProductDefinition
+from OCP.StepData import StepData_SelectType
 from OCP.StepGeom import StepGeom_GeometricRepresentationItem
 from OCP.StepRepr import (
     StepRepr_AssemblyComponentUsage,
     StepRepr_DefinitionalRepresentation,
     StepRepr_MappedItem,
     StepRepr_MechanicalDesignAndDraughtingRelationship,
+    StepRepr_NextAssemblyUsageOccurrence,
+    StepRepr_ProductDefinitionShape,
+    StepRepr_Representation,
     StepRepr_RepresentationMap,
     StepRepr_RepresentationRelationship,
+    StepRepr_RepresentationRelationshipWithTransformation,
+    StepRepr_ShapeRepresentationRelationship,
 )
 from OCP.StepShape import (
     StepShape_BrepWithVoids,
@@ -78,6 +91,13 @@ _RECORD_RE = re.compile(
     rb"'(?:[^']|'')*'|(?P<rec>(?:^|;)[ \t\r\n]*#[0-9][^,);=\r\n]*(?:=|[ \t]+[A-Za-z_]+[ \t]*\())",
     re.MULTILINE,
 )
+#: A quoted string (skipped), or a record type that places a body: an assembly instance (its
+#: usage occurrence and the representation that positions it) or a mapped item.
+_PLACEMENT_RE = re.compile(
+    rb"'(?:[^']|'')*'|(?<![A-Za-z0-9_])(?P<kw>NEXT_ASSEMBLY_USAGE_OCCURRENCE|CONTEXT_DEPENDENT_SHAPE_REPRESENTATION"
+    rb"|MAPPED_ITEM)[ \t\r\n]*\(",
+    re.IGNORECASE,
+)
 #: Most messages quoted in a diagnostic.
 _QUOTED = 2
 
@@ -111,6 +131,16 @@ class Inventory:
         unused_solids: Solids of the file the transfer did not take up (construction
             geometry in a representation outside the product's shape, for instance).
         missing_faces: Faces listed by those shells that do not resolve to a face.
+        placed: Body instances the file's product structure asks for: each solid of a
+            product once for every placement of that product (assembly instances, mapped
+            items), 0 when the file places no solid through products.
+        placements: Instance placements on the way (assembly usages and mapped items).
+        broken_placements: Of those, placements whose chain did not read whole (a usage
+            occurrence, its placement representation, the relationship, the transformation,
+            a mapped item or its map missing, unresolved or failed).
+        placement_messages: A few of those, in words.
+        unread_items: Items listed by the products' shapes (or the shapes mapped into them)
+            that did not read: each may have been a body or a placement, or a harmless axis.
     """
 
     records: int = 0
@@ -123,6 +153,11 @@ class Inventory:
     solids: list[int] = field(default_factory=list)
     unused_solids: int = 0
     missing_faces: int = 0
+    placed: int = 0
+    placements: int = 0
+    broken_placements: int = 0
+    placement_messages: list[str] = field(default_factory=list)
+    unread_items: int = 0
 
     @property
     def dropped_records(self) -> int:
@@ -133,7 +168,7 @@ class Inventory:
     def trouble(self) -> bool:
         """True when anything was dropped or failed on the way."""
         return bool(self.dropped_records or self.load_failed or self.transfer_failed or self.split_shells
-                    or self.missing_faces)
+                    or self.missing_faces or self.broken_placements or self.unread_items)
 
 
 def count_records(raw: bytes) -> int:
@@ -141,14 +176,20 @@ def count_records(raw: bytes) -> int:
     return sum(1 for m in _RECORD_RE.finditer(raw) if m.group("rec"))
 
 
-def _checks(it, model, messages: list[str]) -> int:  # type: ignore[no-untyped-def]
-    """Shape entities with failures in an ``Interface_CheckIterator``; a few messages appended."""
+def _checks(it, model, messages: list[str], numbers: set[int] | None = None) -> int:  # type: ignore[no-untyped-def]
+    """Shape entities with failures in an ``Interface_CheckIterator``; a few messages appended.
+
+    The model numbers of every entity with failures, shape entity or not (a placement's
+    transformation), are added to ``numbers`` when it is given.
+    """
     failed = 0
     it.Start()
     while it.More():
         check = it.Value()
         n = check.NbFails()
         num = it.Number()
+        if n and numbers is not None and num > 0:
+            numbers.add(num)
         shape = 0 < num <= model.NbEntities() and _is_shape_entity(model.Value(num))
         if n and shape:
             failed += 1
@@ -192,11 +233,13 @@ def inventory(step_reader, raw: bytes, transferred: bool = True) -> Inventory:  
     model = step_reader.StepModel()
     ws = step_reader.WS()
     inv = Inventory(records=count_records(raw), entities=model.NbEntities())
-    inv.load_failed = _checks(ws.ModelCheckList(), model, inv.load_messages)
+    failed: set[int] = set()
+    inv.load_failed = _checks(ws.ModelCheckList(), model, inv.load_messages, failed)
     tp = ws.TransferReader().TransientProcess() if transferred else None
     if tp is not None:
-        inv.transfer_failed = _checks(tp.CheckList(False), model, inv.transfer_messages)
+        inv.transfer_failed = _checks(tp.CheckList(False), model, inv.transfer_messages, failed)
         inv.split_shells = _split_shells(tp)
+    _count_placements(inv, model, raw, failed)
     # Entities the transfer went through. Compared by Python identity: pybind11 hands back the
     # same wrapper for the same entity while one is alive (``model.Number``/``MapIndex`` on a
     # wrapper find nothing in this binding).
@@ -225,13 +268,245 @@ def inventory(step_reader, raw: bytes, transferred: bool = True) -> Inventory:  
     return inv
 
 
-def judge(inv: Inventory, got: list[int]) -> tuple[str | None, str]:
-    """Compare the inventory with the face counts of the distinct solids that came out.
+def _count_placements(inv: Inventory, model, raw: bytes, failed: set[int]) -> None:  # type: ignore[no-untyped-def]
+    """Count the body instances the product structure asks for, and the placements that broke.
+
+    A product's bodies are the solids of its shape representations (and of those they link to
+    without a transformation); an assembly places each child once per
+    ``NEXT_ASSEMBLY_USAGE_OCCURRENCE``, positioned by a ``CONTEXT_DEPENDENT_SHAPE_REPRESENTATION``
+    (a representation relationship with an ``ITEM_DEFINED_TRANSFORMATION``) or by a
+    ``MAPPED_ITEM``; a mapped item in a shape places its map's representation once more.
+    The usage occurrences are read for what the file asks (a broken placement chain leaves
+    them standing), the chains for whether each placement read whole; records of those
+    types the parser dropped are counted from the text.
+    """
+    ents = [model.Value(i) for i in range(1, model.NbEntities() + 1)]  # alive: wrappers keep their identity
+    number = {id(e): i for i, e in enumerate(ents, 1)}
+
+    def no(e) -> int:  # type: ignore[no-untyped-def]
+        return number.get(id(e), 0) if e is not None else 0
+
+    pd_reps: dict[int, list[int]] = defaultdict(list)  # product definition -> shape representations
+    rels: list[tuple[int, int, int]] = []  # (relationship, rep1, rep2) without a transformation
+    solids: dict[int, set[int]] = defaultdict(set)  # representation -> its solid items
+    items: dict[int, list[int]] = defaultdict(list)  # representation -> its mapped items
+    unread: Counter[int] = Counter()  # representation -> items it lists that did not read
+    usages: dict[int, tuple[int, int]] = {}  # usage occurrence -> (assembly, component) definitions
+    cdsrs: list[int] = []
+    placing: set[int] = set()  # relationships that position an instance
+    kept: Counter[str] = Counter()
+    for i, e in enumerate(ents, 1):
+        if isinstance(e, StepShape_ShapeDefinitionRepresentation):
+            pd = _product_definition(_call(e, "Definition", "PropertyDefinition"))
+            rep = _call(e, "UsedRepresentation")
+            if pd is not None and rep is not None:
+                pd_reps[no(pd)].append(no(rep))
+        elif isinstance(e, StepRepr_NextAssemblyUsageOccurrence):
+            kept["NEXT_ASSEMBLY_USAGE_OCCURRENCE"] += 1
+            usages[i] = (no(_call(e, "RelatingProductDefinition")), no(_call(e, "RelatedProductDefinition")))
+        elif isinstance(e, StepShape_ContextDependentShapeRepresentation):
+            kept["CONTEXT_DEPENDENT_SHAPE_REPRESENTATION"] += 1
+            cdsrs.append(i)
+            placing.add(no(_call(e, "RepresentationRelation")))
+        elif isinstance(e, StepRepr_MappedItem):
+            kept["MAPPED_ITEM"] += 1
+        elif isinstance(e, StepRepr_Representation):
+            for k in range(1, (_call(e, "NbItems") or 0) + 1):
+                it = e.ItemsValue(k)
+                if it is None:  # a record it lists did not read: a body or placement, or not
+                    unread[i] += 1
+                elif isinstance(it, StepShape_ManifoldSolidBrep):
+                    solids[i].add(no(it))
+                elif isinstance(it, StepRepr_MappedItem):
+                    items[i].append(no(it))
+        elif (isinstance(e, StepRepr_ShapeRepresentationRelationship)
+              and not isinstance(e, StepRepr_RepresentationRelationshipWithTransformation)):
+            rels.append((i, no(_call(e, "Rep1")), no(_call(e, "Rep2"))))
+    links: dict[int, set[int]] = defaultdict(set)
+    for i, a, b in rels:
+        if i not in placing and a and b:
+            links[a].add(b)
+            links[b].add(a)
+
+    closures: dict[int, frozenset[int]] = {}
+
+    def closure(rep: int) -> frozenset[int]:
+        if rep not in closures:
+            seen, todo = {rep}, [rep]
+            while todo:
+                for nxt in links[todo.pop()] - seen:
+                    seen.add(nxt)
+                    todo.append(nxt)
+            for r in seen:
+                closures[r] = frozenset(seen)
+        return closures[rep]
+
+    def mapped_rep(mi: int) -> int:
+        return no(_call(ents[mi - 1], "MappingSource", "MappedRepresentation"))
+
+    bodies_memo: dict[frozenset[int], int] = {}
+    shown: set[frozenset[int]] = set()  # the shapes of products, and those mapped into them
+    placed_maps: list[int] = []  # mapped items that place solids
+
+    def bodies(c: frozenset[int], stack: frozenset[frozenset[int]]) -> int:
+        if c in bodies_memo:
+            return bodies_memo[c]
+        if c in stack:  # a cycle of maps: nothing more to count
+            return 0
+        n = len(set().union(*(solids[r] for r in c)))
+        shown.add(c)
+        for r in sorted(c):
+            for mi in items[r]:
+                target = mapped_rep(mi)
+                if not target:  # its map did not read: it may have placed a body
+                    placed_maps.append(mi)
+                    continue
+                t = closure(target)
+                if t == c:  # the shape mapped into itself: the same body
+                    continue
+                k = bodies(t, stack | {c})
+                if k:
+                    placed_maps.append(mi)
+                n += k
+        bodies_memo[c] = n
+        return n
+
+    children: dict[int, list[int]] = defaultdict(list)
+    for a, b in usages.values():
+        if a and b:
+            children[a].append(b)
+    related = {b for a, b in usages.values() if b}
+    product_memo: dict[int, int] = {}
+
+    def product(pd: int, stack: frozenset[int]) -> int:
+        if pd in product_memo:
+            return product_memo[pd]
+        if pd in stack:
+            return 0
+        n = sum(bodies(c, frozenset()) for c in {closure(r) for r in pd_reps.get(pd, []) if r})
+        n += sum(product(child, stack | {pd}) for child in children[pd])
+        product_memo[pd] = n
+        return n
+
+    # Top-level products; two that share their shapes (an AP209 design and analysis definition of
+    # one solid) transfer to one shape, read once.
+    roots: dict[tuple[frozenset[frozenset[int]], tuple[int, ...]], int] = {}
+    for pd in sorted((set(pd_reps) | set(children)) - related - {0}):
+        solid_shapes = frozenset(c for c in {closure(r) for r in pd_reps.get(pd, []) if r}
+                                 if bodies(c, frozenset()) > 0)
+        key = (solid_shapes, tuple(sorted(children[pd])))
+        roots.setdefault(key, pd)
+    inv.placed = sum(product(pd, frozenset()) for pd in roots.values())
+    placed_maps = sorted(set(placed_maps))
+    inv.placements = len(usages) + len(placed_maps)
+    inv.unread_items = sum(unread[r] for c in shown for r in c)
+    if not inv.placed:
+        return
+
+    def whole(*es) -> bool:  # type: ignore[no-untyped-def]
+        return all(e is not None and no(e) not in failed for e in es)
+
+    def name(pd: int, unknown: str) -> str:
+        prod = _call(ents[pd - 1], "Formation", "OfProduct") if pd else None
+        text = _call(prod, "Name", "ToCString") if prod is not None else None
+        return f"'{text}'" if text else unknown
+
+    def note(text: str) -> None:
+        if text not in inv.placement_messages and len(inv.placement_messages) < _QUOTED:
+            inv.placement_messages.append(text)
+
+    # Usage occurrences positioned by a whole chain.
+    placed_usages: set[int] = set()
+    stray = 0  # placement representations that reach no usage occurrence
+    for c in cdsrs:
+        e = ents[c - 1]
+        pds = _call(e, "RepresentedProductRelation")
+        nauo = _call(pds, "Definition", "ProductDefinitionRelationship") if pds is not None else None
+        if not isinstance(nauo, StepRepr_NextAssemblyUsageOccurrence):
+            stray += 1
+            continue
+        rr = _call(e, "RepresentationRelation")
+        chain = [e, pds, nauo, rr, _call(rr, "Rep1"), _call(rr, "Rep2")] if rr is not None else [None]
+        if isinstance(rr, StepRepr_RepresentationRelationshipWithTransformation):
+            op = _call(rr, "TransformationOperator")
+            idt = _call(op, "ItemDefinedTransformation") if op is not None else None
+            if idt is not None:
+                chain += [idt, _call(idt, "TransformItem1"), _call(idt, "TransformItem2")]
+            elif op is None or _call(op, "Value") is None:
+                chain.append(None)
+        if whole(*chain):
+            placed_usages.add(no(nauo))
+
+    def shapes(pd: int) -> set[int]:
+        return {r for rep in pd_reps.get(pd, []) if rep for r in closure(rep)}
+
+    def mapped_into(pd: int) -> set[int]:  # representations the product's shapes place by mapped items
+        return {r for rep in shapes(pd) for mi in items[rep] if mapped_rep(mi) for r in closure(mapped_rep(mi))}
+
+    broken_usages = []
+    for u, (a, b) in sorted(usages.items()):
+        if u in placed_usages or (a and b and mapped_into(a) & shapes(b)):
+            continue  # positioned by a whole chain, or by a mapped item of the assembly's shape
+        if b and not product(b, frozenset()):
+            continue  # it places nothing solid
+        broken_usages.append(u)
+        note(f"the placement of {name(b, 'a component')} in {name(a, 'an assembly')}")
+    broken_maps = 0
+    for mi in placed_maps:
+        e = ents[mi - 1]
+        rm = _call(e, "MappingSource")
+        if not whole(e, rm, _call(e, "MappingTarget"), _call(rm, "MappedRepresentation") if rm else None,
+                     _call(rm, "MappingOrigin") if rm else None):
+            broken_maps += 1
+            note("a mapped item (a shape placed inside another)")
+    # Records of these types the parser did not keep: the text holds more of them than the model.
+    text = Counter(m.group("kw").upper().decode("ascii") for m in _PLACEMENT_RE.finditer(raw) if m.group("kw"))
+    lost = {k: max(0, n - kept[k]) for k, n in text.items()}
+    if any(lost.values()):
+        note(", ".join(f"{n} {k} record(s)" for k, n in sorted(lost.items()) if n) + " dropped by the parser")
+    inv.placements = (max(len(usages) + lost.get("NEXT_ASSEMBLY_USAGE_OCCURRENCE", 0),
+                          len(cdsrs) + lost.get("CONTEXT_DEPENDENT_SHAPE_REPRESENTATION", 0))
+                      + len(placed_maps) + lost.get("MAPPED_ITEM", 0))
+    inv.broken_placements = (max(len(broken_usages) + lost.get("NEXT_ASSEMBLY_USAGE_OCCURRENCE", 0),
+                                 stray + lost.get("CONTEXT_DEPENDENT_SHAPE_REPRESENTATION", 0))
+                             + broken_maps + lost.get("MAPPED_ITEM", 0))
+
+
+def _call(obj, *names: str):  # type: ignore[no-untyped-def]
+    """``obj.a().b()...``, or None where a link is null or not of the type asked for."""
+    for n in names:
+        if obj is None:
+            return None
+        try:
+            obj = getattr(obj, n)()
+        except (AttributeError, RuntimeError, TypeError, ValueError):
+            return None
+        if isinstance(obj, StepData_SelectType) and obj.IsNull():  # a SELECT that holds nothing
+            return None
+    return obj
+
+
+def _product_definition(pds):  # type: ignore[no-untyped-def]
+    """The product definition a ``PRODUCT_DEFINITION_SHAPE`` is of, or None."""
+    if not isinstance(pds, StepRepr_ProductDefinitionShape):
+        return None
+    pd = _call(pds, "Definition", "ProductDefinition")
+    return pd if isinstance(pd, StepBasic_ProductDefinition) else None
+
+
+def judge(inv: Inventory, got: list[int], instances: int | None = None) -> tuple[str | None, str]:
+    """Compare the inventory with the solids that came out.
+
+    Args:
+        inv: What the file holds.
+        got: Face counts of the distinct solids that came out (an instance placed twice is one).
+        instances: How many bodies came out, every placed instance counted (None: not known).
 
     Returns:
         (``None``, "") for a clean read; (``"partial-read"``, message) when something failed
-        but every solid that came out is one the file lists, whole; (``"incomplete-read"``,
-        message) when a solid came out short or the file's solids did not come out.
+        but every body the file places came out, whole; (``"incomplete-read"``, message) when
+        a solid came out short, fewer bodies came out than the file places, or a placement
+        of one did not read whole.
     """
     expected = Counter(inv.solids)
     have = Counter(got)
@@ -247,6 +522,25 @@ def judge(inv: Inventory, got: list[int]) -> tuple[str | None, str]:
             f"the file did not read whole: its {len(inv.solids)} solid(s) list {listed} faces "
             f"({lists} per solid{f', {inv.missing_faces} of them missing' if inv.missing_faces else ''}) but "
             f"the solid(s) read have {read}{'; ' + what if what else ''}")
+    lacking = inv.placed - instances if instances is not None and inv.placed else 0
+    k, u = inv.broken_placements, inv.unread_items
+    if lacking > 0 or u or (k and (instances is None or instances > 1)):
+        # An assembly instance or a body that did not come out, or one whose placement did not
+        # read: the bodies shown are not the part uploaded, even if each is whole. (A lone
+        # body in the wrong place is still the whole part: a warning, below.)
+        details = []
+        if k:
+            details.append(f"{k} of its {max(k, inv.placements)} placement(s) did not read whole"
+                           + (f" ({'; '.join(inv.placement_messages)})" if inv.placement_messages else ""))
+        if u:
+            details.append(f"{u} item(s) listed by the shapes of its products did not read")
+        if lacking > 0:
+            head = "; ".join([f"it places {inv.placed} bodies but {instances} came out ({lacking} missing)", *details])
+        else:
+            head = ("; ".join(details) + ": a body may be missing or not stand where the file puts it"
+                    + (f" ({instances} came out)" if instances is not None else ""))
+        what = _what_failed(inv, placements=False)
+        return "incomplete-read", f"the file did not read whole: {head}{'; ' + what if what else ''}"
     if not inv.trouble and not missing:
         return None, ""
     if missing:
@@ -261,8 +555,11 @@ def judge(inv: Inventory, got: list[int]) -> tuple[str | None, str]:
         f"({', '.join(map(str, sorted(got, reverse=True)))} faces, as the file lists them) and were analysed")
 
 
-def _what_failed(inv: Inventory) -> str:
+def _what_failed(inv: Inventory, placements: bool = True) -> str:
     parts = []
+    if placements and inv.broken_placements:
+        parts.append(f"{inv.broken_placements} placement(s) did not read whole"
+                     + (f" ({'; '.join(inv.placement_messages)})" if inv.placement_messages else ""))
     if inv.dropped_records:
         parts.append(f"{inv.dropped_records} of {inv.records} records were dropped by the parser")
     if inv.load_failed:
