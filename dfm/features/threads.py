@@ -6,6 +6,17 @@ alternates between crest and root once per pitch, so the pitch is the spacing of
 crests and the major/minor diameters are twice the largest/smallest radius. The size is
 then named from the thread table (``rules/data/threads.toml``).
 
+A zig-zag section is not yet a thread: a grooved surface of revolution (rings: a sawtooth
+grooved shaft, a bellows) gives one too. So a thread must also show
+
+* a helical form: its sections on half-planes at other angles θ about the axis hold the
+  same crests shifted along it by lead·θ/360 (lead = pitch × starts), where rings give the
+  same section at every angle. Measured on points sampled over the faces (the phase of
+  z − lead·θ/2π near the crest, :func:`_helix`), not with more sections: a section of a
+  helical B-spline takes seconds;
+* a depth the pitch explains: crest to root 0.40–0.75 P (ISO 68-1 basic: 0.541 P internal,
+  0.613 P external; miniature ISO 1501 0.48 P; modelled tolerances and truncations move it).
+
 Holes whose diameter matches a tap drill are only *candidates* (``hole`` props
 ``candidate_thread``); threads named in a part specification or PMI are attached by the
 rules stage.
@@ -13,6 +24,8 @@ rules stage.
 
 from __future__ import annotations
 
+import cmath
+import math
 import statistics
 
 from dfm import threads as table
@@ -53,6 +66,12 @@ def find_threads(an: Analysis) -> None:
         if res is None:
             continue
         pitch, rmax, rmin, length = res
+        if not _DEPTH_P[0] * pitch <= rmax - rmin <= _DEPTH_P[1] * pitch:
+            continue  # crest to root is no thread's depth for that pitch
+        helix = _helix(geo, around, d, p0, pitch, rmin, rmax)
+        if helix is None:
+            continue  # the same section all round (rings), or no one helix
+        starts, hand = helix
         internal = any(f.concave for f in geo.faces.values()
                        if f.kind == "cylinder" and f.axis is not None and parallel(f.axis, d, 1e-9)
                        and _near_axis(f, d, p0) and abs(f.radius - rmin) < 0.25 * pitch)
@@ -62,9 +81,10 @@ def find_threads(an: Analysis) -> None:
                 "length_mm": length}
         props = {"source": "model", "internal": internal,
                  "designation": row.designation if row else f"M{major:g}x{pitch:.3g} (non-standard)"}
-        hand = _hand(geo, around, d, p0, pitch, rmin, rmax)
         if hand is not None:
             props["hand"] = hand
+        if starts > 1:
+            props["starts"] = starts
         if row and row.pitch_diameter_mm:
             dims["pitch_diameter_mm"] = float(row.pitch_diameter_mm)
         hole = next((h for h in an.features if h.kind == "hole" and h.axis is not None
@@ -77,18 +97,20 @@ def find_threads(an: Analysis) -> None:
         an.features.append(Feature(an.new_id("thread"), "thread", faces, dims, props, clean(loc), clean(d)))
 
 
-def _hand(geo, faces, d: Vec3, p0: Vec3, pitch: float, rmin: float, rmax: float) -> str | None:  # type: ignore[no-untyped-def]
-    """``right`` or ``left`` from points on the helical faces, or None if they do not say.
+def _helix(geo, faces, d: Vec3, p0: Vec3, pitch: float, rmin: float,  # type: ignore[no-untyped-def]
+           rmax: float) -> tuple[int, str | None] | None:
+    """(starts, hand) of the helix the faces form, or None if they form none (rings).
 
-    Near the root/crest radius a thread's surface is a helix: z − s·p·θ/2π is the same (mod p)
-    for every point, with θ counter-clockwise about the axis and s = +1 for a right-hand
-    thread (it advances along the axis as it turns counter-clockwise), −1 for a left-hand one.
-    The hand whose phases cluster (mean resultant length near 1; the other hand's spread over
-    the whole pitch) is the thread's.
+    Near the crest (of an external thread; the groove's root of an internal one) a thread's
+    surface is a helix: z − n·P·θ/2π is the same (mod P) for every point, θ counter-clockwise
+    about the axis, n the number of starts with the sign of the hand (+ right: it advances
+    along the axis as it turns counter-clockwise). So the points' phases
+    exp(2πi·(z/P − n·θ/2π)) cluster (mean resultant length near 1) for the thread's n and
+    spread over the whole pitch for any other. Rings — a grooved surface of revolution —
+    cluster for n = 0 instead: every section through the axis is the same, where a helix's
+    sections at angle θ are those at 0 shifted by n·P·θ/360. The hand is named when the
+    other hand's phases spread.
     """
-    import cmath
-    import math
-
     ref = (1.0, 0.0, 0.0) if abs(d[0]) < 0.9 else (0.0, 1.0, 0.0)
     u = sub(ref, mul(d, dot(ref, d)))
     u = mul(u, 1.0 / dot(u, u) ** 0.5)
@@ -96,20 +118,46 @@ def _hand(geo, faces, d: Vec3, p0: Vec3, pitch: float, rmin: float, rmax: float)
     band = rmin + 0.9 * (rmax - rmin)
     pts = []
     for f in faces:
-        for _u, _v, p, _n in geo.sample_face_uv(f.id, 24):
+        for _u, _v, p, _n in geo.sample_face_uv(f.id, _SAMPLES):
             rel = sub(p, p0)
             x, y = dot(rel, u), dot(rel, v)
             if math.hypot(x, y) >= band:
                 pts.append((math.atan2(y, x), dot(rel, d)))
     if len(pts) < 12:
         return None
-    score = {}
-    for name, sgn in (("right", 1.0), ("left", -1.0)):
-        acc = sum(cmath.exp(2j * math.pi * (z / pitch - sgn * th / (2 * math.pi))) for th, z in pts)
-        score[name] = abs(acc) / len(pts)
-    best = max(score, key=lambda k: score[k])
-    other = min(score, key=lambda k: score[k])
-    return best if score[best] > 0.8 and score[other] < 0.5 else None
+
+    def score(n: int) -> float:
+        acc = sum(cmath.exp(2j * math.pi * (z / pitch - n * th / (2 * math.pi))) for th, z in pts)
+        return abs(acc) / len(pts)
+
+    if score(0) > 0.5:
+        return None  # the same phase at every angle: rings
+    best = max((1, -1, 2, -2, 3, -3, 4, -4), key=score)
+    if score(best) < 0.8:
+        return None
+    hand = ("right" if best > 0 else "left") if score(-best) < 0.5 else None
+    return abs(best), hand
+
+
+#: Crest-to-root depth of a modelled thread, in pitches (see the module's docstring).
+_DEPTH_P = (0.40, 0.75)
+#: Points sampled per face (a grid of this many squared, in its UV box) for the helix test.
+_SAMPLES = 32
+
+
+def _crests(pts: list[tuple[float, float]], band: float) -> list[float]:
+    """Axial middles of the runs of (axial-sorted) points at or above radius ``band``."""
+    crests: list[float] = []
+    run: list[float] = []
+    for h, r in pts:
+        if r >= band:
+            run.append(h)
+        elif run:
+            crests.append((run[0] + run[-1]) / 2)
+            run = []
+    if run:
+        crests.append((run[0] + run[-1]) / 2)
+    return crests
 
 
 def _off_axis(p: Vec3, d: Vec3, p0: Vec3) -> float:
@@ -155,17 +203,7 @@ def _pitch(pts: list[tuple[float, float]]) -> tuple[float, float, float, float] 
     rmin = min(r for _, r in pts)
     if rmax - rmin < 1e-3:
         return None
-    band = rmin + 0.85 * (rmax - rmin)
-    crests: list[float] = []
-    run: list[float] = []
-    for h, r in pts:
-        if r >= band:
-            run.append(h)
-        elif run:
-            crests.append((run[0] + run[-1]) / 2)
-            run = []
-    if run:
-        crests.append((run[0] + run[-1]) / 2)
+    crests = _crests(pts, rmin + 0.85 * (rmax - rmin))
     if len(crests) < 3:
         return None
     gaps = [b - a for a, b in zip(crests, crests[1:], strict=False)]
