@@ -671,3 +671,30 @@ def test_part_with_an_island_in_a_pocket_stays_in_its_stock(tmp_path, island):
 
 def _run_program(text: str, program):
     return rs274.run(text, program)
+
+
+@pytest.mark.parametrize("region", ["rectangle", "circle"])
+def test_clearing_stays_down_between_levels(region):
+    """Between depths the tool links across the cleared depth above: no retract, no feed through air (#17).
+
+    A convex region (a pocket, a milled hole) is entered once; every later depth starts from
+    where the last one ended, by a feed at that depth and a ramp, and the tool never leaves the
+    tool-centre region.
+    """
+    from dfm.cam.geom2d import circle
+    from dfm.cam.model import Feed, Rapid
+
+    outer = _poly_loop([(-1.5, -1.0), (1.5, -1.0), (1.5, 1.0), (-1.5, 1.0)]) if region == "rectangle" \
+        else circle((0.0, 0.0), 0.15)
+    r = 0.25 if region == "rectangle" else 0.1
+    steps = strategies.clear_region(outer, [], z_top=1.0, z_floor=0.6, tool_radius=r, ap=0.05, stepover=0.2,
+                                    allowance=0.02, floor_allowance=0.0, ramp_angle_deg=2.0, retract_z=1.5)
+    levels = sorted({round(s.z, 9) for s in steps if not isinstance(s, Rapid)})
+    assert len(levels) > 8  # many depths
+    rapids = [s for s in steps if isinstance(s, Rapid)]
+    assert len(rapids) == 2, rapids  # in over the start, and out at the end
+    assert len([s for s in steps if isinstance(s, Feed) and s.role == "descend"]) == 1
+    region_ = strategies.Region(strategies.rings(outer, [], r + 0.02, 0.2)[0])
+    for s in steps:
+        if isinstance(s, Feed) and s.role == "link":
+            assert region_.contains((s.x, s.y)) or region_._on_edge(np.array([s.x]), np.array([s.y]), 2e-4)[0]

@@ -174,14 +174,28 @@ class Region:
         """True if ``p`` is in the region."""
         return bool(self._inside(np.array([p[0]]), np.array([p[1]]))[0])
 
-    def segment_inside(self, p: Pt, q: Pt, step: float) -> bool:
-        """True if samples along p→q every ``step`` mm are all in the region."""
+    def _on_edge(self, xs: np.ndarray, ys: np.ndarray, tol: float) -> np.ndarray:
+        """True where a point is within ``tol`` of the loops (on the boundary: still in the region)."""
+        dx, dy = self.x1 - self.x0, self.y1 - self.y0
+        ll = np.where(dx * dx + dy * dy > 0.0, dx * dx + dy * dy, 1.0)
+        t = np.clip(((xs[:, None] - self.x0) * dx + (ys[:, None] - self.y0) * dy) / ll, 0.0, 1.0)
+        d = np.hypot(self.x0 + t * dx - xs[:, None], self.y0 + t * dy - ys[:, None])
+        return d.min(axis=1) <= tol  # type: ignore[no-any-return]
+
+    def segment_inside(self, p: Pt, q: Pt, step: float, on_edge: float = 0.0) -> bool:
+        """True if samples along p→q every ``step`` mm are all in the region.
+
+        ``on_edge``: a sample within that distance of the boundary counts as in (two points
+        of a tool-centre ring are on the region's edge; the loops are chords of 0.1 µm).
+        """
         n = max(1, math.ceil(math.dist(p, q) / step))
         k = np.arange(n + 1, dtype=float)
         xs = p[0] + (q[0] - p[0]) * k / n
         ys = p[1] + (q[1] - p[1]) * k / n
         for i in range(0, n + 1, self._CHUNK):
-            if not self._inside(xs[i:i + self._CHUNK], ys[i:i + self._CHUNK]).all():
+            sx, sy = xs[i:i + self._CHUNK], ys[i:i + self._CHUNK]
+            ok = self._inside(sx, sy)
+            if not ok.all() and (on_edge <= 0.0 or not self._on_edge(sx[~ok], sy[~ok], on_edge).all()):
                 return False
         return True
 
@@ -305,7 +319,9 @@ def clear_region(outer: Sequence[Seg], holes: Sequence[Sequence[Seg]], *, z_top:
 
     Rings are cut outermost first at each depth; the first ring of a depth (and any ring the
     tool cannot reach by a straight move inside the region) is entered by a ramp along
-    itself from the depth above. The last depth is the floor itself (``floor_allowance``
+    itself from the depth above. The tool stays down between depths: it links to the next
+    depth's first ring across the cleared depth above when the straight link stays in the
+    region, and retracts only when it would cross an island or the region's outside. The last depth is the floor itself (``floor_allowance``
     is left only on the roughing depths above it). Rings of a few µm are not cut as loops
     (:func:`_without_specks`).
     """
@@ -328,7 +344,8 @@ def clear_region(outer: Sequence[Seg], holes: Sequence[Sequence[Seg]], *, z_top:
                     loop = start_nearest(loop, (pos[0], pos[1]))
                 start = loop[0].a
                 same_level = pos is not None and abs(pos[2] - z) < 1e-12
-                if pos is not None and same_level and region.segment_inside((pos[0], pos[1]), start, probe):
+                if pos is not None and same_level and region.segment_inside((pos[0], pos[1]), start, probe,
+                                                                            on_edge=2e-4):
                     out.append(Feed(start[0], start[1], z, "link"))
                     if loop_length(loop) > 0.0:
                         out.extend(_moves(loop, z))
@@ -336,10 +353,15 @@ def clear_region(outer: Sequence[Seg], holes: Sequence[Sequence[Seg]], *, z_top:
                     raise CamError(f"a spot of the region at X{start[0]:.4f} Y{start[1]:.4f} is left that a "
                                    f"Ø{2 * tool_radius:g} mm tool reaches only by a plunge")
                 else:
-                    if pos is not None:
-                        out.append(Rapid(pos[0], pos[1], retract_z))
-                    out.append(Rapid(start[0], start[1], retract_z))
-                    out.append(Feed(start[0], start[1], z_prev, "descend"))
+                    if (pos is not None and abs(pos[2] - z_prev) < 1e-12
+                            and region.segment_inside((pos[0], pos[1]), start, probe, on_edge=2e-4)):
+                        # stay down: the level above is cleared all over the region; link across it
+                        out.append(Feed(start[0], start[1], z_prev, "link"))
+                    else:
+                        if pos is not None:
+                            out.append(Rapid(pos[0], pos[1], retract_z))
+                        out.append(Rapid(start[0], start[1], retract_z))
+                        out.append(Feed(start[0], start[1], z_prev, "descend"))
                     ramp, rest = ramp_on_loop(loop, z_prev, z, ramp_angle_deg)
                     out.extend(ramp)
                     out.extend(_moves(rest, z))
