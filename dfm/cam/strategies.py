@@ -321,9 +321,9 @@ def clear_region(outer: Sequence[Seg], holes: Sequence[Sequence[Seg]], *, z_top:
     tool cannot reach by a straight move inside the region) is entered by a ramp along
     itself from the depth above. The tool stays down between depths: it links to the next
     depth's first ring across the cleared depth above when the straight link stays in the
-    region, and retracts only when it would cross an island or the region's outside. The last depth is the floor itself (``floor_allowance``
-    is left only on the roughing depths above it). Rings of a few µm are not cut as loops
-    (:func:`_without_specks`).
+    region, and retracts only when it would cross an island or the region's outside. The
+    last depth is the floor itself (``floor_allowance`` is left only on the roughing depths
+    above it). Rings of a few µm are not cut as loops (:func:`_without_specks`).
     """
     rs = rings(outer, holes, tool_radius + allowance, stepover)
     if not rs:
