@@ -11,15 +11,17 @@ assembly instances and mapped items) and the placements whose chain did not read
 and transfer failures — and :func:`judge` compares that with the solids that came out:
 
 * every body the file places came out with every face, and nothing failed: a clean read;
-* something failed or was dropped, but every body the file places came out, each with the
-  full face count of a solid the file lists: a warning with the counts (DFM957
-  partial-read), the part is analysed;
+* something failed or was dropped, but each solid that came out has the full face count of
+  one the file lists, and every instance the file places came out: a warning with the
+  counts (DFM957 partial-read), the part is analysed. So is a file of plain solids (no
+  assembly placements) short of a whole solid, and a lone body whose placement did not
+  read (the whole part, moved);
 * a solid came out with fewer faces than any the file lists, none came out of a file that
-  lists some, fewer bodies came out than the file places (a 5-instance assembly read as 4
-  whole blocks), or a placement did not read whole in a file of several bodies (one may
-  stand elsewhere), or an item of a product's shape did not read (it may have been a body):
-  an error (DFM918 incomplete-read), never a silent pass. A lone body whose placement did
-  not read is the whole part, moved: the warning.
+  lists some, fewer bodies came out than the file's placements ask for (a 5-instance
+  assembly read as 4 whole blocks), a placement did not read whole in a file of several
+  bodies (one may stand elsewhere), or an item did not read in a shape that places others
+  by mapped items (it may have been one more): an error (DFM918 incomplete-read), never a
+  silent pass.
 
 Hostile numbers are refused before OCCT sees them (:func:`bad_number`): the parser accepts
 ``NaN`` and overflowing reals, and the transfer then loops for ever on them.
@@ -139,8 +141,8 @@ class Inventory:
             occurrence, its placement representation, the relationship, the transformation,
             a mapped item or its map missing, unresolved or failed).
         placement_messages: A few of those, in words.
-        unread_items: Items listed by the products' shapes (or the shapes mapped into them)
-            that did not read: each may have been a body or a placement, or a harmless axis.
+        unread_items: Items that did not read in a shape of the products that places other
+            shapes by mapped items: each may have been one more placement.
     """
 
     records: int = 0
@@ -399,7 +401,11 @@ def _count_placements(inv: Inventory, model, raw: bytes, failed: set[int]) -> No
     inv.placed = sum(product(pd, frozenset()) for pd in roots.values())
     placed_maps = sorted(set(placed_maps))
     inv.placements = len(usages) + len(placed_maps)
-    inv.unread_items = sum(unread[r] for c in shown for r in c)
+    # Items that did not read in a shape that places others by mapped items: each may have
+    # been one more placement. (Elsewhere an item that did not read is most often the
+    # shape's axis, shared by all of a file's shapes: corrupted files lose it everywhere.)
+    maps_placing = set(placed_maps)
+    inv.unread_items = sum(unread[r] for c in shown for r in c if maps_placing.intersection(items[r]))
     if not inv.placed:
         return
 
@@ -522,18 +528,20 @@ def judge(inv: Inventory, got: list[int], instances: int | None = None) -> tuple
             f"the file did not read whole: its {len(inv.solids)} solid(s) list {listed} faces "
             f"({lists} per solid{f', {inv.missing_faces} of them missing' if inv.missing_faces else ''}) but "
             f"the solid(s) read have {read}{'; ' + what if what else ''}")
-    lacking = inv.placed - instances if instances is not None and inv.placed else 0
+    # Bodies short of what the file places, counted where it places instances (assembly
+    # usages, mapped items); a file of plain solids short of one is the `missing` case below.
+    lacking = inv.placed - instances if instances is not None and inv.placed and inv.placements else 0
     k, u = inv.broken_placements, inv.unread_items
     if lacking > 0 or u or (k and (instances is None or instances > 1)):
-        # An assembly instance or a body that did not come out, or one whose placement did not
-        # read: the bodies shown are not the part uploaded, even if each is whole. (A lone
-        # body in the wrong place is still the whole part: a warning, below.)
+        # An assembly instance that did not come out, or one whose placement did not read:
+        # the bodies shown are not the part uploaded, even if each is whole. (A lone body in
+        # the wrong place is still the whole part: a warning, below.)
         details = []
         if k:
             details.append(f"{k} of its {max(k, inv.placements)} placement(s) did not read whole"
                            + (f" ({'; '.join(inv.placement_messages)})" if inv.placement_messages else ""))
         if u:
-            details.append(f"{u} item(s) listed by the shapes of its products did not read")
+            details.append(f"{u} item(s) of a shape that places others by mapped items did not read")
         if lacking > 0:
             head = "; ".join([f"it places {inv.placed} bodies but {instances} came out ({lacking} missing)", *details])
         else:
