@@ -81,6 +81,7 @@ def find_holes(an: Analysis) -> None:
             if found not in bucket:
                 bucket.append(found)
 
+    bores: list[_Bore] = []
     for (d, p0), members in groups:
         ids = {f.id for f in members}
         # Flat faces perpendicular to the axis joined to the group by a concave edge
@@ -95,7 +96,13 @@ def find_holes(an: Analysis) -> None:
         for comp in connected_sets(geo, ids):
             if _round_boss(geo, comp, (d, p0)):
                 continue  # a groove round a boss (an O-ring groove): a milled annular slot, not a hole
-            _hole_from(an, comp, d, p0)
+            bore = _bore(geo, comp, d, p0)
+            if bore is not None:
+                bores.append(bore)
+    # whether each bore is open at its ends: every ray of every bore in one batch
+    ends = geo.is_void_many([q for b in bores for q in b.ends], [v for b in bores for v in (b.d, mul(b.d, -1.0))])
+    for i, bore in enumerate(bores):
+        _hole_from(an, bore, ends[2 * i], ends[2 * i + 1])
 
     holes = [f for f in an.features if f.kind == "hole"]
     for hole in holes:
@@ -118,8 +125,24 @@ def _round_boss(geo, comp: set[int], line: tuple[Vec3, Vec3]) -> bool:  # type: 
     return False
 
 
-def _hole_from(an: Analysis, comp: set[int], d: Vec3, p0: Vec3) -> None:
-    geo = an.geo
+@dataclass
+class _Bore:
+    """A set of coaxial faces with full-round segments, before its ends are tested (see :func:`_bore`)."""
+
+    comp: set[int]
+    d: Vec3
+    p0: Vec3
+    cyls: list
+    cones: list
+    planes: list
+    segments: list
+    tmin: float
+    tmax: float
+    ends: tuple[Vec3, Vec3]  # just beyond the top (along d) and the bottom (along -d)
+
+
+def _bore(geo, comp: set[int], d: Vec3, p0: Vec3) -> _Bore | None:  # type: ignore[no-untyped-def]
+    """The full-round segments of ``comp`` along the axis (d, p0), or None when it has none."""
     faces = [geo.faces[i] for i in sorted(comp)]
 
     def axial(f) -> tuple[float, float]:  # type: ignore[no-untyped-def]
@@ -148,15 +171,30 @@ def _hole_from(an: Analysis, comp: set[int], d: Vec3, p0: Vec3) -> None:
             segments.append(_Segment(f.radius, t0, t1, [f.id], f.span_deg))
     segments = [s for s in segments if s.span >= _FULL]
     if not segments:
-        return
+        return None
     ranges = [axial(f) for f in cyls + cones]
     tmin = min(r[0] for r in ranges)
     tmax = max(r[1] for r in ranges)
     rmin = min(s.radius for s in segments)
     eps = min(0.01, 0.2 * rmin)
+    return _Bore(comp, d, p0, cyls, cones, planes, segments, tmin, tmax,
+                 (add(p0, mul(d, tmax + eps)), add(p0, mul(d, tmin - eps))))
 
-    top_open = geo.is_void(add(p0, mul(d, tmax + eps)), d)
-    bot_open = geo.is_void(add(p0, mul(d, tmin - eps)), mul(d, -1.0))
+
+def _hole_from(an: Analysis, bore: _Bore, top_open: bool, bot_open: bool) -> None:
+    geo = an.geo
+    comp, d, p0 = bore.comp, bore.d, bore.p0
+    cones, planes, segments = bore.cones, bore.planes, bore.segments
+    tmin, tmax = bore.tmin, bore.tmax
+
+    def axial(f) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+        # FaceInfo.axial is measured from the face's own origin along its own axis.
+        base = dot(sub(f.origin, p0), d)
+        sign = 1.0 if dot(f.axis, d) > 0 else -1.0
+        a, b = f.axial
+        lo, hi = base + sign * a, base + sign * b
+        return (min(lo, hi), max(lo, hi))
+
     if not top_open and not bot_open:
         return  # an internal cavity, not a machinable hole
     through = top_open and bot_open

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from OCP.Bnd import Bnd_Box
 from OCP.BRep import BRep_Tool
-from OCP.BRepAdaptor import BRepAdaptor_Curve, BRepAdaptor_Surface
+from OCP.BRepAdaptor import BRepAdaptor_Curve, BRepAdaptor_Curve2d, BRepAdaptor_Surface
 from OCP.BRepBndLib import BRepBndLib
 from OCP.BRepClass3d import BRepClass3d_SolidClassifier
 from OCP.BRepExtrema import BRepExtrema_DistShapeShape
@@ -36,6 +36,7 @@ from OCP.GeomAbs import (
 )
 from OCP.gp import gp_Dir, gp_Lin, gp_Pnt, gp_Pnt2d, gp_Vec
 from OCP.GProp import GProp_GProps
+from OCP.IntCurvesFace import IntCurvesFace_Intersector
 from OCP.TopAbs import TopAbs_IN, TopAbs_ON, TopAbs_REVERSED
 from OCP.TopExp import TopExp
 
@@ -281,8 +282,6 @@ class Geometry:
         runs, n1 × T points into face 1; the edge is concave when face 2's outward normal
         leans towards face 1 (n2 · (n1 × T) > 0). Returns ``mixed`` when the tangent vanishes.
         """
-        from OCP.BRepAdaptor import BRepAdaptor_Curve2d
-
         f1, f2 = faces[0], faces[1]
         t = (curve.FirstParameter() + curve.LastParameter()) / 2
         p = gp_Pnt()
@@ -461,8 +460,6 @@ class Geometry:
         return (sa > tol and sb > tol) or (sa < -tol and sb < -tol)
 
     def _face_intersector(self, fid: int):  # type: ignore[no-untyped-def]
-        from OCP.IntCurvesFace import IntCurvesFace_Intersector
-
         cache = self.__dict__.setdefault("_isec_cache", {})
         isec = cache.get(fid)
         if isec is None:
@@ -812,14 +809,23 @@ class Geometry:
         Two rays (``direction`` and a skewed one) must agree; when they do not (a ray
         grazing an edge), the exact classifier decides.
         """
-        skew = (direction[0] + 0.0137, direction[1] - 0.0291, direction[2] + 0.0173)
-        n = math.sqrt(_dot(skew, skew))
-        skew = (skew[0] / n, skew[1] / n, skew[2] / n)
-        a = len(self.ray_hits(point, direction)) % 2 == 0
-        b = len(self.ray_hits(point, skew)) % 2 == 0
-        if a == b:
-            return a
-        return self.classify(point) == "out"
+        return self.is_void_many([point], [direction])[0]
+
+    def is_void_many(self, points: Sequence[Vec3], directions: Sequence[Vec3]) -> list[bool]:
+        """:meth:`is_void` for many points at once (their rays cast in one batch)."""
+        skews = []
+        for d in directions:
+            skew = (d[0] + 0.0137, d[1] - 0.0291, d[2] + 0.0173)
+            n = math.sqrt(_dot(skew, skew))
+            skews.append((skew[0] / n, skew[1] / n, skew[2] / n))
+        k = len(points)
+        hits = self.ray_hits_many([*points, *points], [*directions, *skews], [1e9] * (2 * k))
+        out = []
+        for i, p in enumerate(points):
+            a = len(hits[i]) % 2 == 0
+            b = len(hits[k + i]) % 2 == 0
+            out.append(a if a == b else self.classify(p) == "out")
+        return out
 
     def classify(self, point: Vec3, tol: float = 1e-7) -> str:
         """``in``, ``on`` or ``out`` of the solid."""
