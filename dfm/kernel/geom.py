@@ -632,6 +632,8 @@ class Geometry:
 
     #: Faces per leaf of the ray tree; rays per numpy block; (ray, face) box tests per block.
     _LEAF = 8
+    #: The broad phase starts at the first level of the tree (from the root) with this many nodes.
+    _TOP_NODES = 8
     _RAY_BLOCK = 1024
     _PAIR_BLOCK = 1 << 19
 
@@ -658,9 +660,9 @@ class Geometry:
         trims = self._plane_trims if missed else None
         levels, members = self._ray_tree
         rank = self._ray_rank()
-        # start below the root, where a level has some dozens of nodes: fewer numpy passes
+        # start a few levels below the root: a wide first level tests every ray against many boxes
         top = len(levels) - 1
-        while top > 0 and len(levels[top][0]) < 64:
+        while top > 0 and len(levels[top][0]) < self._TOP_NODES:
             top -= 1
         leaf = members.shape[1]
 
