@@ -339,11 +339,7 @@ class Geometry:
         """Point and outward normal of face ``fid`` at (u, v), or None outside its trim."""
         u0, u1, v0, v1 = self.uv_bounds(fid)
         if not (self.fills_uv_box(fid) and u0 < u < u1 and v0 < v < v1):
-            cache = self.__dict__.setdefault("_fclass2_cache", {})
-            cls = cache.get(fid)
-            if cls is None:
-                cls = cache[fid] = BRepTopAdaptor_FClass2d(self.solid.face(fid), 1e-7)
-            if cls.Perform(gp_Pnt2d(u, v)) != TopAbs_IN:
+            if self._classifier2d(fid).Perform(gp_Pnt2d(u, v)) != TopAbs_IN:
                 return None
         return self._point_normal(fid, u, v)
 
@@ -363,19 +359,34 @@ class Geometry:
         return got
 
     def sample_face_uv(self, fid: int, n: int = 5) -> list[tuple[float, float, Vec3, Vec3]]:
-        """Like :meth:`sample_face`, with the (u, v) of each point first."""
-        face = self.solid.face(fid)
-        umin, umax, vmin, vmax = BRepTools.UVBounds_s(face)
-        cls = BRepTopAdaptor_FClass2d(face, 1e-7)
+        """Like :meth:`sample_face`, with the (u, v) of each point first.
+
+        A point 1 um or more inside a face that fills its UV box (:meth:`fills_uv_box`) is on it
+        without a test; the others are classified as always (one classifier per face, kept).
+        """
+        umin, umax, vmin, vmax = self.uv_bounds(fid)
+        rect = self.fills_uv_box(fid)
+        cls = None
         out = []
         for i in range(n):
             for j in range(n):
                 u = umin + (umax - umin) * (i + 0.5) / n
                 v = vmin + (vmax - vmin) * (j + 0.5) / n
-                if cls.Perform(gp_Pnt2d(u, v)) != TopAbs_IN:
-                    continue
+                if not (rect and umin + 1e-3 < u < umax - 1e-3 and vmin + 1e-3 < v < vmax - 1e-3):
+                    if cls is None:
+                        cls = self._classifier2d(fid)
+                    if cls.Perform(gp_Pnt2d(u, v)) != TopAbs_IN:
+                        continue
                 out.append((u, v, *self._point_normal(fid, u, v)))
         return out
+
+    def _classifier2d(self, fid: int):  # type: ignore[no-untyped-def]
+        """The (cached) UV classifier of face ``fid`` (tolerance 1e-7)."""
+        cache = self.__dict__.setdefault("_fclass2_cache", {})
+        cls = cache.get(fid)
+        if cls is None:
+            cls = cache[fid] = BRepTopAdaptor_FClass2d(self.solid.face(fid), 1e-7)
+        return cls
 
     def uv_bounds(self, fid: int) -> tuple[float, float, float, float]:
         """(umin, umax, vmin, vmax) of face ``fid``."""
