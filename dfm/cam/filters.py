@@ -73,7 +73,8 @@ def feeds(steps: Sequence[Step], cutting: CuttingData, tool: Tool, max_feed: flo
 
     Cutting is climb milling with the material on the right, so a counter-clockwise arc has
     the material outside it: the cutting edge travels faster than the tool centre by
-    (R + r) / R, and the centre feed is cut by R / (R + r) to keep the chip load.
+    (R + r) / R, and the centre feed is cut by R / (R + r) to keep the chip load. Helical
+    ramps (a helix into a hole or a pocket) get the same reduction as flat arcs.
     """
     base = min(cutting.feed_mm_min, max_feed)
     r = tool.radius
@@ -83,7 +84,7 @@ def feeds(steps: Sequence[Step], cutting: CuttingData, tool: Tool, max_feed: flo
             out.append(replace(s, feed=base))
         elif isinstance(s, Arc):
             f = base
-            if s.ccw and s.role == "cut":
+            if s.ccw and s.role in ("cut", "ramp"):  # a helix's arcs too: the same edge speed-up
                 rad = math.hypot(s.x - s.cx, s.y - s.cy)
                 f = base * rad / (rad + r) if rad > 0 else base
             out.append(replace(s, feed=round(max(f, 0.1), 1)))

@@ -13,11 +13,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import numpy as np
+
 from dfm.cam import feeds as feedmod
 from dfm.cam import filters, strategies
 from dfm.cam.data import Cutter, Material, Settings, corner_clearance_ratio
 from dfm.cam.geom2d import Loop, Seg, circle, fit_arcs, loop_points, point_in_polygon, polygon_area
-from dfm.cam.model import CuttingData, Operation, Program, Setup, Step, Tool
+from dfm.cam.model import Arc, CuttingData, Feed, Operation, Program, Rapid, Setup, Step, Tool
 from dfm.cam.strategies import CamError
 from dfm.cam.tools import pick_drill, pick_endmill
 from dfm.errors import KernelError
@@ -496,8 +498,94 @@ def _mill_region(fid: str, kind: str, outer: Loop, holes: list[Loop], z_top: flo
                                     allowance=allow + grow, retract_z=z_top + s["retract_mm"])
     kind_f = "finish-wall" if finish.id == rough.id else "finish-wall rest"
     op = _op(f"{fid} finish", kind_f, (fid,), tf, cdf, steps, safe_z, s, tuple(notes) + grow_notes)
+    if kind_f == "finish-wall rest":
+        op = _rest_feeds(op, outer, holes, tr.radius + allow, tf.radius - grow, ctx)
     ops.append(replace(op, into_part_mm=max(grow, 0.0)))
     return ops
+
+
+def _rest_feeds(op: Operation, outer: Loop, holes: list[Loop], reach: float, off: float, ctx: _Ctx) -> Operation:
+    """A smaller finishing tool's feed where it meets what the roughing tool left: full engagement.
+
+    Along straight walls the finishing tool takes only the allowance (its feed is raised for
+    chip thinning); in a corner the roughing tool (centre ``reach`` from the walls) could not
+    reach, it cuts the rest material at up to its full width, and the thinned feed there
+    would make chips several times the material table's largest. Where a move's tool centre
+    (``off`` from the walls) is farther than ``reach`` − ``off`` from the roughing tool's
+    centre region (by 0.1 µm), the move runs at the full-engagement feed (ae = D, no
+    thinning), with the inside-arc reduction kept.
+    """
+    from dfm.cam import sim
+
+    centres = strategies.offset(outer, holes, -reach)
+    if not centres:
+        return op
+    segs = [sg for lp in centres for sg in lp]
+    region = strategies.Region(centres)
+    limit = reach - off + 1e-4
+    full = feedmod.cutting_data(op.tool.cutter, ctx.material, ctx.settings, ae_mm=op.tool.cutter.diameter_mm)
+    base = min(op.cutting.feed_mm_min, ctx.settings["max_feed_mm_min"])
+    ratio = min(full.feed_mm_min, ctx.settings["max_feed_mm_min"]) / base if base > 0 else 1.0
+    if ratio >= 1.0 - 1e-9:
+        return op
+    memo: dict[tuple[float, ...], tuple[float, float] | None] = {}
+
+    def beyond(sg: Seg) -> tuple[float, float] | None:
+        """The part (t from, t to) of the move whose tool meets rest material (None: none)."""
+        key = (round(sg.a[0], 7), round(sg.a[1], 7), round(sg.b[0], 7), round(sg.b[1], 7),
+               *(() if sg.c is None else (round(sg.c[0], 7), round(sg.c[1], 7), float(bool(sg.ccw)))))
+        if key not in memo:
+            if sg.c is None:
+                n = max(2, math.ceil(math.dist(sg.a, sg.b) / 0.002))  # every 2 um: rest material shows within 1 um
+                t = np.linspace(0.0, 1.0, n + 1)
+                px, py = sg.a[0] + (sg.b[0] - sg.a[0]) * t, sg.a[1] + (sg.b[1] - sg.a[1]) * t
+            else:
+                rad = math.dist(sg.a, sg.c)
+                sweep = sg.sweep if math.dist(sg.a, sg.b) > 1e-9 else 2 * math.pi * (1 if sg.ccw else -1)
+                n = max(2, math.ceil(abs(sweep) * rad / 0.002))
+                t = np.linspace(0.0, 1.0, n + 1)
+                ang = math.atan2(sg.a[1] - sg.c[1], sg.a[0] - sg.c[0]) + sweep * t
+                px, py = sg.c[0] + rad * np.cos(ang), sg.c[1] + rad * np.sin(ang)
+            d = np.full(len(px), np.inf)
+            for c in segs:
+                d = np.minimum(d, sim._seg_distance(c, px, py))
+            hit = np.nonzero(~region._inside(px, py) & (d > limit))[0]
+            # one sample (2 um) of margin each side: the zone starts between samples
+            memo[key] = None if not hit.size else (float(t[max(hit[0] - 1, 0)]), float(t[min(hit[-1] + 1, n)]))
+        return memo[key]
+
+    steps: list[Step] = []
+    pos: tuple[float, float, float] | None = None
+    slowed = 0
+    for st in op.steps:
+        if isinstance(st, Feed | Arc) and pos is not None and st.role in ("cut", "lead") and st.feed is not None:
+            xy = (pos[0], pos[1])
+            sg = Seg(xy, (st.x, st.y)) if isinstance(st, Feed) else Seg(xy, (st.x, st.y), (st.cx, st.cy), st.ccw)
+            zone = beyond(sg)
+            if zone is not None:
+                slow = round(max(st.feed * ratio, 0.1), 1)
+                slowed += 1
+                if isinstance(st, Feed) and (zone[0] > 0.0 or zone[1] < 1.0):  # only that part of a line
+                    def at(t: float, p: tuple[float, float, float] = pos, q: Feed = st) -> tuple[float, float, float]:
+                        return (p[0] + (q.x - p[0]) * t, p[1] + (q.y - p[1]) * t, p[2] + (q.z - p[2]) * t)
+
+                    if zone[0] > 0.0:
+                        steps.append(replace(st, x=at(zone[0])[0], y=at(zone[0])[1], z=at(zone[0])[2]))
+                    if zone[1] < 1.0:
+                        steps.append(replace(st, x=at(zone[1])[0], y=at(zone[1])[1], z=at(zone[1])[2], feed=slow))
+                        st = replace(st)
+                    else:
+                        st = replace(st, feed=slow)
+                else:
+                    st = replace(st, feed=slow)
+        if isinstance(st, Feed | Arc | Rapid):
+            pos = (st.x, st.y, st.z)
+        steps.append(st)
+    if not slowed:
+        return op
+    note = (f"rest material in corners the roughing tool left: {slowed} moves at the full-engagement feed "
+            f"F{min(full.feed_mm_min, ctx.settings['max_feed_mm_min']):.1f} (ae = D, no chip thinning)")
+    return replace(op, steps=tuple(steps), notes=op.notes + (note,))
 
 
 def _through_extras(feats: Sequence[Feature], by_id: Mapping[str, Feature], ctx: _Ctx) -> dict[str, float]:

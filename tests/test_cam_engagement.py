@@ -1,0 +1,93 @@
+"""Feeds that follow the real engagement (#17): a finishing tool smaller than the roughing tool
+never runs its chip-thinned wall feed where it meets the rest material in the corners.
+
+The roughing and finishing passes dfm writes are simulated on a 2 µm height field; before each
+finishing move the material its tool will meet is measured: the radial engagement ae is the
+depth of that material from the tool's wall side. A move fed for thin walls (the allowance)
+must meet no more than the allowance; deeper engagement must run at the full-engagement
+feed. Parts are built to exact dimensions with CadQuery; the corner radii and tools vary.
+"""
+
+from __future__ import annotations
+
+import math
+
+import cadquery as cq
+import numpy as np
+import pytest
+from generators import export_step
+
+from dfm.cam import sim
+from dfm.cam.gcode import generate
+from dfm.cam.model import Arc, Feed, Rapid
+
+
+def _pocket(w: float, h: float, depth: float, corner: float) -> cq.Workplane:
+    body = cq.Workplane("XY").box(w + 6, h + 5, depth + 2.5, centered=(True, True, False))
+    pocket = cq.Workplane("XY").box(w, h, depth, centered=(True, True, False)).translate((0, 0, 2.5))
+    pocket = pocket.edges("|Z").fillet(corner)
+    return body.cut(pocket)
+
+
+def _engagement(s: sim.Simulation, p: tuple[float, float, float], q: tuple[float, float, float], r: float,
+                z_floor: float) -> float:
+    """Largest depth of the material a straight move p→q meets, measured from the tool's wall side.
+
+    Material: cells within the swept disc whose stock stands above the tool's bottom (and
+    above the pocket floor, which the floor pass is not for). The wall lies to the move's
+    on one side of the move: both sides are measured and the smaller depth kept, which is
+    the wall side's for a wall pass.
+    """
+    g = s.grid
+    (ax, ay, az), (bx, by, _) = p, q
+    length = math.hypot(bx - ax, by - ay)
+    tx, ty = (bx - ax) / length, (by - ay) / length
+    nx, ny = -ty, tx
+    i0, i1 = int((min(ax, bx) - r - g.x0) / g.step) - 1, int((max(ax, bx) + r - g.x0) / g.step) + 2
+    j0, j1 = int((min(ay, by) - r - g.y0) / g.step) - 1, int((max(ay, by) + r - g.y0) / g.step) + 2
+    i0, j0, i1, j1 = max(i0, 0), max(j0, 0), min(i1, g.nx), min(j1, g.ny)
+    cx, cy = np.meshgrid(g.xs[i0:i1], g.ys[j0:j1])
+    along = (cx - ax) * tx + (cy - ay) * ty
+    lat = (cx - ax) * nx + (cy - ay) * ny
+    inside = (along >= 0) & (along <= length) & (np.abs(lat) <= r)
+    material = inside & (s.height[j0:j1, i0:i1] > max(az, z_floor) + 1e-4)
+    if not material.any():
+        return 0.0
+    return float(min(r - lat[material].min(), r + lat[material].max()))
+
+
+@pytest.mark.parametrize("corner,w,h", [(0.25, 4.0, 3.0), (0.3, 3.6, 2.8), (0.22, 5.0, 2.4)])
+def test_finish_rest_pass_is_fed_for_what_it_meets(tmp_path, corner, w, h):
+    depth = 1.2
+    path = export_step(_pocket(w, h, depth, corner), tmp_path / "rest.step", name="rest")
+    gen, _ = generate(path)
+    setup = gen.program.setups[0]
+    rough = next(op for op in setup.operations if op.name.endswith(" rough") and op.kind != "profile")
+    fin = next(op for op in setup.operations if op.name == rough.name.replace(" rough", " finish"))
+    assert fin.kind == "finish-wall rest", [op.name for op in setup.operations]
+    assert any("rest material" in n for n in fin.notes)
+    top = 2.5 + depth
+    grid = sim.Grid(-w / 2 - 0.3719, -h / 2 - 0.2913, 0.002, math.ceil((w + 0.6) / 0.002), math.ceil((h + 0.6) / 0.002))
+    s = sim.new_simulation(grid, (-w / 2 - 3, -h / 2 - 3, 0.0), (w / 2 + 3, h / 2 + 3, top),
+                           np.full((grid.ny, grid.nx), -np.inf))
+    s.run(sim.moves_from_steps(rough.steps, {rough.tool.number: rough.tool.radius}, spindle=True,
+                               tool=rough.tool.radius))
+    allow = fin.cutting.ae_mm
+    thin_feed = max(st.feed for st in fin.steps if isinstance(st, Feed) and st.role == "cut" and st.feed)
+    r = fin.tool.radius
+    pos = None
+    checked = fast = slow = 0
+    for st in fin.steps:
+        if isinstance(st, Feed) and pos is not None and st.role == "cut" and math.dist(pos[:2], (st.x, st.y)) > 1e-6:
+            ae = _engagement(s, pos, (st.x, st.y, st.z), r, 2.5)
+            checked += 1
+            if st.feed is not None and st.feed >= thin_feed - 1e-6:
+                fast += 1
+                assert ae <= allow + 0.006, (pos, st, ae)  # 3 cells of the 2 um grid
+            elif ae > allow + 0.006:
+                slow += 1
+        if isinstance(st, Feed | Arc | Rapid):
+            mv = sim.moves_from_steps([st], {fin.tool.number: r}, start=pos, spindle=True, tool=r)
+            s.run(mv)
+            pos = (st.x, st.y, st.z)
+    assert checked and fast and slow  # both kinds of moves were there and measured
