@@ -339,7 +339,8 @@ def test_other_approach_goes_to_setup2_and_oblique_is_listed(settings, catalogue
     # the hole at model (-2, 1) is at program (-2, -1) after turning the part over about X
     first = next(s for s in su2.operations[0].steps if isinstance(s, Feed))
     assert abs(first.y + 1.0) < 0.5 and abs(first.x + 2.0) < 0.5
-    assert ("hole-3", "approach [0.6, 0.0, 0.8] is not an axis direction") in prog.unreachable
+    assert ("hole-3", "approached along (0.6, 0, 0.8), not an axis direction: needs a tilted (3+2) setup (DFM651)") \
+        in prog.unreachable
     gen = render(prog, "linuxcnc")
     assert [suffix for suffix, _ in gen.files] == ["", ".setup2"]
     assert "setup 2 of 2: part turned over about X" in gen.files[1][1]

@@ -95,6 +95,11 @@ def run(args: argparse.Namespace) -> int:
                                  post=args.post, material=args.material, stock=stock,
                                  machine=args.machine, settings_file=args.cam_settings, overrides=overrides,
                                  tools=args.tools, timestamp=args.timestamp, options=options_from_args(args))
+    if not any(su.operations for su in gen.program.setups):  # nothing to cut: say why, write no empty program
+        _reasons(gen)
+        print(f"dfm: {args.part}: no program written: no operation could be planned and verified "
+              f"(reasons above)", file=sys.stderr)
+        return max(result.exit_code, 1)
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
     base = out.with_suffix("") if out.suffix else out
@@ -109,9 +114,17 @@ def run(args: argparse.Namespace) -> int:
     written.append(tbl)
     print(f"dfm: wrote {', '.join(str(w) for w in written)}; estimated cycle time {gen.total_seconds:.0f} s",
           file=sys.stderr)
+    _reasons(gen)
+    return result.exit_code
+
+
+def _reasons(gen) -> None:  # type: ignore[no-untyped-def]
+    """What was not machined and why (stderr)."""
     for su in gen.program.setups:
         for fid, why in su.unmachined:
             print(f"dfm: setup {su.index}: {fid} not machined: {why}", file=sys.stderr)
     for fid, why in gen.program.unreachable:
         print(f"dfm: {fid} unreachable: {why}", file=sys.stderr)
-    return result.exit_code
+    ver = gen.verification
+    for setup, fid, why in getattr(ver, "dropped", ()) or ():
+        print(f"dfm: setup {setup}: {fid} NOT MACHINED (the guard refused it): {why}", file=sys.stderr)

@@ -123,8 +123,12 @@ class Verification:
         sc = next((s for s in self.setups if s.index == setup_index), None)
         if sc is None:
             return []
-        close = "no move below the part top" if sc.closest_mm is None else \
-            f"closest approach of a cutter's side to the part {sc.closest_mm:+.4f} mm"
+        if sc.closest_mm is None:
+            close = "no move below the part top"
+        elif abs(sc.closest_mm) < 5e-5:  # on the surface (a finishing pass), within 0.05 um
+            close = "closest approach of a cutter's side to the part 0.0 um (a finishing pass runs on the surface)"
+        else:
+            close = f"closest approach of a cutter's side to the part {sc.closest_mm * 1000:+.1f} um"
         grid = f"grid {sc.resolution_mm * 1000:.1f} um" + ("" if sc.fine else
                                                           " (coarser than the smallest tool radius / 10: cell budget)")
         out = [f"VERIFIED by dfm's guard before writing: {sc.moves} moves of {len(sc.ops)} operations simulated "

@@ -158,7 +158,8 @@ def plan(features: Sequence[Feature], *, part: str, bbox_min: Vec3, bbox_max: Ve
     by_id = {f.id: f for f in features}
     for f in features:
         if f.kind == "undercut":  # material over it on every axis (docs/features.md, DFM650)
-            unreachable.append((f.id, f"{f.props.get('profile', 'undercut')} undercut (faces "
+            shape = str(f.props.get("profile", "undercut"))
+            unreachable.append((f.id, f"{'' if shape == 'undercut' else shape + ' '}undercut (faces "
                                       f"{', '.join(str(i) for i in f.faces)}): no straight end mill reaches it along "
                                       "an axis; a T-slot or dovetail cutter, EDM or a redesign (DFM650)"))
             continue
@@ -169,7 +170,10 @@ def plan(features: Sequence[Feature], *, part: str, bbox_min: Vec3, bbox_max: Ve
         src = src or f
         key = _axis_key(src.props.get("approach") or src.axis)
         if key is None:
-            unreachable.append((f.id, f"approach {src.props.get('approach') or src.axis} is not an axis direction"))
+            d = [float(v) for v in (src.props.get("approach") or src.axis or ())]
+            shown = "(" + ", ".join(f"{v:.3f}".rstrip("0").rstrip(".") for v in d) + ")" if d else "unknown"
+            unreachable.append((f.id, f"approached along {shown}, not an axis direction: needs a tilted (3+2) "
+                                      "setup (DFM651)"))
             continue
         groups.setdefault(key, []).append(f)
     order = [k for k in _TURNS if k in groups or k == (0.0, 0.0, 1.0)]
@@ -273,7 +277,7 @@ def _op(name: str, kind: str, feats: tuple[str, ...], tool: Tool, cd: CuttingDat
 def _loops_of(f: Feature, key: Vec3) -> tuple[Loop, list[Loop]]:
     outline = f.props.get("outline")
     if not outline:
-        raise CamError("no outline in the feature (docs/features.md props.outline)")
+        raise CamError("its outline could not be traced from the model, so no toolpath can be planned for it")
     outer = fit_arcs([tuple(p) for p in outline])
     holes = [fit_arcs([tuple(p) for p in isl]) for isl in f.props.get("islands") or []]
     if key != (0.0, 0.0, 1.0):
@@ -335,7 +339,7 @@ def _open_slot_ops(f: Feature, ctx: _Ctx, safe_z: float, part_top: float, levels
     s = ctx.settings
     outline = f.props.get("outline")
     if not outline:
-        raise CamError("no outline in the feature (docs/features.md props.outline)")
+        raise CamError("its outline could not be traced from the model, so no toolpath can be planned for it")
     z_top = float(f.props.get("top_z_mm", part_top))
     z_floor = float(f.props.get("floor_z_mm", z_top - f.dims.get("depth_mm", 0.0)))
     width = float(f.dims.get("width_mm", 0.0)) or math.inf

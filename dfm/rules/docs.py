@@ -42,7 +42,8 @@ bands = [                       # worst first; limits must be monotonic (the loa
   { severity = "error", limit = "wall_feasible_mm" },
   { severity = "warning", limit = "wall_recommended_mm" },
 ]
-message = "Wall {value} mm thick, below {limit} mm"   # {value} {limit} {unit} and any name below
+message = "Wall {value} mm thick, below {limit} mm"   # {value} {limit} {unit} and any name below;
+                                # "[? ... ?]" keeps that part only when its fields are known
 why = "..."
 fix = "..."
 references = ["source of every number"]

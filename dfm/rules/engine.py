@@ -8,6 +8,7 @@ have (a dim that does not apply) skips the feature: no value, no finding.
 
 from __future__ import annotations
 
+import re
 import string
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -89,7 +90,23 @@ class _Fmt(string.Formatter):
     def format_field(self, value: Any, format_spec: str) -> str:
         if isinstance(value, float) and not format_spec:
             return fmt(value)
+        if (isinstance(value, list | tuple) and value and not format_spec
+                and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)):
+            return "(" + ", ".join(fmt(float(v), 3) for v in value) + ")"  # a direction, not a Python list
         return super().format_field(value, format_spec)
+
+
+#: ``[? … ?]`` in a message: kept (without the marks) when every field in it is known, else dropped.
+_OPTIONAL = re.compile(r"\[\?(.*?)\?\]", re.S)
+
+
+def _optional_parts(template: str, fields: Mapping[str, Any]) -> str:
+    def keep(m: re.Match[str]) -> str:
+        names = [name for _, name, _, _ in string.Formatter().parse(m.group(1)) if name]
+        known = all(re.split(r"[.\[]", n, maxsplit=1)[0] in fields for n in names)
+        return m.group(1) if known else ""
+
+    return _OPTIONAL.sub(keep, template)
 
 
 _FORMATTER = _Fmt()
@@ -144,7 +161,7 @@ def evaluate_rule(rule: Rule, feat: Feature, env: Mapping[str, Any]) -> Finding 
                       limit=fmt(shown_limit, digits) if shown_limit is not None else None)
     fields.update(unit=unit, severity=severity.value)
     try:
-        message = _FORMATTER.vformat(rule.message, (), fields)
+        message = _FORMATTER.vformat(_optional_parts(rule.message, fields), (), fields)
     except (KeyError, IndexError, ValueError) as err:
         raise RuleError(rule.path, f"rule {rule.code}.message", f"cannot fill the template: {err}") from None
     return Finding(
