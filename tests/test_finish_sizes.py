@@ -159,3 +159,18 @@ def test_mask_spelling_and_new_select_keys_parse():
     s = parse_spec({"mask": [{"select": {"thickness_mm": 0.5}}],
                     "tolerance": [{"select": {"width_mm": 1.0}, "plus_um": 5, "minus_um": 5, "kind": "wall"}]}, "x")
     assert s.masking[0].thickness_mm == 0.5 and s.tolerances[0].select.width_mm == 1.0
+
+
+def test_text_output_lists_the_pre_finish_sizes(parts, tmp_path):
+    """``dfm check`` in text says what to machine to, not only the report (new-user try)."""
+    from dfm.report.text import render
+
+    result, allows = _run(parts["barrel"], tmp_path, {"finish": FILM})
+    text = render(result)
+    assert "pre-finish sizes" in text
+    bore = next(a for a in allows if a.props["size"] == "bore Ø4 mm")
+    lo, hi = bore.dims["premachine_min_mm"], bore.dims["premachine_max_mm"]
+    line = next(ln for ln in text.splitlines() if ln.strip().startswith("bore Ø4 mm"))
+    assert f"{lo:.4f}".rstrip("0") in line and f"{hi:.4f}".rstrip("0") in line and "ISO 2768-m" in line
+    plain, _ = _run(parts["barrel"], tmp_path, {})
+    assert "pre-finish sizes" not in render(plain)

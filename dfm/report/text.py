@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from dfm.model import BodyResult, DfmResult, Finding, Severity
-from dfm.report.viewmodel import UNKNOWN, direction_text
+from dfm.report.viewmodel import UNKNOWN, direction_text, size_groups
 
 __all__ = ["UNKNOWN", "render"]
 
@@ -59,6 +59,8 @@ def render(result: DfmResult) -> str:
         line = _access_line(b)
         if line:
             lines.append(f"  body {b.index} {line}" if many else f"  {line}")
+    for b in result.bodies:
+        lines.extend(_size_lines(b, f"body {b.index} " if many else ""))
     rows: list[tuple[Finding, int, str]] = [(f, 0, "") for f in result.findings]
     for b in result.bodies:
         rows.extend((f, b.index, b.name) for f in b.findings)
@@ -74,6 +76,19 @@ def render(result: DfmResult) -> str:
         for f, bodies in merged.items():
             lines.extend(_finding_lines(f, _where(bodies) if many else ""))
     return "\n".join(lines) + "\n"
+
+
+def _size_lines(b: BodyResult, prefix: str) -> list[str]:
+    """The pre-finish (machine-to) sizes a finish asks for, one line a size (the report's table, grouped)."""
+    groups = size_groups(b)
+    if not groups:
+        return []
+    out = [f"  {prefix}pre-finish sizes ({len(groups)}): machine to"]
+    for g in groups:
+        for row in g.rows:
+            out.append(f"    {g.kind} {g.size}: {row.premachine} (finished {row.finished}, growth {row.growth}, "
+                       f"{row.source}; faces {g.faces_text})")
+    return out
 
 
 def _access_line(b: BodyResult) -> str:
