@@ -246,7 +246,7 @@ def _samples(moves: Sequence[Move], top: float, spacing: float, near: Sequence[b
     ang = np.arctan2(ay - oy, ax - ox)[k] + sweep[k] * t
     xs = np.where(arc[k], ox[k] + rad[k] * np.cos(ang), ax[k] + (bx - ax)[k] * t)
     ys = np.where(arc[k], oy[k] + rad[k] * np.sin(ang), ay[k] + (by - ay)[k] * t)
-    zs = np.where(arc[k], az[k], az[k] + (bz - az)[k] * t)
+    zs = az[k] + (bz - az)[k] * t  # lines, flat and helical arcs alike
     keep = zs < top - TOL_MM
     return np.column_stack([xs, ys, zs, rad_t[k], idx[k]])[keep]
 

@@ -99,7 +99,8 @@ def _arc_points(p: tuple[float, float, float], x: float, y: float, z: float, cx:
 
 def _arc_moves(p: tuple[float, float, float], x: float, y: float, z: float, cx: float, cy: float, ccw: bool,
                turns: int, radius: float, spindle: bool, line: int, body: ToolBody | None = None) -> list[Move]:
-    if abs(z - p[2]) < 1e-12:  # a flat arc: swept exactly in one piece
+    cone = body is not None and body.point_half_angle_deg > 0
+    if abs(z - p[2]) < 1e-12 or not cone:  # a flat or helical arc of a flat end: swept exactly in one piece
         seg = Seg((p[0], p[1]), (x, y), (cx, cy), ccw)
         sweep = seg.sweep if math.dist((p[0], p[1]), (x, y)) > 1e-9 else 2 * math.pi * (1 if ccw else -1)
         sweep += (turns - 1) * 2 * math.pi * (1 if ccw else -1)
@@ -352,6 +353,8 @@ class Simulation:
         lift = above + self.tol
         g = self.grid
         ox, oy, arad, a0, sweep = _arc_params(mv)
+        if mv.center is not None:  # a helical arc: the shank or holder at its lowest all along (safe side)
+            az = bz = min(az, bz)
         deepest, gi, gj = simkernel.body_contact(self.height, self.part, *self._tiles(), self.tile,
                                                  g.x0, g.y0, g.step, i0, i1, j0, j1,
                                                  mv.center is not None, ax, ay, az + lift, bx, by, bz + lift,
@@ -384,6 +387,8 @@ def _kernel_move(mv: Move, body: ToolBody) -> tuple:  # type: ignore[type-arg]
     """The move as ``simkernel.cut`` takes it: kind, ends, radius, arc, the drill point's cotangent."""
     cone = body.point_half_angle_deg > 0
     kind = (2 if cone else 0) + (mv.center is not None)
+    if kind == 1 and mv.a[2] != mv.b[2]:
+        kind = 4  # a helical arc
     cot = 1.0 / math.tan(math.radians(body.point_half_angle_deg)) if cone else 0.0
     (ax, ay, az), (bx, by, bz) = mv.a, mv.b
     return (kind, ax, ay, az, bx, by, bz, mv.radius, *_arc_params(mv), cot)
@@ -540,8 +545,8 @@ def _sample_move(mv: Move, spacing: float) -> list[tuple[float, float, float]]:
     rad = math.dist((ax, ay), mv.center)
     a0 = math.atan2(ay - oy, ax - ox)
     n = max(1, math.ceil(abs(mv.sweep) * rad / spacing))
-    return [(ox + rad * math.cos(a0 + mv.sweep * k / n), oy + rad * math.sin(a0 + mv.sweep * k / n), az)
-            for k in range(n + 1)]
+    return [(ox + rad * math.cos(a0 + mv.sweep * k / n), oy + rad * math.sin(a0 + mv.sweep * k / n),
+             az + (bz - az) * k / n) for k in range(n + 1)]
 
 
 @dataclass(frozen=True)

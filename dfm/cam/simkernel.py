@@ -8,7 +8,7 @@ the same; it only avoids a dozen temporary arrays per move. ``cache=True`` keeps
 compiled code next to the module, so a process pays the compile once per installation.
 
 Move kinds: 0 a straight flat-end move, 1 a flat arc, 2 a straight drill (cone) move,
-3 a drill on a flat arc.
+3 a drill on a flat arc, 4 a flat end on a helical arc (swept exactly, see ``_helix``).
 """
 
 from __future__ import annotations
@@ -61,6 +61,47 @@ def _arc_covers(x, y, ax, ay, bx, by, ox, oy, rad, a0, sweep, r):  # type: ignor
 
 
 @njit(cache=True, fastmath=False)
+def _helix(x, y, az, bz, ox, oy, rad, a0, sweep, r):  # type: ignore[no-untyped-def]
+    """Lowest tip of a flat end of radius r on a helical arc over (x, y) (inf if it does not pass).
+
+    The centre runs o + rad (cos, sin)(a0 + sweep t), its tip z = az + (bz - az) t, t in [0, 1].
+    (x, y) is covered at t iff the centre's angle is within ``half`` of the cell's (law of
+    cosines); those t form intervals 2 pi apart along the sweep; z is linear in t, so the
+    lowest tip over (x, y) is at the last covered t of a descent (the first of an ascent).
+    Exact: no chords.
+    """
+    dx = x - ox
+    dy = y - oy
+    rho = math.hypot(dx, dy)
+    big = abs(sweep)
+    if rho * rad <= 1e-15 or big <= 1e-15:  # a cell on the axis, a zero-radius or zero-sweep arc
+        d = abs(rho - rad) if big > 1e-15 else math.hypot(x - (ox + rad * math.cos(a0)), y - (oy + rad * math.sin(a0)))
+        return min(az, bz) if d <= r else np.inf
+    k = (rho * rho + rad * rad - r * r) / (2.0 * rho * rad)
+    if k > 1.0:
+        return np.inf
+    if k <= -1.0:
+        return min(az, bz)
+    half = math.acos(k)
+    g0 = (a0 - math.atan2(dy, dx)) if sweep >= 0 else (math.atan2(dy, dx) - a0)
+    if bz <= az:  # descending: the largest covered u in [0, big]
+        m = math.floor((big + half + g0) / _TWO_PI)
+        hi = _TWO_PI * m + half - g0
+        lo = _TWO_PI * m - half - g0
+        if hi < 0.0 or lo > big:
+            return np.inf
+        u = min(hi, big)
+    else:  # ascending: the smallest covered u
+        m = math.ceil((g0 - half) / _TWO_PI)
+        lo = _TWO_PI * m - half - g0
+        hi = _TWO_PI * m + half - g0
+        if lo > big or hi < 0.0:
+            return np.inf
+        u = max(lo, 0.0)
+    return az + (bz - az) * (u / big)
+
+
+@njit(cache=True, fastmath=False)
 def lowest(kind, x, y, ax, ay, az, bx, by, bz, radius, shrink, ox, oy, rad, a0, sweep, cot):  # type: ignore[no-untyped-def]
     """Lowest height of the cutting end over (x, y), shrunk by ``shrink`` (inf if it does not pass)."""
     r = radius - shrink
@@ -68,6 +109,8 @@ def lowest(kind, x, y, ax, ay, az, bx, by, bz, radius, shrink, ox, oy, rad, a0, 
         return _flat_line(x, y, ax, ay, az + shrink, bx, by, bz + shrink, r)
     if kind == 1:
         return az + shrink if _arc_covers(x, y, ax, ay, bx, by, ox, oy, rad, a0, sweep, r) else np.inf
+    if kind == 4:
+        return _helix(x, y, az + shrink, bz + shrink, ox, oy, rad, a0, sweep, r)
     if kind == 2:
         dx = bx - ax
         dy = by - ay
