@@ -362,7 +362,7 @@ class Geometry:
         """Like :meth:`sample_face`, with the (u, v) of each point first.
 
         A point 1 um or more inside a face that fills its UV box (:meth:`fills_uv_box`) is on it
-        without a test; the others are classified as always (one classifier per face, kept).
+        without a test; the others are classified as always.
         """
         umin, umax, vmin, vmax = self.uv_bounds(fid)
         rect = self.fills_uv_box(fid)
@@ -373,8 +373,9 @@ class Geometry:
                 u = umin + (umax - umin) * (i + 0.5) / n
                 v = vmin + (vmax - vmin) * (j + 0.5) / n
                 if not (rect and umin + 1e-3 < u < umax - 1e-3 and vmin + 1e-3 < v < vmax - 1e-3):
-                    if cls is None:
-                        cls = self._classifier2d(fid)
+                    if cls is None:  # the kept one, else one for this call (10 000 kept cost ~60 MB)
+                        cls = self.__dict__.get("_fclass2_cache", {}).get(fid) or \
+                            BRepTopAdaptor_FClass2d(self.solid.face(fid), 1e-7)
                     if cls.Perform(gp_Pnt2d(u, v)) != TopAbs_IN:
                         continue
                 out.append((u, v, *self._point_normal(fid, u, v)))
