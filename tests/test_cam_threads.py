@@ -550,3 +550,39 @@ def test_a_modelled_left_hand_thread_is_cut_top_down(make_part, threaded):
     turns = [(a, st) for a, st in _walk(op.steps) if isinstance(st, Arc) and (st.cx, st.cy) == (0.0, 0.0)]
     assert turns and all(st.ccw and st.z - a[2] == pytest.approx(-0.4) for a, st in turns)  # G3, one pitch down
     assert "left-hand, G3 top-down" in gen.files[0][1] and "assumed" not in gen.files[0][1]
+
+
+def test_thread_mill_aims_at_the_pre_finish_pitch_diameter(make_part, threaded, tmp_path):
+    """Under anodize the helix moves out so the pitch diameter lands mid pre-finish band (#15).
+
+    The same modelled M2x0.4 tapped hole, with and without a Type II finish in its spec: the
+    last helix's radius differs by half of (middle of the thread's pre-finish band - basic PD),
+    the header says so, and the guard lets the pass through (it cuts past the modelled thread
+    on purpose by that much, and no more).
+    """
+    src = make_part("cam_m2_tapped", "threaded_hole", major=2.0, pitch=0.4, length=3.0, bore_depth=3.5)
+    tools = threaded[0].parent / "tools"
+
+    def helix(gen):  # type: ignore[no-untyped-def]
+        (op,) = [op for op in gen.program.setups[0].operations if op.kind == "thread-mill"]
+        return op, max(math.hypot(s.x - s.cx, s.y - s.cy) for s in op.steps if isinstance(s, Arc))
+
+    plain = tmp_path / "plain.step"
+    shutil.copy(src, plain)
+    coated = tmp_path / "coated.step"
+    shutil.copy(src, coated)
+    (tmp_path / "coated.dfm.toml").write_text(
+        '[finish]\nkind = "anodize"\ntype = "II"\nthickness_um = [10, 25]\ngrowth_fraction = 0.5\n')
+    gen0, _ = generate(plain, tools=tools)
+    gen1, result = generate(coated, tools=tools)
+    op0, r0 = helix(gen0)
+    op1, r1 = helix(gen1)
+    (allow,) = [f for f in result.bodies[0].features if f.kind == "anodize_allowance"
+                and f.props.get("target") == "thread"]
+    mid = (allow.dims["premachine_min_mm"] + allow.dims["premachine_max_mm"]) / 2
+    shift = (mid - allow.dims["finished_mm"]) / 2
+    assert shift > 0.005  # an internal thread closes under the coat: it is cut larger
+    assert r1 - r0 == pytest.approx(shift, abs=1e-4)  # posted to 4 decimals
+    assert op1.into_part_mm == pytest.approx(shift) and op0.into_part_mm == 0.0
+    assert any("pre-finish band" in n for n in op1.notes)
+    assert not gen1.verification.dropped

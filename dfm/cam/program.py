@@ -118,6 +118,7 @@ class _Ctx:
     chosen: Mapping[tuple[str, str], Cutter]
     tools: dict[str, Tool]
     finish: Sequence[Feature] = field(default_factory=tuple)
+    thread_finish: Sequence[Feature] = field(default_factory=tuple)
 
     def tool(self, cutter: Cutter) -> Tool:
         t = self.tools.get(cutter.id)
@@ -152,7 +153,8 @@ def plan(features: Sequence[Feature], *, part: str, bbox_min: Vec3, bbox_max: Ve
     s = settings
     stock = stock or StockSpec(margin=s["stock_margin_mm"])
     finish = tuple(f for f in features if f.kind == "anodize_allowance" and f.props.get("target") != "thread")
-    ctx = _Ctx(s, material, catalogue, chosen or {}, {}, finish)
+    threads_fin = tuple(f for f in features if f.kind == "anodize_allowance" and f.props.get("target") == "thread")
+    ctx = _Ctx(s, material, catalogue, chosen or {}, {}, finish, threads_fin)
     groups: dict[Vec3, list[Feature]] = {}
     unreachable: list[tuple[str, str]] = []
     by_id = {f.id: f for f in features}
@@ -700,7 +702,9 @@ def _thread_ops(f: Feature, by_id: Mapping[str, Feature], machined: set[str], ct
     major, pitch, bore = job.major, job.pitch, job.bore
     passes = max(1, round(s["thread_passes"]))
     r_touch = max(bore / 2 - tool.radius, 0.0)
-    r_full = major / 2 - tool.radius
+    shift, fnotes = _thread_finish(f, ctx)
+    r_full = major / 2 - tool.radius + shift
+    notes.extend(fnotes)
     radii = [r_touch + (r_full - r_touch) * (k + 1) / passes for k in range(passes)]
     depth = (r_full - r_touch) / passes
     hand = f.props.get("hand")
@@ -724,7 +728,35 @@ def _thread_ops(f: Feature, by_id: Mapping[str, Feature], machined: set[str], ct
                     f"thread-mill rows)")
     if cutter.teeth > 1:
         notes.append(f"{cutter.teeth}-tooth mill: the helix stops {span:g} mm below the bore top")
-    return [_op(f"{f.id} thread", "thread-mill", (f.id, hole.id), tool, cd, steps, safe_z, s, tuple(notes))]
+    op = _op(f"{f.id} thread", "thread-mill", (f.id, hole.id), tool, cd, steps, safe_z, s, tuple(notes))
+    return [replace(op, into_part_mm=max(shift, 0.0))]
+
+
+def _thread_finish(f: Feature, ctx: _Ctx) -> tuple[float, tuple[str, ...]]:
+    """Radial shift of a thread mill's last helix so the pitch diameter lands mid pre-finish band.
+
+    The mill's profile cuts the basic pitch diameter when its tip reaches the major diameter;
+    a coat builds up on both flanks and closes an internal thread's pitch diameter (by 4x the
+    growth per surface on a 60 degree thread: the ``anodize_allowance`` of the thread says by
+    how much), so the helix moves out by half the difference between the middle of the
+    pre-finish band and the basic pitch diameter. A masked thread is cut to its finished size.
+    """
+    a = next((x for x in ctx.thread_finish if x.props.get("feature") == f.id), None)
+    if a is None or not f.props.get("internal", True):
+        return 0.0, ()
+    lo, hi, basic = a.dims.get("premachine_min_mm"), a.dims.get("premachine_max_mm"), a.dims.get("finished_mm")
+    if lo is None or hi is None or basic is None:
+        return 0.0, ()
+    label = f"thread {a.props.get('designation', '')} pitch diameter"
+    if a.props.get("masked"):
+        return 0.0, (f"finish: {label} masked: cut to the finished size (PD {basic:.4f} mm)",)
+    mid = (lo + hi) / 2
+    shift = (mid - basic) / 2
+    if not ctx.settings["finish_offsets"]:
+        return 0.0, (f"finish: {label} pre-finish {lo:.4f}-{hi:.4f} mm (middle {mid:.4f}) NOT applied "
+                     f"(finish_offsets = 0): cut to the basic PD {basic:.4f} mm",)
+    return shift, (f"finish: {label} machined to the middle of its pre-finish band {lo:.4f}-{hi:.4f} mm: "
+                   f"PD {mid:.4f} mm, the helix {shift * 1000:+.1f} um out from the basic PD {basic:.4f} mm",)
 
 
 def _same_outline(a: list[tuple[Loop, list[Loop]]], b: list[tuple[Loop, list[Loop]]]) -> bool:
