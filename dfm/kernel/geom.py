@@ -10,6 +10,7 @@ import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from OCP.Bnd import Bnd_Box
 from OCP.BRep import BRep_Tool
@@ -1010,7 +1011,16 @@ class _PlaneTrim:
     MIN_SINE = 1e-3
 
     def __init__(self) -> None:
-        self.rows: list = []
+        zero: Vec3 = (0.0, 0.0, 0.0)
+        self.normal: Vec3 = zero
+        self.origin: Vec3 = zero
+        self.e1: Vec3 = zero
+        self.e2: Vec3 = zero
+        self.margin = 0.0
+        self.y0 = 0.0
+        self.h = 1.0
+        self.rows: list[Any] = []
+        self.el: Any = None
 
     @classmethod
     def build(cls, face, normal: Vec3, origin: Vec3) -> _PlaneTrim | None:  # type: ignore[no-untyped-def]
