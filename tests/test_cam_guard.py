@@ -263,6 +263,21 @@ def test_finish_offsets_machine_bores_to_the_middle_of_the_pre_finish_band(tmp_p
     posted = guard._as_posted(op.steps)
     rad = max(math.hypot(s.x, s.y) for s in posted if isinstance(s, Feed | Arc) and s.z < su.part_top - 0.1)
     assert 2 * (rad + op.tool.radius) == pytest.approx(target, abs=1e-3)
+    # the outside (shafts under the general tolerance) comes in by the mean growth: mid pre-finish band
+    shafts = [f for f in result.bodies[0].features if f.kind == "anodize_allowance" and f.props.get("target") == "shaft"]
+    assert shafts
+    g = (shafts[0].dims["growth_min_um"] + shafts[0].dims["growth_max_um"]) / 2000
+    (prof,) = [op for su_ in gen.program.setups for op in su_.operations if op.name == "profile finish"]
+    assert prof.into_part_mm == pytest.approx(g) and any("mean growth" in n for n in prof.notes)
+    cut = {}
+    for s_ in guard._as_posted(prof.steps):
+        if isinstance(s_, Feed | Arc) and s_.role == "cut":
+            z = round(s_.z, 3)
+            cut[z] = min(cut.get(z, math.inf), math.hypot(s_.x, s_.y))
+    machined = {round(2 * (rad_ - prof.tool.radius), 4) for rad_ in cut.values()}  # the tool is outside
+    for sh in shafts:
+        mid = (sh.dims["premachine_min_mm"] + sh.dims["premachine_max_mm"]) / 2
+        assert any(abs(d - mid) <= 1e-3 for d in machined), (sh.props["size"], mid, machined)
     if rs274.available():
         run = rs274.run(gen.files[0][1], gen.program)
         assert run.ok, run.errors

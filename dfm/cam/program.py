@@ -819,6 +819,7 @@ def _profile_ops(ctx: _Ctx, section: SectionFn, levels: Sequence[float], part_to
     big = (Seg((x0, y0), (x1, y0)), Seg((x1, y0), (x1, y1)), Seg((x1, y1), (x0, y1)), Seg((x0, y1), (x0, y0)))
     rough: list[Step] = []
     finish: list[Step] = []
+    grow, gnotes = _outside_finish(ctx)
     for hi, lo, sec in bands:
         outers = [o for o, _ in sec]
         if not outers:
@@ -827,16 +828,56 @@ def _profile_ops(ctx: _Ctx, section: SectionFn, levels: Sequence[float], part_to
                                          stepover=cd.ae_mm, allowance=allow, floor_allowance=allow,
                                          ramp_angle_deg=s["ramp_angle_deg"], retract_z=smax[2] + s["retract_mm"])
         # the finish contours: where the tool centre meets the shadow (holes of the offset air region)
-        free = strategies.offset(big, outers, -r)
+        free = strategies.offset(big, outers, -r + grow)  # a finish's growth: that much into the part
         box_area = (x1 - x0 - 2 * r) * (y1 - y0 - 2 * r)
         walls = [strategies.orient_cw(g) for g in free
                  if abs(polygon_area(loop_points(g, 1e-3))) < 0.999 * box_area]
-        finish += strategies.finish_walls(walls, z_top=hi, z_floor=lo, ap=cd.ap_mm, allowance=allow,
+        finish += strategies.finish_walls(walls, z_top=hi, z_floor=lo, ap=cd.ap_mm, allowance=allow + grow,
                                           retract_z=smax[2] + s["retract_mm"])
-    cdf = feedmod.cutting_data(cutter, ctx.material, s, ae_mm=allow)
+    cdf = feedmod.cutting_data(cutter, ctx.material, s, ae_mm=allow + grow)
     names = tuple(feats)
+    fin = _op("profile finish", "finish-wall", names, tool, cdf, finish, safe_z, s, gnotes)
     return [_op("profile rough", "profile", names, tool, cd, rough, safe_z, s),
-            _op("profile finish", "finish-wall", names, tool, cdf, finish, safe_z, s)]
+            replace(fin, into_part_mm=grow)]
+
+
+def _outside_finish(ctx: _Ctx) -> tuple[float, tuple[str, ...]]:
+    """How far the outside profile's finish cuts into the part under a finish, and its header note.
+
+    A coat grows every outside surface by g (per surface), so a shaft's diameter and an outer
+    wall's thickness grow by 2g: with a symmetric tolerance the middle of the pre-finish band
+    is the finished size less 2 x the mean growth, which moving the whole outside contour in
+    by the mean growth per surface gives. The contour is one loop: a masked outside size (the
+    spec's [[mask]]) or a shaft whose own band that offset misses keeps it at the modelled
+    size, and the header says which.
+    """
+    outside = [a for a in ctx.finish if a.props.get("target") in ("shaft", "thickness")]
+    if not outside:
+        return 0.0, ()
+    a0 = outside[0].dims
+    g = (float(a0.get("growth_min_um", 0.0)) + float(a0.get("growth_max_um", 0.0))) / 2 / 1000
+    if g <= 0:
+        return 0.0, ()
+    if not ctx.settings["finish_offsets"]:
+        return 0.0, (f"finish: the outside NOT moved in by the mean growth {g * 1000:.1f} um per surface "
+                     "(finish_offsets = 0): machined to the modelled size",)
+    masked = [a for a in outside if a.props.get("masked")]
+    if masked:
+        names = ", ".join(str(a.props.get("size")) for a in masked)
+        return 0.0, (f"finish: {len(masked)} outside size(s) masked ({names}): the outside contour is machined "
+                     "to the modelled size",)
+    missed = []
+    for a in outside:
+        if a.props.get("target") != "shaft":
+            continue
+        lo, hi, fin = a.dims.get("premachine_min_mm"), a.dims.get("premachine_max_mm"), a.dims.get("finished_mm")
+        if lo is not None and hi is not None and fin is not None and not lo - 1e-9 <= fin - 2 * g <= hi + 1e-9:
+            missed.append(f"{a.props.get('size')} (band {lo:.4f}-{hi:.4f} mm)")
+    note = (f"finish: the outside contour moved in by the mean growth {g * 1000:.1f} um per surface, so shafts and "
+            "outer walls come out mid pre-finish band")
+    if missed:
+        note += f"; not these, whose own band the offset misses: {', '.join(missed)}"
+    return g, (note,)
 
 
 def with_steps(program: Program, setup_index: int, steps: Sequence[Step]) -> Program:
