@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import sysconfig
 import textwrap
 from pathlib import Path
@@ -121,3 +122,93 @@ def run_gui(tmp_path: Path, macro: str, name: str = "gui", extra_env: dict[str, 
         env=_env(tmp_path, out, extra_env), cwd=tmp_path, capture_output=True, text=True, timeout=timeout + 30,
     )
     return proc, out
+
+
+#: The head of every GUI test macro. The macro's steps fill ``R``; ``finish`` writes it to FC_OUT and ends
+#: FreeCAD; ``later`` runs a step from Qt's event loop (a step that raises ends the run with its traceback in
+#: ``R["error"]``); ``run_command`` runs a DFM command and, once its task panel is done, the next step.
+GUI_PRELUDE = r'''
+import json, os, sys, traceback
+import FreeCAD, FreeCADGui, Part
+from PySide2 import QtCore, QtGui, QtWidgets
+
+OUT = os.environ["FC_OUT"]
+ART = os.environ["FC_ARTIFACTS"]
+R = {"steps": []}
+
+def finish(code):
+    try:
+        R["exit"] = code
+        with open(OUT, "w") as fh:
+            json.dump(R, fh, indent=1, default=str)
+    finally:
+        for d in list(FreeCAD.listDocuments()):
+            FreeCAD.closeDocument(d)
+        sys.stdout.flush(); sys.stderr.flush()
+        os._exit(code)
+
+def guard(fn):
+    def run():
+        try:
+            R["steps"].append(fn.__name__)
+            fn()
+        except BaseException:
+            R["error"] = traceback.format_exc()
+            traceback.print_exc()
+            finish(1)
+    return run
+
+def later(fn, ms=0):
+    QtCore.QTimer.singleShot(ms, guard(fn))
+
+def wait_for_panel(then):
+    from dfm_workbench import gui
+    def poll():
+        if gui.LAST_PANEL is not None and getattr(gui.LAST_PANEL, "finished", True):
+            later(then)
+        else:
+            QtCore.QTimer.singleShot(100, poll)
+    QtCore.QTimer.singleShot(100, poll)
+
+def run_command(name, then):
+    FreeCADGui.runCommand(name)
+    wait_for_panel(then)
+
+def set_dfm_python(executable):
+    FreeCAD.ParamGet("User parameter:BaseApp/Preferences/Mod/DFM").SetString("PythonExecutable", executable)
+
+def widen_combo_view(width):
+    mw = FreeCADGui.getMainWindow()
+    combo = [d for d in mw.findChildren(QtWidgets.QDockWidget) if d.objectName() in ("Combo View", "ComboView")]
+    if combo:
+        mw.resizeDocks(combo, [width], QtCore.Qt.Horizontal)
+
+def grab_window(png):
+    """Save a screenshot of the main window as ART/png; True when it was written."""
+    return QtGui.QGuiApplication.primaryScreen().grabWindow(FreeCADGui.getMainWindow().winId()).save(
+        os.path.join(ART, png))
+'''
+
+
+def run_gui_macro(tmp_path: Path, macro: str, artifacts: Path, name: str = "gui",
+                  extra_env: dict[str, str] | None = None) -> dict:
+    """Run ``GUI_PRELUDE + macro`` in the FreeCAD GUI and return the macro's ``R``.
+
+    ``artifacts`` is emptied first; FreeCAD's log and the result JSON are kept there beside the
+    macro's screenshots. A run that hangs, fails or records an error fails the test with the log.
+    The macro gets FC_ARTIFACTS and TEST_PYTHON (this interpreter, for dfm in its own process).
+    """
+    if artifacts.exists():
+        shutil.rmtree(artifacts)
+    artifacts.mkdir(parents=True)
+    env = {"FC_ARTIFACTS": str(artifacts), "TEST_PYTHON": sys.executable, **(extra_env or {})}
+    proc, out = run_gui(tmp_path, GUI_PRELUDE + macro, name=name, extra_env=env)
+    log = (proc.stdout or "")[-4000:] + (proc.stderr or "")[-4000:]
+    (artifacts / "freecad.log").write_text(log, encoding="utf-8")
+    if not out.is_file():
+        pytest.fail(f"the GUI wrote no result (rc {proc.returncode}; 124 = hung, killed by timeout):\n{log}")
+    r = json.loads(out.read_text(encoding="utf-8"))
+    shutil.copy(out, artifacts / "result.json")
+    if proc.returncode != 0 or "error" in r:
+        pytest.fail(r.get("error", log))
+    return r

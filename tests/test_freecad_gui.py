@@ -14,14 +14,11 @@ orange colour are exercised whatever else the shipped rules report on this part.
 
 from __future__ import annotations
 
-import json
 import re
-import shutil
-import sys
 from pathlib import Path
 
 import pytest
-from freecad_harness import ROOT, needs_freecadcmd, needs_gui, run_gui
+from freecad_harness import ROOT, needs_freecadcmd, needs_gui, run_gui_macro
 
 pytestmark = [pytest.mark.freecad, needs_freecadcmd, needs_gui]
 
@@ -42,48 +39,6 @@ def judge(ctx):
 '''
 
 MACRO = r'''
-import json, os, sys, time, traceback
-import FreeCAD, FreeCADGui, Part
-from PySide2 import QtCore, QtGui, QtWidgets
-
-OUT = os.environ["FC_OUT"]
-ART = os.environ["FC_ARTIFACTS"]
-R = {"steps": []}
-
-def finish(code):
-    try:
-        R["exit"] = code
-        with open(OUT, "w") as fh:
-            json.dump(R, fh, indent=1, default=str)
-    finally:
-        for d in list(FreeCAD.listDocuments()):
-            FreeCAD.closeDocument(d)
-        sys.stdout.flush(); sys.stderr.flush()
-        os._exit(code)
-
-def guard(fn):
-    def run():
-        try:
-            R["steps"].append(fn.__name__)
-            fn()
-        except BaseException:
-            R["error"] = traceback.format_exc()
-            traceback.print_exc()
-            finish(1)
-    return run
-
-def later(fn, ms=0):
-    QtCore.QTimer.singleShot(ms, guard(fn))
-
-def wait_for_panel(then):
-    from dfm_workbench import gui
-    def poll():
-        if gui.LAST_PANEL is not None and getattr(gui.LAST_PANEL, "finished", True):
-            later(then)
-        else:
-            QtCore.QTimer.singleShot(100, poll)
-    QtCore.QTimer.singleShot(100, poll)
-
 def start():
     mw = FreeCADGui.getMainWindow()
     R["workbench"] = FreeCADGui.activeWorkbench().name()
@@ -92,7 +47,7 @@ def start():
     R["menus"] = [a.text() for a in mw.menuBar().actions()]
     sys.path.insert(0, os.environ["STAGE_DIR"])
     # the test stage lives in this process: dfm runs inside FreeCAD until the isolated part below
-    FreeCAD.ParamGet("User parameter:BaseApp/Preferences/Mod/DFM").SetString("PythonExecutable", "in-process")
+    set_dfm_python("in-process")
     import dfm.stages
     dfm.stages.STAGES = tuple(dfm.stages.STAGES) + ("dfm_gui_test_stage:judge",)
     doc = FreeCAD.newDocument("WebPlate")
@@ -124,8 +79,7 @@ def start():
     R["settings"] = [s.Material, s.Finish, s.GeneralTolerance] if s else None
     R["dialog_open_after_settings"] = FreeCADGui.Control.activeDialog()
     FreeCADGui.Selection.clearSelection()
-    FreeCADGui.runCommand("DFM_Check")
-    wait_for_panel(checked)
+    run_command("DFM_Check", checked)
 
 def checked():
     from dfm_workbench import gui
@@ -136,10 +90,7 @@ def checked():
     R["colors"] = [list(c) for c in obj.ViewObject.DiffuseColor]
     R["responsive"] = {"ticks": p.ticks, "max_gap_s": p.max_gap, "elapsed_s": p.elapsed}
     R["dialog_open"] = FreeCADGui.Control.activeDialog()
-    mw = FreeCADGui.getMainWindow()
-    combo = [d for d in mw.findChildren(QtWidgets.QDockWidget) if d.objectName() in ("Combo View", "ComboView")]
-    if combo:
-        mw.resizeDocks(combo, [520], QtCore.Qt.Horizontal)
+    widen_combo_view(520)
     FreeCADGui.ActiveDocument.ActiveView.saveImage(os.path.join(ART, "check_colours.png"), 800, 600, "White")
     for i in range(p.tree.topLevelItemCount()):
         if p.tree.topLevelItem(i).text(1) == "DFM990":
@@ -149,33 +100,27 @@ def checked():
     later(shoot, 600)
 
 def shoot():
-    mw = FreeCADGui.getMainWindow()
-    R["window_png"] = QtGui.QGuiApplication.primaryScreen().grabWindow(mw.winId()).save(
-        os.path.join(ART, "check_window.png"))
+    R["window_png"] = grab_window("check_window.png")
     FreeCADGui.Selection.clearSelection()
-    FreeCADGui.runCommand("DFM_Report")
-    wait_for_panel(reported)
+    run_command("DFM_Report", reported)
 
 def reported():
     from dfm_workbench import gui
     p = gui.LAST_PANEL
     R["report"] = {"then": p.then, "files": [str(f) for f in p.files],
                    "exist": [os.path.isfile(f) for f in p.files], "status": p.status.text()}
-    FreeCADGui.runCommand("DFM_Tools")
-    wait_for_panel(tooled)
+    run_command("DFM_Tools", tooled)
 
 def tooled():
     from dfm_workbench import gui
     p = gui.LAST_PANEL
     R["tools"] = {"then": p.then, "rows": p.tools, "text": p.tool_table.toPlainText(),
                   "visible": p.tool_table.isVisible(), "status": p.status.text()}
-    R["tools_png"] = QtGui.QGuiApplication.primaryScreen().grabWindow(FreeCADGui.getMainWindow().winId()).save(
-        os.path.join(ART, "tools_window.png"))
+    R["tools_png"] = grab_window("tools_window.png")
     doc = FreeCAD.getDocument("WebPlate")
     doc.saveAs(os.path.join(os.environ["FC_DOCS"], "WebPlate.FCStd"))
     FreeCAD.setActiveDocument("WebPlate")
-    FreeCADGui.runCommand("DFM_Program")
-    wait_for_panel(programmed)
+    run_command("DFM_Program", programmed)
 
 def programmed():
     from dfm_workbench import gui
@@ -189,8 +134,7 @@ def programmed():
     bad = doc.addObject("Part::Feature", "Open")
     bad.Shape = Part.Solid(Part.makeShell(box.Faces[:-1]))
     doc.recompute()
-    FreeCADGui.runCommand("DFM_Check")
-    wait_for_panel(broken)
+    run_command("DFM_Check", broken)
 
 def broken():
     from dfm_workbench import gui
@@ -198,8 +142,7 @@ def broken():
     R["broken"] = {"status": p.status.text(), "rows": p.rows(),
                    "modal": QtWidgets.QApplication.activeModalWidget() is not None}
     # from here on dfm runs in its own process (the preference a user sets for DFM_PYTHON)
-    FreeCAD.ParamGet("User parameter:BaseApp/Preferences/Mod/DFM").SetString("PythonExecutable",
-                                                                            os.environ["TEST_PYTHON"])
+    set_dfm_python(os.environ["TEST_PYTHON"])
     # a PartDesign Body (its Tip carries the colours) and a plain box; first with one selected
     doc = FreeCAD.newDocument("Bodies")
     body = doc.addObject("PartDesign::Body", "Body")
@@ -210,15 +153,13 @@ def broken():
     doc.recompute()
     FreeCADGui.Selection.clearSelection()
     FreeCADGui.Selection.addSelection(other)
-    FreeCADGui.runCommand("DFM_Check")
-    wait_for_panel(selected_only)
+    run_command("DFM_Check", selected_only)
 
 def selected_only():
     from dfm_workbench import gui
     R["selected_only"] = [o.Name for o in gui.LAST_PANEL.objects]
     FreeCADGui.Selection.clearSelection()
-    FreeCADGui.runCommand("DFM_Check")
-    wait_for_panel(all_visible)
+    run_command("DFM_Check", all_visible)
 
 def all_visible():
     from dfm_workbench import gui
@@ -254,19 +195,9 @@ def test_gui_check_part_colours_faces_and_lists_findings(tmp_path):
     stage_dir = tmp_path / "stage"
     stage_dir.mkdir()
     (stage_dir / "dfm_gui_test_stage.py").write_text(STAGE, encoding="utf-8")
-    if ARTIFACTS.exists():
-        shutil.rmtree(ARTIFACTS)
-    ARTIFACTS.mkdir(parents=True)
     (tmp_path / "docs").mkdir()
-    proc, out = run_gui(tmp_path, MACRO, extra_env={"STAGE_DIR": str(stage_dir), "FC_ARTIFACTS": str(ARTIFACTS),
-                                                    "FC_DOCS": str(tmp_path / "docs"),
-                                                    "TEST_PYTHON": sys.executable})
-    log = (proc.stdout or "")[-4000:] + (proc.stderr or "")[-4000:]
-    (ARTIFACTS / "freecad.log").write_text(log, encoding="utf-8")
-    assert out.is_file(), f"the GUI wrote no result (rc {proc.returncode}; 124 = hung, killed by timeout):\n{log}"
-    r = json.loads(out.read_text(encoding="utf-8"))
-    shutil.copy(out, ARTIFACTS / "result.json")
-    assert proc.returncode == 0 and "error" not in r, r.get("error", log)
+    r = run_gui_macro(tmp_path, MACRO, ARTIFACTS,
+                      extra_env={"STAGE_DIR": str(stage_dir), "FC_DOCS": str(tmp_path / "docs")})
 
     assert r["workbench"] == "DfmWorkbench"
     assert r["toolbar"] == ["Check part", "Part settings", "Recommend tools", "Generate program", "Open report"]

@@ -10,60 +10,14 @@ Screenshots and the macro's JSON go to ``test-artifacts/freecad-panel/``.
 
 from __future__ import annotations
 
-import json
-import shutil
-import sys
-
 import pytest
-from freecad_harness import ROOT, needs_freecadcmd, needs_gui, run_gui
+from freecad_harness import ROOT, needs_freecadcmd, needs_gui, run_gui_macro
 
 pytestmark = [pytest.mark.freecad, needs_freecadcmd, needs_gui]
 
 ARTIFACTS = ROOT / "test-artifacts" / "freecad-panel"
 
 MACRO = r'''
-import json, os, sys, traceback
-import FreeCAD, FreeCADGui, Part
-from PySide2 import QtCore, QtGui, QtWidgets
-
-OUT = os.environ["FC_OUT"]
-ART = os.environ["FC_ARTIFACTS"]
-R = {"steps": []}
-
-def finish(code):
-    try:
-        R["exit"] = code
-        with open(OUT, "w") as fh:
-            json.dump(R, fh, indent=1, default=str)
-    finally:
-        for d in list(FreeCAD.listDocuments()):
-            FreeCAD.closeDocument(d)
-        sys.stdout.flush(); sys.stderr.flush()
-        os._exit(code)
-
-def guard(fn):
-    def run():
-        try:
-            R["steps"].append(fn.__name__)
-            fn()
-        except BaseException:
-            R["error"] = traceback.format_exc()
-            traceback.print_exc()
-            finish(1)
-    return run
-
-def later(fn, ms=0):
-    QtCore.QTimer.singleShot(ms, guard(fn))
-
-def wait_for_panel(then):
-    from dfm_workbench import gui
-    def poll():
-        if gui.LAST_PANEL is not None and getattr(gui.LAST_PANEL, "finished", True):
-            later(then)
-        else:
-            QtCore.QTimer.singleShot(100, poll)
-    QtCore.QTimer.singleShot(100, poll)
-
 def load(doc_name, env):
     doc = FreeCAD.newDocument(doc_name)
     obj = doc.addObject("Part::Feature", doc_name)
@@ -87,30 +41,29 @@ def panel_state(p, obj):
             "sizes": p.tree_rows(p.size_tree), "findings": p.rows(),
             "colors": [list(c) for c in obj.ViewObject.DiffuseColor]}
 
+def checked(key, name):
+    """The panel after a check of the object ``name``; its state goes to R[key]."""
+    from dfm_workbench import gui
+    p = gui.LAST_PANEL
+    R[key] = panel_state(p, FreeCAD.ActiveDocument.getObject(name))
+    return p
+
 def selection():
     return [[s.ObjectName, sorted(s.SubElementNames)] for s in FreeCADGui.Selection.getSelectionEx()]
 
 def start():
     # dfm in its own process, as a user's DFM_PYTHON would have it
-    FreeCAD.ParamGet("User parameter:BaseApp/Preferences/Mod/DFM").SetString("PythonExecutable",
-                                                                            os.environ["TEST_PYTHON"])
-    mw = FreeCADGui.getMainWindow()
-    combo = [d for d in mw.findChildren(QtWidgets.QDockWidget) if d.objectName() in ("Combo View", "ComboView")]
-    if combo:
-        mw.resizeDocks(combo, [640], QtCore.Qt.Horizontal)
+    set_dfm_python(os.environ["TEST_PYTHON"])
+    widen_combo_view(640)
     doc, obj = load("TSlot", "TSLOT")
     # generators.t_slot_block: the head is 3 mm wide, z 3..4, under the 1 mm neck, along x
     R["head"] = sorted(i + 1 for i, f in enumerate(obj.Shape.Faces) if inside(f, (-6, -1.5, 3), (6, 1.5, 4)))
     R["n_tslot"] = len(obj.Shape.Faces)
     FreeCADGui.Selection.clearSelection()
-    FreeCADGui.runCommand("DFM_Check")
-    wait_for_panel(tslot_checked)
+    run_command("DFM_Check", tslot_checked)
 
 def tslot_checked():
-    from dfm_workbench import gui
-    p = gui.LAST_PANEL
-    obj = FreeCAD.ActiveDocument.getObject("TSlot")
-    R["tslot"] = panel_state(p, obj)
+    p = checked("tslot", "TSlot")
     FreeCADGui.ActiveDocument.ActiveView.saveImage(os.path.join(ART, "tslot_colours.png"), 800, 600, "White")
     p.tabs.setCurrentIndex(R["tslot"]["tabs"].index("Access"))
     p.undercut_tree.setCurrentItem(p.undercut_tree.topLevelItem(0))
@@ -118,8 +71,7 @@ def tslot_checked():
     later(shoot_tslot, 600)
 
 def shoot_tslot():
-    R["tslot_png"] = QtGui.QGuiApplication.primaryScreen().grabWindow(FreeCADGui.getMainWindow().winId()).save(
-        os.path.join(ART, "panel_access.png"))
+    R["tslot_png"] = grab_window("panel_access.png")
     FreeCADGui.Selection.clearSelection()
     doc, obj = load("Barrel", "BARREL")
     R["radius2"] = sorted(i + 1 for i, f in enumerate(obj.Shape.Faces)
@@ -128,14 +80,10 @@ def shoot_tslot():
     from dfm_workbench import gui
     gui.LAST_PANEL.finish.setEditText("anodize-ii")
     gui.LAST_PANEL.accept()
-    FreeCADGui.runCommand("DFM_Check")
-    wait_for_panel(barrel_checked)
+    run_command("DFM_Check", barrel_checked)
 
 def barrel_checked():
-    from dfm_workbench import gui
-    p = gui.LAST_PANEL
-    obj = FreeCAD.ActiveDocument.getObject("Barrel")
-    R["barrel"] = panel_state(p, obj)
+    p = checked("barrel", "Barrel")
     p.tabs.setCurrentIndex(R["barrel"]["tabs"].index("Pre-finish sizes"))
     bores = [i for i in range(p.size_tree.topLevelItemCount()) if p.size_tree.topLevelItem(i).text(1) == "bore"]
     p.size_tree.setCurrentItem(p.size_tree.topLevelItem(bores[0]))
@@ -143,8 +91,7 @@ def barrel_checked():
     later(shoot_barrel, 600)
 
 def shoot_barrel():
-    R["barrel_png"] = QtGui.QGuiApplication.primaryScreen().grabWindow(FreeCADGui.getMainWindow().winId()).save(
-        os.path.join(ART, "panel_sizes.png"))
+    R["barrel_png"] = grab_window("panel_sizes.png")
     finish(0)
 
 later(start, 0)
@@ -152,18 +99,8 @@ later(start, 0)
 
 
 def test_panel_shows_setups_undercuts_and_pre_finish_sizes(tmp_path, make_part):
-    if ARTIFACTS.exists():
-        shutil.rmtree(ARTIFACTS)
-    ARTIFACTS.mkdir(parents=True)
-    proc, out = run_gui(tmp_path, MACRO, name="panel", extra_env={
-        "FC_ARTIFACTS": str(ARTIFACTS), "TEST_PYTHON": sys.executable,
+    r = run_gui_macro(tmp_path, MACRO, ARTIFACTS, name="panel", extra_env={
         "TSLOT": str(make_part("fc-tslot", "t_slot_block")), "BARREL": str(make_part("lens_barrel", "lens_barrel"))})
-    log = (proc.stdout or "")[-4000:] + (proc.stderr or "")[-4000:]
-    (ARTIFACTS / "freecad.log").write_text(log, encoding="utf-8")
-    assert out.is_file(), f"the GUI wrote no result (rc {proc.returncode}; 124 = hung, killed by timeout):\n{log}"
-    r = json.loads(out.read_text(encoding="utf-8"))
-    shutil.copy(out, ARTIFACTS / "result.json")
-    assert proc.returncode == 0 and "error" not in r, r.get("error", log)
 
     # T-slot: the Access tab lists the one setup (+Z, for the slot) and the undercut: the head's faces
     t = r["tslot"]

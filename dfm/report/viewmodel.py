@@ -388,6 +388,16 @@ def _faces_text(faces: Sequence[int]) -> str:
     return ", ".join(str(f) for f in faces) if faces else UNKNOWN
 
 
+def _faces_of(features: Sequence[Feature]) -> tuple[int, ...]:
+    """The faces of all ``features``, each once, in order."""
+    return tuple(sorted({i for f in features for i in f.faces}))
+
+
+def _range_text(lo: float | None, hi: float | None, digits: int, unit: str) -> str:
+    """``lo … hi unit``, or :data:`UNKNOWN` unless both ends are known."""
+    return f"{fmt(lo, digits)} … {fmt(hi, digits)} {unit}" if lo is not None and hi is not None else UNKNOWN
+
+
 def _with_unit(value: float | None, digits: int, unit: str) -> str:
     """``fmt`` and a unit, or :data:`UNKNOWN` alone (never "– mm")."""
     text = fmt(value, digits)
@@ -488,15 +498,13 @@ def _count(props: Mapping[str, Any]) -> int | None:
 def _size_row(f: Feature, body: int) -> SizeRow:
     d, props = f.dims, f.props
     kind = SIZE_KINDS.get(str(props.get("target") or ""), str(props.get("target") or UNKNOWN))
-    lo, hi = d.get("premachine_min_mm"), d.get("premachine_max_mm")
-    g0, g1 = d.get("growth_min_um"), d.get("growth_max_um")
     feats = props.get("features") or ([props["feature"]] if props.get("feature") else [])
     n = _count(props)
     return SizeRow(
         id=f.id, faces=tuple(f.faces), faces_text=_faces_text(f.faces), body=body,
         surfaces=UNKNOWN if n is None else str(n), finished=_finished_text(d),
-        growth=(f"{fmt(g0, 1)} … {fmt(g1, 1)} µm" if g0 is not None and g1 is not None else UNKNOWN),
-        premachine=(f"{fmt(lo, 4)} … {fmt(hi, 4)} mm" if lo is not None and hi is not None else UNKNOWN),
+        growth=_range_text(d.get("growth_min_um"), d.get("growth_max_um"), 1, "µm"),
+        premachine=_range_text(d.get("premachine_min_mm"), d.get("premachine_max_mm"), 4, "mm"),
         band="none" if props.get("toleranced") is False else _with_unit(d.get("tolerance_band_um"), 1, "µm"),
         source=_source_text(props, kind),
         action=str(props.get("action") or "") or UNKNOWN, features=", ".join(str(x) for x in feats),
@@ -530,7 +538,7 @@ def size_groups(body: Any) -> tuple[SizeGroup, ...]:
                                   _natural(f.id)))
         rows = tuple(_size_row(f, body.index) for f in feats)
         counts = [_count(f.props) for f in feats]
-        faces = tuple(sorted({i for f in feats for i in f.faces}))
+        faces = _faces_of(feats)
         if kind == "thread":
             names = sorted({str(f.props["designation"]) for f in feats if f.props.get("designation")})
             size = " / ".join(names) + (f" (PD {fmt(fin, 4)} mm)" if fin is not None else "") if names \
@@ -641,7 +649,7 @@ def access_vm(body: Any, rows: Sequence[FindingRow] = ()) -> AccessVM:
         ids = tuple(f.id for f in served)
         count = s.get("features")
         count = count if isinstance(count, int) and not isinstance(count, bool) else len(ids)
-        faces = tuple(sorted({i for f in served for i in f.faces}))
+        faces = _faces_of(served)
         tilt = fmt(s.get("tilt_deg"), 1)
         setups.append(SetupRow(
             number=n, direction=direction_text(approach), tilt=tilt if tilt == UNKNOWN else f"{tilt}°",

@@ -206,37 +206,22 @@ class CheckPanel:
         self.open_button.setVisible(False)
         self.open_button.clicked.connect(self.open_files)
         self.tabs = QtWidgets.QTabWidget()
-        findings = QtWidgets.QWidget()
-        flay = QtWidgets.QVBoxLayout(findings)
-        flay.setContentsMargins(0, 0, 0, 0)
-        flay.addWidget(self.tree)
-        flay.addWidget(self.detail)
-        self.tabs.addTab(findings, "Findings")
+        self._tab("Findings", self.tree, self.detail)
         # where the cutters come from: setups and undercut faces (violet on the model)
         self.access_label = QtWidgets.QLabel("")
         self.access_label.setWordWrap(True)
         self.setup_tree = self._tree(["Setup", "Direction", "Features", "Faces", "Findings"])
         self.undercut_tree = self._tree(["Undercut", "Faces", "Findings"])
-        access = QtWidgets.QWidget()
-        alay = QtWidgets.QVBoxLayout(access)
-        alay.setContentsMargins(0, 0, 0, 0)
-        for w in (self.access_label, QtWidgets.QLabel("<b>Setups the part needs</b> (the cutter comes in along)"),
-                  self.setup_tree, QtWidgets.QLabel("<b>Undercut faces</b> (violet on the model)"),
-                  self.undercut_tree):
-            alay.addWidget(w)
-        self.tabs.addTab(access, "Access")
+        self._tab("Access", self.access_label,
+                  QtWidgets.QLabel("<b>Setups the part needs</b> (the cutter comes in along)"), self.setup_tree,
+                  QtWidgets.QLabel("<b>Undercut faces</b> (violet on the model)"), self.undercut_tree)
         # the finish: what to machine each size to, grouped by (kind, finished size) as in the report
         self.sizes_label = QtWidgets.QLabel("")
         self.sizes_label.setWordWrap(True)
         self.size_tree = self._tree(["Size", "Kind", "Surfaces", "Faces", "Machine to", "Finished", "Growth",
                                      "Tolerance from"])
         self.size_tree.setRootIsDecorated(True)
-        sizes = QtWidgets.QWidget()
-        slay = QtWidgets.QVBoxLayout(sizes)
-        slay.setContentsMargins(0, 0, 0, 0)
-        slay.addWidget(self.sizes_label)
-        slay.addWidget(self.size_tree)
-        self.tabs.addTab(sizes, "Pre-finish sizes")
+        self._tab("Pre-finish sizes", self.sizes_label, self.size_tree)
         if then == "tools":
             self.tabs.addTab(self.tool_table, "Tools")
         for w in (self.status, self.bar, self.tabs, self.open_button):
@@ -244,6 +229,15 @@ class CheckPanel:
         self.timer = QtCore.QTimer()
         self.timer.setInterval(100)
         self.timer.timeout.connect(self.tick)
+
+    def _tab(self, title: str, *widgets: QtWidgets.QWidget) -> None:
+        """A tab of ``self.tabs`` holding ``widgets`` one above the other, without margins."""
+        page = QtWidgets.QWidget()
+        lay = QtWidgets.QVBoxLayout(page)
+        lay.setContentsMargins(0, 0, 0, 0)
+        for w in widgets:
+            lay.addWidget(w)
+        self.tabs.addTab(page, title)
 
     def _tree(self, headers: list[str]) -> QtWidgets.QTreeWidget:
         """A list like the findings' one: a selected row selects its faces."""
