@@ -263,13 +263,14 @@ def _region_feature(an: Analysis, acc: Access, a: Vec3, floor_id: int, region: s
     # Narrowest distance between opposite walls facing each other across the void.
     width = math.inf
     width_dir: Vec3 | None = None
+    pair: tuple[int, int] | None = None
     planes = [w for w in walls if w.kind == "plane"]
     for i, p in enumerate(planes):
         for q in planes[i + 1:]:
             if dot(p.normal, q.normal) < -1 + 1e-9:
                 gap = dot(sub(q.origin, p.origin), p.normal)
                 if gap > 1e-6 and gap < width - 1e-12:
-                    width, width_dir = gap, p.normal
+                    width, width_dir, pair = gap, p.normal, (p.id, q.id)
     for w in walls:
         # a half-round slot end or a round pocket (not a quarter fillet) spans ≥ 180°
         if w.kind == "cylinder" and w.concave and (w.span_deg or 0) >= 179.9 and 2 * w.radius < width - 1e-12:
@@ -320,17 +321,11 @@ def _region_feature(an: Analysis, acc: Access, a: Vec3, floor_id: int, region: s
                     sharp_floor = True
     min_corner = 0.0 if sharp_vertical else (min(vert_r) if vert_r else None)
     floor_radius = 0.0 if sharp_floor or not floor_r else min(floor_r)
-    has_pair = width_dir is not None
     if annulus is not None and not open_faces:
         kind = "slot"
     elif not open_faces:
-        kind = "slot" if has_pair and length >= 2 * width - 1e-9 else "pocket"
-        if vert_r and not has_pair and len(walls) <= 4 and length >= 2 * width - 1e-9:
-            kind = "slot"
-        if not has_pair and any(w.kind == "cylinder" and (w.span_deg or 0) >= 179.9
-                                and abs(2 * w.radius - width) < 1e-6 for w in walls) \
-                and length >= 2 * width - 1e-9:
-            kind = "slot"
+        kind = _closed_kind(walls, _long_pair(acc, pair, v, width) if pair else width_dir is not None,
+                            width, length, vert_r)
     elif width_dir is not None and all(
             geo.faces[o].kind == "cylinder" or abs(dot(geo.faces[o].normal, width_dir)) < 1e-6 for o in open_faces):
         # open at its ends only: across flat ends, or out over a round side (a slot across a disc)
@@ -380,6 +375,35 @@ def _region_feature(an: Analysis, acc: Access, a: Vec3, floor_id: int, region: s
     for i in region:
         an.claimed.setdefault(i, fid_)
     add_chamfers(an, [i for i in sorted(region) if _is_floor_chamfer(geo.faces[i], a)], a, fid_, "floor")
+
+
+def _long_pair(acc: Access, pair: tuple[int, int], along: Vec3, width: float) -> bool:
+    """True when both walls of an opposed pair run at least the gap between them along ``along``.
+
+    Those are a channel's sides; a short flat facing a long one (a triangle's corner chamfer
+    facing its hypotenuse) is not.
+    """
+    return all(acc.extent(i, along)[1] - acc.extent(i, along)[0] >= width - 1e-9 for i in pair)
+
+
+def _closed_kind(walls: list, has_pair: bool, width: float, length: float,  # type: ignore[type-arg]
+                 vert_r: list[float]) -> str:
+    """``slot`` or ``pocket`` for a region with walls all round (blind or through).
+
+    A slot is long (length ≥ 2 × width) between two long parallel walls (``has_pair``: the
+    narrowest opposed flat pair runs along the slot, :func:`_long_pair`); with no such pair,
+    between rounded walls (at most four faces with vertical fillets) or with a half-round end
+    as wide as the region.
+    """
+    if length < 2 * width - 1e-9:
+        return "pocket"
+    if has_pair:
+        return "slot"
+    if vert_r and len(walls) <= 4:
+        return "slot"
+    if any(w.kind == "cylinder" and (w.span_deg or 0) >= 179.9 and abs(2 * w.radius - width) < 1e-6 for w in walls):
+        return "slot"
+    return "pocket"
 
 
 def _opening(an: Analysis, acc: Access, floor_id: int, a: Vec3) -> list[list[Vec3]] | None:
@@ -522,18 +546,19 @@ def _exact_span(box: tuple[Vec3, Vec3], direction: Vec3, along: list[float]) -> 
     return (max(along) - min(along)) if along else 0.0
 
 
-def _min_gap(planes: list) -> float:  # type: ignore[type-arg]
-    """Smallest gap (> 1 um) between opposed planes, from each earlier plane along its normal.
+def _min_gap(planes: list) -> tuple[float, tuple[int, int] | None]:  # type: ignore[type-arg]
+    """Smallest gap (> 1 um) between opposed planes, from each earlier plane along its normal, and that pair's face ids.
 
     The same products and sums as ``dot(p.normal, q.normal)`` and ``dot(q.origin - p.origin,
     p.normal)`` for every pair p before q, one numpy row per p (a through slot along a comb
-    of thousands of teeth has millions of pairs); inf when no pair is opposed.
+    of thousands of teeth has millions of pairs); (inf, None) when no pair is opposed.
     """
     import numpy as np
 
-    width = math.inf
+    width: float = math.inf
+    pair: tuple[int, int] | None = None
     if len(planes) < 2:
-        return width
+        return width, pair
     nrm = np.array([p.normal for p in planes], dtype=float)
     org = np.array([p.origin for p in planes], dtype=float)
     for i in range(len(planes) - 1):
@@ -544,10 +569,12 @@ def _min_gap(planes: list) -> float:  # type: ignore[type-arg]
             continue
         rel = qo[opposed] - o
         gap = rel[:, 0] * n[0] + rel[:, 1] * n[1] + rel[:, 2] * n[2]
-        gap = gap[gap > 1e-6]
-        if len(gap):
-            width = min(width, float(gap.min()))
-    return width
+        gap[gap <= 1e-6] = math.inf
+        k = int(gap.argmin())
+        if gap[k] < width:
+            width = float(gap[k])
+            pair = (planes[i].id, planes[i + 1 + int(np.flatnonzero(opposed)[k])].id)
+    return width, pair
 
 
 def _wall_comps(geo, cands: set[int]) -> list[set[int]]:  # type: ignore[no-untyped-def]
@@ -606,7 +633,8 @@ def _passages(an: Analysis, acc: Access, used: set[int], comps: dict[Vec3, list[
                         or not all(acc.centre_visible_many((i, a) for i in ids)):
                     continue
             planes = [geo.faces[i] for i in comp if geo.faces[i].kind == "plane"]
-            width = _min_gap(planes)
+            width, pair = _min_gap(planes)
+            width_dir = geo.faces[pair[0]].normal if pair else None
             if not math.isfinite(width) and (ring or _v_groove(an, acc, comp, planes, a)):
                 width = _caliper(acc, comp, planes)
             if not math.isfinite(width):
@@ -625,8 +653,14 @@ def _passages(an: Analysis, acc: Access, used: set[int], comps: dict[Vec3, list[
             vert_r = [geo.faces[i].radius for i in comp if geo.faces[i].kind == "cylinder" and geo.faces[i].concave]
             min_corner = 0.0 if concave_vertical else (min(vert_r) if vert_r else None)
             closed = ring or len(planes) >= 4 or (vert_r and len(planes) >= 2)
-            kind = "pocket" if closed else "slot"
-            dims = {"width_mm": width, "depth_mm": depth, "depth_width_ratio": depth / width,
+            # lengths wall to wall in the approach frame, as for a region with a floor
+            u, v = _frame(a)
+            along = cross(a, width_dir) if width_dir is not None else None
+            length = max(_span(acc, comp, along) if along else max(_span(acc, comp, u), _span(acc, comp, v)), width)
+            walls = [geo.faces[i] for i in ids]
+            long_pair = pair is not None and along is not None and _long_pair(acc, pair, along, width)
+            kind = _closed_kind(walls, long_pair, width, length, vert_r) if closed else "slot"
+            dims = {"width_mm": width, "length_mm": length, "depth_mm": depth, "depth_width_ratio": depth / width,
                     "floor_radius_mm": 0.0}
             if min_corner is not None:
                 dims["min_corner_radius_mm"] = min_corner
@@ -637,13 +671,53 @@ def _passages(an: Analysis, acc: Access, used: set[int], comps: dict[Vec3, list[
                 dims["tilt_deg"] = tilt
             pid = an.new_id(kind)
             props = {"approach": list(clean(a)), "open": not closed, "through": True, "floor": "through",
-                     "top_z_mm": round(hi, 9), "floor_z_mm": round(lo, 9)}
+                     "top_z_mm": round(hi, 9), "floor_z_mm": round(lo, 9),
+                     "frame_u": list(clean(u)), "frame_v": list(clean(v))}
+            outline = _passage_outline(an, acc, comp, a)
+            if outline:
+                props["outline"] = [[round(dot(p, u), 6), round(dot(p, v), 6)] for p in outline]
             if tilt > 1e-6:
                 props["setup"] = "3+2"
             centre = geo.faces[min(comp)].centroid
             an.features.append(Feature(pid, kind, tuple(sorted(comp)), dims, props, clean(centre), clean(a)))
             for i in comp:
                 an.claimed.setdefault(i, pid)
+
+
+def _passage_outline(an: Analysis, acc: Access, comp: set[int], a: Vec3) -> list[Vec3] | None:
+    """The opening of a through region: its walls cut square to the approach (3D points).
+
+    With no floor, the outline is the trace of the walls, which run along the approach: a
+    plane across the approach cuts them in it. The plane lies where every wall is (the middle
+    of their common extent); where no height holds them all (a tunnel whose ceiling a pocket
+    cuts away in the middle), at the middle of each wall's extent in turn, the first that
+    closes round. An open chain (a V-groove, a slot open at its ends) closes across its
+    opening, as a polygon does.
+    """
+    from dfm.kernel.sections import face_section
+
+    ext = [acc.extent(i, a) for i in sorted(comp)]
+    lo, hi = max(e[0] for e in ext), min(e[1] for e in ext)
+    heights = [(lo + hi) / 2] if hi - lo > 1e-6 else []
+    heights.append((min(e[0] for e in ext) + max(e[1] for e in ext)) / 2)
+    heights += sorted({round((e[0] + e[1]) / 2, 9) for e in ext})
+    best: list[Vec3] | None = None
+    best_len = 0.0
+    tried: set[float] = set()
+    for h in heights:
+        if round(h, 9) in tried:
+            continue
+        tried.add(round(h, 9))
+        chains = face_section(an.geo, sorted(comp), (a[0] * h, a[1] * h, a[2] * h), a)
+        if not chains:
+            continue
+        if len(chains) == 1 and chains[0][1] and len(chains[0][0]) >= 3:
+            return chains[0][0]
+        pts = chains[0][0]
+        size = sum(math.dist(pts[k], pts[k + 1]) for k in range(len(pts) - 1))
+        if len(pts) >= 3 and size > best_len:
+            best, best_len = pts, size
+    return best
 
 
 def _v_groove(an: Analysis, acc: Access, comp: set[int], planes: list, a: Vec3) -> bool:  # type: ignore[type-arg]
