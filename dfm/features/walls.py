@@ -9,6 +9,19 @@ junction of a rib with its base. Each wall is then measured exactly: parallel pl
 coaxial cylinders by formula, other pairs by the kernel's exact face-to-face distance,
 kept only where the closest points lie along both faces' normals.
 
+Two faces that meet in a convex edge (two bores that run into each other) bound a wedge of
+material, no wall: their distance falls to zero along that edge, where the normals stand
+apart by the wedge's angle, and a ray reading (or its refinement) near the edge measures
+only how far from the edge it was taken (the refinement of a thin reading walks to the edge,
+where it reads zero). Between such faces a thin reading (one that is refined) is kept only
+where the normals oppose across it (within ``MEET_OPPOSED_DEG``), as across a D-shaped pin
+from its flat to its round; a thick one stays where its sample ray crossed the part.
+
+Webs between two bores, parallel or crossing, are also measured by formula over every pair
+of bores near each other (on the common perpendicular of their axes), so a web no sample ray
+happens to cross square is not missed: a Ø2 bore is sampled every 45°, and a ray 22° off the
+line of centres meets the other bore too obliquely to count.
+
 Rays use the exact B-rep surfaces (no mesh), so the thickness of planar and cylindrical
 walls is exact to floating-point precision.
 """
@@ -29,6 +42,9 @@ REFINE_MAX_MM = 2.0
 #: A ray's exit face must be within this angle of the ray to count as the opposite wall.
 OPPOSITE_DEG = 35.0
 _COS_OPP = math.cos(math.radians(OPPOSITE_DEG))
+#: Between faces that meet, a reading's two normals must oppose within this angle to be a wall.
+MEET_OPPOSED_DEG = 10.0
+_COS_MEET = math.cos(math.radians(MEET_OPPOSED_DEG))
 
 
 def _grid(area: float) -> int:
@@ -42,7 +58,7 @@ def find_walls(an: Analysis) -> None:
     _cast(an, pairs, PROBE_MM)
     if not pairs:  # nothing within the probe: measure the (thick) part all the same
         _cast(an, pairs, 1e9)
-    _report(an, pairs)
+    _report(an, pairs, _bore_webs(an))
 
 
 def _is_fillet(f) -> bool:  # type: ignore[no-untyped-def]
@@ -89,12 +105,13 @@ def _cast(an: Analysis, pairs: dict, max_dist: float) -> None:  # type: ignore[t
             pairs[key] = (w, p, q, fid, u, v, n_grid)
 
 
-def _report(an: Analysis, pairs: dict) -> None:  # type: ignore[type-arg]
+def _report(an: Analysis, pairs: dict, webs: dict) -> None:  # type: ignore[type-arg]
     geo = an.geo
     walls = []
     for (a, b), (w, p, q, src, u, v, n_grid) in pairs.items():
+        thin = w <= REFINE_MAX_MM
         exact = _exact(geo, a, b, p if src == a else q, w)
-        if exact is None and w <= REFINE_MAX_MM and not _closed_form(geo, a, b):
+        if exact is None and thin and not _closed_form(geo, a, b):
             exact = _refine(geo, src, (a if src == b else b), u, v, n_grid, w, p, q)
             if exact is not None and src == b:
                 exact = (exact[0], exact[2], exact[1])
@@ -102,7 +119,13 @@ def _report(an: Analysis, pairs: dict) -> None:  # type: ignore[type-arg]
             w, p, q = exact
         elif src == b:
             p, q = q, p
+        web = webs.get((a, b))
+        if web is not None and web[0] < w - 1e-9:
+            w, p, q = web
+        elif thin and _meet(geo, a, b) and not _opposed(geo, a, b, p, q):
+            continue  # the faces meet in a wedge: its thickness by the edge they share is no wall
         walls.append((w, a, b, p, q))
+    walls += [(w, a, b, p, q) for (a, b), (w, p, q) in webs.items() if (a, b) not in pairs]
     walls.sort()
     regions: dict[str, Feature] = {}  # the first pocket, slot or step of each id (one scan, not one per wall)
     for f in an.features:
@@ -123,6 +146,97 @@ def _report(an: Analysis, pairs: dict) -> None:  # type: ignore[type-arg]
         if approach is not None:
             props["approach"] = list(clean(approach))
         an.features.append(Feature(an.new_id("wall"), "wall", (a, b), dims, props, clean(mid), None))
+
+
+def _meet(geo, a: int, b: int) -> bool:  # type: ignore[no-untyped-def]
+    """True when faces ``a`` and ``b`` share a convex edge: the material between them is a wedge.
+
+    (Across a concave edge the material wraps round more than half a turn: a ray from one
+    face that reaches the other crosses a lump, not the wedge.)
+    """
+    return any(geo.edges[e].convexity == "convex" for e in geo.neighbours(a).get(b, ()))
+
+
+def _opposed(geo, a: int, b: int, p: Vec3, q: Vec3) -> bool:  # type: ignore[no-untyped-def]
+    """True when the normals of face ``a`` at ``p`` and face ``b`` at ``q`` oppose (within ``MEET_OPPOSED_DEG``)."""
+    na, nb = geo.face_normal_at(a, p), geo.face_normal_at(b, q)
+    return na is not None and nb is not None and dot(na, nb) <= -_COS_MEET
+
+
+def _bore_webs(an: Analysis) -> dict[tuple[int, int], tuple[float, Vec3, Vec3]]:
+    """Thinnest material between every two bores (concave cylinders) near each other, by formula.
+
+    For axes that are parallel the web runs along them; for crossing (skew) axes it lies on
+    their common perpendicular. Either way its thickness is the axes' distance less both
+    radii, kept where that is positive (bores that run into each other have no web), where
+    both closest points lie on the trimmed faces and a ray from one to the other crosses
+    material only (one ray batch for all pairs).
+    """
+    geo = an.geo
+    bores = sorted((f for f in geo.faces.values() if f.kind == "cylinder" and f.concave and not _is_fillet(f)
+                    and f.axis is not None and f.radius), key=lambda f: (f.bbox[0][0], f.id))
+    cands = []
+    for i, c1 in enumerate(bores):
+        for c2 in bores[i + 1:]:
+            if c2.bbox[0][0] > c1.bbox[1][0] + REPORT_MAX_MM:
+                break  # sorted by the box's low x: every later bore lies farther along x
+            if any(c2.bbox[0][k] > c1.bbox[1][k] + REPORT_MAX_MM or c1.bbox[0][k] > c2.bbox[1][k] + REPORT_MAX_MM
+                   for k in (1, 2)):
+                continue
+            web = _web(geo, c1, c2)
+            if web is not None:
+                cands.append((c1.id, c2.id, *web))
+    hits = geo.ray_first_many([add(q1, mul(unit(sub(q2, q1)), 1e-7)) for _, _, _, q1, q2 in cands],
+                              [unit(sub(q2, q1)) for _, _, _, q1, q2 in cands],
+                              [t + 1e-4 for _, _, t, _, _ in cands])
+    out: dict[tuple[int, int], tuple[float, Vec3, Vec3]] = {}
+    for (i1, i2, t, q1, q2), hit in zip(cands, hits, strict=True):
+        if hit is None or hit[1] != i2 or abs(hit[0] + 1e-7 - t) > 1e-6:
+            continue  # the ray meets another face first: no solid web between the two bores
+        out[(i1, i2) if i1 < i2 else (i2, i1)] = (t, q1, q2) if i1 < i2 else (t, q2, q1)
+    return out
+
+
+def _web(geo, c1, c2) -> tuple[float, Vec3, Vec3] | None:  # type: ignore[no-untyped-def]
+    """(thickness, point on c1, point on c2) of the web between two bores, or None.
+
+    The points lie on both trimmed faces; whether material fills the web is the caller's ray.
+    """
+    a1, a2 = c1.axis, c2.axis
+    w0 = sub(c1.origin, c2.origin)
+    if parallel(a1, a2, 1e-12):
+        off = sub(w0, mul(a2, dot(w0, a2)))  # from c2's axis to c1's, square to both
+        thick = norm(off) - c1.radius - c2.radius
+        if norm(off) < 1e-9 or thick <= 1e-9 or thick > REPORT_MAX_MM:
+            return None  # coaxial (the radial rays measure it), bores that run into each other, or no micro web
+        # the web runs along the axes: try heights over the faces' common axial extent
+        lo = max(_extent(c1, a1)[0], _extent(c2, a1)[0])
+        hi = min(_extent(c1, a1)[1], _extent(c2, a1)[1])
+        if hi < lo:
+            return None
+        base = dot(c1.origin, a1)
+        u = unit(mul(off, -1.0))  # from c1's axis towards c2's
+        for k in (4, 2, 6, 1, 3, 5, 7):
+            o1 = add(c1.origin, mul(a1, lo + (hi - lo) * k / 8 - base))
+            q1 = add(o1, mul(u, c1.radius))
+            q2 = add(q1, mul(u, thick))
+            if geo.on_face(c1.id, q1) and geo.on_face(c2.id, q2):
+                return thick, q1, q2
+        return None
+    # crossing axes: the closest points of the two axis lines
+    b = dot(a1, a2)
+    d, e = dot(a1, w0), dot(a2, w0)
+    den = 1.0 - b * b
+    s, t = (b * e - d) / den, (e - b * d) / den
+    o1, o2 = add(c1.origin, mul(a1, s)), add(c2.origin, mul(a2, t))
+    gap = sub(o2, o1)
+    dist = norm(gap)
+    thick = dist - c1.radius - c2.radius
+    if dist < 1e-9 or thick <= 1e-9 or thick > REPORT_MAX_MM:
+        return None  # axes that meet, bores that run into each other, or no micro web
+    u = unit(gap)
+    q1, q2 = add(o1, mul(u, c1.radius)), sub(o2, mul(u, c2.radius))
+    return (thick, q1, q2) if geo.on_face(c1.id, q1) and geo.on_face(c2.id, q2) else None
 
 
 def _closed_form(geo, a: int, b: int) -> bool:  # type: ignore[no-untyped-def]
