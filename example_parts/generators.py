@@ -276,21 +276,23 @@ def inclined_pocket(
     pocket_width: float = 2.5,
     pocket_depth: float = 1.0,
     corner_radius: float = 0.4,
+    face_drop: float = 1.0,
 ) -> cq.Workplane:
     """A block whose top is cut by a plane inclined ``angle`` from the top, with a pocket in it.
 
     The block spans x in [-length/2, length/2], y in [-width/2, width/2], z in [0, height].
-    The inclined face passes through (0, 0, height - 1) and is turned about the x axis: its
+    The inclined face passes through (0, 0, height - ``face_drop``) and is turned about the x axis: its
     outward normal is (0, -sin(angle), cos(angle)), so it falls towards +y. The pocket is cut
     square into it: ``pocket_length`` along x by ``pocket_width`` along the face's slope,
     ``pocket_depth`` deep along the normal, vertical corners of radius ``corner_radius`` (all
-    four parallel to the normal) and a sharp flat floor, centred on (0, 0, height - 1).
+    four parallel to the normal) and a sharp flat floor, centred on (0, 0, height - face_drop).
+    The inclined face meets the flat top at y = -face_drop / tan(angle).
     """
     import math
 
     a = math.radians(angle)
     n = (0.0, -math.sin(a), math.cos(a))
-    centre = cq.Vector(0, 0, height - 1.0)
+    centre = cq.Vector(0, 0, height - face_drop)
     block = cq.Workplane("XY").box(length, width, height, centered=(True, True, False))
     plane = cq.Plane(origin=centre, xDir=(1, 0, 0), normal=n)
     cutter = cq.Workplane(plane).rect(4 * length, 4 * width).extrude(2 * height)
@@ -573,3 +575,71 @@ def rounded_step_block(
     upper = cq.Workplane("XY").box(length / 2, width, step_depth, centered=(False, True, False))
     upper = upper.edges("|Z and <X").fillet(round_radius).translate((0, 0, height - step_depth))
     return base.union(upper)
+
+
+# --- parts for the measurement fixes of the new-user trial --------------------------------
+
+
+def through_slot_block(
+    *,
+    length: float = 12.0,
+    width: float = 8.0,
+    height: float = 10.0,
+    slot_length: float = 4.0,
+    slot_width: float = 0.6,
+    round_ends: bool = False,
+) -> cq.Workplane:
+    """A block with a narrow closed slot through it along z (no floor).
+
+    The block spans x in ±length/2, y in ±width/2, z in [0, height]. The slot is centred,
+    ``slot_length`` along x by ``slot_width`` along y wall to wall, through the whole
+    ``height``: with ``round_ends`` its ends are half-rounds of Ø``slot_width`` (the slot is
+    still ``slot_length`` long overall), else square.
+    """
+    block = cq.Workplane("XY").box(length, width, height, centered=(True, True, False))
+    sketch = cq.Workplane("XY").workplane(offset=-1.0)
+    sketch = sketch.slot2D(slot_length, slot_width) if round_ends else sketch.rect(slot_length, slot_width)
+    return block.cut(sketch.extrude(height + 2.0))
+
+
+def crossing_bores(
+    *,
+    size: float = 10.0,
+    bore_diameter: float = 4.0,
+    cross_diameter: float = 2.0,
+    cross_offset: float = 0.0,
+    cross_z: float = 5.0,
+) -> cq.Workplane:
+    """A cube with a vertical through bore and a horizontal cross bore.
+
+    The cube spans ±size/2 in x and y, z in [0, size]. The bore Ø``bore_diameter`` runs along
+    z through the centre. The cross bore Ø``cross_diameter`` runs along x through the whole
+    cube at height ``cross_z``, its axis ``cross_offset`` from the vertical bore's axis along
+    y: with |offset| < (bore + cross) / 2 the two bores intersect; the material between them
+    is otherwise |offset| - (bore + cross) / 2 thick at its thinnest.
+    """
+    block = cq.Workplane("XY").box(size, size, size, centered=(True, True, False))
+    bore = cq.Workplane("XY").circle(bore_diameter / 2).extrude(size + 2).translate((0, 0, -1))
+    cross = (cq.Workplane("YZ").circle(cross_diameter / 2).extrude(size + 2)
+             .translate((-size / 2 - 1, cross_offset, cross_z)))
+    return block.cut(bore).cut(cross)
+
+
+def parallel_bores(
+    *,
+    length: float = 12.0,
+    width: float = 8.0,
+    height: float = 5.0,
+    diameter: float = 2.0,
+    pitch: float = 1.5,
+) -> cq.Workplane:
+    """A block with two parallel through bores along z, ``pitch`` apart along x.
+
+    Both are Ø``diameter``, centred at x = ±pitch/2, y = 0, through the height: with ``pitch``
+    below ``diameter`` they overlap (one figure-eight opening, no material between them);
+    above it the web between them is ``pitch - diameter`` thick.
+    """
+    block = cq.Workplane("XY").box(length, width, height, centered=(True, True, False))
+    bores = (cq.Workplane("XY").workplane(offset=-1.0).pushPoints([(-pitch / 2, 0), (pitch / 2, 0)])
+             .circle(diameter / 2).extrude(height + 2))
+    return block.cut(bores)

@@ -57,6 +57,28 @@ def test_pocket_on_a_30_degree_face_is_approached_along_its_normal(make_part):
     assert "DFM601" not in codes and "DFM201" not in codes  # its corners are 0.4 mm: a tool fits
 
 
+@pytest.mark.parametrize("angle", [20.0, 30.0, 45.0])
+@pytest.mark.parametrize(("across", "along"), [(3.0, 4.0), (4.0, 3.0)])
+def test_pocket_on_an_inclined_face_is_measured_wall_to_wall_in_its_own_frame(make_part, angle, across, along):
+    # a 3 x 4 pocket cut square into the inclined face reads 3 x 4 whichever way it lies on the
+    # slope (``across``: along x, level; ``along``: down the slope), as it does on a flat face
+    an, _ = _analyse(make_part, f"acc-inclined-{angle:g}-{across:g}x{along:g}", "inclined_pocket", angle=angle,
+                     pocket_length=across, pocket_width=along, face_drop=2.0)
+    (p,) = _regions(an)
+    assert p.kind == "pocket" and not p.props["open"]
+    a = math.radians(angle)
+    assert p.props["approach"] == pytest.approx([0.0, -math.sin(a), math.cos(a)], abs=1e-9)
+    assert p.dims["width_mm"] == pytest.approx(3.0, abs=UM)
+    assert p.dims["length_mm"] == pytest.approx(4.0, abs=UM)
+    assert p.dims["depth_mm"] == pytest.approx(1.0, abs=UM)
+    assert p.dims["tilt_deg"] == pytest.approx(angle, abs=1e-6)
+    # the outline (approach frame) spans the same sizes: level across, down the slope along
+    us = [q[0] for q in p.props["outline"]]
+    vs = [q[1] for q in p.props["outline"]]
+    spans = sorted([max(us) - min(us), max(vs) - min(vs)])
+    assert spans == pytest.approx([3.0, 4.0], abs=UM)
+
+
 def test_needs_extra_setup_is_info_on_a_five_axis_machine(make_part, tmp_path):
     path = make_part("acc-inclined", "inclined_pocket")
     prof = tmp_path / "five.toml"
