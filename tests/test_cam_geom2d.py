@@ -698,3 +698,16 @@ def test_clearing_stays_down_between_levels(region):
     for s in steps:
         if isinstance(s, Feed) and s.role == "link":
             assert region_.contains((s.x, s.y)) or region_._on_edge(np.array([s.x]), np.array([s.y]), 2e-4)[0]
+
+
+@pytest.mark.parametrize("d", [-0.5, -1.5, -1.502, 0.4])
+def test_offset_of_a_ring_round_a_concentric_boss(d):
+    """OCCT's offset gives nothing for a circle round a concentric circle (its bisector is a circle):
+    dfm offsets each loop alone and subtracts, so an O-ring groove round a boss has its tool-centre ring."""
+    from dfm.cam.geom2d import circle
+
+    c = (20.3773, 30.4621)
+    loops = strategies.offset(circle(c, 8.285), [circle(c, 5.279)], d)
+    radii = sorted(round(math.dist(lp[0].a, c), 6) for lp in loops)
+    assert radii == pytest.approx(sorted([8.285 + d, 5.279 - d]), abs=1e-6)
+    assert strategies.offset(circle(c, 8.285), [circle(c, 5.279)], -1.51) == []  # the ring is gone

@@ -18,7 +18,7 @@ import numpy as np
 from dfm.cam import feeds as feedmod
 from dfm.cam import filters, strategies
 from dfm.cam.data import Cutter, Material, Settings, corner_clearance_ratio
-from dfm.cam.geom2d import Loop, Seg, circle, fit_arcs, loop_points, point_in_polygon, polygon_area
+from dfm.cam.geom2d import Loop, Seg, circle, fit_arcs, loop_box, loop_points, point_in_polygon, polygon_area
 from dfm.cam.model import Arc, CuttingData, Feed, Operation, Program, Rapid, Setup, Step, Tool
 from dfm.cam.strategies import CamError
 from dfm.cam.tools import pick_drill, pick_endmill
@@ -381,17 +381,20 @@ def _open_slot_ops(f: Feature, ctx: _Ctx, safe_z: float, part_top: float, levels
 def _material_islands(holes: list[Loop], z: float, section: SectionFn) -> list[Loop]:
     """The inner loops of a floor with material above them (bosses); openings through the floor are air."""
     regions = section(z)
-    polys = [(loop_points(o, 1e-3), [loop_points(h, 1e-3) for h in hs]) for o, hs in regions]
+    polys = [(loop_points(o, 1e-4), [loop_points(h, 1e-4) for h in hs]) for o, hs in regions]
     out = []
     for h in holes:
         pts = loop_points(h, 1e-3)
+        x0, y0, x1, y1 = loop_box([h])
+        # 10 um inside (less in a tiny loop): the section's loop may differ from the feature's by a micrometre
+        depth = min(0.01, (x1 - x0) / 4, (y1 - y0) / 4)
         probe = None
         for sg in h:  # a point just inside the loop, beside its longest-lived first segment
             a, b = sg.point(0.5), sg.point(0.52)
             dx, dy = b[0] - a[0], b[1] - a[1]
             norm = math.hypot(dx, dy) or 1.0
             for side in (1, -1):
-                q = (a[0] - side * dy / norm * 1e-3, a[1] + side * dx / norm * 1e-3)
+                q = (a[0] - side * dy / norm * depth, a[1] + side * dx / norm * depth)
                 if point_in_polygon(q, pts):
                     probe = q
                     break
@@ -488,12 +491,24 @@ def _mill_region(fid: str, kind: str, outer: Loop, holes: list[Loop], z_top: flo
     if corner > 0 and r_f > corner + 1e-9:
         notes.append(f"vertical corners R{corner:g} are left at R{r_f:g} (smallest tool that fits and reaches)")
     ops = []
+    rnotes: list[str] = []
+    while True:  # a tool the region turns out too narrow for (its measured width was wrong): the next smaller
+        cd = feedmod.cutting_data(rough, ctx.material, s, ae_mm=s["ae_over_d"] * rough.diameter_mm)
+        try:
+            steps = strategies.clear_region(outer, holes, z_top=z_top, z_floor=z_floor,
+                                            tool_radius=rough.diameter_mm / 2, ap=cd.ap_mm, stepover=cd.ae_mm,
+                                            allowance=allow, floor_allowance=allow,
+                                            ramp_angle_deg=s["ramp_angle_deg"], retract_z=z_top + s["retract_mm"])
+            break
+        except CamError as err:
+            smaller = pick_endmill(ctx.catalogue, max_d=rough.diameter_mm - 1e-6, reach=depth)
+            if "too narrow" not in str(err) or smaller is None:
+                raise
+            rnotes.append(f"roughed with {smaller.id} Ø{smaller.diameter_mm:g}: the region is too narrow for "
+                          f"{rough.id} Ø{rough.diameter_mm:g} with {allow:g} mm left on the walls")
+            rough = smaller
     tr = ctx.tool(rough)
-    cd = feedmod.cutting_data(rough, ctx.material, s, ae_mm=s["ae_over_d"] * rough.diameter_mm)
-    steps = strategies.clear_region(outer, holes, z_top=z_top, z_floor=z_floor, tool_radius=tr.radius,
-                                    ap=cd.ap_mm, stepover=cd.ae_mm, allowance=allow, floor_allowance=allow,
-                                    ramp_angle_deg=s["ramp_angle_deg"], retract_z=z_top + s["retract_mm"])
-    ops.append(_op(f"{fid} rough", kind, (fid,), tr, cd, steps, safe_z, s))
+    ops.append(_op(f"{fid} rough", kind, (fid,), tr, cd, steps, safe_z, s, tuple(rnotes)))
     tf = ctx.tool(finish)
     walls = strategies.classify(strategies.offset(outer, holes, -tf.radius + grow))
     if not walls:

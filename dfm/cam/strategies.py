@@ -380,7 +380,8 @@ def finish_walls(walls: Sequence[Loop], *, z_top: float, z_floor: float, ap: flo
 
     Each level is entered from the cleared side: a feed down at a point ``allowance`` +
     10 µm off the wall (in the region roughing cleared), a straight lead-in, the loop, and
-    the same lead-out.
+    the same lead-out. Where another wall is nearer than that (a slot barely wider than the
+    tool), the point is half way across (:func:`_lead`).
     """
     out: list[Step] = []
     levels = depth_levels(z_top, z_floor, ap)
@@ -393,7 +394,7 @@ def finish_walls(walls: Sequence[Loop], *, z_top: float, z_floor: float, ap: flo
         loop = (b,) + tuple(loop[longest + 1:]) + tuple(loop[:longest]) + (a,)
         p = loop[0].a
         n = _left_normal(loop[0])
-        lead = allowance + 0.01
+        lead = _lead(p, n, allowance + 0.01, walls)
         q = (p[0] + n[0] * lead, p[1] + n[1] * lead)
         out.append(Rapid(q[0], q[1], retract_z))
         for z in levels:
@@ -403,6 +404,33 @@ def finish_walls(walls: Sequence[Loop], *, z_top: float, z_floor: float, ap: flo
             out.append(Feed(q[0], q[1], z, "lead"))
         out.append(Rapid(q[0], q[1], retract_z))
     return out
+
+
+def _lead(p: Pt, n: Pt, want: float, walls: Sequence[Loop]) -> float:
+    """How far off the wall at ``p`` (along ``n``, the cleared side) a lead-in point may be.
+
+    ``want``, unless a wall (another loop, or this one across a narrow place) comes nearer to
+    the point than it is to ``p``'s wall: then the largest distance that keeps the point
+    nearer to its own wall, half way across the gap (a tool-centre point beyond it would put
+    the tool into the far wall).
+    """
+    import numpy as np
+
+    from dfm.cam.sim import _seg_distance
+
+    segs = [sg for lp in walls for sg in lp]
+
+    def free(d: float) -> bool:
+        x, y = np.array([p[0] + n[0] * d]), np.array([p[1] + n[1] * d])
+        return min(float(_seg_distance(sg, x, y)[0]) for sg in segs) >= d * (1 - 1e-6) - 1e-9
+
+    if free(want):
+        return want
+    lo, hi = 0.0, want
+    for _ in range(40):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if free(mid) else (lo, mid)
+    return lo
 
 
 def face(x0: float, y0: float, x1: float, y1: float, *, z_top: float, z_final: float, tool_radius: float,

@@ -141,7 +141,30 @@ def offset_region(outer: Sequence[SegT], holes: Sequence[Sequence[SegT]], distan
     Negative shrinks the region (the tool-centre region of a pocket), positive grows it.
     Convex corners of a grown region become arcs. Returns the loops of the result (empty
     when the region vanishes).
+
+    OCCT's offset (a medial-axis construction) gives nothing for some regions with holes, e.g.
+    a circle round a concentric circle (an O-ring groove round a boss: the bisector is itself
+    a circle). Then each loop is offset alone and the grown holes are cut from the offset
+    outside (exact booleans): the same region.
     """
+    loops = _offset_face(outer, holes, distance)
+    if loops or not holes:
+        return loops
+    out: list[list[SegT]] = []
+    grown = [lp for h in holes for lp in _offset_face(_reversed(h), [], -distance)]
+    for piece in _offset_face(outer, [], distance):
+        for o, hs in subtract(piece, [(g, []) for g in grown]):
+            out.append(o)
+            out.extend(hs)
+    return out
+
+
+def _reversed(loop: Sequence[SegT]) -> list[SegT]:
+    """The same loop run the other way round."""
+    return [(b, a, c, None if ccw is None else not ccw) for a, b, c, ccw in reversed(loop)]
+
+
+def _offset_face(outer: Sequence[SegT], holes: Sequence[Sequence[SegT]], distance: float) -> list[list[SegT]]:
     mf = BRepBuilderAPI_MakeFace(_wire(outer), True)
     for h in holes:
         mf.Add(_wire(h))
