@@ -264,7 +264,8 @@ def test_finish_offsets_machine_bores_to_the_middle_of_the_pre_finish_band(tmp_p
     rad = max(math.hypot(s.x, s.y) for s in posted if isinstance(s, Feed | Arc) and s.z < su.part_top - 0.1)
     assert 2 * (rad + op.tool.radius) == pytest.approx(target, abs=1e-3)
     # the outside (shafts under the general tolerance) comes in by the mean growth: mid pre-finish band
-    shafts = [f for f in result.bodies[0].features if f.kind == "anodize_allowance" and f.props.get("target") == "shaft"]
+    shafts = [f for f in result.bodies[0].features
+              if f.kind == "anodize_allowance" and f.props.get("target") == "shaft"]
     assert shafts
     g = (shafts[0].dims["growth_min_um"] + shafts[0].dims["growth_max_um"]) / 2000
     (prof,) = [op for su_ in gen.program.setups for op in su_.operations if op.name == "profile finish"]
