@@ -56,7 +56,7 @@ class ToolBody:
 
 @dataclass(frozen=True)
 class Move:
-    """One straight piece of tool motion (arcs are split into chords).
+    """One piece of tool motion: a line, or a flat or helical arc (``center``, ``sweep``; a drill's helix as chords).
 
     Attributes:
         rapid: True for G0.
