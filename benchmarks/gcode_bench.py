@@ -73,13 +73,15 @@ def main() -> None:
         solid = loaded.solids[0]
         body = result.bodies[0]
         lo, hi = solid.bbox
+        # as dfm.cam.gcode.generate: the part seen from +Z is shared by the planner and the guard
+        top = KernelSetupPart(solid, (0.0, 0.0, 1.0), body.features)
         prog = plan(body.features, part=path.name, bbox_min=lo, bbox_max=hi, levels=sampling.up_levels(solid),
                     section=section_fn(solid), material=data.load_material("6061-T6"), settings=settings,
                     catalogue=cat, stock=StockSpec(margin=settings["stock_margin_mm"]),
-                    chosen=from_tooling(body.tools, cat), shadow=KernelSetupPart(solid, (0.0, 0.0, 1.0)).shadow)
+                    chosen=from_tooling(body.tools, cat), shadow=top.shadow)
         t_gen = time.perf_counter() - t0
         t0 = time.perf_counter()
-        prog, ver = guarded(prog, solid, body.features)
+        prog, ver = guarded(prog, solid, body.features, top)
         t_guard = time.perf_counter() - t0
         t0 = time.perf_counter()
         gen = render(prog, "linuxcnc", ver)
