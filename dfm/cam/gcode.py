@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dfm.cam import cycletime, data, filters
+from dfm.cam import cycletime, data, filters, orient
 from dfm.cam.geom2d import Loop, Seg
 from dfm.cam.model import Program, Setup, Step
 from dfm.cam.posts import get_post
 from dfm.cam.posts.base import Post
 from dfm.cam.program import StockSpec, plan
-from dfm.cam.tools import from_tooling
+from dfm.cam.tools import from_tooling, pick_endmill
 from dfm.errors import DfmError, UsageError
 
 
@@ -229,16 +229,19 @@ def guarded(program: Program, solid: Any, features: Sequence[Any], top: KernelSe
             ) -> tuple[Program, Any]:
     """Run the guard over ``program`` against ``solid``; drop empty setups (renumbered).
 
-    ``top``: the part as planning saw it from +Z (its sections are reused).
+    ``top``: the part as planning saw it in setup 1 (its sections are reused). ``features``:
+    the features as planned (:class:`dfm.cam.orient.Choice`, through features flipped).
     """
     from dfm.cam import guard
     from dfm.cam.program import turn_feature_xy
 
     parts: dict[int, KernelSetupPart] = {}
 
+    first = tuple(program.setups[0].approach) if program.setups else None
+
     def part_for(su: Setup) -> KernelSetupPart:
         if su.index not in parts:
-            reuse = top is not None and tuple(su.approach) == (0.0, 0.0, 1.0)
+            reuse = top is not None and tuple(su.approach) == first
             parts[su.index] = top if reuse and top is not None else KernelSetupPart(solid, su.approach, features)
         return parts[su.index]
 
@@ -270,6 +273,20 @@ def section_fn(solid: Any):  # type: ignore[no-untyped-def]
         return [(conv(o), [conv(h) for h in hs]) for o, hs in sampling.section(solid, z)]
 
     return section
+
+
+def choose_setups(solid: Any, features: Sequence[Any], catalogue: Sequence[Any]) -> orient.Choice:
+    """The setups of ``solid`` (:func:`dfm.cam.orient.choose` over its exact faces)."""
+    from dfm.kernel.geom import geometry
+
+    geo = geometry(solid)
+    faces = [orient.FaceFact(f.id, f.kind, f.area, f.normal, f.axis) for f in geo.faces.values()]
+    lo, hi = solid.bbox
+
+    def reaches(depth: float) -> bool:
+        return pick_endmill(catalogue, max_d=3.0, reach=depth) is not None
+
+    return orient.choose(features, bbox_min=lo, bbox_max=hi, faces=faces, profile_reaches=reaches)
 
 
 def generate(path: str | Path, *, post: str = "linuxcnc", material: str | None = None,
@@ -310,14 +327,17 @@ def generate(path: str | Path, *, post: str = "linuxcnc", material: str | None =
     others = tuple((f"body {b.index}" + (f" ({b.name})" if b.name else ""),
                     "not machined: dfm writes the program of a file's first body only; put each body in a file "
                     "of its own") for b in result.bodies[1:])
-    top = KernelSetupPart(solid, (0.0, 0.0, 1.0), body.features)
-    prog = plan(body.features, part=Path(path).name, bbox_min=lo, bbox_max=hi, levels=levels,
-                section=section_fn(solid), material=mat, settings=settings, catalogue=catalogue, stock=stock,
-                chosen=chosen, meta={"dfm_version": __version__, "generated_at": timestamp},
-                shadow=top.shadow)
+    choice = choose_setups(solid, body.features, catalogue)
+    top = KernelSetupPart(solid, choice.order[0], choice.features)
+    levels = sampling.flat_levels(top.placed) if choice.order[0] != (0.0, 0.0, 1.0) else levels
+    meta = {"dfm_version": __version__, "generated_at": timestamp, "choice": choice.reasons,
+            "part_box": (tuple(lo), tuple(hi)), "stock_margin_mm": stock.margin}
+    prog = plan(choice.features, part=Path(path).name, bbox_min=lo, bbox_max=hi, levels=levels,
+                section=section_fn(top.placed), material=mat, settings=settings, catalogue=catalogue, stock=stock,
+                chosen=chosen, meta=meta, shadow=top.shadow, order=choice.order)
     if others:
         prog = replace(prog, unreachable=prog.unreachable + others)
-    prog, ver = guarded(prog, solid, body.features, top)
+    prog, ver = guarded(prog, solid, choice.features, top)
     gen = render(prog, post, ver)
     if "cam" in getattr(type(result), "__dataclass_fields__", {}):
         result = replace(result, cam=gen.summary())

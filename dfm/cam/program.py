@@ -1,9 +1,10 @@
 """The planner: part features + tools + material → setups of operations → filtered steps.
 
-Coordinates: the first setup works in the model's own coordinates (G54 at the model
-origin), tool from +Z. Features whose approach is another axis direction go into further
-setups whose work coordinates are the model's turned so that the approach is +Z; features
-with any other approach are listed as unreachable.
+Coordinates: each setup works in the model's coordinates turned so that its approach is +Z
+(``_TURNS``; G54 at the model origin). Which axis is setup 1 (the one that also cuts the
+outside profile) is chosen by :mod:`dfm.cam.orient`, not assumed; features whose approach
+is another axis direction go into further setups; features with any other approach are
+listed as unreachable.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from dfm.cam import feeds as feedmod
-from dfm.cam import filters, strategies
+from dfm.cam import filters, orient, strategies
 from dfm.cam.data import Cutter, Material, Settings, corner_clearance_ratio
 from dfm.cam.geom2d import Loop, Seg, circle, fit_arcs, loop_box, loop_points, point_in_polygon, polygon_area
 from dfm.cam.model import Arc, CuttingData, Feed, Operation, Program, Rapid, Setup, Step, Tool
@@ -64,6 +65,14 @@ def _apply(m: tuple[Vec3, Vec3, Vec3, str], p: Sequence[float]) -> Vec3:
     return tuple(sum(row[i] * p[i] for i in range(3)) for row in m[:3])  # type: ignore[return-value]
 
 
+def _plain_frame(f: Feature) -> bool:
+    """True when ``f``'s outline is in model X/Y already (approach +Z, frame (X, Y) or none given)."""
+    u, v = f.props.get("frame_u"), f.props.get("frame_v")
+    if not u or not v:
+        return True
+    return (abs(float(u[0]) - 1) < 1e-9 and abs(float(v[1]) - 1) < 1e-9)
+
+
 def turn_point(approach: Sequence[float], p: Sequence[float]) -> Vec3:
     """A model point in the coordinates of the setup whose tool comes along ``approach``."""
     key = _axis_key(approach)
@@ -90,7 +99,7 @@ def turn_feature_xy(approach: Sequence[float], f: Feature, outline: Sequence[Seq
     m = _TURNS[key]
     if outline is None:
         return _apply(m, f.location_mm or (0.0, 0.0, 0.0))
-    if key == (0.0, 0.0, 1.0):
+    if key == (0.0, 0.0, 1.0) and _plain_frame(f):
         return [[float(p[0]), float(p[1])] for p in outline]
     u, v = f.props.get("frame_u"), f.props.get("frame_v")
     if not u or not v:
@@ -131,8 +140,15 @@ class _Ctx:
 def plan(features: Sequence[Feature], *, part: str, bbox_min: Vec3, bbox_max: Vec3, levels: Sequence[float],
          section: SectionFn | None, material: Material, settings: Settings, catalogue: Sequence[Cutter],
          stock: StockSpec | None = None, chosen: Mapping[tuple[str, str], Cutter] | None = None,
-         meta: Mapping[str, Any] | None = None, shadow: ShadowFn | None = None) -> Program:
+         meta: Mapping[str, Any] | None = None, shadow: ShadowFn | None = None,
+         order: Sequence[Vec3] | None = None) -> Program:
     """Plan and filter the whole program.
+
+    Setup 1 is ``order[0]``: ``levels``, ``section`` and ``shadow`` are the part's in that
+    setup's coordinates (the model turned so that its approach is +Z, ``turn_rows``). Without
+    ``order`` the setups are chosen from the features alone (:func:`dfm.cam.orient.choose`,
+    which may cut a through feature from its other end); then ``section`` must be the
+    chosen setup 1's.
 
     Args:
         features: The body's features (docs/features.md).
@@ -149,8 +165,14 @@ def plan(features: Sequence[Feature], *, part: str, bbox_min: Vec3, bbox_max: Ve
         meta: Extra header facts.
         shadow: Union of sections (for the outside profile: each band keeps the shadow of
             everything above it). Without it, the union of ``section`` at the same heights.
+        order: The setups' approaches, setup 1 first (:func:`dfm.cam.orient.choose`); its
+            features are the ones to plan (through features flipped as it chose).
     """
     s = settings
+    if order is None:
+        choice = orient.choose(features, bbox_min=bbox_min, bbox_max=bbox_max)
+        features, order = choice.features, choice.order
+    order = [tuple(float(x) + 0.0 for x in k) for k in order]  # type: ignore[misc]
     stock = stock or StockSpec(margin=s["stock_margin_mm"])
     finish = tuple(f for f in features if f.kind == "anodize_allowance" and f.props.get("target") != "thread")
     threads_fin = tuple(f for f in features if f.kind == "anodize_allowance" and f.props.get("target") == "thread")
@@ -178,12 +200,13 @@ def plan(features: Sequence[Feature], *, part: str, bbox_min: Vec3, bbox_max: Ve
                                       "setup (DFM651)"))
             continue
         groups.setdefault(key, []).append(f)
-    order = [k for k in _TURNS if k in groups or k == (0.0, 0.0, 1.0)]
+    keys = list(order) + [k for k in _TURNS if k in groups and k not in order]
     setups: list[Setup] = []
-    for key in order:
-        setups.append(_plan_setup(len(setups) + 1, key, groups.get(key, []), ctx, bbox_min, bbox_max,
-                                  levels if key == (0.0, 0.0, 1.0) else (),
-                                  section if key == (0.0, 0.0, 1.0) else None, stock, shadow))
+    for key in keys:
+        first = key == keys[0]
+        setups.append(_plan_setup(len(setups) + 1, key, groups.get(key, []), ctx, bbox_min, bbox_max,  # type: ignore[arg-type]
+                                  levels if first else (), section if first else None, stock,
+                                  shadow if first else None))
     return Program(part=part, material=material.name, material_sources=material.sources, setups=tuple(setups),
                    tools=tuple(sorted(ctx.tools.values(), key=lambda t: t.number)), settings=dict(s.values),
                    settings_source=dict(s.source), unreachable=tuple(unreachable), meta=dict(meta or {}))
@@ -228,7 +251,9 @@ def _plan_setup(index: int, key: Vec3, feats: list[Feature], ctx: _Ctx, bmin: Ve
                   and float(f.dims.get("width_mm", math.inf)) < prof.diameter_mm + 2 * s["finish_allowance_mm"])
         if narrow:  # the profile's tool cannot enter it: a tool that fits cuts it, out through its open ends
             try:
-                ops.extend(_open_slot_ops(f, ctx, safe_z, part_top, levels, shadow))  # type: ignore[arg-type]
+                g = f if _plain_frame(f) and key == (0.0, 0.0, 1.0) else replace(
+                    f, props={**f.props, "outline": turn_feature_xy(key, f, f.props.get("outline") or None)})
+                ops.extend(_open_slot_ops(g, ctx, safe_z, part_top, levels, shadow))  # type: ignore[arg-type]
             except (CamError, KernelError) as err:
                 unmachined.append((f.id, str(err)))
             continue
@@ -282,7 +307,7 @@ def _loops_of(f: Feature, key: Vec3) -> tuple[Loop, list[Loop]]:
         raise CamError("its outline could not be traced from the model, so no toolpath can be planned for it")
     outer = fit_arcs([tuple(p) for p in outline])
     holes = [fit_arcs([tuple(p) for p in isl]) for isl in f.props.get("islands") or []]
-    if key != (0.0, 0.0, 1.0):
+    if key != (0.0, 0.0, 1.0) or not _plain_frame(f):
         outer, holes = _turn_loops(f, outer, key), [_turn_loops(f, h, key) for h in holes]
     return outer, holes
 
@@ -301,12 +326,13 @@ def _turn_loops(f: Feature, loop: Loop, key: Vec3) -> Loop:
         return (q[0], q[1])
 
     out = []
+    # a mirror in the mapping (u, v) → setup X/Y flips the arcs' direction
+    (ux, uy), (vx, vy) = tr((1.0, 0.0)), tr((0.0, 1.0))
+    det = ux * vy - uy * vx
     for sg in loop:
         a, b = tr(sg.a), tr(sg.b)
         c = tr(sg.c) if sg.c is not None else None
         ccw = sg.ccw
-        # a mirror in the mapping flips the arc direction
-        det = u[0] * v[1] - u[1] * v[0]
         if c is not None and det < 0:
             ccw = not ccw
         out.append(Seg(a, b, c, ccw))
@@ -414,7 +440,7 @@ def _region_ops(f: Feature, ctx: _Ctx, safe_z: float, part_top: float, part_bott
     outer, holes = _loops_of(f, key)
     z_top = float(f.props.get("top_z_mm", part_top))
     z_floor = float(f.props.get("floor_z_mm", z_top - f.dims.get("depth_mm", 0.0)))
-    if holes and section is not None and key == (0.0, 0.0, 1.0):
+    if holes and section is not None:  # section: setup 1's, in its coordinates
         holes = _material_islands(holes, z_floor + 1e-3, section)
     if key != (0.0, 0.0, 1.0):
         # props are heights along the approach; the setup's Z is that height

@@ -1,0 +1,266 @@
+"""Setups chosen, not assumed: which axis is setup 1, and which setup cuts each feature.
+
+A part can be modelled in any orientation; the machine does not care which way the model's
++Z points. The first setup is the one that also cuts the outside profile, so it is chosen
+among the six axis directions by (in this order):
+
+1. the profile must be possible from it: an end mill reaches the part's extent along it;
+2. the outside must be 2.5D from it: the area of outside faces (faces of no milled region,
+   hole or thread) that are neither parallel nor across the axis (a cylinder lying across
+   it, a slanted plane) — such a part profiled from there would come out a box;
+3. fewest setups in all (features reached along other axes each need one);
+4. the shortest reach: the part's extent along the axis (a plate is cut lying down);
+5. the most features cut in it;
+6. the largest planar face down (the datum the part sits on);
+7. the fixed axis order (+Z, -Z, +X, -X, +Y, -Y) so the choice is deterministic.
+
+A through feature (a through hole with no counterbore, countersink or thread, a through
+pocket or slot) can be cut from either end: it goes to a setup that is made anyway,
+preferably the first. Such a feature is *seen from the other side* with
+:func:`flipped` — the same measured feature, its approach, opening and outline frame
+turned round; nothing is measured again.
+
+Pure functions: the geometry comes in as face facts (:class:`FaceFact`) from the kernel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+from dfm.model import Feature
+
+Vec3 = tuple[float, float, float]
+
+#: The six axis approaches, in the order ties are broken.
+AXES: tuple[Vec3, ...] = ((0.0, 0.0, 1.0), (0.0, 0.0, -1.0), (1.0, 0.0, 0.0), (-1.0, 0.0, 0.0),
+                          (0.0, 1.0, 0.0), (0.0, -1.0, 0.0))
+
+_MILLED = ("pocket", "slot", "step", "hole", "thread")
+_EPS = 1e-6
+
+
+@dataclass(frozen=True)
+class FaceFact:
+    """What the choice needs of one face: its id, kind, area and direction.
+
+    Attributes:
+        id: 1-based face id.
+        kind: plane | cylinder | cone | torus | revolution | ... (``dfm.kernel.geom.FaceInfo``).
+        area: mm².
+        normal: Outward normal (planes).
+        axis: Axis (cylinders, cones, tori, surfaces of revolution).
+    """
+
+    id: int
+    kind: str
+    area: float
+    normal: Vec3 | None = None
+    axis: Vec3 | None = None
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The setups of a part.
+
+    Attributes:
+        order: The approaches of the setups, setup 1 first (it cuts the outside profile).
+        features: The features as CAM sees them: through features assigned to another setup
+            are :func:`flipped` (same ids).
+        reasons: One line per deciding criterion (for the header and the report).
+        flipped: Ids of the features cut from the end opposite their measured approach.
+    """
+
+    order: tuple[Vec3, ...]
+    features: tuple[Feature, ...]
+    reasons: tuple[str, ...]
+    flipped: tuple[str, ...] = ()
+
+
+def axis_key(v: Sequence[float] | None) -> Vec3 | None:
+    """The axis direction ``v`` is (within 1e-6), else None."""
+    if v is None or len(v) != 3:
+        return None
+    for k in AXES:
+        if sum(a * b for a, b in zip(k, v, strict=True)) > 1 - _EPS:
+            return k
+    return None
+
+
+def _neg(k: Vec3) -> Vec3:
+    return (-k[0] + 0.0, -k[1] + 0.0, -k[2] + 0.0)
+
+
+def axis_name(k: Sequence[float]) -> str:
+    """``+Z``, ``-X``... for an axis direction."""
+    i = max(range(3), key=lambda j: abs(k[j]))
+    return ("+" if k[i] > 0 else "-") + "XYZ"[i]
+
+
+def _approach(f: Feature, by_id: dict[str, Feature]) -> Vec3 | None:
+    src = by_id.get(str(f.props.get("hole", ""))) if f.kind == "thread" else None
+    src = src or f
+    return axis_key(src.props.get("approach") or src.axis)
+
+
+def flippable(f: Feature, threaded: set[str]) -> bool:
+    """True when ``f`` can be cut from either end just as well (see the module docstring)."""
+    if not f.props.get("through"):
+        return False
+    if f.kind == "hole":
+        return not f.props.get("stack") and f.id not in threaded and f.location_mm is not None
+    if f.kind in ("pocket", "slot"):
+        return (not f.props.get("open") and bool(f.props.get("outline")) and bool(f.props.get("frame_u"))
+                and bool(f.props.get("frame_v")) and f.dims.get("depth_mm") is not None)
+    return False
+
+
+def flipped(f: Feature) -> Feature:
+    """``f`` (a :func:`flippable` feature) seen from its other end.
+
+    The opening moves to the far end (``depth_mm`` along the approach), the approach and the
+    axis turn round, and the outline frame becomes (u, -v) so that u × v is the new approach
+    again, with the outline's v coordinates negated: the same points in space.
+    """
+    a = [float(x) for x in (f.props.get("approach") or f.axis or (0.0, 0.0, 1.0))]
+    depth = float(f.dims.get("depth_mm", 0.0))
+    props = dict(f.props)
+    props["approach"] = [-x + 0.0 for x in a]
+    props["flipped"] = True
+    loc = f.location_mm
+    axis = tuple(-x + 0.0 for x in f.axis) if f.axis is not None else None
+    if f.kind == "hole":
+        if loc is not None:
+            loc = (loc[0] - a[0] * depth, loc[1] - a[1] * depth, loc[2] - a[2] * depth)
+    else:
+        top = props.get("top_z_mm")
+        if top is not None:
+            props["top_z_mm"] = -(float(top) - depth)
+            props["floor_z_mm"] = -float(top)
+        v = props["frame_v"]
+        props["frame_v"] = [-float(x) + 0.0 for x in v]
+        props["outline"] = [[float(p[0]), -float(p[1]) + 0.0] for p in props["outline"]]
+        props["islands"] = [[[float(p[0]), -float(p[1]) + 0.0] for p in isl] for isl in props.get("islands") or []]
+    return replace(f, props=props, location_mm=loc, axis=axis)  # type: ignore[arg-type]
+
+
+def _bad_area(k: Vec3, faces: Sequence[FaceFact], skip: set[int]) -> float:
+    """Area of outside faces that are not 2.5D seen along ``k`` (neither along nor across it)."""
+    out = 0.0
+    for f in faces:
+        if f.id in skip:
+            continue
+        if f.kind == "plane" and f.normal is not None:
+            c = abs(sum(a * b for a, b in zip(f.normal, k, strict=True)))
+            if _EPS < c < 1 - _EPS:
+                out += f.area
+        elif f.kind in ("cylinder", "cone", "torus", "revolution", "sphere") and f.axis is not None:
+            if f.kind == "sphere" or abs(sum(a * b for a, b in zip(f.axis, k, strict=True))) < 1 - _EPS:
+                out += f.area
+        elif f.kind not in ("plane",):
+            out += f.area  # free-form: the same for every axis
+    return out
+
+
+def _down_area(k: Vec3, faces: Sequence[FaceFact]) -> float:
+    """The largest planar face whose outward normal is -k (the face the part sits on)."""
+    best = 0.0
+    for f in faces:
+        down = f.normal is not None and sum(a * b for a, b in zip(f.normal, k, strict=True)) < -1 + _EPS
+        if f.kind == "plane" and down:
+            best = max(best, f.area)
+    return best
+
+
+def choose(features: Sequence[Feature], *, bbox_min: Sequence[float], bbox_max: Sequence[float],
+           faces: Sequence[FaceFact] = (), profile_reaches: Callable[[float], bool] | None = None) -> Choice:
+    """Choose the setups of a part (see the module docstring for the criteria).
+
+    Args:
+        features: The body's features (docs/features.md).
+        bbox_min: The part's box, low corner (model coordinates).
+        bbox_max: Its high corner.
+        faces: Face facts of the part (without them, criteria 2 and 6 are left out).
+        profile_reaches: Whether an end mill reaches a profile of this depth (mm).
+    """
+    by_id = {f.id: f for f in features}
+    threaded = {str(f.props.get("hole")) for f in features if f.kind == "thread" and f.props.get("hole")}
+    fixed: dict[Vec3, int] = {}
+    flexible: list[tuple[Feature, Vec3]] = []
+    skip: set[int] = set()
+    for f in features:
+        if f.kind in _MILLED or f.kind in ("chamfer", "undercut"):
+            skip.update(f.faces)
+        if f.kind not in _MILLED:
+            continue
+        k = _approach(f, by_id)
+        if k is None:
+            continue
+        if flippable(f, threaded):
+            flexible.append((f, k))
+        else:
+            fixed[k] = fixed.get(k, 0) + 1
+    extent = [float(bbox_max[i]) - float(bbox_min[i]) for i in range(3)]
+
+    def cover(primary: Vec3) -> tuple[list[Vec3], dict[str, Vec3]]:
+        used = [primary] + [k for k in AXES if k in fixed and k != primary]
+        where: dict[str, Vec3] = {}
+        left = []
+        for f, k in flexible:
+            cand = next((c for c in (primary, k, _neg(k)) if c in used and c in (k, _neg(k))), None)
+            if cand is None:
+                left.append((f, k))
+            else:
+                where[f.id] = cand
+        while left:  # greedy: the direction that takes the most of what is left (its own approach on a tie)
+            counts: dict[Vec3, int] = {}
+            for _f, k in left:
+                counts[k] = counts.get(k, 0) + 1
+                counts[_neg(k)] = counts.get(_neg(k), 0) + 1
+            best = max(AXES, key=lambda a: (counts.get(a, 0), sum(1 for _f, k in left if k == a),
+                                            -AXES.index(a)))
+            used.append(best)
+            rest = []
+            for f, k in left:
+                if best in (k, _neg(k)):
+                    where[f.id] = best
+                else:
+                    rest.append((f, k))
+            left = rest
+        return used, where
+
+    scored = []
+    for k in AXES:
+        depth = extent[[abs(c) for c in k].index(1.0)]
+        used, where = cover(k)
+        n_here = fixed.get(k, 0) + sum(1 for v in where.values() if v == k)
+        reach_ok = profile_reaches(depth) if profile_reaches is not None else True
+        bad = round(_bad_area(k, faces, skip), 3)
+        key = (not reach_ok, bad, len(used), round(depth, 6), -n_here, -round(_down_area(k, faces), 3),
+               AXES.index(k))
+        scored.append((key, k, used, where, depth, n_here, bad))
+    scored.sort(key=lambda s: s[0])
+    key, primary, used, where, depth, n_here, bad = scored[0]
+    # the flip (same clamping axis) right after setup 1, then the others in the axis order
+    rest = [k for k in AXES if k in used and k != primary]
+    rest.sort(key=lambda k: (k != _neg(primary), AXES.index(k)))
+    order = (primary, *rest)
+    out = []
+    flips = []
+    for f in features:
+        k = where.get(f.id)
+        if k is not None and k != _approach(f, by_id):
+            out.append(flipped(f))
+            flips.append(f.id)
+        else:
+            out.append(f)
+    reasons = [f"setup 1 from model {axis_name(primary)}: {len(order)} setup(s) in all, the outside profile "
+               f"{depth:g} mm deep (the part's extent along {axis_name(primary)[1]}), {n_here} feature(s) in it"]
+    if bad > 0:
+        reasons.append(f"{bad:g} mm² of the outside is not 2.5D from {axis_name(primary)} (the least of the six axes)")
+    if not key[0] and profile_reaches is not None and any(s[0][0] for s in scored):
+        reasons.append("no end mill reaches the profile from " + ", ".join(
+            axis_name(s[1]) for s in scored if s[0][0]))
+    if flips:
+        reasons.append(f"through feature(s) cut from their other end: {', '.join(flips)}")
+    return Choice(order=order, features=tuple(out), reasons=tuple(reasons), flipped=tuple(flips))
