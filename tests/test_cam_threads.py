@@ -519,14 +519,15 @@ def test_check_and_program_agree_on_thread_mill_reach(tmp_path):
 
 
 def test_modelled_thread_from_below_is_milled_in_its_holes_setup(tmp_path, threaded):
-    """A modelled thread's axis has no sense; it is cut from its hole's side (here model -Z, setup 2)."""
+    """A modelled thread's axis has no sense; it is cut from its hole's side (here model -Z: the part
+    modelled upside down is set up from -Z, one setup, dfm.cam.orient)."""
     import generators
 
     part = generators.threaded_hole(major=2.0, pitch=0.4, length=2.0, bore_depth=2.5).rotate((0, 0, 0), (1, 0, 0), 180)
     path = generators.export_step(part, tmp_path / "from_below.step")
     gen, _ = generate(path, tools=threaded[0].parent / "tools")
-    assert [su.approach for su in gen.program.setups] == [(0.0, 0.0, 1.0), (0.0, 0.0, -1.0)]
-    su2 = gen.program.setups[1]
+    assert [su.approach for su in gen.program.setups] == [(0.0, 0.0, -1.0)]
+    su2 = gen.program.setups[0]
     kinds = [op.kind for op in su2.operations]
     assert "thread-mill" in kinds and kinds.index("thread-mill") > 0  # after its bore, in the same setup
     assert not [u for su in gen.program.setups for u in su.unmachined if u[0].startswith("thread")]

@@ -37,11 +37,15 @@ class Settings:
 
 
 DEFAULT_MACHINE = "hsm-60k"
-_UNITS = {"rpm": 1.0, "mm": 1.0, "um": 1e-3, "µm": 1e-3}
+_UNITS = {"rpm": 1.0, "mm": 1.0, "um": 1e-3, "µm": 1e-3, "s": 1.0}
+#: A machine profile's ``vars.coolant`` → the M code switching it on (air: the mist output, M7).
+COOLANT_CODES = {"none": 0.0, "mist": 7.0, "air": 7.0, "flood": 8.0}
 
 
 def machine_profile(name: str | None) -> tuple[dict[str, float], Path]:
     """``max_rpm`` and ``edge_radius_mm`` from rules/profiles/machine/NAME.toml (by name or alias).
+
+    Optional: ``spindle_ramp_s`` ("4 s") and ``coolant`` (none | mist | air | flood → ``coolant_m``).
 
     Raises:
         UsageError: No such machine profile.
@@ -62,6 +66,19 @@ def machine_profile(name: str | None) -> tuple[dict[str, float], Path]:
             if len(parts) != 2 or parts[1] not in _UNITS:
                 raise RuleError(f, f"vars.{key}", f"expected a number and a unit, got '{raw}'")
             out[key] = float(parts[0]) * _UNITS[parts[1]]
+        opt = prof.get("vars", {})
+        if "spindle_ramp_s" in opt:
+            raw = str(opt["spindle_ramp_s"])
+            parts = raw.split()
+            if len(parts) != 2 or parts[1] != "s":
+                raise RuleError(f, "vars.spindle_ramp_s", f"expected seconds as 'N s', got '{raw}'")
+            out["spindle_ramp_s"] = float(parts[0])
+        if "coolant" in opt:
+            code = COOLANT_CODES.get(str(opt["coolant"]).lower())
+            if code is None:
+                raise RuleError(f, "vars.coolant",
+                                f"expected one of {', '.join(COOLANT_CODES)}, got '{opt['coolant']}'")
+            out["coolant_m"] = code
         return out, f
     raise UsageError(f"unknown machine profile '{name}' (known: {', '.join(names)})")
 
@@ -133,6 +150,8 @@ _RANGES: dict[str, tuple[float, bool, float]] = {
     "holder_diameter_mm": (0.0, False, 500.0),
     "shank_stickout_mm": (0.0, True, 500.0),
     "finish_offsets": (0.0, True, 1.0),
+    "spindle_ramp_s": (0.0, True, 120.0),
+    "coolant_m": (0.0, True, 8.0),
 }
 
 
@@ -147,7 +166,7 @@ def _not_shared(key: str, where: str) -> None:
 
 
 #: Settings that count something.
-_WHOLE = frozenset({"thread_passes", "finish_offsets"})
+_WHOLE = frozenset({"thread_passes", "finish_offsets", "coolant_m"})
 
 
 def _in_range(key: str, v: Any, where: str) -> float:
@@ -159,6 +178,8 @@ def _in_range(key: str, v: Any, where: str) -> float:
     lo, lo_ok, hi = _RANGES.get(key, (0.0, True, math.inf))
     if key in _WHOLE and math.isfinite(x) and not x.is_integer():
         raise UsageError(f"{where}: '{v}' must be a whole number")
+    if key == "coolant_m" and x not in (0.0, 7.0, 8.0):
+        raise UsageError(f"{where}: '{v}' must be 0 (none), 7 (M7 mist/air) or 8 (M8 flood)")
     if not math.isfinite(x) or x < lo or (x == lo and not lo_ok) or x > hi:
         low = f">= {lo:g}" if lo_ok else f"> {lo:g}"
         rng = low if hi == math.inf else f"{low} and <= {hi:g}"

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dfm.cam import cycletime, data, filters, orient
+from dfm.cam import cycletime, data, filters, orient, setupsheet
 from dfm.cam.geom2d import Loop, Seg
 from dfm.cam.model import Program, Setup, Step
 from dfm.cam.posts import get_post
@@ -58,6 +58,7 @@ class Generated:
             "cycle_time_s": round(self.total_seconds, 1),
             "setups": [
                 {"index": su.index, "approach": list(su.approach), "cycle_time_s": round(self.setup_seconds[i], 1),
+                 "sheet": setupsheet.sheet(self.program, su),
                  "operations": [{"name": t.name, "kind": op.kind, "features": list(op.features), "tool": t.tool,
                                  "cycle_time_s": round(t.seconds, 1)}
                                 for t, op in zip((t for t in self.times if t.setup == su.index), su.operations,
@@ -93,16 +94,15 @@ def header(program: Program, setup: Setup, post: Post, times: Sequence[Operation
     p = program
     n = len(p.setups)
     h = [f"dfm {p.meta.get('dfm_version', '')} program for {p.part}, post {post.name}",
-         f"setup {setup.index} of {n}: {setup.orientation}",
-         "G54 = the model origin (in this setup's turned axes); tool-centre paths, no cutter compensation",
+         f"setup {setup.index} of {n}: {setup.orientation}"]
+    h += setupsheet.sheet(p, setup)[1:]  # its first line says what the line above says
+    h += ["tool-centre paths, no cutter compensation",
          f"stock X{setup.stock_min[0]:.3f}..{setup.stock_max[0]:.3f} "
          f"Y{setup.stock_min[1]:.3f}..{setup.stock_max[1]:.3f} Z{setup.stock_min[2]:.3f}..{setup.stock_max[2]:.3f}, "
          f"part top Z{setup.part_top:.3f}, safe Z{setup.safe_z:.3f}"]
-    if any(op.kind == "profile" for op in setup.operations) and setup.stock_min[2] < setup.part_bottom - 1e-9:
-        h.append(f"the profile stops at the part bottom: the part stays on the stock below "
-                 f"Z{setup.part_bottom:.3f} (saw or face it off afterwards)")
     if p.meta.get("generated_at"):
         h.append(f"generated {p.meta['generated_at']}")
+    h.append(_machine_line(p))
     h.append(f"material {p.material}: rules/data/materials.toml [[material]] name={p.material!r} "
              f"(sources {', '.join(p.material_sources)})")
     h.append("settings (dfm/cam/settings.toml unless stated): " + ", ".join(
@@ -133,10 +133,38 @@ def header(program: Program, setup: Setup, post: Post, times: Sequence[Operation
     if setup.index == 1:
         for fid, why in p.unreachable:
             h.append(f"UNREACHABLE {fid}: {why}")
+    ramp = float(p.settings.get("spindle_ramp_s", 0.0))
     h.append(f"cycle time setup {setup.index}: {setup_s:.1f} s; whole program: {total_s:.1f} s "
              f"(feeds as programmed, rapids at {p.settings['rapid_mm_min']:g} mm/min, "
-             f"{p.settings['tool_change_s']:g} s per tool change)")
+             f"{p.settings['tool_change_s']:g} s per tool change"
+             + (f", {ramp:g} s per spindle start" if ramp > 0 else "") + ")")
     return h
+
+
+def _machine_line(p: Program) -> str:
+    """What the spindle dwell and the coolant are, and where they come from."""
+    s, src = p.settings, p.settings_source
+    ramp = float(s.get("spindle_ramp_s", 0.0))
+    cool = int(s.get("coolant_m", 0))
+    dwell = (f"G4 {ramp:g} s after each M3 (spindle_ramp_s, {src.get('spindle_ramp_s', 'settings.toml')})" if ramp > 0
+             else "no dwell after M3 (spindle_ramp_s = 0: not set; set your spindle's run-up time)")
+    coolant = (f"M{cool} on after M3, M9 before M5 (coolant_m, {src.get('coolant_m', 'settings.toml')})" if cool
+               else "no coolant or air codes (coolant_m = 0; a machine profile's coolant sets it)")
+    return f"spindle: {dwell}; coolant: {coolant}"
+
+
+def spindle_starts(ops: Sequence[Any]) -> list[int]:
+    """How many times the spindle starts or changes speed at each operation (as :func:`filters.sequence`)."""
+    out = []
+    current = rpm = None
+    for op in ops:
+        n = 0
+        if current != op.tool.number:
+            current, rpm = op.tool.number, None
+        if rpm != op.cutting.rpm:
+            n, rpm = 1, op.cutting.rpm
+        out.append(n)
+    return out
 
 
 def op_times(program: Program) -> dict[tuple[int, str], float]:
@@ -166,8 +194,9 @@ def render(program: Program, post_name: str = "linuxcnc", verification: Any = No
         pos = (0.0, 0.0, su.safe_z)
         total = 0.0
         current = None
-        for op in su.operations:
-            sec = 0.0
+        ramp = float(s.get("spindle_ramp_s", 0.0))
+        for op, starts in zip(su.operations, spindle_starts(su.operations), strict=True):
+            sec = starts * ramp
             if current != op.tool.number:
                 sec += s["tool_change_s"]
                 current = op.tool.number
@@ -181,7 +210,8 @@ def render(program: Program, post_name: str = "linuxcnc", verification: Any = No
     for i, su in enumerate(program.setups):
         h = header(program, su, post, times, setup_s[i], total_s, verification)
         title = Path(program.part).stem
-        text = post.format(title, h, seqs[i], su.safe_z)
+        text = post.format(title, h, seqs[i], su.safe_z, spindle_ramp_s=float(s.get("spindle_ramp_s", 0.0)),
+                           coolant_m=int(s.get("coolant_m", 0)))
         files.append(("" if su.index == 1 else f".setup{su.index}", text))
     return Generated(program, post.name, tuple(files), tool_table(program), tuple(seqs), tuple(times),
                      tuple(setup_s), total_s, verification)

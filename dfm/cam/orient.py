@@ -28,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
+from dfm.cam.strategies import CamError
 from dfm.model import Feature
 
 Vec3 = tuple[float, float, float]
@@ -89,6 +90,10 @@ def axis_key(v: Sequence[float] | None) -> Vec3 | None:
 
 def _neg(k: Vec3) -> Vec3:
     return (-k[0] + 0.0, -k[1] + 0.0, -k[2] + 0.0)
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}{'' if n == 1 else 's'}"
 
 
 def axis_name(k: Sequence[float]) -> str:
@@ -173,7 +178,8 @@ def _down_area(k: Vec3, faces: Sequence[FaceFact]) -> float:
 
 
 def choose(features: Sequence[Feature], *, bbox_min: Sequence[float], bbox_max: Sequence[float],
-           faces: Sequence[FaceFact] = (), profile_reaches: Callable[[float], bool] | None = None) -> Choice:
+           faces: Sequence[FaceFact] = (), profile_reaches: Callable[[float], bool] | None = None,
+           first: Vec3 | None = None) -> Choice:
     """Choose the setups of a part (see the module docstring for the criteria).
 
     Args:
@@ -182,6 +188,7 @@ def choose(features: Sequence[Feature], *, bbox_min: Sequence[float], bbox_max: 
         bbox_max: Its high corner.
         faces: Face facts of the part (without them, criteria 2 and 6 are left out).
         profile_reaches: Whether an end mill reaches a profile of this depth (mm).
+        first: Setup 1's approach when the caller has fixed it (only the other setups are chosen).
     """
     by_id = {f.id: f for f in features}
     threaded = {str(f.props.get("hole")) for f in features if f.kind == "thread" and f.props.get("hole")}
@@ -230,7 +237,10 @@ def choose(features: Sequence[Feature], *, bbox_min: Sequence[float], bbox_max: 
         return used, where
 
     scored = []
-    for k in AXES:
+    fixed_first = axis_key(first) if first is not None else None
+    if first is not None and fixed_first is None:
+        raise CamError(f"setup 1's approach {tuple(first)} is not an axis direction")
+    for k in AXES if fixed_first is None else (fixed_first,):
         depth = extent[[abs(c) for c in k].index(1.0)]
         used, where = cover(k)
         n_here = fixed.get(k, 0) + sum(1 for v in where.values() if v == k)
@@ -254,8 +264,9 @@ def choose(features: Sequence[Feature], *, bbox_min: Sequence[float], bbox_max: 
             flips.append(f.id)
         else:
             out.append(f)
-    reasons = [f"setup 1 from model {axis_name(primary)}: {len(order)} setup(s) in all, the outside profile "
-               f"{depth:g} mm deep (the part's extent along {axis_name(primary)[1]}), {n_here} feature(s) in it"]
+    reasons = [f"setup 1 from model {axis_name(primary)}: {_count(len(order), 'setup')} in all, the outside profile "
+               f"{depth:g} mm deep (the part's extent along {axis_name(primary)[1]}), {_count(n_here, 'feature')} "
+               "cut in it"]
     if bad > 0:
         reasons.append(f"{bad:g} mm² of the outside is not 2.5D from {axis_name(primary)} (the least of the six axes)")
     if not key[0] and profile_reaches is not None and any(s[0][0] for s in scored):

@@ -146,9 +146,9 @@ def plan(features: Sequence[Feature], *, part: str, bbox_min: Vec3, bbox_max: Ve
 
     Setup 1 is ``order[0]``: ``levels``, ``section`` and ``shadow`` are the part's in that
     setup's coordinates (the model turned so that its approach is +Z, ``turn_rows``). Without
-    ``order`` the setups are chosen from the features alone (:func:`dfm.cam.orient.choose`,
-    which may cut a through feature from its other end); then ``section`` must be the
-    chosen setup 1's.
+    ``order``, setup 1 is model +Z (``section`` in model coordinates) and the other setups are
+    chosen from the features (:func:`dfm.cam.orient.choose`, which may cut a through feature
+    from its other end to save a setup).
 
     Args:
         features: The body's features (docs/features.md).
@@ -170,7 +170,7 @@ def plan(features: Sequence[Feature], *, part: str, bbox_min: Vec3, bbox_max: Ve
     """
     s = settings
     if order is None:
-        choice = orient.choose(features, bbox_min=bbox_min, bbox_max=bbox_max)
+        choice = orient.choose(features, bbox_min=bbox_min, bbox_max=bbox_max, first=(0.0, 0.0, 1.0))
         features, order = choice.features, choice.order
     order = [tuple(float(x) + 0.0 for x in k) for k in order]  # type: ignore[misc]
     stock = stock or StockSpec(margin=s["stock_margin_mm"])
@@ -207,8 +207,9 @@ def plan(features: Sequence[Feature], *, part: str, bbox_min: Vec3, bbox_max: Ve
         setups.append(_plan_setup(len(setups) + 1, key, groups.get(key, []), ctx, bbox_min, bbox_max,  # type: ignore[arg-type]
                                   levels if first else (), section if first else None, stock,
                                   shadow if first else None))
+    setups, tools = one_tool_per_size(setups, sorted(ctx.tools.values(), key=lambda t: t.number))
     return Program(part=part, material=material.name, material_sources=material.sources, setups=tuple(setups),
-                   tools=tuple(sorted(ctx.tools.values(), key=lambda t: t.number)), settings=dict(s.values),
+                   tools=tuple(tools), settings=dict(s.values),
                    settings_source=dict(s.source), unreachable=tuple(unreachable), meta=dict(meta or {}))
 
 
@@ -287,10 +288,82 @@ def _plan_setup(index: int, key: Vec3, feats: list[Feature], ctx: _Ctx, bmin: Ve
                                             profile_feats, shadow)
         except (CamError, KernelError) as err:
             unmachined.append(("profile", str(err)))
-    orient = m[3]
-    return Setup(index=index, approach=key, orientation=orient, stock_min=smin, stock_max=smax,  # type: ignore[arg-type]
-                 part_top=part_top, operations=tuple(ops), unmachined=tuple(unmachined), safe_z=safe_z,
+    return Setup(index=index, approach=key, orientation=m[3], stock_min=smin, stock_max=smax,  # type: ignore[arg-type]
+                 part_top=part_top, operations=tuple(by_type(ops)), unmachined=tuple(unmachined), safe_z=safe_z,
                  part_bottom=part_bottom)
+
+
+#: Operation order within a setup by kind: facing, the outside profile (before inner walls are
+#: freed by the pockets beside them), roughing, drilling, finishing, thread milling last.
+_RANK = {"facing": 0, "profile": 1, "drill": 4, "finish-wall": 5, "finish-wall rest": 5, "thread-mill": 6}
+
+
+def _rank(op: Operation) -> int:
+    if op.kind == "finish-wall" and op.name.startswith("profile"):
+        return 2  # the profile's finish right after its roughing: the outside is done first
+    return _RANK.get(op.kind, 3)
+
+
+def by_type(ops: Sequence[Operation]) -> list[Operation]:
+    """``ops`` in the order of fewest tool changes, by operation type where the tool changes.
+
+    Facing first, then the outside profile (rough, finish: the outside is cut before pockets
+    free the inner walls beside it); then, greedily, the next operation with the tool in the
+    spindle, else the first of the lowest type (roughing, drilling, finishing, thread milling)
+    whose feature's earlier operations are done: an operation never moves before an earlier one
+    that shares a feature (rough before finish, bore before thread). Every operation starts
+    and ends at the safe height, so the order moves no rapid through material.
+    """
+    n = len(ops)
+    feats = [set(op.features) or {op.name} for op in ops]
+    deps = [{i for i in range(j) if feats[i] & feats[j] or _rank(ops[i]) < 3 <= _rank(ops[j])
+             or (_rank(ops[j]) < 3 and _rank(ops[i]) < _rank(ops[j]))} for j in range(n)]
+    done: set[int] = set()
+    out: list[Operation] = []
+    tool: int | None = None
+    while len(out) < n:
+        ready = [j for j in range(n) if j not in done and deps[j] <= done]
+        same = [j for j in ready if ops[j].tool.number == tool and _rank(ops[j]) >= 3]
+        j = min(same or ready, key=lambda i: (_rank(ops[i]), i))
+        done.add(j)
+        out.append(ops[j])
+        tool = ops[j].tool.number
+    return out
+
+
+def one_tool_per_size(setups: Sequence[Setup], tools: Sequence[Tool]) -> tuple[list[Setup], list[Tool]]:
+    """One tool of each size: a shorter twin's operations run on the longest one loaded anyway.
+
+    Twins: the same kind, diameter, corner radius, flutes, tool material (and thread form).
+
+    The twins' cutting data are the same (the feeds read the diameter and the flutes, not the
+    reach); the guard checks the longer tool's shank and holder. Tools are numbered again in
+    order of first use.
+    """
+    def size(c: Cutter) -> tuple[Any, ...]:
+        return (c.kind, round(c.diameter_mm, 6), round(c.corner_radius_mm, 6), c.flutes, c.tool_material,
+                c.profile_angle_deg, c.pitch_min_mm, c.pitch_max_mm, c.teeth)
+
+    longest: dict[tuple[Any, ...], Cutter] = {}
+    for t in tools:
+        c = t.cutter
+        best = longest.get(size(c))
+        if best is None or (c.reach_mm or 0.0, c.id) > (best.reach_mm or 0.0, best.id):
+            longest[size(c)] = c
+    numbers: dict[str, Tool] = {}
+    out = []
+    for su in setups:
+        ops = []
+        for op in su.operations:
+            c = longest[size(op.tool.cutter)]
+            if c.id not in numbers:
+                numbers[c.id] = Tool(len(numbers) + 1, c)
+            note = (() if c.id == op.tool.cutter.id else
+                    (f"{c.id} (reach {c.reach_mm:g}) instead of its shorter twin {op.tool.cutter.id}: one tool per "
+                     "size",))
+            ops.append(replace(op, tool=numbers[c.id], notes=op.notes + note))
+        out.append(replace(su, operations=tuple(ops)))
+    return out, list(numbers.values())
 
 
 def _op(name: str, kind: str, feats: tuple[str, ...], tool: Tool, cd: CuttingData, steps: list[Step],

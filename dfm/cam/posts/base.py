@@ -45,10 +45,14 @@ class Post:
         tool_table: True if the controller reads a LinuxCNC-style tool table.
     """
 
+    _coolant_on = False
     name = "base"
     description = ""
     canned_cycles = True
     tool_table = True
+    #: Set by :meth:`format`: seconds to dwell after each M3, coolant M code (0 none, 7, 8).
+    spindle_ramp_s = 0.0
+    coolant_m = 0
 
     # --- hooks a dialect overrides ---------------------------------------------------
     def comment(self, text: str) -> str:
@@ -72,9 +76,35 @@ class Post:
         """Lines that end the program."""
         return [f"G0 Z{num(safe_z)}", "M30", "%"]
 
+    def dwell(self, seconds: float) -> str:
+        """A dwell (G4 P in seconds: LinuxCNC, grbl)."""
+        return f"G4 P{seconds:.2f}"
+
+    def spindle_on(self, rpm: float) -> list[str]:
+        """Spindle on clockwise, the run-up dwell, then coolant (machine settings)."""
+        out = [f"S{rpm:.0f} M3"]
+        if self.spindle_ramp_s > 0:
+            out.append(self.dwell(self.spindle_ramp_s))
+        if self.coolant_m and not self._coolant_on:
+            out.append(f"M{self.coolant_m}")
+            self._coolant_on = True
+        return out
+
+    def spindle_off(self) -> list[str]:
+        """Coolant off, spindle stop."""
+        out = ["M9"] if self._coolant_on else []
+        self._coolant_on = False
+        return out + ["M5"]
+
     # --- formatting --------------------------------------------------------------------
-    def format(self, title: str, header: Sequence[str], steps: Sequence[Step], safe_z: float) -> str:
-        """The whole program text."""
+    def format(self, title: str, header: Sequence[str], steps: Sequence[Step], safe_z: float, *,
+               spindle_ramp_s: float = 0.0, coolant_m: int = 0) -> str:
+        """The whole program text.
+
+        ``spindle_ramp_s``: dwell after each M3 so the spindle is at speed before it cuts
+        (0: none); ``coolant_m``: 7 or 8 switched on after M3 and off (M9) before M5 (0: none).
+        """
+        self.spindle_ramp_s, self.coolant_m, self._coolant_on = float(spindle_ramp_s), int(coolant_m), False
         lines = self.preamble(title)
         for h in header:
             lines += [self.comment(part) for part in wrap(h)]
@@ -95,7 +125,7 @@ class Post:
                 out += self.tool_change(s, safe_z)
                 pos = None
             elif isinstance(s, Spindle):
-                out.append(f"S{s.rpm:.0f} M3" if s.rpm > 0 else "M5")
+                out += self.spindle_on(s.rpm) if s.rpm > 0 else self.spindle_off()
             elif isinstance(s, Rapid):
                 out.append(f"G0 X{num(s.x)} Y{num(s.y)} Z{num(s.z)}")
                 pos = (s.x, s.y, s.z)

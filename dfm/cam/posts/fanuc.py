@@ -27,6 +27,10 @@ class FanucPost(Post):
         """Safe start block."""
         return ["G21 G17 G40 G49 G80 G90 G94", "G54"]
 
+    def dwell(self, seconds: float) -> str:
+        """G04 with X in seconds (P would be milliseconds on a Fanuc)."""
+        return f"G4 X{seconds:.2f}"
+
     def ending(self, safe_z: float) -> list[str]:
         """Retract, return Z home, end."""
         return [f"G0 Z{num(safe_z)}", "G91 G28 Z0.", "G90", "M30", "%"]
