@@ -143,11 +143,34 @@ def error_result(path: str | Path, options: Options | None, name: str, cause: st
 
 def _analyze(path: Path, opts: Options, base: DfmResult) -> DfmResult:
     from dfm import kernel  # imported here so that `dfm --help` does not load OCCT
+    from dfm.kernel.shape import SolidChecks
 
     with timed("load"):
         loaded = kernel.load(path)
     with timed("check"):
-        file_findings = _check_solids(path, loaded)
+        checks = SolidChecks(loaded.solids)  # runs beside the stages where it can (a forked child)
+    try:
+        with timed("check"):
+            file_findings = _file_checks(loaded)
+        bodies = _run_stages(path, opts, loaded, checks)
+        with timed("check"):
+            _raise_invalid(path, loaded, checks.verdicts())
+    except Exception:
+        _raise_invalid(path, loaded, checks.verdicts())  # an invalid solid explains a failed analysis: say so
+        raise
+    finally:
+        checks.close()
+    return replace(
+        base,
+        source_units=loaded.source_units,
+        source_schema=loaded.source_schema,
+        product_names=tuple(loaded.product_names),
+        bodies=tuple(bodies),
+        findings=tuple(sorted(file_findings, key=Finding.sort_key)),
+    )
+
+
+def _run_stages(path: Path, opts: Options, loaded: Any, checks: Any) -> list[BodyResult]:
     stages = body_stages()
     bodies = []
     # The stages build many small records that live until the result is made: the cyclic
@@ -160,38 +183,32 @@ def _analyze(path: Path, opts: Options, base: DfmResult) -> DfmResult:
             ctx = BodyContext(solid=solid, options=opts, source_units=loaded.source_units,
                               scratch={"path": str(path)})
             for stage in stages:
+                done = checks.ready()  # a bad solid found meanwhile ends the analysis now
+                if done is not None:
+                    _raise_invalid(path, loaded, done)
                 with timed(stage.__module__.removeprefix("dfm.")):
                     stage(ctx)
             bodies.append(_body_result(solid, ctx))
     finally:
         if collecting:
             gc.enable()
-    return replace(
-        base,
-        source_units=loaded.source_units,
-        source_schema=loaded.source_schema,
-        product_names=tuple(loaded.product_names),
-        bodies=tuple(bodies),
-        findings=tuple(sorted(file_findings, key=Finding.sort_key)),
-    )
+    return bodies
 
 
-def _check_solids(path: Path, loaded: Any) -> list[Finding]:
-    """Raise for a body that is no valid closed solid; the file's own findings."""
-    for solid in loaded.solids:
-        reason = solid.check()
-        if reason:
+def _raise_invalid(path: Path, loaded: Any, verdicts: Any) -> None:
+    """Raise for the first body that is no valid closed solid (the verdicts of kernel.SolidChecks)."""
+    for solid, v in zip(loaded.solids, verdicts, strict=False):
+        if v.reason:
             raise diagnostics.input_error(
-                "invalid-solid", path, f"body {solid.index} ({solid.name}) is not a valid solid: {reason}"
+                "invalid-solid", path, f"body {solid.index} ({solid.name}) is not a valid solid: {v.reason}"
             )
-        free = solid.free_edges()
+        free = v.free
         if free:
             raise diagnostics.input_error(
                 "open-shell", path,
                 f"body {solid.index} ({solid.name}) is not closed: {len(free)} edges bound only one face "
                 f"(edges {', '.join(map(str, free[:5]))}{'...' if len(free) > 5 else ''})",
             )
-    return _file_checks(loaded)
 
 
 def _file_checks(loaded: Any) -> list[Finding]:

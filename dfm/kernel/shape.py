@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import dataclasses
 import functools
+import os
+import pickle
+import select
+import signal
+import threading
+from collections.abc import Sequence
 
 from OCP.Bnd import Bnd_Box
 from OCP.BRep import BRep_Tool
@@ -172,3 +181,140 @@ class Solid:
         if self.volume <= 0.0:
             return f"its volume is {self.volume:.6g} mm³ (inside-out or empty)"
         return None
+
+
+#: Solids with fewer faces than this in all are checked in the caller's process (a fork costs
+#: more than their check).
+FORK_CHECK_MIN_FACES = 300
+
+
+@dataclasses.dataclass(frozen=True)
+class Verdict:
+    """What :meth:`Solid.check` and :meth:`Solid.free_edges` said of one solid.
+
+    Attributes:
+        reason: :meth:`Solid.check`'s reason, or None for a valid solid.
+        free: The free edges (looked for only when ``reason`` is None).
+        volume: The solid's volume when the check computed it, else None.
+    """
+
+    reason: str | None
+    free: tuple[int, ...]
+    volume: float | None
+
+
+def _verdicts(solids: Sequence[Solid]) -> list[Verdict]:
+    """The verdicts of ``solids`` in order, up to and including the first bad one."""
+    out = []
+    for s in solids:
+        reason = s.check()
+        free = tuple(s.free_edges()) if reason is None else ()
+        out.append(Verdict(reason, free, s.__dict__.get("volume")))
+        if reason is not None or free:
+            break
+    return out
+
+
+class SolidChecks:
+    """The validity verdicts of a file's solids, computed beside the analysis.
+
+    BRepCheck takes about a quarter of a millisecond per face, as long as the rest of the
+    analysis on a large part, and holds Python's lock while it runs; so on Linux, from the
+    main thread of a process with no other Python threads, the check runs in a forked child
+    (the same code on the same shape in a copy of this process: the same verdict) while the
+    caller analyses, and :meth:`verdicts` collects it. Anywhere else (a GUI's worker thread,
+    a small part, ``DFM_SERIAL_CHECK=1``), and whenever the child gives no verdict (it
+    crashed or could not start), the check runs here, as before.
+    """
+
+    def __init__(self, solids: Sequence[Solid]) -> None:
+        self.solids = list(solids)
+        self._pid = 0
+        self._fd = -1
+        self._chunks: list[bytes] = []
+        self._done: list[Verdict] | None = None
+        if self._should_fork():
+            self._fork()
+        if not self._pid:
+            self._done = _verdicts(self.solids)  # here and now, before any analyser sees the solids
+
+    def _should_fork(self) -> bool:
+        return (hasattr(os, "fork") and os.environ.get("DFM_SERIAL_CHECK", "") in ("", "0")
+                and (os.cpu_count() or 1) > 1
+                and threading.current_thread() is threading.main_thread() and threading.active_count() == 1
+                and sum(s.face_count for s in self.solids) >= FORK_CHECK_MIN_FACES)
+
+    def _fork(self) -> None:
+        r, w = os.pipe()
+        try:
+            pid = os.fork()
+        except OSError:
+            os.close(r)
+            os.close(w)
+            return
+        if pid == 0:  # the child: check, send the verdicts, leave without any cleanup of the parent's
+            code = 1
+            try:
+                os.close(r)
+                with contextlib.suppress(Exception):
+                    ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+                data = memoryview(pickle.dumps(_verdicts(self.solids)))
+                while data:
+                    data = data[os.write(w, data):]
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(w)
+        self._pid, self._fd = pid, r
+
+    def _read(self, block: bool) -> bool:
+        """Read what the child sent; True once it closed the pipe."""
+        while True:
+            if not block and not select.select([self._fd], [], [], 0)[0]:
+                return False
+            chunk = os.read(self._fd, 1 << 16)
+            if not chunk:
+                return True
+            self._chunks.append(chunk)
+
+    def ready(self) -> list[Verdict] | None:
+        """The verdicts if they are known now (never waits), else None."""
+        if self._done is None and self._pid and self._read(block=False):
+            self._finish()
+        return self._done
+
+    def verdicts(self) -> list[Verdict]:
+        """The verdicts of the solids in order, up to and including the first bad one (waits for them)."""
+        if self._done is None:
+            self._read(block=True)
+            self._finish()
+        assert self._done is not None
+        return self._done
+
+    def _finish(self) -> None:
+        os.close(self._fd)
+        _, status = os.waitpid(self._pid, 0)
+        self._pid, self._fd = 0, -1
+        got: list[Verdict] | None = None
+        if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0:
+            with contextlib.suppress(Exception):
+                got = pickle.loads(b"".join(self._chunks))
+        self._chunks = []
+        if got is None:  # the child died: check here (a crash then is this process's, as before)
+            got = _verdicts(self.solids)
+        else:
+            for s, v in zip(self.solids, got, strict=False):
+                if v.volume is not None:
+                    s.__dict__.setdefault("volume", v.volume)  # the same computation: keep it
+        self._done = got
+
+    def close(self) -> None:
+        """Stop a child still running (the caller gave up) and reap it."""
+        if self._pid:
+            with contextlib.suppress(OSError):
+                os.kill(self._pid, signal.SIGKILL)
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+            with contextlib.suppress(OSError):
+                os.waitpid(self._pid, 0)
+            self._pid, self._fd = 0, -1

@@ -26,6 +26,7 @@ concrete fix of a DFM6xx finding.
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -203,6 +204,40 @@ def _inside(pt: tuple[float, float], poly: Sequence[Sequence[float]]) -> bool:
     return inside
 
 
+class RegionIndex(tuple):  # type: ignore[type-arg]
+    """The body's regions, with the ones that can enclose something sorted by floor height.
+
+    :func:`_parent` looks up the regions whose floor is at a feature's opening by bisection
+    instead of walking every region (a 10 000-face comb: 1 428 regions, 0.7 s -> 0.01 s).
+    """
+
+    floors: list[float]
+    rows: list[tuple[float, int, Feature, Vec3, Any, Any, Any]]
+
+    def __new__(cls, regions: Sequence[Feature]) -> RegionIndex:
+        """Index ``regions`` (kept in order as the tuple's items)."""
+        self = super().__new__(cls, regions)
+        rows = []
+        for i, p in enumerate(self):
+            if p.props.get("through"):
+                continue
+            pa = _approach(p)
+            outline = p.props.get("outline")
+            fu, fv = p.props.get("frame_u"), p.props.get("frame_v")
+            floor = p.props.get("floor_z_mm")
+            if pa is None or not outline or fu is None or fv is None or floor is None:
+                continue
+            rows.append((float(floor), i, p, pa, outline, fu, fv))
+        rows.sort(key=lambda r: (r[0], r[1]))
+        self.floors = [r[0] for r in rows]
+        self.rows = rows
+        return self
+
+
+def _index(regions: Sequence[Feature]) -> RegionIndex:
+    return regions if isinstance(regions, RegionIndex) else RegionIndex(regions)
+
+
 def _parent(f: Feature, regions: Sequence[Feature]) -> Feature | None:
     """Return the region whose floor is ``f``'s opening and whose outline holds ``f`` (same approach)."""
     a = _approach(f)
@@ -211,17 +246,13 @@ def _parent(f: Feature, regions: Sequence[Feature]) -> Feature | None:
         top = _dot(f.location_mm, a)  # a hole's location is its opening
     if a is None or top is None or f.location_mm is None:
         return None
+    index = _index(regions)
+    top = float(top)
+    lo = bisect.bisect_left(index.floors, top - 2e-6)
+    hi = bisect.bisect_right(index.floors, top + 2e-6)
     best = None
-    for p in regions:
-        if p.id == f.id or p.props.get("through"):
-            continue
-        pa = _approach(p)
-        outline = p.props.get("outline")
-        fu, fv = p.props.get("frame_u"), p.props.get("frame_v")
-        if pa is None or _dot(a, pa) < 1 - 1e-9 or not outline or fu is None or fv is None:
-            continue
-        floor = p.props.get("floor_z_mm")
-        if floor is None or abs(float(floor) - float(top)) > 1e-6:
+    for floor, _pos, p, pa, outline, fu, fv in sorted(index.rows[lo:hi], key=lambda r: r[1]):  # file order
+        if p.id == f.id or abs(floor - top) > 1e-6 or _dot(a, pa) < 1 - 1e-9:
             continue
         uv = (_dot(f.location_mm, fu), _dot(f.location_mm, fv))
         if _inside(uv, outline) and (best is None or p.id < best.id):
@@ -230,6 +261,7 @@ def _parent(f: Feature, regions: Sequence[Feature]) -> Feature | None:
 
 
 def _enclosures(f: Feature, regions: Sequence[Feature]) -> tuple[Enclosure, ...]:
+    regions = _index(regions)
     out: list[Enclosure] = []
     seen = {f.id}
     cur = _parent(f, regions)
@@ -639,10 +671,15 @@ def _consolidate(decisions: list[FeatureTooling], reqs: Mapping[str, Requirement
 def corner_owners(features: Sequence[Feature]) -> dict[str, str]:
     """Corner id → id of the pocket/slot/step whose faces include the corner's faces."""
     regions = [(f.id, set(f.faces)) for f in features if f.kind in REGION_KINDS]
+    by_face: dict[Any, list[int]] = {}  # face -> positions of the regions holding it (in order)
+    for i, (_rid, faces) in enumerate(regions):
+        for face in faces:
+            by_face.setdefault(face, []).append(i)
     out: dict[str, str] = {}
     for f in features:
         if f.kind == "corner" and f.faces:
-            owner = next((rid for rid, faces in regions if set(f.faces) <= faces), None)
+            need = set(f.faces)
+            owner = next((regions[i][0] for i in by_face.get(f.faces[0], ()) if need <= regions[i][1]), None)
             if owner is not None:
                 out[f.id] = owner
     return out
@@ -710,7 +747,7 @@ def select_tools(
     """
     rules = rules or default_rules()
     params = params or rules.params
-    regions = [f for f in features if f.kind in REGION_KINDS]
+    regions = RegionIndex([f for f in features if f.kind in REGION_KINDS])
     reqs: dict[str, Requirement] = {}
     decisions: list[FeatureTooling] = []
     memo: dict[Requirement, FeatureTooling] = {}
