@@ -240,6 +240,15 @@ class PlanRow:
 
 
 @dataclass(frozen=True)
+class SheetVM:
+    """One setup's sheet: how to hold and zero the part (``dfm.cam.setupsheet``)."""
+
+    setup: str
+    title: str
+    lines: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class PlanVM:
     """The machining plan and its cycle time (minutes), or why there is none."""
 
@@ -247,6 +256,7 @@ class PlanVM:
     cycle_time_min: float | None
     cycle_time: str
     note: str
+    sheets: tuple[SheetVM, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -746,7 +756,8 @@ def plan_vm(cam: Any) -> PlanVM:
 
     Reads ``setups[].operations[]`` (``name``, ``kind``, ``features``, ``tool`` — a T number
     looked up in ``tools[]``, or a cutter — and ``cycle_time_s`` or ``time_s``), the whole
-    ``cycle_time_s`` (or ``cycle_time_min``), and ``unmachined``/``unreachable`` features.
+    ``cycle_time_s`` (or ``cycle_time_min``), ``unmachined``/``unreachable`` features, and each
+    setup's ``sheet`` (lines: the first its title, the rest how to hold and zero it).
     """
     if cam is None:
         return PlanVM(rows=(), cycle_time_min=None, cycle_time=UNKNOWN,
@@ -776,6 +787,12 @@ def plan_vm(cam: Any) -> PlanVM:
                                 tool=_tool_text(_get(op, "tool"), by_number),
                                 features=", ".join(_get(op, "features", ()) or ()) or UNKNOWN,
                                 time=UNKNOWN if t is None else fmt(t / 60.0, 2) + " min"))
+    sheets = []
+    for i, s in enumerate(setups):
+        lines = [str(x) for x in _get(s, "sheet") or ()]
+        if lines:
+            sheets.append(SheetVM(setup=str(_get(s, "index", i + 1)), title=lines[0],
+                                  lines=tuple(x.strip() for x in lines[1:])))
     minutes = _get(cam, "cycle_time_min")
     if minutes is None and isinstance(_get(cam, "cycle_time_s"), (int, float)):
         minutes = _get(cam, "cycle_time_s") / 60.0
@@ -783,7 +800,8 @@ def plan_vm(cam: Any) -> PlanVM:
     if left:
         notes.append("Not machined by this plan (the cycle time and the quote leave them out): " + "; ".join(left))
     return PlanVM(rows=tuple(rows), cycle_time_min=None if minutes is None else float(minutes),
-                  cycle_time=UNKNOWN if minutes is None else fmt(minutes, 2) + " min", note=" ".join(notes))
+                  cycle_time=UNKNOWN if minutes is None else fmt(minutes, 2) + " min", note=" ".join(notes),
+                  sheets=tuple(sheets))
 
 
 def material_and_finish(result: DfmResult) -> tuple[str, str]:
