@@ -962,7 +962,10 @@ class Geometry:
         normal = gp_Dir(gp_Vec(d).Crossed(gp_Vec(xdir)))
         pln = gp_Pln(gp_Ax3(gp_Pnt(*origin), normal, xdir))
         sec = BRepAlgoAPI_Section(self.solid.shape, pln, False)
-        sec.ComputePCurveOn1(False)
+        # Curves on the solid's faces let the intersector bound each section edge's
+        # tolerance from them instead of projecting points back on a B-spline face (8 s of a
+        # tapped hole's 10): the same section edges, the same points.
+        sec.ComputePCurveOn1(True)
         sec.Approximation(False)
         sec.Build()
         out: list[tuple[float, float]] = []
