@@ -18,7 +18,8 @@ def add_parser(sub: Any) -> None:
         "gcode",
         help="write the micro-milling program (G-code) and its LinuxCNC tool table",
         description="Generate the milling program from the part's features, the tool catalogue and the "
-        "material table: PROGRAM.ngc (setup 1, tool from +Z, G54 = model origin), PROGRAM.setup2.ngc... for "
+        "material table: PROGRAM.ngc (setup 1: the axis chosen for the fewest setups and the shortest reach; "
+        "its header's setup sheet says how to hold the part and where G54 is), PROGRAM.setup2.ngc... for "
         "features reached from other axis directions, and PROGRAM.tbl (LinuxCNC tool table, mm). "
         "Tool-centre paths (no cutter compensation). Feeds and speeds cite their table rows in the header.",
         epilog=EXIT_CODES,

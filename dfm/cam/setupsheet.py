@@ -79,8 +79,8 @@ def sheet(program: Program, su: Setup) -> list[str]:
                    f"(model {_model(rows, 1, -1)}) at Y{_f(su.stock_min[1])}, its top at Z{_f(su.stock_max[2])}"
                    + top_note)
         if profiled and base > 1e-9:
-            nxt = ("; setup 2 takes it off" if n > 1 and tuple(program.setups[1].approach) == _neg(k1)
-                   else "; saw it off and face that side")
+            nxt = ("; it comes off before setup 2 (there: saw and face)" if n > 1
+                   and tuple(program.setups[1].approach) == _neg(k1) else "; saw it off and face that side")
             out.append(f"  after: the part stays on a {_f(base)} mm base of stock on its model {axis_name(_neg(k1))} "
                        f"side{nxt}")
         return out
