@@ -43,13 +43,13 @@ def _open_box(path):  # type: ignore[no-untyped-def]
 def forked(monkeypatch):  # type: ignore[no-untyped-def]
     """Every part's check in a child, however small."""
     monkeypatch.setattr(shape, "FORK_CHECK_MIN_FACES", 0)
-    monkeypatch.delenv("DFM_SERIAL_CHECK", raising=False)
+    monkeypatch.delenv("DFM_SERIAL", raising=False)
 
 
 def test_a_bad_solid_gives_the_same_error_checked_in_a_child(tmp_path, forked, monkeypatch):
     path = _open_box(tmp_path / "open.brep")
     in_child = api.analyze(path)
-    monkeypatch.setenv("DFM_SERIAL_CHECK", "1")
+    monkeypatch.setenv("DFM_SERIAL", "1")
     in_line = api.analyze(path)
     assert in_child.status == in_line.status == "error"
     assert in_child.error == in_line.error
@@ -61,7 +61,7 @@ def test_the_child_runs_and_its_verdict_and_volume_are_the_solids(forked):
 
     loaded = kernel.load(PLATE)
     checks = shape.SolidChecks(loaded.solids)
-    assert checks._pid  # noqa: SLF001 - the check went to a child
+    assert checks._job.forked  # noqa: SLF001 - the check went to a child
     got = checks.verdicts()
     fresh = kernel.load(PLATE)
     want = shape._verdicts(fresh.solids)  # noqa: SLF001
@@ -76,5 +76,5 @@ def test_a_child_that_dies_is_replaced_by_the_check_in_line(forked):
 
     loaded = kernel.load(PLATE)
     checks = shape.SolidChecks(loaded.solids)
-    os.kill(checks._pid, 9)  # noqa: SLF001
+    os.kill(checks._job._pid, 9)  # noqa: SLF001
     assert checks.verdicts() == shape._verdicts(loaded.solids)  # noqa: SLF001

@@ -18,20 +18,24 @@ def analyse_solid(solid) -> Analysis:  # type: ignore[no-untyped-def]
     an = Analysis(geo=geometry(solid))
     with timed("features.faces"):
         _ = an.geo.faces  # the face and edge records every analyser reads (computed once, here)
-    with timed("features.edges"):
-        _ = an.geo.edges
-    with timed("features.holes"):
-        holes.find_holes(an)
-    with timed("features.pockets"):
-        pockets.find_pockets(an)
-    with timed("features.threads"):
-        threads.find_threads(an)
-    with timed("features.access"):
-        access.assess(an)  # undercuts need the features; corners are judged against their approach
-    with timed("features.corners"):
-        corners.find_corners(an)
-    with timed("features.walls"):
-        walls.find_walls(an)
+    cast = walls.start_cast(an)  # the walls' rays, beside the other analysers where it can
+    try:
+        with timed("features.edges"):
+            _ = an.geo.edges
+        with timed("features.holes"):
+            holes.find_holes(an)
+        with timed("features.pockets"):
+            pockets.find_pockets(an)
+        with timed("features.threads"):
+            threads.find_threads(an)
+        with timed("features.access"):
+            access.assess(an)  # undercuts need the features; corners are judged against their approach
+        with timed("features.corners"):
+            corners.find_corners(an)
+        with timed("features.walls"):
+            walls.find_walls(an, cast)
+    finally:
+        cast.close()
     return an
 
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 import math
 
 from dfm.features.common import Analysis, add, clean, dot, mul, norm, parallel, sub, unit
+from dfm.kernel.shape import Beside
 from dfm.model import Feature, Vec3
 
 #: Walls up to this thickness are reported as features (the micro range of interest).
@@ -52,13 +53,32 @@ def _grid(area: float) -> int:
     return max(2, min(8, int(math.sqrt(max(area, 0.0)) / 0.5) + 1))
 
 
-def find_walls(an: Analysis) -> None:
-    """Add ``wall`` features and ``min_wall_thickness_mm`` to ``an``."""
-    pairs: dict[tuple[int, int], tuple[float, Vec3, Vec3]] = {}
-    _cast(an, pairs, PROBE_MM)
+#: Parts with at least this many faces cast their wall rays beside the other analysers.
+BESIDE_MIN_FACES = 300
+
+
+def start_cast(an: Analysis) -> Beside:
+    """Start the rays of :func:`find_walls` (they need only the face records).
+
+    On a part of :data:`BESIDE_MIN_FACES` faces or more they run in a forked child while
+    the other analysers run here (:class:`dfm.kernel.shape.Beside`: the same pairs as cast
+    here); on a smaller part they wait for :func:`find_walls`.
+    """
+    return Beside(_cast_pairs, an.geo, PROBE_MM, fork=len(an.geo.faces) >= BESIDE_MIN_FACES)
+
+
+def find_walls(an: Analysis, cast: Beside | None = None) -> None:
+    """Add ``wall`` features and ``min_wall_thickness_mm`` to ``an`` (``cast``: from :func:`start_cast`)."""
+    pairs: dict[tuple[int, int], tuple[float, Vec3, Vec3]] = (cast or start_cast(an)).result()
     if not pairs:  # nothing within the probe: measure the (thick) part all the same
-        _cast(an, pairs, 1e9)
+        _cast(an.geo, pairs, 1e9)
     _report(an, pairs, _bore_webs(an))
+
+
+def _cast_pairs(geo, max_dist: float) -> dict:  # type: ignore[no-untyped-def,type-arg]
+    pairs: dict = {}  # type: ignore[type-arg]
+    _cast(geo, pairs, max_dist)
+    return pairs
 
 
 def _is_fillet(f) -> bool:  # type: ignore[no-untyped-def]
@@ -83,8 +103,7 @@ def _opposite(fid: int, d: Vec3, hit):  # type: ignore[no-untyped-def]
     return w + 1e-7, gid, q
 
 
-def _cast(an: Analysis, pairs: dict, max_dist: float) -> None:  # type: ignore[type-arg]
-    geo = an.geo
+def _cast(geo, pairs: dict, max_dist: float) -> None:  # type: ignore[no-untyped-def,type-arg]
     samples = []  # (face id, u, v, point, grid, ray direction), in face then sample order
     for f in geo.faces.values():
         if f.area <= 1e-10 or _is_fillet(f):

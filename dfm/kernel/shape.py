@@ -11,7 +11,8 @@ import pickle
 import select
 import signal
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from OCP.Bnd import Bnd_Box
 from OCP.BRep import BRep_Tool
@@ -188,6 +189,117 @@ class Solid:
 FORK_CHECK_MIN_FACES = 300
 
 
+def can_fork() -> bool:
+    """True where :class:`Beside` may fork: Linux, the main thread, no other Python threads, not ``DFM_SERIAL=1``.
+
+    A GUI calling :func:`dfm.api.analyze` from a worker thread (the FreeCAD workbench without
+    its own interpreter) never forks: a fork copies only the calling thread.
+    """
+    return (hasattr(os, "fork") and os.environ.get("DFM_SERIAL", "") in ("", "0")
+            and (os.cpu_count() or 1) > 1
+            and threading.current_thread() is threading.main_thread() and threading.active_count() == 1)
+
+
+class Beside:
+    """``fn(*args)`` computed in a forked child while the caller goes on.
+
+    OCCT holds Python's lock while it works, so threads cannot overlap kernel work; a forked
+    child can: it runs the same code on the same data (a copy of this process), so it
+    returns what the call would have returned here, pickled through a pipe. Where
+    :func:`can_fork` says no, when ``fork`` is False, and whenever the child gives no
+    answer (it crashed, or could not start), the call runs in this process, so the caller
+    gets the same answer (or the same crash) as without the child.
+    """
+
+    def __init__(self, fn: Callable[..., Any], *args: Any, fork: bool = True) -> None:
+        self.fn, self.args = fn, args
+        self._pid = 0
+        self._fd = -1
+        self._chunks: list[bytes] = []
+        self._done = False
+        self._value: Any = None
+        if fork and can_fork():
+            self._fork()
+
+    @property
+    def forked(self) -> bool:
+        """True while a child computes the answer."""
+        return bool(self._pid)
+
+    def _fork(self) -> None:
+        r, w = os.pipe()
+        try:
+            pid = os.fork()
+        except OSError:
+            os.close(r)
+            os.close(w)
+            return
+        if pid == 0:  # the child: compute, send, leave without running any of the parent's cleanup
+            code = 1
+            try:
+                os.close(r)
+                with contextlib.suppress(Exception):
+                    ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+                data = memoryview(pickle.dumps(self.fn(*self.args), protocol=pickle.HIGHEST_PROTOCOL))
+                while data:
+                    data = data[os.write(w, data):]
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(w)
+        self._pid, self._fd = pid, r
+
+    def _read(self, block: bool) -> bool:
+        """Read what the child sent; True once it closed the pipe."""
+        while True:
+            if not block and not select.select([self._fd], [], [], 0)[0]:
+                return False
+            chunk = os.read(self._fd, 1 << 20)
+            if not chunk:
+                return True
+            self._chunks.append(chunk)
+
+    def ready(self) -> bool:
+        """True when the answer is known now (never waits)."""
+        if not self._done and self._pid and self._read(block=False):
+            self._finish()
+        return self._done
+
+    def result(self) -> Any:
+        """The answer (waits for the child; computes it here when there is none)."""
+        if not self._done:
+            if self._pid:
+                self._read(block=True)
+            self._finish()
+        return self._value
+
+    def _finish(self) -> None:
+        ok = False
+        if self._pid:
+            os.close(self._fd)
+            _, status = os.waitpid(self._pid, 0)
+            self._pid, self._fd = 0, -1
+            if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0:
+                with contextlib.suppress(Exception):
+                    self._value = pickle.loads(b"".join(self._chunks))
+                    ok = True
+            self._chunks = []
+        if not ok:  # no child, or it died: here (a crash then is this process's, as before)
+            self._value = self.fn(*self.args)
+        self._done = True
+
+    def close(self) -> None:
+        """Stop a child still running (the caller gave up) and reap it."""
+        if self._pid:
+            with contextlib.suppress(OSError):
+                os.kill(self._pid, signal.SIGKILL)
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+            with contextlib.suppress(OSError):
+                os.waitpid(self._pid, 0)
+            self._pid, self._fd = 0, -1
+
+
 @dataclasses.dataclass(frozen=True)
 class Verdict:
     """What :meth:`Solid.check` and :meth:`Solid.free_edges` said of one solid.
@@ -216,105 +328,36 @@ def _verdicts(solids: Sequence[Solid]) -> list[Verdict]:
 
 
 class SolidChecks:
-    """The validity verdicts of a file's solids, computed beside the analysis.
+    """The validity verdicts of a file's solids, computed beside the analysis (#18).
 
     BRepCheck takes about a quarter of a millisecond per face, as long as the rest of the
-    analysis on a large part, and holds Python's lock while it runs; so on Linux, from the
-    main thread of a process with no other Python threads, the check runs in a forked child
-    (the same code on the same shape in a copy of this process: the same verdict) while the
-    caller analyses, and :meth:`verdicts` collects it. Anywhere else (a GUI's worker thread,
-    a small part, ``DFM_SERIAL_CHECK=1``), and whenever the child gives no verdict (it
-    crashed or could not start), the check runs here, as before.
+    analysis on a large part: with 300 faces or more the check runs :class:`Beside` the
+    analysis (the same verdict), and :meth:`verdicts` collects it. Otherwise (a small part,
+    no fork) it runs here and now, before any analyser sees the solids, as before.
     """
 
     def __init__(self, solids: Sequence[Solid]) -> None:
         self.solids = list(solids)
-        self._pid = 0
-        self._fd = -1
-        self._chunks: list[bytes] = []
-        self._done: list[Verdict] | None = None
-        if self._should_fork():
-            self._fork()
-        if not self._pid:
-            self._done = _verdicts(self.solids)  # here and now, before any analyser sees the solids
-
-    def _should_fork(self) -> bool:
-        return (hasattr(os, "fork") and os.environ.get("DFM_SERIAL_CHECK", "") in ("", "0")
-                and (os.cpu_count() or 1) > 1
-                and threading.current_thread() is threading.main_thread() and threading.active_count() == 1
-                and sum(s.face_count for s in self.solids) >= FORK_CHECK_MIN_FACES)
-
-    def _fork(self) -> None:
-        r, w = os.pipe()
-        try:
-            pid = os.fork()
-        except OSError:
-            os.close(r)
-            os.close(w)
-            return
-        if pid == 0:  # the child: check, send the verdicts, leave without any cleanup of the parent's
-            code = 1
-            try:
-                os.close(r)
-                with contextlib.suppress(Exception):
-                    ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
-                data = memoryview(pickle.dumps(_verdicts(self.solids)))
-                while data:
-                    data = data[os.write(w, data):]
-                code = 0
-            finally:
-                os._exit(code)
-        os.close(w)
-        self._pid, self._fd = pid, r
-
-    def _read(self, block: bool) -> bool:
-        """Read what the child sent; True once it closed the pipe."""
-        while True:
-            if not block and not select.select([self._fd], [], [], 0)[0]:
-                return False
-            chunk = os.read(self._fd, 1 << 16)
-            if not chunk:
-                return True
-            self._chunks.append(chunk)
+        big = sum(s.face_count for s in self.solids) >= FORK_CHECK_MIN_FACES
+        self._job = Beside(_verdicts, self.solids, fork=big)
+        if not self._job.forked:
+            self._job.result()
+        self._kept = False
 
     def ready(self) -> list[Verdict] | None:
         """The verdicts if they are known now (never waits), else None."""
-        if self._done is None and self._pid and self._read(block=False):
-            self._finish()
-        return self._done
+        return self.verdicts() if self._job.ready() else None
 
     def verdicts(self) -> list[Verdict]:
         """The verdicts of the solids in order, up to and including the first bad one (waits for them)."""
-        if self._done is None:
-            self._read(block=True)
-            self._finish()
-        assert self._done is not None
-        return self._done
-
-    def _finish(self) -> None:
-        os.close(self._fd)
-        _, status = os.waitpid(self._pid, 0)
-        self._pid, self._fd = 0, -1
-        got: list[Verdict] | None = None
-        if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0:
-            with contextlib.suppress(Exception):
-                got = pickle.loads(b"".join(self._chunks))
-        self._chunks = []
-        if got is None:  # the child died: check here (a crash then is this process's, as before)
-            got = _verdicts(self.solids)
-        else:
+        got: list[Verdict] = self._job.result()
+        if not self._kept:
+            self._kept = True
             for s, v in zip(self.solids, got, strict=False):
                 if v.volume is not None:
                     s.__dict__.setdefault("volume", v.volume)  # the same computation: keep it
-        self._done = got
+        return got
 
     def close(self) -> None:
-        """Stop a child still running (the caller gave up) and reap it."""
-        if self._pid:
-            with contextlib.suppress(OSError):
-                os.kill(self._pid, signal.SIGKILL)
-            with contextlib.suppress(OSError):
-                os.close(self._fd)
-            with contextlib.suppress(OSError):
-                os.waitpid(self._pid, 0)
-            self._pid, self._fd = 0, -1
+        """Stop a child still running and reap it."""
+        self._job.close()
