@@ -174,7 +174,8 @@ class Geometry:
         BRepBndLib.AddOptimal_s(face, box, False, False)
         x0, y0, z0, x1, y1, z1 = box.Get()
         bbox = ((x0, y0, z0), (x1, y1, z1))
-        umin, umax, vmin, vmax = BRepTools.UVBounds_s(face)
+        umin, umax, vmin, vmax = bounds = BRepTools.UVBounds_s(face)
+        self.__dict__.setdefault("_uv_bounds", {})[fid] = bounds  # what uv_bounds would compute
         reversed_ = face.Orientation() == TopAbs_REVERSED
         info: dict = {"id": fid, "kind": kind, "area": area, "centroid": centroid, "bbox": bbox}
         if kind == "plane":
@@ -294,10 +295,18 @@ class Geometry:
         if self.solid.edge_reversed_in(eid, f1):
             tan.Reverse()
         normals = []
+        # A plane's normal from _point_normal is D1U x D1V, the same at every (u, v): keep
+        # the first one and skip the pcurve (most edges of a machined part join two planes).
+        planar: dict[int, Vec3] = self.__dict__.setdefault("_plane_normal", {})
         for fid in (f1, f2):
-            c2d = BRepAdaptor_Curve2d(edge, self.solid.face(fid))
-            uv = c2d.Value(t)
-            normals.append(self._point_normal(fid, uv.X(), uv.Y())[1])
+            n = planar.get(fid)
+            if n is None:
+                c2d = BRepAdaptor_Curve2d(edge, self.solid.face(fid))
+                uv = c2d.Value(t)
+                n = self._point_normal(fid, uv.X(), uv.Y())[1]
+                if self.faces[fid].kind == "plane":
+                    planar[fid] = n
+            normals.append(n)
         n1, n2 = normals
         d1 = (n1[1] * tan.Z() - n1[2] * tan.Y(), n1[2] * tan.X() - n1[0] * tan.Z(), n1[0] * tan.Y() - n1[1] * tan.X())
         s = _dot(n2, d1)
