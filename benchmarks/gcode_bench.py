@@ -47,10 +47,9 @@ def parts(given: list[str]) -> list[Path]:
 def main() -> None:
     from dfm import api, kernel
     from dfm.cam import data
-    from dfm.cam.gcode import KernelSetupPart, guarded, render, section_fn
-    from dfm.cam.program import StockSpec, plan
+    from dfm.cam.gcode import planned, render
+    from dfm.cam.program import StockSpec
     from dfm.cam.tools import from_tooling
-    from dfm.kernel import sampling
 
     tools, given = _args()
     t0 = time.perf_counter()
@@ -72,17 +71,13 @@ def main() -> None:
         cat = data.load_catalogue(tools)
         solid = loaded.solids[0]
         body = result.bodies[0]
-        lo, hi = solid.bbox
-        # as dfm.cam.gcode.generate: the part seen from +Z is shared by the planner and the guard
-        top = KernelSetupPart(solid, (0.0, 0.0, 1.0), body.features)
-        prog = plan(body.features, part=path.name, bbox_min=lo, bbox_max=hi, levels=sampling.up_levels(solid),
-                    section=section_fn(solid), material=data.load_material("6061-T6"), settings=settings,
-                    catalogue=cat, stock=StockSpec(margin=settings["stock_margin_mm"]),
-                    chosen=from_tooling(body.tools, cat), shadow=top.shadow)
-        t_gen = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        prog, ver = guarded(prog, solid, body.features, top)
-        t_guard = time.perf_counter() - t0
+        # as dfm.cam.gcode.generate: setups chosen, planned on the exact part and guarded
+        prog, ver = planned(solid, body.features, part=path.name, material=data.load_material("6061-T6"),
+                            settings=settings, catalogue=cat, stock=StockSpec(margin=settings["stock_margin_mm"]),
+                            chosen=from_tooling(body.tools, cat))
+        t_plan_guard = time.perf_counter() - t0
+        t_guard = ver.seconds
+        t_gen = t_plan_guard - t_guard
         t0 = time.perf_counter()
         gen = render(prog, "linuxcnc", ver)
         t_gen += time.perf_counter() - t0

@@ -319,6 +319,34 @@ def choose_setups(solid: Any, features: Sequence[Any], catalogue: Sequence[Any])
     return orient.choose(features, bbox_min=lo, bbox_max=hi, faces=faces, profile_reaches=reaches)
 
 
+def planned(solid: Any, features: Sequence[Any], *, part: str, material: Any, settings: Any,
+            catalogue: Sequence[Any], stock: StockSpec, chosen: Mapping[tuple[str, str], Any] | None = None,
+            meta: Mapping[str, Any] | None = None, unreachable: Sequence[tuple[str, str]] = ()
+            ) -> tuple[Program, Any]:
+    """Choose the setups, plan them on the exact part and guard the program: (program, verification).
+
+    Setup 1's part (the solid turned so that its approach is +Z, exactly) gives the planner
+    its sections, levels and shadows and the guard the same; the features are the ones the
+    choice returns (through features it flipped included), for the planner and the guard alike.
+    """
+    from dataclasses import replace
+
+    from dfm.kernel import sampling
+
+    choice = choose_setups(solid, features, catalogue)
+    top = KernelSetupPart(solid, choice.order[0], choice.features)
+    levels = sampling.flat_levels(top.placed) if choice.order[0] != (0.0, 0.0, 1.0) else sampling.up_levels(solid)
+    lo, hi = solid.bbox
+    info = {**dict(meta or {}), "choice": choice.reasons, "part_box": (tuple(lo), tuple(hi)),
+            "stock_margin_mm": stock.margin}
+    prog = plan(choice.features, part=part, bbox_min=lo, bbox_max=hi, levels=levels, section=section_fn(top.placed),
+                material=material, settings=settings, catalogue=catalogue, stock=stock, chosen=chosen, meta=info,
+                shadow=top.shadow, order=choice.order)
+    if unreachable:
+        prog = replace(prog, unreachable=prog.unreachable + tuple(unreachable))
+    return guarded(prog, solid, choice.features, top)
+
+
 def generate(path: str | Path, *, post: str = "linuxcnc", material: str | None = None,
              stock: StockSpec | None = None, machine: str | None = None, settings_file: str | Path | None = None,
              overrides: Mapping[str, str] | None = None, tools: str | Path | None = None,
@@ -335,7 +363,6 @@ def generate(path: str | Path, *, post: str = "linuxcnc", material: str | None =
     from dataclasses import replace
 
     from dfm import __version__, api
-    from dfm.kernel import sampling
 
     get_post(post)  # fail early on an unknown post
     if machine is None and options is not None:
@@ -350,24 +377,13 @@ def generate(path: str | Path, *, post: str = "linuxcnc", material: str | None =
         raise DfmError(result.error.message if result.error else f"{path}: cannot be analysed")
     body = result.bodies[0]
     _loaded, solid = part_geometry(path)
-    chosen = from_tooling(body.tools, catalogue)
-    levels = sampling.up_levels(solid)
-    lo, hi = solid.bbox
     stock = stock or StockSpec(margin=settings["stock_margin_mm"])
     others = tuple((f"body {b.index}" + (f" ({b.name})" if b.name else ""),
                     "not machined: dfm writes the program of a file's first body only; put each body in a file "
                     "of its own") for b in result.bodies[1:])
-    choice = choose_setups(solid, body.features, catalogue)
-    top = KernelSetupPart(solid, choice.order[0], choice.features)
-    levels = sampling.flat_levels(top.placed) if choice.order[0] != (0.0, 0.0, 1.0) else levels
-    meta = {"dfm_version": __version__, "generated_at": timestamp, "choice": choice.reasons,
-            "part_box": (tuple(lo), tuple(hi)), "stock_margin_mm": stock.margin}
-    prog = plan(choice.features, part=Path(path).name, bbox_min=lo, bbox_max=hi, levels=levels,
-                section=section_fn(top.placed), material=mat, settings=settings, catalogue=catalogue, stock=stock,
-                chosen=chosen, meta=meta, shadow=top.shadow, order=choice.order)
-    if others:
-        prog = replace(prog, unreachable=prog.unreachable + others)
-    prog, ver = guarded(prog, solid, choice.features, top)
+    prog, ver = planned(solid, body.features, part=Path(path).name, material=mat, settings=settings,
+                        catalogue=catalogue, stock=stock, chosen=from_tooling(body.tools, catalogue),
+                        meta={"dfm_version": __version__, "generated_at": timestamp}, unreachable=others)
     gen = render(prog, post, ver)
     if "cam" in getattr(type(result), "__dataclass_fields__", {}):
         result = replace(result, cam=gen.summary())
