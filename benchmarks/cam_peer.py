@@ -273,8 +273,11 @@ def compare(name: str, workdir: Path, grid_mm: float = 0.005, peers: bool = True
         ops = [op for op in su.operations if f.id in op.features
                and op.kind in (f.kind, "finish-wall", "finish-wall rest")]
         rough = next((op for op in ops if op.kind == f.kind), None)
-        if rough is None:
-            continue
+        refused = [why for fid, why in su.unmachined if fid == f.id or fid.startswith(f"{f.id} ")]
+        if rough is None or refused:
+            print(f"{name} {f.id}: not machined by dfm: {'; '.join(refused) or 'no roughing operation'}")
+            if rough is None:
+                continue
         cd = rough.cutting
         d = rough.tool.cutter.diameter_mm
         row = Row(name, f.id, rough.tool.cutter.id, d, cd.rpm, min(cd.feed_mm_min, prog.settings["max_feed_mm_min"]),

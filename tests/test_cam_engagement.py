@@ -56,16 +56,38 @@ def _engagement(s: sim.Simulation, p: tuple[float, float, float], q: tuple[float
     return float(min(r - lat[material].min(), r + lat[material].max()))
 
 
+def _walk(s: sim.Simulation, op, z_floor: float, check) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    """Run ``op`` over ``s``; before each straight cut, ``check(move, ae)``; returns (moves checked, deep ones)."""
+    r = op.tool.radius
+    pos = None
+    checked = deep = 0
+    for st in op.steps:
+        if isinstance(st, Feed) and pos is not None and st.role == "cut" and math.dist(pos[:2], (st.x, st.y)) > 1e-6:
+            ae = _engagement(s, pos, (st.x, st.y, st.z), r, z_floor)
+            checked += 1
+            deep += ae > 0.02 + 0.006
+            check(st, ae)
+        if isinstance(st, Feed | Arc | Rapid):
+            s.run(sim.moves_from_steps([st], {op.tool.number: r}, start=pos, spindle=True, tool=r))
+            pos = (st.x, st.y, st.z)
+    return checked, deep
+
+
 @pytest.mark.parametrize("corner,w,h", [(0.25, 4.0, 3.0), (0.3, 3.6, 2.8), (0.22, 5.0, 2.4)])
 def test_finish_rest_pass_is_fed_for_what_it_meets(tmp_path, corner, w, h):
+    """The roughing tool finishes the walls at the thinned feed meeting only the allowance; the
+    smaller tool then cuts only the corners it left, every move at the full-engagement feed."""
     depth = 1.2
     path = export_step(_pocket(w, h, depth, corner), tmp_path / "rest.step", name="rest")
     gen, _ = generate(path)
     setup = gen.program.setups[0]
     rough = next(op for op in setup.operations if op.name.endswith(" rough") and op.kind != "profile")
     fin = next(op for op in setup.operations if op.name == rough.name.replace(" rough", " finish"))
-    assert fin.kind == "finish-wall rest", [op.name for op in setup.operations]
-    assert any("rest material" in n for n in fin.notes)
+    rest = next(op for op in setup.operations if op.name == rough.name.replace(" rough", " rest"))
+    assert fin.kind == "finish-wall" and fin.tool == rough.tool, [op.name for op in setup.operations]
+    assert rest.kind == "finish-wall rest" and rest.tool.radius < rough.tool.radius
+    assert any("rest machining" in n for n in rest.notes)
+    assert rest.cutting.ae_mm == pytest.approx(rest.tool.cutter.diameter_mm)  # fed for full engagement
     top = 2.5 + depth
     grid = sim.Grid(-w / 2 - 0.3719, -h / 2 - 0.2913, 0.002, math.ceil((w + 0.6) / 0.002), math.ceil((h + 0.6) / 0.002))
     s = sim.new_simulation(grid, (-w / 2 - 3, -h / 2 - 3, 0.0), (w / 2 + 3, h / 2 + 3, top),
@@ -73,21 +95,24 @@ def test_finish_rest_pass_is_fed_for_what_it_meets(tmp_path, corner, w, h):
     s.run(sim.moves_from_steps(rough.steps, {rough.tool.number: rough.tool.radius}, spindle=True,
                                tool=rough.tool.radius))
     allow = fin.cutting.ae_mm
-    thin_feed = max(st.feed for st in fin.steps if isinstance(st, Feed) and st.role == "cut" and st.feed)
-    r = fin.tool.radius
-    pos = None
-    checked = fast = slow = 0
-    for st in fin.steps:
-        if isinstance(st, Feed) and pos is not None and st.role == "cut" and math.dist(pos[:2], (st.x, st.y)) > 1e-6:
-            ae = _engagement(s, pos, (st.x, st.y, st.z), r, 2.5)
-            checked += 1
-            if st.feed is not None and st.feed >= thin_feed - 1e-6:
-                fast += 1
-                assert ae <= allow + 0.006, (pos, st, ae)  # 3 cells of the 2 um grid
-            elif ae > allow + 0.006:
-                slow += 1
-        if isinstance(st, Feed | Arc | Rapid):
-            mv = sim.moves_from_steps([st], {fin.tool.number: r}, start=pos, spindle=True, tool=r)
-            s.run(mv)
-            pos = (st.x, st.y, st.z)
-    assert checked and fast and slow  # both kinds of moves were there and measured
+
+    def thin(st: Feed, ae: float) -> None:
+        assert ae <= allow + 0.006, (st, ae)  # 3 cells of the 2 um grid
+
+    checked, _ = _walk(s, fin, 2.5, thin)
+    assert checked
+    feed = rest.cutting.feed_mm_min
+
+    def full(st: Feed, ae: float) -> None:
+        assert st.feed == pytest.approx(feed), (st, ae)
+
+    checked, deep = _walk(s, rest, 2.5, full)
+    assert checked and deep  # the rest pass does meet what the roughing tool left
+    # the corners are cut: nothing stands above the floor 3 cells inside what the smaller tool
+    # reaches (the pocket with its corners rounded to the larger of its radius and theirs)
+    cx, cy = np.meshgrid(grid.xs, grid.ys)
+    rr = max(rest.tool.radius, corner)
+    ix, iy = np.clip(np.abs(cx) - (w / 2 - rr), 0, None), np.clip(np.abs(cy) - (h / 2 - rr), 0, None)
+    reach = (np.abs(cx) <= w / 2 - 0.006) & (np.abs(cy) <= h / 2 - 0.006) & (np.hypot(ix, iy) <= rr - 0.006)
+    left = np.where(reach & (s.height > 2.5 + 1e-3))
+    assert not left[0].size, [(float(cx[j, i]), float(cy[j, i])) for j, i in zip(*left, strict=True)][:5]

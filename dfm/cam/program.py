@@ -609,19 +609,68 @@ def _mill_region(fid: str, kind: str, outer: Loop, holes: list[Loop], z_top: flo
     tr = ctx.tool(rough)
     ops.append(_op(f"{fid} rough", kind, (fid,), tr, cd, steps, safe_z, s, tuple(rnotes)))
     tf = ctx.tool(finish)
+    if finish.id != rough.id:
+        split = _rest_split(fid, outer, holes, tr, tf, z_top, z_floor, ctx, safe_z, allow, grow, tuple(notes),
+                            grow_notes)
+        if split is not None:
+            return ops + split
     walls = strategies.classify(strategies.offset(outer, holes, -tf.radius + grow))
     if not walls:
         raise CamError(f"the region is too narrow for the finishing tool Ø{finish.diameter_mm:g}")
-    cdf = feedmod.cutting_data(finish, ctx.material, s, ae_mm=allow + max(grow, 0.0))
-    # the lead-in stays in what roughing cleared: allowance measured from the offset wall
-    steps = strategies.finish_walls(walls, z_top=z_top, z_floor=z_floor, ap=s["ap_over_d"] * finish.diameter_mm,
-                                    allowance=allow + grow, retract_z=z_top + s["retract_mm"])
     kind_f = "finish-wall" if finish.id == rough.id else "finish-wall rest"
+    # a finish of the whole wall with a smaller tool meets rest material: stepped down like roughing
+    ap_f = (strategies.finish_ap(finish.diameter_mm, z_top - z_floor) if kind_f == "finish-wall"
+            else s["ap_over_d"] * finish.diameter_mm)
+    cdf = feedmod.cutting_data(finish, ctx.material, s, ae_mm=allow + max(grow, 0.0), ap_mm=ap_f)
+    # the lead-in stays in what roughing cleared: allowance measured from the offset wall
+    steps = strategies.finish_walls(walls, z_top=z_top, z_floor=z_floor, ap=ap_f,
+                                    allowance=allow + grow, retract_z=z_top + s["retract_mm"])
     op = _op(f"{fid} finish", kind_f, (fid,), tf, cdf, steps, safe_z, s, tuple(notes) + grow_notes)
     if kind_f == "finish-wall rest":
         op = _rest_feeds(op, outer, holes, tr.radius + allow, tf.radius - grow, ctx)
     ops.append(replace(op, into_part_mm=max(grow, 0.0)))
     return ops
+
+
+def _rest_split(fid: str, outer: Loop, holes: list[Loop], tr: Tool, tf: Tool, z_top: float, z_floor: float,
+                ctx: _Ctx, safe_z: float, allow: float, grow: float, notes: tuple[str, ...],
+                grow_notes: tuple[str, ...]) -> list[Operation] | None:
+    """The roughing tool finishes every wall it reaches; the smaller tool cuts only the corners it left.
+
+    The roughing tool's finish runs on its own tool-centre loops (``grow`` out, passes of
+    :func:`dfm.cam.strategies.finish_ap`); the smaller tool then follows its loops only where
+    its disc is outside every disc the larger one swept (:class:`dfm.cam.strategies.RestMaterial`),
+    stepped like roughing (``ap_over_d``) at the full-engagement feed (ae = D), since there it
+    may meet rest material across its whole width. None when a loop of the smaller tool meets
+    rest material all round (the caller finishes the whole wall with the smaller tool).
+    """
+    s = ctx.settings
+    retract = z_top + s["retract_mm"]
+    big = strategies.classify(strategies.offset(outer, holes, -tr.radius + grow))
+    small = strategies.classify(strategies.offset(outer, holes, -tf.radius + grow))
+    if not big or not small:
+        return None
+    rest = strategies.RestMaterial(big, tr.radius, tf.radius)
+    ap_r = s["ap_over_d"] * tf.cutter.diameter_mm
+    try:
+        rest_steps = strategies.finish_rest(small, rest, z_top=z_top, z_floor=z_floor, ap=ap_r, retract_z=retract)
+    except CamError:
+        return None
+    ap_f = strategies.finish_ap(tr.cutter.diameter_mm, z_top - z_floor)
+    cdf = feedmod.cutting_data(tr.cutter, ctx.material, s, ae_mm=allow + max(grow, 0.0), ap_mm=ap_f)
+    steps = strategies.finish_walls(big, z_top=z_top, z_floor=z_floor, ap=ap_f, allowance=allow + grow,
+                                    retract_z=retract)
+    fnote = (f"walls finished by the roughing tool {tr.cutter.id} (passes of at most {strategies.FINISH_AP_OVER_D:g} "
+             f"x D: it takes only the allowance); the corners it cannot reach by {tf.cutter.id} ({fid} rest)",)
+    out = [replace(_op(f"{fid} finish", "finish-wall", (fid,), tr, cdf, steps, safe_z, s, grow_notes + fnote),
+                   into_part_mm=max(grow, 0.0))]
+    if rest_steps:
+        cdr = feedmod.cutting_data(tf.cutter, ctx.material, s, ae_mm=tf.cutter.diameter_mm, ap_mm=ap_r)
+        rnote = ("rest machining: only where the tool meets what the roughing tool left (corners), at the "
+                 "full-engagement feed (ae = D, no chip thinning), from a finished wall",)
+        out.append(replace(_op(f"{fid} rest", "finish-wall rest", (fid,), tf, cdr, rest_steps, safe_z, s,
+                               notes + grow_notes + rnote), into_part_mm=max(grow, 0.0)))
+    return out
 
 
 def _rest_feeds(op: Operation, outer: Loop, holes: list[Loop], reach: float, off: float, ctx: _Ctx) -> Operation:

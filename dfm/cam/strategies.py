@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 
@@ -324,6 +325,10 @@ def clear_region(outer: Sequence[Seg], holes: Sequence[Sequence[Seg]], *, z_top:
     region, and retracts only when it would cross an island or the region's outside. The
     last depth is the floor itself (``floor_allowance`` is left only on the roughing depths
     above it). Rings of a few µm are not cut as loops (:func:`_without_specks`).
+
+    The outermost ring spirals down (:func:`_spiral_ring`): its ramp into a depth is its cut
+    at that depth, and the wedge a ramp leaves under it is what the next depth's ramp takes
+    (never more than ``ap`` at any point); only the floor gets the flat lap after its ramp.
     """
     rs = rings(outer, holes, tool_radius + allowance, stepover)
     if not rs:
@@ -337,31 +342,55 @@ def clear_region(outer: Sequence[Seg], holes: Sequence[Sequence[Seg]], *, z_top:
     pos: tuple[float, float, float] | None = None
     z_prev = z_top
     probe = max(min(0.01, tool_radius / 4), 1e-3)
+    slope = math.tan(math.radians(ramp_angle_deg))
+    # outermost loops whose last ramp ended without the flat lap: (the loop from that end, wedge height)
+    spiral: dict[int, tuple[Loop, float]] = {}
     for z in levels:
-        for loops in rs:
-            for loop in loops:
-                if pos is not None:
+        last = z == levels[-1]
+        for k, loops in enumerate(rs):
+            for i, loop in enumerate(loops):
+                wedge = 0.0
+                if k == 0 and i in spiral:
+                    loop, wedge = spiral.pop(i)
+                elif pos is not None:
                     loop = start_nearest(loop, (pos[0], pos[1]))
                 start = loop[0].a
                 same_level = pos is not None and abs(pos[2] - z) < 1e-12
-                if pos is not None and same_level and region.segment_inside((pos[0], pos[1]), start, probe,
-                                                                            on_edge=2e-4):
-                    out.append(Feed(start[0], start[1], z, "link"))
+                # (never over a wedge: a flat cut there would take it and the depth at once)
+                via = (_via(region, (pos[0], pos[1]), start, rs, probe)
+                       if pos is not None and same_level and wedge == 0.0 else None)
+                if via is not None:
+                    out.extend(Feed(w[0], w[1], z, "link") for w in via)
                     if loop_length(loop) > 0.0:
                         out.extend(_moves(loop, z))
                 elif loop_length(loop) <= 0.0:
                     raise CamError(f"a spot of the region at X{start[0]:.4f} Y{start[1]:.4f} is left that a "
                                    f"Ø{2 * tool_radius:g} mm tool reaches only by a plunge")
                 else:
-                    if (pos is not None and abs(pos[2] - z_prev) < 1e-12
-                            and region.segment_inside((pos[0], pos[1]), start, probe, on_edge=2e-4)):
+                    via = (_via(region, (pos[0], pos[1]), start, rs, probe)
+                           if pos is not None and abs(pos[2] - z_prev) < 1e-12 else None)
+                    if via is not None:
                         # stay down: the level above is cleared all over the region; link across it
-                        out.append(Feed(start[0], start[1], z_prev, "link"))
+                        out.extend(Feed(w[0], w[1], z_prev, "link") for w in via)
                     else:
                         if pos is not None:
                             out.append(Rapid(pos[0], pos[1], retract_z))
                         out.append(Rapid(start[0], start[1], retract_z))
-                        out.append(Feed(start[0], start[1], z_prev, "descend"))
+                        if wedge > 0.0:
+                            # from above: down onto the wedge's top and along the last lap's slope again
+                            out.append(Feed(start[0], start[1], z_prev + wedge, "descend"))
+                            out.extend(_moves(loop, z_prev, "ramp", z_prev + wedge))
+                        else:
+                            out.append(Feed(start[0], start[1], z_prev, "descend"))
+                    if k == 0:
+                        steps, end_loop, wedge = _spiral_ring(loop, z_prev, z, slope, last)
+                        out.extend(steps)
+                        if not last:
+                            spiral[i] = (end_loop, wedge)
+                        loop = end_loop
+                        end = loop[0].a if not last else loop[-1].b
+                        pos = (end[0], end[1], z)
+                        continue
                     ramp, rest = ramp_on_loop(loop, z_prev, z, ramp_angle_deg)
                     out.extend(ramp)
                     out.extend(_moves(rest, z))
@@ -372,6 +401,56 @@ def clear_region(outer: Sequence[Seg], holes: Sequence[Sequence[Seg]], *, z_top:
     if pos is not None:
         out.append(Rapid(pos[0], pos[1], retract_z))
     return out
+
+
+def _via(region: Region, p: Pt, q: Pt, rs: Sequence[Sequence[Loop]], probe: float) -> list[Pt] | None:
+    """A link from ``p`` to ``q`` inside ``region``: straight, else through one point of a ring; None if neither.
+
+    The points tried are the rings' own (every ring lies in the region, and a level's rings
+    clear it), the shortest detours first.
+    """
+    if region.segment_inside(p, q, probe, on_edge=2e-4):
+        return [q]
+    cands: set[Pt] = set()
+    for loops in rs:
+        for lp in loops:
+            for sg in lp:
+                n = max(1, math.ceil(sg.length / 0.25))
+                cands.update(sg.point(k / n) for k in range(n))
+    ranked = sorted(cands, key=lambda w: math.dist(p, w) + math.dist(w, q))
+    for w in ranked[:400]:
+        if region.segment_inside(p, w, probe, on_edge=2e-4) and region.segment_inside(w, q, probe, on_edge=2e-4):
+            return [w, q]
+    return None
+
+
+def _spiral_ring(loop: Loop, z_from: float, z_to: float, slope: float, flat: bool) -> tuple[list[Step], Loop, float]:
+    """An outermost ring's descent from ``z_from`` to ``z_to``: its ramp is its cut at that depth.
+
+    The ramp runs along the loop at ``slope`` (tan of the ramp angle), or over exactly one lap
+    when a lap is longer than that ramp. What it leaves above ``z_to`` under the loop is a
+    wedge, at most one lap's drop high; the next depth's ramp, starting where this one ended,
+    takes the wedge with its own drop, no more than one depth at any point. With ``flat``
+    (the floor) the ramp is the shortest at that slope and the whole loop is cut at ``z_to``
+    after it, the wedge with it.
+
+    Returns:
+        (steps, the loop restarted where the tool is, the wedge's height there: 0 after ``flat``).
+    """
+    length = loop_length(loop)
+    drop = z_from - z_to
+    if flat:
+        steps, rest = ramp_on_loop(loop, z_from, z_to, math.degrees(math.atan(slope)))
+        steps.extend(_moves(rest, z_to))
+        return steps, rest, 0.0
+    if slope * length >= drop - 1e-12:
+        steps = _moves(loop, z_to, "ramp", z_from)
+        rest: Loop = tuple(loop)
+        wedge = drop
+    else:
+        steps, rest = ramp_on_loop(loop, z_from, z_to, math.degrees(math.atan(slope)))
+        wedge = slope * length
+    return steps, rest, wedge
 
 
 def finish_walls(walls: Sequence[Loop], *, z_top: float, z_floor: float, ap: float, allowance: float,
@@ -403,6 +482,171 @@ def finish_walls(walls: Sequence[Loop], *, z_top: float, z_floor: float, ap: flo
             out.extend(_moves(loop, z))
             out.append(Feed(q[0], q[1], z, "lead"))
         out.append(Rapid(q[0], q[1], retract_z))
+    return out
+
+
+#: Depth of a wall-finishing pass as a share of the finishing tool's diameter. A finishing pass
+#: takes only the finishing allowance radially (finish_allowance_mm, 20 um against the 0.4 D
+#: of roughing), so its cutting force is a small share of a roughing pass's and it is not
+#: stepped down like roughing (ap_over_d); one diameter per pass still keeps the tool's
+#: deflection under that lighter load from tapering a deep wall. A shop setting in all but
+#: name: no source gives a micro finishing depth.
+FINISH_AP_OVER_D = 1.0
+
+
+def finish_ap(diameter: float, depth: float) -> float:
+    """Depth per wall-finishing pass of a tool of ``diameter`` on a wall ``depth`` high (equal passes)."""
+    step = FINISH_AP_OVER_D * diameter
+    if depth <= step + 1e-9:
+        return max(depth, 1e-6)
+    return depth / math.ceil(depth / step - 1e-9)
+
+
+def _loop_samples(loop: Loop, spacing: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Points along ``loop`` about every ``spacing`` mm: (arc length, x, y), the start once."""
+    ss: list[np.ndarray] = []
+    xs: list[np.ndarray] = []
+    ys: list[np.ndarray] = []
+    acc = 0.0
+    for sg in loop:
+        length = sg.length
+        if length <= 0.0:
+            continue
+        n = max(1, math.ceil(length / spacing))
+        t = np.arange(n, dtype=float) / n
+        if sg.c is None:
+            px, py = sg.a[0] + (sg.b[0] - sg.a[0]) * t, sg.a[1] + (sg.b[1] - sg.a[1]) * t
+        else:
+            rad = math.dist(sg.a, sg.c)
+            ang = math.atan2(sg.a[1] - sg.c[1], sg.a[0] - sg.c[0]) + sg.sweep * t
+            px, py = sg.c[0] + rad * np.cos(ang), sg.c[1] + rad * np.sin(ang)
+        ss.append(acc + t * length)
+        xs.append(px)
+        ys.append(py)
+        acc += length
+    if not ss:
+        return np.zeros(0), np.zeros(0), np.zeros(0)
+    return np.concatenate(ss), np.concatenate(xs), np.concatenate(ys)
+
+
+def _piece(loop: Loop, s0: float, s1: float) -> list[Seg]:
+    """The part of ``loop`` from arc length ``s0`` to ``s1`` (0 <= s0 < s1 <= its length)."""
+    out: list[Seg] = []
+    acc = 0.0
+    for sg in loop:
+        length = sg.length
+        a, b = acc, acc + length
+        acc = b
+        if length <= 0.0 or b <= s0 + 1e-12 or a >= s1 - 1e-12:
+            continue
+        t0, t1 = max(0.0, (s0 - a) / length), min(1.0, (s1 - a) / length)
+        piece = sg
+        if t1 < 1.0 - 1e-12:
+            piece = piece.split(t1)[0]
+        if t0 > 1e-12:
+            piece = piece.split(t0 / t1)[1]
+        out.append(piece)
+    return out
+
+
+class RestMaterial:
+    """Where a tool of radius ``r`` on wall loops meets what a larger tool left (rest material).
+
+    The larger tool (radius ``big``) has swept every disc centred in ``centres`` (its tool-centre
+    region); the smaller tool's disc at c lies inside one of those discs when c is within
+    ``big - r`` of that region (inside it: distance 0). Anywhere else it meets rest material.
+    """
+
+    def __init__(self, centres: Sequence[Loop], big: float, r: float) -> None:
+        self.region = Region(centres) if centres else None
+        self.segs = [sg for lp in centres for sg in lp]
+        self.limit = big - r + 1e-4  # 0.1 um: a disc on the larger one's edge is inside it
+
+    def beyond(self, px: np.ndarray, py: np.ndarray) -> np.ndarray:
+        """True where a centre at (px, py) meets rest material."""
+        if self.region is None:
+            return np.ones(len(px), dtype=bool)
+        from dfm.cam.sim import _seg_distance
+
+        d = np.full(len(px), np.inf)
+        for sg in self.segs:
+            d = np.minimum(d, _seg_distance(sg, px, py))
+        return ~self.region._inside(px, py) & (d > self.limit)  # type: ignore[no-any-return]
+
+    def zones(self, loop: Loop, spacing: float = 0.002, margin: float = 0.005
+              ) -> tuple[Loop, list[tuple[float, float]]]:
+        """The loop restarted where it meets no rest material, and the (from, to) arc lengths where it does.
+
+        Each stretch is widened by ``margin`` at both ends (stretches that then touch are one):
+        the tool goes down and turns back there, on walls the larger tool finished.
+        """
+        s, px, py = _loop_samples(loop, spacing)
+        hit = self.beyond(px, py) if len(s) else np.zeros(0, dtype=bool)
+        total = loop_length(loop)
+        if not hit.any():
+            return loop, []
+        if hit.all():
+            raise CamError("a wall loop meets rest material all round: no place to go down on a finished wall")
+        k = int(np.argmin(hit))  # a free sample: the loop restarts there
+        start = float(s[k])
+        if start > 0.0:
+            loop = tuple(_piece(loop, start, total) + _piece(loop, 0.0, start))
+            s, px, py = _loop_samples(loop, spacing)
+            hit = self.beyond(px, py)
+        out: list[tuple[float, float]] = []
+        i = 0
+        n = len(s)
+        while i < n:
+            if not hit[i]:
+                i += 1
+                continue
+            j = i
+            while j + 1 < n and hit[j + 1]:
+                j += 1
+            lo = max(0.0, float(s[i - 1] if i > 0 else 0.0) - margin)
+            hi = min(total, float(s[j + 1] if j + 1 < n else total) + margin)
+            if out and lo <= out[-1][1] + 1e-9:
+                out[-1] = (out[-1][0], hi)
+            else:
+                out.append((lo, hi))
+            i = j + 1
+        return loop, out
+
+
+def finish_rest(walls: Sequence[Loop], rest: RestMaterial, *, z_top: float, z_floor: float, ap: float,
+                retract_z: float) -> list[Step]:
+    """Rest machining: the smaller tool along its wall loops only where it meets rest material.
+
+    Each stretch of a loop (:meth:`RestMaterial.zones`) is cut level by level (``ap``), climb,
+    always from its start: down at the start (on a wall the larger tool finished), along the
+    stretch, and back to the start across the corner when the straight way back meets no rest
+    material, else back along the stretch (cut at that level already); the last level is the
+    floor. Between stretches the tool retracts.
+    """
+    out: list[Step] = []
+    levels = depth_levels(z_top, z_floor, ap)
+    if not levels:
+        return out
+    for wall in walls:
+        loop, zones = rest.zones(wall)
+        for s0, s1 in zones:
+            path = _piece(loop, s0, s1)
+            if not path:
+                continue
+            p, q = path[0].a, path[-1].b
+            n = max(2, math.ceil(math.dist(p, q) / 0.002))
+            t = np.linspace(0.0, 1.0, n + 1)
+            direct = not rest.beyond(p[0] + (q[0] - p[0]) * t, p[1] + (q[1] - p[1]) * t).any()
+            home = [sg.reversed() for sg in reversed(path)]
+            back: list[Step] = ([Feed(p[0], p[1], 0.0, "link")] if direct else
+                                [replace(st, role="link") for st in _moves(home, 0.0)])
+            out.append(Rapid(p[0], p[1], retract_z))
+            for k, z in enumerate(levels):
+                out.append(Feed(p[0], p[1], z, "descend"))
+                out.extend(_moves(path, z))
+                if k < len(levels) - 1:
+                    out.extend(replace(st, z=z) for st in back)  # type: ignore[type-var]
+            out.append(Rapid(q[0], q[1], retract_z))
     return out
 
 
