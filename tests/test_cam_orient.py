@@ -264,3 +264,30 @@ def test_operations_follow_the_tool_and_keep_each_features_order(plates):
     for fid in ("pocket-1", "slot-1"):
         assert names.index(f"{fid} rough") < names.index(f"{fid} finish")
     assert not math.isnan(gen.total_seconds)
+
+
+
+def test_one_tool_per_size():
+    """Operations on a shorter twin (same kind, Ø, flutes) run on the longest one loaded; tools renumbered."""
+    from dfm.cam import data
+    from dfm.cam.model import CuttingData, Operation, Setup, Tool
+    from dfm.cam.program import one_tool_per_size
+
+    cat = {c.id: c for c in data.load_catalogue()}
+    short, long_, other = Tool(1, cat["MHR230-0.8x3"]), Tool(2, cat["MHR230-2.5x8"]), Tool(3, cat["MHR230-0.8x4"])
+    cd = CuttingData(rpm=60000, feed_mm_min=500.0, fz_mm=0.005, ap_mm=0.16, ae_mm=0.02)
+
+    def op(name, tool):
+        return Operation(name, "finish-wall", (name.split()[0],), tool, cd, ())
+
+    su1 = Setup(1, (0.0, 0.0, 1.0), "", (0, 0, 0), (1, 1, 1), 1.0, (op("pocket-1 finish", short),
+                                                                   op("pocket-2 rough", long_)))
+    su2 = Setup(2, (0.0, 0.0, -1.0), "", (0, 0, 0), (1, 1, 1), 1.0, (op("pocket-3 finish", other),))
+    setups, tools = one_tool_per_size([su1, su2], [short, long_, other])
+    assert [t.cutter.id for t in tools] == ["MHR230-0.8x4", "MHR230-2.5x8"] and [t.number for t in tools] == [1, 2]
+    ids = [(o.name, o.tool.number, o.tool.cutter.id) for su in setups for o in su.operations]
+    assert ids == [("pocket-1 finish", 1, "MHR230-0.8x4"), ("pocket-2 rough", 2, "MHR230-2.5x8"),
+                   ("pocket-3 finish", 1, "MHR230-0.8x4")]
+    assert setups[0].operations[0].notes == ("MHR230-0.8x4 (reach 4) instead of its shorter twin MHR230-0.8x3: "
+                                             "one tool per size",)
+    assert setups[0].operations[0].cutting == cd  # the same feeds: twins differ only in reach
