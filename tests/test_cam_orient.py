@@ -291,3 +291,27 @@ def test_one_tool_per_size():
     assert setups[0].operations[0].notes == ("MHR230-0.8x4 (reach 4) instead of its shorter twin MHR230-0.8x3: "
                                              "one tool per size",)
     assert setups[0].operations[0].cutting == cd  # the same feeds: twins differ only in reach
+
+
+def test_a_through_slot_is_cut_from_the_side_setup_1_works_from(tmp_path):
+    """A blind pocket opens down (-Z); a through slot and a through hole, measured from +Z, join its setup."""
+    block = cq.Workplane("XY").box(16, 10, 3, centered=(True, True, False))
+    slot = cq.Workplane("XY").workplane(offset=-1).center(-3, 1).slot2D(5, 1.6).extrude(5)
+    pocket = cq.Workplane("XY").box(4, 3, 1, centered=(True, True, False)).edges("|Z").fillet(0.5).translate((4, 0, 0))
+    hole = cq.Workplane("XY").workplane(offset=-1).center(-3, -3).circle(0.5).extrude(5)
+    part = block.cut(slot).cut(pocket).cut(hole)
+    gens = {}
+    for name, pose in (("lying", part), ("standing", part.rotate((0, 0, 0), (1, 0, 0), 90))):
+        gens[name], result = generate(export_step(pose, tmp_path / f"through_{name}.step"))
+        kinds = {f.id: (f.kind, f.props.get("through")) for f in result.bodies[0].features
+                 if f.kind in ("slot", "hole", "pocket")}
+        assert kinds == {"slot-1": ("slot", True), "hole-1": ("hole", True), "pocket-1": ("pocket", False)}
+    lying, standing = gens["lying"], gens["standing"]
+    assert [su.approach for su in lying.program.setups] == [(0.0, 0.0, -1.0)]
+    assert [su.approach for su in standing.program.setups] == [(0.0, 1.0, 0.0)]
+    assert _ops(lying) == _ops(standing)
+    assert standing.total_seconds == pytest.approx(lying.total_seconds, rel=0.05)
+    for gen in (lying, standing):
+        removed = {fid: frac for sc in gen.verification.setups for fid, frac in sc.removed}
+        assert not gen.verification.dropped and min(removed.values()) >= 0.95, removed
+        assert set(removed) == {"slot-1", "hole-1", "pocket-1"}

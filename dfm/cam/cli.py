@@ -31,7 +31,8 @@ def add_parser(sub: Any) -> None:
                    help="post (dialect): linuxcnc (default), fanuc, grbl, or one registered under the "
                    "'dfm.posts' entry point group")
     p.add_argument("--stock", metavar="SPEC", default=None,
-                   help="stock: 'margin=MM[,top=Z]' (default margin from settings, top = part top); "
+                   help="stock: 'margin=MM[,top=Z]' (default margin from settings, top = part top; Z in setup 1's "
+                   "program coordinates, which the header's setup sheet relates to the model's); "
                    "a plain number is the margin")
     p.add_argument("--cam-settings", metavar="FILE", help="your CAM settings TOML (keys of dfm/cam/settings.toml)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
