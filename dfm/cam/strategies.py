@@ -360,7 +360,8 @@ def clear_region(outer: Sequence[Seg], holes: Sequence[Sequence[Seg]], *, z_top:
                 via = (_via(region, (pos[0], pos[1]), start, rs, probe)
                        if pos is not None and same_level and wedge == 0.0 else None)
                 if via is not None:
-                    out.extend(Feed(w[0], w[1], z, "link") for w in via)
+                    here = (pos[0], pos[1]) if pos is not None else None
+                    out.extend(Feed(w[0], w[1], z, "link") for w in via if here is None or math.dist(w, here) > 1e-9)
                     if loop_length(loop) > 0.0:
                         out.extend(_moves(loop, z))
                 elif loop_length(loop) <= 0.0:
@@ -371,7 +372,9 @@ def clear_region(outer: Sequence[Seg], holes: Sequence[Sequence[Seg]], *, z_top:
                            if pos is not None and abs(pos[2] - z_prev) < 1e-12 else None)
                     if via is not None:
                         # stay down: the level above is cleared all over the region; link across it
-                        out.extend(Feed(w[0], w[1], z_prev, "link") for w in via)
+                        here = (pos[0], pos[1]) if pos is not None else None
+                        out.extend(Feed(w[0], w[1], z_prev, "link") for w in via
+                                   if here is None or math.dist(w, here) > 1e-9)
                     else:
                         if pos is not None:
                             out.append(Rapid(pos[0], pos[1], retract_z))
@@ -439,13 +442,14 @@ def _spiral_ring(loop: Loop, z_from: float, z_to: float, slope: float, flat: boo
     """
     length = loop_length(loop)
     drop = z_from - z_to
+    rest: Loop
     if flat:
         steps, rest = ramp_on_loop(loop, z_from, z_to, math.degrees(math.atan(slope)))
         steps.extend(_moves(rest, z_to))
         return steps, rest, 0.0
     if slope * length >= drop - 1e-12:
         steps = _moves(loop, z_to, "ramp", z_from)
-        rest: Loop = tuple(loop)
+        rest = tuple(loop)
         wedge = drop
     else:
         steps, rest = ramp_on_loop(loop, z_from, z_to, math.degrees(math.atan(slope)))
@@ -638,14 +642,15 @@ def finish_rest(walls: Sequence[Loop], rest: RestMaterial, *, z_top: float, z_fl
             t = np.linspace(0.0, 1.0, n + 1)
             direct = not rest.beyond(p[0] + (q[0] - p[0]) * t, p[1] + (q[1] - p[1]) * t).any()
             home = [sg.reversed() for sg in reversed(path)]
-            back: list[Step] = ([Feed(p[0], p[1], 0.0, "link")] if direct else
-                                [replace(st, role="link") for st in _moves(home, 0.0)])
+            back: list[Feed | Arc] = ([Feed(p[0], p[1], 0.0, "link")] if direct else
+                                      [replace(st, role="link") for st in _moves(home, 0.0)
+                                       if isinstance(st, Feed | Arc)])
             out.append(Rapid(p[0], p[1], retract_z))
             for k, z in enumerate(levels):
                 out.append(Feed(p[0], p[1], z, "descend"))
                 out.extend(_moves(path, z))
                 if k < len(levels) - 1:
-                    out.extend(replace(st, z=z) for st in back)  # type: ignore[type-var]
+                    out.extend(replace(st, z=z) for st in back)
             out.append(Rapid(q[0], q[1], retract_z))
     return out
 
