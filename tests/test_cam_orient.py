@@ -203,7 +203,7 @@ def _hole(fid, loc, approach, *, through=True, stack=()):
 
 
 def _pocket(fid, approach, top):
-    return Feature(fid, "pocket", (2,), {"width_mm": 2.0, "depth_mm": 0.5},
+    return Feature(fid, "pocket", (20,), {"width_mm": 2.0, "depth_mm": 0.5},
                    {"approach": list(approach), "through": False, "top_z_mm": top, "floor_z_mm": top - 0.5,
                     "outline": [[0, 0], [2, 0], [2, 2], [0, 2]]}, None, approach)
 
@@ -232,7 +232,23 @@ def test_choose_keeps_a_round_part_upright():
              orient.FaceFact(2, "plane", 20.0, (0.0, 0.0, 1.0)), orient.FaceFact(3, "plane", 20.0, (0.0, 0.0, -1.0))]
     side = [_hole("hole-1", (3.0, 0.0, 5.0), (1.0, 0.0, 0.0), through=False)]
     ch = orient.choose(side, bbox_min=(-3.0, -3.0, 0.0), bbox_max=(3.0, 3.0, 10.0), faces=faces)
-    assert ch.order == ((0.0, 0.0, 1.0), (1.0, 0.0, 0.0))
+    assert ch.order == ((0.0, 0.0, 1.0), (1.0, 0.0, 0.0))  # two setups rather than a box-shaped profile
+    assert "not from +X, -X, +Y, -Y: more than 10 % more of the outside is not 2.5D from there" in ch.reasons
+
+
+def test_a_few_edge_rounds_do_not_stand_a_plate_on_its_end():
+    """Rounds along the plate's top edges are 2.5D only from their own axes; one setup from +Z still wins."""
+    faces = [orient.FaceFact(1, "plane", 160.0, (0.0, 0.0, 1.0)), orient.FaceFact(2, "plane", 160.0, (0.0, 0.0, -1.0)),
+             orient.FaceFact(3, "plane", 32.0, (0.0, 1.0, 0.0)), orient.FaceFact(4, "plane", 32.0, (0.0, -1.0, 0.0)),
+             orient.FaceFact(5, "plane", 20.0, (1.0, 0.0, 0.0)), orient.FaceFact(6, "plane", 20.0, (-1.0, 0.0, 0.0)),
+             orient.FaceFact(7, "cylinder", 4.0, None, (1.0, 0.0, 0.0)),
+             orient.FaceFact(8, "cylinder", 4.0, None, (1.0, 0.0, 0.0)),
+             orient.FaceFact(9, "cylinder", 2.5, None, (0.0, 1.0, 0.0)),
+             orient.FaceFact(10, "cylinder", 2.5, None, (0.0, 1.0, 0.0))]
+    feats = [_pocket("pocket-1", (0.0, 0.0, 1.0), 2.0)]
+    ch = orient.choose(feats, bbox_min=(-8.0, -5.0, 0.0), bbox_max=(8.0, 5.0, 2.0), faces=faces)
+    assert ch.order == ((0.0, 0.0, 1.0),)
+    assert "13 mm² of the outside (3 %) is not 2.5D from +Z" in ch.reasons[1]
 
 
 def test_a_flipped_feature_is_the_same_feature_seen_from_its_other_end():

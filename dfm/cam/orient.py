@@ -5,14 +5,17 @@ A part can be modelled in any orientation; the machine does not care which way t
 among the six axis directions by (in this order):
 
 1. the profile must be possible from it: an end mill reaches the part's extent along it;
-2. the outside must be 2.5D from it: the area of outside faces (faces of no milled region,
-   hole or thread) that are neither parallel nor across the axis (a cylinder lying across
-   it, a slanted plane) — such a part profiled from there would come out a box;
+2. the outside must be 2.5D from it: an axis is left out when the area of its outside
+   faces (faces of no milled region, hole or thread) that are neither parallel nor across
+   it (a cylinder lying across it, a slanted plane) exceeds the best axis's by more than
+   10 % of the whole outside — a round part profiled from its side would come out a box,
+   while a few edge rounds, which no 3-axis profile makes, do not turn a plate on its end;
 3. fewest setups in all (features reached along other axes each need one);
-4. the shortest reach: the part's extent along the axis (a plate is cut lying down);
-5. the most features cut in it;
-6. the largest planar face down (the datum the part sits on);
-7. the fixed axis order (+Z, -Z, +X, -X, +Y, -Y) so the choice is deterministic.
+4. the least such non-2.5D area;
+5. the shortest reach: the part's extent along the axis (a plate is cut lying down);
+6. the most features cut in it;
+7. the largest planar face down (the datum the part sits on);
+8. the fixed axis order (+Z, -Z, +X, -X, +Y, -Y) so the choice is deterministic.
 
 A through feature (a through hole with no counterbore, countersink or thread, a through
 pocket or slot) can be cut from either end: it goes to a setup that is made anyway,
@@ -38,6 +41,8 @@ AXES: tuple[Vec3, ...] = ((0.0, 0.0, 1.0), (0.0, 0.0, -1.0), (1.0, 0.0, 0.0), (-
                           (0.0, 1.0, 0.0), (0.0, -1.0, 0.0))
 
 _MILLED = ("pocket", "slot", "step", "hole", "thread")
+#: Share of the outside's area by which an axis's non-2.5D area may exceed the best axis's.
+SHARE = 0.1
 _EPS = 1e-6
 
 
@@ -236,6 +241,9 @@ def choose(features: Sequence[Feature], *, bbox_min: Sequence[float], bbox_max: 
             left = rest
         return used, where
 
+    outside = sum(f.area for f in faces if f.id not in skip)
+    bads = {k: _bad_area(k, faces, skip) for k in AXES}
+    least = min(bads.values())
     scored = []
     fixed_first = axis_key(first) if first is not None else None
     if first is not None and fixed_first is None:
@@ -245,8 +253,9 @@ def choose(features: Sequence[Feature], *, bbox_min: Sequence[float], bbox_max: 
         used, where = cover(k)
         n_here = fixed.get(k, 0) + sum(1 for v in where.values() if v == k)
         reach_ok = profile_reaches(depth) if profile_reaches is not None else True
-        bad = round(_bad_area(k, faces, skip), 3)
-        key = (not reach_ok, bad, len(used), round(depth, 6), -n_here, -round(_down_area(k, faces), 3),
+        bad = round(bads[k], 3)
+        much = bads[k] > least + SHARE * outside
+        key = (not reach_ok, much, len(used), bad, round(depth, 6), -n_here, -round(_down_area(k, faces), 3),
                AXES.index(k))
         scored.append((key, k, used, where, depth, n_here, bad))
     scored.sort(key=lambda s: s[0])
@@ -268,7 +277,12 @@ def choose(features: Sequence[Feature], *, bbox_min: Sequence[float], bbox_max: 
                f"{depth:g} mm deep (the part's extent along {axis_name(primary)[1]}), {_count(n_here, 'feature')} "
                "cut in it"]
     if bad > 0:
-        reasons.append(f"{bad:g} mm² of the outside is not 2.5D from {axis_name(primary)} (the least of the six axes)")
+        reasons.append(f"{bad:g} mm² of the outside ({100 * bad / outside:.0f} %) is not 2.5D from "
+                       f"{axis_name(primary)}: the profile leaves it as the 2.5D shape over it")
+    worse = [axis_name(s[1]) for s in scored if s[0][1]]
+    if worse:
+        reasons.append(f"not from {', '.join(worse)}: more than {100 * SHARE:g} % more of the outside is not 2.5D "
+                       "from there")
     if not key[0] and profile_reaches is not None and any(s[0][0] for s in scored):
         reasons.append("no end mill reaches the profile from " + ", ".join(
             axis_name(s[1]) for s in scored if s[0][0]))
