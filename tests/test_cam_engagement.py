@@ -67,6 +67,9 @@ def _walk(s: sim.Simulation, op, z_floor: float, check) -> tuple[int, int]:  # t
             checked += 1
             deep += ae > 0.02 + 0.006
             check(st, ae)
+        if isinstance(st, Feed) and pos is not None and st.role == "link" and math.dist(pos[:2], (st.x, st.y)) > 1e-6:
+            # a way back runs at the machine's feed: it meets nothing (3 cells of the 2 um grid)
+            assert _engagement(s, pos, (st.x, st.y, st.z), r, z_floor) <= 0.006, (pos, st)
         if isinstance(st, Feed | Arc | Rapid):
             s.run(sim.moves_from_steps([st], {op.tool.number: r}, start=pos, spindle=True, tool=r))
             pos = (st.x, st.y, st.z)

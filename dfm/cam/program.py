@@ -667,9 +667,13 @@ def _rest_split(fid: str, outer: Loop, holes: list[Loop], tr: Tool, tf: Tool, z_
     if rest_steps:
         cdr = feedmod.cutting_data(tf.cutter, ctx.material, s, ae_mm=tf.cutter.diameter_mm, ap_mm=ap_r)
         rnote = ("rest machining: only where the tool meets what the roughing tool left (corners), at the "
-                 "full-engagement feed (ae = D, no chip thinning), from a finished wall",)
-        out.append(replace(_op(f"{fid} rest", "finish-wall rest", (fid,), tf, cdr, rest_steps, safe_z, s,
-                               notes + grow_notes + rnote), into_part_mm=max(grow, 0.0)))
+                 "full-engagement feed (ae = D, no chip thinning), from a finished wall; the ways back to a "
+                 "corner's start meet no rest material and run at the machine's max_feed_mm_min",)
+        op = _op(f"{fid} rest", "finish-wall rest", (fid,), tf, cdr, rest_steps, safe_z, s, notes + grow_notes + rnote)
+        # its ways back meet no rest material (RestMaterial.way): in air, at the machine's feed
+        air = float(s["max_feed_mm_min"])
+        linked = tuple(replace(st, feed=air) if isinstance(st, Feed) and st.role == "link" else st for st in op.steps)
+        out.append(replace(op, steps=linked, into_part_mm=max(grow, 0.0)))
     return out
 
 

@@ -577,6 +577,29 @@ class RestMaterial:
             d = np.minimum(d, _seg_distance(sg, px, py))
         return ~self.region._inside(px, py) & (d > self.limit)  # type: ignore[no-any-return]
 
+    def free(self, a: Pt, b: Pt) -> bool:
+        """True if a centre moving straight from ``a`` to ``b`` meets no rest material (samples every 2 um)."""
+        n = max(2, math.ceil(math.dist(a, b) / 0.002))
+        t = np.linspace(0.0, 1.0, n + 1)
+        return not self.beyond(a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t).any()
+
+    def way(self, a: Pt, b: Pt) -> list[Pt] | None:
+        """A way from ``a`` to ``b`` that meets no rest material, or None.
+
+        Straight, else through one point of the larger tool's region (its own loops, every
+        0.1 mm), the shortest first.
+        """
+        if self.free(a, b):
+            return [b]
+        cands: set[Pt] = set()
+        for sg in self.segs:
+            n = max(1, math.ceil(sg.length / 0.1))
+            cands.update(sg.point(k / n) for k in range(n))
+        for w in sorted(cands, key=lambda w: math.dist(a, w) + math.dist(w, b))[:200]:
+            if self.free(a, w) and self.free(w, b):
+                return [w, b]
+        return None
+
     def zones(self, loop: Loop, spacing: float = 0.002, margin: float = 0.005
               ) -> tuple[Loop, list[tuple[float, float]]]:
         """The loop restarted where it meets no rest material, and the (from, to) arc lengths where it does.
@@ -623,9 +646,10 @@ def finish_rest(walls: Sequence[Loop], rest: RestMaterial, *, z_top: float, z_fl
 
     Each stretch of a loop (:meth:`RestMaterial.zones`) is cut level by level (``ap``), climb,
     always from its start: down at the start (on a wall the larger tool finished), along the
-    stretch, and back to the start across the corner when the straight way back meets no rest
-    material, else back along the stretch (cut at that level already); the last level is the
-    floor. Between stretches the tool retracts.
+    stretch, and back to the start across the corner where the way back meets no rest material
+    (:meth:`RestMaterial.way`: straight or through the larger tool's region), else back along the
+    stretch (cut at that level already); the last level is the floor. Between stretches the
+    tool retracts.
     """
     out: list[Step] = []
     levels = depth_levels(z_top, z_floor, ap)
@@ -638,11 +662,9 @@ def finish_rest(walls: Sequence[Loop], rest: RestMaterial, *, z_top: float, z_fl
             if not path:
                 continue
             p, q = path[0].a, path[-1].b
-            n = max(2, math.ceil(math.dist(p, q) / 0.002))
-            t = np.linspace(0.0, 1.0, n + 1)
-            direct = not rest.beyond(p[0] + (q[0] - p[0]) * t, p[1] + (q[1] - p[1]) * t).any()
+            way = rest.way(q, p)
             home = [sg.reversed() for sg in reversed(path)]
-            back: list[Feed | Arc] = ([Feed(p[0], p[1], 0.0, "link")] if direct else
+            back: list[Feed | Arc] = ([Feed(w[0], w[1], 0.0, "link") for w in way] if way is not None else
                                       [replace(st, role="link") for st in _moves(home, 0.0)
                                        if isinstance(st, Feed | Arc)])
             out.append(Rapid(p[0], p[1], retract_z))
