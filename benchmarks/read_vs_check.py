@@ -10,6 +10,12 @@ Medians of ``--repeat`` runs, each run timing the bare read and the analysis bac
 (the machine is shared: compare ratios of one run, not seconds across runs).
 ``--stages`` adds the seconds of each step (medians), ``--rss`` the peak resident memory of
 ``dfm check --in-process --format json FILE`` in a child process.
+
+The machine is often shared, and dfm runs the solid check and the walls' rays in forked
+children beside the analysis (``kernel.shape.Beside``): so each row also gives CPU seconds,
+which other processes do not inflate: of the bare read, of the analysis in this process
+(``an. cpu``, its critical path when the children have cores of their own; ``cpu ratio`` =
+an. cpu / read cpu) and of the children (``child cpu``).
 """
 
 from __future__ import annotations
@@ -23,33 +29,40 @@ import time
 from pathlib import Path
 
 
-def bare_read(path: Path) -> float:
+def bare_read(path: Path) -> tuple[float, float]:
+    """(seconds, CPU seconds) of a bare OCCT read."""
     from OCP.STEPControl import STEPControl_Reader
 
     from dfm.kernel.capture import captured_output
 
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     with captured_output():
         r = STEPControl_Reader()
         r.ReadFile(str(path))
         r.TransferRoots()
         r.OneShape()
-    return time.perf_counter() - t
+    return time.perf_counter() - t, time.process_time() - c
 
 
-def analyze_timed(path: Path) -> tuple[float, dict[str, float], int, str]:
-    """(seconds of api.analyze, seconds per step, faces, status)."""
+def _children_cpu() -> float:
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
+def analyze_timed(path: Path) -> tuple[float, dict[str, float], int, str, float, float]:
+    """(seconds of api.analyze, seconds per step, faces, status, CPU seconds here, CPU seconds of children)."""
     from dfm import api, stages
 
-    stages.clock = {}
+    stages.clock, stages.cpu_clock = {}, {}
     try:
-        t = time.perf_counter()
+        t, c, k = time.perf_counter(), time.process_time(), _children_cpu()
         res = api.analyze(path)
-        dt = time.perf_counter() - t
+        dt, cpu, kids = time.perf_counter() - t, time.process_time() - c, _children_cpu() - k
         steps = dict(stages.clock)
+        cpu -= stages.cpu_clock.get("load", 0.0)
     finally:
-        stages.clock = None
-    return dt, steps, sum(b.faces for b in res.bodies), res.status
+        stages.clock = stages.cpu_clock = None
+    return dt, steps, sum(b.faces for b in res.bodies), res.status, cpu, kids
 
 
 def peak_rss_mib(path: Path) -> float:
@@ -65,32 +78,40 @@ def peak_rss_mib(path: Path) -> float:
 
 def measure(path: Path, repeat: int) -> dict[str, object]:
     """Medians of ``repeat`` runs: read, load, analysis, total seconds and the steps."""
-    reads, loads, analyses, totals = [], [], [], []
+    reads, read_cpus, loads, analyses, totals, cpus, kids = [], [], [], [], [], [], []
     steps: dict[str, list[float]] = {}
     faces, status = 0, ""
     for _ in range(repeat):
-        reads.append(bare_read(path))
-        total, st, faces, status = analyze_timed(path)
+        r, rc = bare_read(path)
+        reads.append(r)
+        read_cpus.append(rc)
+        total, st, faces, status, cpu, kid = analyze_timed(path)
         totals.append(total)
         loads.append(st.get("load", 0.0))
         analyses.append(total - st.get("load", 0.0))
+        cpus.append(cpu)
+        kids.append(kid)
         for k, v in st.items():
             steps.setdefault(k, []).append(v)
-    return {"faces": faces, "status": status, "read": statistics.median(reads), "load": statistics.median(loads),
-            "analysis": statistics.median(analyses), "total": statistics.median(totals),
-            "steps": {k: statistics.median(v) for k, v in steps.items()}}
+    med = statistics.median
+    return {"faces": faces, "status": status, "read": med(reads), "load": med(loads),
+            "analysis": med(analyses), "total": med(totals), "read_cpu": med(read_cpus), "cpu": med(cpus),
+            "children_cpu": med(kids), "steps": {k: med(v) for k, v in steps.items()}}
 
 
 HEADER = (f"{'file':32s} {'faces':>6s} {'read s':>7s} {'load s':>7s} {'analysis s':>10s} {'ratio':>6s} "
-          f"{'analyze s':>9s} {'RSS MiB':>8s}  status")
+          f"{'analyze s':>9s} {'RSS MiB':>8s}  {'read cpu':>8s} {'an. cpu':>7s} {'cpu ratio':>9s} "
+          f"{'child cpu':>9s}  status")
 
 
 def row(name: str, m: dict[str, object], rss: float | None) -> str:
     r = float(m["read"])  # type: ignore[arg-type]
     a = float(m["analysis"])  # type: ignore[arg-type]
     rss_s = f"{rss:8.0f}" if rss is not None else f"{'-':>8s}"
+    rc, ac, kc = float(m["read_cpu"]), float(m["cpu"]), float(m["children_cpu"])  # type: ignore[arg-type]
     return (f"{name[:32]:32s} {m['faces']:6d} {r:7.2f} {float(m['load']):7.2f} {a:10.2f} "  # type: ignore[arg-type]
-            f"{a / r if r else float('nan'):6.2f} {float(m['total']):9.2f} {rss_s}  {m['status']}")
+            f"{a / r if r else float('nan'):6.2f} {float(m['total']):9.2f} {rss_s}  "
+            f"{rc:8.2f} {ac:7.2f} {ac / rc if rc else float('nan'):9.2f} {kc:9.2f}  {m['status']}")
 
 
 def steps_line(m: dict[str, object]) -> str:

@@ -188,6 +188,7 @@ def _run_stages(path: Path, opts: Options, loaded: Any, checks: Any) -> list[Bod
                     _raise_invalid(path, loaded, done)
                 with timed(stage.__module__.removeprefix("dfm.")):
                     stage(ctx)
+            _raise_invalid(path, loaded, checks.verdicts())  # and the check's volume is the body's
             bodies.append(_body_result(solid, ctx))
     finally:
         if collecting:

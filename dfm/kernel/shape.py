@@ -86,16 +86,22 @@ class Solid:
         """For each edge id, the ids of the faces it bounds."""
         out: dict[int, set[int]] = {}
         orient: dict[tuple[int, int], bool] = {}
+        find_face, find_edge = self._faces.FindKey, self._edges.FindIndex  # bound once: 50 000 calls
         for fid in range(1, self.face_count + 1):
-            exp = TopExp_Explorer(self._faces.FindKey(fid), TopAbs_EDGE)
-            while exp.More():
-                cur = exp.Current()
-                eid = self._edges.FindIndex(cur)
-                out.setdefault(eid, set()).add(fid)
+            exp = TopExp_Explorer(find_face(fid), TopAbs_EDGE)
+            more, current, step = exp.More, exp.Current, exp.Next
+            while more():
+                cur = current()
+                eid = find_edge(cur)
+                got = out.get(eid)
+                if got is None:
+                    out[eid] = {fid}
+                else:
+                    got.add(fid)
                 orient[(eid, fid)] = cur.Orientation() == TopAbs_REVERSED
-                exp.Next()
+                step()
         self._edge_reversed_in = orient
-        return {eid: tuple(sorted(fids)) for eid, fids in sorted(out.items())}
+        return {eid: tuple(sorted(out[eid])) for eid in sorted(out)}
 
     def edge_reversed_in(self, edge_id: int, face_id: int) -> bool:
         """True when edge ``edge_id`` runs reversed in the boundary of face ``face_id``."""
