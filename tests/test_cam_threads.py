@@ -507,11 +507,17 @@ def test_check_and_program_agree_on_thread_mill_reach(tmp_path):
     in_pocket = next(h for h in holes.values() if abs(h.location_mm[2] - 3.0) < 1e-6)
     under_cb = next(h for h in holes.values() if h.props.get("stack"))
     recommended = {fid: t.id for t in body.tools if t.role == "thread" for fid in t.features}
-    used = {op.features[0]: op.tool.cutter.id for op in gen.program.setups[0].operations if op.kind == "thread-mill"}
+    mills = {op.features[0]: op for op in gen.program.setups[0].operations if op.kind == "thread-mill"}
     # in the pocket: 1 mm above the opening + 1.4 + 1.25 x 0.35 = 2.8375 -> the 4 mm reach;
     # under the counterbore: 0.6 + 1.4 + 0.4375 = 2.4375 from the top -> 2.6 is enough (not 3.0375)
-    assert used == recommended
-    assert used[threads[in_pocket.id].id] == "TM-1.00x4" and used[threads[under_cb.id].id] == "TM-1.00x2.6"
+    assert recommended[threads[in_pocket.id].id] == "TM-1.00x4"
+    assert recommended[threads[under_cb.id].id] == "TM-1.00x2.6"
+    # the program picks the same, then runs both on one mill of the size (one tool per size, #17): the note
+    # names the twin it planned with
+    used = {fid: op.tool.cutter.id for fid, op in mills.items()}
+    assert set(used) == set(recommended) and set(used.values()) == {"TM-1.00x4"}
+    assert ("TM-1.00x4 (reach 4) instead of its shorter twin TM-1.00x2.6: one tool per size"
+            in mills[threads[under_cb.id].id].notes)
     # the larger 55° mill is the wrong form for a 60° thread
     assert "TM-1.10x4-55deg" not in used.values()
     # left-hand from the spec: climb (G3) top-down
