@@ -249,6 +249,20 @@ class Geometry:
             n.Divide(mag)
         return _t(p), _t(n)
 
+    def _normal(self, fid: int, u: float, v: float) -> Vec3:
+        """``_point_normal(fid, u, v)[1]``; a plane's is kept from its first call.
+
+        :meth:`_point_normal`'s normal is D1U x D1V of the face's surface, which on a plane
+        is the same at every (u, v): the kept one is the very value a new call would give.
+        """
+        planar: dict[int, Vec3] = self.__dict__.setdefault("_plane_normal", {})
+        n = planar.get(fid)
+        if n is None:
+            n = self._point_normal(fid, u, v)[1]
+            if self.faces[fid].kind == "plane":
+                planar[fid] = n
+        return n
+
     def _edge_info(self, eid: int) -> EdgeInfo:
         edge = self.solid.edge(eid)
         faces = self.solid.edge_faces.get(eid, ())
@@ -295,17 +309,13 @@ class Geometry:
         if self.solid.edge_reversed_in(eid, f1):
             tan.Reverse()
         normals = []
-        # A plane's normal from _point_normal is D1U x D1V, the same at every (u, v): keep
-        # the first one and skip the pcurve (most edges of a machined part join two planes).
         planar: dict[int, Vec3] = self.__dict__.setdefault("_plane_normal", {})
         for fid in (f1, f2):
-            n = planar.get(fid)
+            n = planar.get(fid)  # a plane's normal needs no point on it (see _normal): no pcurve
             if n is None:
                 c2d = BRepAdaptor_Curve2d(edge, self.solid.face(fid))
                 uv = c2d.Value(t)
-                n = self._point_normal(fid, uv.X(), uv.Y())[1]
-                if self.faces[fid].kind == "plane":
-                    planar[fid] = n
+                n = self._normal(fid, uv.X(), uv.Y())
             normals.append(n)
         n1, n2 = normals
         d1 = (n1[1] * tan.Z() - n1[2] * tan.Y(), n1[2] * tan.X() - n1[0] * tan.Z(), n1[0] * tan.Y() - n1[1] * tan.X())
@@ -591,7 +601,7 @@ class Geometry:
         if best is None or best_isec is None:
             return None
         point, u, v = best_isec
-        return best[0], best[1], point, self._point_normal(best[1], u, v)[1]
+        return best[0], best[1], point, self._normal(best[1], u, v)
 
     @functools.cached_property
     def _ray_tree(self):  # type: ignore[no-untyped-def]
