@@ -331,3 +331,21 @@ def test_a_through_slot_is_cut_from_the_side_setup_1_works_from(tmp_path):
         removed = {fid: frac for sc in gen.verification.setups for fid, frac in sc.removed}
         assert not gen.verification.dropped and min(removed.values()) >= 0.95, removed
         assert set(removed) == {"slot-1", "hole-1", "pocket-1"}
+
+
+def test_a_machine_profile_sets_the_dwell_and_the_coolant(tmp_path, monkeypatch):
+    from dfm.cam import data
+    from dfm.errors import RuleError
+
+    folder = tmp_path / "profiles" / "machine"
+    folder.mkdir(parents=True)
+    (folder / "shop.toml").write_text('kind = "machine"\nname = "shop"\n[vars]\nmax_rpm = "40000 rpm"\n'
+                                      'edge_radius_mm = "2 um"\nspindle_ramp_s = "4 s"\ncoolant = "air"\n')
+    monkeypatch.setattr(data, "rules_dir", lambda: tmp_path)
+    s = data.load_settings("shop")
+    assert s["spindle_ramp_s"] == 4.0 and s["coolant_m"] == 7.0
+    assert s.source["coolant_m"] == "rules/profiles/machine/shop.toml"
+    (folder / "shop.toml").write_text('kind = "machine"\nname = "shop"\n[vars]\nmax_rpm = "40000 rpm"\n'
+                                      'edge_radius_mm = "2 um"\ncoolant = "oil"\n')
+    with pytest.raises(RuleError, match="vars.coolant"):
+        data.load_settings("shop")
