@@ -70,7 +70,36 @@ def cutting_data(cutter: Cutter, material: Material, settings: Settings, *, ae_m
         else f"ap {ap:.4f} mm (set by the operation)",
     )
     return CuttingData(rpm=round(rpm), feed_mm_min=round(feed, 1), fz_mm=fz_prog, ap_mm=ap, ae_mm=ae,
-                       lines=lines, warnings=tuple(warnings))
+                       lines=lines, warnings=tuple(warnings), fz_max_mm=largest_chip(cutter, material, settings))
+
+
+def largest_chip(cutter: Cutter, material: Material, settings: Settings) -> float:
+    """The largest chip (mm) the table allows ``cutter``: fz_per_d_max · D, never below h_min.
+
+    Where the minimum chip thickness is above the chart's largest fz (the smallest tools),
+    the programmed chip is h_min and that is the limit.
+    """
+    return max(material.fz_per_d_max * cutter.diameter_mm, material.hmin_over_redge_max * settings["edge_radius_mm"])
+
+
+def chip_at(feed_mm_min: float, rpm: float, flutes: int, radius: float, near_mm: float, edge_factor: float = 1.0
+            ) -> float:
+    """The thickest chip (mm) of a move at ``feed_mm_min`` cutting material ``near_mm`` from its path.
+
+    ``near_mm`` is measured in XY, across the path; ``feed_mm_min`` is the tool centre's.
+
+    A tooth meets material at lateral distance d from the path where its edge has turned
+    through an angle whose sine is √(1 − (d/r)²) from the feed direction's normal, and there
+    the chip is fz times that: fz · √(1 − (d/r)²). Material on the path (a slot, a head-on
+    entry, a ramp in solid) gives the whole fz; material only at the side, d = r − ae, gives
+    fz · 2√(ae (D − ae)) / D, the usual radial chip thinning. ``edge_factor``: how much faster
+    the cutting edge runs than the centre (on an arc whose material lies outside the centre's
+    path, the largest radius of that material over the path's radius).
+    """
+    if rpm <= 0 or flutes <= 0 or radius <= 0 or not math.isfinite(near_mm):
+        return 0.0
+    d = min(max(near_mm, 0.0), radius)
+    return feed_mm_min / (rpm * flutes) * math.sqrt(max(0.0, 1.0 - (d / radius) ** 2)) * max(edge_factor, 1.0)
 
 
 def drilling_data(cutter: Cutter, material: Material, settings: Settings) -> CuttingData:

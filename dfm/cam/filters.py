@@ -12,6 +12,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import replace
 
+from dfm.cam.feeds import circular_engagement
 from dfm.cam.geom2d import Seg, postable
 from dfm.cam.model import Arc, Comment, CuttingData, DrillCycle, Feed, Operation, Rapid, Spindle, Step, Tool, ToolChange
 from dfm.cam.strategies import CamError
@@ -74,25 +75,44 @@ def feeds(steps: Sequence[Step], cutting: CuttingData, tool: Tool, max_feed: flo
     Cutting is climb milling with the material on the right, so a counter-clockwise arc has
     the material outside it: the cutting edge travels faster than the tool centre by
     (R + r) / R, and the centre feed is cut by R / (R + r) to keep the chip load. Helical
-    ramps (a helix into a hole or a pocket) get the same reduction as flat arcs.
+    ramps (a helix into a hole or a pocket) get the same reduction as flat arcs. A lead-in
+    (role ``lead``) gets the feed without the chip-thinning raise: it meets the wall head-on.
+    Round a concave wall the raise is that of the arc's equivalent engagement
+    (``feeds.circular_engagement``: a small corner or bore makes a thin wall pass a wide one).
     """
     base = min(cutting.feed_mm_min, max_feed)
     r = tool.radius
+    d = 2 * r
+    # a lead-in runs head-on into the wall's material, where a tooth takes the whole fz: no chip-thinning
+    # raise (the feed was raised for the pass's thin side engagement ae, a lead's front meets full depth)
+    ae = cutting.ae_mm
+    lead = round(max(base / _thin(ae, d), 0.1), 1)
     out: list[Step] = []
     for s in steps:
         if isinstance(s, Feed):
-            out.append(replace(s, feed=base))
+            out.append(replace(s, feed=lead if s.role == "lead" else base))
         elif isinstance(s, Arc):
             f = base
             if s.ccw and s.role in ("cut", "ramp"):  # a helix's arcs too: the same edge speed-up
                 rad = math.hypot(s.x - s.cx, s.y - s.cy)
                 f = base * rad / (rad + r) if rad > 0 else base
+                if rad > 0 and 0 < ae < d / 2:
+                    # round a concave wall the tool meets the material over a wider angle than on a
+                    # straight one: the chip-thinning raise is that of the arc's equivalent engagement
+                    eq = circular_engagement(r, rad, rad + r - ae)
+                    if eq > ae:
+                        f *= _thin(eq, d) / _thin(ae, d)
             out.append(replace(s, feed=round(max(f, 0.1), 1)))
         elif isinstance(s, DrillCycle):
             out.append(replace(s, feed=base))
         else:
             out.append(s)
     return out
+
+
+def _thin(ae: float, d: float) -> float:
+    """The chip-thinning factor of ``feeds.cutting_data`` at radial engagement ``ae`` (1 from D/2 on)."""
+    return d / (2.0 * math.sqrt(ae * (d - ae))) if 0 < ae < d / 2 else 1.0
 
 
 def expand_drill_cycles(steps: Sequence[Step]) -> list[Step]:

@@ -32,6 +32,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from dfm.cam import feeds as feedmod
 from dfm.cam import sim, simkernel
 from dfm.cam.geom2d import Loop, loop_points
 from dfm.cam.model import Arc, DrillCycle, Feed, Operation, Program, Rapid, Setup, Step
@@ -455,6 +456,7 @@ def verify(program: Program, part_for: Callable[[Setup], SetupPart], *, features
     parts: dict[int, tuple[SetupPart, sim.Grid, np.ndarray, _Shadows, bool]] = {}
     dropped: list[tuple[int, str, str]] = []
     done: dict[int, tuple[tuple[Any, ...], SetupCheck, sim.Simulation]] = {}  # setups that passed, as run
+    slowed: dict[tuple[int, str], Operation | None] = {}  # operations whose feeds the engagement lowers
     for _ in range(4):
         checks: list[SetupCheck] = []
         failing: dict[int, dict[tuple[str, ...], str]] = {}
@@ -470,6 +472,7 @@ def verify(program: Program, part_for: Callable[[Setup], SetupPart], *, features
             s = sim.new_simulation(grid, su.stock_min, su.stock_max, field, tol)
             s.near_margin = NEAR_MM
             pos: tuple[float, float, float] | None = None
+            history: list[Move] = []  # the setup's moves so far (for engagement windows)
             op_checks = []
             n_moves = n_samples = 0
             closest: float | None = None
@@ -506,9 +509,13 @@ def verify(program: Program, part_for: Callable[[Setup], SetupPart], *, features
                     if op_close is not None:
                         op_close += op.into_part_mm  # measured from the surface this pass is meant to cut
                         closest = op_close if closest is None else min(closest, op_close)
+                    if not problems:
+                        slowed[(su.index, op.name)] = _engaged_feeds(op, moves, s.engaged[first:], grid.step,
+                                                                     history, su)
                 else:
                     op_close = None
                 n_moves += len(moves)
+                history += moves
                 if moves:
                     pos = moves[-1].b
                 op_checks.append(OpCheck(su.index, op.name, op.features, len(moves), op_close, tuple(problems),
@@ -526,6 +533,7 @@ def verify(program: Program, part_for: Callable[[Setup], SetupPart], *, features
     else:  # still failing after removals: nothing of those setups is written
         program, more = _drop(program, failing, everything=True)
         dropped += more
+    program = _with_slowed(program, slowed)
     incomplete: list[tuple[int, str, float, str]] = []
     final: list[SetupCheck] = []
     for sc in checks:
@@ -550,6 +558,81 @@ def verify(program: Program, part_for: Callable[[Setup], SetupPart], *, features
                     incomplete.append((su.index, fid, frac, why))
         final.append(replace(sc, removed=tuple(removed)))
     return program, Verification(tuple(final), tuple(dropped), tuple(incomplete), time.perf_counter() - t0, tol)
+
+
+#: A move's engagement is measured again on a window this many times finer than the setup's grid
+#: when the grid's cell-wide doubt could put its chip over the limit.
+WINDOW_REFINE = 10
+#: Most windows one operation may measure; past it the grid's estimate (a cell nearer) stands.
+WINDOW_BUDGET = 400
+
+
+def _engaged_feeds(op: Operation, moves: Sequence[Move], engaged: Sequence[tuple[float, float]], step: float,
+                   history: Sequence[Move] = (), su: Setup | None = None) -> Operation | None:
+    """``op`` with the feed lowered where the simulated engagement passes the largest chip (None: nowhere).
+
+    The limit is the table's largest chip, ``op.cutting.fz_max_mm``.
+
+    The material a move cut is known to a cell (the stock's edge from earlier moves, and where
+    in its cell this move's edge falls): its nearest cut cell is taken a cell and a half nearer
+    the path (the thicker chip). On an arc the edge's speed over the centre's is the farthest
+    cut cell's radius, that much farther, over the path's (``feeds.chip_at``). Where that doubt
+    alone puts the chip over the limit, the move is measured again on a window
+    :data:`WINDOW_REFINE` times finer over its own box, the stock there rebuilt from ``history``
+    and the operation's earlier moves (``sim.window_engagement``). Drilling and thread milling
+    keep their own feeds (their chips are not a side cutter's).
+    """
+    cd = op.cutting
+    if cd.fz_max_mm <= 0 or op.kind in ("drill", "thread-mill") or cd.rpm <= 0:
+        return None
+    r = op.tool.radius
+    flutes = op.tool.cutter.flutes
+    limit = cd.fz_max_mm * (1 + 1e-9)
+    everything = list(history) + list(moves)
+    boxes: np.ndarray | None = None
+    windows = 0
+
+    def chip(st: Any, mv: Move, near: float, far: float, cell: float) -> float:
+        rad = math.dist(mv.a[:2], mv.center) if mv.center is not None else 0.0
+        edge = (far + 1.5 * cell) / rad if rad > 1e-9 else 1.0
+        return feedmod.chip_at(st.feed, cd.rpm, flutes, r, near - 1.5 * cell, edge)
+
+    new: dict[int, float] = {}
+    for k, (mv, (near, far)) in enumerate(zip(moves, engaged, strict=True)):
+        if mv.rapid or not math.isfinite(near) or not 0 <= mv.line < len(op.steps):
+            continue
+        st = op.steps[mv.line]
+        if not isinstance(st, Feed | Arc) or not st.feed:
+            continue
+        c = chip(st, mv, near, far, step)
+        if c > limit and su is not None and windows < WINDOW_BUDGET:
+            windows += 1
+            if boxes is None:
+                boxes = np.array([sim.move_box(m) for m in everything]).reshape(-1, 4)
+            n = len(history) + k
+            fine = step / WINDOW_REFINE
+            near_w, far_w = sim.window_engagement(everything[:n], boxes[:n], mv, su.stock_min, su.stock_max, fine)
+            c = chip(st, mv, near_w, far_w, fine) if math.isfinite(near_w) else 0.0
+        if c > limit:
+            f = math.floor(st.feed * cd.fz_max_mm / c * 10) / 10
+            new[mv.line] = min(new.get(mv.line, f), f)
+    if not new:
+        return None
+    steps = [replace(st, feed=max(new[i], 0.1)) if i in new else st  # type: ignore[type-var]
+             for i, st in enumerate(op.steps)]
+    note = (f"feed lowered on {len(new)} of its moves to F{min(new.values()):g}..F{max(new.values()):g}: "
+            f"the simulated stock meets the tool nearer its path than the feed was set for, and the chip "
+            f"would pass the table's largest, {cd.fz_max_mm:.4f} mm (fz_per_d_max x D or h_min)")
+    return replace(op, steps=tuple(steps), notes=op.notes + (note,))
+
+
+def _with_slowed(program: Program, slowed: Mapping[tuple[int, str], Operation | None]) -> Program:
+    """``program`` with the operations :func:`_engaged_feeds` lowered (those still in it)."""
+    setups = []
+    for su in program.setups:
+        ops = tuple(slowed.get((su.index, op.name)) or op for op in su.operations)
+        setups.append(replace(su, operations=ops) if ops != su.operations else su)
+    return replace(program, setups=tuple(setups))
 
 
 def _prepare(su: Setup, part: SetupPart, features: Sequence[Any], program: Program, settings: Mapping[str, float]

@@ -97,6 +97,8 @@ class CuttingData:
         ap_mm: Axial depth per pass.
         ae_mm: Radial engagement the feed was computed for.
         peck_mm: Peck depth (drilling).
+        fz_max_mm: The largest chip the material table allows this tool (0: none given);
+            the guard lowers the feed of any move whose simulated engagement would exceed it.
         lines: Header lines that cite the table rows and settings behind each number.
         warnings: Limits that bind (rpm capped, feed capped, chip thinner than h_min...).
     """
@@ -108,6 +110,7 @@ class CuttingData:
     ae_mm: float
     peck_mm: float = 0.0
     lines: tuple[str, ...] = ()
+    fz_max_mm: float = 0.0
     warnings: tuple[str, ...] = ()
 
 

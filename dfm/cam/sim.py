@@ -264,7 +264,12 @@ class Simulation:
     swept: int = 0
     near_margin: float = 0.0
     near: list[bool] = field(default_factory=list)
+    #: Per move swept: (smallest XY distance from the path of a cell it cut, largest distance
+    #: from an arc's centre of such a cell); (inf, 0) when it cut nothing (``simkernel.cut``).
+    engaged: list[tuple[float, float]] = field(default_factory=list)
     top: float | None = None
+    #: Check shank and holder (False: only the cutting end cuts, e.g. a window replay for engagement).
+    bodies: bool = True
     tile: int = 16
     _hmax: np.ndarray | None = field(default=None, repr=False)
     _pmax: np.ndarray | None = field(default=None, repr=False)
@@ -283,6 +288,7 @@ class Simulation:
         return self
 
     def _sweep(self, mv: Move) -> None:
+        self.engaged.append((math.inf, 0.0))
         r = mv.radius
         if r <= 0:
             self.near.append(False)
@@ -313,6 +319,8 @@ class Simulation:
         if box is not None:
             self._cut(mv, body, *box)
         low = min(mv.a[2], mv.b[2])
+        if not self.bodies:
+            return
         for kind, rad, above in (("shank", body.shank_radius, body.shank_from),
                                  ("holder", body.holder_radius, body.holder_from)):
             if rad > r and math.isfinite(above) and low + above < self.top + self.tol:
@@ -338,7 +346,7 @@ class Simulation:
     def _cut(self, mv: Move, body: ToolBody, i0: int, i1: int, j0: int, j1: int) -> None:
         g = self.grid
         watch = mv.rapid or not mv.spindle
-        worst, wi, wj, deepest, gi, gj = simkernel.cut(
+        worst, wi, wj, deepest, gi, gj, near, far = simkernel.cut(
             self.height, self.part, *self._tiles(), self.tile, g.x0, g.y0, g.step, i0, i1, j0, j1, watch, self.tol,
             min(mv.a[2], mv.b[2]), *_kernel_move(mv, body))
         if watch and worst > self.tol:
@@ -346,6 +354,7 @@ class Simulation:
                                              mv.line, *self._cell(wi, wj), worst))
         if deepest > 1e-9:
             self.violations.append(Violation("gouge", mv.line, *self._cell(gi, gj), deepest))
+        self.engaged[-1] = (near, far)
 
     def _body_part(self, mv: Move, kind: str, rad: float, above: float, i0: int, i1: int, j0: int, j1: int) -> None:
         """The shank or holder (a flat-bottomed cylinder ``above`` the tip) must touch neither part nor stock."""
@@ -433,6 +442,38 @@ def polygon_mask(grid: Grid, outline: Sequence[Sequence[float]]) -> np.ndarray:
         sub ^= cond & (xc > cx)
     inside[j0:j1, i0:i1] = sub
     return inside
+
+
+def move_box(mv: Move) -> tuple[float, float, float, float]:
+    """(x low, x high, y low, y high) of what a move's cutting end can reach (its radius included)."""
+    if mv.center is not None:
+        x0, x1, y0, y1 = _arc_box(mv)
+    else:
+        x0, x1 = min(mv.a[0], mv.b[0]), max(mv.a[0], mv.b[0])
+        y0, y1 = min(mv.a[1], mv.b[1]), max(mv.a[1], mv.b[1])
+    r = mv.radius
+    return x0 - r, x1 + r, y0 - r, y1 + r
+
+
+def window_engagement(history: Sequence[Move], boxes: np.ndarray, mv: Move, stock_min: Sequence[float],
+                      stock_max: Sequence[float], step: float) -> tuple[float, float]:
+    """``mv``'s engagement (as :attr:`Simulation.engaged`) on a grid of ``step`` over its own box.
+
+    The stock there is rebuilt from the stock box by the moves of ``history`` that reach the
+    box (``boxes``: their :func:`move_box` rows), cutting ends only: what a coarse height field
+    knows to a cell, a window knows to ``step``.
+    """
+    x0, x1, y0, y1 = move_box(mv)
+    pad = 2 * step
+    g = Grid(x0 - pad + 0.3719 * step, y0 - pad + 0.2913 * step, step,
+             math.ceil((x1 - x0 + 2 * pad) / step), math.ceil((y1 - y0 + 2 * pad) / step))
+    w = new_simulation(g, stock_min, stock_max, np.full((g.ny, g.nx), -np.inf))
+    w.bodies = False
+    if len(boxes):
+        hit = np.nonzero((boxes[:, 0] <= x1) & (boxes[:, 1] >= x0) & (boxes[:, 2] <= y1) & (boxes[:, 3] >= y0))[0]
+        w.run(history[i] for i in hit)
+    w.run([mv])
+    return w.engaged[-1]
 
 
 def new_simulation(grid: Grid, stock_min: Sequence[float], stock_max: Sequence[float], part: np.ndarray,

@@ -19,6 +19,8 @@ import numpy as np
 from numba import njit
 
 _TWO_PI = 2.0 * math.pi
+#: A cell a move lowers by more than this (mm) is material the move cut (for its engagement).
+ENGAGED_MM = 1e-4
 
 
 @njit(cache=True, fastmath=False)
@@ -152,6 +154,28 @@ def path_distance(kind, x, y, ax, ay, bx, by, ox, oy, rad, a0, sweep):  # type: 
     return min(abs(math.hypot(x - ox, y - oy) - rad), ends)
 
 
+@njit(cache=True, fastmath=False)
+def _arc_lateral(x, y, ox, oy, rad, a0, sweep):  # type: ignore[no-untyped-def]
+    """(distance of (x, y) across an arc's path, its radius from the centre; 0 outside the sweep).
+
+    Within the arc's angular span the distance is |rho - rad|; a point beyond either end (the
+    tool's disc there) is measured across the tangent at the nearer end, where the tool meets it.
+    """
+    dx = x - ox
+    dy = y - oy
+    rho = math.hypot(dx, dy)
+    big = abs(sweep)
+    if big >= _TWO_PI - 1e-12:
+        return abs(rho - rad), rho
+    phi = math.atan2(dy, dx) - a0
+    rel = phi % _TWO_PI if sweep >= 0 else (-phi) % _TWO_PI
+    if rel <= big:
+        return abs(rho - rad), rho
+    # past the end by rel - big, before the start by 2 pi - rel: the nearer end's tangent
+    a = a0 + sweep if rel - big <= _TWO_PI - rel else a0
+    return abs(dx * math.cos(a) + dy * math.sin(a) - rad), 0.0
+
+
 @njit(cache=True)
 def tile_max(a, tile):  # type: ignore[no-untyped-def]
     """Max of ``a`` over each tile x tile block (the bound that lets whole blocks be skipped)."""
@@ -171,10 +195,13 @@ def cut(height, part, hmax, pmax, tile, x0, y0, step, i0, i1, j0, j1, watch, tol
 
     Returns (worst removal above 0, its i, j) when ``watch`` (a rapid or a spindle-off feed)
     and (deepest gouge: the part's top above the end shrunk by ``tol``, i, j), −inf when
-    there is none. ``hmax`` and ``pmax`` hold the max of ``height`` and ``part`` per block of
-    ``tile`` cells (``hmax`` is kept an upper bound as the stock is cut): a block the end
-    cannot reach, or whose stock and part lie below the end, is skipped whole; a block the
-    end covers whole at one height is lowered without the per-cell geometry.
+    there is none; then the move's **engagement**: the smallest distance from the path (XY)
+    of a cell it cut more than :data:`ENGAGED_MM` deep (inf: it cut nothing, or it is a
+    plunge or a drill) and, for an arc, the largest distance from the arc's centre of such a
+    cell (0 for a line). ``hmax`` and ``pmax`` hold the max of ``height`` and ``part`` per
+    block of ``tile`` cells (``hmax`` is kept an upper bound as the stock is cut): a block the
+    end cannot reach, or whose stock and part lie below the end, is skipped whole; a block
+    the end covers whole at one height is lowered without the per-cell geometry.
     """
     worst = -np.inf
     wi = -1
@@ -183,6 +210,12 @@ def cut(height, part, hmax, pmax, tile, x0, y0, step, i0, i1, j0, j1, watch, tol
     gi = -1
     gj = -1
     flat = kind == 1 or (kind == 0 and az == bz)
+    near = np.inf
+    far = 0.0
+    length = math.hypot(bx - ax, by - ay)
+    engage = kind == 1 or kind == 4 or (kind == 0 and length > 1e-12)
+    tx = (bx - ax) / length if length > 1e-12 else 0.0
+    ty = (by - ay) / length if length > 1e-12 else 0.0
     for tj in range(j0 // tile, (j1 - 1) // tile + 1):
         cj0 = max(tj * tile, j0)
         cj1 = min(tj * tile + tile, j1)
@@ -212,6 +245,16 @@ def cut(height, part, hmax, pmax, tile, x0, y0, step, i0, i1, j0, j1, watch, tol
                             wi = i
                             wj = j
                         if zt < h:
+                            if engage and h - zt > ENGAGED_MM:
+                                x = x0 + (i + 0.5) * step
+                                if kind == 0:
+                                    lat = abs((x - ax) * ty - (y - ay) * tx)
+                                else:
+                                    lat, rho = _arc_lateral(x, y, ox, oy, rad, a0, sweep)
+                                    if rho > far:
+                                        far = rho
+                                if lat < near:
+                                    near = lat
                             height[j, i] = zt
                             changed = True
                 if changed:  # the block's new max (over the whole block, not only the part cut)
@@ -235,7 +278,7 @@ def cut(height, part, hmax, pmax, tile, x0, y0, step, i0, i1, j0, j1, watch, tol
                         deepest = p - zg
                         gi = i
                         gj = j
-    return worst, wi, wj, deepest, gi, gj
+    return worst, wi, wj, deepest, gi, gj, near, far
 
 
 @njit(cache=True, fastmath=False)
