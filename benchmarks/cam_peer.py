@@ -11,25 +11,35 @@ For each pocket or slot dfm machines (``dfm.cam.gcode.generate``: planned, guard
 its roughing operation's tool diameter, rpm, feed, ap (stepdown) and ae (stepover) are handed
 to FreeCAD's Path workbench, run headless in a ``freecadcmd`` child (§2 of TOOLS.md): a Job on
 the same STEP file, the tool controller's tool set to that diameter, spindle to that rpm,
-horizontal and vertical feed to that feed; a PocketShape (FreeCAD's default pattern, ZigZag)
-and an Adaptive clearing (helix at dfm's ramp angle) on the pocket's floor face, from the
-part top (no stock above it, as dfm's program here) to the floor, stepdown ap, stepover ae/D
-in percent, the same safe and retract heights. FreeCAD's commands are written as G-code
-(feeds in mm/min) with the same tool change and spindle start as dfm's.
+horizontal and vertical feed to that feed; on the pocket's floor face, from the part top (no
+stock above it, as dfm's program here) to the floor, stepdown ap, stepover ae/D in percent,
+the same safe and retract heights:
+
+* ``PocketShape``: FreeCAD's default pattern (ZigZag). It enters every depth by a straight
+  plunge at the feed; dfm never plunges an end mill, so the peer compared is
+* ``PocketShape+ramp``: the same with FreeCAD's ramp entry dressup (RampMethod1) at dfm's
+  ramp angle (``ramp_angle_deg``; the dressup's angle is from the vertical);
+* ``Adaptive``: clearing, inside, its helix at dfm's ramp angle (its own finishing profile on).
+
+FreeCAD's commands are written as G-code (feeds in mm/min) with the same tool change and
+spindle start as dfm's.
 
 One calculator times both: every program goes through LinuxCNC's ``rs274`` and the canon it
 prints is timed by :func:`dfm.cam.cycletime.canon_time` (feed moves at the programmed feed,
-rapids at the machine's ``rapid_mm_min``, no acceleration, the first positioning move not
-counted, tool changes not counted: dfm's time is the pocket's roughing plus its wall finish,
-with the finishing tool's own feed). One simulation judges the removal: the same canon as
-:func:`dfm.cam.sim.moves_from_canon` moves swept over the part's exact height field
-(``dfm.cam.sim``, a ``--grid`` mm grid, stock top = part top); ``removed %`` is the share of
-the pocket's removable volume (inside its outline, stock top down to the part) that is gone,
-and ``gouge um`` the deepest cut into the part (within the sim's 1 um tolerance: 0).
+rapids at the machine's ``rapid_mm_min``, no acceleration, the first positioning move and
+tool changes not counted). ``dfm s`` is dfm's operations on the pocket with the roughing tool
+(its roughing and its wall finish); ``rest s`` is the smaller tool's pass in the corners the
+roughing tool cannot reach, which neither peer cuts (not in the ratio). One simulation judges
+the removal: the canon as :func:`dfm.cam.sim.moves_from_canon` moves swept over the part's
+exact height field (``dfm.cam.sim``, a ``--grid`` mm grid, stock top = part top); ``%`` is the
+share of the pocket's removable volume (inside its outline, stock top down to the part) that
+is gone (dfm's: with the roughing tool's operations only). The exact side check
+(:func:`dfm.cam.sim.lateral_gouges`) prints any cut into the part.
 
-``ratio`` is dfm's time over the faster of the two peers; the goal of #17 is <= 0.8 on every
-part with dfm's removed % at least the better peer's. Without ``freecadcmd`` only dfm's
-side is printed (and the reason).
+``ratio`` is ``dfm s`` over the faster of ``PocketShape+ramp`` and ``Adaptive``; the goal of
+#17 is <= 0.8 on every part with dfm's % at least the better peer's. ``plunge s`` is plain
+PocketShape's time, shown, not compared. Without ``freecadcmd`` only dfm's side is printed
+(and the reason).
 """
 
 from __future__ import annotations
