@@ -349,3 +349,21 @@ def test_a_machine_profile_sets_the_dwell_and_the_coolant(tmp_path, monkeypatch)
                                       'edge_radius_mm = "2 um"\ncoolant = "oil"\n')
     with pytest.raises(RuleError, match="vars.coolant"):
         data.load_settings("shop")
+
+
+def test_a_step_goes_to_setup_1_whose_profile_cuts_it(tmp_path):
+    """Two pockets open up, a step across the bottom end opens down: setup 1 works from below, where the
+    outside profile cuts the step whole; the pockets follow turned over (a later setup has no profile)."""
+    def pocket(w, at):
+        return cq.Workplane("XY").box(w, 3, 1, centered=(True, True, False)).edges("|Z").fillet(0.5).translate(at)
+
+    part = (cq.Workplane("XY").box(16, 10, 3, centered=(True, True, False)).cut(pocket(4, (-4, 0, 2)))
+            .cut(pocket(3, (3, 0, 2))).cut(cq.Workplane("XY").box(4, 10, 1, centered=(True, True, False))
+                                           .translate((6, 0, 0))))
+    gen, result = generate(export_step(part, tmp_path / "step_below.step"))
+    steps = [f.id for f in result.bodies[0].features if f.kind == "step"]
+    assert steps and [su.approach for su in gen.program.setups] == [(0.0, 0.0, -1.0), (0.0, 0.0, 1.0)]
+    prof = next(op for op in gen.program.setups[0].operations if op.name == "profile rough")
+    assert set(steps) <= set(prof.features)
+    assert not gen.verification.dropped and not gen.verification.incomplete
+    assert "2 setups in all" in " ".join(result.cam["setups"][0]["sheet"])

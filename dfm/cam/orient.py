@@ -11,11 +11,13 @@ among the six axis directions by (in this order):
    10 % of the whole outside — a round part profiled from its side would come out a box,
    while a few edge rounds, which no 3-axis profile makes, do not turn a plate on its end;
 3. fewest setups in all (features reached along other axes each need one);
-4. the least such non-2.5D area;
-5. the shortest reach: the part's extent along the axis (a plate is cut lying down);
-6. the most features cut in it;
-7. the largest planar face down (the datum the part sits on);
-8. the fixed axis order (+Z, -Z, +X, -X, +Y, -Y) so the choice is deterministic.
+4. the fewest steps and open regions left to other setups (setup 1's profile cuts them; a
+   later setup can only clear them inside their outlines);
+5. the least such non-2.5D area;
+6. the shortest reach: the part's extent along the axis (a plate is cut lying down);
+7. the most features cut in it;
+8. the largest planar face down (the datum the part sits on);
+9. the fixed axis order (+Z, -Z, +X, -X, +Y, -Y) so the choice is deterministic.
 
 A through feature (a through hole with no counterbore, countersink or thread, a through
 pocket or slot) can be cut from either end: it goes to a setup that is made anyway,
@@ -198,6 +200,7 @@ def choose(features: Sequence[Feature], *, bbox_min: Sequence[float], bbox_max: 
     by_id = {f.id: f for f in features}
     threaded = {str(f.props.get("hole")) for f in features if f.kind == "thread" and f.props.get("hole")}
     fixed: dict[Vec3, int] = {}
+    opened: dict[Vec3, int] = {}  # steps and open regions (the profile's) per approach
     flexible: list[tuple[Feature, Vec3]] = []
     skip: set[int] = set()
     for f in features:
@@ -212,6 +215,8 @@ def choose(features: Sequence[Feature], *, bbox_min: Sequence[float], bbox_max: 
             flexible.append((f, k))
         else:
             fixed[k] = fixed.get(k, 0) + 1
+            if f.kind == "step" or (f.kind in ("pocket", "slot") and f.props.get("open")):
+                opened[k] = opened.get(k, 0) + 1
     extent = [float(bbox_max[i]) - float(bbox_min[i]) for i in range(3)]
 
     def cover(primary: Vec3) -> tuple[list[Vec3], dict[str, Vec3]]:
@@ -255,8 +260,9 @@ def choose(features: Sequence[Feature], *, bbox_min: Sequence[float], bbox_max: 
         reach_ok = profile_reaches(depth) if profile_reaches is not None else True
         bad = round(bads[k], 3)
         much = bads[k] > least + SHARE * outside
-        key = (not reach_ok, much, len(used), bad, round(depth, 6), -n_here, -round(_down_area(k, faces), 3),
-               AXES.index(k))
+        elsewhere = sum(n for a, n in opened.items() if a != k)
+        key = (not reach_ok, much, len(used), elsewhere, bad, round(depth, 6), -n_here,
+               -round(_down_area(k, faces), 3), AXES.index(k))
         scored.append((key, k, used, where, depth, n_here, bad))
     scored.sort(key=lambda s: s[0])
     key, primary, used, where, depth, n_here, bad = scored[0]

@@ -258,9 +258,11 @@ def _plan_setup(index: int, key: Vec3, feats: list[Feature], ctx: _Ctx, bmin: Ve
             except (CamError, KernelError) as err:
                 unmachined.append((f.id, str(err)))
             continue
-        if f.kind == "step" or f.props.get("open") or (section is not None and _is_shoulder(f, section)):
+        if section is not None and (f.kind == "step" or f.props.get("open") or _is_shoulder(f, section)):
             profile_feats.append(f.id)
             continue
+        # no profile in this setup (not setup 1): an open region is cleared inside its outline, its open
+        # sides taken as walls (air beyond them), rather than left out
         try:
             ops.extend(_region_ops(f, ctx, safe_z, part_top, part_bottom, key, section))
         except (CamError, KernelError) as err:
