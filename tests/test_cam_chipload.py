@@ -1,7 +1,7 @@
 """No move of a dfm program takes a chip over the material table's largest at its real engagement (#17).
 
 Every program is simulated here on a height field several times finer than the guard's
-(tool radius / 40, at least 2 um), move by move. Before each milling move the material it
+(tool radius / 40, at least 2 um, at most 4 M cells), move by move. Before each milling move the material it
 will cut is measured: the cells it lowers by more than 0.5 um, less the material too thin
 to hold a chip of the table's largest thickness (the cut cells eroded by half that
 thickness: a sliver thinner than the limit cannot give a thicker chip). A tooth meets
@@ -35,6 +35,8 @@ from dfm.cam.model import Arc, Feed
 
 COUNT = int(os.environ.get("DFM_RANDOM_PARTS", "3"))
 SEED = int(os.environ.get("DFM_RANDOM_SEED", "1000"))
+#: Most cells of the test's height field (a finer grid only where the stock is small).
+CELLS = 4_000_000
 #: Feeds are written to 0.1 mm/min: a chip may pass the limit by that rounding.
 SLACK = 1.01
 
@@ -62,7 +64,8 @@ def overloads(gen) -> tuple[int, list[tuple]]:  # type: ignore[no-untyped-def]
         radii = [op.tool.radius for op in su.operations]
         if not radii:
             continue
-        g = sim.grid_for(su.stock_min, su.stock_max, max(0.002, min(radii) / 40))
+        area = (su.stock_max[0] - su.stock_min[0] + 1) * (su.stock_max[1] - su.stock_min[1] + 1)
+        g = sim.grid_for(su.stock_min, su.stock_max, max(0.002, min(radii) / 40, math.sqrt(area / CELLS)))
         s = sim.new_simulation(g, su.stock_min, su.stock_max, np.full((g.ny, g.nx), -np.inf))
         pos = None
         for op in su.operations:
@@ -191,4 +194,4 @@ def test_guard_lowers_the_feed_of_a_finish_pass_that_meets_full_material(tmp_pat
     # the wall moves now meet the pocket's material across their whole path: at the full-engagement feed
     # (all but the closing move back to the lead-in point, over what the first move cut)
     assert sum(f <= full + 0.1 for f in fed) >= len(fed) - 1
-    assert sum(1 for n in fin2.notes if "feed lowered" in n) == 1
+    assert any("feed lowered" in n for n in fin2.notes)

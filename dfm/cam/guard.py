@@ -562,9 +562,9 @@ def verify(program: Program, part_for: Callable[[Setup], SetupPart], *, features
 
 #: A move's engagement is measured again on a window this many times finer than the setup's grid
 #: when the grid's cell-wide doubt could put its chip over the limit.
-WINDOW_REFINE = 10
+WINDOW_REFINE = 4
 #: Most windows one operation may measure; past it the grid's estimate (a cell nearer) stands.
-WINDOW_BUDGET = 400
+WINDOW_BUDGET = 60
 
 
 def _engaged_feeds(op: Operation, moves: Sequence[Move], engaged: Sequence[tuple[float, float]], step: float,
@@ -576,10 +576,12 @@ def _engaged_feeds(op: Operation, moves: Sequence[Move], engaged: Sequence[tuple
     The material a move cut is known to a cell (the stock's edge from earlier moves, and where
     in its cell this move's edge falls): its nearest cut cell is taken a cell and a half nearer
     the path (the thicker chip). On an arc the edge's speed over the centre's is the farthest
-    cut cell's radius, that much farther, over the path's (``feeds.chip_at``). Where that doubt
-    alone puts the chip over the limit, the move is measured again on a window
-    :data:`WINDOW_REFINE` times finer over its own box, the stock there rebuilt from ``history``
-    and the operation's earlier moves (``sim.window_engagement``). Drilling and thread milling
+    cut cell's radius, that much farther, over the path's (``feeds.chip_at``). Where the chip
+    is then over the limit (a strip thinner than a cell, e.g. the next wall's allowance met
+    head-on at the end of a move, is not in the grid at all), the move is measured again on a
+    window up to :data:`WINDOW_REFINE` times finer over its own box (``sim.WINDOW_CELLS`` at
+    most), the stock there rebuilt from ``history`` and the operation's earlier moves
+    (``sim.window_engagement``). Drilling and thread milling
     keep their own feeds (their chips are not a side cutter's).
     """
     cd = op.cutting
@@ -605,12 +607,12 @@ def _engaged_feeds(op: Operation, moves: Sequence[Move], engaged: Sequence[tuple
         if not isinstance(st, Feed | Arc) or not st.feed:
             continue
         c = chip(st, mv, near, far, step)
-        if c > limit and su is not None and windows < WINDOW_BUDGET:
+        fine = sim.window_step(mv, step / WINDOW_REFINE)
+        if c > limit and su is not None and windows < WINDOW_BUDGET and fine < step / 2:
             windows += 1
             if boxes is None:
                 boxes = np.array([sim.move_box(m) for m in everything]).reshape(-1, 4)
             n = len(history) + k
-            fine = step / WINDOW_REFINE
             near_w, far_w = sim.window_engagement(everything[:n], boxes[:n], mv, su.stock_min, su.stock_max, fine)
             c = chip(st, mv, near_w, far_w, fine) if math.isfinite(near_w) else 0.0
         if c > limit:

@@ -268,7 +268,8 @@ class Simulation:
     #: from an arc's centre of such a cell); (inf, 0) when it cut nothing (``simkernel.cut``).
     engaged: list[tuple[float, float]] = field(default_factory=list)
     top: float | None = None
-    #: Check shank and holder (False: only the cutting end cuts, e.g. a window replay for engagement).
+    #: Check shank and holder and flag moves near the part (False: only the cutting end cuts, e.g. a
+    #: window replay for engagement).
     bodies: bool = True
     tile: int = 16
     _hmax: np.ndarray | None = field(default=None, repr=False)
@@ -309,7 +310,7 @@ class Simulation:
         self.swept += 1
         # does any part above the tip come within the margin of the tool's box? (for exact checks)
         m = r + self.near_margin + 2 * self.grid.step
-        nbox = self._box(lo_x - m, hi_x + m, lo_y - m, hi_y + m)
+        nbox = self._box(lo_x - m, hi_x + m, lo_y - m, hi_y + m) if self.bodies else None
         if nbox is None:
             self.near.append(False)
         else:
@@ -455,13 +456,23 @@ def move_box(mv: Move) -> tuple[float, float, float, float]:
     return x0 - r, x1 + r, y0 - r, y1 + r
 
 
+#: Most cells of an engagement window.
+WINDOW_CELLS = 60_000
+
+
+def window_step(mv: Move, step: float) -> float:
+    """The grid step of ``mv``'s engagement window: ``step``, or coarser to keep :data:`WINDOW_CELLS`."""
+    x0, x1, y0, y1 = move_box(mv)
+    return max(step, math.sqrt((x1 - x0 + 4 * step) * (y1 - y0 + 4 * step) / WINDOW_CELLS))
+
+
 def window_engagement(history: Sequence[Move], boxes: np.ndarray, mv: Move, stock_min: Sequence[float],
                       stock_max: Sequence[float], step: float) -> tuple[float, float]:
     """``mv``'s engagement (as :attr:`Simulation.engaged`) on a grid of ``step`` over its own box.
 
     The stock there is rebuilt from the stock box by the moves of ``history`` that reach the
     box (``boxes``: their :func:`move_box` rows), cutting ends only: what a coarse height field
-    knows to a cell, a window knows to ``step``.
+    knows to a cell, a window knows to ``step`` (see :func:`window_step` for its size).
     """
     x0, x1, y0, y1 = move_box(mv)
     pad = 2 * step
