@@ -152,3 +152,30 @@ def test_rest_zones_are_the_corners_only():
     assert cut == pytest.approx(len(strategies.depth_levels(2.0, 1.0, 0.16)) * total, rel=1e-6)
     with pytest.raises(strategies.CamError):
         strategies.RestMaterial([], 1.5, 0.4).zones(small[0])
+
+
+def test_outside_profile_does_not_cut_the_air_round_the_stock():
+    """The profile's first ring runs round the stock, in the air: the tool goes down beside the stock
+    and enters it sideways at each depth instead of lapping that ring (ramps included)."""
+    r, ap = 0.5, 0.4
+    stock = (-3.0, -2.5, 3.0, 2.5)
+    pad = 2 * r + 0.02 + 0.05
+    big = _loop([[-3 - pad, -2.5 - pad], [3 + pad, -2.5 - pad], [3 + pad, 2.5 + pad], [-3 - pad, 2.5 + pad]])
+    part = _loop(rounded_rect(0, 0, 4.0, 3.0, 0.5))
+    kw = dict(z_top=2.0, z_floor=0.8, tool_radius=r, ap=ap, stepover=0.4, allowance=0.02, floor_allowance=0.02,
+              ramp_angle_deg=2.0, retract_z=2.5)
+    lapped = strategies.clear_region(big, [part], **kw)
+    steps = strategies.clear_region(big, [part], stock_box=stock, **kw)
+    ring0 = strategies.rings(big, [part], r + 0.02, 0.4)[0]
+    outer = next(lp for lp in ring0 if abs(lp[0].a[0]) > 3.0 + r)
+    on_outer = [st for st in steps if isinstance(st, Feed | Arc) and st.role in ("cut", "ramp")
+                and min(math.dist((st.x, st.y), sg.point(t / 8)) for sg in outer for t in range(9)) < 1e-6]
+    assert not on_outer
+    assert sum(isinstance(st, Rapid) for st in steps) <= 3
+    descends = [st for st in steps if isinstance(st, Feed) and st.role == "descend"]
+    assert len(descends) == len(strategies.depth_levels(2.0, 0.82, ap)) + 1  # one per depth, beside the stock
+    from dfm.cam.cycletime import estimate
+
+    assert estimate(steps, (0.0, 0.0, 2.5), 5000.0, 0.0)[0] < estimate(lapped, (0.0, 0.0, 2.5), 5000.0, 0.0)[0]
+    worst = _axial_engagement(steps, r, stock[:2], stock[2:], 2.0, step=0.02)
+    assert worst <= ap + 0.02 + 4e-3

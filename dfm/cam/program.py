@@ -995,7 +995,8 @@ def _profile_ops(ctx: _Ctx, section: SectionFn, levels: Sequence[float], part_to
             continue
         rough += strategies.clear_region(big, outers, z_top=hi, z_floor=lo, tool_radius=r, ap=cd.ap_mm,
                                          stepover=cd.ae_mm, allowance=allow, floor_allowance=allow,
-                                         ramp_angle_deg=s["ramp_angle_deg"], retract_z=smax[2] + s["retract_mm"])
+                                         ramp_angle_deg=s["ramp_angle_deg"], retract_z=smax[2] + s["retract_mm"],
+                                         stock_box=(smin[0], smin[1], smax[0], smax[1]))
         # the finish contours: where the tool centre meets the shadow (holes of the offset air region)
         free = strategies.offset(big, outers, -r + grow)  # a finish's growth: that much into the part
         box_area = (x1 - x0 - 2 * r) * (y1 - y0 - 2 * r)

@@ -315,7 +315,8 @@ def _without_specks(rs: list[list[Loop]], tool_radius: float, stepover: float) -
 
 def clear_region(outer: Sequence[Seg], holes: Sequence[Sequence[Seg]], *, z_top: float, z_floor: float,
                  tool_radius: float, ap: float, stepover: float, allowance: float, floor_allowance: float,
-                 ramp_angle_deg: float, retract_z: float) -> list[Step]:
+                 ramp_angle_deg: float, retract_z: float,
+                 stock_box: tuple[float, float, float, float] | None = None) -> list[Step]:
     """Contour-parallel clearing of a 2.5D region down to ``z_floor``, leaving ``allowance`` on walls.
 
     Rings are cut outermost first at each depth; the first ring of a depth (and any ring the
@@ -329,6 +330,10 @@ def clear_region(outer: Sequence[Seg], holes: Sequence[Sequence[Seg]], *, z_top:
     The outermost ring spirals down (:func:`_spiral_ring`): its ramp into a depth is its cut
     at that depth, and the wedge a ramp leaves under it is what the next depth's ramp takes
     (never more than ``ap`` at any point); only the floor gets the flat lap after its ramp.
+
+    ``stock_box`` (x0, y0, x1, y1): the stock's extent. An outermost loop whose tool never
+    reaches it (the outside profile's first ring, round the stock) is not cut: the tool goes
+    down in the air there and enters the stock sideways from it, at each depth.
     """
     rs = rings(outer, holes, tool_radius + allowance, stepover)
     if not rs:
@@ -345,10 +350,25 @@ def clear_region(outer: Sequence[Seg], holes: Sequence[Sequence[Seg]], *, z_top:
     slope = math.tan(math.radians(ramp_angle_deg))
     # outermost loops whose last ramp ended without the flat lap: (the loop from that end, wedge height)
     spiral: dict[int, tuple[Loop, float]] = {}
+    air = {i for i, lp in enumerate(rs[0]) if stock_box is not None and _clear_of(lp, stock_box, tool_radius)}
     for z in levels:
         last = z == levels[-1]
         for k, loops in enumerate(rs):
             for i, loop in enumerate(loops):
+                if k == 0 and i in air:  # in the air all round: down beside the stock, nothing to cut
+                    loop = start_nearest(loop, (pos[0], pos[1])) if pos is not None else loop
+                    start = loop[0].a
+                    via = _via(region, (pos[0], pos[1]), start, rs, probe) if pos is not None else None
+                    if via is not None and pos is not None:
+                        out.extend(Feed(w[0], w[1], pos[2], "link") for w in via
+                                   if math.dist(w, (pos[0], pos[1])) > 1e-9)
+                    else:
+                        if pos is not None:
+                            out.append(Rapid(pos[0], pos[1], retract_z))
+                        out.append(Rapid(start[0], start[1], retract_z))
+                    out.append(Feed(start[0], start[1], z, "descend"))
+                    pos = (start[0], start[1], z)
+                    continue
                 wedge = 0.0
                 if k == 0 and i in spiral:
                     loop, wedge = spiral.pop(i)
@@ -404,6 +424,17 @@ def clear_region(outer: Sequence[Seg], holes: Sequence[Sequence[Seg]], *, z_top:
     if pos is not None:
         out.append(Rapid(pos[0], pos[1], retract_z))
     return out
+
+
+def _clear_of(loop: Loop, box: tuple[float, float, float, float], r: float) -> bool:
+    """True if a tool of radius ``r`` on ``loop`` never reaches into ``box`` (x0, y0, x1, y1)."""
+    x0, y0, x1, y1 = box
+    for x, y in loop_points(loop, 1e-3):
+        dx = max(x0 - x, 0.0, x - x1)
+        dy = max(y0 - y, 0.0, y - y1)
+        if math.hypot(dx, dy) <= r + 1e-3:
+            return False
+    return True
 
 
 def _via(region: Region, p: Pt, q: Pt, rs: Sequence[Sequence[Loop]], probe: float) -> list[Pt] | None:
