@@ -78,3 +78,29 @@ def test_a_child_that_dies_is_replaced_by_the_check_in_line(forked):
     checks = shape.SolidChecks(loaded.solids)
     os.kill(checks._job._pid, 9)  # noqa: SLF001
     assert checks.verdicts() == shape._verdicts(loaded.solids)  # noqa: SLF001
+
+
+def test_the_walls_rays_cast_in_a_child_give_the_pairs_cast_in_line(forked, monkeypatch):
+    from dfm import kernel
+    from dfm.features import walls
+    from dfm.features.common import Analysis
+    from dfm.kernel.geom import Geometry
+
+    monkeypatch.setattr(walls, "BESIDE_MIN_FACES", 0)
+    solid = kernel.load(PLATE).solids[0]
+    an = Analysis(geo=Geometry(solid))
+    _ = an.geo.faces
+    cast = walls.start_cast(an)
+    assert cast.forked
+    in_child = cast.result()
+    assert in_child and in_child == walls._cast_pairs(Geometry(solid), walls.PROBE_MM)  # noqa: SLF001
+
+
+def test_nothing_forks_off_the_main_thread(forked):
+    import threading
+
+    got = []
+    t = threading.Thread(target=lambda: got.append(shape.Beside(len, (1, 2, 3))))
+    t.start()
+    t.join()
+    assert not got[0].forked and got[0].result() == 3

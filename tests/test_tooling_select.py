@@ -329,3 +329,66 @@ def test_milled_hole_passes_its_counterbore():
     # Shank unknown for the catalogue's mills: the cutter must reach through the counterbore too.
     assert d.required_reach_mm == pytest.approx(2.5)
     assert d.finish.usable_reach_mm >= 2.5
+
+
+def _parent_by_scan(f, regions):  # type: ignore[no-untyped-def]
+    """The enclosure search as it was before the index (every region, every time): the reference."""
+    from dfm.tooling.select import _approach, _dot, _inside
+
+    a = _approach(f)
+    top = f.props.get("top_z_mm")
+    if top is None and f.kind == "hole" and a is not None and f.location_mm is not None:
+        top = _dot(f.location_mm, a)
+    if a is None or top is None or f.location_mm is None:
+        return None
+    best = None
+    for p in regions:
+        if p.id == f.id or p.props.get("through"):
+            continue
+        pa = _approach(p)
+        outline = p.props.get("outline")
+        fu, fv = p.props.get("frame_u"), p.props.get("frame_v")
+        if pa is None or _dot(a, pa) < 1 - 1e-9 or not outline or fu is None or fv is None:
+            continue
+        floor = p.props.get("floor_z_mm")
+        if floor is None or abs(float(floor) - float(top)) > 1e-6:
+            continue
+        uv = (_dot(f.location_mm, fu), _dot(f.location_mm, fv))
+        if _inside(uv, outline) and (best is None or p.id < best.id):
+            best = p
+    return best
+
+
+def test_the_enclosure_index_finds_what_a_scan_of_every_region_finds():
+    """RegionIndex (bisection on floor height) against the scan it replaced, on random nests (#18)."""
+    import random
+
+    from dfm.tooling.select import RegionIndex, _parent
+
+    rng = random.Random(18)
+    found = 0
+    for _ in range(30):
+        regions = []
+        for _i in range(rng.randint(1, 40)):
+            top = rng.choice((5.0, 4.0, 3.0, 3.0 + 5e-7, 2.0))
+            depth = rng.choice((1.0, 2.0, 1.0 + 2e-6))
+            x, y, w = rng.uniform(-5, 5), rng.uniform(-5, 5), rng.uniform(0.5, 6)
+            outline = [(x - w, y - w), (x + w, y - w), (x + w, y + w), (x - w, y + w)]
+            f = pocket(f"pocket-{rng.randint(1, 60)}", top=top, depth=depth, width=w,
+                       outline=outline if rng.random() > 0.1 else None, loc=(x, y, top - depth),
+                       floor="through" if rng.random() < 0.1 else "flat")
+            if rng.random() < 0.1:
+                f = Feature(f.id, f.kind, f.faces, f.dims, {**f.props, "approach": [0.0, 0.0, -1.0]},
+                            f.location_mm, f.axis)
+            regions.append(f)
+        index = RegionIndex(regions)
+        holes = [Feature(f"hole-{k}", "hole", (9,), {"diameter_mm": 0.5, "depth_mm": 1.0},
+                         {"approach": [0.0, 0.0, 1.0]},
+                         (rng.uniform(-8, 8), rng.uniform(-8, 8), rng.choice((1.0, 2.0, 3.0, 4.0))), (0.0, 0.0, 1.0))
+                 for k in range(20)]
+        for f in regions + holes:
+            want = _parent_by_scan(f, regions)
+            assert _parent(f, index) is want
+            assert _parent(f, regions) is want
+            found += want is not None
+    assert found > 50  # the nests do nest
