@@ -93,7 +93,7 @@ def test_the_walls_rays_cast_in_a_child_give_the_pairs_cast_in_line(forked, monk
     cast = walls.start_cast(an)
     assert cast.forked
     in_child = cast.result()
-    assert in_child and in_child == walls._cast_pairs(Geometry(solid), walls.PROBE_MM)  # noqa: SLF001
+    assert in_child[0] and in_child == walls._cast_pairs(Geometry(solid), walls.PROBE_MM)  # noqa: SLF001
 
 
 def test_nothing_forks_off_the_main_thread(forked):

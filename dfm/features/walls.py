@@ -69,16 +69,17 @@ def start_cast(an: Analysis) -> Beside:
 
 def find_walls(an: Analysis, cast: Beside | None = None) -> None:
     """Add ``wall`` features and ``min_wall_thickness_mm`` to ``an`` (``cast``: from :func:`start_cast`)."""
-    pairs: dict[tuple[int, int], tuple[float, Vec3, Vec3]] = (cast or start_cast(an)).result()
+    pairs, webs = (cast or start_cast(an)).result()
     if not pairs:  # nothing within the probe: measure the (thick) part all the same
         _cast(an.geo, pairs, 1e9)
-    _report(an, pairs, _bore_webs(an))
+    _report(an, pairs, webs)
 
 
-def _cast_pairs(geo, max_dist: float) -> dict:  # type: ignore[no-untyped-def,type-arg]
+def _cast_pairs(geo, max_dist: float) -> tuple[dict, dict]:  # type: ignore[no-untyped-def,type-arg]
+    """The rays' pairs (:func:`_cast`) and the bores' webs (:func:`_bore_webs`): all the geometry walls need."""
     pairs: dict = {}  # type: ignore[type-arg]
     _cast(geo, pairs, max_dist)
-    return pairs
+    return pairs, _bore_webs(geo)
 
 
 def _is_fillet(f) -> bool:  # type: ignore[no-untyped-def]
@@ -182,7 +183,7 @@ def _opposed(geo, a: int, b: int, p: Vec3, q: Vec3) -> bool:  # type: ignore[no-
     return na is not None and nb is not None and dot(na, nb) <= -_COS_MEET
 
 
-def _bore_webs(an: Analysis) -> dict[tuple[int, int], tuple[float, Vec3, Vec3]]:
+def _bore_webs(geo) -> dict[tuple[int, int], tuple[float, Vec3, Vec3]]:  # type: ignore[no-untyped-def]
     """Thinnest material between every two bores (concave cylinders) near each other, by formula.
 
     For axes that are parallel the web runs along them; for crossing (skew) axes it lies on
@@ -191,7 +192,6 @@ def _bore_webs(an: Analysis) -> dict[tuple[int, int], tuple[float, Vec3, Vec3]]:
     both closest points lie on the trimmed faces and a ray from one to the other crosses
     material only (one ray batch for all pairs).
     """
-    geo = an.geo
     bores = sorted((f for f in geo.faces.values() if f.kind == "cylinder" and f.concave and not _is_fillet(f)
                     and f.axis is not None and f.radius), key=lambda f: (f.bbox[0][0], f.id))
     cands = []
