@@ -216,8 +216,12 @@ def _moves(loop: Sequence[Seg], z: float, role: str = "cut", z_from: float | Non
     An arc a controller would read otherwise once the post has rounded it (too small, or its
     end radius off: :func:`dfm.cam.geom2d.postable`) goes out as its chords instead.
     """
+    return _piece_moves([piece for s in loop for piece in postable(s)], z, role, z_from)
+
+
+def _piece_moves(pieces: Sequence[Seg], z: float, role: str, z_from: float | None) -> list[Step]:
+    """:func:`_moves` of pieces already made postable."""
     out: list[Step] = []
-    pieces = [piece for s in loop for piece in postable(s)]
     total = sum(piece.length for piece in pieces)
     walked = 0.0
     for k, s in enumerate(pieces):
@@ -247,6 +251,7 @@ def ramp_on_loop(loop: Loop, z_from: float, z_to: float, angle_deg: float) -> tu
     z = z_from
     walked = 0.0
     segs = list(loop)
+    posted: dict[int, list[Seg]] = {}  # a ramp runs round a short loop many times: its pieces once
     i = 0
     while True:
         s = segs[i % len(segs)]
@@ -264,7 +269,10 @@ def ramp_on_loop(loop: Loop, z_from: float, z_to: float, angle_deg: float) -> tu
             return out, rest
         walked += s.length
         z_start, z = z, z_from - walked * slope
-        out.extend(_moves([s], z, "ramp", z_start))
+        j = i % len(segs)
+        if j not in posted:
+            posted[j] = postable(s)
+        out.extend(_piece_moves(posted[j], z, "ramp", z_start))
         i += 1
 
 
