@@ -37,8 +37,11 @@ COUNT = int(os.environ.get("DFM_RANDOM_PARTS", "3"))
 SEED = int(os.environ.get("DFM_RANDOM_SEED", "1000"))
 #: Most cells of the test's height field (a finer grid only where the stock is small).
 CELLS = 4_000_000
-#: Feeds are written to 0.1 mm/min: a chip may pass the limit by that rounding.
-SLACK = 1.01
+#: The nearest material of a move is known to about a cell, here and in the guard's own
+#: measure: at a thin engagement that moves the chip by a few per cent (the overloads this test
+#: was written for were 16-190 % over; the table's largest chip is itself 24 % over the chip
+#: dfm programs, fz_per_d_max against fz_per_d_min).
+SLACK = 1.05
 
 
 def _erode(mask: np.ndarray, k: int) -> np.ndarray:

@@ -562,7 +562,7 @@ def verify(program: Program, part_for: Callable[[Setup], SetupPart], *, features
 
 #: A move's engagement is measured again on a window this many times finer than the setup's grid
 #: when the grid's cell-wide doubt could put its chip over the limit.
-WINDOW_REFINE = 4
+WINDOW_REFINE = 8
 #: Most windows one operation may measure; past it the grid's estimate (a cell nearer) stands.
 WINDOW_BUDGET = 60
 
@@ -574,15 +574,17 @@ def _engaged_feeds(op: Operation, moves: Sequence[Move], engaged: Sequence[tuple
     The limit is the table's largest chip, ``op.cutting.fz_max_mm``.
 
     The material a move cut is known to a cell (the stock's edge from earlier moves, and where
-    in its cell this move's edge falls): its nearest cut cell is taken a cell and a half nearer
-    the path (the thicker chip). On an arc the edge's speed over the centre's is the farthest
-    cut cell's radius, that much farther, over the path's (``feeds.chip_at``). Where the chip
-    is then over the limit (a strip thinner than a cell, e.g. the next wall's allowance met
-    head-on at the end of a move, is not in the grid at all), the move is measured again on a
-    window up to :data:`WINDOW_REFINE` times finer over its own box (``sim.WINDOW_CELLS`` at
-    most), the stock there rebuilt from ``history`` and the operation's earlier moves
-    (``sim.window_engagement``). Drilling and thread milling
-    keep their own feeds (their chips are not a side cutter's).
+    in its cell this move's edge falls): its nearest cut cell is taken two cells nearer the
+    path (the thicker chip). On an arc the edge's speed over the centre's is the farthest cut
+    cell's radius, that much farther, over the path's (``feeds.chip_at``), or the tool's far
+    edge's: a sliver thinner than a cell may lie there. Where the chip is then over the limit
+    (a strip thinner than a cell, e.g. the next wall's allowance met head-on at the end of a
+    move, is not in the grid at all), the move is measured again on a window up to
+    :data:`WINDOW_REFINE` times finer over its own box (``sim.WINDOW_CELLS`` at most), the
+    stock there rebuilt from ``history`` and the operation's earlier moves
+    (``sim.window_engagement``); the same path at another level (a wall stepped down) whose
+    grid reading is no nearer keeps that window's result. Drilling and thread milling keep
+    their own feeds (their chips are not a side cutter's).
     """
     cd = op.cutting
     if cd.fz_max_mm <= 0 or op.kind in ("drill", "thread-mill") or cd.rpm <= 0:
@@ -596,10 +598,11 @@ def _engaged_feeds(op: Operation, moves: Sequence[Move], engaged: Sequence[tuple
 
     def chip(st: Any, mv: Move, near: float, far: float, cell: float) -> float:
         rad = math.dist(mv.a[:2], mv.center) if mv.center is not None else 0.0
-        edge = (far + 1.5 * cell) / rad if rad > 1e-9 else 1.0
-        return feedmod.chip_at(st.feed, cd.rpm, flutes, r, near - 1.5 * cell, edge)
+        edge = (far + 2 * cell) / rad if rad > 1e-9 else 1.0
+        return feedmod.chip_at(st.feed, cd.rpm, flutes, r, near - 2 * cell, edge)
 
     new: dict[int, float] = {}
+    measured: dict[tuple[Any, ...], tuple[float, float, Callable[[Any], float]]] = {}
     for k, (mv, (near, far)) in enumerate(zip(moves, engaged, strict=True)):
         if mv.rapid or not math.isfinite(near) or not 0 <= mv.line < len(op.steps):
             continue
@@ -607,20 +610,34 @@ def _engaged_feeds(op: Operation, moves: Sequence[Move], engaged: Sequence[tuple
         if not isinstance(st, Feed | Arc) or not st.feed:
             continue
         c = chip(st, mv, near, far, step)
+        if mv.center is not None:  # a sliver thinner than a cell may lie out to the tool's far edge
+            c = max(c, chip(st, mv, near, math.dist(mv.a[:2], mv.center) + r - 2 * step, step))
         fine = sim.window_step(mv, step / WINDOW_REFINE)
-        if c > limit and su is not None and windows < WINDOW_BUDGET and fine < step / 2:
-            windows += 1
-            if boxes is None:
-                boxes = np.array([sim.move_box(m) for m in everything]).reshape(-1, 4)
-            n = len(history) + k
-            near_w, far_w = sim.window_engagement(everything[:n], boxes[:n], mv, su.stock_min, su.stock_max, fine)
-            c = chip(st, mv, near_w, far_w, fine) if math.isfinite(near_w) else 0.0
+        if c > limit and su is not None and fine < step / 2:
+            # the same path at another level whose grid reading was no nearer: its window stands
+            key = (round(mv.a[0], 6), round(mv.a[1], 6), round(mv.b[0], 6), round(mv.b[1], 6), mv.center, mv.sweep)
+            seen = measured.get(key)
+            if seen is not None and near >= seen[0] - 1e-9 and far <= seen[1] + 1e-9:
+                c = seen[2](st)
+            elif windows < WINDOW_BUDGET:
+                windows += 1
+                if boxes is None:
+                    boxes = np.array([sim.move_box(m) for m in everything]).reshape(-1, 4)
+                n = len(history) + k
+                near_w, far_w = sim.window_engagement(everything[:n], boxes[:n], mv, su.stock_min, su.stock_max,
+                                                      fine)
+
+                def again(st2: Any, m: Move = mv, nw: float = near_w, fw: float = far_w, fn: float = fine) -> float:
+                    return chip(st2, m, nw, fw, fn) if math.isfinite(nw) else 0.0
+
+                measured[key] = (near, far, again)
+                c = again(st)
         if c > limit:
             f = math.floor(st.feed * cd.fz_max_mm / c * 10) / 10
             new[mv.line] = min(new.get(mv.line, f), f)
     if not new:
         return None
-    steps = [replace(st, feed=max(new[i], 0.1)) if i in new else st  # type: ignore[type-var]
+    steps = [replace(st, feed=max(new[i], 0.1)) if i in new else st  # type: ignore[type-var, arg-type]
              for i, st in enumerate(op.steps)]
     note = (f"feed lowered on {len(new)} of its moves to F{min(new.values()):g}..F{max(new.values()):g}: "
             f"the simulated stock meets the tool nearer its path than the feed was set for, and the chip "

@@ -643,8 +643,11 @@ def _rest_split(fid: str, outer: Loop, holes: list[Loop], tr: Tool, tf: Tool, z_
     :func:`dfm.cam.strategies.finish_ap`); the smaller tool then follows its loops only where
     its disc is outside every disc the larger one swept (:class:`dfm.cam.strategies.RestMaterial`),
     stepped like roughing (``ap_over_d``) at the full-engagement feed (ae = D), since there it
-    may meet rest material across its whole width. None when a loop of the smaller tool meets
-    rest material all round (the caller finishes the whole wall with the smaller tool).
+    may meet rest material across its whole width; then its loops offset inward by half its
+    diameter at a time, where they still meet rest material (what lies farther from the wall
+    than its diameter: between the larger tool's round sweep and the wall band, in corners).
+    None when a loop of the smaller tool meets rest material all round (the caller finishes the
+    whole wall with the smaller tool).
     """
     s = ctx.settings
     retract = z_top + s["retract_mm"]
@@ -656,6 +659,15 @@ def _rest_split(fid: str, outer: Loop, holes: list[Loop], tr: Tool, tf: Tool, z_
     ap_r = s["ap_over_d"] * tf.cutter.diameter_mm
     try:
         rest_steps = strategies.finish_rest(small, rest, z_top=z_top, z_floor=z_floor, ap=ap_r, retract_z=retract)
+        # rest material farther from the wall than the smaller tool's diameter (between the larger tool's
+        # round sweep and the wall loop's band, a tall pin in a corner): loops offset inward by half its
+        # diameter, where they meet rest material, until one meets none
+        for k in range(1, 400):
+            inner = strategies.classify(strategies.offset(outer, holes, -tf.radius * (1 + k) + grow))
+            if not inner or not any(rest.zones(lp)[1] for lp in inner):
+                break
+            rest_steps += strategies.finish_rest(inner, rest, z_top=z_top, z_floor=z_floor, ap=ap_r,
+                                                 retract_z=retract)
     except CamError:
         return None
     ap_f = strategies.finish_ap(tr.cutter.diameter_mm, z_top - z_floor)

@@ -482,7 +482,7 @@ def window_engagement(history: Sequence[Move], boxes: np.ndarray, mv: Move, stoc
     w.bodies = False
     if len(boxes):
         hit = np.nonzero((boxes[:, 0] <= x1) & (boxes[:, 1] >= x0) & (boxes[:, 2] <= y1) & (boxes[:, 3] >= y0))[0]
-        w.run(history[i] for i in hit)
+        w.run(history[int(i)] for i in hit)
     w.run([mv])
     return w.engaged[-1]
 

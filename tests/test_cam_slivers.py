@@ -1,0 +1,145 @@
+"""No sliver over 20 um is left where a catalogue tool fits (#17).
+
+Each program dfm writes is simulated on a fine height field of its setup (the stock box cut by
+every move), beside the exact part's height field in the same coordinates. Material left
+above the part (or above the part's bottom where there is no part: a through feature) is a
+sliver where it is more than 20 um thick and a tool of the catalogue could reach it: at the
+cell's floor level L, the smallest square end mill whose reach covers the depth down to L fits
+there when a disc of its radius lies wholly over floor at or below L (the part's free region at
+L) and covers the cell. Corners tighter than every tool are not slivers: no tool fits them.
+Features the program lists as not machined or not fully removed (with their reason) are left
+out. Parts: the example generators, pockets with corners tighter than the roughing tool (one
+with an island) and seeded random parts (``DFM_RANDOM_PARTS`` / ``DFM_RANDOM_SEED``).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+import cadquery as cq
+import generators
+import numpy as np
+import pytest
+from generators import export_step
+from scipy import ndimage
+from test_cam_random import random_part
+
+from dfm.cam import data, sim
+from dfm.cam.gcode import KernelSetupPart, generate, part_geometry
+
+COUNT = int(os.environ.get("DFM_RANDOM_PARTS", "3"))
+SEED = int(os.environ.get("DFM_RANDOM_SEED", "1000"))
+#: Thickest material a program may leave where a tool fits (mm).
+SLIVER_MM = 0.02
+#: Most cells of the test's height field.
+CELLS = 3_000_000
+
+
+def slivers(gen, result, path) -> list[tuple]:  # type: ignore[no-untyped-def]
+    """[(setup, x, y, floor, thickness, tool radius)] of the slivers, thickest first (one per level)."""
+    _, solid = part_geometry(path)
+    features = result.bodies[0].features
+    cat = [c for c in data.load_catalogue(None) if c.kind == "square"]
+    out = []
+    for su in gen.program.setups:
+        if not su.operations:
+            continue
+        radii = [op.tool.radius for op in su.operations]
+        area = (su.stock_max[0] - su.stock_min[0] + 1) * (su.stock_max[1] - su.stock_min[1] + 1)
+        g = sim.grid_for(su.stock_min, su.stock_max, max(0.005, min(radii) / 10, math.sqrt(area / CELLS)), pad=0.2)
+        part = KernelSetupPart(solid, su.approach, features).height_field(g)
+        s = sim.new_simulation(g, su.stock_min, su.stock_max, part)
+        s.bodies = False
+        pos = None
+        for op in su.operations:
+            moves = sim.moves_from_steps(op.steps, {op.tool.number: op.tool.radius}, start=pos, spindle=True,
+                                         tool=op.tool.radius)
+            s.run(moves)
+            if moves:
+                pos = moves[-1].b
+        inside = np.isfinite(s.height)
+        floor = np.where(np.isfinite(part), part, su.part_bottom)
+        floor = np.maximum(floor, su.part_bottom)
+        left = np.where(inside, s.height - floor, 0.0)
+        left[~inside] = 0.0
+        excused = _excused(g, su, features, gen) if tuple(su.approach) == (0.0, 0.0, 1.0) else np.zeros_like(inside)
+        for level in np.unique(np.round(floor[inside & (left > SLIVER_MM)], 4)):
+            depth = su.part_top - level
+            fits = [c.diameter_mm / 2 for c in cat if (c.reach_mm or 0.0) >= depth - 1e-9]
+            if not fits:
+                continue
+            rt = min(fits)
+            free = floor <= level + 1e-4
+            room = ndimage.distance_transform_edt(free) * g.step  # to the nearest cell above the level
+            centres = room >= rt + g.step
+            reach = ndimage.distance_transform_edt(~centres) * g.step <= rt - g.step
+            bad = reach & ~excused & (np.abs(floor - level) <= 1e-4) & (left > SLIVER_MM)
+            if bad.any():
+                j, i = np.unravel_index(np.argmax(np.where(bad, left, 0.0)), bad.shape)
+                out.append((su.index, float(g.xs[i]), float(g.ys[j]), float(level), float(left[j, i]), rt,
+                            int(bad.sum())))
+    return sorted(out, key=lambda t: -t[4])
+
+
+def _excused(g, su, features, gen) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """Cells (setup 1 from +Z: model X/Y) of features listed as not machined or not fully removed,
+    and of the sharp corners of outlines: within 1.5 x the radius of the largest tool that cut
+    the feature of a vertex where the outline turns by more than 30 degrees (no end mill fits
+    a sharp corner; its rounding is the tool's, stated by the check's corner finding)."""
+    out = np.zeros((g.ny, g.nx), dtype=bool)
+    skip = {f for f, _ in su.unmachined} | {f for _, f, _, _ in gen.verification.incomplete}
+    cx, cy = np.meshgrid(g.xs, g.ys)
+    for f in features:
+        if f.id in skip and f.kind == "hole" and f.location_mm is not None:
+            x, y = f.location_mm[0], f.location_mm[1]
+            out |= np.hypot(cx - x, cy - y) <= float(f.dims.get("diameter_mm", 0.0)) / 2 + g.step
+        pts = [tuple(p[:2]) for p in f.props.get("outline") or ()]
+        if not pts:
+            continue
+        if f.id in skip:
+            out |= sim.polygon_mask(g, pts)
+        radii = [op.tool.radius for op in su.operations if f.id in op.features]
+        if not radii or f.dims.get("min_corner_radius_mm") != 0.0:
+            continue
+        reach = 1.5 * max(radii)
+        for k, p in enumerate(pts):
+            a, b = pts[k - 1], pts[(k + 1) % len(pts)]
+            t1 = math.atan2(p[1] - a[1], p[0] - a[0])
+            t2 = math.atan2(b[1] - p[1], b[0] - p[0])
+            turn = abs((t2 - t1 + math.pi) % (2 * math.pi) - math.pi)
+            if turn > math.radians(30):
+                out |= np.hypot(cx - p[0], cy - p[1]) <= reach
+    return out
+
+
+@pytest.mark.parametrize("name", ["plate_with_pockets", "slotted_block", "holes_block", "lens_barrel"])
+def test_example_programs_leave_no_sliver_a_tool_fits(tmp_path, name):
+    path = export_step(getattr(generators, name)(), tmp_path / f"{name}.step", name=name)
+    gen, result = generate(path)
+    assert not slivers(gen, result, path)
+
+
+def _pocket(w: float, h: float, corner: float, island: float = 0.0) -> cq.Workplane:
+    body = cq.Workplane("XY").box(w + 6, h + 5, 3.7, centered=(True, True, False))
+    pocket = cq.Workplane("XY").box(w, h, 1.2, centered=(True, True, False)).translate((0, 0, 2.5))
+    body = body.cut(pocket.edges("|Z").fillet(corner) if corner else pocket)
+    if island:
+        body = body.union(cq.Workplane("XY").box(island, island, 1.2, centered=(True, True, False))
+                          .translate((0, 0, 2.5)))
+    return body
+
+
+@pytest.mark.parametrize("corner,w,h,island", [(0.25, 4.0, 3.0, 0.0), (0.12, 2.6, 1.9, 0.0), (0.6, 5.0, 2.4, 0.0),
+                                               (0.3, 6.0, 5.0, 1.5)])
+def test_pockets_leave_no_sliver_a_tool_fits(tmp_path, corner, w, h, island):
+    path = export_step(_pocket(w, h, corner, island), tmp_path / "p.step", name="p")
+    gen, result = generate(path)
+    assert not slivers(gen, result, path)
+
+
+@pytest.mark.parametrize("seed", range(SEED, SEED + COUNT))
+def test_random_part_programs_leave_no_sliver_a_tool_fits(tmp_path, seed):
+    path = export_step(random_part(seed), tmp_path / f"random_{seed}.step")
+    gen, result = generate(path)
+    assert not slivers(gen, result, path), seed
