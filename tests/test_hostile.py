@@ -36,7 +36,12 @@ _LINE = re.compile(r"^dfm: (?P<path>.+?): .+ \[(?P<code>DFM9\d\d) [a-z-]+\]$")
 
 @pytest.fixture(scope="module")
 def plate(tmp_path_factory) -> Path:
-    return hostile.make_plate(tmp_path_factory.mktemp("hostile") / "plate.step")
+    # built in a fresh process: the mutations are fixed byte positions, and OCCT's global
+    # settings after the rest of the suite must not change the file they are applied to
+    path = tmp_path_factory.mktemp("hostile") / "plate.step"
+    subprocess.run([sys.executable, "-c", f"import sys; sys.path.insert(0, {str(HELPERS)!r}); import hostile; "
+                    f"from pathlib import Path; hostile.make_plate(Path({str(path)!r}))"], check=True, timeout=300)
+    return path
 
 
 @pytest.fixture(scope="module")
