@@ -333,8 +333,13 @@ def _as_posted(steps: Sequence[Step]) -> list[Step]:
     """
     from dfm.cam.posts.base import num
 
+    seen: dict[float, float] = {}  # paths repeat their coordinates level after level
+
     def r(x: float) -> float:
-        return float(num(x))
+        v = seen.get(x)
+        if v is None:
+            v = seen[x] = float(num(x))
+        return v
 
     out: list[Step] = []
     for s in steps:
