@@ -618,7 +618,18 @@ def _engaged_feeds(op: Operation, moves: Sequence[Move], engaged: Sequence[tuple
         if mv.center is not None:  # a sliver thinner than a cell may lie out to the tool's far edge
             c = max(c, chip(st, mv, near, math.dist(mv.a[:2], mv.center) + r - 2 * step, step))
         fine = sim.window_step(mv, step / WINDOW_REFINE)
-        if c > limit and su is not None and fine < step / 2:
+        if c > limit and su is not None and fine >= step / 2 and mv.center is None and windows < WINDOW_BUDGET:
+            # a long straight move: its window in pieces (each after the ones before it), the thickest chip
+            if boxes is None:
+                boxes = np.array([sim.move_box(m) for m in everything]).reshape(-1, 4)
+            n = len(history) + k
+
+            def measure(nw: float, fw: float, fn: float, s2: Any = st, m: Move = mv) -> float:
+                return chip(s2, m, nw, fw, fn) if math.isfinite(nw) else 0.0
+
+            c = _piecewise_chip(mv, everything[:n], boxes[:n], su, step / WINDOW_REFINE, step, measure, c)
+            windows += 1
+        elif c > limit and su is not None and fine < step / 2:
             # the same path at another level whose grid reading was no nearer: its window stands
             key = (round(mv.a[0], 6), round(mv.a[1], 6), round(mv.b[0], 6), round(mv.b[1], 6), mv.center, mv.sweep)
             seen = measured.get(key)
@@ -648,6 +659,33 @@ def _engaged_feeds(op: Operation, moves: Sequence[Move], engaged: Sequence[tuple
             f"the simulated stock meets the tool nearer its path than the feed was set for, and the chip "
             f"would pass the table's largest, {cd.fz_max_mm:.4f} mm (fz_per_d_max x D or h_min)")
     return replace(op, steps=tuple(steps), notes=op.notes + (note,))
+
+
+def _piecewise_chip(mv: Move, history: Sequence[Move], boxes: np.ndarray, su: Setup, want: float, step: float,
+                    chip: Callable[[float, float, float], float], coarse: float) -> float:
+    """The thickest chip of a straight move, measured on windows over pieces of it.
+
+    Each piece's window is no coarser than half the grid's ``step`` and replays the pieces
+    before it; ``coarse`` (the grid's reading) when 16 pieces are not enough.
+    """
+    for n in (2, 4, 8, 16):
+        cuts = [(mv.a[0] + (mv.b[0] - mv.a[0]) * t, mv.a[1] + (mv.b[1] - mv.a[1]) * t,
+                 mv.a[2] + (mv.b[2] - mv.a[2]) * t) for t in np.linspace(0.0, 1.0, n + 1)]
+        pieces = [replace(mv, a=p, b=q) for p, q in zip(cuts, cuts[1:], strict=False)]
+        fines = [sim.window_step(pc, want) for pc in pieces]
+        if max(fines) >= step / 2:
+            continue
+        worst = 0.0
+        done: list[Move] = list(history)
+        rows = [boxes] if len(boxes) else []
+        for pc, fine in zip(pieces, fines, strict=True):
+            bx = np.concatenate(rows).reshape(-1, 4) if rows else np.zeros((0, 4))
+            near_w, far_w = sim.window_engagement(done, bx, pc, su.stock_min, su.stock_max, fine)
+            worst = max(worst, chip(near_w, far_w, fine))
+            done.append(pc)
+            rows.append(np.array([sim.move_box(pc)]))
+        return worst
+    return coarse
 
 
 def _with_slowed(program: Program, slowed: Mapping[tuple[int, str], Operation | None]) -> Program:
