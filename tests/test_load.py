@@ -195,29 +195,9 @@ def test_step_codepage_from_the_raw_bytes(raw, page):
 
 def test_invalid_solid_is_an_input_error(tmp_path):
     # A box whose top face was removed is an open shell wrapped as a solid.
-    from OCP.BRep import BRep_Builder
-    from OCP.BRepPrimAPI import BRepPrimAPI_MakeBox
-    from OCP.BRepTools import BRepTools
-    from OCP.TopAbs import TopAbs_FACE
-    from OCP.TopExp import TopExp_Explorer
-    from OCP.TopoDS import TopoDS_Shell, TopoDS_Solid
+    from test_solid_checks import _open_box
 
-    box = BRepPrimAPI_MakeBox(1.0, 1.0, 1.0).Shape()
-    b = BRep_Builder()
-    shell = TopoDS_Shell()
-    b.MakeShell(shell)
-    exp = TopExp_Explorer(box, TopAbs_FACE)
-    n = 0
-    while exp.More():
-        if n < 5:
-            b.Add(shell, exp.Current())
-        n += 1
-        exp.Next()
-    solid = TopoDS_Solid()
-    b.MakeSolid(solid)
-    b.Add(solid, shell)
-    p = tmp_path / "open.brep"
-    BRepTools.Write_s(solid, str(p))
+    p = _open_box(tmp_path / "open.brep")
     r = api.analyze(p)
     assert r.status == "error" and r.error.code in ("DFM907", "DFM908")
     assert "open.brep" in r.error.message
