@@ -482,9 +482,38 @@ def window_engagement(history: Sequence[Move], boxes: np.ndarray, mv: Move, stoc
     w.bodies = False
     if len(boxes):
         hit = np.nonzero((boxes[:, 0] <= x1) & (boxes[:, 1] >= x0) & (boxes[:, 2] <= y1) & (boxes[:, 3] >= y0))[0]
-        w.run(history[int(i)] for i in hit)
+        w.run(undominated([history[int(i)] for i in hit]))
     w.run([mv])
     return w.engaged[-1]
+
+
+def undominated(moves: Sequence[Move]) -> list[Move]:
+    """``moves`` without those another of them cuts below everywhere (in order): the same stock after them.
+
+    Cutting ends only (no part, no watch): the stock a run leaves is the lowest tip of any move
+    over each cell, whatever the order. A move is left out when another runs the same path in XY
+    (same kind, ends, arc, radius, point and direction of descent: the same cells, by the same
+    arithmetic) wholly below it (its highest end under the other's lowest by 1 nm, far more than
+    rounding), or at the same or a lower height when both are flat. A pocket's levels and a
+    ramp's laps repeat their path: a window over a deep cut replays only the lowest.
+    """
+    best: dict[tuple[object, ...], Move] = {}
+    keys = []
+    for m in moves:
+        cot = m.body.point_half_angle_deg if m.body is not None else 0.0
+        key = (m.a[0], m.a[1], m.b[0], m.b[1], m.center, m.sweep, m.radius, cot, m.a[2] == m.b[2], m.b[2] <= m.a[2])
+        keys.append(key)
+        b = best.get(key)
+        if b is None or max(m.a[2], m.b[2]) < max(b.a[2], b.b[2]):
+            best[key] = m
+    out = []
+    for m, key in zip(moves, keys, strict=True):
+        b = best[key]
+        if b is not m:
+            if min(m.a[2], m.b[2]) > max(b.a[2], b.b[2]) + 1e-6 or (m.a[2] == m.b[2] and b.a[2] <= m.a[2]):
+                continue
+        out.append(m)
+    return out
 
 
 def new_simulation(grid: Grid, stock_min: Sequence[float], stock_max: Sequence[float], part: np.ndarray,
