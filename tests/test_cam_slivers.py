@@ -138,6 +138,38 @@ def test_pockets_leave_no_sliver_a_tool_fits(tmp_path, corner, w, h, island):
     assert not slivers(gen, result, path)
 
 
+def _pocket_beside_slot() -> cq.Workplane:
+    """An R0.1 pocket mostly cut away by a deeper through slot: a 0.4 mm strip of it stays, open onto the slot."""
+    body = cq.Workplane("XY").box(10, 8, 3.5, centered=(True, True, False))
+    slot = cq.Workplane("XY").box(0.7, 10, 0.8, centered=(True, True, False)).translate((0, 0, 2.7))
+    pocket = (cq.Workplane("XY").box(1.1, 3.0, 0.7, centered=(True, True, False)).edges("|Z").fillet(0.1)
+              .translate((-0.2, 0.5, 2.8)))
+    return body.cut(slot).cut(pocket)
+
+
+def _island_near_wall(triangle: bool) -> cq.Workplane:
+    """A sharp-cornered pocket with an island 0.25 mm from its wall (a triangle's tip or a square's side)."""
+    body = cq.Workplane("XY").box(10, 8, 3.5, centered=(True, True, False))
+    body = body.cut(cq.Workplane("XY").box(4.0, 3.0, 1.2, centered=(True, True, False)).translate((0, 0, 2.3)))
+    if triangle:  # tip at +x: circumradius 0.9 about x = 2 - 0.25 - 0.9
+        boss = cq.Workplane("XY").polygon(3, 1.8).extrude(1.2).translate((0.85, 0, 2.3))
+    else:
+        boss = cq.Workplane("XY").box(1.0, 1.0, 1.2, centered=(True, True, False)).translate((1.25, 0, 2.3))
+    return body.union(boss)
+
+
+@pytest.mark.parametrize("name", ["pocket_beside_slot", "triangle_near_wall", "square_near_wall"])
+def test_open_sides_and_narrow_gaps_leave_no_sliver(tmp_path, name):
+    """A pocket open onto a deeper neighbour is cut out over the open side (no radius left in its
+    corners there); an island nearer a wall than the roughing tool's diameter gets a tool that passes."""
+    part = {"pocket_beside_slot": _pocket_beside_slot, "triangle_near_wall": lambda: _island_near_wall(True),
+            "square_near_wall": lambda: _island_near_wall(False)}[name]()
+    path = export_step(part, tmp_path / f"{name}.step", name=name)
+    gen, result = generate(path)
+    assert not gen.verification.dropped
+    assert not slivers(gen, result, path)
+
+
 @pytest.mark.parametrize("seed", range(SEED, SEED + COUNT))
 def test_random_part_programs_leave_no_sliver_a_tool_fits(tmp_path, seed):
     path = export_step(random_part(seed), tmp_path / f"random_{seed}.step")

@@ -264,7 +264,7 @@ def _plan_setup(index: int, key: Vec3, feats: list[Feature], ctx: _Ctx, bmin: Ve
         # no profile in this setup (not setup 1): an open region is cleared inside its outline, its open
         # sides taken as walls (air beyond them), rather than left out
         try:
-            ops.extend(_region_ops(f, ctx, safe_z, part_top, part_bottom, key, section))
+            ops.extend(_region_ops(f, ctx, safe_z, part_top, part_bottom, key, section, levels, shadow))
         except (CamError, KernelError) as err:
             unmachined.append((f.id, str(err)))
     by_id = {f.id: f for f in feats}
@@ -509,7 +509,8 @@ def _material_islands(holes: list[Loop], z: float, section: SectionFn) -> list[L
 
 
 def _region_ops(f: Feature, ctx: _Ctx, safe_z: float, part_top: float, part_bottom: float,
-                key: Vec3, section: SectionFn | None = None) -> list[Operation]:
+                key: Vec3, section: SectionFn | None = None, levels: Sequence[float] = (),
+                shadow: ShadowFn | None = None) -> list[Operation]:
     s = ctx.settings
     allow = s["finish_allowance_mm"]
     outer, holes = _loops_of(f, key)
@@ -517,6 +518,15 @@ def _region_ops(f: Feature, ctx: _Ctx, safe_z: float, part_top: float, part_bott
     z_floor = float(f.props.get("floor_z_mm", z_top - f.dims.get("depth_mm", 0.0)))
     if holes and section is not None:  # section: setup 1's, in its coordinates
         holes = _material_islands(holes, z_floor + 1e-3, section)
+    if section is not None and shadow is not None and not f.props.get("through"):
+        # over an open side the roughing tool runs out by its diameter (the one dfm.tooling chose, else
+        # the largest _mill_region would take)
+        chosen = ctx.chosen.get((f.id, "rough"))
+        d_rough = chosen.diameter_mm if chosen is not None else min(0.8 * (float(f.dims.get("width_mm", 0.0))
+                                                                           or 3.0), 3.0)
+        opened = _open_region(outer, holes, z_floor, part_top, levels, section, shadow, d_rough + allow + 0.05)
+        if opened is not None:
+            outer, holes = opened
     if key != (0.0, 0.0, 1.0):
         # props are heights along the approach; the setup's Z is that height
         pass
@@ -528,6 +538,94 @@ def _region_ops(f: Feature, ctx: _Ctx, safe_z: float, part_top: float, part_bott
     grow, gnotes = finish_offset(ctx, (), f.id, width, ("width",)) if math.isfinite(width) else (0.0, ())
     return _mill_region(f.id, f.kind, outer, holes, z_top, z_floor, depth, width, corner, ctx, safe_z, allow,
                         grow, gnotes)
+
+
+def _outside_samples(outer: Loop, gap: float, spacing: float) -> np.ndarray:
+    """Points ``gap`` mm outside the loop ``outer``, about ``spacing`` mm apart along it."""
+    out = strategies.offset(outer, [], gap)
+    pts: list[tuple[float, float]] = []
+    for lp in out:
+        poly = loop_points(lp, 1e-4)
+        for a, b in zip(poly, poly[1:] + poly[:1], strict=False):
+            n = max(1, math.ceil(math.hypot(b[0] - a[0], b[1] - a[1]) / spacing))
+            pts += [(a[0] + (b[0] - a[0]) * k / n, a[1] + (b[1] - a[1]) * k / n) for k in range(n)]
+    return np.array(pts, dtype=float).reshape(-1, 2)
+
+
+def _in_polygon(pts: np.ndarray, poly: Sequence[tuple[float, float]]) -> np.ndarray:
+    """Even-odd test of many points against one closed polyline (numpy)."""
+    inside = np.zeros(len(pts), dtype=bool)
+    if len(poly) < 3 or not len(pts):
+        return inside
+    q = np.asarray(poly, dtype=float)
+    x0, y0 = q[:, 0], q[:, 1]
+    x1, y1 = np.roll(x0, -1), np.roll(y0, -1)
+    px, py = pts[:, :1], pts[:, 1:]
+    cross = (y0 > py) != (y1 > py)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        xc = x0 + (py - y0) * (x1 - x0) / (y1 - y0)
+    return np.logical_xor.reduce(cross & (xc > px), axis=1) if len(q) else inside
+
+
+def _in_material(pts: np.ndarray, regions: Sequence[tuple[Loop, list[Loop]]]) -> np.ndarray:
+    inside = np.zeros(len(pts), dtype=bool)
+    for o, hs in regions:
+        here = _in_polygon(pts, loop_points(o, 1e-4))
+        for h in hs:
+            here &= ~_in_polygon(pts, loop_points(h, 1e-4))
+        inside |= here
+    return inside
+
+
+def _open_region(outer: Loop, holes: list[Loop], z_floor: float, part_top: float, levels: Sequence[float],
+                 section: SectionFn, shadow: ShadowFn, grow: float) -> tuple[Loop, list[Loop]] | None:
+    """A closed pocket's region widened where its outline is open (None where it is walled all round).
+
+    A pocket or slot can open sideways onto a deeper neighbour (a slot beside it, a hole
+    through its wall) or past the part's edge, where its outline has no wall: a tool-centre
+    loop kept inside the outline leaves its radius of material in the corners of that open
+    side, full depth. Where a point 5 um outside the outline is air just above the floor, the
+    region is the outline grown by ``grow`` less the shadow of the part above the floor (the
+    exact boolean, as an open slot's), the piece holding the pocket: the tool runs out over the
+    open side into what is air (or stock a deeper feature removes) down to the floor.
+    """
+    from dfm.kernel import sampling
+
+    pts = _outside_samples(outer, 0.005, 0.02)
+    if not len(pts):
+        return None
+    try:
+        air = ~_in_material(pts, section(z_floor + 1e-3))
+    except KernelError:
+        return None
+    if not air.any():
+        return None
+    zs = sorted({round(z, 9) for z in levels if z_floor + 1e-6 < z <= part_top + 1e-9} | {part_top})
+    heights: list[float] = []
+    lo = z_floor
+    for hi in zs:
+        if hi > lo + 1e-6:
+            heights += _band_heights(lo, hi)
+            lo = hi
+    grown = strategies.offset(outer, [], grow)
+    inside = strategies.offset(outer, holes, -0.005)
+    if not heights or not grown or not inside:
+        return None
+
+    def tup(loop: Loop) -> list[tuple]:
+        return [(sg.a, sg.b, sg.c, sg.ccw) for sg in loop]
+
+    try:
+        free = sampling.subtract(tup(grown[0]), [(tup(o), [tup(h) for h in hs]) for o, hs in shadow(heights)])
+    except KernelError:
+        return None
+    probe = np.array([inside[0][0].a], dtype=float)
+    for o, hs in free:
+        region = tuple(Seg(*sg) for sg in o)
+        rholes = [tuple(Seg(*sg) for sg in h) for h in hs]
+        if _in_material(probe, [(region, rholes)])[0]:
+            return region, rholes
+    return None
 
 
 def finish_offset(ctx: _Ctx, faces: Sequence[int], fid: str, modelled_mm: float, kinds: Sequence[str]
@@ -588,6 +686,16 @@ def _mill_region(fid: str, kind: str, outer: Loop, holes: list[Loop], z_top: flo
     if rough.diameter_mm < finish.diameter_mm:
         rough = finish
     notes: list[str] = []
+    if finish.id == rough.id and holes:
+        # an island nearer a wall (or another island) than the tool's diameter: the tool cannot pass
+        # between them and leaves the gap full depth; a tool that passes cuts what it left there
+        gap = _narrowest_gap(outer, holes)
+        if gap < rough.diameter_mm + 2 * allow - 1e-6:
+            fits = pick_endmill(ctx.catalogue, max_d=gap - 2 * allow - 0.01, reach=depth)
+            if fits is not None and fits.diameter_mm < finish.diameter_mm - 1e-9:
+                finish = fits
+                notes.append(f"an island stands {gap:.3f} mm from a wall: {fits.id} Ø{fits.diameter_mm:g} cuts "
+                             "what the larger tool leaves between them")
     r_f = finish.diameter_mm / 2
     if corner > 0 and r_f > corner + 1e-9:
         notes.append(f"vertical corners R{corner:g} are left at R{r_f:g} (smallest tool that fits and reaches)")
@@ -634,6 +742,33 @@ def _mill_region(fid: str, kind: str, outer: Loop, holes: list[Loop], z_top: flo
     return ops
 
 
+def _narrowest_gap(outer: Loop, holes: Sequence[Loop], spacing: float = 0.005) -> float:
+    """The least distance between two different boundary loops of a region (outline and islands), mm.
+
+    Sampled every ``spacing`` mm along each loop (the distance is found within that).
+    """
+    from scipy.spatial import cKDTree
+
+    def pts(lp: Loop) -> np.ndarray:
+        poly = loop_points(lp, 1e-4)
+        out: list[tuple[float, float]] = []
+        for a, b in zip(poly, poly[1:] + poly[:1], strict=False):
+            n = max(1, math.ceil(math.hypot(b[0] - a[0], b[1] - a[1]) / spacing))
+            out += [(a[0] + (b[0] - a[0]) * k / n, a[1] + (b[1] - a[1]) * k / n) for k in range(n)]
+        return np.array(out, dtype=float).reshape(-1, 2)
+
+    loops = [pts(lp) for lp in (outer, *holes)]
+    best = math.inf
+    for i in range(1, len(loops)):
+        if not len(loops[i]):
+            continue
+        tree = cKDTree(loops[i])
+        for j in range(i):
+            if len(loops[j]):
+                best = min(best, float(tree.query(loops[j], k=1)[0].min()))
+    return best
+
+
 def _rest_split(fid: str, outer: Loop, holes: list[Loop], tr: Tool, tf: Tool, z_top: float, z_floor: float,
                 ctx: _Ctx, safe_z: float, allow: float, grow: float, notes: tuple[str, ...],
                 grow_notes: tuple[str, ...]) -> list[Operation] | None:
@@ -661,13 +796,24 @@ def _rest_split(fid: str, outer: Loop, holes: list[Loop], tr: Tool, tf: Tool, z_
         rest_steps = strategies.finish_rest(small, rest, z_top=z_top, z_floor=z_floor, ap=ap_r, retract_z=retract)
         # rest material farther from the wall than the smaller tool's diameter (between the larger tool's
         # round sweep and the wall loop's band, a tall pin in a corner): loops offset inward by half its
-        # diameter, where they meet rest material, until one meets none
+        # diameter, where they meet rest material, until one meets none; a loop that meets it all round
+        # (a lobe the larger tool never entered) is cleared whole, ramped down along itself
         for k in range(1, 400):
             inner = strategies.classify(strategies.offset(outer, holes, -tf.radius * (1 + k) + grow))
-            if not inner or not any(rest.zones(lp)[1] for lp in inner):
+            hits: list[list[tuple[float, float]] | None] = []
+            for lp in inner:
+                try:
+                    hits.append(rest.zones(lp)[1])
+                except CamError:  # all round
+                    hits.append(None)
+            if not any(h is None or h for h in hits):
                 break
-            rest_steps += strategies.finish_rest(inner, rest, z_top=z_top, z_floor=z_floor, ap=ap_r,
-                                                 retract_z=retract)
+            for lp, h in zip(inner, hits, strict=True):
+                if h is None:
+                    rest_steps += _ramped_loop(lp, z_top, z_floor, ap_r, s["ramp_angle_deg"], retract)
+                elif h:
+                    rest_steps += strategies.finish_rest([lp], rest, z_top=z_top, z_floor=z_floor, ap=ap_r,
+                                                         retract_z=retract)
     except CamError:
         return None
     ap_f = strategies.finish_ap(tr.cutter.diameter_mm, z_top - z_floor)
@@ -688,6 +834,26 @@ def _rest_split(fid: str, outer: Loop, holes: list[Loop], tr: Tool, tf: Tool, z_
         air = float(s["max_feed_mm_min"])
         linked = tuple(replace(st, feed=air) if isinstance(st, Feed) and st.role == "link" else st for st in op.steps)
         out.append(replace(op, steps=linked, into_part_mm=max(grow, 0.0)))
+    return out
+
+
+def _ramped_loop(loop: Loop, z_top: float, z_floor: float, ap: float, angle_deg: float, retract_z: float
+                 ) -> list[Step]:
+    """A closed tool-centre loop cut whole level by level (``ap``), each level ramped down along the loop."""
+    out: list[Step] = []
+    levels = strategies.depth_levels(z_top, z_floor, ap)
+    if not levels or not loop:
+        return out
+    p = loop[0].a
+    out += [Rapid(p[0], p[1], retract_z), Feed(p[0], p[1], z_top, "descend")]
+    z, cur = z_top, tuple(loop)
+    for lv in levels:
+        ramp, cur = strategies.ramp_on_loop(cur, z, lv, angle_deg)
+        out += ramp
+        out += strategies._moves(cur, lv)
+        z = lv
+    q = cur[-1].b
+    out.append(Rapid(q[0], q[1], retract_z))
     return out
 
 
