@@ -327,13 +327,20 @@ def clear_region(outer: Sequence[Seg], holes: Sequence[Sequence[Seg]], *, z_top:
                  stock_box: tuple[float, float, float, float] | None = None) -> list[Step]:
     """Contour-parallel clearing of a 2.5D region down to ``z_floor``, leaving ``allowance`` on walls.
 
-    Rings are cut outermost first at each depth; the first ring of a depth (and any ring the
-    tool cannot reach by a straight move inside the region) is entered by a ramp along
-    itself from the depth above. The tool stays down between depths: it links to the next
-    depth's first ring across the cleared depth above when the straight link stays in the
-    region, and retracts only when it would cross an island or the region's outside. The
-    last depth is the floor itself (``floor_allowance`` is left only on the roughing depths
-    above it). Rings of a few µm are not cut as loops (:func:`_without_specks`).
+    At each depth the first ring's loops are cut first, then, nearest first, each loop of an
+    inner ring whose neighbours in the ring before it are cut (:func:`_next_loop`), so the
+    tool finishes one side of an island before it crosses to the other. A loop of an inner
+    ring whose tool meets only what the rings before it cut is left out (:func:`_air_loops`:
+    a pocket the first ring's tool sweeps whole is one spiral). The first ring of a depth (and
+    any ring the tool cannot reach by a straight move inside the region) is entered by a ramp
+    along itself from the depth above. The tool stays down between depths: it links to the
+    next depth's first ring across the cleared depth above when the straight link stays in
+    the region, and retracts only when it would cross an island or the region's outside.
+    Rings of a few µm are not cut as loops (:func:`_without_specks`).
+
+    The depths are equal steps of at most ``ap`` and the last is the floor: ``floor_allowance``
+    is not left (a pass of its own for it crossed the whole region once more to take 20 µm,
+    a fifth of a four-depth pocket's time); the argument stays for the callers.
 
     The outermost ring spirals down (:func:`_spiral_ring`): its ramp into a depth is its cut
     at that depth, and the wedge a ramp leaves under it is what the next depth's ramp takes
@@ -348,9 +355,8 @@ def clear_region(outer: Sequence[Seg], holes: Sequence[Sequence[Seg]], *, z_top:
         raise CamError(f"the region is too narrow for a Ø{2 * tool_radius:g} mm tool")
     rs = _without_specks(rs, tool_radius, stepover)
     region = Region(rs[0])
-    levels = depth_levels(z_top, z_floor + floor_allowance, ap)
-    if floor_allowance > 0 or not levels:
-        levels.append(z_floor)
+    del floor_allowance  # (the floor is the last depth)
+    levels = depth_levels(z_top, z_floor, ap) or [z_floor]
     out: list[Step] = []
     pos: tuple[float, float, float] | None = None
     z_prev = z_top
@@ -359,79 +365,229 @@ def clear_region(outer: Sequence[Seg], holes: Sequence[Sequence[Seg]], *, z_top:
     # outermost loops whose last ramp ended without the flat lap: (the loop from that end, wedge height)
     spiral: dict[int, tuple[Loop, float]] = {}
     air = {i for i, lp in enumerate(rs[0]) if stock_box is not None and _clear_of(lp, stock_box, tool_radius)}
+    parents = _ring_parents(rs, stepover)
+    skip = _air_loops(rs, tool_radius, stepover, air)
+    for key in sorted(skip):  # a loop left out: its children wait for the loops it waited for
+        for kid, ps in parents.items():
+            if key in ps:
+                parents[kid] = (ps - {key}) | parents[key]
+    rs = _spiral_start(rs, skip, air, stepover)
     for z in levels:
         last = z == levels[-1]
-        for k, loops in enumerate(rs):
-            for i, loop in enumerate(loops):
-                if k == 0 and i in air:  # in the air all round: down beside the stock, nothing to cut
-                    loop = start_nearest(loop, (pos[0], pos[1])) if pos is not None else loop
-                    start = loop[0].a
-                    via = _via(region, (pos[0], pos[1]), start, rs, probe) if pos is not None else None
-                    if via is not None and pos is not None:
-                        out.extend(Feed(w[0], w[1], pos[2], "link") for w in via
-                                   if math.dist(w, (pos[0], pos[1])) > 1e-9)
-                    else:
-                        if pos is not None:
-                            out.append(Rapid(pos[0], pos[1], retract_z))
-                        out.append(Rapid(start[0], start[1], retract_z))
-                    out.append(Feed(start[0], start[1], z, "descend"))
-                    pos = (start[0], start[1], z)
-                    continue
-                wedge = 0.0
-                if k == 0 and i in spiral:
-                    loop, wedge = spiral.pop(i)
-                elif pos is not None:
-                    loop = start_nearest(loop, (pos[0], pos[1]))
+        todo = [(k, i) for k, loops in enumerate(rs) for i in range(len(loops)) if (k, i) not in skip]
+        done: set[tuple[int, int]] = set()
+        while todo:
+            k, i = _next_loop(todo, done, parents, pos, rs)
+            todo.remove((k, i))
+            done.add((k, i))
+            loop = rs[k][i]
+            if k == 0 and i in air:  # in the air all round: down beside the stock, nothing to cut
+                loop = start_nearest(loop, (pos[0], pos[1])) if pos is not None else loop
                 start = loop[0].a
-                same_level = pos is not None and abs(pos[2] - z) < 1e-12
-                # (never over a wedge: a flat cut there would take it and the depth at once)
-                via = (_via(region, (pos[0], pos[1]), start, rs, probe)
-                       if pos is not None and same_level and wedge == 0.0 else None)
-                if via is not None:
-                    here = (pos[0], pos[1]) if pos is not None else None
-                    out.extend(Feed(w[0], w[1], z, "link") for w in via if here is None or math.dist(w, here) > 1e-9)
-                    if loop_length(loop) > 0.0:
-                        out.extend(_moves(loop, z))
-                elif loop_length(loop) <= 0.0:
-                    raise CamError(f"a spot of the region at X{start[0]:.4f} Y{start[1]:.4f} is left that a "
-                                   f"Ø{2 * tool_radius:g} mm tool reaches only by a plunge")
+                via = _via(region, (pos[0], pos[1]), start, rs, probe) if pos is not None else None
+                if via is not None and pos is not None:
+                    out.extend(Feed(w[0], w[1], pos[2], "link") for w in via
+                               if math.dist(w, (pos[0], pos[1])) > 1e-9)
                 else:
-                    via = (_via(region, (pos[0], pos[1]), start, rs, probe)
-                           if pos is not None and abs(pos[2] - z_prev) < 1e-12 else None)
-                    if via is not None:
-                        # stay down: the level above is cleared all over the region; link across it
-                        here = (pos[0], pos[1]) if pos is not None else None
-                        out.extend(Feed(w[0], w[1], z_prev, "link") for w in via
-                                   if here is None or math.dist(w, here) > 1e-9)
+                    if pos is not None:
+                        out.append(Rapid(pos[0], pos[1], retract_z))
+                    out.append(Rapid(start[0], start[1], retract_z))
+                out.append(Feed(start[0], start[1], z, "descend"))
+                pos = (start[0], start[1], z)
+                continue
+            wedge = 0.0
+            if k == 0 and i in spiral:
+                loop, wedge = spiral.pop(i)
+            elif pos is not None:
+                loop = start_nearest(loop, (pos[0], pos[1]))
+            start = loop[0].a
+            same_level = pos is not None and abs(pos[2] - z) < 1e-12
+            # (never over a wedge: a flat cut there would take it and the depth at once)
+            via = (_via(region, (pos[0], pos[1]), start, rs, probe)
+                   if pos is not None and same_level and wedge == 0.0 else None)
+            if via is not None:
+                here = (pos[0], pos[1]) if pos is not None else None
+                out.extend(Feed(w[0], w[1], z, "link") for w in via if here is None or math.dist(w, here) > 1e-9)
+                if loop_length(loop) > 0.0:
+                    out.extend(_moves(loop, z))
+            elif loop_length(loop) <= 0.0:
+                raise CamError(f"a spot of the region at X{start[0]:.4f} Y{start[1]:.4f} is left that a "
+                               f"Ø{2 * tool_radius:g} mm tool reaches only by a plunge")
+            else:
+                via = (_via(region, (pos[0], pos[1]), start, rs, probe)
+                       if pos is not None and abs(pos[2] - z_prev) < 1e-12 else None)
+                if via is not None:
+                    # stay down: the level above is cleared all over the region; link across it
+                    here = (pos[0], pos[1]) if pos is not None else None
+                    out.extend(Feed(w[0], w[1], z_prev, "link") for w in via
+                               if here is None or math.dist(w, here) > 1e-9)
+                else:
+                    if pos is not None:
+                        out.append(Rapid(pos[0], pos[1], retract_z))
+                    out.append(Rapid(start[0], start[1], retract_z))
+                    if wedge > 0.0:
+                        # from above: down onto the wedge's top and along the last lap's slope again
+                        out.append(Feed(start[0], start[1], z_prev + wedge, "descend"))
+                        out.extend(_moves(loop, z_prev, "ramp", z_prev + wedge))
                     else:
-                        if pos is not None:
-                            out.append(Rapid(pos[0], pos[1], retract_z))
-                        out.append(Rapid(start[0], start[1], retract_z))
-                        if wedge > 0.0:
-                            # from above: down onto the wedge's top and along the last lap's slope again
-                            out.append(Feed(start[0], start[1], z_prev + wedge, "descend"))
-                            out.extend(_moves(loop, z_prev, "ramp", z_prev + wedge))
-                        else:
-                            out.append(Feed(start[0], start[1], z_prev, "descend"))
-                    if k == 0:
-                        steps, end_loop, wedge = _spiral_ring(loop, z_prev, z, slope, last)
-                        out.extend(steps)
-                        if not last:
-                            spiral[i] = (end_loop, wedge)
-                        loop = end_loop
-                        end = loop[0].a if not last else loop[-1].b
-                        pos = (end[0], end[1], z)
-                        continue
-                    ramp, rest = ramp_on_loop(loop, z_prev, z, ramp_angle_deg)
-                    out.extend(ramp)
-                    out.extend(_moves(rest, z))
-                    loop = rest
-                end = loop[-1].b
-                pos = (end[0], end[1], z)
+                        out.append(Feed(start[0], start[1], z_prev, "descend"))
+                if k == 0:
+                    steps, end_loop, wedge = _spiral_ring(loop, z_prev, z, slope, last, wedge > 0.0)
+                    out.extend(steps)
+                    if not last:
+                        spiral[i] = (end_loop, wedge)
+                    loop = end_loop
+                    end = loop[0].a if not last else loop[-1].b
+                    pos = (end[0], end[1], z)
+                    continue
+                ramp, rest = ramp_on_loop(loop, z_prev, z, ramp_angle_deg)
+                out.extend(ramp)
+                out.extend(_moves(rest, z))
+                loop = rest
+            end = loop[-1].b
+            pos = (end[0], end[1], z)
         z_prev = z
     if pos is not None:
         out.append(Rapid(pos[0], pos[1], retract_z))
     return out
+
+
+def _loop_cloud(loop: Loop, spacing: float) -> np.ndarray:
+    """Points along ``loop`` at most about ``spacing`` apart (an n x 2 array; a speck is its one point)."""
+    pts: list[Pt] = []
+    for sg in loop:
+        n = max(1, math.ceil(sg.length / spacing))
+        pts.extend(sg.point(k / n) for k in range(n))
+    return np.array(pts or [loop[0].a], dtype=float).reshape(-1, 2)
+
+
+def _ring_parents(rs: Sequence[Sequence[Loop]], stepover: float) -> dict[tuple[int, int], set[tuple[int, int]]]:
+    """For each loop of ring k > 0, the loops of ring k - 1 it lies beside (within about ``stepover``).
+
+    Every point of ring k is ``stepover`` from ring k - 1 (an offset of it), so the loops it is
+    that near are the ones whose cut it widens: they are cut first at each depth, which keeps
+    its engagement the ring step's. Loops farther away may come before or after it. The
+    distances are between points every stepover / 8 along both (a quarter step of slack over
+    the exact distance takes in the sampling's error, and only ever asks for more parents).
+    """
+    spacing = max(stepover / 8, 1e-3)
+    clouds = {(k, i): _loop_cloud(lp, spacing) for k, loops in enumerate(rs) for i, lp in enumerate(loops)}
+    out: dict[tuple[int, int], set[tuple[int, int]]] = {}
+    for k in range(1, len(rs)):
+        for i in range(len(rs[k])):
+            a = clouds[(k, i)]
+            near: set[tuple[int, int]] = set()
+            for j in range(len(rs[k - 1])):
+                b = clouds[(k - 1, j)]
+                d2 = min(float(((a[n:n + 256, None, :] - b[None, :, :]) ** 2).sum(axis=2).min())
+                         for n in range(0, len(a), 256))
+                if d2 <= (1.25 * stepover + 1e-3) ** 2:
+                    near.add((k - 1, j))
+            out[(k, i)] = near
+    return out
+
+
+def _air_loops(rs: Sequence[Sequence[Loop]], tool_radius: float, stepover: float, skip_first: set[int]
+               ) -> set[tuple[int, int]]:
+    """Loops of rings k > 0 whose tool meets only what the rings before them cut at the same depth.
+
+    Contour-parallel rings run until the offset vanishes, but where the region is narrower
+    than the tool the first ring's tool already sweeps all of it (a 3 mm tool in a pocket 2.96
+    mm wide for its centre): the inner rings then cut air at every depth. A loop is left out
+    when every cell of a grid within the tool's reach of it lies within the reach of a loop
+    of a lower ring that is cut (not in ``skip_first`` of ring 0, not left out itself); both
+    tests are taken on the safe side of the grid's and the sampling's error. Loops whose
+    grid would exceed 40 000 cells or be coarser than a third of the radius are kept.
+    """
+    from scipy.spatial import cKDTree
+
+    r = tool_radius
+    spacing = max(min(stepover, r) / 8, 1e-3)
+    clouds = {(k, i): _loop_cloud(lp, spacing) for k, loops in enumerate(rs) for i, lp in enumerate(loops)}
+    out: set[tuple[int, int]] = set()
+    cut: list[np.ndarray] = [clouds[(0, i)] for i in range(len(rs[0])) if i not in skip_first]
+    for k in range(1, len(rs)):
+        if not cut:
+            break
+        before = cKDTree(np.concatenate(cut))
+        now: list[np.ndarray] = []
+        for i, _ in enumerate(rs[k]):
+            pts = clouds[(k, i)]
+            x0, y0 = pts.min(axis=0) - r
+            x1, y1 = pts.max(axis=0) + r
+            h = max(r / 10, math.sqrt((x1 - x0) * (y1 - y0) / 40_000))
+            if h > r / 3:
+                now.append(pts)
+                continue
+            gx = np.arange(x0 - h / 2, x1 + h, h)
+            gy = np.arange(y0 - h / 2, y1 + h, h)
+            cells = np.stack(np.meshgrid(gx, gy), axis=-1).reshape(-1, 2)
+            half = h * math.sqrt(2) / 2
+            tree = cKDTree(pts)
+            mine, _ = tree.query(cells, distance_upper_bound=r + half + spacing)
+            touched = cells[np.isfinite(mine)]
+            theirs, _ = before.query(touched, distance_upper_bound=r + half)
+            doubt = touched[theirs > r - half]
+            if len(doubt):  # cells near the reach's edge: once more on an 8 x 8 finer grid
+                fine = (np.arange(8) - 3.5) * h / 8
+                sub = (doubt[:, None, None, :] + np.stack(np.meshgrid(fine, fine), axis=-1)[None]).reshape(-1, 2)
+                half = half / 8
+                mine, _ = tree.query(sub, distance_upper_bound=r + half + spacing)
+                theirs, _ = before.query(sub[np.isfinite(mine)], distance_upper_bound=r)
+                doubt = sub[np.isfinite(mine)][~(theirs <= r - half)]
+            if len(touched) and not len(doubt):
+                out.add((k, i))
+            else:
+                now.append(pts)
+        cut += now
+    return out
+
+
+def _spiral_start(rs: list[list[Loop]], skip: set[tuple[int, int]], air: set[int], stepover: float
+                  ) -> list[list[Loop]]:
+    """The rings, the first loop started at its point nearest the other loops cut with it.
+
+    The first loop spirals (every depth begins where the ramp before ended), so where it starts
+    is where every depth's link to the next loop begins: beside an island's loop, a band's width
+    from it, not across a corner.
+    """
+    if not rs or 0 in air or len(rs[0][0]) == 0:
+        return rs
+    spacing = max(stepover / 8, 1e-3)
+    others = [_loop_cloud(lp, spacing) for k, loops in enumerate(rs) for i, lp in enumerate(loops)
+              if (k, i) != (0, 0) and (k, i) not in skip and not (k == 0 and i in air)]
+    if not others:
+        return rs
+    from scipy.spatial import cKDTree
+
+    mine = _loop_cloud(rs[0][0], spacing)
+    d, _ = cKDTree(np.concatenate(others)).query(mine)
+    at = mine[int(np.argmin(d))]
+    first = start_nearest(rs[0][0], (float(at[0]), float(at[1])))
+    return [[first, *rs[0][1:]], *rs[1:]]
+
+
+def _next_loop(todo: Sequence[tuple[int, int]], done: set[tuple[int, int]],
+               parents: dict[tuple[int, int], set[tuple[int, int]]], pos: tuple[float, float, float] | None,
+               rs: Sequence[Sequence[Loop]]) -> tuple[int, int]:
+    """The loop to cut next at a depth: ring 0's in order, then the nearest whose parents are cut.
+
+    Cutting the rings in index order sent the tool to and fro between the two sides of an
+    island once per ring; the nearest loop ready (:func:`_ring_parents`) finishes one side first.
+    """
+    first = todo[0]
+    if first[0] == 0 or pos is None:
+        return first
+    ready = [key for key in todo if parents.get(key, set()) <= done]
+    if not ready:  # (cannot happen: ring k - 1 is done before the last of ring k is ready)
+        return first
+    here = np.array([pos[0], pos[1]])
+
+    def dist(key: tuple[int, int]) -> float:
+        lp = rs[key[0]][key[1]]
+        return min(math.dist((here[0], here[1]), sg.point(t / 8)) for sg in lp for t in range(8))
+
+    return min(ready, key=lambda key: (dist(key), key))
 
 
 def _clear_of(loop: Loop, box: tuple[float, float, float, float], r: float) -> bool:
@@ -466,15 +622,17 @@ def _via(region: Region, p: Pt, q: Pt, rs: Sequence[Sequence[Loop]], probe: floa
     return None
 
 
-def _spiral_ring(loop: Loop, z_from: float, z_to: float, slope: float, flat: bool) -> tuple[list[Step], Loop, float]:
+def _spiral_ring(loop: Loop, z_from: float, z_to: float, slope: float, flat: bool, after_wedge: bool = False
+                 ) -> tuple[list[Step], Loop, float]:
     """An outermost ring's descent from ``z_from`` to ``z_to``: its ramp is its cut at that depth.
 
     The ramp runs along the loop at ``slope`` (tan of the ramp angle), or over exactly one lap
     when a lap is longer than that ramp. What it leaves above ``z_to`` under the loop is a
     wedge, at most one lap's drop high; the next depth's ramp, starting where this one ended,
     takes the wedge with its own drop, no more than one depth at any point. With ``flat``
-    (the floor) the ramp is the shortest at that slope and the whole loop is cut at ``z_to``
-    after it, the wedge with it.
+    (the floor) the whole loop is cut at ``z_to`` after the ramp, the wedge with it; the ramp is
+    the shortest at that slope, or one lap when ``after_wedge`` (the depth above left a lap-long
+    wedge, which a steeper ramp would meet together with its own drop).
 
     Returns:
         (steps, the loop restarted where the tool is, the wedge's height there: 0 after ``flat``).
@@ -482,6 +640,12 @@ def _spiral_ring(loop: Loop, z_from: float, z_to: float, slope: float, flat: boo
     length = loop_length(loop)
     drop = z_from - z_to
     rest: Loop
+    if flat and after_wedge and slope * length >= drop - 1e-12:
+        # the lap before left a wedge one depth high where it began: a ramp at the full slope would
+        # meet it and its own drop at once (up to twice the depth); one lap down, then one flat
+        steps = _moves(loop, z_to, "ramp", z_from)
+        steps.extend(_moves(loop, z_to))
+        return steps, tuple(loop), 0.0
     if flat:
         steps, rest = ramp_on_loop(loop, z_from, z_to, math.degrees(math.atan(slope)))
         steps.extend(_moves(rest, z_to))
