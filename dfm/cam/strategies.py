@@ -470,20 +470,18 @@ def _ring_parents(rs: Sequence[Sequence[Loop]], stepover: float) -> dict[tuple[i
     distances are between points every stepover / 8 along both (a quarter step of slack over
     the exact distance takes in the sampling's error, and only ever asks for more parents).
     """
+    from scipy.spatial import cKDTree
+
     spacing = max(stepover / 8, 1e-3)
     clouds = {(k, i): _loop_cloud(lp, spacing) for k, loops in enumerate(rs) for i, lp in enumerate(loops)}
+    trees = {key: cKDTree(pts) for key, pts in clouds.items()}
+    reach = 1.25 * stepover + 1e-3
     out: dict[tuple[int, int], set[tuple[int, int]]] = {}
     for k in range(1, len(rs)):
         for i in range(len(rs[k])):
             a = clouds[(k, i)]
-            near: set[tuple[int, int]] = set()
-            for j in range(len(rs[k - 1])):
-                b = clouds[(k - 1, j)]
-                d2 = min(float(((a[n:n + 256, None, :] - b[None, :, :]) ** 2).sum(axis=2).min())
-                         for n in range(0, len(a), 256))
-                if d2 <= (1.25 * stepover + 1e-3) ** 2:
-                    near.add((k - 1, j))
-            out[(k, i)] = near
+            out[(k, i)] = {(k - 1, j) for j in range(len(rs[k - 1]))
+                           if float(trees[(k - 1, j)].query(a, distance_upper_bound=reach)[0].min()) <= reach}
     return out
 
 
