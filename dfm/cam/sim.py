@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -118,7 +118,8 @@ def _body(tool: float | ToolBody) -> ToolBody:
 
 def moves_from_steps(steps: Sequence[Step], radii: Mapping[int, float | ToolBody],
                      start: tuple[float, float, float] | None = None, spindle: bool = False,
-                     tool: float | ToolBody | None = None) -> list[Move]:
+                     tool: float | ToolBody | None = None, posted: Callable[[float], float] | None = None
+                     ) -> list[Move]:
     """Moves from dfm steps (drill cycles expanded as grbl would run them).
 
     Args:
@@ -127,33 +128,59 @@ def moves_from_steps(steps: Sequence[Step], radii: Mapping[int, float | ToolBody
         start: Where the tool is before the first step (None: the first position is not swept).
         spindle: Whether the spindle turns before the first step.
         tool: The tool loaded before the first step.
+        posted: Applied to every coordinate of a motion step first (e.g. the posts' rounding):
+            the moves of the steps as a post writes them, without copies of the steps.
     """
     out: list[Move] = []
     pos = start
     body = _body(tool) if tool is not None else ToolBody(0.0)
-    flat: list[tuple[int, Step]] = []
+    rd = posted if posted is not None else float
+    two_pi = 2 * math.pi
     for i, s in enumerate(steps):
-        if isinstance(s, DrillCycle):
-            if pos is not None and abs(pos[2] - s.r) > 1e-9:
-                flat.append((i, Rapid(s.x, s.y, s.r)))
-            flat.extend((i, e) for e in expand_drill_cycles([s]))
-        else:
-            flat.append((i, s))
-    for i, s in flat:
-        if isinstance(s, ToolChange):
-            body = _body(radii[s.number])
-        elif isinstance(s, Spindle):
-            spindle = s.rpm > 0
-        elif isinstance(s, Rapid | Feed):
-            b = (s.x, s.y, s.z)
+        if isinstance(s, Feed | Rapid):
+            b = (rd(s.x), rd(s.y), rd(s.z)) if posted is not None else (s.x, s.y, s.z)
             if pos is not None:
                 out.append(Move(isinstance(s, Rapid), pos, b, body.radius, spindle, i, body=body))
             pos = b
         elif isinstance(s, Arc):
             if pos is None:
                 raise ValueError("arc without a start point")
-            out.extend(_arc_moves(pos, s.x, s.y, s.z, s.cx, s.cy, s.ccw, 1, body.radius, spindle, i, body))
-            pos = (s.x, s.y, s.z)
+            if posted is not None:
+                x, y, z, cx, cy = rd(s.x), rd(s.y), rd(s.z), rd(s.cx), rd(s.cy)
+            else:
+                x, y, z, cx, cy = s.x, s.y, s.z, s.cx, s.cy
+            if body.point_half_angle_deg > 0 and abs(z - pos[2]) >= 1e-12:  # a drill's helix: chords
+                out.extend(_arc_moves(pos, x, y, z, cx, cy, s.ccw, 1, body.radius, spindle, i, body))
+            elif math.dist((pos[0], pos[1]), (x, y)) > 1e-9:  # as _arc_moves: Seg.sweep, one piece
+                sweep = math.atan2(y - cy, x - cx) - math.atan2(pos[1] - cy, pos[0] - cx)
+                if s.ccw:
+                    while sweep <= 1e-12:
+                        sweep += two_pi
+                else:
+                    while sweep >= -1e-12:
+                        sweep -= two_pi
+                out.append(Move(False, pos, (x, y, z), body.radius, spindle, i, (cx, cy), sweep, body))
+            else:
+                out.append(Move(False, pos, (x, y, z), body.radius, spindle, i, (cx, cy),
+                                two_pi * (1 if s.ccw else -1), body))
+            pos = (x, y, z)
+        elif isinstance(s, ToolChange):
+            body = _body(radii[s.number])
+        elif isinstance(s, Spindle):
+            spindle = s.rpm > 0
+        elif isinstance(s, DrillCycle):
+            if posted is not None:
+                s = replace(s, x=rd(s.x), y=rd(s.y), z=rd(s.z), r=rd(s.r))
+            seq: list[Step] = []
+            if start is not None and abs(start[2] - s.r) > 1e-9:  # (the position before the first step)
+                seq.append(Rapid(s.x, s.y, s.r))
+            seq.extend(expand_drill_cycles([s]))
+            for e in seq:  # rapids and feeds
+                assert isinstance(e, Rapid | Feed)
+                b = (e.x, e.y, e.z)
+                if pos is not None:
+                    out.append(Move(isinstance(e, Rapid), pos, b, body.radius, spindle, i, body=body))
+                pos = b
     return out
 
 
@@ -283,9 +310,29 @@ class Simulation:
         return self._hmax, self._pmax
 
     def run(self, moves: Iterable[Move]) -> Simulation:
-        """Sweep every move; returns self."""
-        for mv in moves:
-            self._sweep(mv)
+        """Sweep every move; returns self.
+
+        One compiled call sweeps them all (``simkernel.sweep_moves``: what :meth:`_sweep` does
+        move by move, without its Python per move).
+        """
+        moves = list(moves)
+        if not moves:
+            return self
+        if self.top is None and any(mv.radius > 0 for mv in moves):
+            finite = self.height[np.isfinite(self.height)]
+            self.top = max(float(finite.max()) if finite.size else -math.inf, float(self.part.max()))
+        g = self.grid
+        near, eng, swept, viol = simkernel.sweep_moves(
+            self.height, self.part, *self._tiles(), self.tile, g.x0, g.y0, g.step, g.nx, g.ny, self.tol,
+            self.top if self.top is not None else math.inf, self.near_margin, self.bodies, pack_moves(moves))
+        self.near += near.tolist()
+        self.engaged += [(a, b) for a, b in eng.tolist()]
+        self.swept += swept
+        for kind, k, i, j, amount in viol.tolist():
+            mv = moves[int(k)]
+            what = (("rapid-through-material" if mv.rapid else "cut-with-spindle-off"), "gouge", "shank-contact",
+                    "holder-contact")[int(kind)]
+            self.violations.append(Violation(what, mv.line, *self._cell(int(i), int(j)), amount))
         return self
 
     def _sweep(self, mv: Move) -> None:
@@ -383,6 +430,34 @@ class Simulation:
         left = np.clip(np.minimum(self.height, stock_top) - floor, 0.0, None)[mask]
         total = float(removable.sum())
         return 1.0 if total <= 0 else float(1.0 - left.sum() / total)
+
+
+_COT: dict[float, float] = {}
+
+
+def pack_moves(moves: Sequence[Move]) -> np.ndarray:
+    """Moves as rows of ``simkernel.MOVE_COLUMNS`` (the arithmetic of :func:`_kernel_move`, exactly)."""
+    rows = []
+    for mv in moves:
+        body = mv.body or ToolBody(mv.radius)
+        half = body.point_half_angle_deg
+        cot = 0.0
+        if half > 0:
+            cot = _COT.get(half, 0.0) or _COT.setdefault(half, 1.0 / math.tan(math.radians(half)))
+        (ax, ay, az), (bx, by, bz) = mv.a, mv.b
+        if mv.center is None:
+            kind = 2 if half > 0 else 0
+            ox = oy = rad = a0 = sweep = 0.0
+        else:
+            kind = 3 if half > 0 else (1 if az == bz else 4)
+            ox, oy = mv.center
+            rad = math.dist((ax, ay), mv.center)
+            a0 = math.atan2(ay - oy, ax - ox)
+            sweep = mv.sweep
+        rows.append((ax, ay, az, bx, by, bz, mv.radius, kind, ox, oy, rad, a0, sweep, cot,
+                     mv.rapid or not mv.spindle, body.shank_radius, body.shank_from, body.holder_radius,
+                     body.holder_from))
+    return np.array(rows, dtype=float).reshape(-1, len(simkernel.MOVE_COLUMNS))
 
 
 def _arc_params(mv: Move) -> tuple[float, float, float, float, float]:

@@ -216,6 +216,52 @@ def cut(height, part, hmax, pmax, tile, x0, y0, step, i0, i1, j0, j1, watch, tol
     engage = kind == 1 or kind == 4 or (kind == 0 and length > 1e-12)
     tx = (bx - ax) / length if length > 1e-12 else 0.0
     ty = (by - ay) / length if length > 1e-12 else 0.0
+    # a cell at or below this cannot be lowered (the end's tip never goes below zmin; 1 nm for the
+    # rounding of a slope's interpolation) nor be cut by a rapid: it is left as it is
+    zskip = zmin if flat else zmin - 1e-9
+    # a helical arc's cells within r - rad of its axis are under the end all along (at its lowest
+    # tip), those beyond r + rad (or within rad - r) never: ``_helix`` without its acos and atan2,
+    # decided on the squared distance with 1e-9 mm2 to spare (far more than its rounding)
+    h_in = -1.0
+    h_out = np.inf
+    h_hole = -1.0
+    if kind == 4 and abs(sweep) > 1e-15:
+        if radius > rad:
+            h_in = (radius - rad) * (radius - rad) - 1e-9
+        else:
+            h_hole = (rad - radius) * (rad - radius) - 1e-9
+        h_out = (radius + rad) * (radius + rad) + 1e-9
+    zlow = min(az + 0.0, bz + 0.0)  # as lowest() gives it (shrink 0)
+    # the end where the tip is lowest (a descent's last, an ascent's first): a cell well inside its
+    # disc is passed lowest there, by the same arithmetic as _flat_line's and _helix's (no sqrt, no
+    # acos or atan2); 1e-9 mm2 to spare, far more than their rounding, and none for a cell _helix
+    # takes as on its axis or under the end all along (the inner disc, decided above)
+    end_r2 = radius * radius - 1e-9
+    down = bz + 0.0 <= az + 0.0
+    end_ok = False
+    ex = 0.0
+    ey = 0.0
+    z_end = 0.0
+    e_in = -1.0
+    if kind == 0:
+        ddx = bx - ax
+        ddy = by - ay
+        end_ok = ddx * ddx + ddy * ddy >= 1e-18  # _flat_line's non-degenerate case
+        ex = bx if down else ax
+        ey = by if down else ay
+        z_end = (az + 0.0) + ((bz + 0.0) - (az + 0.0)) * (1.0 if down else 0.0)
+    elif kind == 4 and abs(sweep) > 1e-15 and rad > 1e-7:
+        end_ok = True
+        ea = a0 + sweep if down else a0
+        ex = ox + rad * math.cos(ea)
+        ey = oy + rad * math.sin(ea)
+        big = abs(sweep)
+        z_end = (az + 0.0) + ((bz + 0.0) - (az + 0.0)) * ((big if down else 0.0) / big)
+        e_in = (radius - rad) * (radius - rad) + 1e-9 if radius > rad else 1e-9 / (rad * rad)
+    cs0 = math.cos(a0)  # an arc's ends' radial directions (as _arc_lateral computes them)
+    sn0 = math.sin(a0)
+    cs1 = math.cos(a0 + sweep)
+    sn1 = math.sin(a0 + sweep)
     for tj in range(j0 // tile, (j1 - 1) // tile + 1):
         cj0 = max(tj * tile, j0)
         cj1 = min(tj * tile + tile, j1)
@@ -234,12 +280,30 @@ def cut(height, part, hmax, pmax, tile, x0, y0, step, i0, i1, j0, j1, watch, tol
                 for j in range(cj0, cj1):
                     y = y0 + (j + 0.5) * step
                     for i in range(ci0, ci1):
+                        h = height[j, i]
+                        if h <= zskip:
+                            continue
                         if whole:
                             zt = az
+                        elif kind == 4:
+                            hx = x0 + (i + 0.5) * step - ox
+                            hy = y - oy
+                            rho2 = hx * hx + hy * hy
+                            if rho2 < h_in:
+                                zt = zlow
+                            elif rho2 > h_out or rho2 < h_hole:
+                                continue
+                            elif (end_ok and rho2 > e_in and (x0 + (i + 0.5) * step - ex) ** 2 + (y - ey) ** 2
+                                  < end_r2):
+                                zt = z_end
+                            else:
+                                zt = lowest(kind, x0 + (i + 0.5) * step, y, ax, ay, az, bx, by, bz, radius, 0.0,
+                                            ox, oy, rad, a0, sweep, cot)
+                        elif end_ok and (x0 + (i + 0.5) * step - ex) ** 2 + (y - ey) ** 2 < end_r2:
+                            zt = z_end
                         else:
                             zt = lowest(kind, x0 + (i + 0.5) * step, y, ax, ay, az, bx, by, bz, radius, 0.0,
                                         ox, oy, rad, a0, sweep, cot)
-                        h = height[j, i]
                         if watch and h - zt > worst:
                             worst = h - zt
                             wi = i
@@ -249,12 +313,23 @@ def cut(height, part, hmax, pmax, tile, x0, y0, step, i0, i1, j0, j1, watch, tol
                                 x = x0 + (i + 0.5) * step
                                 if kind == 0:
                                     lat = abs((x - ax) * ty - (y - ay) * tx)
+                                    if lat < near:
+                                        near = lat
                                 else:
-                                    lat, rho = _arc_lateral(x, y, ox, oy, rad, a0, sweep)
-                                    if rho > far:
-                                        far = rho
-                                if lat < near:
-                                    near = lat
+                                    # the exact lateral is one of |rho - rad| and the projections on the
+                                    # ends' radii less rad, its rho at most rho: a cell that can move
+                                    # neither near nor far (1e-12 for sqrt against hypot) needs no atan2
+                                    lx = x - ox
+                                    ly = y - oy
+                                    rs = math.sqrt(lx * lx + ly * ly)
+                                    lb = min(abs(rs - rad), min(abs(lx * cs0 + ly * sn0 - rad),
+                                                                abs(lx * cs1 + ly * sn1 - rad)))
+                                    if lb - 1e-12 < near or rs + 1e-12 > far:
+                                        lat, rho = _arc_lateral(x, y, ox, oy, rad, a0, sweep)
+                                        if rho > far:
+                                            far = rho
+                                        if lat < near:
+                                            near = lat
                             height[j, i] = zt
                             changed = True
                 if changed:  # the block's new max (over the whole block, not only the part cut)
@@ -319,6 +394,139 @@ def body_contact(height, part, hmax, pmax, tile, x0, y0, step, i0, i1, j0, j1, a
                         gi = i
                         gj = j
     return deepest, gi, gj
+
+
+#: Columns of a packed move (``sim.pack_moves``): tip start and end, cutting radius, kind (as ``cut``), arc
+#: centre, radius, start angle and sweep, the drill point's cotangent, watch (a rapid or a spindle-off
+#: move), shank radius and height above the tip, holder radius and height.
+MOVE_COLUMNS = ("ax", "ay", "az", "bx", "by", "bz", "radius", "kind", "ox", "oy", "rad", "a0", "sweep", "cot",
+                "watch", "shank_r", "shank_from", "holder_r", "holder_from")
+
+
+@njit(cache=True)
+def _cells(x0, y0, step, nx, ny, lx, hx, ly, hy):  # type: ignore[no-untyped-def]
+    """Cell index range [i0, i1) x [j0, j1) covering the box, one cell to spare (as ``Simulation._box``)."""
+    i0 = max(int((lx - x0) / step) - 1, 0)
+    i1 = min(int((hx - x0) / step) + 2, nx)
+    j0 = max(int((ly - y0) / step) - 1, 0)
+    j1 = min(int((hy - y0) / step) + 2, ny)
+    return i0, i1, j0, j1
+
+
+@njit(cache=True)
+def sweep_moves(height, part, hmax, pmax, tile, x0, y0, step, nx, ny, tol, top, near_margin,  # type: ignore[no-untyped-def]
+                bodies, mv):
+    """``Simulation._sweep`` over every row of ``mv`` (packed moves, :data:`MOVE_COLUMNS`) in one call.
+
+    Returns per move whether the part comes near (``Simulation.near``), its engagement
+    (``Simulation.engaged``), the number swept, and the violations in order as rows (kind: 0 a
+    rapid or spindle-off cut, 1 gouge, 2 shank, 3 holder; move; i; j; amount).
+    """
+    n = mv.shape[0]
+    near = np.zeros(n, dtype=np.bool_)
+    eng = np.empty((n, 2))
+    viol = np.empty((16, 5))
+    nv = 0
+    swept = 0
+    for k in range(n):
+        eng[k, 0] = np.inf
+        eng[k, 1] = 0.0
+        r = mv[k, 6]
+        if r <= 0:
+            continue
+        ax = mv[k, 0]
+        ay = mv[k, 1]
+        az = mv[k, 2]
+        bx = mv[k, 3]
+        by = mv[k, 4]
+        bz = mv[k, 5]
+        zlo = min(az, bz)
+        swept += 1
+        if zlo > top + tol:  # above all material: nothing to cut or touch
+            continue
+        kind = int(mv[k, 7])
+        ox = mv[k, 8]
+        oy = mv[k, 9]
+        rad = mv[k, 10]
+        a0 = mv[k, 11]
+        sweep = mv[k, 12]
+        arc = kind == 1 or kind == 3 or kind == 4
+        lx = min(ax, bx)
+        hx = max(ax, bx)
+        ly = min(ay, by)
+        hy = max(ay, by)
+        if arc:  # axis extremes inside the sweep (as sim._arc_box)
+            for q in range(4):
+                ang = q * math.pi / 2
+                rel = (ang - a0) % (2 * math.pi) if sweep >= 0 else (a0 - ang) % (2 * math.pi)
+                if rel <= abs(sweep) + 1e-12:
+                    px = ox + rad * math.cos(ang)
+                    py = oy + rad * math.sin(ang)
+                    lx = min(lx, px)
+                    hx = max(hx, px)
+                    ly = min(ly, py)
+                    hy = max(hy, py)
+        if bodies:
+            m = r + near_margin + 2 * step
+            i0, i1, j0, j1 = _cells(x0, y0, step, nx, ny, lx - m, hx + m, ly - m, hy + m)
+            if i1 > i0 and j1 > j0:
+                near[k] = box_max(part, i0, i1, j0, j1) > zlo + tol
+        i0, i1, j0, j1 = _cells(x0, y0, step, nx, ny, lx - r, hx + r, ly - r, hy + r)
+        if i1 > i0 and j1 > j0:
+            watch = mv[k, 14] != 0.0
+            worst, wi, wj, deepest, gi, gj, nr, fr = cut(height, part, hmax, pmax, tile, x0, y0, step, i0, i1, j0, j1,
+                                                         watch, tol, zlo, kind, ax, ay, az, bx, by, bz, r,
+                                                         ox, oy, rad, a0, sweep, mv[k, 13])
+            if nv + 4 > viol.shape[0]:
+                more = np.empty((2 * viol.shape[0], 5))
+                more[:nv] = viol[:nv]
+                viol = more
+            if watch and worst > tol:
+                viol[nv, 0] = 0
+                viol[nv, 1] = k
+                viol[nv, 2] = wi
+                viol[nv, 3] = wj
+                viol[nv, 4] = worst
+                nv += 1
+            if deepest > 1e-9:
+                viol[nv, 0] = 1
+                viol[nv, 1] = k
+                viol[nv, 2] = gi
+                viol[nv, 3] = gj
+                viol[nv, 4] = deepest
+                nv += 1
+            eng[k, 0] = nr
+            eng[k, 1] = fr
+        if not bodies:
+            continue
+        for b in range(2):
+            brad = mv[k, 15 + 2 * b]
+            above = mv[k, 16 + 2 * b]
+            if brad > r and math.isfinite(above) and zlo + above < top + tol:
+                i0, i1, j0, j1 = _cells(x0, y0, step, nx, ny, lx - brad, hx + brad, ly - brad, hy + brad)
+                if i1 <= i0 or j1 <= j0:
+                    continue
+                lift = above + tol
+                za = az
+                zb = bz
+                if arc:  # a helical arc: the shank or holder at its lowest all along (safe side)
+                    za = zlo
+                    zb = zlo
+                deepest, gi, gj = body_contact(height, part, hmax, pmax, tile, x0, y0, step, i0, i1, j0, j1, arc,
+                                               ax, ay, za + lift, bx, by, zb + lift, brad - tol, ox, oy, rad, a0,
+                                               sweep)
+                if deepest > 1e-9:
+                    if nv + 1 > viol.shape[0]:
+                        more = np.empty((2 * viol.shape[0], 5))
+                        more[:nv] = viol[:nv]
+                        viol = more
+                    viol[nv, 0] = 2 + b
+                    viol[nv, 1] = k
+                    viol[nv, 2] = gi
+                    viol[nv, 3] = gj
+                    viol[nv, 4] = deepest
+                    nv += 1
+    return near, eng, swept, viol[:nv].copy()
 
 
 @njit(cache=True)
@@ -390,6 +598,10 @@ def warm() -> None:
     body_contact(a, a, t, t, 2, 0.0, 0.0, 0.1, 0, 4, 0, 4, False, 0.1, 0.1, 0.0, 0.2, 0.2, 0.0, 0.1,
                  0.0, 0.0, 0.0, 0.0, 0.0)
     box_max(a, 0, 4, 0, 4)
+    row = np.zeros((1, len(MOVE_COLUMNS)))
+    row[0, 3] = row[0, 4] = 0.2
+    row[0, 6] = 0.1
+    sweep_moves(a, a, t, t.copy(), 2, 0.0, 0.0, 0.1, 4, 4, 1e-3, 0.0, 0.0, True, row)
     v = np.zeros(1)
     shadow_clearance(v, v, v, v, v, v, v, np.zeros((1, 10)))
     raster(a, np.zeros((1, 3, 3)), 0.0, 0.0, 0.1)

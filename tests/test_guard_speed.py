@@ -1,0 +1,264 @@
+"""The guard's fast paths give what the plain ones give, bit for bit (#14).
+
+No timings here (speed is measured by ``benchmarks/gcode_bench.py``): these tests pin that
+the one-call sweep (``Simulation.run`` through ``simkernel.sweep_moves``), the cell shortcuts
+of ``simkernel.cut`` (cells below the move, a helix's inner disc and outside, the lowest end's
+disc, the lateral's bound), the window replay without dominated moves and the posted moves
+change nothing: the same stock, engagement, near flags and violations, to the last bit.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+
+import numpy as np
+from numba import njit
+
+from dfm.cam import guard, sim, simkernel
+from dfm.cam.model import Arc, DrillCycle, Feed, Rapid, Spindle, ToolChange
+
+
+@njit(cache=False, fastmath=False)
+def _reference_cut(height, part, hmax, pmax, tile, x0, y0, step, i0, i1, j0, j1, watch, tol, zmin,  # type: ignore[no-untyped-def]
+        kind, ax, ay, az, bx, by, bz, radius, ox, oy, rad, a0, sweep, cot):
+    """``simkernel.cut`` as it was before its shortcuts (9c5bd85): every cell through ``lowest``.
+
+    Sweep the cutting end over cells [j0:j1, i0:i1]: lower ``height``, find what went wrong.
+
+    Returns (worst removal above 0, its i, j) when ``watch`` (a rapid or a spindle-off feed)
+    and (deepest gouge: the part's top above the end shrunk by ``tol``, i, j), −inf when
+    there is none; then the move's **engagement**: the smallest distance from the path (XY)
+    of a cell it cut more than :data:`simkernel.ENGAGED_MM` deep (inf: it cut nothing, or it is a
+    plunge or a drill) and, for an arc, the largest distance from the arc's centre of such a
+    cell (0 for a line). ``hmax`` and ``pmax`` hold the max of ``height`` and ``part`` per
+    block of ``tile`` cells (``hmax`` is kept an upper bound as the stock is cut): a block the
+    end cannot reach, or whose stock and part lie below the end, is skipped whole; a block
+    the end covers whole at one height is lowered without the per-cell geometry.
+    """
+    worst = -np.inf
+    wi = -1
+    wj = -1
+    deepest = -np.inf
+    gi = -1
+    gj = -1
+    flat = kind == 1 or (kind == 0 and az == bz)
+    near = np.inf
+    far = 0.0
+    length = math.hypot(bx - ax, by - ay)
+    engage = kind == 1 or kind == 4 or (kind == 0 and length > 1e-12)
+    tx = (bx - ax) / length if length > 1e-12 else 0.0
+    ty = (by - ay) / length if length > 1e-12 else 0.0
+    for tj in range(j0 // tile, (j1 - 1) // tile + 1):
+        cj0 = max(tj * tile, j0)
+        cj1 = min(tj * tile + tile, j1)
+        for ti in range(i0 // tile, (i1 - 1) // tile + 1):
+            ci0 = max(ti * tile, i0)
+            ci1 = min(ti * tile + tile, i1)
+            xc = x0 + 0.5 * (ci0 + ci1) * step
+            yc = y0 + 0.5 * (cj0 + cj1) * step
+            hd = 0.5 * math.hypot(ci1 - ci0, cj1 - cj0) * step
+            d = simkernel.path_distance(kind, xc, yc, ax, ay, bx, by, ox, oy, rad, a0, sweep)
+            if d - hd > radius + 1e-9:
+                continue  # the end passes over no cell of this block
+            if hmax[tj, ti] > zmin:  # stock above the end's lowest point: cut it
+                whole = flat and d + hd < radius - 1e-9
+                changed = False
+                for j in range(cj0, cj1):
+                    y = y0 + (j + 0.5) * step
+                    for i in range(ci0, ci1):
+                        if whole:
+                            zt = az
+                        else:
+                            zt = simkernel.lowest(kind, x0 + (i + 0.5) * step, y, ax, ay, az, bx, by, bz, radius, 0.0,
+                                        ox, oy, rad, a0, sweep, cot)
+                        h = height[j, i]
+                        if watch and h - zt > worst:
+                            worst = h - zt
+                            wi = i
+                            wj = j
+                        if zt < h:
+                            if engage and h - zt > simkernel.ENGAGED_MM:
+                                x = x0 + (i + 0.5) * step
+                                if kind == 0:
+                                    lat = abs((x - ax) * ty - (y - ay) * tx)
+                                else:
+                                    lat, rho = simkernel._arc_lateral(x, y, ox, oy, rad, a0, sweep)
+                                    if rho > far:
+                                        far = rho
+                                if lat < near:
+                                    near = lat
+                            height[j, i] = zt
+                            changed = True
+                if changed:  # the block's new max (over the whole block, not only the part cut)
+                    m = -np.inf
+                    for j in range(tj * tile, min(tj * tile + tile, height.shape[0])):
+                        for i in range(ti * tile, min(ti * tile + tile, height.shape[1])):
+                            if height[j, i] > m:
+                                m = height[j, i]
+                    hmax[tj, ti] = m
+            if pmax[tj, ti] <= zmin + tol or d - hd > radius - tol + 1e-9:
+                continue  # the shrunk end stays above the part or off this block: no gouge here
+            for j in range(cj0, cj1):
+                y = y0 + (j + 0.5) * step
+                for i in range(ci0, ci1):
+                    p = part[j, i]
+                    if p - zmin - tol <= deepest or p - zmin - tol <= 0.0:
+                        continue  # cannot be a gouge, or not deeper than one found
+                    zg = simkernel.lowest(kind, x0 + (i + 0.5) * step, y, ax, ay, az, bx, by, bz, radius, tol,
+                                ox, oy, rad, a0, sweep, cot)
+                    if p - zg > deepest:
+                        deepest = p - zg
+                        gi = i
+                        gj = j
+    return worst, wi, wj, deepest, gi, gj, near, far
+
+
+
+def _plain(s: sim.Simulation, moves: list[sim.Move]) -> sim.Simulation:
+    """The per-move path (``Simulation._sweep``) with the kernel as it was."""
+    saved = simkernel.cut
+    simkernel.cut = _reference_cut
+    try:
+        for mv in moves:
+            s._sweep(mv)
+    finally:
+        simkernel.cut = saved
+    return s
+
+
+def _stock(seed: int) -> tuple[sim.Grid, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    g = sim.grid_for((0.0, 0.0, 0.0), (1.2, 1.0, 1.0), 0.013, pad=0.2)
+    part = np.full((g.ny, g.nx), -np.inf)
+    for _ in range(4):  # blocks of part at several heights
+        i0, j0 = int(rng.integers(0, g.nx - 10)), int(rng.integers(0, g.ny - 10))
+        part[j0:j0 + int(rng.integers(3, 25)), i0:i0 + int(rng.integers(3, 25))] = float(rng.uniform(0.0, 0.9))
+    return g, part
+
+
+def _moves(seed: int, n: int = 160) -> list[sim.Move]:
+    """Lines (flat, sloped, plunges, chords), flat and helical arcs (inner disc, hole, multi-turn), drills."""
+    rnd = random.Random(seed)
+    flat_end = sim.ToolBody(0.12, 0.0, 0.2, 0.6, 0.6, 1.0)
+    drill = sim.ToolBody(0.1, 59.0)
+    out = []
+    p = (0.6, 0.5, 1.3)
+    for k in range(n):
+        body = drill if rnd.random() < 0.1 else flat_end
+        r = body.radius * rnd.choice((0.5, 1.0, 1.5, 2.5))
+        body = sim.ToolBody(r, body.point_half_angle_deg, max(body.shank_radius, r), body.shank_from,
+                            body.holder_radius, body.holder_from)
+        z = p[2] + rnd.choice((0.0, 0.0, -0.01, -0.08, 0.03, -0.3))
+        z = min(max(z, -0.1), 1.3)
+        rapid = rnd.random() < 0.1
+        spindle = rnd.random() > 0.05
+        kind = rnd.random()
+        if kind < 0.45:  # a line: long, short or a tiny chord
+            size = rnd.choice((0.4, 0.05, 0.004))
+            q = (min(max(p[0] + rnd.uniform(-size, size), -0.1), 1.3),
+                 min(max(p[1] + rnd.uniform(-size, size), -0.1), 1.1), z)
+            out.append(sim.Move(rapid, p, q, r, spindle, k, body=body))
+        elif kind < 0.5:  # a plunge
+            q = (p[0], p[1], z)
+            out.append(sim.Move(rapid, p, q, r, spindle, k, body=body))
+        else:  # an arc about a centre at a radius below, near or above the tool's
+            rad = r * rnd.choice((0.2, 0.9, 1.0, 1.7, 3.0))
+            ang = rnd.uniform(-math.pi, math.pi)
+            c = (p[0] - rad * math.cos(ang), p[1] - rad * math.sin(ang))
+            sweep = rnd.choice((1, -1)) * rnd.choice((0.02, 0.5, math.pi, 2 * math.pi, 5.0, 4 * math.pi))
+            e = ang + sweep
+            q = (c[0] + rad * math.cos(e), c[1] + rad * math.sin(e), z)
+            if body.point_half_angle_deg > 0 and z != p[2]:
+                q = (q[0], q[1], p[2])  # drills run flat arcs only (their helices are chords)
+            out.append(sim.Move(False, p, q, r, spindle, k, c, sweep, body))
+        p = out[-1].b
+    return out
+
+
+def _same(a: sim.Simulation, b: sim.Simulation) -> None:
+    assert np.array_equal(a.height, b.height)
+    assert a.engaged == b.engaged
+    assert a.near == b.near
+    assert a.swept == b.swept
+    assert [(v.kind, v.line, v.x, v.y, v.amount_mm) for v in a.violations] == \
+        [(v.kind, v.line, v.x, v.y, v.amount_mm) for v in b.violations]
+
+
+def test_one_call_sweep_is_the_plain_sweep() -> None:
+    for seed in range(12):
+        g, part = _stock(seed)
+        moves = _moves(seed)
+        fast = sim.new_simulation(g, (0.0, 0.0, 0.0), (1.2, 1.0, 1.0), part)
+        plain = sim.new_simulation(g, (0.0, 0.0, 0.0), (1.2, 1.0, 1.0), part)
+        for s in (fast, plain):
+            s.near_margin = 0.05
+        half = len(moves) // 2  # two runs, the second with another tolerance (a pre-finish pass's)
+        fast.run(moves[:half])
+        _plain(plain, moves[:half])
+        fast.tol = plain.tol = 0.02
+        fast.run(moves[half:])
+        _plain(plain, moves[half:])
+        _same(fast, plain)
+        assert fast.violations, seed  # the moves do run into the part and the stock
+        assert any(math.isfinite(e[0]) for e in fast.engaged)
+
+
+def test_window_replay_without_dominated_moves() -> None:
+    for seed in range(6):
+        moves = [m for m in _moves(100 + seed, 120) if m.body is None or m.body.point_half_angle_deg == 0]
+        laps = []  # a ramp's laps and a pocket's levels: the same paths lower
+        for dz in (0.0, -0.05, -0.1, -0.1):
+            laps += [sim.Move(m.rapid, (m.a[0], m.a[1], m.a[2] + dz), (m.b[0], m.b[1], m.b[2] + dz), m.radius,
+                              m.spindle, m.line, m.center, m.sweep, m.body) for m in moves[:40]]
+        history = laps + moves[40:]
+        kept = sim.undominated(history)
+        assert len(kept) < len(history)
+        box = (-0.5, -0.5, 0.0), (1.7, 1.5, 1.0)
+        g = sim.grid_for(*box, 0.02)
+        full = sim.new_simulation(g, *box, np.full((g.ny, g.nx), -np.inf))
+        less = sim.new_simulation(g, *box, np.full((g.ny, g.nx), -np.inf))
+        full.bodies = less.bodies = False
+        full.run(history)
+        less.run(kept)
+        assert np.array_equal(full.height, less.height)
+        boxes = np.array([sim.move_box(m) for m in history])
+        for mv in moves[40:70]:
+            fast = sim.window_engagement(history, boxes, mv, *box, 0.01)
+            saved = sim.undominated
+            sim.undominated = list  # every hit move replayed
+            try:
+                plain = sim.window_engagement(history, boxes, mv, *box, 0.01)
+            finally:
+                sim.undominated = saved
+            assert fast == plain
+
+
+def test_posted_moves_are_the_moves_of_the_posted_steps() -> None:
+    rnd = random.Random(3)
+    steps = [ToolChange(1, "t"), Spindle(12000), Rapid(0.123456789, 0.3, 5.0)]
+    x, y, z = 0.123456789, 0.3, 1.0
+    for _ in range(300):
+        roll = rnd.random()
+        nx, ny, z = x + rnd.uniform(-0.3, 0.3), y + rnd.uniform(-0.3, 0.3), z - rnd.uniform(0.0, 0.01)
+        if roll < 0.4:
+            steps.append(Feed(nx, ny, z, "cut", 100.0))
+        elif roll < 0.8:
+            cx, cy = (x + nx) / 2 + rnd.uniform(-1e-7, 1e-7), (y + ny) / 2
+            steps.append(Arc(nx, ny, z, cx, cy, rnd.random() < 0.5, "ramp", 50.0))
+        elif roll < 0.85:
+            steps.append(Arc(x + 1e-6, y, z, x + 0.1, y, True, "cut", 50.0))  # ends that print the same
+        elif roll < 0.9:
+            steps.append(DrillCycle(nx, ny, -0.5, 0.5, 0.2, 30.0))
+        else:
+            steps.append(Rapid(nx, ny, z + 1.0))
+        x, y = nx, ny
+    bodies = {1: sim.ToolBody(0.1, 0.0, 0.2, 1.0, 3.0, 2.0), 2: sim.ToolBody(0.1, 59.0)}
+    for tool in (1, 2):
+        steps[0] = ToolChange(tool, "t")
+        for start in (None, (0.0, 0.0, 5.0), (0.0, 0.0, 0.5)):
+            want = sim.moves_from_steps(guard._as_posted(steps), bodies, start=start, spindle=True, tool=bodies[tool])
+            got = sim.moves_from_steps(steps, bodies, start=start, spindle=True, tool=bodies[tool],
+                                       posted=guard._posted())
+            assert got == want
+            assert any(m.center is not None and abs(abs(m.sweep) - 2 * math.pi) < 1e-12 for m in got) or tool == 2
