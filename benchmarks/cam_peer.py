@@ -1,6 +1,6 @@
 """dfm's pocket clearing against FreeCAD 0.20 CAM (Path PocketShape and Adaptive), same tool and data.
 
-    python benchmarks/cam_peer.py [--grid MM] [--dump DIR] [PART ...]
+    python benchmarks/cam_peer.py [--grid MM] [--dump DIR] [--roles] [PART ...]
 
 Parts (CadQuery, built here): ``pocket`` (8 x 6 x 2 deep, R0.5 corners), ``slot`` (0.4 wide,
 2 long, 1 deep, round ends), ``deep`` (a 1.0 x 3.0 pocket 3 mm deep), ``thin_wall`` (two 4 x 5
@@ -42,8 +42,10 @@ is gone (dfm's: with the roughing tool's operations only). The exact side check
 strict reading of the goal, also <= 0.8). ``descent s`` is the least time any program that
 never plunges needs only to get down: the pocket's depth along a ramp at ``ramp_angle_deg``,
 at the feed (where it is above 0.8 x ``plunge s``, no ramping program meets the strict
-reading, whatever its clearing). ``--dump DIR`` writes every program compared there. Without
-``freecadcmd`` only dfm's side is printed (and the reason).
+reading, whatever its clearing). ``--dump DIR`` writes every program compared there;
+``--roles`` prints where dfm's seconds go (per operation: rapids and feed moves by role, from
+its steps, before the post). Without ``freecadcmd`` only dfm's side is printed (and the
+reason).
 """
 
 from __future__ import annotations
@@ -71,6 +73,8 @@ PEERS = ("PocketShape+ramp", "Adaptive")
 KINDS = ("PocketShape", *PEERS)
 #: ``--dump DIR``: every program compared is written there (PART-FEATURE-WHO.ngc).
 DUMP: Path | None = None
+#: ``--roles``: under each row, where dfm's seconds go (per operation and move kind).
+ROLES = False
 
 
 def build(name: str) -> Any:
@@ -121,6 +125,8 @@ class Row:
     gouge_um: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     descent_s: float = 0.0
+    #: Where dfm's seconds go: (operation, move kind) -> seconds, from the operations' steps at their feeds.
+    roles: dict[tuple[str, str], float] = field(default_factory=dict)
 
     @property
     def ratio(self) -> float | None:
@@ -210,6 +216,26 @@ for k, j in enumerate(spec["jobs"]):
     results.append(row)
 open(os.environ["CAM_PEER_OUT"], "w").write(json.dumps(results))
 '''
+
+
+def _roles(ops: Any, rapid_mm_min: float) -> dict[tuple[str, str], float]:
+    """Seconds per (operation, move kind) of ``ops``' steps: rapids, and feeds by role (cut, ramp, link...)."""
+    from dfm.cam.cycletime import move_length
+    from dfm.cam.model import Arc, Feed, Rapid
+
+    out: dict[tuple[str, str], float] = {}
+    for op in ops:
+        pos = None
+        for st in op.steps:
+            if not isinstance(st, Rapid | Feed | Arc):
+                continue
+            if pos is not None:
+                kind = "rapid" if isinstance(st, Rapid) else st.role
+                rate = rapid_mm_min if isinstance(st, Rapid) else (st.feed or rapid_mm_min)
+                key = (op.name, kind)
+                out[key] = out.get(key, 0.0) + move_length(pos, st) / rate * 60.0
+            pos = (st.x, st.y, st.z)
+    return out
 
 
 def freecad_programs(step: Path, jobs: list[dict[str, Any]], timeout: float = 600.0) -> list[dict[str, Any]]:
@@ -308,6 +334,7 @@ def compare(name: str, workdir: Path, grid_mm: float = 0.005, peers: bool = True
                   cd.ap_mm, cd.ae_mm)
         outline = [list(p) for p in f.props["outline"]]
         same = tuple(op for op in ops if op.tool.number == rough.tool.number)
+        row.roles = _roles(same, prog.settings["rapid_mm_min"])
         rest = tuple(op for op in ops if op.tool.number != rough.tool.number)
         for key, part_ops in (("dfm", same), ("dfm rest", rest)):
             if not part_ops:
@@ -394,19 +421,27 @@ def table(rows: list[Row]) -> str:
             out.append("    side gouge (um into the part): "
                        + ", ".join(f"{k} {v:.0f}" for k, v in gouges.items()))
         out += [f"    note: {n}" for n in r.notes]
+        if ROLES and r.roles:
+            ops: dict[str, list[str]] = {}
+            for (op, kind), t in r.roles.items():
+                ops.setdefault(op, []).append(f"{kind} {t:.2f}")
+            out += [f"    dfm {op}: {', '.join(v)} s" for op, v in ops.items()]
     return "\n".join(out)
 
 
 def main() -> None:
+    global DUMP, ROLES
     argv = sys.argv[1:]
     grid = 0.005
     if "--grid" in argv:
         i = argv.index("--grid")
         grid = float(argv[i + 1])
         argv = argv[:i] + argv[i + 2:]
+    if "--roles" in argv:
+        ROLES = True
+        argv.remove("--roles")
     if "--dump" in argv:
         i = argv.index("--dump")
-        global DUMP
         DUMP = Path(argv[i + 1])
         DUMP.mkdir(parents=True, exist_ok=True)
         argv = argv[:i] + argv[i + 2:]

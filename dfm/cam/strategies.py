@@ -9,8 +9,9 @@ never plunges: every descent into material is a ramp along the path (a helix on 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
@@ -367,10 +368,10 @@ def clear_region(outer: Sequence[Seg], holes: Sequence[Sequence[Seg]], *, z_top:
     air = {i for i, lp in enumerate(rs[0]) if stock_box is not None and _clear_of(lp, stock_box, tool_radius)}
     parents = _ring_parents(rs, stepover)
     skip = _air_loops(rs, tool_radius, stepover, air)
-    for key in sorted(skip):  # a loop left out: its children wait for the loops it waited for
+    for key in sorted(skip):  # a loop left out: its children wait for the loops it waited for and those that swept it
         for kid, ps in parents.items():
             if key in ps:
-                parents[kid] = (ps - {key}) | parents[key]
+                parents[kid] = (ps - {key}) | parents[key] | skip[key]
     rs = _spiral_start(rs, skip, air, stepover)
     for z in levels:
         last = z == levels[-1]
@@ -486,7 +487,7 @@ def _ring_parents(rs: Sequence[Sequence[Loop]], stepover: float) -> dict[tuple[i
 
 
 def _air_loops(rs: Sequence[Sequence[Loop]], tool_radius: float, stepover: float, skip_first: set[int]
-               ) -> set[tuple[int, int]]:
+               ) -> dict[tuple[int, int], set[tuple[int, int]]]:
     """Loops of rings k > 0 whose tool meets only what the rings before them cut at the same depth.
 
     Contour-parallel rings run until the offset vanishes, but where the region is narrower
@@ -496,26 +497,31 @@ def _air_loops(rs: Sequence[Sequence[Loop]], tool_radius: float, stepover: float
     of a lower ring that is cut (not in ``skip_first`` of ring 0, not left out itself); both
     tests are taken on the safe side of the grid's and the sampling's error. Loops whose
     grid would exceed 40 000 cells or be coarser than a third of the radius are kept.
+
+    Returns:
+        Each loop left out, with the loops that may have swept its reach (cut, of lower rings,
+        within two radii of it): the loops inside it wait for those as they would for it.
     """
     from scipy.spatial import cKDTree
 
     r = tool_radius
     spacing = max(min(stepover, r) / 8, 1e-3)
     clouds = {(k, i): _loop_cloud(lp, spacing) for k, loops in enumerate(rs) for i, lp in enumerate(loops)}
-    out: set[tuple[int, int]] = set()
-    cut: list[np.ndarray] = [clouds[(0, i)] for i in range(len(rs[0])) if i not in skip_first]
+    out: dict[tuple[int, int], set[tuple[int, int]]] = {}
+    cut: list[tuple[int, int]] = [(0, i) for i in range(len(rs[0])) if i not in skip_first]
+    trees: dict[tuple[int, int], Any] = {}
     for k in range(1, len(rs)):
         if not cut:
             break
-        before = cKDTree(np.concatenate(cut))
-        now: list[np.ndarray] = []
+        before = cKDTree(np.concatenate([clouds[key] for key in cut]))
+        now: list[tuple[int, int]] = []
         for i, _ in enumerate(rs[k]):
             pts = clouds[(k, i)]
             x0, y0 = pts.min(axis=0) - r
             x1, y1 = pts.max(axis=0) + r
             h = max(r / 10, math.sqrt((x1 - x0) * (y1 - y0) / 40_000))
             if h > r / 3:
-                now.append(pts)
+                now.append((k, i))
                 continue
             gx = np.arange(x0 - h / 2, x1 + h, h)
             gy = np.arange(y0 - h / 2, y1 + h, h)
@@ -534,14 +540,19 @@ def _air_loops(rs: Sequence[Sequence[Loop]], tool_radius: float, stepover: float
                 theirs, _ = before.query(sub[np.isfinite(mine)], distance_upper_bound=r)
                 doubt = sub[np.isfinite(mine)][~(theirs <= r - half)]
             if len(touched) and not len(doubt):
-                out.add((k, i))
+                near = 2 * r + spacing + 1e-3
+                for key in cut:
+                    if key not in trees:
+                        trees[key] = cKDTree(clouds[key])
+                out[(k, i)] = {key for key in cut
+                               if float(trees[key].query(pts, distance_upper_bound=near)[0].min()) <= near}
             else:
-                now.append(pts)
+                now.append((k, i))
         cut += now
     return out
 
 
-def _spiral_start(rs: list[list[Loop]], skip: set[tuple[int, int]], air: set[int], stepover: float
+def _spiral_start(rs: list[list[Loop]], skip: Container[tuple[int, int]], air: set[int], stepover: float
                   ) -> list[list[Loop]]:
     """The rings, the first loop started at its point nearest the other loops cut with it.
 
