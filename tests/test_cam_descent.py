@@ -9,13 +9,15 @@ floor is reached everywhere the tool can reach, and no move meets more than one 
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
 from test_cam_clearing import _axial_engagement
 
 from dfm.cam import sim, strategies
-from dfm.cam.geom2d import Seg
+from dfm.cam.cycletime import move_length
+from dfm.cam.geom2d import Seg, loop_length
 from dfm.cam.model import Arc, Feed, Rapid
 
 
@@ -75,8 +77,19 @@ def test_a_pocket_the_first_ring_sweeps_is_one_spiral():
     assert not on_inner  # ... and is not cut
     assert sum(isinstance(st, Rapid) for st in steps) == 2
     assert not [st for st in steps if isinstance(st, Feed) and st.role == "link"]
-    levels = strategies.depth_levels(4.0, 2.0, ap)
-    assert len(levels) == 4 and levels[-1] == pytest.approx(2.0)  # the floor is the last depth
+    # the descent is the least a 2 deg ramp needs (steps of ap, the floor's the shallow one: its ramp
+    # runs part of a lap at the wedge's slope), then one flat lap on the floor
+    ramp = flat = 0.0
+    pos = None
+    for st in steps:
+        if isinstance(st, Feed | Arc) and pos is not None:
+            length = move_length((pos[0], pos[1], 0.0), replace(st, z=0.0))
+            ramp += length if st.role == "ramp" else 0.0
+            flat += length if st.role == "cut" else 0.0
+        if isinstance(st, Rapid | Feed | Arc):
+            pos = (st.x, st.y, st.z)
+    assert ramp == pytest.approx(2.0 / math.tan(math.radians(2.0)), rel=1e-3)
+    assert flat == pytest.approx(loop_length(rs[0][0]), rel=1e-3)
     cx, cy, h = _heights(steps, r, (-4.2, -3.2), (4.2, 3.2), 4.0)
     # every cell the tool centre's region (a 4.96 x 2.96 rectangle) reaches, with the grid's slack
     reach = np.hypot(np.maximum(np.abs(cx) - 2.48, 0.0), np.maximum(np.abs(cy) - 1.48, 0.0)) <= r - 0.03
@@ -105,7 +118,9 @@ def test_island_pocket_two_loops_a_depth_and_short_links():
         if isinstance(st, Rapid | Feed | Arc):
             pos = (st.x, st.y, st.z)
     assert len(links) == 2 * len(levels) - 1  # to the boss and back, no way back after the floor
-    assert max(links) < 0.4  # across the band between the loops (3 - 0.82 - 1 - 0.82 = 0.36)
+    # across the band between the loops (3 - 0.82 - 1 - 0.82 = 0.36); on the floor the flat lap begins
+    # and ends where the ramp into the floor's shallower step ended, part of the way round
+    assert max(links[:-1]) < 0.4 and links[-1] < 2.0
     cx, cy, h = _heights(steps, r, (-4.2, -3.2), (4.2, 3.2), 3.0)
     inside = ((np.abs(cx) <= 4.0 - 0.06) & (np.abs(cy) <= 3.0 - 0.06)
               & ~((np.abs(cx) > 3.4) & (np.abs(cy) > 2.4))  # the R0.5 corners a D1.6 leaves

@@ -339,9 +339,9 @@ def clear_region(outer: Sequence[Seg], holes: Sequence[Sequence[Seg]], *, z_top:
     the region, and retracts only when it would cross an island or the region's outside.
     Rings of a few µm are not cut as loops (:func:`_without_specks`).
 
-    The depths are equal steps of at most ``ap`` and the last is the floor: ``floor_allowance``
-    is not left (a pass of its own for it crossed the whole region once more to take 20 µm,
-    a fifth of a four-depth pocket's time); the argument stays for the callers.
+    The depths are steps of ``ap`` and the last, the floor, takes what is left (:func:`_full_steps`);
+    ``floor_allowance`` is not left (a pass of its own for it crossed the whole region once more
+    to take 20 µm, a fifth of a four-depth pocket's time); the argument stays for the callers.
 
     The outermost ring spirals down (:func:`_spiral_ring`): its ramp into a depth is its cut
     at that depth, and the wedge a ramp leaves under it is what the next depth's ramp takes
@@ -357,7 +357,7 @@ def clear_region(outer: Sequence[Seg], holes: Sequence[Sequence[Seg]], *, z_top:
     rs = _without_specks(rs, tool_radius, stepover)
     region = Region(rs[0])
     del floor_allowance  # (the floor is the last depth)
-    levels = depth_levels(z_top, z_floor, ap) or [z_floor]
+    levels = _full_steps(z_top, z_floor, ap) or [z_floor]
     out: list[Step] = []
     pos: tuple[float, float, float] | None = None
     z_prev = z_top
@@ -433,7 +433,7 @@ def clear_region(outer: Sequence[Seg], holes: Sequence[Sequence[Seg]], *, z_top:
                     else:
                         out.append(Feed(start[0], start[1], z_prev, "descend"))
                 if k == 0:
-                    steps, end_loop, wedge = _spiral_ring(loop, z_prev, z, slope, last, wedge > 0.0)
+                    steps, end_loop, wedge = _spiral_ring(loop, z_prev, z, slope, last, wedge)
                     out.extend(steps)
                     if not last:
                         spiral[i] = (end_loop, wedge)
@@ -599,6 +599,19 @@ def _next_loop(todo: Sequence[tuple[int, int]], done: set[tuple[int, int]],
     return min(ready, key=lambda key: (dist(key), key))
 
 
+def _full_steps(z_top: float, z_floor: float, ap: float) -> list[float]:
+    """Steps of ``ap`` from ``z_top``, the last one what is left to ``z_floor`` (as many as equal steps).
+
+    The floor's step is the shallow one: the spiral's ramp into it then runs over that share of
+    a lap only (:func:`_spiral_ring`), where equal steps made it a whole lap.
+    """
+    depth = z_top - z_floor
+    if depth <= 1e-9:
+        return []
+    n = max(1, math.ceil(depth / ap - 1e-9))
+    return [z_top - ap * (k + 1) for k in range(n - 1)] + [z_floor]
+
+
 def _clear_of(loop: Loop, box: tuple[float, float, float, float], r: float) -> bool:
     """True if a tool of radius ``r`` on ``loop`` never reaches into ``box`` (x0, y0, x1, y1)."""
     x0, y0, x1, y1 = box
@@ -631,7 +644,7 @@ def _via(region: Region, p: Pt, q: Pt, rs: Sequence[Sequence[Loop]], probe: floa
     return None
 
 
-def _spiral_ring(loop: Loop, z_from: float, z_to: float, slope: float, flat: bool, after_wedge: bool = False
+def _spiral_ring(loop: Loop, z_from: float, z_to: float, slope: float, flat: bool, wedge_before: float = 0.0
                  ) -> tuple[list[Step], Loop, float]:
     """An outermost ring's descent from ``z_from`` to ``z_to``: its ramp is its cut at that depth.
 
@@ -639,9 +652,11 @@ def _spiral_ring(loop: Loop, z_from: float, z_to: float, slope: float, flat: boo
     when a lap is longer than that ramp. What it leaves above ``z_to`` under the loop is a
     wedge, at most one lap's drop high; the next depth's ramp, starting where this one ended,
     takes the wedge with its own drop, no more than one depth at any point. With ``flat``
-    (the floor) the whole loop is cut at ``z_to`` after the ramp, the wedge with it; the ramp is
-    the shortest at that slope, or one lap when ``after_wedge`` (the depth above left a lap-long
-    wedge, which a steeper ramp would meet together with its own drop).
+    (the floor) the whole loop is cut at ``z_to`` after the ramp, the wedge with it. Its ramp
+    runs at the slope of the wedge the depth above left (``wedge_before`` over a lap, never
+    steeper than ``slope``): the wedge falls as fast as the ramp, so the ramp meets the
+    wedge's height and no more, and a floor step shallower than the wedge ramps over that
+    share of a lap, not a whole one.
 
     Returns:
         (steps, the loop restarted where the tool is, the wedge's height there: 0 after ``flat``).
@@ -649,14 +664,11 @@ def _spiral_ring(loop: Loop, z_from: float, z_to: float, slope: float, flat: boo
     length = loop_length(loop)
     drop = z_from - z_to
     rest: Loop
-    if flat and after_wedge and slope * length >= drop - 1e-12:
-        # the lap before left a wedge one depth high where it began: a ramp at the full slope would
-        # meet it and its own drop at once (up to twice the depth); one lap down, then one flat
-        steps = _moves(loop, z_to, "ramp", z_from)
-        steps.extend(_moves(loop, z_to))
-        return steps, tuple(loop), 0.0
     if flat:
-        steps, rest = ramp_on_loop(loop, z_from, z_to, math.degrees(math.atan(slope)))
+        # a ramp steeper than the wedge before it would meet the wedge and its own drop at once
+        # (up to twice the depth where the lap before began)
+        down = min(slope, wedge_before / length) if wedge_before > 0.0 and length > 0.0 else slope
+        steps, rest = ramp_on_loop(loop, z_from, z_to, math.degrees(math.atan(down)))
         steps.extend(_moves(rest, z_to))
         return steps, rest, 0.0
     if slope * length >= drop - 1e-12:
