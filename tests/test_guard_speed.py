@@ -262,3 +262,53 @@ def test_posted_moves_are_the_moves_of_the_posted_steps() -> None:
                                        posted=guard._posted())
             assert got == want
             assert any(m.center is not None and abs(abs(m.sweep) - 2 * math.pi) < 1e-12 for m in got) or tool == 2
+
+
+def _shadow_loops(seed: int) -> guard._Loops:
+    """Circles and a rectangle (lines), as chords and exact segments, as ``guard._Shadows.loops`` builds them."""
+    from dfm.cam.geom2d import Seg, circle, loop_points
+
+    rnd = random.Random(seed)
+    loops = [circle((rnd.uniform(0.2, 1.0), rnd.uniform(0.2, 0.8)), rnd.uniform(0.05, 0.3)) for _ in range(3)]
+    x0, y0 = rnd.uniform(0.0, 0.5), rnd.uniform(0.0, 0.5)
+    pts = [(x0, y0), (x0 + 0.4, y0), (x0 + 0.4, y0 + 0.3), (x0, y0 + 0.3)]
+    loops.append(tuple(Seg(a, b) for a, b in zip(pts, pts[1:] + pts[:1], strict=True)))
+    return guard._Loops([np.array(loop_points(lp, 1e-4)) for lp in loops], [sg for lp in loops for sg in lp])
+
+
+def test_side_check_least_is_the_least_of_every_sample() -> None:
+    """Samples passed over (``skip``) never hold the least; moves with a -inf sample do not count either way."""
+    for seed in range(8):
+        loops = _shadow_loops(seed)
+        rnd = random.Random(50 + seed)
+        xs, ys, idx = [], [], []
+        for move in range(30):  # paths every 5 um, some along the circles at a constant clearance
+            x, y = rnd.uniform(-0.2, 1.4), rnd.uniform(-0.2, 1.2)
+            ang = rnd.uniform(0, 2 * math.pi)
+            for _ in range(rnd.choice((20, 200, 600))):
+                x, y = x + 0.005 * math.cos(ang), y + 0.005 * math.sin(ang)
+                ang += rnd.choice((0.0, 0.0, 0.02, -0.02))
+                xs.append(x)
+                ys.append(y)
+                idx.append(move)
+        px, py = np.array(xs), np.array(ys)
+        pr = np.full(len(px), 0.1)
+        ids = np.array(idx, dtype=np.int64)
+        for step in (32, 2048):
+            plain = np.full(30, np.inf)
+            simkernel.side_clearance(px, py, pr, ids, step, loops.ax, loops.ay, loops.bx, loops.by, loops.rows,
+                                     loops.boxes, guard.NEAR_MM, plain, np.full(1, np.inf), False)
+            fast = np.full(30, np.inf)
+            simkernel.side_clearance(px, py, pr, ids, step, loops.ax, loops.ay, loops.bx, loops.by, loops.rows,
+                                     loops.boxes, guard.NEAR_MM, fast, np.full(1, np.inf), True)
+            assert np.isneginf(plain).any() == np.isneginf(fast).any()
+            want = plain[np.isfinite(plain)]
+            got = fast[np.isfinite(fast)]
+            assert (want.min() if want.size else None) == (got.min() if got.size else None)
+            assert (plain < 0).any() and (plain > 0).any()  # inside and outside the shadow
+            # against the chunks as guard._Loops.clearance measured them and np.minimum.at kept them
+            old = np.full(30, np.inf)
+            pts = np.column_stack([px, py, np.zeros(len(px)), pr, ids])
+            for c in range(0, len(px), step):
+                np.minimum.at(old, ids[c:c + step], loops.clearance(pts[c:c + step]))
+            assert np.array_equal(old, plain)

@@ -259,7 +259,7 @@ class _Loops:
         polys = [p for p in polys if p.ndim == 2 and len(p) >= 2]  # a degenerate loop has no inside
         a = np.concatenate(polys) if polys else np.zeros((0, 2))
         b = np.concatenate([np.roll(p, -1, axis=0) for p in polys]) if polys else np.zeros((0, 2))
-        self.ax, self.ay, self.bx, self.by = a[:, 0], a[:, 1], b[:, 0], b[:, 1]
+        self.ax, self.ay, self.bx, self.by = (np.ascontiguousarray(c) for c in (a[:, 0], a[:, 1], b[:, 0], b[:, 1]))
         self.segs = segs
         boxes = []
         for sg in segs:
@@ -269,7 +269,7 @@ class _Loops:
                 pts += [(sg.c[0] - rad, sg.c[1] - rad), (sg.c[0] + rad, sg.c[1] + rad)]
             xs, ys = [p[0] for p in pts], [p[1] for p in pts]
             boxes.append((min(xs), min(ys), max(xs), max(ys)))
-        self.boxes = np.array(boxes).reshape(-1, 4)
+        self.boxes = np.ascontiguousarray(np.array(boxes, dtype=float).reshape(-1, 4))
         rows = []
         for sg in segs:
             if sg.c is None:
@@ -277,7 +277,7 @@ class _Loops:
             else:
                 rows.append((*sg.a, *sg.b, 1.0, *sg.c, math.dist(sg.a, sg.c),
                              math.atan2(sg.a[1] - sg.c[1], sg.a[0] - sg.c[0]), sg.sweep))
-        self.rows = np.array(rows, dtype=float).reshape(-1, 10)
+        self.rows = np.ascontiguousarray(np.array(rows, dtype=float).reshape(-1, 10))
 
     def clearance(self, pts: np.ndarray) -> np.ndarray:
         """Distance from each tool side to the shadow (negative = into it)."""
@@ -296,21 +296,23 @@ class _Loops:
 
 
 def _side_check(moves: Sequence[Move], shadows: _Shadows, top: float, near: Sequence[bool]
-                ) -> tuple[np.ndarray, int]:
-    """Per move, the smallest side clearance (inf where not checked); number of samples.
+                ) -> tuple[float | None, int]:
+    """The least of the moves' smallest side clearances (None: none checked); number of samples.
 
     Only moves whose tool comes near the part in the height field (``near``: part material
     above the tip within the radius + a margin) are sampled: the others are clear by more
-    than the margin.
+    than the margin. A move with a sample inside the shadow and no segment of it near
+    (clearance -inf) does not count. Samples that cannot go below the least found so far are
+    not measured (``simkernel.side_clearance``): the least is the same.
     """
-    best = np.full(len(moves), np.inf)
     pts = _samples(moves, top, SPACING_MM, near)
     if not len(pts):
-        return best, 0
+        return None, 0
     bands = shadows.bands(pts[:, 2])
     zone_keys = np.zeros(len(pts), dtype=int)
     for n, t in enumerate(shadows.zones):
         zone_keys |= (((pts[:, 2] >= t.z_bottom - 1e-9) & (pts[:, 2] <= t.z_top + 1e-9)).astype(int) << n)
+    groups = []
     for key in sorted(set(zip(bands.tolist(), zone_keys.tolist(), strict=True))):
         sel = np.nonzero((bands == key[0]) & (zone_keys == key[1]))[0]
         loops = shadows.loops(key[0], float(pts[sel[0], 2]))
@@ -318,10 +320,19 @@ def _side_check(moves: Sequence[Move], shadows: _Shadows, top: float, near: Sequ
             continue
         # samples follow the path, so a chunk is a small area; its size keeps samples x edges near 4 M
         step = int(min(2048, max(32, 4_000_000 // max(1, len(loops.ax)))))
-        for chunk in range(0, len(sel), step):
-            part = pts[sel[chunk:chunk + step]]
-            np.minimum.at(best, part[:, 4].astype(int), loops.clearance(part))
-    return best, len(pts)
+        part = pts[sel]
+        groups.append((np.ascontiguousarray(part[:, 0]), np.ascontiguousarray(part[:, 1]),
+                       np.ascontiguousarray(part[:, 3]), part[:, 4].astype(np.int64), step, loops))
+    for skip in (True, False):  # without skipping only when a move has a -inf sample (it does not count)
+        best = np.full(len(moves), np.inf)
+        least = np.full(1, np.inf)
+        for px, py, pr, idx, step, loops in groups:
+            simkernel.side_clearance(px, py, pr, idx, step, loops.ax, loops.ay, loops.bx, loops.by, loops.rows,
+                                     loops.boxes, NEAR_MM, best, least, skip)
+        if not np.isneginf(best).any():
+            break
+    finite = best[np.isfinite(best)]
+    return (float(finite.min()) if finite.size else None), len(pts)
 
 
 # --------------------------------------------------------------------------- the guard
@@ -384,12 +395,14 @@ def _sanity(op: Operation, su: Setup, settings: Mapping[str, float]) -> list[str
     # below the stock: breakthrough, a drill's point and a thread mill's last turn stay within 3 mm
     lo = (su.stock_min[0] - pad, su.stock_min[1] - pad, su.stock_min[2] - 3.0 - 2 * r)
     hi = (su.stock_max[0] + pad, su.stock_max[1] + pad, su.safe_z + 1e-6)
-    for p in _motion(op.steps):
-        if any(p[i] < lo[i] - 1e-6 or p[i] > hi[i] + 1e-6 for i in range(3)):
-            return [f"a move to X{p[0]:.3f} Y{p[1]:.3f} Z{p[2]:.3f} leaves the stock box "
-                    f"X{lo[0]:.3f}..{hi[0]:.3f} Y{lo[1]:.3f}..{hi[1]:.3f} Z{lo[2]:.3f}..{hi[2]:.3f} (tool and "
-                    f"approach margin included): a runaway path, not written"]
-    return []
+    pts = np.array(_motion(op.steps), dtype=float).reshape(-1, 3)
+    out = ((pts < np.array([v - 1e-6 for v in lo])) | (pts > np.array([v + 1e-6 for v in hi]))).any(axis=1)
+    if not out.any():
+        return []
+    p = pts[int(np.argmax(out))].tolist()  # the first that leaves the box
+    return [f"a move to X{p[0]:.3f} Y{p[1]:.3f} Z{p[2]:.3f} leaves the stock box "
+            f"X{lo[0]:.3f}..{hi[0]:.3f} Y{lo[1]:.3f}..{hi[1]:.3f} Z{lo[2]:.3f}..{hi[2]:.3f} (tool and "
+            f"approach margin included): a runaway path, not written"]
 
 
 def _absurd(op: Operation, seconds: float, su: Setup) -> list[str]:
@@ -510,13 +523,11 @@ def verify(program: Program, part_for: Callable[[Setup], SetupPart], *, features
                     unverified = None
                     if "gouge" not in worst:  # the height field already proves a gouge: no need to measure it
                         try:
-                            side, ns = _side_check(moves, shadows, su.part_top, s.near[first:])
+                            op_close, ns = _side_check(moves, shadows, su.part_top, s.near[first:])
                         except KernelError as err:  # cannot tell: not written
                             unverified = f"could not be verified against the exact part ({err})"
                         else:
                             n_samples += ns
-                            finite = side[np.isfinite(side)]
-                            op_close = float(finite.min()) if finite.size else None
                     if op_close is not None and op_close < -(tol + op.into_part_mm):
                         worst["gouge"] = max(worst.get("gouge", 0.0), -op_close)
                     problems = [_describe(k, v) for k, v in sorted(worst.items())]
@@ -619,8 +630,9 @@ def _engaged_feeds(op: Operation, moves: Sequence[Move], engaged: Sequence[tuple
 
     new: dict[int, float] = {}
     measured: dict[tuple[Any, ...], tuple[float, float, Callable[[Any], float]]] = {}
+    fine_arcs = _arcs_within(op, moves, engaged, step, limit)
     for k, (mv, (near, far)) in enumerate(zip(moves, engaged, strict=True)):
-        if mv.rapid or not math.isfinite(near) or not 0 <= mv.line < len(op.steps):
+        if mv.rapid or not math.isfinite(near) or not 0 <= mv.line < len(op.steps) or k in fine_arcs:
             continue
         st = op.steps[mv.line]
         if not isinstance(st, Feed | Arc) or not st.feed:
@@ -674,6 +686,35 @@ def _engaged_feeds(op: Operation, moves: Sequence[Move], engaged: Sequence[tuple
             f"the simulated stock meets the tool nearer its path than the feed was set for, and the chip "
             f"would pass the table's largest, {cd.fz_max_mm:.4f} mm (fz_per_d_max x D or h_min)")
     return replace(op, steps=tuple(steps), notes=op.notes + (note,))
+
+
+def _arcs_within(op: Operation, moves: Sequence[Move], engaged: Sequence[tuple[float, float]], step: float,
+                 limit: float) -> set[int]:
+    """Indices of the arc moves whose chip (both of ``_engaged_feeds``'s readings) is surely within ``limit``.
+
+    The readings' arithmetic (``feeds.chip_at``) in numpy over all arcs at once, 1e-9 to
+    spare for its rounding: those arcs need no reading one by one.
+    """
+    cd = op.cutting
+    r = op.tool.radius
+    flutes = op.tool.cutter.flutes
+    rows = []
+    for k, (mv, (near, far)) in enumerate(zip(moves, engaged, strict=True)):
+        if mv.center is None or mv.rapid or not math.isfinite(near) or not 0 <= mv.line < len(op.steps):
+            continue
+        st = op.steps[mv.line]
+        if isinstance(st, Feed | Arc) and st.feed:
+            rows.append((k, st.feed, near, far, math.dist(mv.a[:2], mv.center)))
+    if not rows or flutes <= 0:
+        return set()
+    k, feed, near, far, rad = np.array(rows, dtype=float).T
+    rad = np.where(rad > 1e-9, rad, np.nan)
+    d = np.minimum(np.maximum(near - 2 * step, 0.0), r)
+    thin = np.sqrt(np.maximum(0.0, 1.0 - (d / r) ** 2))
+    edge = np.maximum(np.maximum((far + 2 * step) / rad, (rad + r - 2 * step + 2 * step) / rad), 1.0)
+    edge = np.where(np.isnan(edge), 1.0, edge)
+    chip = feed / (cd.rpm * flutes) * thin * edge
+    return set(k[chip <= limit * (1 - 1e-9)].astype(int).tolist())
 
 
 def _piecewise_chip(mv: Move, history: Sequence[Move], boxes: np.ndarray, su: Setup, want: float, step: float,

@@ -425,9 +425,14 @@ class Simulation:
         Where there is no part below a cell (a through feature), ``bottom`` (the part's
         bottom) is the floor: the stock skin below the part is not part of the feature.
         """
-        floor = np.maximum(self.part, bottom)
-        removable = np.clip(stock_top - floor, 0.0, None)[mask]
-        left = np.clip(np.minimum(self.height, stock_top) - floor, 0.0, None)[mask]
+        rows, cols = np.nonzero(mask.any(axis=1))[0], np.nonzero(mask.any(axis=0))[0]
+        if not len(rows):
+            return 1.0
+        # over the mask's box only: the same cells in the same order (the same sums)
+        box = np.s_[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+        floor = np.maximum(self.part[box], bottom)
+        removable = np.clip(stock_top - floor, 0.0, None)[mask[box]]
+        left = np.clip(np.minimum(self.height[box], stock_top) - floor, 0.0, None)[mask[box]]
         total = float(removable.sum())
         return 1.0 if total <= 0 else float(1.0 - left.sum() / total)
 
@@ -594,8 +599,9 @@ def undominated(moves: Sequence[Move]) -> list[Move]:
 def new_simulation(grid: Grid, stock_min: Sequence[float], stock_max: Sequence[float], part: np.ndarray,
                    tol: float = 1e-3) -> Simulation:
     """Stock box as a height map over ``grid`` with the part's height field ``part``."""
-    cx, cy = np.meshgrid(grid.xs, grid.ys)
-    inside = (cx >= stock_min[0]) & (cx <= stock_max[0]) & (cy >= stock_min[1]) & (cy <= stock_max[1])
+    xs, ys = grid.xs, grid.ys
+    inside = (((ys >= stock_min[1]) & (ys <= stock_max[1]))[:, None]
+              & ((xs >= stock_min[0]) & (xs <= stock_max[0]))[None, :])
     height = np.where(inside, float(stock_max[2]), -np.inf)
     return Simulation(grid, height, part, tol)
 

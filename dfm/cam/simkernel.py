@@ -232,6 +232,8 @@ def cut(height, part, hmax, pmax, tile, x0, y0, step, i0, i1, j0, j1, watch, tol
             h_hole = (rad - radius) * (rad - radius) - 1e-9
         h_out = (radius + rad) * (radius + rad) + 1e-9
     zlow = min(az + 0.0, bz + 0.0)  # as lowest() gives it (shrink 0)
+    g_out = (radius - tol + rad) * (radius - tol + rad) + 1e-9  # the same for the end shrunk by tol
+    g_hole = (rad - radius + tol) * (rad - radius + tol) - 1e-9 if rad > radius - tol else -1.0
     # the end where the tip is lowest (a descent's last, an ascent's first): a cell well inside its
     # disc is passed lowest there, by the same arithmetic as _flat_line's and _helix's (no sqrt, no
     # acos or atan2); 1e-9 mm2 to spare, far more than their rounding, and none for a cell _helix
@@ -277,6 +279,7 @@ def cut(height, part, hmax, pmax, tile, x0, y0, step, i0, i1, j0, j1, watch, tol
             if hmax[tj, ti] > zmin:  # stock above the end's lowest point: cut it
                 whole = flat and d + hd < radius - 1e-9
                 changed = False
+                top_cut = False
                 for j in range(cj0, cj1):
                     y = y0 + (j + 0.5) * step
                     for i in range(ci0, ci1):
@@ -330,9 +333,11 @@ def cut(height, part, hmax, pmax, tile, x0, y0, step, i0, i1, j0, j1, watch, tol
                                             far = rho
                                         if lat < near:
                                             near = lat
+                            if h >= hmax[tj, ti]:
+                                top_cut = True  # a cell at the block's max: the max may come down
                             height[j, i] = zt
                             changed = True
-                if changed:  # the block's new max (over the whole block, not only the part cut)
+                if changed and top_cut:  # the block's new max (over the whole block, not only the part cut)
                     m = -np.inf
                     for j in range(tj * tile, min(tj * tile + tile, height.shape[0])):
                         for i in range(ti * tile, min(ti * tile + tile, height.shape[1])):
@@ -347,6 +352,12 @@ def cut(height, part, hmax, pmax, tile, x0, y0, step, i0, i1, j0, j1, watch, tol
                     p = part[j, i]
                     if p - zmin - tol <= deepest or p - zmin - tol <= 0.0:
                         continue  # cannot be a gouge, or not deeper than one found
+                    if kind == 4 and abs(sweep) > 1e-15:  # beyond the shrunk end's reach of the axis
+                        hx = x0 + (i + 0.5) * step - ox
+                        hy = y - oy
+                        rho2 = hx * hx + hy * hy
+                        if rho2 > g_out or rho2 < g_hole:
+                            continue
                     zg = lowest(kind, x0 + (i + 0.5) * step, y, ax, ay, az, bx, by, bz, radius, tol,
                                 ox, oy, rad, a0, sweep, cot)
                     if p - zg > deepest:
@@ -587,6 +598,151 @@ def shadow_clearance(px, py, pr, eax, eay, ebx, eby, segs):  # type: ignore[no-u
     return out
 
 
+#: Every this many samples of a chunk are measured first (they set the least so far, which lets
+#: :func:`side_clearance` pass over samples that cannot go below it).
+SIDE_STRIDE = 16
+
+
+@njit(cache=True, fastmath=False)
+def _inside(x, y, fax, fay, fbx, fby, m):  # type: ignore[no-untyped-def]
+    """Even-odd over the first ``m`` edges, as :func:`shadow_clearance` counts them."""
+    crossings = 0
+    for e in range(m):
+        ay = fay[e]
+        by = fby[e]
+        if (ay > y) != (by > y):
+            xc = fax[e] + (y - ay) * (fbx[e] - fax[e]) / (by - ay)
+            if xc > x:
+                crossings += 1
+    return crossings % 2 == 1
+
+
+@njit(cache=True, fastmath=False)
+def _distance(x, y, fseg, q):  # type: ignore[no-untyped-def]
+    """Least distance to the first ``q`` segments, as :func:`shadow_clearance` measures it."""
+    dmin = np.inf
+    for g in range(q):
+        d = _seg_distance(x, y, fseg, g)
+        if d < dmin:
+            dmin = d
+    return dmin
+
+
+@njit(cache=True, fastmath=False)
+def side_clearance(px, py, pr, idx, step, eax, eay, ebx, eby, segs, boxes, near_mm, best, least,  # type: ignore[no-untyped-def]
+                   skip):
+    """:func:`shadow_clearance` chunk by chunk, each sample's into ``best[idx]`` (its move's least).
+
+    Chunks of ``step`` samples in order, each with the edges that straddle its y range and
+    reach right of it and the segments whose box (``boxes`` rows: x low, y low, x high, y high)
+    is within the largest radius + ``near_mm`` of it: what ``guard._Loops.clearance`` gives
+    per chunk and ``np.minimum.at`` keeps, in one call. ``least[0]``: the least finite
+    clearance so far (kept).
+
+    With ``skip`` a sample that cannot go below ``least`` is not measured (its move's ``best``
+    may then stay above its own least, never the least of all): the distance to the chunk's
+    segments moves by at most as much as the point, and no polygon edge (a chord within
+    0.1 um of a segment) lies between two points whose distances stay over 0.2 um on the
+    way, so from the last measured sample the clearance is bounded below, and a sample that
+    near it is on its side (no even-odd count). Every :data:`SIDE_STRIDE`-th sample is
+    measured first. A sample inside with no segment near
+    (-inf) is never passed over: the caller redoes the check without ``skip`` then.
+    """
+    n = px.shape[0]
+    ne = eax.shape[0]
+    nseg = segs.shape[0]
+    fax = np.empty(ne)  # the chunk's edges and segments, contiguous
+    fay = np.empty(ne)
+    fbx = np.empty(ne)
+    fby = np.empty(ne)
+    fseg = np.empty((nseg, 10))
+    dist = np.empty(step)
+    inside = np.zeros(step, dtype=np.bool_)
+    done = np.zeros(step, dtype=np.bool_)
+    for c0 in range(0, n, step):
+        c1 = min(c0 + step, n)
+        x0 = np.inf
+        x1 = -np.inf
+        y0 = np.inf
+        y1 = -np.inf
+        rmax = -np.inf
+        for k in range(c0, c1):
+            x0 = min(x0, px[k])
+            x1 = max(x1, px[k])
+            y0 = min(y0, py[k])
+            y1 = max(y1, py[k])
+            rmax = max(rmax, pr[k])
+        m = 0
+        for e in range(ne):
+            if max(eay[e], eby[e]) >= y0 and min(eay[e], eby[e]) <= y1 and max(eax[e], ebx[e]) >= x0:
+                fax[m] = eax[e]
+                fay[m] = eay[e]
+                fbx[m] = ebx[e]
+                fby[m] = eby[e]
+                m += 1
+        reach = rmax + near_mm
+        q = 0
+        for g in range(nseg):
+            if (boxes[g, 2] >= x0 - reach and boxes[g, 0] <= x1 + reach and boxes[g, 3] >= y0 - reach
+                    and boxes[g, 1] <= y1 + reach):
+                fseg[q] = segs[g]
+                q += 1
+        for k in range(c0, c1):
+            done[k - c0] = False
+        for rnd in range(2 if skip else 1):
+            last = -1
+            for k in range(c0, c1):
+                if done[k - c0]:
+                    last = k
+                    continue
+                if skip and rnd == 0 and (k - c0) % SIDE_STRIDE != 0:
+                    continue
+                same = False  # on the same side as the last measured sample
+                if skip and last >= 0:
+                    dq = dist[last - c0]
+                    way = math.hypot(px[k] - px[last], py[k] - py[last])
+                    if math.isfinite(dq) and dq - way > 2e-4:
+                        same = True
+                        if inside[last - c0]:
+                            low = -(dq + way + pr[k])
+                        else:
+                            low = dq - way - pr[k]
+                        if rnd == 1 and low - 1e-9 >= least[0]:
+                            continue
+                ins = inside[last - c0] if same else _inside(px[k], py[k], fax, fay, fbx, fby, m)
+                dmin = _distance(px[k], py[k], fseg, q)
+                inside[k - c0] = ins
+                dist[k - c0] = dmin
+                done[k - c0] = True
+                last = k
+                v = -(dmin + pr[k]) if ins else dmin - pr[k]
+                if v < best[idx[k]]:
+                    best[idx[k]] = v
+                if math.isfinite(v) and v < least[0]:
+                    least[0] = v
+    return best
+
+
+@njit(cache=True, fastmath=False)
+def _seg_distance(x, y, segs, s):  # type: ignore[no-untyped-def]
+    """Distance from (x, y) to row ``s`` of ``segs`` (as :func:`shadow_clearance`)."""
+    ax, ay, bx, by = segs[s, 0], segs[s, 1], segs[s, 2], segs[s, 3]
+    if segs[s, 4] == 0.0:
+        dx = bx - ax
+        dy = by - ay
+        ll = dx * dx + dy * dy
+        if ll <= 0:
+            return min(math.hypot(x - ax, y - ay), math.hypot(x - bx, y - by))
+        t = min(max(((x - ax) * dx + (y - ay) * dy) / ll, 0.0), 1.0)
+        return math.hypot(ax + t * dx - x, ay + t * dy - y)
+    ox, oy, rad, a0, sweep = segs[s, 5], segs[s, 6], segs[s, 7], segs[s, 8], segs[s, 9]
+    phi = math.atan2(y - oy, x - ox) - a0
+    rel = phi % _TWO_PI if sweep >= 0 else (-phi) % _TWO_PI
+    if rel <= abs(sweep) + 1e-12:
+        return abs(math.hypot(x - ox, y - oy) - rad)
+    return min(math.hypot(x - ax, y - ay), math.hypot(x - bx, y - by))
+
+
 def warm() -> None:
     """Load every compiled function once (from numba's cache, or compile it): a process's start-up cost."""
     from dfm.kernel.rasterkernel import raster
@@ -604,4 +760,6 @@ def warm() -> None:
     sweep_moves(a, a, t, t.copy(), 2, 0.0, 0.0, 0.1, 4, 4, 1e-3, 0.0, 0.0, True, row)
     v = np.zeros(1)
     shadow_clearance(v, v, v, v, v, v, v, np.zeros((1, 10)))
+    side_clearance(v, v, v, np.zeros(1, dtype=np.int64), 32, v, v, v, v, np.zeros((1, 10)), np.zeros((1, 4)), 0.05,
+                   np.full(1, np.inf), np.full(1, np.inf), True)
     raster(a, np.zeros((1, 3, 3)), 0.0, 0.0, 0.1)
