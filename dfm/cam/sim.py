@@ -443,25 +443,27 @@ _COT: dict[float, float] = {}
 def pack_moves(moves: Sequence[Move]) -> np.ndarray:
     """Moves as rows of ``simkernel.MOVE_COLUMNS`` (the arithmetic of :func:`_kernel_move`, exactly)."""
     rows = []
+    seen: dict[int, tuple[float, float, float, float, float]] = {}  # per body: cot and shank and holder
     for mv in moves:
-        body = mv.body or ToolBody(mv.radius)
-        half = body.point_half_angle_deg
-        cot = 0.0
-        if half > 0:
-            cot = _COT.get(half, 0.0) or _COT.setdefault(half, 1.0 / math.tan(math.radians(half)))
+        b = seen.get(id(mv.body))
+        if b is None:
+            body = mv.body or ToolBody(mv.radius)
+            half = body.point_half_angle_deg
+            cot = 0.0
+            if half > 0:
+                cot = _COT.get(half, 0.0) or _COT.setdefault(half, 1.0 / math.tan(math.radians(half)))
+            b = (cot, body.shank_radius, body.shank_from, body.holder_radius, body.holder_from)
+            if mv.body is not None:
+                seen[id(mv.body)] = b
         (ax, ay, az), (bx, by, bz) = mv.a, mv.b
         if mv.center is None:
-            kind = 2 if half > 0 else 0
-            ox = oy = rad = a0 = sweep = 0.0
+            rows.append((ax, ay, az, bx, by, bz, mv.radius, 2 if b[0] else 0, 0.0, 0.0, 0.0, 0.0, 0.0, b[0],
+                         mv.rapid or not mv.spindle, b[1], b[2], b[3], b[4]))
         else:
-            kind = 3 if half > 0 else (1 if az == bz else 4)
             ox, oy = mv.center
-            rad = math.dist((ax, ay), mv.center)
-            a0 = math.atan2(ay - oy, ax - ox)
-            sweep = mv.sweep
-        rows.append((ax, ay, az, bx, by, bz, mv.radius, kind, ox, oy, rad, a0, sweep, cot,
-                     mv.rapid or not mv.spindle, body.shank_radius, body.shank_from, body.holder_radius,
-                     body.holder_from))
+            rows.append((ax, ay, az, bx, by, bz, mv.radius, 3 if b[0] else (1 if az == bz else 4), ox, oy,
+                         math.dist((ax, ay), mv.center), math.atan2(ay - oy, ax - ox), mv.sweep, b[0],
+                         mv.rapid or not mv.spindle, b[1], b[2], b[3], b[4]))
     return np.array(rows, dtype=float).reshape(-1, len(simkernel.MOVE_COLUMNS))
 
 

@@ -176,6 +176,29 @@ def _arc_lateral(x, y, ox, oy, rad, a0, sweep):  # type: ignore[no-untyped-def]
     return abs(dx * math.cos(a) + dy * math.sin(a) - rad), 0.0
 
 
+@njit(cache=True, fastmath=False)
+def _span_side(vx, vy, m, full, small, sx, sy, ex, ey):  # type: ignore[no-untyped-def]
+    """1 if (vx, vy) is surely within an arc's sweep from (sx, sy) counter-clockwise to (ex, ey), -1 if surely
+    not, 0 when too near an end to tell by ``m`` (the cross products against the ends' directions)."""
+    if full:
+        return 1
+    if small:  # a wedge of at most pi: within iff left of the start and right of the end
+        c1 = sx * vy - sy * vx
+        c2 = vx * ey - vy * ex
+        if c1 > m and c2 > m:
+            return 1
+        if c1 < -m or c2 < -m:
+            return -1
+        return 0
+    c1 = ex * vy - ey * vx  # past pi: outside iff within the other wedge (from the end to the start)
+    c2 = vx * sy - vy * sx
+    if c1 > m and c2 > m:
+        return -1
+    if c1 < -m or c2 < -m:
+        return 1
+    return 0
+
+
 @njit(cache=True)
 def tile_max(a, tile):  # type: ignore[no-untyped-def]
     """Max of ``a`` over each tile x tile block (the bound that lets whole blocks be skipped)."""
@@ -264,6 +287,9 @@ def cut(height, part, hmax, pmax, tile, x0, y0, step, i0, i1, j0, j1, watch, tol
     sn0 = math.sin(a0)
     cs1 = math.cos(a0 + sweep)
     sn1 = math.sin(a0 + sweep)
+    span_full = abs(sweep) >= _TWO_PI - 1e-12
+    span_small = abs(sweep) <= math.pi
+    wsx, wsy, wex, wey = (cs0, sn0, cs1, sn1) if sweep >= 0 else (cs1, sn1, cs0, sn0)  # the sweep counter-clockwise
     for tj in range(j0 // tile, (j1 - 1) // tile + 1):
         cj0 = max(tj * tile, j0)
         cj1 = min(tj * tile + tile, j1)
@@ -325,14 +351,24 @@ def cut(height, part, hmax, pmax, tile, x0, y0, step, i0, i1, j0, j1, watch, tol
                                     lx = x - ox
                                     ly = y - oy
                                     rs = math.sqrt(lx * lx + ly * ly)
-                                    lb = min(abs(rs - rad), min(abs(lx * cs0 + ly * sn0 - rad),
-                                                                abs(lx * cs1 + ly * sn1 - rad)))
-                                    if lb - 1e-12 < near or rs + 1e-12 > far:
-                                        lat, rho = _arc_lateral(x, y, ox, oy, rad, a0, sweep)
+                                    side = _span_side(lx, ly, 1e-9 * rs, span_full, span_small, wsx, wsy, wex, wey)
+                                    if side > 0:  # surely within the sweep: _arc_lateral's in-span answer
+                                        rho = math.hypot(lx, ly)
+                                        lat = abs(rho - rad)
                                         if rho > far:
                                             far = rho
                                         if lat < near:
                                             near = lat
+                                    else:
+                                        lb = min(abs(lx * cs0 + ly * sn0 - rad), abs(lx * cs1 + ly * sn1 - rad))
+                                        if side == 0:
+                                            lb = min(lb, abs(rs - rad))
+                                        if lb - 1e-12 < near or (side == 0 and rs + 1e-12 > far):
+                                            lat, rho = _arc_lateral(x, y, ox, oy, rad, a0, sweep)
+                                            if rho > far:
+                                                far = rho
+                                            if lat < near:
+                                                near = lat
                             if h >= hmax[tj, ti]:
                                 top_cut = True  # a cell at the block's max: the max may come down
                             height[j, i] = zt
