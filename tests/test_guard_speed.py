@@ -312,3 +312,20 @@ def test_side_check_least_is_the_least_of_every_sample() -> None:
             for c in range(0, len(px), step):
                 np.minimum.at(old, ids[c:c + step], loops.clearance(pts[c:c + step]))
             assert np.array_equal(old, plain)
+
+
+def test_posted_value_is_the_posts_number() -> None:
+    """The guard's rounding (round(x, POST_DIGITS) + 0.0) is float(posts.base.num(x)) to the bit."""
+    import struct
+
+    from dfm.cam.posts.base import POST_DIGITS, num
+
+    rnd = random.Random(7)
+    unit = 10.0 ** -POST_DIGITS
+    values = [rnd.uniform(-200, 200) for _ in range(20000)]
+    values += [rnd.choice((-1, 1)) * (k + 0.5) * unit for k in range(20000)]  # halfway cases
+    values += [x + d for x in (0.5 * unit, 1 + 0.5 * unit, -2.5 * unit) for d in (0.0, 1e-17, -1e-17, 1e-15, -1e-15)]
+    values += [0.0, -0.0, 0.4 * unit, -0.4 * unit, -0.5 * unit]
+    posted = guard._posted()
+    for x in values:
+        assert struct.pack("d", posted(x)) == struct.pack("d", float(num(x))), x

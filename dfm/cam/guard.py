@@ -34,7 +34,7 @@ import numpy as np
 
 from dfm.cam import feeds as feedmod
 from dfm.cam import sim, simkernel
-from dfm.cam.geom2d import Loop, loop_points
+from dfm.cam.geom2d import POST_DIGITS, Loop, loop_points
 from dfm.cam.model import Arc, DrillCycle, Feed, Operation, Program, Rapid, Setup, Step
 from dfm.cam.sim import Move, ToolBody
 from dfm.errors import KernelError
@@ -220,25 +220,35 @@ class _Shadows:
 SAMPLE_BUDGET = 20_000_000
 
 
-def _samples(moves: Sequence[Move], top: float, spacing: float, near: Sequence[bool]) -> np.ndarray:
+def _samples(moves: Sequence[Move], top: float, spacing: float, near: Sequence[bool],
+             rows: np.ndarray | None = None) -> np.ndarray:
     """(x, y, z, r, move index) rows every ``spacing`` mm of the ``near`` moves that go below ``top``.
+
+    ``rows``: the moves packed (``sim.pack_moves``), to read them in numpy.
 
     Raises:
         KernelError: More than :data:`SAMPLE_BUDGET` samples would be needed.
     """
-    need = sum(math.dist(mv.a, mv.b) if mv.center is None else abs(mv.sweep) * math.dist(mv.a[:2], mv.center)
-               for i, mv in enumerate(moves) if near[i]) / spacing
+    if rows is None:
+        rows = sim.pack_moves(moves)
+    flag = np.array(near, dtype=bool).reshape(-1)
+    ax, ay, az, bx, by, bz, rad_t = (rows[:, c] for c in range(7))
+    is_arc = np.isin(rows[:, 7], (1, 3, 4))
+    # near the budget, the sum as it always was (math.dist, in order): the same verdict to the last bit
+    need = float(np.where(is_arc, np.abs(rows[:, 12]) * rows[:, 10],
+                          np.sqrt((bx - ax) ** 2 + (by - ay) ** 2 + (bz - az) ** 2))[flag].sum()) / spacing
+    if abs(need - SAMPLE_BUDGET) < 1e-6 * SAMPLE_BUDGET:
+        need = sum(math.dist(mv.a, mv.b) if mv.center is None else abs(mv.sweep) * math.dist(mv.a[:2], mv.center)
+                   for i, mv in enumerate(moves) if near[i]) / spacing
     if need > SAMPLE_BUDGET:
         raise KernelError(f"its side check needs {need / 1e6:.0f} M samples, over the "
                           f"{SAMPLE_BUDGET / 1e6:.0f} M budget")
-    sel = [i for i, mv in enumerate(moves)
-           if near[i] and mv.radius > 0 and min(mv.a[2], mv.b[2]) < top - TOL_MM]
-    if not sel:
+    sel = np.nonzero(flag & (rad_t > 0) & (np.minimum(az, bz) < top - TOL_MM))[0]
+    if not len(sel):
         return np.zeros((0, 5))
-    m = np.array([(*moves[i].a, *moves[i].b, moves[i].radius, i, *(moves[i].center or (0.0, 0.0)),
-                   moves[i].sweep, moves[i].center is not None) for i in sel])
-    ax, ay, az, bx, by, bz, rad_t, idx, ox, oy, sweep, arc = m.T
-    arc = arc.astype(bool)
+    ax, ay, az, bx, by, bz, rad_t = ax[sel], ay[sel], az[sel], bx[sel], by[sel], bz[sel], rad_t[sel]
+    idx = sel.astype(float)
+    ox, oy, sweep, arc = rows[sel, 8], rows[sel, 9], rows[sel, 12], is_arc[sel]
     rad = np.hypot(ax - ox, ay - oy)
     length = np.where(arc, np.abs(sweep) * rad, np.sqrt((bx - ax) ** 2 + (by - ay) ** 2 + (bz - az) ** 2))
     n = np.maximum(1, np.ceil(length / spacing)).astype(np.int64)  # n + 1 samples a move, both ends
@@ -295,8 +305,8 @@ class _Loops:
                                           np.ascontiguousarray(self.rows[close]))
 
 
-def _side_check(moves: Sequence[Move], shadows: _Shadows, top: float, near: Sequence[bool]
-                ) -> tuple[float | None, int]:
+def _side_check(moves: Sequence[Move], shadows: _Shadows, top: float, near: Sequence[bool],
+                rows: np.ndarray | None = None) -> tuple[float | None, int]:
     """The least of the moves' smallest side clearances (None: none checked); number of samples.
 
     Only moves whose tool comes near the part in the height field (``near``: part material
@@ -305,7 +315,7 @@ def _side_check(moves: Sequence[Move], shadows: _Shadows, top: float, near: Sequ
     (clearance -inf) does not count. Samples that cannot go below the least found so far are
     not measured (``simkernel.side_clearance``): the least is the same.
     """
-    pts = _samples(moves, top, SPACING_MM, near)
+    pts = _samples(moves, top, SPACING_MM, near, rows)
     if not len(pts):
         return None, 0
     bands = shadows.bands(pts[:, 2])
@@ -362,17 +372,20 @@ def _posted() -> Callable[[float], float]:
 
     Paths repeat their coordinates level after level (holes_block's 31 000 steps spent 0.45 s here).
     """
-    from dfm.cam.posts.base import num
+    return _PostedValues().__getitem__
 
-    seen: dict[float, float] = {}
 
-    def r(x: float) -> float:
-        v = seen.get(x)
-        if v is None:
-            v = seen[x] = float(num(x))
+class _PostedValues(dict[float, float]):
+    """Coordinate → its posted value, computed on first use (``__getitem__`` is C: no Python frame per hit).
+
+    ``round(x, POST_DIGITS) + 0.0`` is ``float(posts.base.num(x))`` to the bit: both are CPython's
+    correctly rounded decimal digits (``_Py_dg_dtoa`` mode 3), and + 0.0 drops a negative zero as
+    ``num`` does (tests/test_guard_speed.py holds them together); without the string.
+    """
+
+    def __missing__(self, x: float) -> float:
+        v = self[x] = round(x, POST_DIGITS) + 0.0
         return v
-
-    return r
 
 
 def _group(op: Operation) -> tuple[str, ...]:
@@ -514,7 +527,8 @@ def verify(program: Program, part_for: Callable[[Setup], SetupPart], *, features
                 if not problems:
                     before, first = len(s.violations), len(s.near)
                     s.tol = tol + op.into_part_mm  # a pass machined to a pre-finish size cuts that much on purpose
-                    s.run(moves)
+                    rows = sim.pack_moves(moves)
+                    s.run(moves, rows)
                     s.tol = tol
                     worst: dict[str, float] = {}
                     for v in s.violations[before:]:
@@ -523,7 +537,7 @@ def verify(program: Program, part_for: Callable[[Setup], SetupPart], *, features
                     unverified = None
                     if "gouge" not in worst:  # the height field already proves a gouge: no need to measure it
                         try:
-                            op_close, ns = _side_check(moves, shadows, su.part_top, s.near[first:])
+                            op_close, ns = _side_check(moves, shadows, su.part_top, s.near[first:], rows)
                         except KernelError as err:  # cannot tell: not written
                             unverified = f"could not be verified against the exact part ({err})"
                         else:

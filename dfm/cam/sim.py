@@ -309,11 +309,12 @@ class Simulation:
             self._pmax = simkernel.tile_max(self.part, self.tile)
         return self._hmax, self._pmax
 
-    def run(self, moves: Iterable[Move]) -> Simulation:
+    def run(self, moves: Iterable[Move], packed: np.ndarray | None = None) -> Simulation:
         """Sweep every move; returns self.
 
         One compiled call sweeps them all (``simkernel.sweep_moves``: what :meth:`_sweep` does
-        move by move, without its Python per move).
+        move by move, without its Python per move). ``packed``: ``pack_moves(moves)`` when the
+        caller has it.
         """
         moves = list(moves)
         if not moves:
@@ -324,7 +325,8 @@ class Simulation:
         g = self.grid
         near, eng, swept, viol = simkernel.sweep_moves(
             self.height, self.part, *self._tiles(), self.tile, g.x0, g.y0, g.step, g.nx, g.ny, self.tol,
-            self.top if self.top is not None else math.inf, self.near_margin, self.bodies, pack_moves(moves))
+            self.top if self.top is not None else math.inf, self.near_margin, self.bodies,
+            pack_moves(moves) if packed is None else packed)
         self.near += near.tolist()
         self.engaged += [(a, b) for a, b in eng.tolist()]
         self.swept += swept

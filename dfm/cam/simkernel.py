@@ -177,9 +177,23 @@ def _arc_lateral(x, y, ox, oy, rad, a0, sweep):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, fastmath=False)
+def _off_chord(x, y, ax, ay, dx, dy, ll, reach):  # type: ignore[no-untyped-def]
+    """True if (x, y) is farther than ``reach`` from the segment from (ax, ay) by (dx, dy) (``ll``: dx² + dy²)."""
+    t = 0.0
+    if ll > 0.0:
+        t = min(max(((x - ax) * dx + (y - ay) * dy) / ll, 0.0), 1.0)
+    px = ax + t * dx - x
+    py = ay + t * dy - y
+    return px * px + py * py > reach * reach
+
+
+@njit(cache=True, fastmath=False)
 def _span_side(vx, vy, m, full, small, sx, sy, ex, ey):  # type: ignore[no-untyped-def]
-    """1 if (vx, vy) is surely within an arc's sweep from (sx, sy) counter-clockwise to (ex, ey), -1 if surely
-    not, 0 when too near an end to tell by ``m`` (the cross products against the ends' directions)."""
+    """1 if (vx, vy) is surely within an arc's sweep, -1 if surely not, 0 when too near an end to tell.
+
+    The sweep runs counter-clockwise from (sx, sy) to (ex, ey); ``m``: the margin of the cross
+    products against the ends' directions.
+    """
     if full:
         return 1
     if small:  # a wedge of at most pi: within iff left of the start and right of the end
@@ -255,7 +269,20 @@ def cut(height, part, hmax, pmax, tile, x0, y0, step, i0, i1, j0, j1, watch, tol
             h_hole = (rad - radius) * (rad - radius) - 1e-9
         h_out = (radius + rad) * (radius + rad) + 1e-9
     zlow = min(az + 0.0, bz + 0.0)  # as lowest() gives it (shrink 0)
+    cs0 = math.cos(a0)  # an arc's ends' radial directions (as _arc_lateral computes them)
+    sn0 = math.sin(a0)
+    cs1 = math.cos(a0 + sweep)
+    sn1 = math.sin(a0 + sweep)
     g_out = (radius - tol + rad) * (radius - tol + rad) + 1e-9  # the same for the end shrunk by tol
+    # a helix of at most half a turn: its centre stays within the sagitta of the chord between its
+    # ends, so a cell farther than r + sagitta (+ 1 nm) from that chord is never under the end
+    chord = kind == 4 and 1e-15 < abs(sweep) <= math.pi
+    c_ax = ox + rad * cs0 if chord else 0.0
+    c_ay = oy + rad * sn0 if chord else 0.0
+    c_dx = (ox + rad * cs1) - c_ax if chord else 0.0
+    c_dy = (oy + rad * sn1) - c_ay if chord else 0.0
+    c_ll = c_dx * c_dx + c_dy * c_dy
+    sag = rad * (1.0 - math.cos(0.5 * abs(sweep))) + 1e-9
     g_hole = (rad - radius + tol) * (rad - radius + tol) - 1e-9 if rad > radius - tol else -1.0
     # the end where the tip is lowest (a descent's last, an ascent's first): a cell well inside its
     # disc is passed lowest there, by the same arithmetic as _flat_line's and _helix's (no sqrt, no
@@ -283,10 +310,6 @@ def cut(height, part, hmax, pmax, tile, x0, y0, step, i0, i1, j0, j1, watch, tol
         big = abs(sweep)
         z_end = (az + 0.0) + ((bz + 0.0) - (az + 0.0)) * ((big if down else 0.0) / big)
         e_in = (radius - rad) * (radius - rad) + 1e-9 if radius > rad else 1e-9 / (rad * rad)
-    cs0 = math.cos(a0)  # an arc's ends' radial directions (as _arc_lateral computes them)
-    sn0 = math.sin(a0)
-    cs1 = math.cos(a0 + sweep)
-    sn1 = math.sin(a0 + sweep)
     span_full = abs(sweep) >= _TWO_PI - 1e-12
     span_small = abs(sweep) <= math.pi
     wsx, wsy, wex, wey = (cs0, sn0, cs1, sn1) if sweep >= 0 else (cs1, sn1, cs0, sn0)  # the sweep counter-clockwise
@@ -325,6 +348,9 @@ def cut(height, part, hmax, pmax, tile, x0, y0, step, i0, i1, j0, j1, watch, tol
                             elif (end_ok and rho2 > e_in and (x0 + (i + 0.5) * step - ex) ** 2 + (y - ey) ** 2
                                   < end_r2):
                                 zt = z_end
+                            elif chord and _off_chord(x0 + (i + 0.5) * step, y, c_ax, c_ay, c_dx, c_dy, c_ll,
+                                                      radius + sag):
+                                continue
                             else:
                                 zt = lowest(kind, x0 + (i + 0.5) * step, y, ax, ay, az, bx, by, bz, radius, 0.0,
                                             ox, oy, rad, a0, sweep, cot)
@@ -393,6 +419,9 @@ def cut(height, part, hmax, pmax, tile, x0, y0, step, i0, i1, j0, j1, watch, tol
                         hy = y - oy
                         rho2 = hx * hx + hy * hy
                         if rho2 > g_out or rho2 < g_hole:
+                            continue
+                        if chord and _off_chord(x0 + (i + 0.5) * step, y, c_ax, c_ay, c_dx, c_dy, c_ll,
+                                                radius - tol + sag):
                             continue
                     zg = lowest(kind, x0 + (i + 0.5) * step, y, ax, ay, az, bx, by, bz, radius, tol,
                                 ox, oy, rad, a0, sweep, cot)
@@ -517,7 +546,7 @@ def sweep_moves(height, part, hmax, pmax, tile, x0, y0, step, nx, ny, tol, top, 
             m = r + near_margin + 2 * step
             i0, i1, j0, j1 = _cells(x0, y0, step, nx, ny, lx - m, hx + m, ly - m, hy + m)
             if i1 > i0 and j1 > j0:
-                near[k] = box_max(part, i0, i1, j0, j1) > zlo + tol
+                near[k] = _box_above(part, i0, i1, j0, j1, zlo + tol)
         i0, i1, j0, j1 = _cells(x0, y0, step, nx, ny, lx - r, hx + r, ly - r, hy + r)
         if i1 > i0 and j1 > j0:
             watch = mv[k, 14] != 0.0
@@ -574,6 +603,16 @@ def sweep_moves(height, part, hmax, pmax, tile, x0, y0, step, nx, ny, tol, top, 
                     viol[nv, 4] = deepest
                     nv += 1
     return near, eng, swept, viol[:nv].copy()
+
+
+@njit(cache=True)
+def _box_above(a, i0, i1, j0, j1, level):  # type: ignore[no-untyped-def]
+    """Whether a cell of a[j0:j1, i0:i1] is above ``level`` (``box_max(...) > level``, stopping at the first)."""
+    for j in range(j0, j1):
+        for i in range(i0, i1):
+            if a[j, i] > level:
+                return True
+    return False
 
 
 @njit(cache=True)
