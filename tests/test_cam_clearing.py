@@ -66,7 +66,7 @@ def test_outer_ring_spirals_down_without_extra_laps():
     steps = _clear(outer, [])
     ring = strategies.rings(outer, [], 0.42, 0.32)[0][0]
     lap = loop_length(ring)
-    levels = strategies.depth_levels(2.0, 1.0, 0.16)  # the floor is the last depth
+    levels = strategies.depth_levels(2.0, 1.02, 0.16) + [1.0]  # the floor pass takes the 20 um allowance
     pos = None
     ramp = flat = 0.0
     for st in steps:
@@ -96,7 +96,7 @@ def test_no_move_meets_more_than_one_depth(w, h, r):
     ap = 0.4 * r
     steps = _clear(outer, [], r=r, ap=ap, ae=0.8 * r)
     worst = _axial_engagement(steps, r, (-w / 2 - 0.1, -h / 2 - 0.1), (w / 2 + 0.1, h / 2 + 0.1), 2.0)
-    assert worst <= ap + 2e-3  # the floor is the last depth (no pass for a floor allowance)
+    assert worst <= ap + 0.02 + 2e-3  # the last roughing depth leaves the floor allowance to the floor pass
 
 
 def test_island_pocket_stays_down(tmp_path):
@@ -173,7 +173,7 @@ def test_outside_profile_does_not_cut_the_air_round_the_stock():
     assert not on_outer
     assert sum(isinstance(st, Rapid) for st in steps) <= 3
     descends = [st for st in steps if isinstance(st, Feed) and st.role == "descend"]
-    assert len(descends) == len(strategies.depth_levels(2.0, 0.8, ap))  # one per depth, beside the stock
+    assert len(descends) == len(strategies.depth_levels(2.0, 0.82, ap)) + 1  # one per depth, beside the stock
     from dfm.cam.cycletime import estimate
 
     assert estimate(steps, (0.0, 0.0, 2.5), 5000.0, 0.0)[0] < estimate(lapped, (0.0, 0.0, 2.5), 5000.0, 0.0)[0]

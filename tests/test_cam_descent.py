@@ -67,8 +67,9 @@ def test_a_pocket_the_first_ring_sweeps_is_one_spiral():
     everywhere the tool reaches, no move deeper than ap."""
     outer = _rrect(8.0, 6.0, 0.5)
     r, ap = 1.5, 0.6
+    # no floor allowance: the last roughing depth is the floor (the descent bound is exact)
     steps = strategies.clear_region(outer, [], z_top=4.0, z_floor=2.0, tool_radius=r, ap=ap, stepover=1.2,
-                                    allowance=0.02, floor_allowance=0.02, ramp_angle_deg=2.0, retract_z=4.5)
+                                    allowance=0.02, floor_allowance=0.0, ramp_angle_deg=2.0, retract_z=4.5)
     rs = strategies.rings(outer, [], r + 0.02, 1.2)
     assert len(rs) == 2  # the inner ring exists ...
     inner = rs[1][0]
@@ -98,6 +99,22 @@ def test_a_pocket_the_first_ring_sweeps_is_one_spiral():
     assert _axial_engagement(steps, r, (-4.2, -3.2), (4.2, 3.2), 4.0, step=0.04) <= ap + 2e-3
 
 
+def test_the_floor_allowance_is_left_by_roughing_and_taken_by_a_floor_pass():
+    """With a floor allowance roughing stops that far above the floor; the floor pass after it (its
+    ramp takes the last ramp's wedge, then a flat lap) reaches the floor everywhere, no move deeper than ap."""
+    outer = _rrect(8.0, 6.0, 0.5)
+    r, ap, allow = 1.5, 0.6, 0.02
+    steps = strategies.clear_region(outer, [], z_top=4.0, z_floor=2.0, tool_radius=r, ap=ap, stepover=1.2,
+                                    allowance=0.02, floor_allowance=allow, ramp_angle_deg=2.0, retract_z=4.5)
+    first = next(k for k, st in enumerate(steps) if isinstance(st, Feed | Arc) and st.z < 2.0 + allow - 1e-9)
+    cx, cy, h = _heights(steps[:first], r, (-4.2, -3.2), (4.2, 3.2), 4.0)
+    reach = np.hypot(np.maximum(np.abs(cx) - 2.48, 0.0), np.maximum(np.abs(cy) - 1.48, 0.0)) <= r - 0.03
+    assert float(h[reach].min()) == pytest.approx(2.0 + allow, abs=1e-6)  # (the last ramp's wedge stands above)
+    cx, cy, h = _heights(steps, r, (-4.2, -3.2), (4.2, 3.2), 4.0)
+    assert float(h[reach].max()) <= 2.0 + 1e-6
+    assert _axial_engagement(steps, r, (-4.2, -3.2), (4.2, 3.2), 4.0, step=0.04) <= ap + 2e-3
+
+
 def test_island_pocket_two_loops_a_depth_and_short_links():
     """The cam_peer island (8 x 6 pocket, 2 x 2 boss, 1.5 deep) with a D1.6: the outer loop and the
     boss's loop sweep the bands between them, so each depth is those two loops; the spiral starts
@@ -107,7 +124,7 @@ def test_island_pocket_two_loops_a_depth_and_short_links():
     r, ap = 0.8, 0.32
     steps = strategies.clear_region(outer, [boss], z_top=3.0, z_floor=1.5, tool_radius=r, ap=ap, stepover=0.64,
                                     allowance=0.02, floor_allowance=0.02, ramp_angle_deg=2.0, retract_z=3.5)
-    levels = strategies.depth_levels(3.0, 1.5, ap)
+    levels = strategies._full_steps(3.0, 1.52, ap) + [1.5]  # roughing to the floor allowance, the floor pass
     runs = _cut_loops_per_depth(steps)
     assert all(n <= 3 for n in runs.values()), runs  # the spiral, the boss's loop (and the floor's flat lap)
     pos = None

@@ -339,9 +339,10 @@ def clear_region(outer: Sequence[Seg], holes: Sequence[Sequence[Seg]], *, z_top:
     the region, and retracts only when it would cross an island or the region's outside.
     Rings of a few µm are not cut as loops (:func:`_without_specks`).
 
-    The depths are steps of ``ap`` and the last, the floor, takes what is left (:func:`_full_steps`);
-    ``floor_allowance`` is not left (a pass of its own for it crossed the whole region once more
-    to take 20 µm, a fifth of a four-depth pocket's time); the argument stays for the callers.
+    The roughing depths are steps of ``ap`` down to ``floor_allowance`` above the floor, the last
+    taking what is left (:func:`_full_steps`); the floor itself is one more depth that takes only
+    that allowance: its finishing pass (the settings' ``finish_allowance_mm`` is left "on walls
+    and floors"; 0 makes the last roughing depth the floor).
 
     The outermost ring spirals down (:func:`_spiral_ring`): its ramp into a depth is its cut
     at that depth, and the wedge a ramp leaves under it is what the next depth's ramp takes
@@ -356,8 +357,8 @@ def clear_region(outer: Sequence[Seg], holes: Sequence[Sequence[Seg]], *, z_top:
         raise CamError(f"the region is too narrow for a Ø{2 * tool_radius:g} mm tool")
     rs = _without_specks(rs, tool_radius, stepover)
     region = Region(rs[0])
-    del floor_allowance  # (the floor is the last depth)
-    levels = _full_steps(z_top, z_floor, ap) or [z_floor]
+    levels = _full_steps(z_top, z_floor + floor_allowance, ap) if floor_allowance > 0 else []
+    levels = [*levels, z_floor] if floor_allowance > 0 else (_full_steps(z_top, z_floor, ap) or [z_floor])
     out: list[Step] = []
     pos: tuple[float, float, float] | None = None
     z_prev = z_top
