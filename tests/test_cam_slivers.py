@@ -97,8 +97,10 @@ def _excused(g, su, features, gen) -> np.ndarray:  # type: ignore[no-untyped-def
         pts = [tuple(p[:2]) for p in f.props.get("outline") or ()]
         if not pts:
             continue
-        if f.id in skip:
+        if f.id in skip:  # its outline and its floor's (a floor running on under a bridge to the far side)
             out |= sim.polygon_mask(g, pts)
+            if f.props.get("floor_outline"):
+                out |= sim.polygon_mask(g, [tuple(p[:2]) for p in f.props["floor_outline"]])
         radii = [op.tool.radius for op in su.operations if f.id in op.features]
         if not radii or f.dims.get("min_corner_radius_mm") != 0.0:
             continue
