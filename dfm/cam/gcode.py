@@ -241,18 +241,25 @@ class KernelSetupPart:
         self.placed = solid if rows == ((1, 0, 0), (0, 1, 0), (0, 0, 1)) else sampling.turned(solid, rows)
         self.levels = sampling.flat_levels(self.placed)
         self._sections: dict[float, Any] = {}
+        self._shadows: dict[tuple[float, ...], list[tuple[Loop, list[Loop]]]] = {}
 
     def height_field(self, grid: Any, skip: Sequence[Any] = ()) -> Any:
         """Top of the part over the grid's cell centres (faces in ``skip`` left out: ``SetupPart``)."""
         return self._sampling.height_field(self.placed, grid.x0, grid.y0, grid.step, grid.nx, grid.ny, skip=skip)
 
     def shadow(self, heights: Sequence[float]) -> list[tuple[Loop, list[Loop]]]:
-        """Union of the part's sections at ``heights``."""
+        """Union of the part's sections at ``heights`` (kept: planning and the guard ask for the same sets)."""
+        key = tuple(sorted(round(h, 9) for h in heights))
+        if key in self._shadows:
+            return self._shadows[key]
+
         def conv(lp: Sequence[tuple]) -> Loop:
             return tuple(Seg(a, b, c, ccw) for a, b, c, ccw in lp)
 
-        return [(conv(o), [conv(h) for h in hs])
-                for o, hs in self._sampling.shadow(self.placed, heights, self._sections, self.keep_out)]
+        out = [(conv(o), [conv(h) for h in hs])
+               for o, hs in self._sampling.shadow(self.placed, heights, self._sections, self.keep_out)]
+        self._shadows[key] = out
+        return out
 
 
 def guarded(program: Program, solid: Any, features: Sequence[Any], top: KernelSetupPart | None = None
