@@ -417,7 +417,9 @@ def test_ramped_small_rings_post_arcs_every_controller_accepts():
                                         ap=0.05, stepover=0.4, allowance=0.02, floor_allowance=0.0,
                                         ramp_angle_deg=2.0, retract_z=1.5)
         arcs = [s for s in steps if isinstance(s, Arc)]
-        assert arcs and all(math.hypot(s.x - s.cx, s.y - s.cy) == pytest.approx(ring, abs=1e-6) for s in arcs)
+        # the ring's circle is put on the posts' grid (strategies._on_post_grid): its radius within
+        # 0.2 um of the offset's, never larger (the tool never nearer the wall)
+        assert arcs and all(ring - 2e-4 <= math.hypot(s.x - s.cx, s.y - s.cy) <= ring + 1e-9 for s in arcs)
         assert _strategy_arcs_postable(steps)  # the steps the simulation reads are the ones posted
         text, _ = _post(steps)
         assert not _refused_arcs(text), _refused_arcs(text)[:3]

@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 
 from dfm.cam.geom2d import (
+    MIN_ARC_RADIUS,
+    POST_DIGITS,
     Loop,
     Pt,
     Seg,
@@ -142,9 +144,40 @@ def rings(outer: Sequence[Seg], holes: Sequence[Sequence[Seg]], first: float, st
             raise CamError(f"the offset of the region by {d:g} mm (ring {len(out) + 1}) does not shrink it: "
                            f"box X{bx0:.4f}..{bx1:.4f} Y{by0:.4f}..{by1:.4f}, area {now:.6f} mm2 "
                            f"(kernel offset failed)")
-        out.append(loops)
+        out.append([_on_post_grid(lp) for lp in loops])
         area = now
         d += step
+
+
+def _on_post_grid(loop: Loop) -> Loop:
+    """A ring that is a whole circle, re-made with its centre, radius and half-arc ends on the posts' grid.
+
+    The kernel's offset of a circle starts it anywhere: its arcs' ends, once the post rounds
+    them, give a controller two radii that differ by more than it accepts on a small circle
+    (0.1 % of 40 um is 0.04 um), so every lap went out as chords (a milled Ø0.3 hole: 27 000
+    moves). On the grid (:data:`dfm.cam.geom2d.POST_DIGITS`) the ends are exact. The radius
+    is rounded toward the region's inside (a loop round an island grows, an outer loop shrinks)
+    by at least the centre's move, so the tool never comes nearer a wall.
+    """
+    if len(loop) < 2 or any(sg.c is None for sg in loop):
+        return loop
+    c = loop[0].c
+    r = math.dist(loop[0].a, c)
+    if any(math.dist(sg.c, c) > 1e-9 or abs(math.dist(sg.a, c) - r) > 1e-9 or sg.ccw != loop[0].ccw  # type: ignore[arg-type]
+           for sg in loop) or abs(abs(sum(sg.sweep for sg in loop)) - 2 * math.pi) > 1e-6:
+        return loop
+    q = 10.0 ** POST_DIGITS
+    cc = (round(c[0] * q) / q, round(c[1] * q) / q)
+    moved = math.dist(cc, c)
+    outer = signed_area(loop) > 0
+    rr = (math.floor((r - moved) * q) if outer else math.ceil((r + moved) * q)) / q
+    if rr < MIN_ARC_RADIUS:
+        return loop
+    x, y = cc
+    pts = [(x + rr, y), (x, y + rr), (x - rr, y), (x, y - rr)]  # quarter arcs: four exact ends a lap
+    if not loop[0].ccw:
+        pts = [pts[0], pts[3], pts[2], pts[1]]
+    return tuple(Seg(pts[k], pts[(k + 1) % 4], cc, bool(loop[0].ccw)) for k in range(4))
 
 
 class Region:
@@ -248,10 +281,13 @@ def ramp_on_loop(loop: Loop, z_from: float, z_to: float, angle_deg: float) -> tu
         raise CamError("cannot ramp into material along a path shorter than 0.1 µm")
     slope = math.tan(math.radians(angle_deg))
     need = (z_from - z_to) / slope
+    segs = list(loop)
+    stop = _grid_stop(segs, need, total)
+    if stop > need:  # a little longer (never steeper): the ramp ends on an end the posts write exactly
+        need, slope = stop, (z_from - z_to) / stop
     out: list[Step] = []
     z = z_from
     walked = 0.0
-    segs = list(loop)
     posted: dict[int, list[Seg]] = {}  # a ramp runs round a short loop many times: its pieces once
     i = 0
     while True:
@@ -275,6 +311,38 @@ def ramp_on_loop(loop: Loop, z_from: float, z_to: float, angle_deg: float) -> tu
             posted[j] = postable(s)
         out.extend(_piece_moves(posted[j], z, "ramp", z_start))
         i += 1
+
+
+def _on_grid(p: Pt) -> bool:
+    q = 10.0 ** POST_DIGITS
+    return abs(p[0] * q - round(p[0] * q)) < 1e-6 and abs(p[1] * q - round(p[1] * q)) < 1e-6
+
+
+def _grid_stop(segs: Sequence[Seg], need: float, total: float) -> float:
+    """The least length ≥ ``need`` along a circle run round and round that ends on an arc's end on the posts' grid.
+
+    A ramp that ends inside an arc splits it there, and the loop restarted at that point keeps
+    the split: an arc's pieces with an end off the grid go out as chords on a small circle, lap
+    after lap (a milled Ø0.3 hole: 27 000 moves), and chords miss the inside-arc feed
+    reduction. ``need`` when the loop is not a circle or no end of it is on the grid.
+    """
+    if not segs or any(sg.c is None or math.dist(sg.c, segs[0].c) > 1e-9 for sg in segs):  # type: ignore[arg-type]
+        return need  # a circle only: elsewhere an arc big enough to split stays postable, a line always does
+    ends: list[float] = []
+    walked = 0.0
+    for sg in segs:
+        walked += sg.length
+        if _on_grid(sg.b):
+            ends.append(walked)
+    if not ends or total <= 0.0:
+        return need
+    laps = max(0, math.floor(need / total) - 1)
+    best = math.inf
+    for k in range(laps, laps + 3):
+        for e in ends:
+            if k * total + e >= need - 1e-12:
+                best = min(best, k * total + e)
+    return best if math.isfinite(best) else need
 
 
 def _left_normal(s: Seg, at_start: bool = True) -> Pt:
