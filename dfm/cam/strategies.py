@@ -159,11 +159,11 @@ def _on_post_grid(loop: Loop) -> Loop:
     is rounded toward the region's inside (a loop round an island grows, an outer loop shrinks)
     by at least the centre's move, so the tool never comes nearer a wall.
     """
-    if len(loop) < 2 or any(sg.c is None for sg in loop):
+    c = loop[0].c if loop else None
+    if len(loop) < 2 or c is None or any(sg.c is None for sg in loop):
         return loop
-    c = loop[0].c
     r = math.dist(loop[0].a, c)
-    if any(math.dist(sg.c, c) > 1e-9 or abs(math.dist(sg.a, c) - r) > 1e-9 or sg.ccw != loop[0].ccw  # type: ignore[arg-type]
+    if any(math.dist(sg.c or c, c) > 1e-9 or abs(math.dist(sg.a, c) - r) > 1e-9 or sg.ccw != loop[0].ccw
            for sg in loop) or abs(abs(sum(sg.sweep for sg in loop)) - 2 * math.pi) > 1e-6:
         return loop
     q = 10.0 ** POST_DIGITS
