@@ -12,7 +12,7 @@ import math
 import numpy as np
 import pytest
 
-from dfm.cam import sim
+from dfm.cam import sim, simkernel
 from dfm.cam.sim import Move, ToolBody
 
 
@@ -94,6 +94,12 @@ def _reference(s: sim.Simulation, mv, body) -> tuple[float, float]:  # type: ign
     cx, cy = np.meshgrid(s.grid.xs, s.grid.ys)
     zt = _lowest_body(mv, cx, cy, body, 0.0)
     removed = float(np.max(s.height - zt))
+    if mv.rapid:  # a rapid meets material only simkernel.RAPID_RIM_MM inside its rim
+        rim = Move(mv.rapid, mv.a, mv.b, mv.radius - simkernel.RAPID_RIM_MM, mv.spindle, mv.line, mv.center,
+                   mv.sweep, body)
+        zr = _lowest_body(rim, cx, cy, body, 0.0)
+        with np.errstate(invalid="ignore"):
+            removed = float(np.max(np.where(s.height <= zt, s.height - zt, s.height - zr)))
     np.minimum(s.height, zt, out=s.height)
     zg = _lowest_body(mv, cx, cy, body, s.tol)
     return removed, float(np.max(s.part - zg))

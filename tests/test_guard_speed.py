@@ -73,10 +73,15 @@ def _reference_cut(height, part, hmax, pmax, tile, x0, y0, step, i0, i1, j0, j1,
                             zt = simkernel.lowest(kind, x0 + (i + 0.5) * step, y, ax, ay, az, bx, by, bz, radius, 0.0,
                                         ox, oy, rad, a0, sweep, cot)
                         h = height[j, i]
-                        if watch and h - zt > worst:
-                            worst = h - zt
-                            wi = i
-                            wj = j
+                        if watch and h - zt > worst:  # (since: material only RAPID_RIM_MM inside the rim)
+                            zw = zt
+                            if h > zt:
+                                zw = simkernel.lowest(kind, x0 + (i + 0.5) * step, y, ax, ay, az, bx, by, bz,
+                                                      radius - simkernel.RAPID_RIM_MM, 0.0, ox, oy, rad, a0, sweep, cot)
+                            if h - zw > worst:
+                                worst = h - zw
+                                wi = i
+                                wj = j
                         if zt < h:
                             if engage and h - zt > simkernel.ENGAGED_MM:
                                 x = x0 + (i + 0.5) * step

@@ -21,6 +21,13 @@ from numba import njit
 _TWO_PI = 2.0 * math.pi
 #: A cell a move lowers by more than this (mm) is material the move cut (for its engagement).
 ENGAGED_MM = 1e-4
+#: A rapid (or a feed with the spindle off) meets material only where it lies this far (0.1 um)
+#: inside its radius. An arc is swept at its start's radius about the centre as posted, so its
+#: modelled end lies a few nm from the end the next move starts at: a cell on the rim of the
+#: disc it left is cut by one and not the other (random part 9069: a retract straight up from the
+#: end of a helix "met" 0.13 mm of wedge at a cell 3 nm inside the D1.2's rim, 4 nm outside the
+#: helix's modelled end disc). The guard's tolerance is 1 um.
+RAPID_RIM_MM = 1e-4
 
 
 @njit(cache=True, fastmath=False)
@@ -360,9 +367,14 @@ def cut(height, part, hmax, pmax, tile, x0, y0, step, i0, i1, j0, j1, watch, tol
                             zt = lowest(kind, x0 + (i + 0.5) * step, y, ax, ay, az, bx, by, bz, radius, 0.0,
                                         ox, oy, rad, a0, sweep, cot)
                         if watch and h - zt > worst:
-                            worst = h - zt
-                            wi = i
-                            wj = j
+                            zw = zt
+                            if h > zt:  # material a rapid meets: only RAPID_RIM_MM inside its rim
+                                zw = lowest(kind, x0 + (i + 0.5) * step, y, ax, ay, az, bx, by, bz,
+                                            radius - RAPID_RIM_MM, 0.0, ox, oy, rad, a0, sweep, cot)
+                            if h - zw > worst:
+                                worst = h - zw
+                                wi = i
+                                wj = j
                         if zt < h:
                             if engage and h - zt > ENGAGED_MM:
                                 x = x0 + (i + 0.5) * step
