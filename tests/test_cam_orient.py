@@ -91,7 +91,7 @@ def test_through_holes_measured_from_the_other_side_are_drilled_from_the_pocket_
     holes = [f for f in result.bodies[0].features if f.kind == "hole"]
     assert holes and all(f.props["approach"] == [0.0, 1.0, 0.0] for f in holes)  # as the check measured them
     text = gen.files[0][1]
-    assert "through features cut from their other end: hole-1, hole-2, hole-3" in text
+    assert "through feature[s] cut from their other end: hole-1, hole-2, hole-3" in text
     drills = [op for op in gen.program.setups[0].operations if op.kind == "drill"]
     su = gen.program.setups[0]
     for op in drills:  # each drill starts at the part top of the setup (the pocket side) at the hole's X/Y
@@ -135,13 +135,13 @@ def test_features_on_two_opposite_faces_give_a_flip_with_a_setup_sheet(two_faced
     assert [su.approach for su in prog.setups] == [(0.0, 0.0, -1.0), (0.0, 0.0, 1.0)]
     assert {op.features for op in prog.setups[1].operations} == {("pocket-1",)}
     first, flat = _flat(gen.files[0][1]), _flat(gen.files[1][1])
-    assert "hold: stock 18.000 x 12.000 x 3.000 mm program X x Y x Z, model -Z up, in the vise" in first
+    assert "hold: stock 18.000 x 12.000 x 3.000 mm [program X x Y x Z], model -Z up, in the vise" in first
     assert "touch off the stock" in first and "its top at Z0.000" in first
     assert "after: the part stays on a 1.000 mm base of stock on its model +Z side" in first
     assert "setup 2 of 2: program X = model X, Y = model Y, Z = model Z" in flat
     assert "hold: the part turned over from setup 1: the model -Z face cut in setup 1 down on parallels" in flat
     assert "base setup 1 left on the model +Z side is on top now: saw it off and face the part to Z2.000" in flat
-    assert ("touch off the part: its X- side model -X at X-8.000, its Y- side model -Y at Y-5.000, the parallels "
+    assert ("touch off the part: its X- side [model -X] at X-8.000, its Y- side [model -Y] at Y-5.000, the parallels "
             "under it at Z0.000") in flat
     # the sheet is in the result's cam summary and in the HTML report's plan section
     sheets = [su["sheet"] for su in result.cam["setups"]]
@@ -165,7 +165,7 @@ def test_the_flip_is_the_same_whichever_way_the_part_was_modelled(two_faced, tmp
 def test_spindle_dwell_and_coolant_come_from_the_machine_settings(plates):
     path, gen, _, _ = plates["lying"]
     assert not [line for line in _body(gen.files[0][1]) if line.startswith(("G4", "M7", "M8", "M9"))]
-    assert "no dwell after M3 spindle_ramp_s = 0: not set" in _flat(gen.files[0][1])
+    assert "no dwell after M3 [spindle_ramp_s = 0: not set" in _flat(gen.files[0][1])
     wet, _ = generate(path, overrides={"spindle_ramp_s": "2.5", "coolant_m": "8"})
     body = _body(wet.files[0][1])
     starts = [i for i, line in enumerate(body) if line.endswith(" M3")]

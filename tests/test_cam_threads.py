@@ -289,7 +289,7 @@ def test_threads_are_milled_with_the_mill_that_fits(threaded):
                 full.append(lowest(op))
         assert lowest(ops[n]) >= min(full) - 1e-9, (n, lowest(ops[n]), full)
     text = gen.files[0][1]
-    assert "thread M1.6x0.35 spec: major" in text and "G3" in text
+    assert "thread M1.6x0.35 [spec]: major" in text and "G3" in text
     tbl = gen.tool_table
     assert "thread-mill TM-1.00" in tbl and "thread-mill TM-0.70" in tbl
     # the thread mills are the ones the check recommends (the part's tool set, role "thread")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 from dfm.cam.geom2d import POST_DIGITS
@@ -56,8 +55,8 @@ class Post:
 
     # --- hooks a dialect overrides ---------------------------------------------------
     def comment(self, text: str) -> str:
-        """A comment line."""
-        clean = re.sub(r"[()]", "", text).replace("\n", " ")
+        """A comment line; parentheses in the text become brackets (a comment cannot nest them)."""
+        clean = text.replace("(", "[").replace(")", "]").replace("\n", " ")
         return f"({clean})"
 
     def preamble(self, title: str) -> list[str]:
