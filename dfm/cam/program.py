@@ -456,13 +456,7 @@ def _open_slot_ops(f: Feature, ctx: _Ctx, safe_z: float, part_top: float, levels
     grown = strategies.offset(outer, [], grow)
     if not grown:
         raise CamError("cannot grow the slot's outline past its open ends")
-    zs = sorted({round(z, 9) for z in levels if z_floor + 1e-6 < z <= part_top + 1e-9} | {part_top}, reverse=False)
-    heights: list[float] = []
-    lo = z_floor
-    for hi in zs:
-        if hi > lo + 1e-6:
-            heights += _band_heights(lo, hi)
-            lo = hi
+    heights = _heights_above(z_floor, part_top, levels)
     above = shadow(heights) if heights else []
 
     def tup(loop: Loop) -> list[tuple]:
@@ -615,13 +609,7 @@ def _open_region(outer: Loop, holes: list[Loop], z_floor: float, part_top: float
         return None
     if not air.any():
         return None
-    zs = sorted({round(z, 9) for z in levels if z_floor + 1e-6 < z <= part_top + 1e-9} | {part_top})
-    heights: list[float] = []
-    lo = z_floor
-    for hi in zs:
-        if hi > lo + 1e-6:
-            heights += _band_heights(lo, hi)
-            lo = hi
+    heights = _heights_above(z_floor, part_top, levels)
     grown = strategies.offset(outer, [], grow)
     inside = strategies.offset(outer, holes, -0.005)
     if not heights or not grown or not inside:
@@ -1127,6 +1115,18 @@ def _same_outline(a: list[tuple[Loop, list[Loop]]], b: list[tuple[Loop, list[Loo
     pa = sorted(round(polygon_area(loop_points(o, 1e-3)), 5) for o, _ in a)
     pb = sorted(round(polygon_area(loop_points(o, 1e-3)), 5) for o, _ in b)
     return pa == pb
+
+
+def _heights_above(z_floor: float, part_top: float, levels: Sequence[float]) -> list[float]:
+    """:func:`_band_heights` of every band between the part's levels from ``z_floor`` up to its top."""
+    zs = sorted({round(z, 9) for z in levels if z_floor + 1e-6 < z <= part_top + 1e-9} | {part_top})
+    heights: list[float] = []
+    lo = z_floor
+    for hi in zs:
+        if hi > lo + 1e-6:
+            heights += _band_heights(lo, hi)
+            lo = hi
+    return heights
 
 
 def _band_heights(lo: float, hi: float) -> list[float]:
