@@ -238,7 +238,7 @@ def test_time_limit_stops_a_file_and_the_next_is_still_reported(plate, tmp_path)
     assert proc.returncode == 2
     assert _errors(proc.stderr) == {str(slow): "DFM914"}
     assert "did not finish within 2.5 s" in proc.stderr
-    assert f"{plate}: 1 body(ies), 11 faces" in proc.stdout
+    assert f"{plate}: 1 body, 11 faces" in proc.stdout
 
 
 def test_memory_cap_below_dfms_own_size_is_a_usage_error(plate, tmp_path, capsys):

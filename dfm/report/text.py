@@ -37,7 +37,8 @@ def render(result: DfmResult) -> str:
     """The text report of one result."""
     if result.status != "ok":
         assert result.error is not None
-        return f"FAIL {result.file}: input error {result.error.code} {result.error.name}\n  {result.error.message}\n"
+        # not a DFM verdict: the file was not analysed (exit 2)
+        return f"ERROR {result.file}: input error {result.error.code} {result.error.name}\n  {result.error.message}\n"
     counts = {s: 0 for s in Severity}
     for f in result.all_findings:
         counts[f.severity] += 1
@@ -48,9 +49,9 @@ def render(result: DfmResult) -> str:
         size = " x ".join(_fmt(v) for v in b.bbox_mm) + " mm, "
     material = result.settings.get("material")
     lines = [
-        f"{_MARK[result.verdict]} {result.file}: {len(result.bodies)} body(ies), {faces} faces, {size}"
-        f"{counts[Severity.ERROR]} error(s), {counts[Severity.WARNING]} warning(s), "
-        f"{counts[Severity.INFO]} note(s)"
+        f"{_MARK[result.verdict]} {result.file}: {_n(len(result.bodies), 'body', 'bodies')}, {_n(faces, 'face')}, "
+        f"{size}{_n(counts[Severity.ERROR], 'error')}, {_n(counts[Severity.WARNING], 'warning')}, "
+        f"{_n(counts[Severity.INFO], 'note')}"
         + (f", material {material}" if material else "")
         + (f" (source units: {result.source_units})" if result.source_units not in ("mm", "unknown") else "")
     ]
@@ -117,3 +118,8 @@ def _where(bodies: list[tuple[int, str]]) -> str:
     if len(bodies) == 1:
         return f"body {bodies[0][0]} {bodies[0][1]}"
     return "bodies " + ", ".join(str(i) for i, _ in bodies)
+
+
+def _n(count: int, word: str, plural: str | None = None) -> str:
+    """``1 body``, ``2 bodies``, ``0 errors``."""
+    return f"{count} {word if count == 1 else (plural or word + 's')}"
