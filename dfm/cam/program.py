@@ -573,7 +573,7 @@ def _in_polygon(pts: np.ndarray, poly: Sequence[tuple[float, float]]) -> np.ndar
     cross = (y0 > py) != (y1 > py)
     with np.errstate(divide="ignore", invalid="ignore"):
         xc = x0 + (py - y0) * (x1 - x0) / (y1 - y0)
-    return np.logical_xor.reduce(cross & (xc > px), axis=1) if len(q) else inside
+    return np.logical_xor.reduce(cross & (xc > px), axis=1)
 
 
 def _in_material(pts: np.ndarray, regions: Sequence[tuple[Loop, list[Loop]]]) -> np.ndarray:
