@@ -221,6 +221,21 @@ def _span_side(vx, vy, m, full, small, sx, sy, ex, ey):  # type: ignore[no-untyp
 
 
 @njit(cache=True)
+def _record(viol, nv, kind, k, i, j, amount):  # type: ignore[no-untyped-def]
+    """Row ``nv`` of the violations (kind, move, i, j, amount), the array doubled when full; (array, nv + 1)."""
+    if nv + 1 > viol.shape[0]:
+        more = np.empty((2 * viol.shape[0], 5))
+        more[:nv] = viol[:nv]
+        viol = more
+    viol[nv, 0] = kind
+    viol[nv, 1] = k
+    viol[nv, 2] = i
+    viol[nv, 3] = j
+    viol[nv, 4] = amount
+    return viol, nv + 1
+
+
+@njit(cache=True)
 def tile_max(a, tile):  # type: ignore[no-untyped-def]
     """Max of ``a`` over each tile x tile block (the bound that lets whole blocks be skipped)."""
     ny, nx = a.shape
@@ -565,24 +580,10 @@ def sweep_moves(height, part, hmax, pmax, tile, x0, y0, step, nx, ny, tol, top, 
             worst, wi, wj, deepest, gi, gj, nr, fr = cut(height, part, hmax, pmax, tile, x0, y0, step, i0, i1, j0, j1,
                                                          watch, tol, zlo, kind, ax, ay, az, bx, by, bz, r,
                                                          ox, oy, rad, a0, sweep, mv[k, 13])
-            if nv + 4 > viol.shape[0]:
-                more = np.empty((2 * viol.shape[0], 5))
-                more[:nv] = viol[:nv]
-                viol = more
             if watch and worst > tol:
-                viol[nv, 0] = 0
-                viol[nv, 1] = k
-                viol[nv, 2] = wi
-                viol[nv, 3] = wj
-                viol[nv, 4] = worst
-                nv += 1
+                viol, nv = _record(viol, nv, 0, k, wi, wj, worst)
             if deepest > 1e-9:
-                viol[nv, 0] = 1
-                viol[nv, 1] = k
-                viol[nv, 2] = gi
-                viol[nv, 3] = gj
-                viol[nv, 4] = deepest
-                nv += 1
+                viol, nv = _record(viol, nv, 1, k, gi, gj, deepest)
             eng[k, 0] = nr
             eng[k, 1] = fr
         if not bodies:
@@ -604,16 +605,7 @@ def sweep_moves(height, part, hmax, pmax, tile, x0, y0, step, nx, ny, tol, top, 
                                                ax, ay, za + lift, bx, by, zb + lift, brad - tol, ox, oy, rad, a0,
                                                sweep)
                 if deepest > 1e-9:
-                    if nv + 1 > viol.shape[0]:
-                        more = np.empty((2 * viol.shape[0], 5))
-                        more[:nv] = viol[:nv]
-                        viol = more
-                    viol[nv, 0] = 2 + b
-                    viol[nv, 1] = k
-                    viol[nv, 2] = gi
-                    viol[nv, 3] = gj
-                    viol[nv, 4] = deepest
-                    nv += 1
+                    viol, nv = _record(viol, nv, 2 + b, k, gi, gj, deepest)
     return near, eng, swept, viol[:nv].copy()
 
 
