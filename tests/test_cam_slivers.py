@@ -160,15 +160,38 @@ def _island_near_wall(triangle: bool) -> cq.Workplane:
     return body.union(boss)
 
 
-@pytest.mark.parametrize("name", ["pocket_beside_slot", "triangle_near_wall", "square_near_wall"])
+def _pocket_onto_narrow_slot(start: float, corner: float, width: float = 3.0) -> cq.Workplane:
+    """A pocket opening sideways onto a through slot narrower than the outside profile's Ø3 (a fluidic
+    chamber on its channel): ``start`` is where the pocket begins in X (the slot's wall is at 0.6)."""
+    body = cq.Workplane("XY").box(12, 10, 4, centered=(True, True, False))
+    slot = cq.Workplane("XY").box(1.2, 12, 1.5, centered=(True, True, False)).translate((0, 0, 2.5))
+    pocket = cq.Workplane("XY").box(3, width, 0.8, centered=(True, True, False))
+    if corner:
+        pocket = pocket.edges("|Z").fillet(corner)
+    return body.cut(slot).cut(pocket.translate((start + 1.5, 0, 3.2)))
+
+
+@pytest.mark.parametrize("name", ["pocket_beside_slot", "triangle_near_wall", "square_near_wall",
+                                  "onto_slot_sharp", "onto_slot_overlap", "onto_slot_wide"])
 def test_open_sides_and_narrow_gaps_leave_no_sliver(tmp_path, name):
     """A pocket open onto a deeper neighbour is cut out over the open side (no radius left in its
-    corners there); an island nearer a wall than the roughing tool's diameter gets a tool that passes."""
+    corners there); an island nearer a wall than the roughing tool's diameter gets a tool that passes;
+    a pocket opening onto a slot the outside profile's tool cannot enter is cut by its own tools, and
+    the profile, which cannot reach it from the outside, leaves it alone (before: the profile finish
+    went into it from above, the guard found a 0.8 mm gouge and the whole outside went unmachined)."""
     part = {"pocket_beside_slot": _pocket_beside_slot, "triangle_near_wall": lambda: _island_near_wall(True),
-            "square_near_wall": lambda: _island_near_wall(False)}[name]()
+            "square_near_wall": lambda: _island_near_wall(False),
+            "onto_slot_sharp": lambda: _pocket_onto_narrow_slot(0.6, 0.0),
+            "onto_slot_overlap": lambda: _pocket_onto_narrow_slot(0.4, 0.3),
+            "onto_slot_wide": lambda: _pocket_onto_narrow_slot(0.4, 0.3, 4.2)}[name]()
     path = export_step(part, tmp_path / f"{name}.step", name=name)
     gen, result = generate(path)
     assert not gen.verification.dropped
+    if name.startswith("onto_slot"):
+        ops = [op for su in gen.program.setups for op in su.operations]
+        assert any(op.kind == "profile" for op in ops)
+        pocket = next(f.id for f in result.bodies[0].features if f.kind == "pocket")
+        assert any(pocket in op.features and op.kind != "profile" for op in ops)
     assert not slivers(gen, result, path)
 
 

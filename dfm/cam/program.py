@@ -259,7 +259,10 @@ def _plan_setup(index: int, key: Vec3, feats: list[Feature], ctx: _Ctx, bmin: Ve
             except (CamError, KernelError) as err:
                 unmachined.append((f.id, str(err)))
             continue
-        if section is not None and (f.kind == "step" or f.props.get("open") or _is_shoulder(f, section)):
+        if section is not None and (f.kind == "step" or f.props.get("open") or _is_shoulder(f, section)) and (
+                shadow is None or prof is None
+                or _profile_reaches(f, shadow, levels, part_top, smin, smax, prof.diameter_mm / 2,
+                                    s["finish_allowance_mm"], key)):
             profile_feats.append(f.id)
             continue
         # no profile in this setup (not setup 1): an open region is cleared inside its outline, its open
@@ -1176,9 +1179,8 @@ def _profile_ops(ctx: _Ctx, section: SectionFn, levels: Sequence[float], part_to
     tool = ctx.tool(cutter)
     r = tool.radius
     cd = feedmod.cutting_data(cutter, ctx.material, s, ae_mm=s["ae_over_d"] * cutter.diameter_mm)
-    pad = 2 * r + allow + 0.05  # ring 0 of the outer box runs just outside the stock
-    x0, y0, x1, y1 = smin[0] - pad, smin[1] - pad, smax[0] + pad, smax[1] + pad
-    big = (Seg((x0, y0), (x1, y0)), Seg((x1, y0), (x1, y1)), Seg((x1, y1), (x0, y1)), Seg((x0, y1), (x0, y0)))
+    big = _profile_box(smin, smax, r, allow)
+    x0, y0, x1, y1 = big[0].a[0], big[0].a[1], big[1].a[0], big[1].b[1]
     rough: list[Step] = []
     finish: list[Step] = []
     grow, gnotes = _outside_finish(ctx)
@@ -1186,12 +1188,14 @@ def _profile_ops(ctx: _Ctx, section: SectionFn, levels: Sequence[float], part_to
         outers = [o for o, _ in sec]
         if not outers:
             continue
-        rough += strategies.clear_region(big, outers, z_top=hi, z_floor=lo, tool_radius=r, ap=cd.ap_mm,
+        # air the tool cannot reach from the outside (a notch whose mouth is narrower than the tool, a
+        # pocket opening onto a narrow through slot) is not the profile's: its features cut it, from above
+        rough += strategies.clear_region(big, outers + _enclosed_air(big, outers, r + allow), z_top=hi, z_floor=lo, tool_radius=r, ap=cd.ap_mm,
                                          stepover=cd.ae_mm, allowance=allow, floor_allowance=allow,
                                          ramp_angle_deg=s["ramp_angle_deg"], retract_z=smax[2] + s["retract_mm"],
                                          stock_box=(smin[0], smin[1], smax[0], smax[1]))
         # the finish contours: where the tool centre meets the shadow (holes of the offset air region)
-        free = strategies.offset(big, outers, -r + grow)  # a finish's growth: that much into the part
+        free = strategies.offset(big, outers + _enclosed_air(big, outers, r - grow), -r + grow)  # grow: into the part
         box_area = (x1 - x0 - 2 * r) * (y1 - y0 - 2 * r)
         walls = [strategies.orient_cw(g) for g in free
                  if abs(polygon_area(loop_points(g, 1e-3))) < 0.999 * box_area]
@@ -1202,6 +1206,87 @@ def _profile_ops(ctx: _Ctx, section: SectionFn, levels: Sequence[float], part_to
     fin = _op("profile finish", "finish-wall", names, tool, cdf, finish, safe_z, s, gnotes)
     return [_op("profile rough", "profile", names, tool, cd, rough, safe_z, s),
             replace(fin, into_part_mm=grow)]
+
+
+def _profile_box(smin: Sequence[float], smax: Sequence[float], r: float, allow: float) -> Loop:
+    """The outside profile's outer boundary: the stock box grown so that ring 0 runs just outside the stock."""
+    pad = 2 * r + allow + 0.05
+    x0, y0, x1, y1 = smin[0] - pad, smin[1] - pad, smax[0] + pad, smax[1] + pad
+    return (Seg((x0, y0), (x1, y0)), Seg((x1, y0), (x1, y1)), Seg((x1, y1), (x0, y1)), Seg((x0, y1), (x0, y0)))
+
+
+def _free_components(big: Loop, outers: Sequence[Loop], d: float) -> tuple[tuple[Loop, list[Loop]] | None, list[Loop]]:
+    """Where a tool centre ``d`` from the shadow ``outers`` can be inside ``big``: the region joined to
+    ``big``'s boundary (its outer loop and holes), and the outer loops of the pockets of free space
+    cut off from it (enclosed by the shadow: reached only from above).
+
+    A loop's depth is how many other loops hold its first point (as :func:`strategies.classify`):
+    0 is the outside ring, 1 its holes, 2 an enclosed region, 3 its holes, and so on.
+    """
+    from dfm.cam.geom2d import point_in_loop
+
+    loops = strategies.offset(big, list(outers), -d)
+    boxes = [loop_box([lp]) for lp in loops]
+    depth = []
+    for i, lp in enumerate(loops):
+        p = lp[0].a
+        depth.append(sum(1 for j, q in enumerate(loops) if j != i and boxes[j][0] <= p[0] <= boxes[j][2]
+                         and boxes[j][1] <= p[1] <= boxes[j][3] and point_in_loop(p, q)))
+    ring = [lp for lp, k in zip(loops, depth, strict=True) if k == 0]
+    main = (ring[0], [lp for lp, k in zip(loops, depth, strict=True) if k == 1]) if len(ring) == 1 else None
+    return main, [lp for lp, k in zip(loops, depth, strict=True) if k >= 2 and k % 2 == 0]
+
+
+def _enclosed_air(big: Loop, outers: Sequence[Loop], d: float) -> list[Loop]:
+    """Islands that fill the free space a tool ``d`` from the shadow cannot reach from the outside.
+
+    Each enclosed region of tool-centre space (:func:`_free_components`) grown by ``d`` and 1 um
+    is all the tool could cut from there; taken as material, the outside profile leaves it alone.
+    The regions are found 2 um nearer the shadow than ``d`` (a pocket exactly the tool's width
+    is a region of no area at ``d``, which has no offset) and grown by 3 um more.
+    """
+    _, enclosed = _free_components(big, outers, d - 2e-3)
+    out: list[Loop] = []
+    for lp in enclosed:
+        out += [g for g in strategies.offset(lp, [], d + 3e-3) if polygon_area(loop_points(g, 1e-3)) > 0]
+    return out
+
+
+def _profile_reaches(f: Feature, shadow: ShadowFn, levels: Sequence[float], part_top: float, smin: Sequence[float],
+                     smax: Sequence[float], r: float, allow: float, key: Vec3) -> bool:
+    """Whether the outside profile's tool (radius ``r``) reaches at least 95 % of an open feature's outline
+    from the outside at its floor: a step or a notch open to the outside does; a pocket that opens
+    only onto a through slot narrower than the tool does not (its own operations cut it)."""
+    try:
+        outer, _ = _loops_of(f, key)
+    except CamError:
+        return True
+    z_floor = float(f.props.get("floor_z_mm", float(f.props.get("top_z_mm", part_top)) - f.dims.get("depth_mm", 0.0)))
+    heights = _heights_above(z_floor, part_top, levels)
+    if not heights:
+        return True
+    big = _profile_box(smin, smax, r, allow)
+    try:
+        main, _ = _free_components(big, [o for o, _ in shadow(heights)], r + allow)
+        if main is None:
+            return False
+        reach = strategies.offset(main[0], main[1], r + allow - 1e-3)
+        inner = strategies.offset(outer, [], -0.005)
+    except (CamError, KernelError):
+        return True  # cannot tell: as before (the guard measures what is left)
+    if not inner:
+        return True
+    x0, y0, x1, y1 = loop_box(inner)
+    n = 24
+    gx, gy = np.meshgrid(np.linspace(x0, x1, n), np.linspace(y0, y1, n))
+    pts = np.column_stack([gx.ravel(), gy.ravel()])
+    pts = pts[_in_material(pts, [(inner[0], list(inner[1:]))])]
+    if not len(pts):
+        return True
+    covered = np.zeros(len(pts), dtype=bool)
+    for lp in reach:
+        covered ^= _in_polygon(pts, loop_points(lp, 1e-4))
+    return float(covered.mean()) >= 0.95
 
 
 def _outside_finish(ctx: _Ctx) -> tuple[float, tuple[str, ...]]:
