@@ -200,3 +200,23 @@ def test_random_part_programs_leave_no_sliver_a_tool_fits(tmp_path, seed):
     path = export_step(random_part(seed), tmp_path / f"random_{seed}.step")
     gen, result = generate(path)
     assert not slivers(gen, result, path), seed
+
+
+def test_material_no_feature_claims_is_listed(tmp_path):
+    """A pocket whose side meets a slot's wall in tangent fillets is not recognised as a feature (a
+    recognition gap); the program must not leave its 0.8 mm of material silently: the guard lists
+    it, where it is, in the header and the JSON (cam.guard.incomplete)."""
+    path = export_step(_pocket_onto_narrow_slot(0.6, 0.3), tmp_path / "tangent.step", name="tangent")
+    gen, result = generate(path)
+    left = [i for i in gen.verification.incomplete if i[1].startswith("material at")]
+    if any(f.kind == "pocket" for f in result.bodies[0].features):  # recognised one day: then it is machined
+        assert not slivers(gen, result, path)
+        return
+    assert len(left) == 1, gen.verification.incomplete
+    su, what, frac, why = left[0]
+    x, y, z = (float(t[1:]) for t in what.split() if t[0] in "XYZ")
+    assert 0.6 < x < 3.6 and -1.5 < y < 1.5 and z == pytest.approx(3.2, abs=1e-3)
+    assert frac < 0.05 and "0.800 mm thick" in why
+    assert any(line.startswith("INCOMPLETE material at") for line in gen.verification.header(su))
+    assert gen.summary()["guard"]["incomplete"][0]["feature"] == what
+

@@ -475,3 +475,18 @@ def test_unknown_values_print_as_an_en_dash(plate_result):
     assert not re.search(r"<t[dh][^>]*>\s*[-?]\s*</t[dh]>", out)
     assert '<td class="num">–</td>' in out and "&ndash;" not in out
     assert "a finding with no value &lt;&amp;&gt;" in out  # escaping still holds
+
+
+def test_plan_note_lists_what_the_guard_found_left_uncut(plate_result):
+    """The report says what the guard's simulation found left: features under 95 % removed and
+    material no recognised feature claims (cam.guard.incomplete), besides what is not machined."""
+    cam = {"cycle_time_s": 60.0, "setups": [{"index": 1, "operations": [],
+                                             "unmachined": [{"feature": "hole-1", "reason": "no tool"}]}],
+           "guard": {"incomplete": [{"setup": 1, "feature": "material at X2.1 Y0 over Z3.2", "fraction": 0.0,
+                                     "reason": "0.8 mm thick <outside> every feature"}]}}
+    plan = viewmodel.plan_vm(cam)
+    assert "hole-1 (setup 1): no tool" in plan.note
+    assert "Left partly uncut by this plan" in plan.note
+    assert "material at X2.1 Y0 over Z3.2 (setup 1): 0 % removed, 0.8 mm thick <outside> every feature" in plan.note
+    html_text = html.render_html(plate_result[0], cam=cam)
+    assert "&lt;outside&gt;" in html_text and "<outside>" not in html_text

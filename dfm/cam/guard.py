@@ -472,6 +472,94 @@ def _masks(features: Sequence[Any], su: Setup, grid: sim.Grid, turn: Callable[[A
     return out
 
 
+#: Thickest material (mm) the program may leave on a flat floor outside every feature before it is listed.
+LEFTOVER_MM = 0.05
+
+
+def _leftover(s: sim.Simulation, field: np.ndarray, features: Sequence[Any], su: Setup, grid: sim.Grid,
+              turn: Callable[[Any, Sequence[float] | None], Any], program: Program
+              ) -> list[tuple[int, str, float, str]]:
+    """Material left over a flat floor of the part that belongs to no feature and no operation removes.
+
+    A region dfm did not recognise as a feature (a pocket whose side meets a slot's wall in a
+    tangent fillet, say), or one it recognised from another side only (a passage through the
+    part's length that is open from above too), is not machined from this side, and no
+    feature's removed share shows it. After the
+    whole setup, cells whose stock stands more than :data:`LEFTOVER_MM` over the part, outside
+    every feature's outline (all features, grown by two cells), are grouped into connected
+    regions; a region is listed when most of it lies over one flat level of the part and the
+    smallest of the program's end mills that reaches that level fits there (a disc of its
+    radius over floor at or below the level covers some of the region): material a tool could
+    remove, left. Sloped floors (fillets and chamfers of outside edges, which 2.5D programs leave
+    square) and corners no tool fits are not listed here.
+    """
+    from scipy import ndimage
+
+    stock = np.minimum(s.height, su.stock_max[2])
+    has_part = np.isfinite(field)
+    left = np.where(has_part & np.isfinite(stock), stock - np.where(has_part, field, 0.0), 0.0)
+    cand = left > LEFTOVER_MM
+    if not cand.any():
+        return []
+    owned = np.zeros_like(cand)
+    everything = replace(su, operations=(replace(su.operations[0], features=tuple(f.id for f in features)),)
+                         ) if su.operations else su
+    for mask, _ in _masks(features, everything, grid, turn).values():
+        owned |= mask
+    cx, cy = grid.xs[None, :], grid.ys[:, None]
+    for f in features:  # a hole's counterbore or countersink is wider than its bore (the mask's)
+        wide = max((float(st.get("diameter_mm") or 0.0) for st in f.props.get("stack") or ()), default=0.0)
+        if f.kind == "hole" and f.location_mm is not None and wide > float(f.dims.get("diameter_mm", 0.0)):
+            c = turn(f, None)
+            owned |= (cx - c[0]) ** 2 + (cy - c[1]) ** 2 <= (wide / 2) ** 2
+    owned = ndimage.binary_dilation(owned, iterations=2)
+    cand &= ~owned
+    if not cand.any():
+        return []
+    labels, n = ndimage.label(cand)
+    out: list[tuple[int, str, float, str]] = []
+    tools = [(t.radius, t.cutter.reach_mm or 0.0) for t in program.tools if t.cutter.kind == "square"]
+    for k, box in enumerate(ndimage.find_objects(labels), start=1):
+        region = labels[box] == k
+        floors = field[box][region]
+        level = float(np.median(floors))
+        flat = np.abs(floors - level) <= 1e-3
+        if flat.mean() < 0.5:
+            continue
+        depth = su.part_top - level
+        fits = [r for r, reach in tools if reach >= depth - 1e-9]
+        if not fits:
+            continue
+        rt = min(fits)
+        m = int(math.ceil(rt / grid.step)) + 2
+        j0, j1 = max(box[0].start - m, 0), min(box[0].stop + m, grid.ny)
+        i0, i1 = max(box[1].start - m, 0), min(box[1].stop + m, grid.nx)
+        free = ~np.isfinite(field[j0:j1, i0:i1]) | (field[j0:j1, i0:i1] <= level + 1e-3)
+        centres = ndimage.distance_transform_edt(free) * grid.step >= rt + grid.step
+        if not centres.any():
+            continue
+        reach = ndimage.distance_transform_edt(~centres) * grid.step <= rt - grid.step
+        here = np.zeros_like(free)
+        rj, ri = box[0].start - j0, box[1].start - i0
+        here[rj:rj + region.shape[0], ri:ri + region.shape[1]] = region
+        hit = here & reach
+        if not hit.any():
+            continue
+        area = float(region.sum()) * grid.step ** 2
+        jj, ii = np.nonzero(region)
+        x = float(grid.xs[box[1].start + int(np.median(ii))])
+        y = float(grid.ys[box[0].start + int(np.median(jj))])
+        thick = float(left[box][region].max())
+        removable = float(np.clip(su.stock_max[2] - field[box][region], 0.0, None).sum())
+        frac = 1.0 - float(left[box][region].sum()) / removable if removable > 0 else 0.0
+        out.append((su.index, f"material at X{x:.3f} Y{y:.3f} over Z{level:.3f}", frac,
+                    f"{area:.3f} mm2, up to {thick:.3f} mm thick, over a flat floor of the part: no operation "
+                    f"removes it and no feature machined from this side covers it, though a Ø{2 * rt:g} end mill "
+                    "reaches it from this side (a region dfm did not recognise, or a feature it could not machine "
+                    "from another side: see the features not machined)"))
+    return out
+
+
 def verify(program: Program, part_for: Callable[[Setup], SetupPart], *, features: Sequence[Any] = (),
            turn: Callable[[Setup], Callable[[Any, Sequence[float] | None], Any]] | None = None,
            op_seconds: Mapping[tuple[int, str], float] | None = None,
@@ -597,6 +685,9 @@ def verify(program: Program, part_for: Callable[[Setup], SetupPart], *, features
                         why = (f"cut only by {', '.join(op.name for op in cut_by)} ({', '.join(tools)}): "
                                f"the tool does not fit all of it")
                     incomplete.append((su.index, fid, frac, why))
+        if turn is not None:
+            _, grid, field, _, _ = parts[su.index]
+            incomplete += _leftover(sims[su.index], field, features, su, grid, turn(su), program)
         final.append(replace(sc, removed=tuple(removed)))
     return program, Verification(tuple(final), tuple(dropped), tuple(incomplete), time.perf_counter() - t0, tol)
 

@@ -780,6 +780,12 @@ def plan_vm(cam: Any) -> PlanVM:
             left.append(f"{feature} (setup {index}): {_get(item, 'reason', '')}")
     for item in _get(cam, "unreachable") or ():
         left.append(f"{_get(item, 'feature', UNKNOWN)}: {_get(item, 'reason', '')}")
+    partly: list[str] = []
+    for item in _get(_get(cam, "guard") or {}, "incomplete") or ():
+        frac = _get(item, "fraction")
+        share = f"{fmt(100 * frac, 1)} % removed, " if isinstance(frac, (int, float)) else ""
+        partly.append(f"{_get(item, 'feature', UNKNOWN)} (setup {_get(item, 'setup', UNKNOWN)}): {share}"
+                      f"{_get(item, 'reason', '')}")
     for setup, ops in groups:
         for op in ops:
             t = _seconds(op)
@@ -799,6 +805,8 @@ def plan_vm(cam: Any) -> PlanVM:
     notes = [] if minutes is not None else ["The machining plan carries no cycle time; machine time is not priced."]
     if left:
         notes.append("Not machined by this plan (the cycle time and the quote leave them out): " + "; ".join(left))
+    if partly:
+        notes.append("Left partly uncut by this plan (the guard's simulation): " + "; ".join(partly))
     return PlanVM(rows=tuple(rows), cycle_time_min=None if minutes is None else float(minutes),
                   cycle_time=UNKNOWN if minutes is None else fmt(minutes, 2) + " min", note=" ".join(notes),
                   sheets=tuple(sheets))
