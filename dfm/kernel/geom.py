@@ -15,7 +15,6 @@ from typing import Any
 from OCP.Bnd import Bnd_Box
 from OCP.BRep import BRep_Tool
 from OCP.BRepAdaptor import BRepAdaptor_Curve, BRepAdaptor_Curve2d, BRepAdaptor_Surface
-from OCP.BRepBndLib import BRepBndLib
 from OCP.BRepClass3d import BRepClass3d_SolidClassifier
 from OCP.BRepExtrema import BRepExtrema_DistShapeShape
 from OCP.BRepGProp import BRepGProp, BRepGProp_Face
@@ -40,9 +39,13 @@ from OCP.GProp import GProp_GProps
 from OCP.IntCurvesFace import IntCurvesFace_Intersector
 from OCP.TopAbs import TopAbs_IN, TopAbs_ON, TopAbs_REVERSED
 from OCP.TopExp import TopExp
+from OCP.TopoDS import TopoDS
 
 from dfm.kernel.shape import Solid
 from dfm.model import Vec3
+
+#: Surfaces whose evaluation (GeomAdaptor_Surface::D1) does not read the adaptor's UV bounds.
+_ANALYTIC = frozenset(("plane", "cylinder", "cone", "sphere", "torus"))
 
 _SURF_KIND = {
     GeomAbs_Plane: "plane",
@@ -160,19 +163,22 @@ class Geometry:
     @functools.cached_property
     def edges(self) -> dict[int, EdgeInfo]:
         """EdgeInfo by edge id."""
-        return {i: self._edge_info(i) for i in range(1, self.solid.edge_count + 1)}
+        return self._edge_records()
 
     def _face_info(self, fid: int) -> FaceInfo:
         face = self.solid.face(fid)
-        surf = BRepAdaptor_Surface(face, True)
+        # Unrestricted: the kind and the analytic surface do not depend on the UV bounds, and
+        # restricting would compute them a second time (UVBounds below).
+        surf = BRepAdaptor_Surface(face, False)
         kind = _SURF_KIND.get(surf.GetType(), "other")
+        if kind in _ANALYTIC:
+            self._evals[fid] = (surf, face.Orientation() == TopAbs_REVERSED)
         props = GProp_GProps()
         BRepGProp.SurfaceProperties_s(face, props)
         area = props.Mass()
         centroid = _t(props.CentreOfMass())
-        box = Bnd_Box()
-        BRepBndLib.AddOptimal_s(face, box, False, False)
-        x0, y0, z0, x1, y1, z1 = box.Get()
+        got = self.solid.face_box(fid)
+        x0, y0, z0, x1, y1, z1 = got if got is not None else Bnd_Box().Get()  # void: OCCT raises, as it did
         bbox = ((x0, y0, z0), (x1, y1, z1))
         umin, umax, vmin, vmax = bounds = BRepTools.UVBounds_s(face)
         self.__dict__.setdefault("_uv_bounds", {})[fid] = bounds  # what uv_bounds would compute
@@ -235,19 +241,45 @@ class Geometry:
                 info["axial"] = (min(hs), max(hs))
         return FaceInfo(**info)
 
+    @functools.cached_property
+    def _evals(self) -> dict[int, Any]:
+        """How :meth:`_point_normal` evaluates each face: (adaptor, reversed) or a BRepGProp_Face."""
+        return {}
+
     def _point_normal(self, fid: int, u: float, v: float) -> tuple[Vec3, Vec3]:
-        """Point and outward unit normal of face ``fid`` at (u, v)."""
-        cache = self.__dict__.setdefault("_gprop_cache", {})
-        gf = cache.get(fid)
-        if gf is None:
-            gf = cache[fid] = BRepGProp_Face(self.solid.face(fid))
-        p = gp_Pnt()
+        """Point and outward unit normal of face ``fid`` at (u, v).
+
+        The normal is ``BRepGProp_Face::Normal``'s: D1U x D1V of the face's surface, reversed on
+        a reversed face, divided by its length. On an analytic surface (plane, cylinder, cone,
+        sphere, torus) the face record's unrestricted adaptor gives the same D1 (their
+        evaluation does not read the UV bounds) and the product is taken here in the same
+        order of operations: the same bits, without a restricted adaptor per face (its UV
+        bounds cost as much as the rest of the face record). Other surfaces go through
+        ``BRepGProp_Face`` itself.
+        """
+        ev = self._evals.get(fid)
+        if ev is None:
+            ev = self._evals[fid] = BRepGProp_Face(self.solid.face(fid))
+        if ev.__class__ is tuple:
+            surf, rev = ev
+            p, du, dv = gp_Pnt(), gp_Vec(), gp_Vec()
+            surf.D1(u, v, p, du, dv)
+            ax, ay, az = du.X(), du.Y(), du.Z()
+            bx, by, bz = dv.X(), dv.Y(), dv.Z()
+            nx, ny, nz = ay * bz - az * by, az * bx - ax * bz, ax * by - ay * bx
+            if rev:
+                nx, ny, nz = -nx, -ny, -nz
+            mag = math.sqrt(nx * nx + ny * ny + nz * nz)
+            if mag > 0:
+                nx, ny, nz = nx / mag, ny / mag, nz / mag
+            return (p.X(), p.Y(), p.Z()), (nx, ny, nz)
+        pt = gp_Pnt()
         n = gp_Vec()
-        gf.Normal(u, v, p, n)
+        ev.Normal(u, v, pt, n)
         mag = n.Magnitude()
         if mag > 0:
             n.Divide(mag)
-        return _t(p), _t(n)
+        return _t(pt), _t(n)
 
     def _normal(self, fid: int, u: float, v: float) -> Vec3:
         """``_point_normal(fid, u, v)[1]``; a plane's is kept from its first call.
@@ -255,7 +287,7 @@ class Geometry:
         :meth:`_point_normal`'s normal is D1U x D1V of the face's surface, which on a plane
         is the same at every (u, v): the kept one is the very value a new call would give.
         """
-        planar: dict[int, Vec3] = self.__dict__.setdefault("_plane_normal", {})
+        planar = self._plane_normal
         n = planar.get(fid)
         if n is None:
             n = self._point_normal(fid, u, v)[1]
@@ -263,9 +295,24 @@ class Geometry:
                 planar[fid] = n
         return n
 
+    @functools.cached_property
+    def _plane_normal(self) -> dict[int, Vec3]:
+        """The normals :meth:`_normal` kept, by face id (planes only)."""
+        return {}
+
     def _edge_info(self, eid: int) -> EdgeInfo:
-        edge = self.solid.edge(eid)
-        faces = self.solid.edge_faces.get(eid, ())
+        return self._edge_record(eid, self.solid.edge(eid), self.solid.edge_faces.get(eid, ()))
+
+    def _edge_records(self) -> dict[int, EdgeInfo]:
+        """Every edge's record (:attr:`edges`): the one loop, with what each edge needs bound once."""
+        solid = self.solid
+        edge_faces = solid.edge_faces
+        find, as_edge = solid._edges.FindKey, TopoDS.Edge_s
+        record = self._edge_record
+        return {eid: record(eid, as_edge(find(eid)), edge_faces.get(eid, ()))
+                for eid in range(1, solid.edge_count + 1)}
+
+    def _edge_record(self, eid: int, edge, faces: tuple[int, ...]) -> EdgeInfo:  # type: ignore[no-untyped-def]
         if BRep_Tool.Degenerated_s(edge):
             c = BRep_Tool.Pnt_s(TopExp.FirstVertex_s(edge))
             pt = _t(c)
@@ -273,59 +320,77 @@ class Geometry:
         curve = BRepAdaptor_Curve(edge)
         t0, t1 = curve.FirstParameter(), curve.LastParameter()
         length = GCPnts_AbscissaPoint.Length_s(curve)
-        mid = _t(curve.Value((t0 + t1) / 2))
+        tm = (t0 + t1) / 2
+        mid = _t(curve.Value(tm))
         start, end = _t(curve.Value(t0)), _t(curve.Value(t1))
         ctype = curve.GetType()
-        rec: dict = {}
+        direction = center = radius = axis = None
         kind = "other"
         if ctype == GeomAbs_Line:
             kind = "line"
-            rec["direction"] = _t(curve.Line().Direction())
+            direction = _t(curve.Line().Direction())
         elif ctype == GeomAbs_Circle:
             kind = "circle"
             circ = curve.Circle()
-            rec.update(center=_t(circ.Location()), radius=circ.Radius(), axis=_t(circ.Axis().Direction()))
+            center, radius, axis = _t(circ.Location()), circ.Radius(), _t(circ.Axis().Direction())
         if len(faces) == 1:
             convexity = "seam" if BRep_Tool.IsClosed_s(edge, self.solid.face(faces[0])) else "free"
         else:
-            convexity = self._convexity(eid, edge, curve, faces)
-        return EdgeInfo(eid, faces, kind, convexity, length, mid, start, end, **rec)
+            convexity = self._convexity(eid, edge, curve, faces, tm)
+        return EdgeInfo(eid, faces, kind, convexity, length, mid, start, end, direction, center, radius, axis)
 
-    def _convexity(self, eid: int, edge, curve, faces: tuple[int, ...]) -> str:  # type: ignore[no-untyped-def]
+    #: sin(0.5 deg): the dihedral tolerance of :meth:`_convexity`.
+    _TANGENT_SIN = math.sin(math.radians(0.5))
+
+    def _convexity(self, eid: int, edge, curve, faces: tuple[int, ...],  # type: ignore[no-untyped-def]
+                   t: float | None = None) -> str:
         """Classify the edge at its midpoint as concave, convex or tangent (dihedral test, 0.5° tolerance).
 
         With n1 the outward normal of face 1 and T the edge tangent as face 1's boundary
         runs, n1 × T points into face 1; the edge is concave when face 2's outward normal
         leans towards face 1 (n2 · (n1 × T) > 0). Returns ``mixed`` when the tangent vanishes.
+        The tangent's length, normalisation and reversal are ``gp_Vec``'s arithmetic, done here.
         """
         f1, f2 = faces[0], faces[1]
-        t = (curve.FirstParameter() + curve.LastParameter()) / 2
+        if t is None:
+            t = (curve.FirstParameter() + curve.LastParameter()) / 2
         p = gp_Pnt()
         tan = gp_Vec()
         curve.D1(t, p, tan)
-        if tan.Magnitude() < 1e-12:
+        tx, ty, tz = tan.X(), tan.Y(), tan.Z()
+        mag = math.sqrt(tx * tx + ty * ty + tz * tz)
+        if mag < 1e-12:
             return "mixed"
-        tan.Normalize()
+        tx, ty, tz = tx / mag, ty / mag, tz / mag
         if self.solid.edge_reversed_in(eid, f1):
-            tan.Reverse()
-        normals = []
-        planar: dict[int, Vec3] = self.__dict__.setdefault("_plane_normal", {})
-        for fid in (f1, f2):
-            n = planar.get(fid)  # a plane's normal needs no point on it (see _normal): no pcurve
-            if n is None:
-                c2d = BRepAdaptor_Curve2d(edge, self.solid.face(fid))
-                uv = c2d.Value(t)
-                n = self._normal(fid, uv.X(), uv.Y())
-            normals.append(n)
-        n1, n2 = normals
-        d1 = (n1[1] * tan.Z() - n1[2] * tan.Y(), n1[2] * tan.X() - n1[0] * tan.Z(), n1[0] * tan.Y() - n1[1] * tan.X())
+            tx, ty, tz = -tx, -ty, -tz
+        planar = self._plane_normal
+        n1 = planar.get(f1)  # a plane's normal needs no point on it (see _normal): no pcurve
+        if n1 is None:
+            n1 = self._face_normal_on(edge, f1, t)
+        n2 = planar.get(f2)
+        if n2 is None:
+            n2 = self._face_normal_on(edge, f2, t)
+        d1 = (n1[1] * tz - n1[2] * ty, n1[2] * tx - n1[0] * tz, n1[0] * ty - n1[1] * tx)
         s = _dot(n2, d1)
-        lim = math.sin(math.radians(0.5))
+        lim = self._TANGENT_SIN
         if s > lim:
             return "concave"
         if s < -lim:
             return "convex"
         return "tangent"
+
+    def _face_normal_on(self, edge, fid: int, t: float) -> Vec3:  # type: ignore[no-untyped-def]
+        """Face ``fid``'s outward normal where ``edge`` (on it) is at parameter ``t``.
+
+        A plane's normal is the same at every (u, v) (see :meth:`_normal`): it is taken at
+        (0, 0), without the edge's curve on the face (computing that curve on a plane is a
+        projection, the dearest part of an edge's record).
+        """
+        if self.faces[fid].kind == "plane":
+            return self._normal(fid, 0.0, 0.0)
+        uv = BRepAdaptor_Curve2d(edge, self.solid.face(fid)).Value(t)
+        return self._normal(fid, uv.X(), uv.Y())
 
     # --- adjacency ------------------------------------------------------------------
     @functools.cached_property

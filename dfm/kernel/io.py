@@ -98,7 +98,8 @@ class LoadedFile:
     notes: list[str] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     #: OCCT objects the shapes and attributes came from, kept alive as long as the result
-    #: (an XDE document freed under live attribute wrappers crashes the interpreter).
+    #: (an XDE document freed under live attribute wrappers crashes the interpreter). The
+    #: reader is not kept: nothing read from it outlives the load.
     keepalive: tuple = ()
 
 
@@ -350,8 +351,11 @@ def _load_step_xde(p: Path, schema: str, readable: str, raw: bytes) -> LoadedFil
             s.name = f"{s.name}-{seen[s.name]}"
         if not s.name:
             s.name = f"body-{s.index}"
+    # The reader's STEP model (every entity of the file) is no longer needed: it is freed
+    # here, with the read, not when the analysis ends (10 000 faces: 0.5 s, and the pages the
+    # forked checks share stay unwritten). The document keeps the shapes and their names.
     return LoadedFile(p, "step", source_units, schema, _unique(names), solids, sewn=sewn,
-                      findings=findings, keepalive=(doc, reader, tool))
+                      findings=findings, keepalive=(doc, tool))
 
 
 def _read_findings(p: Path, inv: readcheck.Inventory, solids: list[Solid], outside: int) -> list[Finding]:
