@@ -1267,7 +1267,8 @@ def _profile_reaches(f: Feature, shadow: ShadowFn, levels: Sequence[float], part
         return True
     big = _profile_box(smin, smax, r, allow)
     try:
-        main, _ = _free_components(big, [o for o, _ in shadow(heights)], r + allow)
+        above = shadow(heights)
+        main, _ = _free_components(big, [o for o, _ in above], r + allow)
         if main is None:
             return False
         reach = strategies.offset(main[0], main[1], r + allow - 1e-3)
@@ -1277,10 +1278,12 @@ def _profile_reaches(f: Feature, shadow: ShadowFn, levels: Sequence[float], part
     if not inner:
         return True
     x0, y0, x1, y1 = loop_box(inner)
-    n = 24
+    n = 32
     gx, gy = np.meshgrid(np.linspace(x0, x1, n), np.linspace(y0, y1, n))
     pts = np.column_stack([gx.ravel(), gy.ravel()])
-    pts = pts[_in_material(pts, [(inner[0], list(inner[1:]))])]
+    # the feature's air: inside its outline, outside the part above its floor (a step's outline may hold a
+    # boss; holes through that are other features', never reached from the outside)
+    pts = pts[_in_material(pts, [(inner[0], list(inner[1:]))]) & ~_in_material(pts, [(o, []) for o, _ in above])]
     if not len(pts):
         return True
     covered = np.zeros(len(pts), dtype=bool)
