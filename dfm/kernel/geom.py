@@ -579,10 +579,13 @@ class Geometry:
     def ray_hits_many(self, origins: Sequence[Vec3], directions: Sequence[Vec3], max_dists: Sequence[float],
                       first_only: bool = False) -> list[list[tuple[float, int, Vec3]]]:
         """:meth:`ray_hits` for many rays at once (one batched broad phase), in the order given."""
-        out = []
+        out: list[list[tuple[float, int, Vec3]]] = []
         planes = self._planes
         for origin, direction, max_dist, order, entry, missed in self._broad_phase_many(origins, directions,
                                                                                          max_dists, True):
+            if not order and _dot(direction, direction) > 1e-300:
+                out.append([])  # no face left to meet (gp_Dir would accept this direction)
+                continue
             lin = gp_Lin(gp_Pnt(*origin), gp_Dir(*direction))
             hits: list[tuple[float, int, Vec3]] = []
             best = math.inf
@@ -633,6 +636,8 @@ class Geometry:
     def _first_exact(self, origin: Vec3, direction: Vec3, max_dist: float, order: list[int],
                      entry: list[float], missed: set[int] | None = None) -> tuple[float, int, Vec3, Vec3] | None:
         """Narrow phase of :meth:`ray_first` over broad-phase candidates (0-based, nearest box first)."""
+        if not order and _dot(direction, direction) > 1e-300:
+            return None  # no face left to meet (gp_Dir would accept this direction)
         lin = gp_Lin(gp_Pnt(*origin), gp_Dir(*direction))
         best: tuple[float, int, int] | None = None
         best_isec = None
@@ -742,8 +747,14 @@ class Geometry:
         within ``max_dist``, nearest box entry first, ties in Morton order (see
         :meth:`_ray_rank`): the order in which a test of every face box, sorted stably by
         entry distance, lists them. Entries are those box entry distances. With ``missed``,
-        a sixth item: the candidates whose plane the ray's line crosses clear of the face
-        (:meth:`_trim_misses`; None for none), which need no exact test.
+        a sixth item, None (it was the candidates the trims say the line misses: they are now
+        left out). Also with ``missed``, candidates that both consumers
+        (:meth:`ray_hits_many`, :meth:`_first_exact`) would skip whatever else they find are
+        left out: planar faces whose plane the ray's whole segment keeps clear of
+        (:meth:`_misses_plane` with ``max_dist``, in numpy with the same operations: a nearer
+        bound only skips more), and those whose plane the line crosses clear of the face's trim
+        (:meth:`_trim_keeps`). A skipped candidate yields no hit and cannot end a first-hit
+        search that the next one (entered no sooner) would not end: the answers are the same.
         """
         import numpy as np
 
@@ -810,6 +821,13 @@ class Geometry:
             order = np.lexsort((rank[face], tmin, ray))  # by ray, then entry, then Morton rank
             face, tmin = face[order], tmin[order]
             ray = ray[order]
+            if missed:
+                dirs = np.asarray(directions[r0:r1], dtype=float).reshape(-1, 3)
+                keep = self._plane_keeps(ray, face, o, dirs, md)
+                ray, face, tmin = ray[keep], face[keep], tmin[keep]
+                if trims:
+                    keep = self._trim_keeps(trims, ray, face, o, dirs)
+                    ray, face, tmin = ray[keep], face[keep], tmin[keep]
             bounds = np.searchsorted(ray, np.arange(len(o) + 1)).tolist()
             face_l, tmin_l = face.tolist(), tmin.tolist()
             if not missed:
@@ -817,12 +835,9 @@ class Geometry:
                     a, b = bounds[k], bounds[k + 1]
                     yield origins[r0 + k], directions[r0 + k], max_dists[r0 + k], face_l[a:b], tmin_l[a:b]
                 continue
-            dirs = np.asarray(directions[r0:r1], dtype=float).reshape(-1, 3)
-            gone = self._trim_misses(trims, ray, face, o, dirs) if trims else {}
             for k in range(len(o)):
                 a, b = bounds[k], bounds[k + 1]
-                yield (origins[r0 + k], directions[r0 + k], max_dists[r0 + k], face_l[a:b], tmin_l[a:b],
-                       gone.get(k))
+                yield (origins[r0 + k], directions[r0 + k], max_dists[r0 + k], face_l[a:b], tmin_l[a:b], None)
 
     #: A planar face with at least this many edges gets a :class:`_PlaneTrim` (the exact
     #: intersector classifies a hit point against every edge of the face: a plate's top face
@@ -843,29 +858,61 @@ class Geometry:
                 out[fid - 1] = trim
         return out
 
-    def _trim_misses(self, trims: dict[int, _PlaneTrim], ray, face, o, d) -> dict[int, set[int]]:  # type: ignore[no-untyped-def]
-        """For a block of broad-phase pairs (ray, face): the faces each ray's line certainly misses.
+    @functools.cached_property
+    def _plane_rows(self):  # type: ignore[no-untyped-def]
+        """:attr:`_planes` as numpy: (is a plane, (n, 4) rows nx, ny, nz, c; zeros for the others)."""
+        import numpy as np
 
-        Only faces with a :class:`_PlaneTrim` are looked at; a pair is missed when the line
-        crosses the face's plane (not nearly parallel to it) at a point the trim classifies
-        as outside the face, clear of its boundary. Returns {ray: {0-based face index}}.
+        planes = self._planes
+        is_plane = np.array([p is not None for p in planes], dtype=bool)
+        rows = np.array([p if p is not None else (0.0, 0.0, 0.0, 0.0) for p in planes], dtype=float).reshape(-1, 4)
+        return is_plane, rows
+
+    def _plane_keeps(self, ray, face, o, d, md):  # type: ignore[no-untyped-def]
+        """False for the (ray, face) pairs :meth:`_misses_plane` rejects with the whole segment (``md``).
+
+        The same operations in the same order as :meth:`_misses_plane` and :func:`_unit`, on
+        float64 arrays: the same bits, so the same verdicts.
         """
         import numpy as np
 
+        is_plane, rows = self._plane_rows
+        keep = np.ones(len(ray), dtype=bool)
+        sel = np.flatnonzero(is_plane[face])
+        if len(sel) == 0:
+            return keep
+        n = np.sqrt(d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1] + d[:, 2] * d[:, 2])
+        pos = n > 0
+        ud = np.where(pos[:, None], d / np.where(pos, n, 1.0)[:, None], d)
+        r, pl = ray[sel], rows[face[sel]]
+        nx, ny, nz, c = pl[:, 0], pl[:, 1], pl[:, 2], pl[:, 3]
+        oo, uu = o[r], ud[r]
+        s0 = nx * oo[:, 0] + ny * oo[:, 1] + nz * oo[:, 2] - c
+        dn = nx * uu[:, 0] + ny * uu[:, 1] + nz * uu[:, 2]
+        sa, sb = s0 + 1e-6 * dn, s0 + md[r] * dn
+        tol = self._PLANE_MISS
+        keep[sel] = ~(((sa > tol) & (sb > tol)) | ((sa < -tol) & (sb < -tol)))
+        return keep
+
+    def _trim_keeps(self, trims: dict[int, _PlaneTrim], ray, face, o, d):  # type: ignore[no-untyped-def]
+        """False for the (ray, face) pairs whose line crosses the face's plane clear of its trim (``missed_by``).
+
+        Only faces with a :class:`_PlaneTrim` are looked at; each point is classified on its own,
+        so the verdicts do not depend on which other pairs are in the batch.
+        """
+        import numpy as np
+
+        keep = np.ones(len(ray), dtype=bool)
         fast = np.zeros(len(self._planes), dtype=bool)
         fast[list(trims)] = True
         sel = np.flatnonzero(fast[face])
-        out: dict[int, set[int]] = {}
         if len(sel) == 0:
-            return out
+            return keep
         rr, ff = ray[sel], face[sel]
         for idx in np.unique(ff).tolist():
-            mine = rr[ff == idx]
-            trim = trims[idx]
-            gone = trim.missed_by(o[mine], d[mine])
-            for k in mine[gone].tolist():
-                out.setdefault(k, set()).add(idx)
-        return out
+            mine = ff == idx
+            keep[sel[mine]] = ~trims[idx].missed_by(o[rr[mine]], d[rr[mine]])
+        return keep
 
     def face_distance(self, a: int, b: int) -> tuple[float, Vec3, Vec3] | None:
         """Exact minimum distance between faces ``a`` and ``b`` and the two closest points."""
