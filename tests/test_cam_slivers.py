@@ -171,8 +171,24 @@ def _pocket_onto_narrow_slot(start: float, corner: float, width: float = 3.0) ->
     return body.cut(slot).cut(pocket.translate((start + 1.5, 0, 3.2)))
 
 
+def _round_island_near_wall() -> cq.Workplane:
+    """An R0.5 pocket with a Ø1.6 pin 0.3 mm from its wall: roughing Ø3, the corners' rest tool Ø0.8,
+    and a third tool only for the gap (the rest tool cannot pass it)."""
+    body = cq.Workplane("XY").box(16, 12, 4, centered=(True, True, False))
+    body = body.cut(cq.Workplane("XY").rect(8, 6).extrude(1.2).edges("|Z").fillet(0.5).translate((0, 0, 2.8)))
+    return body.union(cq.Workplane("XY").circle(0.8).extrude(1.2).translate((2.9, 0, 2.8)))
+
+
+def _floor_fillet_pocket() -> cq.Workplane:
+    """A pocket with an R0.3 floor fillet: its floor's outline lies 0.3 mm inside its walls, with air over
+    that band near the floor (not an open side: before, taken for one and the kernel offset failed)."""
+    pocket = cq.Workplane("XY").rect(6, 4).extrude(1.5).edges("|Z").fillet(0.6).edges("<Z").fillet(0.3)
+    return cq.Workplane("XY").box(16, 12, 4, centered=(True, True, False)).cut(pocket.translate((0, 0, 2.5)))
+
+
 @pytest.mark.parametrize("name", ["pocket_beside_slot", "triangle_near_wall", "square_near_wall",
-                                  "onto_slot_sharp", "onto_slot_overlap", "onto_slot_wide"])
+                                  "onto_slot_sharp", "onto_slot_overlap", "onto_slot_wide", "round_island_near_wall",
+                                  "floor_fillet"])
 def test_open_sides_and_narrow_gaps_leave_no_sliver(tmp_path, name):
     """A pocket open onto a deeper neighbour is cut out over the open side (no radius left in its
     corners there); an island nearer a wall than the roughing tool's diameter gets a tool that passes;
@@ -183,10 +199,12 @@ def test_open_sides_and_narrow_gaps_leave_no_sliver(tmp_path, name):
             "square_near_wall": lambda: _island_near_wall(False),
             "onto_slot_sharp": lambda: _pocket_onto_narrow_slot(0.6, 0.0),
             "onto_slot_overlap": lambda: _pocket_onto_narrow_slot(0.4, 0.3),
-            "onto_slot_wide": lambda: _pocket_onto_narrow_slot(0.4, 0.3, 4.2)}[name]()
+            "onto_slot_wide": lambda: _pocket_onto_narrow_slot(0.4, 0.3, 4.2),
+            "round_island_near_wall": _round_island_near_wall, "floor_fillet": _floor_fillet_pocket}[name]()
     path = export_step(part, tmp_path / f"{name}.step", name=name)
     gen, result = generate(path)
     assert not gen.verification.dropped
+    assert not [u for su in gen.program.setups for u in su.unmachined]
     if name.startswith("onto_slot"):
         ops = [op for su in gen.program.setups for op in su.operations]
         assert any(op.kind == "profile" for op in ops)

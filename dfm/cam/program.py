@@ -536,7 +536,8 @@ def _region_ops(f: Feature, ctx: _Ctx, safe_z: float, part_top: float, part_bott
         chosen = ctx.chosen.get((f.id, "rough"))
         d_rough = chosen.diameter_mm if chosen is not None else min(0.8 * (float(f.dims.get("width_mm", 0.0))
                                                                            or 3.0), 3.0)
-        opened = _open_region(outer, holes, z_floor, part_top, levels, section, shadow, d_rough + allow + 0.05)
+        opened = _open_region(outer, holes, z_floor, part_top, levels, section, shadow, d_rough + allow + 0.05,
+                              z_top, float(f.dims.get("floor_radius_mm") or 0.0))
         if opened is not None:
             outer, holes = opened
     if key != (0.0, 0.0, 1.0):
@@ -590,24 +591,29 @@ def _in_material(pts: np.ndarray, regions: Sequence[tuple[Loop, list[Loop]]]) ->
 
 
 def _open_region(outer: Loop, holes: list[Loop], z_floor: float, part_top: float, levels: Sequence[float],
-                 section: SectionFn, shadow: ShadowFn, grow: float) -> tuple[Loop, list[Loop]] | None:
+                 section: SectionFn, shadow: ShadowFn, grow: float, z_top: float | None = None,
+                 floor_radius: float = 0.0) -> tuple[Loop, list[Loop]] | None:
     """A closed pocket's region widened where its outline is open (None where it is walled all round).
 
     A pocket or slot can open sideways onto a deeper neighbour (a slot beside it, a hole
     through its wall) or past the part's edge, where its outline has no wall: a tool-centre
     loop kept inside the outline leaves its radius of material in the corners of that open
-    side, full depth. Where a point 5 um outside the outline is air just above the floor, the
-    region is the outline grown by ``grow`` less the shadow of the part above the floor (the
+    side, full depth. Where a point 5 um outside the outline (and outside the floor fillet of
+    ``floor_radius``, which puts the wall that far outside the floor's outline) is air just above
+    the floor and halfway up to ``z_top`` (the feature's top), the region is the outline grown by ``grow`` less the shadow of the part above the floor (the
     exact boolean, as an open slot's), the piece holding the pocket: the tool runs out over the
     open side into what is air (or stock a deeper feature removes) down to the floor.
     """
     from dfm.kernel import sampling
 
-    pts = _outside_samples(outer, 0.005, 0.02)
+    pts = _outside_samples(outer, 0.005 + floor_radius, 0.02)
     if not len(pts):
         return None
+    z_mid = (z_floor + (part_top if z_top is None else z_top)) / 2
     try:
         air = ~_in_material(pts, section(z_floor + 1e-3))
+        if air.any() and z_mid > z_floor + 2e-3:
+            air &= ~_in_material(pts, section(z_mid))
     except KernelError:
         return None
     if not air.any():
@@ -692,16 +698,23 @@ def _mill_region(fid: str, kind: str, outer: Loop, holes: list[Loop], z_top: flo
     if rough.diameter_mm < finish.diameter_mm:
         rough = finish
     notes: list[str] = []
-    if finish.id == rough.id and holes:
-        # an island nearer a wall (or another island) than the tool's diameter: the tool cannot pass
-        # between them and leaves the gap full depth; a tool that passes cuts what it left there
+    gap_tool: Cutter | None = None
+    gap_note = ""
+    if holes:
+        # an island nearer a wall (or another island) than the finishing tool's diameter: no tool so far
+        # can pass between them and the gap stays full depth; a tool that passes cuts what they left there:
+        # the rest tool when there is one tool, else a third tool after the rest tool, only there
         gap = _narrowest_gap(outer, holes)
-        if gap < rough.diameter_mm + 2 * allow - 1e-6:
+        if gap < finish.diameter_mm + 2 * allow - 1e-6:
             fits = pick_endmill(ctx.catalogue, max_d=gap - 2 * allow - 0.01, reach=depth)
             if fits is not None and fits.diameter_mm < finish.diameter_mm - 1e-9:
-                finish = fits
-                notes.append(f"an island stands {gap:.3f} mm from a wall: {fits.id} Ø{fits.diameter_mm:g} cuts "
-                             "what the larger tool leaves between them")
+                gap_note = (f"an island stands {gap:.3f} mm from a wall: {fits.id} Ø{fits.diameter_mm:g} cuts "
+                            "what the larger tools leave between them")
+                if finish.id == rough.id:
+                    finish = fits
+                    notes.append(gap_note)
+                else:
+                    gap_tool = fits
     r_f = finish.diameter_mm / 2
     if corner > 0 and r_f > corner + 1e-9:
         notes.append(f"vertical corners R{corner:g} are left at R{r_f:g} (smallest tool that fits and reaches)")
@@ -725,11 +738,18 @@ def _mill_region(fid: str, kind: str, outer: Loop, holes: list[Loop], z_top: flo
     tr = ctx.tool(rough)
     ops.append(_op(f"{fid} rough", kind, (fid,), tr, cd, steps, safe_z, s, tuple(rnotes)))
     tf = ctx.tool(finish)
+    def gap_rest() -> list[Operation]:  # the third tool, only where the rest tool could not pass
+        if gap_tool is None:
+            return []
+        more = _rest_split(fid, outer, holes, tf, ctx.tool(gap_tool), z_top, z_floor, ctx, safe_z, allow, grow,
+                           (gap_note,), grow_notes)
+        return [replace(op, name=f"{fid} gap rest") for op in (more or [])[1:]]
+
     if finish.id != rough.id:
         split = _rest_split(fid, outer, holes, tr, tf, z_top, z_floor, ctx, safe_z, allow, grow, tuple(notes),
                             grow_notes)
         if split is not None:
-            return ops + split
+            return ops + split + gap_rest()
     walls = strategies.classify(strategies.offset(outer, holes, -tf.radius + grow))
     if not walls:
         raise CamError(f"the region is too narrow for the finishing tool Ø{finish.diameter_mm:g}")
@@ -745,7 +765,7 @@ def _mill_region(fid: str, kind: str, outer: Loop, holes: list[Loop], z_top: flo
     if kind_f == "finish-wall rest":
         op = _rest_feeds(op, outer, holes, tr.radius + allow, tf.radius - grow, ctx)
     ops.append(replace(op, into_part_mm=max(grow, 0.0)))
-    return ops
+    return ops + gap_rest()
 
 
 def _narrowest_gap(outer: Loop, holes: Sequence[Loop], spacing: float = 0.005) -> float:
