@@ -246,20 +246,7 @@ def _samples(moves: Sequence[Move], top: float, spacing: float, near: Sequence[b
     sel = np.nonzero(flag & (rad_t > 0) & (np.minimum(az, bz) < top - TOL_MM))[0]
     if not len(sel):
         return np.zeros((0, 5))
-    ax, ay, az, bx, by, bz, rad_t = ax[sel], ay[sel], az[sel], bx[sel], by[sel], bz[sel], rad_t[sel]
-    idx = sel.astype(float)
-    ox, oy, sweep, arc = rows[sel, 8], rows[sel, 9], rows[sel, 12], is_arc[sel]
-    rad = np.hypot(ax - ox, ay - oy)
-    length = np.where(arc, np.abs(sweep) * rad, np.sqrt((bx - ax) ** 2 + (by - ay) ** 2 + (bz - az) ** 2))
-    n = np.maximum(1, np.ceil(length / spacing)).astype(np.int64)  # n + 1 samples a move, both ends
-    k = np.repeat(np.arange(len(sel)), n + 1)
-    t = (np.arange(int((n + 1).sum())) - np.repeat(np.cumsum(n + 1) - (n + 1), n + 1)) / n[k]
-    ang = np.arctan2(ay - oy, ax - ox)[k] + sweep[k] * t
-    xs = np.where(arc[k], ox[k] + rad[k] * np.cos(ang), ax[k] + (bx - ax)[k] * t)
-    ys = np.where(arc[k], oy[k] + rad[k] * np.sin(ang), ay[k] + (by - ay)[k] * t)
-    zs = az[k] + (bz - az)[k] * t  # lines, flat and helical arcs alike
-    keep = zs < top - TOL_MM
-    return np.column_stack([xs, ys, zs, rad_t[k], idx[k]])[keep]
+    return simkernel.sample_moves(rows, sel.astype(np.int64), spacing, top - TOL_MM)
 
 
 class _Loops:
@@ -323,8 +310,14 @@ def _side_check(moves: Sequence[Move], shadows: _Shadows, top: float, near: Sequ
     for n, t in enumerate(shadows.zones):
         zone_keys |= (((pts[:, 2] >= t.z_bottom - 1e-9) & (pts[:, 2] <= t.z_top + 1e-9)).astype(int) << n)
     groups = []
-    for key in sorted(set(zip(bands.tolist(), zone_keys.tolist(), strict=True))):
-        sel = np.nonzero((bands == key[0]) & (zone_keys == key[1]))[0]
+    # the samples of each (band, zones) key in their order, keys in order: one stable sort
+    combo = bands.astype(np.int64) * (1 << len(shadows.zones)) + zone_keys
+    order = np.argsort(combo, kind="stable")
+    sc = combo[order]
+    starts = np.flatnonzero(np.r_[True, sc[1:] != sc[:-1]])
+    for s0, s1 in zip(starts.tolist(), [*starts[1:].tolist(), len(sc)], strict=True):
+        sel = order[s0:s1]
+        key = (int(bands[sel[0]]), int(zone_keys[sel[0]]))
         loops = shadows.loops(key[0], float(pts[sel[0], 2]))
         if not loops.segs:
             continue
@@ -477,9 +470,11 @@ LEFTOVER_MM = 0.05
 
 
 def _leftover(s: sim.Simulation, field: np.ndarray, features: Sequence[Any], su: Setup, grid: sim.Grid,
-              turn: Callable[[Any, Sequence[float] | None], Any], program: Program
-              ) -> list[tuple[int, str, float, str]]:
+              turn: Callable[[Any, Sequence[float] | None], Any], program: Program,
+              known: Mapping[str, tuple[np.ndarray, float]] | None = None) -> list[tuple[int, str, float, str]]:
     """Material left over a flat floor of the part that belongs to no feature and no operation removes.
+
+    ``known``: the masks :func:`_masks` already gave for this setup's features (not made again).
 
     A region dfm did not recognise as a feature (a pocket whose side meets a slot's wall in a
     tangent fillet, say), or one it recognised from another side only (a passage through the
@@ -495,32 +490,37 @@ def _leftover(s: sim.Simulation, field: np.ndarray, features: Sequence[Any], su:
     """
     from scipy import ndimage
 
-    stock = np.minimum(s.height, su.stock_max[2])
-    has_part = np.isfinite(field)
-    left = np.where(has_part & np.isfinite(stock), stock - np.where(has_part, field, 0.0), 0.0)
-    cand = left > LEFTOVER_MM
+    with np.errstate(invalid="ignore"):  # no stock or no part in a column: not finite, never a candidate
+        left = np.minimum(s.height, su.stock_max[2]) - field
+    cand = (left > LEFTOVER_MM) & np.isfinite(left)
     if not cand.any():
         return []
-    owned = np.zeros_like(cand)
-    everything = replace(su, operations=(replace(su.operations[0], features=tuple(f.id for f in features)),)
-                         ) if su.operations else su
-    for mask, _ in _masks(features, everything, grid, turn).values():
-        owned |= mask
-    cx, cy = grid.xs[None, :], grid.ys[:, None]
+    left = np.where(cand, left, 0.0)
+    # everything below on the candidates' box (3 cells to spare): a few cells of a large grid, mostly
+    rows, cols = np.nonzero(cand.any(axis=1))[0], np.nonzero(cand.any(axis=0))[0]
+    J0, I0 = max(int(rows[0]) - 3, 0), max(int(cols[0]) - 3, 0)
+    near = np.s_[J0:int(rows[-1]) + 4, I0:int(cols[-1]) + 4]
+    owned = np.zeros_like(cand[near])
+    known = known or {}
+    rest = tuple(f.id for f in features if f.id not in known)
+    everything = replace(su, operations=(replace(su.operations[0], features=rest),)) if su.operations else su
+    for mask, _ in [*known.values(), *_masks(features, everything, grid, turn).values()]:
+        owned |= mask[near]
+    cx, cy = grid.xs[None, near[1]], grid.ys[near[0], None]
     for f in features:  # a hole's counterbore or countersink is wider than its bore (the mask's)
         wide = max((float(st.get("diameter_mm") or 0.0) for st in f.props.get("stack") or ()), default=0.0)
         if f.kind == "hole" and f.location_mm is not None and wide > float(f.dims.get("diameter_mm", 0.0)):
             c = turn(f, None)
             owned |= (cx - c[0]) ** 2 + (cy - c[1]) ** 2 <= (wide / 2) ** 2
-    owned = ndimage.binary_dilation(owned, iterations=2)
-    cand &= ~owned
-    if not cand.any():
+    mine = cand[near] & ~ndimage.binary_dilation(owned, iterations=2)
+    if not mine.any():
         return []
-    labels, n = ndimage.label(cand)
+    labels, _ = ndimage.label(mine)
     out: list[tuple[int, str, float, str]] = []
     tools = [(t.radius, t.cutter.reach_mm or 0.0) for t in program.tools if t.cutter.kind == "square"]
-    for k, box in enumerate(ndimage.find_objects(labels), start=1):
-        region = labels[box] == k
+    for k, sub in enumerate(ndimage.find_objects(labels), start=1):
+        region = labels[sub] == k
+        box = np.s_[sub[0].start + J0:sub[0].stop + J0, sub[1].start + I0:sub[1].stop + I0]
         floors = field[box][region]
         level = float(np.median(floors))
         flat = np.abs(floors - level) <= 1e-3
@@ -668,6 +668,7 @@ def verify(program: Program, part_for: Callable[[Setup], SetupPart], *, features
     for sc in checks:
         su = next(x for x in program.setups if x.index == sc.index)
         removed: list[tuple[str, float]] = []
+        masks: dict[str, tuple[np.ndarray, float]] = {}
         if turn is not None:
             _, grid, field, _, _ = parts[su.index]
             masks = _masks(features, su, grid, turn(su))
@@ -687,7 +688,7 @@ def verify(program: Program, part_for: Callable[[Setup], SetupPart], *, features
                     incomplete.append((su.index, fid, frac, why))
         if turn is not None:
             _, grid, field, _, _ = parts[su.index]
-            incomplete += _leftover(sims[su.index], field, features, su, grid, turn(su), program)
+            incomplete += _leftover(sims[su.index], field, features, su, grid, turn(su), program, masks)
         final.append(replace(sc, removed=tuple(removed)))
     return program, Verification(tuple(final), tuple(dropped), tuple(incomplete), time.perf_counter() - t0, tol)
 

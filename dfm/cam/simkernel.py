@@ -822,6 +822,63 @@ def _seg_distance(x, y, segs, s):  # type: ignore[no-untyped-def]
     return min(math.hypot(x - ax, y - ay), math.hypot(x - bx, y - by))
 
 
+@njit(cache=True)
+def sample_moves(mv, sel, spacing, zmax):  # type: ignore[no-untyped-def]
+    """Rows (x, y, z, cutting radius, move index) every ``spacing`` mm along the packed moves ``mv[sel]``
+    (:data:`MOVE_COLUMNS`), both ends included, where z < ``zmax``: ``guard._samples`` without its
+    temporary arrays. A move of length L gets n = max(1, ceil(L / spacing)) intervals; an arc is
+    sampled on its circle (radius from its start), z linear along it (flat and helical alike).
+    """
+    m = sel.shape[0]
+    counts = np.empty(m, dtype=np.int64)
+    total = 0
+    for q in range(m):
+        k = sel[q]
+        kind = int(mv[k, 7])
+        if kind == 1 or kind == 3 or kind == 4:
+            length = abs(mv[k, 12]) * math.hypot(mv[k, 0] - mv[k, 8], mv[k, 1] - mv[k, 9])
+        else:
+            length = math.sqrt((mv[k, 3] - mv[k, 0]) ** 2 + (mv[k, 4] - mv[k, 1]) ** 2 + (mv[k, 5] - mv[k, 2]) ** 2)
+        n = max(1, int(math.ceil(length / spacing)))
+        counts[q] = n
+        total += n + 1
+    out = np.empty((total, 5))
+    w = 0
+    for q in range(m):
+        k = sel[q]
+        n = counts[q]
+        ax = mv[k, 0]
+        ay = mv[k, 1]
+        az = mv[k, 2]
+        dx = mv[k, 3] - ax
+        dy = mv[k, 4] - ay
+        dz = mv[k, 5] - az
+        kind = int(mv[k, 7])
+        arc = kind == 1 or kind == 3 or kind == 4
+        ox = mv[k, 8]
+        oy = mv[k, 9]
+        sweep = mv[k, 12]
+        rad = math.hypot(ax - ox, ay - oy)
+        a0 = math.atan2(ay - oy, ax - ox)
+        for s in range(n + 1):
+            t = s / n
+            z = az + dz * t
+            if not z < zmax:
+                continue
+            if arc:
+                ang = a0 + sweep * t
+                out[w, 0] = ox + rad * math.cos(ang)
+                out[w, 1] = oy + rad * math.sin(ang)
+            else:
+                out[w, 0] = ax + dx * t
+                out[w, 1] = ay + dy * t
+            out[w, 2] = z
+            out[w, 3] = mv[k, 6]
+            out[w, 4] = k
+            w += 1
+    return out[:w].copy()
+
+
 def warm() -> None:
     """Load every compiled function once (from numba's cache, or compile it): a process's start-up cost."""
     from dfm.kernel.rasterkernel import raster
@@ -842,3 +899,4 @@ def warm() -> None:
     side_clearance(v, v, v, np.zeros(1, dtype=np.int64), 32, v, v, v, v, np.zeros((1, 10)), np.zeros((1, 4)), 0.05,
                    np.full(1, np.inf), np.full(1, np.inf), True)
     raster(a, np.zeros((1, 3, 3)), 0.0, 0.0, 0.1)
+    sample_moves(row, np.zeros(1, dtype=np.int64), 0.005, 1.0)
