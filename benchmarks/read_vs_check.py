@@ -8,7 +8,8 @@ load (``kernel.load``: the XDE read with names and units, and the read check); t
 the ratio analysis / bare read (issue #18's goal: at most 0.5) and ``api.analyze`` in all.
 Medians of ``--repeat`` runs, each run timing the bare read and the analysis back to back
 (the machine is shared: compare ratios of one run, not seconds across runs).
-``--stages`` adds the seconds of each step (medians), ``--rss`` the peak resident memory of
+``--stages`` adds the seconds and the CPU seconds (this process) of each step (medians),
+``--rss`` the peak resident memory of
 ``dfm check --in-process --format json FILE`` in a child process.
 
 The machine is often shared, and dfm runs the solid check and the walls' rays in forked
@@ -49,8 +50,9 @@ def _children_cpu() -> float:
     return ru.ru_utime + ru.ru_stime
 
 
-def analyze_timed(path: Path) -> tuple[float, dict[str, float], int, str, float, float]:
-    """(seconds of api.analyze, seconds per step, faces, status, CPU seconds here, CPU seconds of children)."""
+def analyze_timed(path: Path) -> tuple[float, dict[str, float], int, str, float, float, dict[str, float]]:
+    """(seconds of api.analyze, seconds per step, faces, status, CPU seconds here, CPU seconds of children,
+    CPU seconds per step here)."""
     from dfm import api, stages
 
     stages.clock, stages.cpu_clock = {}, {}
@@ -58,11 +60,11 @@ def analyze_timed(path: Path) -> tuple[float, dict[str, float], int, str, float,
         t, c, k = time.perf_counter(), time.process_time(), _children_cpu()
         res = api.analyze(path)
         dt, cpu, kids = time.perf_counter() - t, time.process_time() - c, _children_cpu() - k
-        steps = dict(stages.clock)
+        steps, cpu_steps = dict(stages.clock), dict(stages.cpu_clock)
         cpu -= stages.cpu_clock.get("load", 0.0)
     finally:
         stages.clock = stages.cpu_clock = None
-    return dt, steps, sum(b.faces for b in res.bodies), res.status, cpu, kids
+    return dt, steps, sum(b.faces for b in res.bodies), res.status, cpu, kids, cpu_steps
 
 
 #: Runs ``dfm check`` and prints its peak RSS (KiB): a small process, so that the fork
@@ -89,12 +91,13 @@ def measure(path: Path, repeat: int) -> dict[str, object]:
     """Medians of ``repeat`` runs: read, load, analysis, total seconds and the steps."""
     reads, read_cpus, loads, analyses, totals, cpus, kids = [], [], [], [], [], [], []
     steps: dict[str, list[float]] = {}
+    cpu_steps: dict[str, list[float]] = {}
     faces, status = 0, ""
     for _ in range(repeat):
         r, rc = bare_read(path)
         reads.append(r)
         read_cpus.append(rc)
-        total, st, faces, status, cpu, kid = analyze_timed(path)
+        total, st, faces, status, cpu, kid, cst = analyze_timed(path)
         totals.append(total)
         loads.append(st.get("load", 0.0))
         analyses.append(total - st.get("load", 0.0))
@@ -102,10 +105,13 @@ def measure(path: Path, repeat: int) -> dict[str, object]:
         kids.append(kid)
         for k, v in st.items():
             steps.setdefault(k, []).append(v)
+        for k, v in cst.items():
+            cpu_steps.setdefault(k, []).append(v)
     med = statistics.median
     return {"faces": faces, "status": status, "read": med(reads), "load": med(loads),
             "analysis": med(analyses), "total": med(totals), "read_cpu": med(read_cpus), "cpu": med(cpus),
-            "children_cpu": med(kids), "steps": {k: med(v) for k, v in steps.items()}}
+            "children_cpu": med(kids), "steps": {k: med(v) for k, v in steps.items()},
+            "cpu_steps": {k: med(v) for k, v in cpu_steps.items()}}
 
 
 HEADER = (f"{'file':32s} {'faces':>6s} {'read s':>7s} {'load s':>7s} {'analysis s':>10s} {'ratio':>6s} "
@@ -125,7 +131,9 @@ def row(name: str, m: dict[str, object], rss: float | None) -> str:
 
 def steps_line(m: dict[str, object]) -> str:
     steps: dict[str, float] = m["steps"]  # type: ignore[assignment]
-    return "    steps s: " + "  ".join(f"{k} {v:.2f}" for k, v in steps.items() if k != "load")
+    cpu: dict[str, float] = m["cpu_steps"]  # type: ignore[assignment]
+    return ("    steps s: " + "  ".join(f"{k} {v:.2f}" for k, v in steps.items() if k != "load")
+            + "\n    steps cpu s: " + "  ".join(f"{k} {v:.2f}" for k, v in cpu.items() if k != "load"))
 
 
 def main() -> None:

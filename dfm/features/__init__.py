@@ -11,17 +11,23 @@ from dfm.kernel.geom import geometry
 from dfm.stages import BodyContext, timed
 
 
+def records(solid) -> None:  # type: ignore[no-untyped-def]
+    """Compute the face and edge records every analyser reads (once: they are kept with the solid)."""
+    geo = geometry(solid)
+    with timed("features.faces"):
+        _ = geo.faces
+    with timed("features.edges"):
+        _ = geo.edges
+
+
 def analyse_solid(solid) -> Analysis:  # type: ignore[no-untyped-def]
     """Run every analyser on a kernel solid and return what they found."""
     from dfm.features import access, corners, holes, pockets, threads, walls
 
     an = Analysis(geo=geometry(solid))
-    with timed("features.faces"):
-        _ = an.geo.faces  # the face and edge records every analyser reads (computed once, here)
+    records(solid)  # before the rays fork: the pages the records write are then this process's own
     cast = walls.start_cast(an)  # the walls' rays, beside the other analysers where it can
     try:
-        with timed("features.edges"):
-            _ = an.geo.edges
         with timed("features.holes"):
             holes.find_holes(an)
         with timed("features.pockets"):

@@ -358,6 +358,11 @@ def _verdicts(solids: Sequence[Solid]) -> list[Verdict]:
     return out
 
 
+def checks_fork(solids: Sequence[Solid]) -> bool:
+    """True when :class:`SolidChecks` will check ``solids`` in a forked child."""
+    return sum(s.face_count for s in solids) >= FORK_CHECK_MIN_FACES and can_fork()
+
+
 class SolidChecks:
     """The validity verdicts of a file's solids, computed beside the analysis (#18).
 
@@ -369,8 +374,7 @@ class SolidChecks:
 
     def __init__(self, solids: Sequence[Solid]) -> None:
         self.solids = list(solids)
-        big = sum(s.face_count for s in self.solids) >= FORK_CHECK_MIN_FACES
-        self._job = Beside(_verdicts, self.solids, fork=big)
+        self._job = Beside(_verdicts, self.solids, fork=checks_fork(self.solids))
         if not self._job.forked:
             self._job.result()
         self._kept = False
