@@ -97,3 +97,19 @@ def test_collector_back_on_after_analysis(holed_plate: Path) -> None:
     assert res.status == "ok"
     assert gc.isenabled()
     assert gc.get_freeze_count() == 0
+
+
+def test_trim_classify_in_one_pass_is_row_by_row(holed_plate: Path) -> None:
+    """The trim's one-pass classification equals the row-by-row one, near edges and edge ends too."""
+    g = geometry(kernel.load(holed_plate).solids[0])
+    for trim in g._plane_trims.values():
+        rng = np.random.default_rng(18)
+        el = trim.el
+        k = rng.integers(0, len(el), 400)
+        qx = np.concatenate([rng.uniform(el[:, 1].min() - 0.5, el[:, 1].max() + 0.5, 600),
+                             el[k, 1] + rng.normal(0, 1e-6, 400), el[k, 3]])
+        qy = np.concatenate([rng.uniform(el[:, 2].min() - 0.5, el[:, 2].max() + 0.5, 600), el[k, 2],
+                             el[k, 4] + rng.normal(0, 1e-6, 400)])
+        got = trim.classify(qx, qy)
+        assert np.array_equal(got, trim._classify_by_rows(qx, qy))
+        assert set(np.unique(got).tolist()) == {0, 1, 2}
