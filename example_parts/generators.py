@@ -266,6 +266,36 @@ def stepped_pocket(
 # --- parts for the access model (issue 13): where a cutter can come from ----------------
 
 
+def sloped_floor_pocket(
+    *,
+    length: float = 16.0,
+    width: float = 12.0,
+    height: float = 4.0,
+    pocket_length: float = 6.0,
+    pocket_width: float = 4.0,
+    corner_radius: float = 0.5,
+    floor_high: float = 3.0,
+    slope: float = 5.0,
+) -> cq.Workplane:
+    """A block with a pocket cut from its top whose vertical walls stand on a sloped floor.
+
+    The pocket is ``pocket_length`` along x by ``pocket_width`` along y, centred on the top, its
+    vertical corners of radius ``corner_radius``; its flat floor rises towards +x at ``slope``
+    degrees, to z = ``floor_high`` at the wall x = pocket_length / 2 (and
+    floor_high - pocket_length * tan(slope) at the other end wall).
+    """
+    import math
+
+    block = cq.Workplane("XY").box(length, width, height, centered=(True, True, False))
+    prism = (cq.Workplane("XY").rect(pocket_length, pocket_width).extrude(2 * height)
+             .edges("|Z").fillet(corner_radius))
+    a = math.radians(slope)
+    n = (-math.sin(a), 0.0, math.cos(a))  # the floor's normal: it rises towards +x
+    plane = cq.Plane(origin=cq.Vector(pocket_length / 2, 0, floor_high), xDir=(math.cos(a), 0, math.sin(a)), normal=n)
+    below = cq.Workplane(plane).rect(4 * length, 4 * width).extrude(-2 * height)
+    return block.cut(prism.cut(below))
+
+
 def inclined_pocket(
     *,
     length: float = 12.0,

@@ -199,3 +199,36 @@ def test_oring_groove_round_a_boss_is_an_annular_slot(make_part):
     assert g.dims["depth_mm"] == pytest.approx(1.2, abs=UM)
     assert g.dims["length_mm"] == pytest.approx(math.pi * (6.0 + 8.8), abs=UM)
     assert len(g.props["islands"]) == 1  # the boss
+
+
+@pytest.mark.parametrize("slope", [3.0, 10.0])
+def test_sloped_floor_between_vertical_walls_is_a_pocket_from_the_top(make_part, slope):
+    """A floor a few degrees off the top between walls that all stand vertical is a pocket machined
+    from +Z with a sloped floor: not a pocket on an inclined face needing a tilted setup, and its
+    walls are no dovetail undercut (before: DFM651 and a false DFM650 'no end mill reaches it')."""
+    an, path = _analyse(make_part, f"acc-sloped-{slope:g}", "sloped_floor_pocket", slope=slope)
+    (p,) = _regions(an)
+    assert p.kind == "pocket" and p.props["approach"] == [0.0, 0.0, 1.0]
+    assert p.props["floor"] == "sloped" and "setup" not in p.props and "tilt_deg" not in p.dims
+    drop = 6.0 * math.tan(math.radians(slope))
+    assert p.props["floor_z_mm"] == pytest.approx(3.0, abs=UM)  # the highest point: a flat mill's lowest level
+    assert p.props["floor_low_z_mm"] == pytest.approx(3.0 - drop, abs=UM)
+    assert p.dims["depth_mm"] == pytest.approx(1.0 + drop, abs=UM)
+    assert p.dims["floor_slope_deg"] == pytest.approx(slope, abs=1e-6)
+    assert p.dims["width_mm"] == pytest.approx(4.0, abs=UM) and p.dims["length_mm"] == pytest.approx(6.0, abs=UM)
+    assert p.dims["min_corner_radius_mm"] == pytest.approx(0.5, abs=UM)
+    assert an.access["undercut_faces"] == [] and not [f for f in an.features if f.kind == "undercut"]
+    _, codes = _codes(path)
+    assert "DFM650" not in codes and "DFM651" not in codes and "DFM201" not in codes
+
+
+def test_sloped_floor_pocket_is_roughed_to_its_highest_point_and_the_slope_listed(make_part):
+    from dfm.cam.gcode import generate
+
+    path = make_part("acc-sloped-10", "sloped_floor_pocket", slope=10.0)
+    gen, result = generate(path)
+    assert not gen.verification.dropped
+    ops = [op for su in gen.program.setups for op in su.operations if "pocket-1" in op.features]
+    assert ops and all(min(st.z for st in op.steps) >= 3.0 - 1e-6 for op in ops)
+    (left,) = [i for i in gen.verification.incomplete if i[1] == "pocket-1"]
+    assert "sloped floor" in left[3] and "1.058 mm is left" in left[3]

@@ -448,7 +448,8 @@ def _masks(features: Sequence[Any], su: Setup, grid: sim.Grid, turn: Callable[[A
             outline = turn(f, f.props["outline"])
             islands = [turn(f, isl) for isl in f.props.get("islands") or []]
             if not f.props.get("through") and f.props.get("floor_z_mm") is not None:
-                floor = float(f.props["floor_z_mm"])
+                # a sloped floor's lowest point (floor_z_mm is its highest: the wedge below is the feature's too)
+                floor = float(f.props.get("floor_low_z_mm", f.props["floor_z_mm"]))
         elif f.kind == "hole" and f.location_mm is not None:
             c = turn(f, None)
             r = float(f.dims["diameter_mm"]) / 2
@@ -498,8 +499,8 @@ def _leftover(s: sim.Simulation, field: np.ndarray, features: Sequence[Any], su:
     left = np.where(cand, left, 0.0)
     # everything below on the candidates' box (3 cells to spare): a few cells of a large grid, mostly
     rows, cols = np.nonzero(cand.any(axis=1))[0], np.nonzero(cand.any(axis=0))[0]
-    J0, I0 = max(int(rows[0]) - 3, 0), max(int(cols[0]) - 3, 0)
-    near = np.s_[J0:int(rows[-1]) + 4, I0:int(cols[-1]) + 4]
+    j_0, i_0 = max(int(rows[0]) - 3, 0), max(int(cols[0]) - 3, 0)
+    near = np.s_[j_0:int(rows[-1]) + 4, i_0:int(cols[-1]) + 4]
     owned = np.zeros_like(cand[near])
     known = known or {}
     rest = tuple(f.id for f in features if f.id not in known)
@@ -520,7 +521,7 @@ def _leftover(s: sim.Simulation, field: np.ndarray, features: Sequence[Any], su:
     tools = [(t.radius, t.cutter.reach_mm or 0.0) for t in program.tools if t.cutter.kind == "square"]
     for k, sub in enumerate(ndimage.find_objects(labels), start=1):
         region = labels[sub] == k
-        box = np.s_[sub[0].start + J0:sub[0].stop + J0, sub[1].start + I0:sub[1].stop + I0]
+        box = np.s_[sub[0].start + j_0:sub[0].stop + j_0, sub[1].start + i_0:sub[1].stop + i_0]
         floors = field[box][region]
         level = float(np.median(floors))
         flat = np.abs(floors - level) <= 1e-3

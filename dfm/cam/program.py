@@ -549,8 +549,16 @@ def _region_ops(f: Feature, ctx: _Ctx, safe_z: float, part_top: float, part_bott
     width = float(f.dims.get("width_mm", 0.0)) or math.inf
     corner = float(f.dims.get("min_corner_radius_mm", 0.0))
     grow, gnotes = finish_offset(ctx, (), f.id, width, ("width",)) if math.isfinite(width) else (0.0, ())
-    return _mill_region(f.id, f.kind, outer, holes, z_top, z_floor, depth, width, corner, ctx, safe_z, allow,
-                        grow, gnotes)
+    ops = _mill_region(f.id, f.kind, outer, holes, z_top, z_floor, depth, width, corner, ctx, safe_z, allow,
+                       grow, gnotes)
+    if f.props.get("floor") == "sloped" and not f.props.get("through"):
+        # floor_z_mm is the slope's highest point: the flat level no end mill cuts below
+        low = float(f.props.get("floor_low_z_mm", z_floor))
+        note = (f"sloped floor ({float(f.dims.get('floor_slope_deg', 0.0)):.2f} deg): milled flat at its highest "
+                f"point Z{z_floor:g}; up to {z_floor - low:.3f} mm is left on the slope for a 3D (ball-nose) "
+                "finish, which dfm does not write")
+        ops = [replace(op, notes=(note, *op.notes)) if k == 0 else op for k, op in enumerate(ops)]
+    return ops
 
 
 def _outside_samples(outer: Loop, gap: float, spacing: float) -> np.ndarray:
@@ -600,9 +608,10 @@ def _open_region(outer: Loop, holes: list[Loop], z_floor: float, part_top: float
     loop kept inside the outline leaves its radius of material in the corners of that open
     side, full depth. Where a point 5 um outside the outline (and outside the floor fillet of
     ``floor_radius``, which puts the wall that far outside the floor's outline) is air just above
-    the floor and halfway up to ``z_top`` (the feature's top), the region is the outline grown by ``grow`` less the shadow of the part above the floor (the
-    exact boolean, as an open slot's), the piece holding the pocket: the tool runs out over the
-    open side into what is air (or stock a deeper feature removes) down to the floor.
+    the floor and halfway up to ``z_top`` (the feature's top), the region is the outline grown by
+    ``grow`` less the shadow of the part above the floor (the exact boolean, as an open slot's),
+    the piece holding the pocket: the tool runs out over the open side into what is air (or stock
+    a deeper feature removes) down to the floor.
     """
     from dfm.kernel import sampling
 
@@ -1210,7 +1219,8 @@ def _profile_ops(ctx: _Ctx, section: SectionFn, levels: Sequence[float], part_to
             continue
         # air the tool cannot reach from the outside (a notch whose mouth is narrower than the tool, a
         # pocket opening onto a narrow through slot) is not the profile's: its features cut it, from above
-        rough += strategies.clear_region(big, outers + _enclosed_air(big, outers, r + allow), z_top=hi, z_floor=lo, tool_radius=r, ap=cd.ap_mm,
+        rough += strategies.clear_region(big, outers + _enclosed_air(big, outers, r + allow), z_top=hi, z_floor=lo,
+                                         tool_radius=r, ap=cd.ap_mm,
                                          stepover=cd.ae_mm, allowance=allow, floor_allowance=allow,
                                          ramp_angle_deg=s["ramp_angle_deg"], retract_z=smax[2] + s["retract_mm"],
                                          stock_box=(smin[0], smin[1], smax[0], smax[1]))
@@ -1236,9 +1246,10 @@ def _profile_box(smin: Sequence[float], smax: Sequence[float], r: float, allow: 
 
 
 def _free_components(big: Loop, outers: Sequence[Loop], d: float) -> tuple[tuple[Loop, list[Loop]] | None, list[Loop]]:
-    """Where a tool centre ``d`` from the shadow ``outers`` can be inside ``big``: the region joined to
-    ``big``'s boundary (its outer loop and holes), and the outer loops of the pockets of free space
-    cut off from it (enclosed by the shadow: reached only from above).
+    """Where a tool centre ``d`` from the shadow ``outers`` can be inside ``big``.
+
+    The region joined to ``big``'s boundary (its outer loop and holes), and the outer loops of the
+    pockets of free space cut off from it (enclosed by the shadow: reached only from above).
 
     A loop's depth is how many other loops hold its first point (as :func:`strategies.classify`):
     0 is the outside ring, 1 its holes, 2 an enclosed region, 3 its holes, and so on.
@@ -1274,9 +1285,11 @@ def _enclosed_air(big: Loop, outers: Sequence[Loop], d: float) -> list[Loop]:
 
 def _profile_reaches(f: Feature, shadow: ShadowFn, levels: Sequence[float], part_top: float, smin: Sequence[float],
                      smax: Sequence[float], r: float, allow: float, key: Vec3) -> bool:
-    """Whether the outside profile's tool (radius ``r``) reaches at least 95 % of an open feature's outline
-    from the outside at its floor: a step or a notch open to the outside does; a pocket that opens
-    only onto a through slot narrower than the tool does not (its own operations cut it)."""
+    """Whether the outside profile's tool (radius ``r``) reaches 95 % of an open feature from outside.
+
+    At its floor, over its outline: a step or a notch open to the outside does; a pocket that
+    opens only onto a through slot narrower than the tool does not (its own operations cut it).
+    """
     try:
         outer, _ = _loops_of(f, key)
     except CamError:

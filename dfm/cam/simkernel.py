@@ -824,9 +824,10 @@ def _seg_distance(x, y, segs, s):  # type: ignore[no-untyped-def]
 
 @njit(cache=True)
 def sample_moves(mv, sel, spacing, zmax):  # type: ignore[no-untyped-def]
-    """Rows (x, y, z, cutting radius, move index) every ``spacing`` mm along the packed moves ``mv[sel]``
-    (:data:`MOVE_COLUMNS`), both ends included, where z < ``zmax``: ``guard._samples`` without its
-    temporary arrays. A move of length L gets n = max(1, ceil(L / spacing)) intervals; an arc is
+    """Rows (x, y, z, cutting radius, move index) every ``spacing`` mm along the packed moves ``mv[sel]``.
+
+    Moves as :data:`MOVE_COLUMNS`, both ends included, where z < ``zmax``: ``guard._samples``
+    without its temporary arrays. A move of length L gets n = max(1, ceil(L / spacing)) intervals; an arc is
     sampled on its circle (radius from its start), z linear along it (flat and helical alike).
     """
     m = sel.shape[0]

@@ -100,17 +100,19 @@ def find_pockets(an: Analysis) -> None:
         for floor, vis in zip(floors, seen, strict=True):
             if floor.id in used or not any(vis):
                 continue  # no cutter along a reaches it: not a floor from a
-            region = _grow(an, acc, floor.id, a, used)
+            # a floor a few degrees off an axis whose walls stand along the axis: grown along the axis
+            d = _sloped_start(geo, a, floor.id) or a
+            region = _grow(an, acc, floor.id, d, used)
             if region is None:
                 continue
-            grown.append((floor.id, region, sum(vis) / len(vis)))
+            grown.append((floor.id, region, sum(vis) / len(vis), d))
             used.update(region)
         # the open sides of all regions from a in one ray batch
-        probes = [_open_probes(an, acc, a, fid, region) for fid, region, _ in grown]
+        probes = [_open_probes(an, acc, d, fid, region) for fid, region, _, d in grown]
         flat = [p for ps in probes for p in ps]
         hits = acc.first_hits([p[1] for p in flat], [p[2] for p in flat])
         k = 0
-        for (fid, region, seen_share), ps in zip(grown, probes, strict=True):
+        for (fid, region, seen_share, _), ps in zip(grown, probes, strict=True):
             open_faces = {o for (o, _, _), h in zip(ps, hits[k:k + len(ps)], strict=True) if h is None}
             k += len(ps)
             _region_feature(an, acc, a, fid, region, seen_share, open_faces)
@@ -247,17 +249,78 @@ def _overhead_walls(an: Analysis, acc: Access, region: set[int], a: Vec3, used: 
     return {fid for fid, good in ok.items() if good}
 
 
+#: Steepest floor (degrees from an axis) taken as a sloped floor machined along that axis.
+SLOPED_FLOOR_MAX_DEG = 30.0
+
+
+def _nearest_axis(a: Vec3) -> tuple[Vec3, float]:
+    """The axis direction nearest ``a`` and the angle between them (degrees)."""
+    k = max(range(3), key=lambda i: abs(a[i]))
+    b = tuple(0.0 if i != k else math.copysign(1.0, a[k]) for i in range(3))
+    return b, math.degrees(math.acos(min(1.0, abs(a[k]))))  # type: ignore[return-value]
+
+
+def _sloped_start(geo, a: Vec3, floor_id: int) -> Vec3 | None:  # type: ignore[no-untyped-def]
+    """The axis to grow a tilted floor's region along, or None.
+
+    When every face meeting the floor in a concave edge stands along the nearest axis (within
+    :data:`SLOPED_FLOOR_MAX_DEG`).
+    """
+    if _tilt_deg(a) < 1e-6:
+        return None
+    b, deg = _nearest_axis(a)
+    if deg > SLOPED_FLOOR_MAX_DEG:
+        return None
+    feet = [geo.faces[nb] for nb, edges in geo.neighbours(floor_id).items()
+            if any(geo.edges[e].convexity == "concave" for e in edges)]
+    return b if feet and all(_is_wall(f, b) for f in feet) else None
+
+
+def _sloped_axis(geo, a: Vec3, floor_id: int, region: set[int]) -> Vec3 | None:  # type: ignore[no-untyped-def]
+    """The axis a tilted floor's region is machined along when all its other faces run along it.
+
+    A floor a few degrees off an axis between walls that all run along the axis (planes with
+    normals across it, cylinders about it) is a pocket with a sloped floor, reached along the
+    axis like any pocket: not a pocket on an inclined face (whose walls would stand square to
+    the floor) needing a tilted setup, and its walls are no dovetail. None otherwise.
+    """
+    if _tilt_deg(a) < 1e-6:
+        return None
+    b, deg = _nearest_axis(a)
+    if deg > SLOPED_FLOOR_MAX_DEG:
+        return None
+    others = [geo.faces[i] for i in sorted(region) if i != floor_id]
+    if not others:
+        return None
+    for f in others:
+        if f.kind == "plane":
+            if abs(dot(f.normal, b)) >= 1e-6:  # type: ignore[arg-type]
+                return None
+        elif f.axis is None or not parallel(f.axis, b, 1e-6):  # type: ignore[arg-type]
+            return None
+    return b  # type: ignore[return-value]
+
+
 def _region_feature(an: Analysis, acc: Access, a: Vec3, floor_id: int, region: set[int],
                     floor_seen: float, open_faces: set[int]) -> None:
     geo = an.geo
     floor = geo.faces[floor_id]
-    floor_h = dot(floor.origin, a)
+    slope = 0.0
+    axis = _sloped_axis(geo, a, floor_id, region)
+    if axis is not None:  # a sloped floor: along the axis, its highest point the flat level a mill can go to
+        slope = math.degrees(math.acos(min(1.0, abs(dot(a, axis)))))
+        a = axis
+        floor_low, floor_h = acc.extent(floor_id, a)
+        open_faces = {o for o in open_faces if not _is_wall(geo.faces[o], a)}
+    else:
+        floor_h = dot(floor.origin, a)
+        floor_low = floor_h
     walls = [geo.faces[i] for i in sorted(region) if i != floor_id and _is_wall(geo.faces[i], a)]
     leaning = [geo.faces[i] for i in sorted(region) if _is_overhang(geo.faces[i], a)]
     if not walls and not leaning:
         return
     top = max(acc.extent(w.id, a)[1] for w in walls + leaning)
-    depth = top - floor_h
+    depth = top - floor_low
     if depth <= 1e-6:
         return
     # Narrowest distance between opposite walls facing each other across the void.
@@ -346,13 +409,15 @@ def _region_feature(an: Analysis, acc: Access, a: Vec3, floor_id: int, region: s
     tilt = _tilt_deg(a)
     if tilt > 1e-6:
         dims["tilt_deg"] = tilt
+    if slope:
+        dims["floor_slope_deg"] = slope
     frame_u, frame_v = _frame(a)
     props = {
         "approach": list(clean(a)),
         "open": bool(open_faces),
         "open_sides": len(open_faces),
         "through": False,
-        "floor": "flat",
+        "floor": "sloped" if slope else "flat",
         "floor_face": floor_id,
         "floor_z_mm": round(floor_h, 9),
         "top_z_mm": round(top, 9),
@@ -365,6 +430,8 @@ def _region_feature(an: Analysis, acc: Access, a: Vec3, floor_id: int, region: s
         props["floor_outline"] = [[round(dot(p, frame_u), 6), round(dot(p, frame_v), 6)] for p in floor_loops[0]]
     if annulus is not None:
         props["shape"] = "annular"
+    if slope:
+        props["floor_low_z_mm"] = round(floor_low, 9)  # floor_z_mm: its highest point
     if floor_seen < 1.0:
         props["floor_seen"] = round(floor_seen, 6)  # part of the floor lies under an overhang
     if tilt > 1e-6:
