@@ -248,3 +248,30 @@ def test_material_no_feature_claims_is_listed(tmp_path):
     assert any(line.startswith("INCOMPLETE material at") for line in gen.verification.header(su))
     assert gen.summary()["guard"]["incomplete"][0]["feature"] == what
 
+
+
+def test_cross_hole_segments_are_drilled_from_their_outside_ends(tmp_path):
+    """A Ø1 cross hole through a block's length meets a Ø2 vertical bore: dfm finds two through segments,
+    each with one end in the bore. Each is drilled from its outside face to where it opens into the bore
+    (not from the bore side, which a tool reaches only through the other segment, beyond a jobber drill's
+    12 mm, and not to the far face of the part: before, both were dropped by the guard)."""
+    body = cq.Workplane("XY").box(16, 12, 4, centered=(True, True, False))
+    body = body.cut(cq.Workplane("XY").circle(1.0).extrude(4))
+    part = body.cut(cq.Workplane("YZ").circle(0.5).extrude(20, both=True).translate((0, 0, 2)))
+    path = export_step(part, tmp_path / "cross.step", name="cross")
+    gen, result = generate(path)
+    assert not gen.verification.dropped and not gen.verification.incomplete
+    assert not [u for su in gen.program.setups for u in su.unmachined]
+    segs = [f for f in result.bodies[0].features if f.kind == "hole" and f.dims["diameter_mm"] == pytest.approx(1.0)]
+    assert len(segs) == 2
+    drilled = {}
+    for su in gen.program.setups:
+        for op in su.operations:
+            for f in segs:
+                if f.id in op.features:
+                    drilled[f.id] = (tuple(su.approach), max(st.z for st in op.steps), min(st.z for st in op.steps))
+    assert sorted(d[0] for d in drilled.values()) == [(-1.0, 0.0, 0.0), (1.0, 0.0, 0.0)]
+    for _, z_hi, z_lo in drilled.values():
+        # from above the face (8 mm out) to the bore's wall (0.866 mm from the axis) + breakthrough + point
+        assert z_hi > 8.0 and 0.0 < z_lo < 0.866
+    assert not slivers(gen, result, path)

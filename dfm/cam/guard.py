@@ -454,8 +454,9 @@ def _masks(features: Sequence[Any], su: Setup, grid: sim.Grid, turn: Callable[[A
             c = turn(f, None)
             r = float(f.dims["diameter_mm"]) / 2
             outline = [[c[0] + r * math.cos(a), c[1] + r * math.sin(a)] for a in np.linspace(0, 2 * math.pi, 200)[:-1]]
-            if not f.props.get("through"):
-                floor = c[2] - float(f.props.get("drill_depth_mm", f.dims.get("depth_mm", 0.0)))
+            far = c[2] - float(f.props.get("drill_depth_mm", f.dims.get("depth_mm", 0.0)))
+            if not f.props.get("through") or far > floor + 1e-6:  # a cross hole's segment ends in the bore it meets
+                floor = far
         if outline is None:
             continue
         mask = sim.polygon_mask(grid, outline)

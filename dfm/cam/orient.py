@@ -197,8 +197,13 @@ def choose(features: Sequence[Feature], *, bbox_min: Sequence[float], bbox_max: 
         profile_reaches: Whether an end mill reaches a profile of this depth (mm).
         first: Setup 1's approach when the caller has fixed it (only the other setups are chosen).
     """
-    by_id = {f.id: f for f in features}
     threaded = {str(f.props.get("hole")) for f in features if f.kind == "thread" and f.props.get("hole")}
+    # a through hole whose entry opens inside the part (a cross hole's far segment, entered from the bore it
+    # meets) while its other end is on the outside: entered from the outside (a tool would otherwise travel
+    # through the other features to reach it, beyond its reach and through what this setup has not cut)
+    inner, one_way = _inner_entries(features, bbox_min, bbox_max, threaded)
+    features = [flipped(f) if f.id in inner else f for f in features]
+    by_id = {f.id: f for f in features}
     fixed: dict[Vec3, int] = {}
     opened: dict[Vec3, int] = {}  # steps and open regions (the profile's) per approach
     flexible: list[tuple[Feature, Vec3]] = []
@@ -211,7 +216,7 @@ def choose(features: Sequence[Feature], *, bbox_min: Sequence[float], bbox_max: 
         k = _approach(f, by_id)
         if k is None:
             continue
-        if flippable(f, threaded):
+        if flippable(f, threaded) and f.id not in inner and f.id not in one_way:
             flexible.append((f, k))
         else:
             fixed[k] = fixed.get(k, 0) + 1
@@ -294,4 +299,35 @@ def choose(features: Sequence[Feature], *, bbox_min: Sequence[float], bbox_max: 
             axis_name(s[1]) for s in scored if s[0][0]))
     if flips:
         reasons.append(f"through feature(s) cut from their other end: {', '.join(flips)}")
-    return Choice(order=order, features=tuple(out), reasons=tuple(reasons), flipped=tuple(flips))
+    if inner:
+        reasons.append(f"through hole(s) entered from their outside end (the other opens inside the part): "
+                       f"{', '.join(sorted(inner))}")
+    return Choice(order=order, features=tuple(out), reasons=tuple(reasons), flipped=tuple(flips) + tuple(sorted(inner)))
+
+
+def _inner_entries(features: Sequence[Feature], bbox_min: Sequence[float], bbox_max: Sequence[float],
+                   threaded: set[str]) -> tuple[set[str], set[str]]:
+    """Through holes with one end inside the part (a cross hole's segments, which end in the bore they meet).
+
+    Returns the ids of those whose entry lies inside the part along their approach and whose other
+    end is on the part's outside (its extent along the approach): to be entered from that end; and
+    of those whose entry is outside and other end inside: not to be cut from their other end.
+    """
+    out: set[str] = set()
+    one_way: set[str] = set()
+    corners = [(x, y, z) for x in (bbox_min[0], bbox_max[0]) for y in (bbox_min[1], bbox_max[1])
+               for z in (bbox_min[2], bbox_max[2])]
+    for f in features:
+        if f.kind != "hole" or not flippable(f, threaded):
+            continue
+        a = [float(x) for x in (f.props.get("approach") or f.axis or (0.0, 0.0, 1.0))]
+        if axis_key(a) is None:
+            continue
+        along = [sum(c[i] * a[i] for i in range(3)) for c in corners]
+        entry = sum(float(f.location_mm[i]) * a[i] for i in range(3))  # type: ignore[index]
+        far = entry - float(f.dims.get("depth_mm", 0.0))
+        if entry < max(along) - 1e-6 and far <= min(along) + 1e-6:
+            out.add(f.id)
+        elif entry >= max(along) - 1e-6 and far > min(along) + 1e-6:
+            one_way.add(f.id)
+    return out, one_way

@@ -1000,7 +1000,10 @@ def _hole_ops(f: Feature, ctx: _Ctx, safe_z: float, part_top: float, part_bottom
     through = bool(f.props.get("through"))
     depth_from_open = float(f.props.get("drill_depth_mm", f.dims.get("depth_mm", 0.0)))
     # a thread to be milled through the hole needs its bore this much deeper (through_extra)
-    z_floor = part_bottom - s["breakthrough_mm"] - thread_extra if through else z_open - depth_from_open
+    z_far = z_open - depth_from_open  # a through hole's far end: the part's bottom, or a cavity it opens into
+    if through and abs(z_far - part_bottom) < 1e-6:
+        z_far = part_bottom
+    z_floor = z_far - s["breakthrough_mm"] - thread_extra if through else z_far
     ops: list[Operation] = []
     z_main_top = z_open
     for st in f.props.get("stack") or []:
