@@ -275,3 +275,32 @@ def test_cross_hole_segments_are_drilled_from_their_outside_ends(tmp_path):
         # from above the face (8 mm out) to the bore's wall (0.866 mm from the axis) + breakthrough + point
         assert z_hi > 8.0 and 0.0 < z_lo < 0.866
     assert not slivers(gen, result, path)
+
+
+@pytest.mark.parametrize("kind", ["csk", "cbore"])
+def test_countersunk_and_counterbored_holes_are_machined(tmp_path, kind):
+    """A countersunk hole's bore is machined and its countersink listed as not machined with the tool it
+    needs (before: the whole hole was left); a counterbore is cut before the bore below it (its rapids
+    reach the bore through it) and counts as the hole's own operation."""
+    body = cq.Workplane("XY").box(16, 12, 4, centered=(True, True, False)).faces(">Z").workplane()
+    pts = [(-4, 0), (4, 0)]
+    body = body.pushPoints(pts)
+    part = body.cskHole(1.0, 2.0, 90) if kind == "csk" else body.cboreHole(1.0, 2.0, 0.8)
+    path = export_step(part, tmp_path / f"{kind}.step", name=kind)
+    gen, result = generate(path)
+    holes = [f.id for f in result.bodies[0].features if f.kind == "hole"]
+    assert len(holes) == 2 and not gen.verification.dropped
+    ops = [op for su in gen.program.setups for op in su.operations]
+    for h in holes:
+        mine = [op for op in ops if h in op.features]
+        assert mine and all(op.features == (h,) for op in mine)
+        if kind == "cbore":
+            names = [op.name for op in mine]
+            assert names.index(f"{h} counterbore rough") < min(i for i, n in enumerate(names) if "counterbore" not in n)
+    listed = dict(u for su in gen.program.setups for u in su.unmachined)
+    if kind == "csk":
+        assert sorted(listed) == sorted(holes) and all("countersink" in why and "bore itself is machined" in why
+                                                        for why in listed.values())
+    else:
+        assert not listed
+    assert not slivers(gen, result, path)

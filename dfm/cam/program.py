@@ -1015,20 +1015,24 @@ def _hole_ops(f: Feature, ctx: _Ctx, safe_z: float, part_top: float, part_bottom
     z_floor = z_far - s["breakthrough_mm"] - thread_extra if through else z_far
     ops: list[Operation] = []
     z_main_top = z_open
+    skipped = False  # an entry countersink left: what lies below it is cut from the top, through its material
     for st in f.props.get("stack") or []:
         if st.get("kind") != "counterbore" or st.get("side", "entry") != "entry":
+            skipped = skipped or st.get("side", "entry") == "entry"
             # the bore is still drilled or milled; the countersink (or a counterbore on the far side) is listed
             need = "a countersink or chamfer tool" if st.get("kind") == "countersink" else "a tool from the other side"
             ctx.partial.append((f.id, f"its {st.get('kind')} on the {st.get('side', 'entry')} side (Ø"
                                       f"{float(st.get('diameter_mm') or 0.0):g}) is not machined: it needs {need}, "
                                       "which dfm does not plan (the bore itself is machined)"))
             continue
-        cb_top = z_open - float(st.get("from_mm", 0.0))
-        cb_floor = cb_top - float(st["depth_mm"])
+        cb_floor = z_open - float(st.get("from_mm", 0.0)) - float(st["depth_mm"])
+        cb_top = z_open if skipped else z_open - float(st.get("from_mm", 0.0))
         grow, gnotes = finish_offset(ctx, tuple(st.get("faces") or ()), f.id, float(st["diameter_mm"]), ("bore",))
-        ops.extend(_mill_region(f"{f.id} counterbore", "counterbore", circle((x, y), st["diameter_mm"] / 2), [],
-                                cb_top, cb_floor, part_top - cb_floor, float(st["diameter_mm"]),
-                                float(st["diameter_mm"]) / 2, ctx, safe_z, s["finish_allowance_mm"], grow, gnotes))
+        # the hole's own operations (its feature): cut before the bore below, which its rapids reach through it
+        ops.extend(replace(o, features=(f.id,)) for o in _mill_region(
+            f"{f.id} counterbore", "counterbore", circle((x, y), st["diameter_mm"] / 2), [], cb_top, cb_floor,
+            part_top - cb_floor, float(st["diameter_mm"]), float(st["diameter_mm"]) / 2, ctx, safe_z,
+            s["finish_allowance_mm"], grow, gnotes))
         z_main_top = min(z_main_top, cb_floor)
     bottom = f.props.get("bottom", "through" if through else "flat")
     grow, gnotes = finish_offset(ctx, tuple(f.props.get("bore_faces") or ()), f.id, d, ("bore",))
