@@ -1331,30 +1331,8 @@ class _PlaneTrim:
         mem = self.row_members[np.repeat(start - first, cnt) + np.arange(total)]
         q = np.repeat(pts, cnt)
         m = self.margin
-        e = self.el[mem]
-        x, y = qx[q], qy[q]
-        kind, ax, ay, bx, by = e[:, 0], e[:, 1], e[:, 2], e[:, 3], e[:, 4]
-        cx, cy, rad, branch = e[:, 5], e[:, 6], e[:, 7], e[:, 8]
-        arc = kind > 0.5
-        # distance to segments
-        vx, vy = bx - ax, by - ay
-        ll = vx * vx + vy * vy
-        t = np.clip(((x - ax) * vx + (y - ay) * vy) / np.where(ll > 0, ll, 1.0), 0.0, 1.0)
-        dseg = np.hypot(x - ax - t * vx, y - ay - t * vy)
-        # distance to y-monotone arcs (span <= pi): the circle inside the sector, else the nearer end
-        rx, ry = x - cx, y - cy
-        in_sector = ((ax - cx) * ry - (ay - cy) * rx >= 0) & (rx * (by - cy) - ry * (bx - cx) >= 0)
-        dend = np.minimum(np.hypot(x - ax, y - ay), np.hypot(x - bx, y - by))
-        darc = np.where(in_sector, np.abs(np.hypot(rx, ry) - rad), dend)
-        dist = np.where(arc, darc, dseg)
-        near = dist <= m
-        # an element end on the ray's line, left of the point: the half-open rule could miscount
-        near |= ((np.abs(ay - y) <= m) & (ax < x + m)) | ((np.abs(by - y) <= m) & (bx < x + m))
-        cross = (ay > y) != (by > y)
-        xs_seg = ax + (y - ay) * vx / np.where(vy != 0, vy, 1.0)
-        xs_arc = cx + branch * np.sqrt(np.maximum(rad * rad - ry * ry, 0.0))
-        xs = np.where(arc, xs_arc, xs_seg)
-        count = np.add.reduceat((cross & (xs < x)).astype(np.int64), first)
+        near, left = self._pairs(self.el[mem], qx[q], qy[q], m)
+        count = np.add.reduceat(left.astype(np.int64), first)
         any_near = np.add.reduceat(near.astype(np.int64), first) > 0
         out[pts] = np.where(any_near, 2, (count % 2).astype(np.int8))
         return out
@@ -1382,33 +1360,41 @@ class _PlaneTrim:
             if len(mem) == 0:
                 out[q] = 0
                 continue
-            e = el[mem]
-            x = qx[q][:, None]
-            y = qy[q][:, None]
-            kind, ax, ay, bx, by = e[:, 0], e[:, 1], e[:, 2], e[:, 3], e[:, 4]
-            cx, cy, rad, branch = e[:, 5], e[:, 6], e[:, 7], e[:, 8]
-            arc = kind > 0.5
-            # distance to segments
-            vx, vy = bx - ax, by - ay
-            ll = vx * vx + vy * vy
-            t = np.clip(((x - ax) * vx + (y - ay) * vy) / np.where(ll > 0, ll, 1.0), 0.0, 1.0)
-            dseg = np.hypot(x - ax - t * vx, y - ay - t * vy)
-            # distance to y-monotone arcs (span <= pi): the circle inside the sector, else the nearer end
-            rx, ry = x - cx, y - cy
-            in_sector = ((ax - cx) * ry - (ay - cy) * rx >= 0) & (rx * (by - cy) - ry * (bx - cx) >= 0)
-            dend = np.minimum(np.hypot(x - ax, y - ay), np.hypot(x - bx, y - by))
-            darc = np.where(in_sector, np.abs(np.hypot(rx, ry) - rad), dend)
-            dist = np.where(arc, darc, dseg)
-            near = (dist <= m).any(axis=1)
-            # an element end on the ray's line, left of the point: the half-open rule could miscount
-            near |= (((np.abs(ay - y) <= m) & (ax < x + m)) | ((np.abs(by - y) <= m) & (bx < x + m))).any(axis=1)
-            cross = (ay > y) != (by > y)
-            xs_seg = ax + (y - ay) * vx / np.where(vy != 0, vy, 1.0)
-            xs_arc = cx + branch * np.sqrt(np.maximum(rad * rad - ry * ry, 0.0))
-            xs = np.where(arc, xs_arc, xs_seg)
-            count = (cross & (xs < x)).sum(axis=1)
-            out[q] = np.where(near, 2, (count % 2).astype(np.int8))
+            near, left = self._pairs(el[mem], qx[q][:, None], qy[q][:, None], m)
+            count = left.sum(axis=1)
+            out[q] = np.where(near.any(axis=1), 2, (count % 2).astype(np.int8))
         return out
+
+    @staticmethod
+    def _pairs(e, x, y, m):  # type: ignore[no-untyped-def]
+        """Per (point, element) pair, element-wise (broadcast): (near, crossed).
+
+        Near: the element passes within ``m`` of the point, or has an end on the point's ray line,
+        left of it (the half-open rule could miscount). Crossed: the ray to the point's left crosses
+        it. ``e``: element rows; ``x``, ``y``: the points.
+        """
+        import numpy as np
+
+        kind, ax, ay, bx, by = e[:, 0], e[:, 1], e[:, 2], e[:, 3], e[:, 4]
+        cx, cy, rad, branch = e[:, 5], e[:, 6], e[:, 7], e[:, 8]
+        arc = kind > 0.5
+        # distance to segments
+        vx, vy = bx - ax, by - ay
+        ll = vx * vx + vy * vy
+        t = np.clip(((x - ax) * vx + (y - ay) * vy) / np.where(ll > 0, ll, 1.0), 0.0, 1.0)
+        dseg = np.hypot(x - ax - t * vx, y - ay - t * vy)
+        # distance to y-monotone arcs (span <= pi): the circle inside the sector, else the nearer end
+        rx, ry = x - cx, y - cy
+        in_sector = ((ax - cx) * ry - (ay - cy) * rx >= 0) & (rx * (by - cy) - ry * (bx - cx) >= 0)
+        dend = np.minimum(np.hypot(x - ax, y - ay), np.hypot(x - bx, y - by))
+        darc = np.where(in_sector, np.abs(np.hypot(rx, ry) - rad), dend)
+        dist = np.where(arc, darc, dseg)
+        near = (dist <= m) | ((np.abs(ay - y) <= m) & (ax < x + m)) | ((np.abs(by - y) <= m) & (bx < x + m))
+        cross = (ay > y) != (by > y)
+        xs_seg = ax + (y - ay) * vx / np.where(vy != 0, vy, 1.0)
+        xs_arc = cx + branch * np.sqrt(np.maximum(rad * rad - ry * ry, 0.0))
+        xs = np.where(arc, xs_arc, xs_seg)
+        return near, cross & (xs < x)
 
 
 def geometry(solid: Solid) -> Geometry:
