@@ -324,7 +324,8 @@ def _inner_entries(features: Sequence[Feature], bbox_min: Sequence[float], bbox_
         if axis_key(a) is None:
             continue
         along = [sum(c[i] * a[i] for i in range(3)) for c in corners]
-        entry = sum(float(f.location_mm[i]) * a[i] for i in range(3))  # type: ignore[index]
+        loc = f.location_mm or (0.0, 0.0, 0.0)  # flippable: a hole with a location
+        entry = sum(float(loc[i]) * a[i] for i in range(3))
         far = entry - float(f.dims.get("depth_mm", 0.0))
         if entry < max(along) - 1e-6 and far <= min(along) + 1e-6:
             out.add(f.id)
