@@ -323,7 +323,17 @@ def choose_setups(solid: Any, features: Sequence[Any], catalogue: Sequence[Any])
     def reaches(depth: float) -> bool:
         return pick_endmill(catalogue, max_d=3.0, reach=depth) is not None
 
-    return orient.choose(features, bbox_min=lo, bbox_max=hi, faces=faces, profile_reaches=reaches)
+    by_id = {c.id: c for c in catalogue}
+
+    def hole_reaches(hole: Any, depth: float) -> bool:
+        """The hole's tool (dfm.tooling's, which the program uses), else any drill or end mill that fits it."""
+        own = by_id.get(str(hole.props.get("tool")))
+        cands = [own] if own is not None else [c for c in catalogue if c.kind in ("drill", "square")
+                                               and c.diameter_mm <= float(hole.dims.get("diameter_mm", 0.0)) + 1e-9]
+        return any((c.reach_mm or 0.0) >= depth - 1e-9 for c in cands)
+
+    return orient.choose(features, bbox_min=lo, bbox_max=hi, faces=faces, profile_reaches=reaches,
+                         hole_reaches=hole_reaches)
 
 
 def planned(solid: Any, features: Sequence[Any], *, part: str, material: Any, settings: Any,

@@ -186,7 +186,7 @@ def _down_area(k: Vec3, faces: Sequence[FaceFact]) -> float:
 
 def choose(features: Sequence[Feature], *, bbox_min: Sequence[float], bbox_max: Sequence[float],
            faces: Sequence[FaceFact] = (), profile_reaches: Callable[[float], bool] | None = None,
-           first: Vec3 | None = None) -> Choice:
+           first: Vec3 | None = None, hole_reaches: Callable[[Feature, float], bool] | None = None) -> Choice:
     """Choose the setups of a part (see the module docstring for the criteria).
 
     Args:
@@ -196,12 +196,14 @@ def choose(features: Sequence[Feature], *, bbox_min: Sequence[float], bbox_max: 
         faces: Face facts of the part (without them, criteria 2 and 6 are left out).
         profile_reaches: Whether an end mill reaches a profile of this depth (mm).
         first: Setup 1's approach when the caller has fixed it (only the other setups are chosen).
+        hole_reaches: Whether the tool for a hole reaches this depth (mm) from the setup's top
+            (without it, through holes keep the ends the features give).
     """
     threaded = {str(f.props.get("hole")) for f in features if f.kind == "thread" and f.props.get("hole")}
     # a through hole whose entry opens inside the part (a cross hole's far segment, entered from the bore it
     # meets) while its other end is on the outside: entered from the outside (a tool would otherwise travel
     # through the other features to reach it, beyond its reach and through what this setup has not cut)
-    inner, one_way = _inner_entries(features, bbox_min, bbox_max, threaded)
+    inner, one_way = _inner_entries(features, bbox_min, bbox_max, threaded, hole_reaches)
     features = [flipped(f) if f.id in inner else f for f in features]
     by_id = {f.id: f for f in features}
     fixed: dict[Vec3, int] = {}
@@ -306,15 +308,21 @@ def choose(features: Sequence[Feature], *, bbox_min: Sequence[float], bbox_max: 
 
 
 def _inner_entries(features: Sequence[Feature], bbox_min: Sequence[float], bbox_max: Sequence[float],
-                   threaded: set[str]) -> tuple[set[str], set[str]]:
-    """Through holes with one end inside the part (a cross hole's segments, which end in the bore they meet).
+                   threaded: set[str], reaches: Callable[[Feature, float], bool] | None = None
+                   ) -> tuple[set[str], set[str]]:
+    """Through holes that no tool reaches from one end (a cross hole's segment entered from the bore it meets).
 
-    Returns the ids of those whose entry lies inside the part along their approach and whose other
-    end is on the part's outside (its extent along the approach): to be entered from that end; and
-    of those whose entry is outside and other end inside: not to be cut from their other end.
+    A tool enters a through hole at the setup's top and goes to the hole's far end: from its
+    entry side that is the part's extent along the approach less the far end. Returns the ids of
+    the holes whose entry side their tool does not reach (``reaches``) but whose other side it
+    does: to be entered from that side; and of those that a tool reaches from their
+    entry side only: not to be cut from their other end. A hole in a pocket's floor, reached
+    through the pocket, stays as it is. Without ``reaches``, both sets are empty.
     """
     out: set[str] = set()
     one_way: set[str] = set()
+    if reaches is None:
+        return out, one_way
     corners = [(x, y, z) for x in (bbox_min[0], bbox_max[0]) for y in (bbox_min[1], bbox_max[1])
                for z in (bbox_min[2], bbox_max[2])]
     for f in features:
@@ -327,8 +335,10 @@ def _inner_entries(features: Sequence[Feature], bbox_min: Sequence[float], bbox_
         loc = f.location_mm or (0.0, 0.0, 0.0)  # flippable: a hole with a location
         entry = sum(float(loc[i]) * a[i] for i in range(3))
         far = entry - float(f.dims.get("depth_mm", 0.0))
-        if entry < max(along) - 1e-6 and far <= min(along) + 1e-6:
+        here = reaches(f, max(along) - far)  # from this side's top to the far end
+        there = reaches(f, entry - min(along))  # from the other side's top to this end
+        if not here and there:
             out.add(f.id)
-        elif entry >= max(along) - 1e-6 and far > min(along) + 1e-6:
+        elif here and not there:
             one_way.add(f.id)
     return out, one_way

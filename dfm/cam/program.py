@@ -1276,18 +1276,11 @@ def _free_components(big: Loop, outers: Sequence[Loop], d: float) -> tuple[tuple
     The region joined to ``big``'s boundary (its outer loop and holes), and the outer loops of the
     pockets of free space cut off from it (enclosed by the shadow: reached only from above).
 
-    A loop's depth is how many other loops hold its first point (as :func:`strategies.classify`):
-    0 is the outside ring, 1 its holes, 2 an enclosed region, 3 its holes, and so on.
+    A loop's depth (:func:`strategies.depths`): 0 is the outside ring, 1 its holes, 2 an enclosed
+    region, 3 its holes, and so on.
     """
-    from dfm.cam.geom2d import point_in_loop
-
     loops = strategies.offset(big, list(outers), -d)
-    boxes = [loop_box([lp]) for lp in loops]
-    depth = []
-    for i, lp in enumerate(loops):
-        p = lp[0].a
-        depth.append(sum(1 for j, q in enumerate(loops) if j != i and boxes[j][0] <= p[0] <= boxes[j][2]
-                         and boxes[j][1] <= p[1] <= boxes[j][3] and point_in_loop(p, q)))
+    depth = strategies.depths(loops)
     ring = [lp for lp, k in zip(loops, depth, strict=True) if k == 0]
     main = (ring[0], [lp for lp, k in zip(loops, depth, strict=True) if k == 1]) if len(ring) == 1 else None
     return main, [lp for lp, k in zip(loops, depth, strict=True) if k >= 2 and k % 2 == 0]

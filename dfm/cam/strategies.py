@@ -94,21 +94,24 @@ def offset(outer: Sequence[Seg], holes: Sequence[Sequence[Seg]], distance: float
     return out
 
 
-def classify(loops: Sequence[Loop]) -> list[Loop]:
-    """Orient loops for climb milling: boundaries CCW, holes (islands) CW.
+def depths(loops: Sequence[Loop]) -> list[int]:
+    """Each loop's depth: the number of the others its first point is inside.
 
-    A loop's depth is the number of others its first point is inside, tested against their
-    exact lines and arcs: offset loops come as close as they like before they merge, and a
-    point a few µm inside an arc is outside the arc's chords.
+    Tested against their exact lines and arcs: offset loops come as close as they like before
+    they merge, and a point a few µm inside an arc is outside the arc's chords.
     """
     boxes = [loop_box([lp]) for lp in loops]
     out = []
     for i, lp in enumerate(loops):
         p = lp[0].a
-        depth = sum(1 for j, q in enumerate(loops) if j != i and boxes[j][0] <= p[0] <= boxes[j][2]
-                    and boxes[j][1] <= p[1] <= boxes[j][3] and point_in_loop(p, q))
-        out.append(orient(lp, ccw=(depth % 2 == 0)))
+        out.append(sum(1 for j, q in enumerate(loops) if j != i and boxes[j][0] <= p[0] <= boxes[j][2]
+                       and boxes[j][1] <= p[1] <= boxes[j][3] and point_in_loop(p, q)))
     return out
+
+
+def classify(loops: Sequence[Loop]) -> list[Loop]:
+    """Orient loops for climb milling: boundaries (even :func:`depths`) CCW, holes (islands) CW."""
+    return [orient(lp, ccw=(k % 2 == 0)) for lp, k in zip(loops, depths(loops), strict=True)]
 
 
 def rings(outer: Sequence[Seg], holes: Sequence[Sequence[Seg]], first: float, step: float,
