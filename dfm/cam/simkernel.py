@@ -641,39 +641,9 @@ def shadow_clearance(px, py, pr, eax, eay, ebx, eby, segs):  # type: ignore[no-u
     n = px.shape[0]
     out = np.empty(n)
     for k in range(n):
-        x = px[k]
-        y = py[k]
-        crossings = 0
-        for e in range(eax.shape[0]):
-            ay = eay[e]
-            by = eby[e]
-            if (ay > y) != (by > y):
-                xc = eax[e] + (y - ay) * (ebx[e] - eax[e]) / (by - ay)
-                if xc > x:
-                    crossings += 1
-        dmin = np.inf
-        for s in range(segs.shape[0]):
-            ax, ay, bx, by = segs[s, 0], segs[s, 1], segs[s, 2], segs[s, 3]
-            if segs[s, 4] == 0.0:
-                dx = bx - ax
-                dy = by - ay
-                ll = dx * dx + dy * dy
-                if ll <= 0:
-                    d = min(math.hypot(x - ax, y - ay), math.hypot(x - bx, y - by))
-                else:
-                    t = min(max(((x - ax) * dx + (y - ay) * dy) / ll, 0.0), 1.0)
-                    d = math.hypot(ax + t * dx - x, ay + t * dy - y)
-            else:
-                ox, oy, rad, a0, sweep = segs[s, 5], segs[s, 6], segs[s, 7], segs[s, 8], segs[s, 9]
-                phi = math.atan2(y - oy, x - ox) - a0
-                rel = phi % _TWO_PI if sweep >= 0 else (-phi) % _TWO_PI
-                if rel <= abs(sweep) + 1e-12:
-                    d = abs(math.hypot(x - ox, y - oy) - rad)
-                else:
-                    d = min(math.hypot(x - ax, y - ay), math.hypot(x - bx, y - by))
-            if d < dmin:
-                dmin = d
-        out[k] = -(dmin + pr[k]) if crossings % 2 else dmin - pr[k]
+        inside = _inside(px[k], py[k], eax, eay, ebx, eby, eax.shape[0])
+        dmin = _distance(px[k], py[k], segs, segs.shape[0])
+        out[k] = -(dmin + pr[k]) if inside else dmin - pr[k]
     return out
 
 
