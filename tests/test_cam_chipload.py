@@ -173,6 +173,20 @@ def test_random_part_programs_never_pass_the_largest_chip(tmp_path, seed):
     assert not bad, (seed, bad[:5])
 
 
+def test_a_sliver_thinner_than_the_guards_cell_still_slows_the_feed(tmp_path):
+    """Random part 9348: a slot's finish arc meets a sliver about 10 um wide between two other
+    passes' edges. The guard's 20 um cells hold none of it (no cell cut), yet the raised finish
+    feed makes a chip over the table's largest there: the guard measures it on a finer window."""
+    path = export_step(random_part(9348), tmp_path / "random_9348.step")
+    gen, _ = generate(path)
+    _, bad = overloads(gen)
+    assert not bad, bad[:5]
+    slowed = [op for su in gen.program.setups for op in su.operations
+              if op.name.endswith(" finish") and op.tool.cutter.diameter_mm < 1
+              and any("feed lowered" in n for n in op.notes)]
+    assert slowed
+
+
 def test_guard_lowers_the_feed_of_a_finish_pass_that_meets_full_material(tmp_path):
     """Without its roughing, a pocket's wall finish meets the whole pocket: the guard slows it
     to the table's largest chip at full engagement (and says so); the measure here agrees."""

@@ -718,8 +718,12 @@ def _engaged_feeds(op: Operation, moves: Sequence[Move], engaged: Sequence[tuple
     :data:`WINDOW_REFINE` times finer over its own box (``sim.WINDOW_CELLS`` at most), the
     stock there rebuilt from ``history`` and the operation's earlier moves
     (``sim.window_engagement``); the same path at another level (a wall stepped down) whose
-    grid reading is no nearer keeps that window's result. Drilling and thread milling keep
-    their own feeds (their chips are not a side cutter's).
+    grid reading is no nearer keeps that window's result. A cutting move that cut no cell may
+    still meet a sliver thinner than a cell (two other passes' edges less than a cell apart,
+    random part 9348's slot finish): it is read as meeting one cell's width out to its far edge,
+    and measured on a window where that chip would pass the limit. Links and descents are left
+    out of that: they run where the operation's own tools cleared. Drilling and thread milling
+    keep their own feeds (their chips are not a side cutter's).
     """
     cd = op.cutting
     if cd.fz_max_mm <= 0 or op.kind in ("drill", "thread-mill") or cd.rpm <= 0:
@@ -740,13 +744,20 @@ def _engaged_feeds(op: Operation, moves: Sequence[Move], engaged: Sequence[tuple
     measured: dict[tuple[Any, ...], tuple[float, float, Callable[[Any], float]]] = {}
     fine_arcs = _arcs_within(op, moves, engaged, step, limit)
     for k, (mv, (near, far)) in enumerate(zip(moves, engaged, strict=True)):
-        if mv.rapid or not math.isfinite(near) or not 0 <= mv.line < len(op.steps) or k in fine_arcs:
+        if mv.rapid or not 0 <= mv.line < len(op.steps) or k in fine_arcs:
             continue
         st = op.steps[mv.line]
         if not isinstance(st, Feed | Arc) or not st.feed:
             continue
         if flutes <= 0 or (mv.center is None and st.feed / (cd.rpm * flutes) <= limit):
             continue  # no chip, or a line's: never thicker than its feed per tooth (chip_at: fz x at most 1)
+        if not math.isfinite(near):
+            if st.role not in ("cut", "lead"):
+                continue  # a link or descent runs where the operation's own tools have cleared: no sliver
+            # no cell cut: a sliver narrower than a cell may still lie anywhere under the tool
+            # (two other operations' edges a part of a cell apart): read as one cell wide, out to the far edge
+            rad = math.dist(mv.a[:2], mv.center) if mv.center is not None else 0.0
+            near, far = r + step, (rad + r - 2 * step if mv.center is not None else 0.0)
         c = chip(st, mv, near, far, step)
         if mv.center is not None:  # a sliver thinner than a cell may lie out to the tool's far edge
             c = max(c, chip(st, mv, near, math.dist(mv.a[:2], mv.center) + r - 2 * step, step))
