@@ -66,7 +66,8 @@ def test_solid_box_is_addoptimal_of_the_solid(holed_plate: Path) -> None:
 
 
 def test_ray_prefilter_changes_no_answer(holed_plate: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Rays with the numpy plane and trim filters give what they give with every candidate tested exactly."""
+    """Rays with the numpy plane, trim and cylinder filters (and the axis grids) give what every candidate tested
+    exactly by way of the box tree gives."""
     s = kernel.load(holed_plate).solids[0]
     g = geometry(s)
     assert g._plane_trims, "the plate's top face should have a trim"
@@ -84,6 +85,8 @@ def test_ray_prefilter_changes_no_answer(holed_plate: Path, monkeypatch: pytest.
     fast_rf = g.ray_first_many(origins, directions, dists)
     monkeypatch.setattr(Geometry, "_plane_keeps", lambda self, ray, *a: np.ones(len(ray), dtype=bool))
     monkeypatch.setattr(Geometry, "_trim_keeps", lambda self, trims, ray, *a: np.ones(len(ray), dtype=bool))
+    monkeypatch.setattr(Geometry, "_cyl_keeps", lambda self, ray, *a: np.ones(len(ray), dtype=bool))
+    monkeypatch.setattr(Geometry, "_GRID_MAX_DIST", -1.0)  # every ray through the tree
     assert fast_hits == g.ray_hits_many(origins, directions, dists)
     assert fast_first == g.ray_hits_many(origins, directions, dists, first_only=True)
     assert fast_rf == g.ray_first_many(origins, directions, dists)
@@ -113,3 +116,93 @@ def test_trim_classify_in_one_pass_is_row_by_row(holed_plate: Path) -> None:
         got = trim.classify(qx, qy)
         assert np.array_equal(got, trim._classify_by_rows(qx, qy))
         assert set(np.unique(got).tolist()) == {0, 1, 2}
+
+
+def test_axis_grid_lists_what_the_tree_lists(holed_plate: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rays along the axes get from their grid the very (ray, face, entry) triples the box tree gives."""
+    paths = (holed_plate, ROOT / "example_parts" / "micro_holes.step", ROOT / "example_parts" / "lens_barrel.step")
+    for s in _solids(*paths):
+        g = geometry(s)
+        lo, hi = s.bbox
+        rnd = random.Random(7)
+        axes = [(0.0, 0.0, 1.0), (0.0, 0.0, -1.0), (1.0, 0.0, 0.0), (-1.0, 0.0, 0.0), (0.0, 1.0, 0.0),
+                (0.0, -1.0, 0.0), (0.0, 0.0, 2.5), (0.3, 0.4, 0.866)]
+        origins = [tuple(rnd.uniform(lo[k] - 0.3, hi[k] + 0.3) for k in range(3)) for _ in range(1500)]
+        blo, bhi, _ = g._boxes
+        for f in range(len(blo)):  # lines along the boxes' sides
+            origins.append((float(blo[f][0]), float(blo[f][1]), rnd.uniform(lo[2], hi[2])))
+            origins.append((rnd.uniform(lo[0], hi[0]), float(bhi[f][1]), float(bhi[f][2])))
+        dirs = [rnd.choice(axes) for _ in origins]
+        dists = [rnd.choice([1e9, 0.5, 3.0, 1e25]) for _ in origins]
+
+        fast = _pairs(g, origins, dirs, dists)
+        monkeypatch.setattr(Geometry, "_GRID_MAX_DIST", -1.0)
+        assert fast == _pairs(g, origins, dirs, dists)
+        monkeypatch.undo()
+        assert sum(len(r) for r, _, _ in fast) > 1000
+
+
+def _pairs(g: Geometry, origins: list, dirs: list, dists: list) -> list:  # type: ignore[type-arg]
+    out = []
+    for r0 in range(0, len(origins), 512):
+        for missed in (False, True):
+            got = g._block_pairs(origins[r0:r0 + 512], dirs[r0:r0 + 512], dists[r0:r0 + 512], missed)
+            out.append(tuple(a.tolist() for a in got))
+    return out
+
+
+def test_escapes_is_the_cast(holed_plate: Path) -> None:
+    """Access._escapes (rays settled by their candidates and by rectangles ahead) answers as the casts do."""
+    import math
+
+    from dfm.kernel.access import access
+
+    for s in _solids(holed_plate, ROOT / "example_parts" / "thin_web_plate.step"):
+        g = geometry(s)
+        acc = access(g)
+        lo, hi = s.bbox
+        rnd = random.Random(11)
+        axes = [(0.0, 0.0, 1.0), (0.0, 0.0, -1.0), (1.0, 0.0, 0.0), (-1.0, 0.0, 0.0), (0.0, 1.0, 0.0),
+                (0.0, -1.0, 0.0), (0.6, 0.0, 0.8)]
+        origins = [tuple(rnd.uniform(lo[k], hi[k]) for k in range(3)) for _ in range(2000)]
+        dirs = [rnd.choice(axes) for _ in origins]
+        for fid in g.faces:  # the access model's own rays: just off the faces' sample points, along every axis
+            for p, n in acc.points(fid):
+                for d in axes[:6]:
+                    origins.append((p[0] + n[0] * 1e-4, p[1] + n[1] * 1e-4, p[2] + n[2] * 1e-4))
+                    dirs.append(d)
+        for k in range(3):  # lines along the sides of the rectangles across an axis, inside, on and outside them
+            is_rect, pos, box = acc._rects(k)
+            i, j = (a for a in range(3) if a != k)
+            for f in np.flatnonzero(is_rect).tolist():
+                for e in (-2e-6, -5e-7, 0.0, 5e-7, 2e-6):
+                    for side in (-1.0, 1.0):
+                        p = [0.0, 0.0, 0.0]
+                        p[i], p[j], p[k] = box[f][0] + e, (box[f][2] + box[f][3]) / 2, pos[f] - side * 0.5
+                        d = [0.0, 0.0, 0.0]
+                        d[k] = side
+                        origins.append(tuple(p))
+                        dirs.append(tuple(d))
+        got = acc._escapes(origins, dirs)
+        short = 1.0 + 0.01 * math.dist(lo, hi)
+        near = g.ray_hits_many(origins, dirs, [short] * len(origins), first_only=True)
+        far = g.ray_hits_many(origins, dirs, [1e9] * len(origins), first_only=True)
+        want = [not h and not f for h, f in zip(near, far, strict=True)]
+        assert got == want
+        assert any(got) and not all(got)
+        cands = g.ray_candidates(origins, dirs, [1e9] * len(dirs))
+        blocked = acc._blocked(np.asarray(origins), np.asarray(dirs), *cands)
+        assert blocked.any()
+
+
+def test_cylinder_filter_keeps_lines_on_the_surface(holed_plate: Path) -> None:
+    """A line along a cylinder's axis is dropped off its surface only (more than 1e-5 mm from the radius)."""
+    g = geometry(kernel.load(holed_plate).solids[0])
+    cyl = next(f for f in g.faces.values() if f.kind == "cylinder" and abs(f.radius - 0.3) < 1e-9)
+    c, a, r = cyl.origin, cyl.axis, cyl.radius
+    offsets = [0.0, r - 1e-4, r - 2e-6, r, r + 2e-6, r + 1e-4, 2 * r]
+    origins = np.array([(c[0] + x, c[1], c[2]) for x in offsets] * 2)
+    dirs = np.array([a] * len(offsets) + [(0.0, 0.6, 0.8)] * len(offsets))
+    ray = np.arange(len(origins))
+    keep = g._cyl_keeps(ray, np.full(len(ray), cyl.id - 1), origins, dirs)
+    assert keep.tolist() == [False, False, True, True, True, False, False] + [True] * len(offsets)

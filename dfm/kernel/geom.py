@@ -423,10 +423,34 @@ class Geometry:
     def point_normal_uv(self, fid: int, u: float, v: float) -> tuple[Vec3, Vec3] | None:
         """Point and outward normal of face ``fid`` at (u, v), or None outside its trim."""
         u0, u1, v0, v1 = self.uv_bounds(fid)
-        if not (self.fills_uv_box(fid) and u0 < u < u1 and v0 < v < v1):
+        m = self._inner_margin(fid)
+        if not (m is not None and u0 + m < u < u1 - m and v0 + m < v < v1 - m):
             if self._classifier2d(fid).Perform(gp_Pnt2d(u, v)) != TopAbs_IN:
                 return None
         return self._point_normal(fid, u, v)
+
+    def _inner_margin(self, fid: int) -> float | None:
+        """How far inside its UV box a point of face ``fid`` is known to be on it, or None (classify it).
+
+        0 for a planar face that fills its UV box (:meth:`fills_uv_box`); 1e-3 for a cylinder
+        that does: its area is then its radius times the box's area, as a cylinder's
+        parameters are an angle and a length (a face with a hole or a cut corner has less), and
+        the margin (1e-3 rad, 1 um) keeps the point far outside the classifier's tolerance band.
+        """
+        cache: dict[int, float | None] = self.__dict__.setdefault("_inner_margin_cache", {})
+        if fid in cache:
+            return cache[fid]
+        f = self.faces[fid]
+        got: float | None = None
+        if self.fills_uv_box(fid):
+            got = 0.0
+        elif f.kind == "cylinder" and f.radius is not None:
+            u0, u1, v0, v1 = self.uv_bounds(fid)
+            box = f.radius * (u1 - u0) * (v1 - v0)
+            if box > 0 and abs(f.area - box) <= 1e-10 * box:
+                got = 1e-3
+        cache[fid] = got
+        return got
 
     def fills_uv_box(self, fid: int) -> bool:
         """True for a planar face that is its whole UV box (a rectangle): every inner (u, v) is on it.
@@ -446,11 +470,11 @@ class Geometry:
     def sample_face_uv(self, fid: int, n: int = 5) -> list[tuple[float, float, Vec3, Vec3]]:
         """Like :meth:`sample_face`, with the (u, v) of each point first.
 
-        A point 1 um or more inside a face that fills its UV box (:meth:`fills_uv_box`) is on it
-        without a test; the others are classified as always.
+        A point 1 um (a cylinder: 1e-3 of its parameters) or more inside a face that fills its
+        UV box (:meth:`_inner_margin`) is on it without a test; the others are classified as always.
         """
         umin, umax, vmin, vmax = self.uv_bounds(fid)
-        rect = self.fills_uv_box(fid)
+        rect = self._inner_margin(fid) is not None
         cls = None
         out = []
         for i in range(n):
@@ -738,6 +762,17 @@ class Geometry:
     _TOP_NODES = 8
     _RAY_BLOCK = 1024
     _PAIR_BLOCK = 1 << 19
+    #: Rays along an axis longer than this (mm) go through the tree (see :class:`_AxisGrid`).
+    _GRID_MAX_DIST = 1e20
+
+    def _axis_grid(self, k: int) -> _AxisGrid:
+        """The (cached) :class:`_AxisGrid` of the padded face boxes along axis k."""
+        cache = self.__dict__.setdefault("_axis_grids", {})
+        got = cache.get(k)
+        if got is None:
+            lo, hi, _ = self._boxes
+            got = cache[k] = _AxisGrid(lo, hi, k)
+        return got  # type: ignore[no-any-return]
 
     def _broad_phase_many(self, origins: Sequence[Vec3], directions: Sequence[Vec3],
                           max_dists: Sequence[float], missed: bool = False):  # type: ignore[no-untyped-def]
@@ -748,24 +783,66 @@ class Geometry:
         :meth:`_ray_rank`): the order in which a test of every face box, sorted stably by
         entry distance, lists them. Entries are those box entry distances. With ``missed``,
         a sixth item, None (it was the candidates the trims say the line misses: they are now
-        left out). Also with ``missed``, candidates that both consumers
-        (:meth:`ray_hits_many`, :meth:`_first_exact`) would skip whatever else they find are
-        left out: planar faces whose plane the ray's whole segment keeps clear of
-        (:meth:`_misses_plane` with ``max_dist``, in numpy with the same operations: a nearer
-        bound only skips more), and those whose plane the line crosses clear of the face's trim
-        (:meth:`_trim_keeps`). A skipped candidate yields no hit and cannot end a first-hit
-        search that the next one (entered no sooner) would not end: the answers are the same.
+        left out), and the candidates :meth:`_block_pairs` leaves out with ``missed``.
+        """
+        n_rays = len(origins)
+        for r0 in range(0, n_rays, self._RAY_BLOCK):
+            r1 = min(n_rays, r0 + self._RAY_BLOCK)
+            ray, face, tmin = self._block_pairs(origins[r0:r1], directions[r0:r1], max_dists[r0:r1], missed)
+            bounds = ray.searchsorted(range(r1 - r0 + 1)).tolist()
+            face_l, tmin_l = face.tolist(), tmin.tolist()
+            if not missed:
+                for k in range(r1 - r0):
+                    a, b = bounds[k], bounds[k + 1]
+                    yield origins[r0 + k], directions[r0 + k], max_dists[r0 + k], face_l[a:b], tmin_l[a:b]
+                continue
+            for k in range(r1 - r0):
+                a, b = bounds[k], bounds[k + 1]
+                yield (origins[r0 + k], directions[r0 + k], max_dists[r0 + k], face_l[a:b], tmin_l[a:b], None)
+
+    def ray_candidates(self, origins: Sequence[Vec3], directions: Sequence[Vec3],
+                       max_dists: Sequence[float]):  # type: ignore[no-untyped-def]
+        """The candidates :meth:`ray_hits_many` and :meth:`ray_first_many` test exactly, as numpy arrays.
+
+        Returns (ray, face): for each candidate its ray (index into ``origins``) and its face
+        (0-based), by ray, then in the order they are tested. A ray with no candidate meets no
+        face (the exact tests would find nothing): such rays are settled without a loop of their own.
+        """
+        import numpy as np
+
+        rays, faces = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)]
+        for r0 in range(0, len(origins), self._RAY_BLOCK):
+            r1 = min(len(origins), r0 + self._RAY_BLOCK)
+            ray, face, _ = self._block_pairs(origins[r0:r1], directions[r0:r1], max_dists[r0:r1], True)
+            rays.append(ray + r0)
+            faces.append(face)
+        return np.concatenate(rays), np.concatenate(faces)
+
+    def _block_pairs(self, origins: Sequence[Vec3], directions: Sequence[Vec3], max_dists: Sequence[float],
+                     missed: bool):  # type: ignore[no-untyped-def]
+        """The broad phase of one block of rays: (ray, face, entry) numpy arrays sorted by ray, entry, Morton rank.
+
+        With ``missed``, candidates that both consumers (:meth:`ray_hits_many`,
+        :meth:`_first_exact`) would skip whatever else they find are left out: planar faces
+        whose plane the ray's whole segment keeps clear of (:meth:`_misses_plane` with
+        ``max_dist``, in numpy with the same operations: a nearer bound only skips more), those
+        whose plane the line crosses clear of the face's trim (:meth:`_trim_keeps`), and
+        cylinders the line runs parallel to, off their surface (:meth:`_cyl_keeps`). A skipped
+        candidate yields no hit and cannot end a first-hit search that the next one (entered no
+        sooner) would not end: the answers are the same.
         """
         import numpy as np
 
         lo, hi, _ = self._boxes
-        n_rays = len(origins)
-        if len(lo) == 0:
-            for k in range(n_rays):
-                yield (origins[k], directions[k], max_dists[k], [], [], None) if missed else \
-                    (origins[k], directions[k], max_dists[k], [], [])
-            return
-        trims = self._plane_trims if missed else None
+        o = np.asarray(origins, dtype=float).reshape(-1, 3)
+        n_rays = len(o)
+        if len(lo) == 0 or n_rays == 0:
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty, np.zeros(0)
+        dirs = np.asarray(directions, dtype=float).reshape(-1, 3)
+        d = np.where(np.abs(dirs) < 1e-30, 1e-30, dirs)
+        inv = 1.0 / d
+        md = np.asarray(max_dists, dtype=float).reshape(-1)
         levels, members = self._ray_tree
         rank = self._ray_rank()
         # start a few levels below the root: a wide first level tests every ray against many boxes
@@ -784,16 +861,25 @@ class Geometry:
             tmax = np.minimum(np.minimum(far[:, 0], far[:, 1]), far[:, 2])
             return tmin, (tmax >= np.maximum(tmin, 0.0)) & (tmin <= md)
 
-        for r0 in range(0, n_rays, self._RAY_BLOCK):
-            r1 = min(n_rays, r0 + self._RAY_BLOCK)
-            o = np.asarray(origins[r0:r1], dtype=float).reshape(-1, 3)
-            d = np.asarray(directions[r0:r1], dtype=float).reshape(-1, 3)
-            d = np.where(np.abs(d) < 1e-30, 1e-30, d)
-            inv = 1.0 / d
-            md = np.asarray(max_dists[r0:r1], dtype=float).reshape(-1)
+        # rays exactly along an axis of the part take their candidates from that axis's grid, the
+        # others from the tree; both are tested with the same slab, so the same pairs pass
+        tree_rays = np.ones(n_rays, dtype=bool)
+        pair_rays, pair_faces = [], []
+        finite = np.isfinite(o).all(axis=1) & (md < self._GRID_MAX_DIST)
+        for k in range(3):
+            i, j = (a for a in range(3) if a != k)
+            along = finite & (dirs[:, i] == 0.0) & (dirs[:, j] == 0.0) & (dirs[:, k] != 0.0)
+            if along.any():
+                r = np.flatnonzero(along)
+                rr, ff = self._axis_grid(k).pairs(r, o[r, i], o[r, j])
+                pair_rays.append(rr)
+                pair_faces.append(ff)
+                tree_rays &= ~along
+        if tree_rays.any():
             n_top = len(levels[top][0])
-            ray = np.repeat(np.arange(len(o)), n_top)
-            node = np.tile(np.arange(n_top), len(o))
+            sub = np.flatnonzero(tree_rays)
+            ray = np.repeat(sub, n_top)
+            node = np.tile(np.arange(n_top), len(sub))
             for k in range(top, -1, -1):
                 nlo, nhi = levels[k]
                 _, ok = slab(nlo[node], nhi[node], o[ray], inv[ray], md[ray])
@@ -807,37 +893,31 @@ class Geometry:
             ray = np.repeat(ray, leaf)
             face = members[node].ravel()
             keep = face >= 0
-            ray, face = ray[keep], face[keep]
-            rays_parts, faces_parts, tmin_parts = [], [], []
-            for p0 in range(0, len(ray), self._PAIR_BLOCK):
-                rr, ff = ray[p0:p0 + self._PAIR_BLOCK], face[p0:p0 + self._PAIR_BLOCK]
-                tmin, ok = slab(lo[ff], hi[ff], o[rr], inv[rr], md[rr])
-                rays_parts.append(rr[ok])
-                faces_parts.append(ff[ok])
-                tmin_parts.append(tmin[ok])
-            ray = np.concatenate(rays_parts) if rays_parts else np.zeros(0, dtype=np.int64)
-            face = np.concatenate(faces_parts) if faces_parts else np.zeros(0, dtype=np.int64)
-            tmin = np.concatenate(tmin_parts) if tmin_parts else np.zeros(0)
-            order = np.lexsort((rank[face], tmin, ray))  # by ray, then entry, then Morton rank
-            face, tmin = face[order], tmin[order]
-            ray = ray[order]
-            if missed:
-                dirs = np.asarray(directions[r0:r1], dtype=float).reshape(-1, 3)
-                keep = self._plane_keeps(ray, face, o, dirs, md)
+            pair_rays.append(ray[keep])
+            pair_faces.append(face[keep])
+        ray = np.concatenate(pair_rays) if len(pair_rays) > 1 else pair_rays[0]
+        face = np.concatenate(pair_faces) if len(pair_faces) > 1 else pair_faces[0]
+        rays_parts, faces_parts, tmin_parts = [], [], []
+        for p0 in range(0, len(ray), self._PAIR_BLOCK):
+            rr, ff = ray[p0:p0 + self._PAIR_BLOCK], face[p0:p0 + self._PAIR_BLOCK]
+            tmin, ok = slab(lo[ff], hi[ff], o[rr], inv[rr], md[rr])
+            rays_parts.append(rr[ok])
+            faces_parts.append(ff[ok])
+            tmin_parts.append(tmin[ok])
+        ray = np.concatenate(rays_parts) if rays_parts else np.zeros(0, dtype=np.int64)
+        face = np.concatenate(faces_parts) if faces_parts else np.zeros(0, dtype=np.int64)
+        tmin = np.concatenate(tmin_parts) if tmin_parts else np.zeros(0)
+        order = np.lexsort((rank[face], tmin, ray))  # by ray, then entry, then Morton rank
+        ray, face, tmin = ray[order], face[order], tmin[order]
+        if missed:
+            keep = self._plane_keeps(ray, face, o, dirs, md)
+            keep &= self._cyl_keeps(ray, face, o, dirs)
+            ray, face, tmin = ray[keep], face[keep], tmin[keep]
+            trims = self._plane_trims
+            if trims:
+                keep = self._trim_keeps(trims, ray, face, o, dirs)
                 ray, face, tmin = ray[keep], face[keep], tmin[keep]
-                if trims:
-                    keep = self._trim_keeps(trims, ray, face, o, dirs)
-                    ray, face, tmin = ray[keep], face[keep], tmin[keep]
-            bounds = np.searchsorted(ray, np.arange(len(o) + 1)).tolist()
-            face_l, tmin_l = face.tolist(), tmin.tolist()
-            if not missed:
-                for k in range(len(o)):
-                    a, b = bounds[k], bounds[k + 1]
-                    yield origins[r0 + k], directions[r0 + k], max_dists[r0 + k], face_l[a:b], tmin_l[a:b]
-                continue
-            for k in range(len(o)):
-                a, b = bounds[k], bounds[k + 1]
-                yield (origins[r0 + k], directions[r0 + k], max_dists[r0 + k], face_l[a:b], tmin_l[a:b], None)
+        return ray, face, tmin
 
     #: A planar face with at least this many edges gets a :class:`_PlaneTrim` (the exact
     #: intersector classifies a hit point against every edge of the face: a plate's top face
@@ -912,6 +992,50 @@ class Geometry:
         for idx in np.unique(ff).tolist():
             mine = ff == idx
             keep[sel[mine]] = ~trims[idx].missed_by(o[rr[mine]], d[rr[mine]])
+        return keep
+
+    @functools.cached_property
+    def _cyl_rows(self):  # type: ignore[no-untyped-def]
+        """The cylinders' axes as numpy: (is a cylinder, (n, 7) rows ax, ay, az, cx, cy, cz, radius; zeros else)."""
+        import numpy as np
+
+        n = self.solid.face_count
+        is_cyl = np.zeros(n, dtype=bool)
+        rows = np.zeros((n, 7))
+        for fid, f in self.faces.items():
+            if f.kind == "cylinder" and f.axis is not None and f.origin is not None and f.radius is not None:
+                is_cyl[fid - 1] = True
+                rows[fid - 1] = (*f.axis, *f.origin, f.radius)
+        return is_cyl, rows
+
+    def _cyl_keeps(self, ray, face, o, d):  # type: ignore[no-untyped-def]
+        """False for the (ray, face) pairs whose line runs parallel to a cylinder face's axis, off its surface.
+
+        Such a line stays at one distance from the axis: farther than :attr:`_PLANE_MISS` from the
+        radius, it never meets the cylinder (inside or outside it), so the face's exact test finds
+        nothing. Parallel means the cross product of the unit direction and the axis is exactly 0
+        (a ray along an axis of the part, a fillet or bore about that axis); other pairs are kept.
+        """
+        import numpy as np
+
+        is_cyl, rows = self._cyl_rows
+        keep = np.ones(len(ray), dtype=bool)
+        sel = np.flatnonzero(is_cyl[face])
+        if len(sel) == 0:
+            return keep
+        n = np.sqrt(d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1] + d[:, 2] * d[:, 2])
+        pos = n > 0
+        ud = np.where(pos[:, None], d / np.where(pos, n, 1.0)[:, None], d)
+        r, cy = ray[sel], rows[face[sel]]
+        ax, ay, az = cy[:, 0], cy[:, 1], cy[:, 2]
+        uu = ud[r]
+        ux, uy, uz = uu[:, 0], uu[:, 1], uu[:, 2]
+        par = (uy * az - uz * ay == 0.0) & (uz * ax - ux * az == 0.0) & (ux * ay - uy * ax == 0.0) & pos[r]
+        rel = o[r] - cy[:, 3:6]
+        h = rel[:, 0] * ax + rel[:, 1] * ay + rel[:, 2] * az
+        px, py, pz = rel[:, 0] - h * ax, rel[:, 1] - h * ay, rel[:, 2] - h * az
+        dist = np.sqrt(px * px + py * py + pz * pz)
+        keep[sel] = ~(par & (np.abs(dist - cy[:, 6]) > self._PLANE_MISS))
         return keep
 
     def face_distance(self, a: int, b: int) -> tuple[float, Vec3, Vec3] | None:
@@ -1129,6 +1253,82 @@ class Geometry:
         ]
 
 
+class _AxisGrid:
+    """The padded face boxes seen along axis k, binned on a grid over the two other axes (i, j).
+
+    A ray exactly along ±e_k (its i and j components 0) has an inverse direction of 1e30 in
+    i and j in the slab test (``Geometry._block_pairs``): a box whose [lo - MARGIN, hi + MARGIN]
+    in i or j misses the ray's line enters at 1e21 or more, or leaves behind the start, so
+    the slab test rejects it for any ray shorter than ``Geometry._GRID_MAX_DIST``. The grid
+    lists, for a ray's cell, every box whose margin-widened i-j rectangle reaches that cell
+    (and the boxes wider than :attr:`WIDE` cells, listed for every ray): a superset of the
+    boxes the slab test passes. Cells are computed with monotone arithmetic and clipped
+    alike for boxes and rays, so a rectangle holding the ray's line always reaches its cell.
+    """
+
+    MARGIN = 1e-9
+    WIDE = 64
+
+    def __init__(self, lo, hi, k: int) -> None:  # type: ignore[no-untyped-def]
+        import numpy as np
+
+        i, j = (a for a in range(3) if a != k)
+        n = len(lo)
+        m = self.MARGIN
+        li, hi_i, lj, hi_j = lo[:, i] - m, hi[:, i] + m, lo[:, j] - m, hi[:, j] + m
+        x0, y0 = float(li.min()), float(lj.min())
+        ext_i = max(float(hi_i.max()) - x0, 1e-9)
+        ext_j = max(float(hi_j.max()) - y0, 1e-9)
+        size_i = max(float(np.median(hi_i - li)), ext_i * 1e-6)
+        size_j = max(float(np.median(hi_j - lj)), ext_j * 1e-6)
+        ni = max(1, min(4096, int(round(ext_i / size_i))))
+        nj = max(1, min(4096, int(round(ext_j / size_j))))
+        budget = max(1, 2 * n)
+        if ni * nj > budget:
+            scale = math.sqrt(budget / (ni * nj))
+            ni, nj = max(1, int(ni * scale)), max(1, int(nj * scale))
+        self.x0, self.y0, self.ni, self.nj = x0, y0, ni, nj
+        self.ci, self.cj = ext_i / ni, ext_j / nj
+        a0, a1 = self._col(li, x0, self.ci, ni), self._col(hi_i, x0, self.ci, ni)
+        b0, b1 = self._col(lj, y0, self.cj, nj), self._col(hi_j, y0, self.cj, nj)
+        count = (a1 - a0 + 1) * (b1 - b0 + 1)
+        wide = count > self.WIDE
+        self.wide = np.flatnonzero(wide)
+        narrow = np.flatnonzero(~wide)
+        cnt = count[narrow]
+        face = np.repeat(narrow, cnt)
+        # each narrow box's cells, row by row of its rectangle
+        first = np.cumsum(cnt) - cnt
+        q = np.arange(int(cnt.sum())) - np.repeat(first, cnt)
+        width = np.repeat(b1[narrow] - b0[narrow] + 1, cnt)
+        cell = (np.repeat(a0[narrow], cnt) + q // width) * nj + np.repeat(b0[narrow], cnt) + q % width
+        order = np.argsort(cell, kind="stable")
+        self.members = face[order]
+        self.starts = np.searchsorted(cell[order], np.arange(ni * nj + 1))
+
+    @staticmethod
+    def _col(v, v0: float, c: float, n: int):  # type: ignore[no-untyped-def]
+        import numpy as np
+
+        return np.clip(np.floor((v - v0) / c), 0, n - 1).astype(np.int64)
+
+    def pairs(self, rays, oi, oj):  # type: ignore[no-untyped-def]
+        """(ray, face) pairs to slab-test for rays (their indices ``rays``) whose lines pass through (oi, oj)."""
+        import numpy as np
+
+        cell = self._col(oi, self.x0, self.ci, self.ni) * self.nj + self._col(oj, self.y0, self.cj, self.nj)
+        start = self.starts[cell]
+        cnt = self.starts[cell + 1] - start
+        first = np.cumsum(cnt) - cnt
+        total = int(cnt.sum())
+        face = self.members[np.repeat(start - first, cnt) + np.arange(total)]
+        ray = np.repeat(rays, cnt)
+        if len(self.wide):
+            ray = np.concatenate([ray, np.repeat(rays, len(self.wide))])
+            face = np.concatenate([face, np.tile(self.wide, len(rays))])
+        return ray, face
+
+
 class _PlaneTrim:
     """A planar face's boundary in the plane, exactly (lines and circle arcs): where a line misses the face.
 
@@ -1180,21 +1380,20 @@ class _PlaneTrim:
             r = _sub(p, origin)
             return _dot(r, e1), _dot(r, e2)
 
-        tol = BRep_Tool.Tolerance_s(face)
+        # the largest tolerance of the face, its edges and their vertices (each edge's, in one call)
+        tol = max(BRep_Tool.Tolerance_s(face), BRep_Tool.MaxTolerance_s(face, TopAbs_EDGE),
+                  BRep_Tool.MaxTolerance_s(face, TopAbs_VERTEX))
         off = 0.0
         # rows of el: kind (0 segment, 1 arc), ax, ay, bx, by, cx, cy, r, branch
         el: list[tuple[float, ...]] = []
         exp = TopExp_Explorer(face, TopAbs_EDGE)
-        while exp.More():
-            edge = TopoDS.Edge_s(exp.Current())
-            exp.Next()
-            if edge.Orientation() not in (TopAbs_FORWARD, TopAbs_REVERSED) or BRep_Tool.Degenerated_s(edge):
+        more, current, step, as_edge, degenerated = exp.More, exp.Current, exp.Next, TopoDS.Edge_s, \
+            BRep_Tool.Degenerated_s
+        while more():
+            edge = as_edge(current())
+            step()
+            if edge.Orientation() not in (TopAbs_FORWARD, TopAbs_REVERSED) or degenerated(edge):
                 return None
-            tol = max(tol, BRep_Tool.Tolerance_s(edge))
-            vexp = TopExp_Explorer(edge, TopAbs_VERTEX)
-            while vexp.More():
-                tol = max(tol, BRep_Tool.Tolerance_s(TopoDS.Vertex_s(vexp.Current())))
-                vexp.Next()
             try:
                 curve = BRepAdaptor_Curve(edge)
                 t0, t1 = curve.FirstParameter(), curve.LastParameter()
