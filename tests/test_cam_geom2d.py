@@ -713,3 +713,54 @@ def test_offset_of_a_ring_round_a_concentric_boss(d):
     radii = sorted(round(math.dist(lp[0].a, c), 6) for lp in loops)
     assert radii == pytest.approx(sorted([8.285 + d, 5.279 - d]), abs=1e-6)
     assert strategies.offset(circle(c, 8.285), [circle(c, 5.279)], -1.51) == []  # the ring is gone
+
+
+def _tiny_arcs(steps) -> list:
+    """Arcs whose ends are less than 0.1 um apart (a controller runs them as full circles) and not meant so."""
+    pos, out = None, []
+    for s in steps:
+        if isinstance(s, Arc) and pos is not None and 0 < math.dist(pos, (s.x, s.y)) < 1e-7:
+            out.append(s)
+        if isinstance(s, Rapid | Feed | Arc):
+            pos = (s.x, s.y)
+    return out
+
+
+@pytest.mark.parametrize("past", [0.0, 3e-11, 4e-9, 9e-8])
+def test_a_ramp_ending_at_a_segments_start_leaves_no_speck_arc(past):
+    """Random part 9335: a ramp round a slot's ring ran out 4e-11 mm into the next arc; the split
+    left an arc that short, whose ends print the same: a full circle of 0.84 mm to a controller."""
+    line = Seg((0.0, 0.0), (2.0, 0.0))
+    arc = Seg((2.0, 0.0), (2.0, 1.0), (2.0, 0.5), True)
+    back = Seg((2.0, 1.0), (0.0, 1.0))
+    close = Seg((0.0, 1.0), (0.0, 0.0), (0.0, 0.5), True)
+    loop = (line, arc, back, close)
+    need = line.length + arc.length + back.length + past
+    angle = 3.0
+    z_to = 1.0 - need * math.tan(math.radians(angle))
+    ramp, rest = strategies.ramp_on_loop(loop, 1.0, z_to, angle)
+    assert not _tiny_arcs([Feed(0.0, 0.0, 1.0, "ramp", 100.0)] + ramp)
+    assert all(math.dist(sg.a, sg.b) >= 1e-7 for sg in rest)
+    assert math.dist(rest[0].a, close.a) < 1e-6  # the level's loop starts where the ramp ended
+    assert abs(strategies.loop_length(rest) - strategies.loop_length(loop)) < 1e-6
+
+
+def test_offset_loops_hold_no_segment_shorter_than_a_tenth_of_a_micrometre():
+    """Random part 9348: the kernel joined a slot's straight side and its round end (traced to
+    1 nm, fitted nearly tangent) by an arc 0.08 um long; posted, a full circle into the wall."""
+    rng = random.Random(11)
+    for _ in range(40):
+        w = rng.uniform(0.5, 1.2)
+        length = rng.uniform(1.0, 4.0)
+        r = w / 2
+        n = rng.randint(6, 24)
+        pts = [(-r, 0.0), (-r, -length)]
+        pts += [(r * math.cos(math.pi + math.pi * k / n), -length + r * math.sin(math.pi + math.pi * k / n))
+                for k in range(1, n)]
+        pts += [(r, -length), (r, 0.0)]
+        pts += [(r * math.cos(math.pi * k / n), r * math.sin(math.pi * k / n)) for k in range(1, n)]
+        outline = fit_arcs([(round(x, 6), round(y, 6)) for x, y in pts])  # as outlines are traced (1 nm)
+        for d in (-rng.uniform(0.1, r - 0.01), -0.3 if r > 0.31 else -0.1):
+            for lp in strategies.offset(outline, [], d):
+                assert all(math.dist(sg.a, sg.b) >= 1e-7 for sg in lp) or len(lp) == 1
+                assert all(math.dist(lp[i].b, lp[(i + 1) % len(lp)].a) < 1e-9 for i in range(len(lp)))
