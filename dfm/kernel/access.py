@@ -190,39 +190,40 @@ class Access:
     def _escapes(self, origins: list[Vec3], dirs: list[Vec3]) -> list[bool]:
         """For each ray: True when it leaves the solid without meeting a face.
 
-        One broad phase over the whole batch (``Geometry.ray_candidates``) settles most rays
-        with the answer a cast would give: a ray with no candidate face leaves; a ray along an
-        axis with a whole rectangle face across it ahead (:meth:`_blocked`) meets it. The rest
-        are cast short first (most blocked rays meet a face near their start, and the broad
-        phase of a short ray lists few boxes); only the rays that leaves free are cast in full.
+        Rays are cast short first (most blocked rays meet a face near their start, and the
+        broad phase of a short ray lists few boxes); only the rays that leaves free are cast in
+        full. Before each cast the broad phase of the batch (``Geometry.ray_candidates``)
+        settles what it can, with the answer the cast would give: a ray with no candidate face
+        meets nothing (short: the full cast decides); a ray along an axis with a whole
+        rectangle face across it ahead (:meth:`_blocked`) meets it.
         """
         import numpy as np
 
         n = len(origins)
         if n == 0:
             return []
+        o = np.asarray(origins, dtype=float).reshape(-1, 3)
         d = np.asarray(dirs, dtype=float).reshape(-1, 3)
-        ray, face = self.geo.ray_candidates(origins, dirs, [1e9] * n)
-        free = np.zeros(n, dtype=bool)
-        free[ray] = True  # (marks the rays with a candidate: inverted below)
-        free = ~free & ((d * d).sum(axis=1) > 1e-300)  # a zero direction goes to the cast (which raises)
-        settled = free | self._blocked(np.asarray(origins, dtype=float).reshape(-1, 3), d, ray, face)
-        todo = np.flatnonzero(~settled).tolist()
-        if not todo:
-            return free.tolist()  # type: ignore[no-any-return]
+        moves = (d * d).sum(axis=1) > 1e-300  # a zero direction goes to the casts (which raise)
         lo, hi = self.body_box()
         short = 1.0 + 0.01 * math.dist(lo, hi)
-        near = self.geo.ray_hits_many([origins[i] for i in todo], [dirs[i] for i in todo], [short] * len(todo),
-                                      first_only=True)
-        far_idx = []
-        for i, h in zip(todo, near, strict=True):
-            if not h:
-                far_idx.append(i)
-        if far_idx:
-            far = self.geo.ray_hits_many([origins[i] for i in far_idx], [dirs[i] for i in far_idx],
-                                         [1e9] * len(far_idx), first_only=True)
-            for i, h in zip(far_idx, far, strict=True):
-                free[i] = not h
+        met = np.zeros(n, dtype=bool)
+        todo = np.arange(n)
+        for length in (short, 1e9):
+            ids = todo.tolist()
+            ray, face = self.geo.ray_candidates([origins[i] for i in ids], [dirs[i] for i in ids], [length] * len(ids))
+            listed = np.zeros(len(ids), dtype=bool)
+            listed[ray] = True
+            blocked = self._blocked(o[todo], d[todo], ray, face)
+            met[todo[blocked]] = True
+            cast = todo[(listed | ~moves[todo]) & ~blocked].tolist()
+            if cast:
+                hits = self.geo.ray_hits_many([origins[i] for i in cast], [dirs[i] for i in cast],
+                                              [length] * len(cast), first_only=True)
+                met[[i for i, h in zip(cast, hits, strict=True) if h]] = True
+            todo = todo[~met[todo]]  # nothing met on the short length: the full one decides
+        free = np.zeros(n, dtype=bool)
+        free[todo] = True
         return free.tolist()  # type: ignore[no-any-return]
 
     #: A rectangle blocks a ray whose line passes this far (mm) inside its sides.
