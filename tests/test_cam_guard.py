@@ -220,7 +220,8 @@ def test_parts_a_three_axis_cutter_cannot_fully_reach(make_part, name):
     for sc in ver.setups:
         assert sc.closest_mm is None or sc.closest_mm >= -guard.TOL_MM, (name, sc.closest_mm)
         assert not [op for op in sc.ops if op.problems], name
-    listed = ({f for su in gen.program.setups for f, _ in su.unmachined} | {f for f, _ in gen.program.unreachable}
+    listed = ({f for su in gen.program.setups for f, _ in su.unmachined + su.partly}
+              | {f for f, _ in gen.program.unreachable}
               | {f for _, f, _, _ in ver.incomplete} | {f for _, f, _ in ver.dropped})
     machined = {fid for su in gen.program.setups for op in su.operations for fid in op.features}
     for f in result.bodies[0].features:

@@ -90,7 +90,7 @@ def _excused(g, su, features, gen) -> np.ndarray:  # type: ignore[no-untyped-def
     the feature of a vertex where the outline turns by more than 30 degrees (no end mill fits
     a sharp corner; its rounding is the tool's, stated by the check's corner finding)."""
     out = np.zeros((g.ny, g.nx), dtype=bool)
-    skip = {f for f, _ in su.unmachined} | {f for _, f, _, _ in gen.verification.incomplete}
+    skip = {f for f, _ in su.unmachined + su.partly} | {f for _, f, _, _ in gen.verification.incomplete}
     cx, cy = np.meshgrid(g.xs, g.ys)
     for f in features:
         if f.id in skip and f.kind == "hole" and f.location_mm is not None:
@@ -279,9 +279,10 @@ def test_cross_hole_segments_are_drilled_from_their_outside_ends(tmp_path):
 
 @pytest.mark.parametrize("kind", ["csk", "cbore"])
 def test_countersunk_and_counterbored_holes_are_machined(tmp_path, kind):
-    """A countersunk hole's bore is machined and its countersink listed as not machined with the tool it
-    needs (before: the whole hole was left); a counterbore is cut before the bore below it (its rapids
-    reach the bore through it) and counts as the hole's own operation."""
+    """A countersunk hole's bore is machined and its countersink listed as partly machined (not "not
+    machined": its bore is) with the tool it needs (before: the whole hole was left); a counterbore
+    is cut before the bore below it (its rapids reach the bore through it) and counts as the hole's
+    own operation."""
     body = cq.Workplane("XY").box(16, 12, 4, centered=(True, True, False)).faces(">Z").workplane()
     pts = [(-4, 0), (4, 0)]
     body = body.pushPoints(pts)
@@ -297,10 +298,13 @@ def test_countersunk_and_counterbored_holes_are_machined(tmp_path, kind):
         if kind == "cbore":
             names = [op.name for op in mine]
             assert names.index(f"{h} counterbore rough") < min(i for i, n in enumerate(names) if "counterbore" not in n)
-    listed = dict(u for su in gen.program.setups for u in su.unmachined)
+    assert not [u for su in gen.program.setups for u in su.unmachined]
+    listed = dict(u for su in gen.program.setups for u in su.partly)  # machined, all but the countersink
     if kind == "csk":
         assert sorted(listed) == sorted(holes) and all("countersink" in why and "bore itself is machined" in why
                                                         for why in listed.values())
+        assert all(f"PARTLY MACHINED {h}: its countersink" in gen.files[0][1] for h in holes)
+        assert {x["feature"] for su in gen.summary()["setups"] for x in su["partly"]} == set(holes)
     else:
         assert not listed
     assert not slivers(gen, result, path)

@@ -481,12 +481,17 @@ def test_plan_note_lists_what_the_guard_found_left_uncut(plate_result):
     """The report says what the guard's simulation found left: features under 95 % removed and
     material no recognised feature claims (cam.guard.incomplete), besides what is not machined."""
     cam = {"cycle_time_s": 60.0, "setups": [{"index": 1, "operations": [],
-                                             "unmachined": [{"feature": "hole-1", "reason": "no tool"}]}],
+                                             "unmachined": [{"feature": "hole-1", "reason": "no tool"}],
+                                             "partly": [{"feature": "hole-2", "reason": "its <countersink>"}]}],
            "guard": {"incomplete": [{"setup": 1, "feature": "material at X2.1 Y0 over Z3.2", "fraction": 0.0,
                                      "reason": "0.8 mm thick <outside> every feature"}]}}
     plan = viewmodel.plan_vm(cam)
     assert "hole-1 (setup 1): no tool" in plan.note
+    # a hole whose bore is machined but not its countersink is not "not machined"
+    assert "Machined only in part by this plan" in plan.note and "hole-2 (setup 1): its <countersink>" in plan.note
+    assert "hole-2" not in plan.note.split("Machined only in part")[0]
     assert "Left partly uncut by this plan" in plan.note
     assert "material at X2.1 Y0 over Z3.2 (setup 1): 0 % removed, 0.8 mm thick <outside> every feature" in plan.note
     html_text = html.render_html(plate_result[0], cam=cam)
     assert "&lt;outside&gt;" in html_text and "<outside>" not in html_text
+    assert "&lt;countersink&gt;" in html_text and "<countersink>" not in html_text

@@ -125,6 +125,8 @@ def _reasons(gen) -> None:  # type: ignore[no-untyped-def]
     for su in gen.program.setups:
         for fid, why in su.unmachined:
             print(f"dfm: setup {su.index}: {fid} not machined: {why}", file=sys.stderr)
+        for fid, why in su.partly:
+            print(f"dfm: setup {su.index}: {fid} partly machined: {why}", file=sys.stderr)
     for fid, why in gen.program.unreachable:
         print(f"dfm: {fid} unreachable: {why}", file=sys.stderr)
     ver = gen.verification

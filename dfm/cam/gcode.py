@@ -63,7 +63,8 @@ class Generated:
                                  "cycle_time_s": round(t.seconds, 1)}
                                 for t, op in zip((t for t in self.times if t.setup == su.index), su.operations,
                                                  strict=True)],
-                 "unmachined": [{"feature": f, "reason": r} for f, r in su.unmachined]}
+                 "unmachined": [{"feature": f, "reason": r} for f, r in su.unmachined],
+                 "partly": [{"feature": f, "reason": r} for f, r in su.partly]}
                 for i, su in enumerate(self.program.setups)
             ],
             "tools": [{"number": t.number, "id": t.cutter.id, "kind": t.cutter.kind,
@@ -126,6 +127,8 @@ def header(program: Program, setup: Setup, post: Post, times: Sequence[Operation
         h += [f"  note: {w}" for w in op.cutting.warnings + op.notes]
     for fid, why in setup.unmachined:
         h.append(f"NOT MACHINED {fid}: {why}")
+    for fid, why in setup.partly:
+        h.append(f"PARTLY MACHINED {fid}: {why}")
     if verification is not None:
         h += verification.header(setup.index)
     else:

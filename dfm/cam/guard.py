@@ -919,7 +919,9 @@ def _drop(program: Program, failing: Mapping[int, Mapping[tuple[str, ...], str]]
             for fid in _group(op):
                 if fid not in ids and all(fid != u for u, _ in unmachined):
                     unmachined.append((fid, f"not machined with {op.name}: an operation it depends on failed"))
-        setups.append(replace(su, operations=tuple(keep), unmachined=tuple(unmachined)))
+        gone = {u for u, _ in unmachined}
+        setups.append(replace(su, operations=tuple(keep), unmachined=tuple(unmachined),
+                              partly=tuple((fid, why) for fid, why in su.partly if fid not in gone)))
     return replace(program, setups=tuple(setups)), dropped
 
 

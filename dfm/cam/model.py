@@ -165,6 +165,8 @@ class Setup:
         part_top: Part top (z) in the setup's coordinates.
         operations: Operations in order.
         unmachined: Features this setup should cut but cannot, with the reason.
+        partly: Features this setup machines only in part: what is left, and why (a hole's
+            countersink with no tool planned for it, while its bore is machined).
     """
 
     index: int
@@ -175,6 +177,7 @@ class Setup:
     part_top: float
     operations: tuple[Operation, ...]
     unmachined: tuple[tuple[str, str], ...] = ()
+    partly: tuple[tuple[str, str], ...] = ()
     safe_z: float = 0.0
     part_bottom: float = 0.0
 

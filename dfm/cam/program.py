@@ -285,7 +285,7 @@ def _plan_setup(index: int, key: Vec3, feats: list[Feature], ctx: _Ctx, bmin: Ve
         except (CamError, KernelError) as err:
             del ctx.partial[n_partial:]  # not machined at all: the one reason below
             unmachined.append((f.id, str(err)))
-    unmachined += ctx.partial
+    partly = list(ctx.partial)
     ctx.partial.clear()
     machined = {fid for op in ops for fid in op.features}
     for f in sorted((f for f in feats if f.kind == "thread"), key=lambda f: f.id):
@@ -304,8 +304,8 @@ def _plan_setup(index: int, key: Vec3, feats: list[Feature], ctx: _Ctx, bmin: Ve
         except (CamError, KernelError) as err:
             unmachined.append(("profile", str(err)))
     return Setup(index=index, approach=key, orientation=m[3], stock_min=smin, stock_max=smax,  # type: ignore[arg-type]
-                 part_top=part_top, operations=tuple(by_type(ops)), unmachined=tuple(unmachined), safe_z=safe_z,
-                 part_bottom=part_bottom)
+                 part_top=part_top, operations=tuple(by_type(ops)), unmachined=tuple(unmachined),
+                 partly=tuple(partly), safe_z=safe_z, part_bottom=part_bottom)
 
 
 #: Operation order within a setup by kind: facing, the outside profile (before inner walls are

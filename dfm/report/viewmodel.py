@@ -770,6 +770,7 @@ def plan_vm(cam: Any) -> PlanVM:
             by_number[num] = t
     rows = []
     left: list[str] = []
+    part: list[str] = []  # machined, but not all of it
     setups = _get(cam, "setups") or ()
     groups = [(str(_get(s, "index", i + 1)), _get(s, "operations") or ()) for i, s in enumerate(setups)]
     if not groups and _get(cam, "operations"):
@@ -778,6 +779,9 @@ def plan_vm(cam: Any) -> PlanVM:
         for item in _get(s, "unmachined") or ():
             feature, index = _get(item, "feature", UNKNOWN), _get(s, "index", UNKNOWN)
             left.append(f"{feature} (setup {index}): {_get(item, 'reason', '')}")
+        for item in _get(s, "partly") or ():
+            feature, index = _get(item, "feature", UNKNOWN), _get(s, "index", UNKNOWN)
+            part.append(f"{feature} (setup {index}): {_get(item, 'reason', '')}")
     for item in _get(cam, "unreachable") or ():
         left.append(f"{_get(item, 'feature', UNKNOWN)}: {_get(item, 'reason', '')}")
     partly: list[str] = []
@@ -805,6 +809,9 @@ def plan_vm(cam: Any) -> PlanVM:
     notes = [] if minutes is not None else ["The machining plan carries no cycle time; machine time is not priced."]
     if left:
         notes.append("Not machined by this plan (the cycle time and the quote leave them out): " + "; ".join(left))
+    if part:
+        notes.append("Machined only in part by this plan (the cycle time and the quote leave the rest out): "
+                     + "; ".join(part))
     if partly:
         notes.append("Left partly uncut by this plan (the guard's simulation): " + "; ".join(partly))
     return PlanVM(rows=tuple(rows), cycle_time_min=None if minutes is None else float(minutes),
