@@ -209,3 +209,57 @@ def test_cylinder_filter_keeps_lines_on_the_surface(holed_plate: Path) -> None:
     ray = np.arange(len(origins))
     keep = g._cyl_keeps(ray, np.full(len(ray), cyl.id - 1), origins, dirs)
     assert keep.tolist() == [False, False, True, True, True, False, False] + [True] * len(offsets)
+
+
+def test_trim_closed_is_every_end_met() -> None:
+    """_PlaneTrim._closed says what comparing every end with every other element's end says."""
+    from dfm.kernel.geom import _PlaneTrim
+
+    rng = np.random.default_rng(18)
+    eps = 1e-6
+    for trial in range(60):
+        n = int(rng.integers(2, 40))
+        pts = rng.uniform(-5, 5, (n, 2))
+        ends = np.concatenate([pts, np.roll(pts, -1, axis=0)], axis=1)  # a closed polygon's edges
+        if trial % 3:  # move some ends by about eps, some well beyond
+            k = rng.integers(0, n, 3)
+            ends[k, 2:] += rng.choice([0.5, 0.999, 1.001, 2.0, 1e6], (3, 1)) * eps * rng.choice([-1, 1], (3, 2))
+        want = True
+        for e in range(n):
+            for (x, y) in (ends[e, :2], ends[e, 2:]):
+                want &= any(abs(o[0] - x) <= eps and abs(o[1] - y) <= eps
+                            for f in range(n) if f != e for o in (ends[f, :2], ends[f, 2:]))
+        assert _PlaneTrim._closed(ends, eps) == want
+
+
+def test_rule_messages_as_vformat_writes_them() -> None:
+    """The engine's kept template parses fill every shipped message as string.Formatter.vformat does."""
+    import string as string_mod
+
+    from dfm.rules import engine
+    from dfm.rules.registry import shipped_rules
+
+    rng = random.Random(18)
+    values = [0.123456789, 12.5, 3, "M2x0.4", (0.0, 0.0, 1.0), [1.0, -0.5, 0.25], True, None, "?"]
+    templates = {r.message for r in shipped_rules()}
+    templates |= {"plain {value:.3f} {unit!r} {d[0]} {d.real}", "[?opt {a}?] x {b:>{w}} [?{c} c?]", "{} {0}"}
+    assert len(templates) > 20
+    for t in sorted(templates):
+        names = {n for _, n, _, _ in string_mod.Formatter().parse(t.replace("[?", "").replace("?]", "")) if n}
+        roots = {n.split(".")[0].split("[")[0] for n in names}
+        for _ in range(12):
+            fields = engine._Fields({r: rng.choice(values) for r in roots if rng.random() < 0.8})
+            if "d" in fields:
+                fields["d"] = rng.choice([(1.5, 2.5), 2.0])
+            if "w" in fields:
+                fields["w"] = 6
+            want: object
+            try:
+                want = engine._FORMATTER.vformat(engine._optional_parts(t, fields), (), fields)
+            except Exception as err:  # noqa: BLE001 - the same error either way
+                want = type(err)
+            try:
+                got: object = engine._message(t, fields)
+            except Exception as err:  # noqa: BLE001
+                got = type(err)
+            assert got == want, t

@@ -31,8 +31,17 @@ def _dot(a: Vec3, b: Vec3) -> float:
     return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
 
 
+#: ``_key`` of the directions seen so far (a handful per part: the axes, tilted floor normals).
+_KEYS: dict[Vec3, Vec3] = {}
+
+
 def _key(d: Vec3) -> Vec3:
-    return (round(d[0], 9), round(d[1], 9), round(d[2], 9))
+    got = _KEYS.get(d)
+    if got is None:
+        if len(_KEYS) > 4096:
+            _KEYS.clear()
+        got = _KEYS[d] = (round(d[0], 9), round(d[1], 9), round(d[2], 9))
+    return got
 
 
 class Access:

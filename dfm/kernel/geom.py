@@ -940,7 +940,7 @@ class Geometry:
                 continue
             if len(self.face_edges[fid]) < self._TRIM_MIN_EDGES:
                 continue
-            trim = _PlaneTrim.build(self.solid.face(fid), f.normal, f.origin)
+            trim = _PlaneTrim.build(self.solid.face(fid), f.normal, f.origin, self)
             if trim is not None:
                 out[fid - 1] = trim
         return out
@@ -1379,8 +1379,13 @@ class _PlaneTrim:
         self.el: Any = None
 
     @classmethod
-    def build(cls, face, normal: Vec3, origin: Vec3) -> _PlaneTrim | None:  # type: ignore[no-untyped-def]
-        """The trim of a planar ``face`` (plane through ``origin`` with unit ``normal``), or None."""
+    def build(cls, face, normal: Vec3, origin: Vec3,  # type: ignore[no-untyped-def]
+              geo: Geometry | None = None) -> _PlaneTrim | None:
+        """The trim of a planar ``face`` (plane through ``origin`` with unit ``normal``), or None.
+
+        With ``geo`` (the solid's geometry), a line's ends are its edge record's (the same
+        curve values) instead of being read from the kernel again.
+        """
         import numpy as np
         from OCP.TopAbs import TopAbs_EDGE, TopAbs_FORWARD, TopAbs_VERTEX
         from OCP.TopExp import TopExp_Explorer
@@ -1404,11 +1409,20 @@ class _PlaneTrim:
         exp = TopExp_Explorer(face, TopAbs_EDGE)
         more, current, step, as_edge, degenerated = exp.More, exp.Current, exp.Next, TopoDS.Edge_s, \
             BRep_Tool.Degenerated_s
+        records = geo.edges if geo is not None else None
+        edge_id = geo.solid.edge_id if geo is not None else None
         while more():
             edge = as_edge(current())
             step()
             if edge.Orientation() not in (TopAbs_FORWARD, TopAbs_REVERSED) or degenerated(edge):
                 return None
+            info = records.get(edge_id(edge)) if records is not None and edge_id is not None else None
+            if info is not None and info.kind == "line":  # its record's ends: BRepAdaptor_Curve's values at t0, t1
+                p0, p1 = info.start, info.end
+                off = max(off, abs(_dot(_sub(p0, origin), n)), abs(_dot(_sub(p1, origin), n)))
+                (ax, ay), (bx, by) = uv(p0), uv(p1)
+                el.append((0.0, ax, ay, bx, by, 0.0, 0.0, 0.0, 0.0))
+                continue
             try:
                 curve = BRepAdaptor_Curve(edge)
                 t0, t1 = curve.FirstParameter(), curve.LastParameter()
@@ -1479,29 +1493,28 @@ class _PlaneTrim:
 
     @staticmethod
     def _closed(ends, eps: float) -> bool:  # type: ignore[no-untyped-def]
-        """True when every element end meets another element's end (within ``eps``): closed loops."""
-        pts = [(ends[i, 0], ends[i, 1], i) for i in range(len(ends))] + \
-              [(ends[i, 2], ends[i, 3], i) for i in range(len(ends))]
-        cell = max(eps, 1e-9)
-        grid: dict[tuple[int, int], list[int]] = {}
-        for k, (x, y, _i) in enumerate(pts):
-            grid.setdefault((math.floor(x / cell), math.floor(y / cell)), []).append(k)
-        for k, (x, y, i) in enumerate(pts):
-            gx, gy = math.floor(x / cell), math.floor(y / cell)
-            found = False
-            for dx in (-1, 0, 1):
-                for dy in (-1, 0, 1):
-                    for q in grid.get((gx + dx, gy + dy), ()):
-                        if q != k and pts[q][2] != i and abs(pts[q][0] - x) <= eps and abs(pts[q][1] - y) <= eps:
-                            found = True
-                            break
-                    if found:
-                        break
-                if found:
-                    break
-            if not found:
-                return False
-        return True
+        """True when every element end meets another element's end (within ``eps``): closed loops.
+
+        The ends sorted by x; each end is compared with those of a window 2 ``eps`` wide either
+        side of it in x (the test, |dx| <= eps and |dy| <= eps, decides: the window only
+        has to hold every end that can pass it).
+        """
+        import numpy as np
+
+        n = len(ends)
+        x = np.concatenate([ends[:, 0], ends[:, 2]])
+        y = np.concatenate([ends[:, 1], ends[:, 3]])
+        elem = np.concatenate([np.arange(n), np.arange(n)])
+        order = np.argsort(x, kind="stable")
+        xs = x[order]
+        a = np.searchsorted(xs, x - 2 * eps, side="left")
+        b = np.searchsorted(xs, x + 2 * eps, side="right")
+        cnt = b - a
+        first = np.cumsum(cnt) - cnt
+        k = np.repeat(np.arange(len(x)), cnt)
+        q = order[np.repeat(a - first, cnt) + np.arange(int(cnt.sum()))]
+        ok = (q != k) & (elem[q] != elem[k]) & (np.abs(x[q] - x[k]) <= eps) & (np.abs(y[q] - y[k]) <= eps)
+        return bool((np.bincount(k[ok], minlength=len(x)) > 0).all())
 
     def missed_by(self, origins, directions):  # type: ignore[no-untyped-def]
         """For lines through ``origins`` along ``directions`` (numpy n×3): True where the line misses the face."""

@@ -35,8 +35,18 @@ REL_EPS = 1e-6
 ABS_EPS = 1e-9
 
 
-def feature_env(feat: Feature, features: Mapping[str, Feature], settings: Settings) -> dict[str, Any]:
-    """The names a rule expression may read for ``feat``: dims, scalar props and derived values."""
+def threaded_holes(features: Iterable[Feature]) -> frozenset[str]:
+    """The ids of the holes a thread feature names (its ``hole`` prop)."""
+    return frozenset(h for f in features if f.kind == "thread" and isinstance(h := f.props.get("hole"), str))
+
+
+def feature_env(feat: Feature, features: Mapping[str, Feature], settings: Settings,
+                threaded: frozenset[str] | None = None) -> dict[str, Any]:
+    """The names a rule expression may read for ``feat``: dims, scalar props and derived values.
+
+    ``threaded``: :func:`threaded_holes` of ``features``, when the caller has it (else it is
+    found here: a scan of every feature per hole).
+    """
     env: dict[str, Any] = {"id": feat.id, "kind": feat.kind, "faces_count": len(feat.faces)}
     env.update(feat.props)
     env.update(feat.dims)
@@ -64,7 +74,7 @@ def feature_env(feat: Feature, features: Mapping[str, Feature], settings: Settin
             near = nearest_drill(dia)
             env["nearest_drill_mm"] = near
             env["drill_gap_mm"] = abs(near - dia) if near is not None else None
-        env["threaded"] = any(f.kind == "thread" and f.props.get("hole") == feat.id for f in features.values())
+        env["threaded"] = feat.id in (threaded if threaded is not None else threaded_holes(features.values()))
         cand = feat.props.get("candidate_thread")
         row = thread_by_designation(str(cand)) if cand else None
         if row is not None:
@@ -110,6 +120,71 @@ def _optional_parts(template: str, fields: Mapping[str, Any]) -> str:
 
 
 _FORMATTER = _Fmt()
+
+#: Per message template: its text between the optional parts and, per optional part, the part
+#: and the field roots it needs (what :func:`_optional_parts` looks for at each call).
+_TEMPLATES: dict[str, tuple[list[str], list[tuple[str, frozenset[str]]]]] = {}
+#: Per filled-in template: :meth:`string.Formatter.parse`'s items with each field name split
+#: (``_string.formatter_field_name_split``), or None where the fast path does not apply.
+_PARSED: dict[str, list[tuple[str, str | None, list[tuple[bool, Any]], str, str | None]] | None] = {}
+_UNPARSED: Any = object()
+
+
+def _message(template: str, fields: _Fields) -> str:
+    """``_FORMATTER.vformat(_optional_parts(template, fields), (), fields)``, with both parses kept per template.
+
+    The same steps as ``string.Formatter.vformat`` (literal text, ``get_value`` through the
+    fields' ``__missing__``, attribute and index lookups, conversion, ``format_field``) on
+    templates whose fields are all named and whose format specs hold no field; any other
+    template goes through ``vformat`` itself.
+    """
+    import _string
+
+    split = _TEMPLATES.get(template)
+    if split is None:
+        texts, opts, pos = [], [], 0
+        for m in _OPTIONAL.finditer(template):
+            texts.append(template[pos:m.start()])
+            names = [name for _, name, _, _ in string.Formatter().parse(m.group(1)) if name]
+            opts.append((m.group(1), frozenset(re.split(r"[.\[]", n, maxsplit=1)[0] for n in names)))
+            pos = m.end()
+        texts.append(template[pos:])
+        split = _TEMPLATES[template] = (texts, opts)
+    texts, opts = split
+    if opts:
+        parts = [texts[0]]
+        for (text, roots), after in zip(opts, texts[1:], strict=True):
+            parts.append(text if all(r in fields for r in roots) else "")
+            parts.append(after)
+        filled = "".join(parts)
+    else:
+        filled = texts[0]
+    parsed = _PARSED.get(filled, _UNPARSED)
+    if parsed is _UNPARSED:
+        items: list[tuple[str, str | None, list[tuple[bool, Any]], str, str | None]] | None = []
+        for literal, name, spec, conversion in _FORMATTER.parse(filled):
+            if name is not None and (name == "" or name[0].isdigit() or "{" in (spec or "")):
+                items = None  # positional fields or nested specs: vformat's own way
+                break
+            if name is None:
+                items.append((literal, None, [], "", None))  # type: ignore[union-attr]
+            else:
+                first, rest = _string.formatter_field_name_split(name)
+                items.append((literal, first, list(rest), spec or "", conversion))  # type: ignore[union-attr]
+        parsed = _PARSED[filled] = items
+    if parsed is None:
+        return _FORMATTER.vformat(filled, (), fields)
+    out = []
+    for literal, first, rest, spec, conversion in parsed:
+        out.append(literal)
+        if first is None:
+            continue
+        obj = fields[first]
+        for is_attr, i in rest:
+            obj = getattr(obj, i) if is_attr else obj[i]
+        obj = _FORMATTER.convert_field(obj, conversion)
+        out.append(_FORMATTER.format_field(obj, spec))
+    return "".join(out)
 
 
 class _Fields(dict):  # type: ignore[type-arg]
@@ -161,7 +236,7 @@ def evaluate_rule(rule: Rule, feat: Feature, env: Mapping[str, Any]) -> Finding 
                       limit=fmt(shown_limit, digits) if shown_limit is not None else None)
     fields.update(unit=unit, severity=severity.value)
     try:
-        message = _FORMATTER.vformat(_optional_parts(rule.message, fields), (), fields)
+        message = _message(rule.message, fields)
     except (KeyError, IndexError, ValueError) as err:
         raise RuleError(rule.path, f"rule {rule.code}.message", f"cannot fill the template: {err}") from None
     return Finding(
@@ -291,6 +366,7 @@ def spec_features(settings: Settings, features: list[Feature], pmi: Sequence[Tol
 def evaluate(rules: Iterable[Rule], features: list[Feature], settings: Settings) -> list[Finding]:
     """Every enabled rule on every feature it reads; findings sorted."""
     by_id = {f.id: f for f in features}
+    threaded = threaded_holes(features)
     envs: dict[str, dict[str, Any]] = {}
     ctx_env = dict(settings.vars)
     part = Feature(id="part", kind="part")
@@ -306,7 +382,8 @@ def evaluate(rules: Iterable[Rule], features: list[Feature], settings: Settings)
         targets = [part] if "part" in rule.reads else [f for f in features if f.kind in rule.reads]
         for feat in targets:
             if feat.id not in envs:
-                envs[feat.id] = {**ctx_env, **(feature_env(feat, by_id, settings) if feat.kind != "part" else {})}
+                envs[feat.id] = {**ctx_env, **(feature_env(feat, by_id, settings, threaded)
+                                               if feat.kind != "part" else {})}
             finding = evaluate_rule(rule, feat, envs[feat.id])
             if finding is not None:
                 out.append(finding)
