@@ -51,7 +51,8 @@ def test_point_normal_is_brepgprop_face_normal(holed_plate: Path) -> None:
                     if n.Magnitude() > 0:
                         n.Divide(n.Magnitude())
                     assert g._point_normal(fid, u, v) == ((p.X(), p.Y(), p.Z()), (n.X(), n.Y(), n.Z()))
-                    if f.kind in ("cylinder", "cone"):  # the axial extent's points come from D0
+                    assert g._point_normal(fid, u, v) == ((p.X(), p.Y(), p.Z()), (n.X(), n.Y(), n.Z()))  # kept normal
+                    if f.kind in ("plane", "cylinder", "cone"):  # a plane's later points, the axial extents: D0
                         q = g._evals[fid][0].Value(u, v)
                         assert (q.X(), q.Y(), q.Z()) == (p.X(), p.Y(), p.Z())
     assert {"plane", "cylinder", "cone"} <= seen

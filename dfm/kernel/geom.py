@@ -172,7 +172,7 @@ class Geometry:
         surf = BRepAdaptor_Surface(face, False)
         kind = _SURF_KIND.get(surf.GetType(), "other")
         if kind in _ANALYTIC:
-            self._evals[fid] = (surf, face.Orientation() == TopAbs_REVERSED)
+            self._evals[fid] = (surf, face.Orientation() == TopAbs_REVERSED, kind == "plane")
         props = GProp_GProps()
         BRepGProp.SurfaceProperties_s(face, props)
         area = props.Mass()
@@ -263,7 +263,12 @@ class Geometry:
         if ev is None:
             ev = self._evals[fid] = BRepGProp_Face(self.solid.face(fid))
         if ev.__class__ is tuple:
-            surf, rev = ev
+            surf, rev, planar = ev
+            if planar:  # the same normal at every (u, v) (see _normal), and D0's point is D1's
+                n = self._plane_normal.get(fid)
+                if n is not None:
+                    q = surf.Value(u, v)
+                    return (q.X(), q.Y(), q.Z()), n
             p, du, dv = self._d1_out  # written by D1 and read at once: one set serves every call
             surf.D1(u, v, p, du, dv)
             ax, ay, az = du.X(), du.Y(), du.Z()
@@ -274,6 +279,8 @@ class Geometry:
             mag = math.sqrt(nx * nx + ny * ny + nz * nz)
             if mag > 0:
                 nx, ny, nz = nx / mag, ny / mag, nz / mag
+            if planar:
+                self._plane_normal[fid] = (nx, ny, nz)
             return (p.X(), p.Y(), p.Z()), (nx, ny, nz)
         pt = gp_Pnt()
         n = gp_Vec()
@@ -294,17 +301,14 @@ class Geometry:
         :meth:`_point_normal`'s normal is D1U x D1V of the face's surface, which on a plane
         is the same at every (u, v): the kept one is the very value a new call would give.
         """
-        planar = self._plane_normal
-        n = planar.get(fid)
+        n = self._plane_normal.get(fid)
         if n is None:
-            n = self._point_normal(fid, u, v)[1]
-            if self.faces[fid].kind == "plane":
-                planar[fid] = n
+            n = self._point_normal(fid, u, v)[1]  # (which keeps a plane's)
         return n
 
     @functools.cached_property
     def _plane_normal(self) -> dict[int, Vec3]:
-        """The normals :meth:`_normal` kept, by face id (planes only)."""
+        """The normals :meth:`_point_normal` kept, by face id (planes only)."""
         return {}
 
     def _edge_info(self, eid: int) -> EdgeInfo:
