@@ -118,10 +118,9 @@ class Access:
             u0, u1, v0, v1 = self.geo.uv_bounds(fid)
             mid = self.middle(fid)
             got = [mid] if mid is not None else []
-            for fu, fv in ((0.25, 0.25), (0.25, 0.75), (0.75, 0.25), (0.75, 0.75)):
-                pn = self.geo.point_normal_uv(fid, u0 + (u1 - u0) * fu, v0 + (v1 - v0) * fv)
-                if pn is not None:
-                    got.append(pn)
+            grid = [(u0 + (u1 - u0) * fu, v0 + (v1 - v0) * fv)
+                    for fu, fv in ((0.25, 0.25), (0.25, 0.75), (0.75, 0.25), (0.75, 0.75))]
+            got.extend(pn for pn in self.geo.point_normals_uv(fid, grid) if pn is not None)
             if not got:
                 got = self.geo.sample_face(fid, 7)[:5]
             self._points[fid] = got

@@ -365,8 +365,7 @@ class Geometry:
         f1, f2 = faces[0], faces[1]
         if t is None:
             t = (curve.FirstParameter() + curve.LastParameter()) / 2
-        p = gp_Pnt()
-        tan = gp_Vec()
+        p, tan, _ = self._d1_out  # written by D1 and read at once
         curve.D1(t, p, tan)
         tx, ty, tz = tan.X(), tan.Y(), tan.Z()
         mag = math.sqrt(tx * tx + ty * ty + tz * tz)
@@ -439,6 +438,23 @@ class Geometry:
             if self._classifier2d(fid).Perform(gp_Pnt2d(u, v)) != TopAbs_IN:
                 return None
         return self._point_normal(fid, u, v)
+
+    def point_normals_uv(self, fid: int, uvs: Sequence[tuple[float, float]]) -> list[tuple[Vec3, Vec3] | None]:
+        """:meth:`point_normal_uv` for several (u, v) of one face."""
+        u0, u1, v0, v1 = self.uv_bounds(fid)
+        m = self._inner_margin(fid)
+        cls = None
+        point_normal = self._point_normal
+        out: list[tuple[Vec3, Vec3] | None] = []
+        for u, v in uvs:
+            if not (m is not None and u0 + m < u < u1 - m and v0 + m < v < v1 - m):
+                if cls is None:
+                    cls = self._classifier2d(fid)
+                if cls.Perform(gp_Pnt2d(u, v)) != TopAbs_IN:
+                    out.append(None)
+                    continue
+            out.append(point_normal(fid, u, v))
+        return out
 
     def _inner_margin(self, fid: int) -> float | None:
         """How far inside its UV box a point of face ``fid`` is known to be on it, or None (classify it).
