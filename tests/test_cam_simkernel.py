@@ -188,3 +188,51 @@ def test_helical_arc_is_swept_exactly(seed: int) -> None:
             cov = np.nonzero(d <= r)[0]
             want = zs[cov[-1]] if bz <= az else zs[cov[0]]
             assert got == pytest.approx(want, abs=abs(bz - az) * 2e-5 + 1e-9), (x, y, got, want)
+
+
+def _segment_inside_numpy(region, p, q, step, on_edge):  # type: ignore[no-untyped-def]
+    """The numpy samples and tests ``Region.segment_inside`` ran before it was compiled."""
+    n = max(1, math.ceil(math.dist(p, q) / step))
+    k = np.arange(n + 1, dtype=float)
+    xs = p[0] + (q[0] - p[0]) * k / n
+    ys = p[1] + (q[1] - p[1]) * k / n
+    ok = region._inside(xs, ys)
+    if ok.all():
+        return True
+    if on_edge <= 0.0:
+        return False
+    x0, y0, x1, y1 = region.x0, region.y0, region.x1, region.y1
+    dx, dy = x1 - x0, y1 - y0
+    ll = np.where(dx * dx + dy * dy > 0.0, dx * dx + dy * dy, 1.0)
+    sx, sy = xs[~ok][:, None], ys[~ok][:, None]
+    t = np.clip(((sx - x0) * dx + (sy - y0) * dy) / ll, 0.0, 1.0)
+    d = np.hypot(x0 + t * dx - sx, y0 + t * dy - sy)
+    return bool((d.min(axis=1) <= on_edge).all())
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_compiled_segment_inside_matches_the_numpy_test(seed: int) -> None:
+    """A region's link test, compiled (a large part's profile made 740 000 numpy calls), gives the
+    numpy version's answer on segments in, out, across and along the boundary."""
+    from dfm.cam import strategies
+    from dfm.cam.geom2d import Seg, circle
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(5, 40))
+    ang = np.sort(rng.uniform(0, 2 * math.pi, n))
+    rad = rng.uniform(2.0, 5.0, n)
+    pts = [(float(r * math.cos(a)), float(r * math.sin(a))) for a, r in zip(ang, rad, strict=True)]
+    outer = tuple(Seg(pts[i], pts[(i + 1) % n]) for i in range(n))
+    region = strategies.Region([outer, circle((0.1, -0.2), 0.8)])  # even-odd: the circle is a hole
+    answers = []
+    for _ in range(300):
+        if rng.random() < 0.3:  # from a boundary vertex
+            p = pts[int(rng.integers(n))]
+        else:
+            p = (float(rng.uniform(-5, 5)), float(rng.uniform(-5, 5)))
+        q = (float(rng.uniform(-5, 5)), float(rng.uniform(-5, 5)))
+        for step, edge in ((0.05, 0.0), (0.05, 2e-4), (0.3, 0.05)):
+            got = region.segment_inside(p, q, step, on_edge=edge)
+            assert got == _segment_inside_numpy(region, p, q, step, edge), (p, q, step, edge)
+            answers.append(got)
+    assert any(answers) and not all(answers)

@@ -871,3 +871,65 @@ def warm() -> None:
                    np.full(1, np.inf), np.full(1, np.inf), True)
     raster(a, np.zeros((1, 3, 3)), 0.0, 0.0, 0.1)
     sample_moves(row, np.zeros(1, dtype=np.int64), 0.005, 1.0)
+
+
+@njit(cache=True, fastmath=False)
+def _edge_near(x, y, fax, fay, fbx, fby, e, tol):  # type: ignore[no-untyped-def]
+    """Whether (x, y) is within ``tol`` of edge ``e`` (the distance to its nearest point)."""
+    dx = fbx[e] - fax[e]
+    dy = fby[e] - fay[e]
+    ll = dx * dx + dy * dy
+    if not ll > 0.0:
+        ll = 1.0
+    t = ((x - fax[e]) * dx + (y - fay[e]) * dy) / ll
+    t = min(max(t, 0.0), 1.0)
+    return math.hypot(fax[e] + t * dx - x, fay[e] + t * dy - y) <= tol
+
+
+@njit(cache=True)
+def _band(y, y_lo, h, nb):  # type: ignore[no-untyped-def]
+    """The band of height ``h`` from ``y_lo`` that holds ``y``, clamped to 0 .. nb - 1."""
+    b = math.floor((y - y_lo) / h)
+    return min(max(b, 0), nb - 1)
+
+
+@njit(cache=True, fastmath=False)
+def segment_inside(px, py, qx, qy, n, fax, fay, fbx, fby, y_lo, h, start, idx, on_edge):  # type: ignore[no-untyped-def]
+    """Whether the ``n`` + 1 samples p + (q - p) k / n are all in the region (``strategies.Region``).
+
+    In: an odd number of the loops' edges straddle the sample's y to its right (even-odd), or
+    one edge is within ``on_edge`` of it; stops at the first sample that is neither. The edges
+    are binned by y (band b of height ``h`` from ``y_lo`` lists ``idx[start[b]:start[b + 1]]``:
+    every edge whose y-range meets the band, once): an edge that straddles y lies in y's band,
+    one within ``on_edge`` in a band that meets y ± on_edge. The same edges decide as when all
+    are tested, with the same arithmetic.
+    """
+    nb = start.shape[0] - 1
+    for k in range(n + 1):
+        x = px + (qx - px) * float(k) / n
+        y = py + (qy - py) * float(k) / n
+        b = _band(y, y_lo, h, nb)
+        crossings = 0
+        for j in range(start[b], start[b + 1]):
+            e = idx[j]
+            ay = fay[e]
+            by = fby[e]
+            if (ay > y) != (by > y):
+                xc = fax[e] + (y - ay) * (fbx[e] - fax[e]) / (by - ay)
+                if xc > x:
+                    crossings += 1
+        if crossings % 2 == 1:
+            continue
+        if on_edge <= 0.0:
+            return False
+        near = False
+        for bb in range(_band(y - on_edge, y_lo, h, nb), _band(y + on_edge, y_lo, h, nb) + 1):
+            for j in range(start[bb], start[bb + 1]):
+                if _edge_near(x, y, fax, fay, fbx, fby, idx[j], on_edge):
+                    near = True
+                    break
+            if near:
+                break
+        if not near:
+            return False
+    return True
