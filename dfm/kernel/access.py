@@ -200,10 +200,13 @@ class Access:
 
         Rays are cast short first (most blocked rays meet a face near their start, and the
         broad phase of a short ray lists few boxes); only the rays that leaves free are cast in
-        full. Before each cast the broad phase of the batch (``Geometry.ray_candidates``)
-        settles what it can, with the answer the cast would give: a ray with no candidate face
-        meets nothing (short: the full cast decides); a ray along an axis with a whole
-        rectangle face across it ahead (:meth:`_blocked`) meets it.
+        full. The broad phase of the batch (``Geometry.ray_candidates``) settles beforehand
+        what it can, with the answer the casts would give: a ray with no candidate face meets
+        nothing; a ray along an axis with a whole rectangle face across it ahead
+        (:meth:`_blocked`) meets it. Its first pass is at the full length for the rays whose
+        long broad phase costs no more than a short one (``Geometry.long_rays_cheap``), at the
+        short length for the others (a row of walls across the ray's axis: the short pass
+        settles most of them, and only the rest get the long one).
         """
         import numpy as np
 
@@ -215,24 +218,35 @@ class Access:
         moves = (d * d).sum(axis=1) > 1e-300  # a zero direction goes to the casts (which raise)
         lo, hi = self.body_box()
         short = 1.0 + 0.01 * math.dist(lo, hi)
-        met = np.zeros(n, dtype=bool)
-        todo = np.arange(n)
-        for length in (short, 1e9):
-            ids = todo.tolist()
-            ray, face = self.geo.ray_candidates([origins[i] for i in ids], [dirs[i] for i in ids], [length] * len(ids))
+        geo = self.geo
+        long_first = geo.long_rays_cheap(d) & moves
+        met = np.zeros(n, dtype=bool)  # a ray not met once every step below has looked at it leaves
+
+        def settle(idx, lengths):  # type: ignore[no-untyped-def]
+            """The broad phase of rays ``idx``: the blocked ones are met; returns those it lists (or cannot tell)."""
+            ids = idx.tolist()
+            ray, face = geo.ray_candidates([origins[i] for i in ids], [dirs[i] for i in ids], lengths)
             listed = np.zeros(len(ids), dtype=bool)
             listed[ray] = True
-            blocked = self._blocked(o[todo], d[todo], ray, face)
-            met[todo[blocked]] = True
-            cast = todo[(listed | ~moves[todo]) & ~blocked].tolist()
-            if cast:
-                hits = self.geo.ray_hits_many([origins[i] for i in cast], [dirs[i] for i in cast],
-                                              [length] * len(cast), first_only=True)
-                met[[i for i, h in zip(cast, hits, strict=True) if h]] = True
-            todo = todo[~met[todo]]  # nothing met on the short length: the full one decides
-        free = np.zeros(n, dtype=bool)
-        free[todo] = True
-        return free.tolist()  # type: ignore[no-any-return]
+            blocked = self._blocked(o[idx], d[idx], ray, face)
+            met[idx[blocked]] = True
+            return (listed | ~moves[idx]) & ~blocked
+
+        def cast(idx, length):  # type: ignore[no-untyped-def]
+            ids = idx.tolist()
+            if ids:
+                hits = geo.ray_hits_many([origins[i] for i in ids], [dirs[i] for i in ids], [length] * len(ids),
+                                         first_only=True)
+                met[[i for i, h in zip(ids, hits, strict=True) if h]] = True
+
+        every = np.arange(n)
+        listed = settle(every, np.where(long_first, 1e9, short).tolist())
+        cast(every[listed], short)
+        full = every[long_first & listed & ~met]  # something on the full length, nothing met on the short one
+        later = every[~long_first & ~met]  # nothing met on the short length: the full one decides
+        listed_far = settle(later, [1e9] * len(later))
+        cast(np.concatenate([full, later[listed_far]]), 1e9)
+        return (~met).tolist()  # type: ignore[no-any-return]
 
     #: A rectangle blocks a ray whose line passes this far (mm) inside its sides.
     INSIDE = 1e-6

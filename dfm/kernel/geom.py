@@ -792,6 +792,22 @@ class Geometry:
     #: Rays along an axis longer than this (mm) go through the tree (see :class:`_AxisGrid`).
     _GRID_MAX_DIST = 1e20
 
+    def long_rays_cheap(self, directions):  # type: ignore[no-untyped-def]
+        """Per direction (numpy n x 3): True when a ray along it of any length lists only its grid cell's boxes.
+
+        That is a direction exactly along an axis whose :class:`_AxisGrid` is used (the broad
+        phase of a ray 1e9 long costs no more than that of a short one).
+        """
+        import numpy as np
+
+        out = np.zeros(len(directions), dtype=bool)
+        for k in range(3):
+            i, j = (a for a in range(3) if a != k)
+            along = (directions[:, i] == 0.0) & (directions[:, j] == 0.0) & (directions[:, k] != 0.0)
+            if along.any() and self._axis_grid(k).useful:
+                out |= along
+        return out
+
     def _axis_grid(self, k: int) -> _AxisGrid:
         """The (cached) :class:`_AxisGrid` of the padded face boxes along axis k."""
         cache = self.__dict__.setdefault("_axis_grids", {})
