@@ -933,3 +933,29 @@ def segment_inside(px, py, qx, qy, n, fax, fay, fbx, fby, y_lo, h, start, idx, o
         if not near:
             return False
     return True
+
+
+@njit(cache=True, fastmath=False)
+def points_inside(px, py, fax, fay, fbx, fby, y_lo, h, start, idx):  # type: ignore[no-untyped-def]
+    """Even-odd: whether each point has an odd number of the edges straddling its y to its right.
+
+    Over the edges of the point's band (:func:`segment_inside`'s bins), with the crossing
+    arithmetic of :func:`_inside`.
+    """
+    nb = start.shape[0] - 1
+    out = np.zeros(px.shape[0], dtype=np.bool_)
+    for k in range(px.shape[0]):
+        x = px[k]
+        y = py[k]
+        b = _band(y, y_lo, h, nb)
+        crossings = 0
+        for j in range(start[b], start[b + 1]):
+            e = idx[j]
+            ay = fay[e]
+            by = fby[e]
+            if (ay > y) != (by > y):
+                xc = fax[e] + (y - ay) * (fbx[e] - fax[e]) / (by - ay)
+                if xc > x:
+                    crossings += 1
+        out[k] = crossings % 2 == 1
+    return out
