@@ -90,6 +90,32 @@ def test_rapid_through_stock_is_not_written(plate):
     assert "rapids through stock" in ver.dropped[0][2]
 
 
+def test_end_mill_fed_straight_down_into_stock_is_not_written(plate):
+    """A flat end mill fed straight down into uncut stock (no ramp, no helix: its centre does not
+    cut) is refused like a rapid through stock; down onto a floor allowance it is not."""
+    _, gen, result, solid = plate
+    prog = gen.program
+    op = next(op for op in prog.setups[0].operations if op.name.endswith("rough") and op.features)
+    x, y = op.steps[1].x, op.steps[1].y
+    bad = _inject(prog, op.name, 1, Feed(x, y, 2.6, feed=100.0))  # 0.4 mm down into the stock at the cutting feed
+    out, ver = guarded(bad, solid, result.bodies[0].features)
+    assert ver.dropped and ver.dropped[0][1] == op.features[0]
+    assert "straight down into stock (no ramp or helix) by 0.4000 mm" in ver.dropped[0][2]
+    # a descent onto 0.02 mm of stock (a finish pass onto the roughing's floor allowance) is no plunge
+    grid = sim.grid_for((0, 0, 0), (10, 10, 5), 0.05)
+    s = sim.new_simulation(grid, (0, 0, 0), (10, 10, 5), np.full((grid.ny, grid.nx), -np.inf))
+    s.plunges = True  # as the guard's (real tool bodies)
+    flat = sim.ToolBody(0.5)
+    s.run([sim.Move(False, (5, 5, 6), (5, 5, 4.98), 0.5, True, 1, body=flat)])
+    assert not s.violations
+    s.run([sim.Move(False, (5, 5, 4.98), (5, 5, 4.9), 0.5, True, 2, body=flat)])
+    assert [v.kind for v in s.violations] == ["plunge-into-stock"] and abs(s.violations[0].amount_mm - 0.08) < 1e-6
+    # a drill's point is fed straight down by design
+    drill = sim.ToolBody(0.5, point_half_angle_deg=59.0)
+    s.run([sim.Move(False, (2, 2, 6), (2, 2, 3.0), 0.5, True, 3, body=drill)])
+    assert [v.kind for v in s.violations] == ["plunge-into-stock"]
+
+
 def test_runaway_path_is_an_error_not_an_estimate(plate):
     _, gen, result, solid = plate
     prog = gen.program

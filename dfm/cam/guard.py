@@ -427,7 +427,8 @@ def _absurd(op: Operation, seconds: float, su: Setup) -> list[str]:
 def _describe(kind: str, amount: float) -> str:
     what = {"gouge": "cuts into the part", "rapid-through-material": "rapids through stock",
             "cut-with-spindle-off": "cuts with the spindle stopped", "shank-contact": "its shank touches",
-            "holder-contact": "the holder touches"}.get(kind, kind)
+            "holder-contact": "the holder touches",
+            "plunge-into-stock": "feeds a flat end mill straight down into stock (no ramp or helix)"}.get(kind, kind)
     if kind in ("shank-contact", "holder-contact"):
         return f"{what} the part or the stock by {amount:.4f} mm"
     return f"{what} by {amount:.4f} mm"
@@ -603,6 +604,7 @@ def verify(program: Program, part_for: Callable[[Setup], SetupPart], *, features
             part, grid, field, shadows, fine = parts[su.index]
             s = sim.new_simulation(grid, su.stock_min, su.stock_max, field, tol)
             s.near_margin = NEAR_MM
+            s.plunges = True
             pos: tuple[float, float, float] | None = None
             history: list[Move] = []  # the setup's moves so far (for engagement windows)
             op_checks = []
@@ -617,7 +619,7 @@ def verify(program: Program, part_for: Callable[[Setup], SetupPart], *, features
                 if not problems:
                     before, first = len(s.violations), len(s.near)
                     s.tol = tol + op.into_part_mm  # a pass machined to a pre-finish size cuts that much on purpose
-                    rows = sim.pack_moves(moves)
+                    rows = sim.pack_moves(moves, plunges=True)
                     s.run(moves, rows)
                     s.tol = tol
                     worst: dict[str, float] = {}
@@ -652,7 +654,8 @@ def verify(program: Program, part_for: Callable[[Setup], SetupPart], *, features
                 op_checks.append(OpCheck(su.index, op.name, op.features, len(moves), op_close, tuple(problems),
                                          op.into_part_mm))
                 if problems:
-                    failing.setdefault(su.index, {})[_group(op)] = f"{op.name}: {problems[0]}"
+                    # the first failure of a group is the cause (a later one may only follow from it)
+                    failing.setdefault(su.index, {}).setdefault(_group(op), f"{op.name}: {problems[0]}")
             sims[su.index] = s
             checks.append(SetupCheck(su.index, grid.step, fine, n_moves, n_samples, closest, tuple(op_checks), ()))
             if su.index not in failing:
@@ -914,7 +917,8 @@ def _drop(program: Program, failing: Mapping[int, Mapping[tuple[str, ...], str]]
         for grp, why in bad.items():
             for fid in grp:
                 dropped.append((su.index, fid, why))
-                unmachined.append((fid, f"the guard found that {why}"))
+                unmachined.append((fid, f"dfm's own plan for it failed its check and is not written (a limit of "
+                                         f"dfm's planning, not of the part): the guard found that {why}"))
         for op in lost:  # features that lose operations with a failing one
             for fid in _group(op):
                 if fid not in ids and all(fid != u for u, _ in unmachined):

@@ -299,6 +299,8 @@ class Simulation:
     #: window replay for engagement).
     bodies: bool = True
     tile: int = 16
+    #: Watch a flat end fed straight down into stock (``pack_moves``): the guard's, with real tool bodies.
+    plunges: bool = False
     _hmax: np.ndarray | None = field(default=None, repr=False)
     _pmax: np.ndarray | None = field(default=None, repr=False)
 
@@ -326,14 +328,14 @@ class Simulation:
         near, eng, swept, viol = simkernel.sweep_moves(
             self.height, self.part, *self._tiles(), self.tile, g.x0, g.y0, g.step, g.nx, g.ny, self.tol,
             self.top if self.top is not None else math.inf, self.near_margin, self.bodies,
-            pack_moves(moves) if packed is None else packed)
+            pack_moves(moves, self.plunges) if packed is None else packed)
         self.near += near.tolist()
         self.engaged += [(a, b) for a, b in eng.tolist()]
         self.swept += swept
         for kind, k, i, j, amount in viol.tolist():
             mv = moves[int(k)]
             what = (("rapid-through-material" if mv.rapid else "cut-with-spindle-off"), "gouge", "shank-contact",
-                    "holder-contact")[int(kind)]
+                    "holder-contact", "plunge-into-stock")[int(kind)]
             self.violations.append(Violation(what, mv.line, *self._cell(int(i), int(j)), amount))
         return self
 
@@ -395,11 +397,15 @@ class Simulation:
 
     def _cut(self, mv: Move, body: ToolBody, i0: int, i1: int, j0: int, j1: int) -> None:
         g = self.grid
-        watch = mv.rapid or not mv.spindle
+        plunge = self.plunges and _plunge(mv, 1.0 if body.point_half_angle_deg > 0 else 0.0)
+        watch = mv.rapid or not mv.spindle or plunge
         worst, wi, wj, deepest, gi, gj, near, far = simkernel.cut(
             self.height, self.part, *self._tiles(), self.tile, g.x0, g.y0, g.step, i0, i1, j0, j1, watch, self.tol,
             min(mv.a[2], mv.b[2]), *_kernel_move(mv, body))
-        if watch and worst > self.tol:
+        if plunge and not (mv.rapid or not mv.spindle):
+            if worst > simkernel.PLUNGE_MM:
+                self.violations.append(Violation("plunge-into-stock", mv.line, *self._cell(wi, wj), worst))
+        elif watch and worst > self.tol:
             self.violations.append(Violation("rapid-through-material" if mv.rapid else "cut-with-spindle-off",
                                              mv.line, *self._cell(wi, wj), worst))
         if deepest > 1e-9:
@@ -442,8 +448,19 @@ class Simulation:
 _COT: dict[float, float] = {}
 
 
-def pack_moves(moves: Sequence[Move]) -> np.ndarray:
-    """Moves as rows of ``simkernel.MOVE_COLUMNS`` (the arithmetic of :func:`_kernel_move`, exactly)."""
+def _plunge(mv: Move, cot: float) -> bool:
+    """Whether ``mv`` feeds a flat end (no drill point: ``cot`` 0) straight down, spindle on."""
+    return (not mv.rapid and mv.spindle and cot == 0.0 and mv.center is None and mv.b[2] < mv.a[2] - 1e-9
+            and abs(mv.b[0] - mv.a[0]) < 1e-9 and abs(mv.b[1] - mv.a[1]) < 1e-9)
+
+
+def pack_moves(moves: Sequence[Move], plunges: bool = False) -> np.ndarray:
+    """Moves as rows of ``simkernel.MOVE_COLUMNS`` (the arithmetic of :func:`_kernel_move`, exactly).
+
+    ``plunges``: a flat end fed straight down is watched (``simkernel.PLUNGE_MM``); only when
+    each move's tool body is the real one (the guard's), since from a radius alone a drill is
+    not told from an end mill.
+    """
     rows = []
     seen: dict[int, tuple[float, float, float, float, float]] = {}  # per body: cot and shank and holder
     for mv in moves:
@@ -459,8 +476,9 @@ def pack_moves(moves: Sequence[Move]) -> np.ndarray:
                 seen[id(mv.body)] = b
         (ax, ay, az), (bx, by, bz) = mv.a, mv.b
         if mv.center is None:
+            watch = 1.0 if mv.rapid or not mv.spindle else (2.0 if plunges and _plunge(mv, b[0]) else 0.0)
             rows.append((ax, ay, az, bx, by, bz, mv.radius, 2 if b[0] else 0, 0.0, 0.0, 0.0, 0.0, 0.0, b[0],
-                         mv.rapid or not mv.spindle, b[1], b[2], b[3], b[4]))
+                         watch, b[1], b[2], b[3], b[4]))
         else:
             ox, oy = mv.center
             rows.append((ax, ay, az, bx, by, bz, mv.radius, 3 if b[0] else (1 if az == bz else 4), ox, oy,

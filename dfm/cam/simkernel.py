@@ -28,6 +28,10 @@ ENGAGED_MM = 1e-4
 #: end of a helix "met" 0.13 mm of wedge at a cell 3 nm inside the D1.2's rim, 4 nm outside the
 #: helix's modelled end disc). The guard's tolerance is 1 um.
 RAPID_RIM_MM = 1e-4
+#: A flat end mill fed straight down (no ramp, no helix) may meet this much stock (mm): a finish
+#: pass's descent onto the roughing's floor allowance (0.02 mm). Deeper, its centre, where the
+#: edges do not cut, is pushed into the stock: the guard refuses it.
+PLUNGE_MM = 0.03
 
 
 @njit(cache=True, fastmath=False)
@@ -580,7 +584,10 @@ def sweep_moves(height, part, hmax, pmax, tile, x0, y0, step, nx, ny, tol, top, 
             worst, wi, wj, deepest, gi, gj, nr, fr = cut(height, part, hmax, pmax, tile, x0, y0, step, i0, i1, j0, j1,
                                                          watch, tol, zlo, kind, ax, ay, az, bx, by, bz, r,
                                                          ox, oy, rad, a0, sweep, mv[k, 13])
-            if watch and worst > tol:
+            if watch and mv[k, 14] == 2.0:  # a flat end fed straight down: only beyond an allowance
+                if worst > PLUNGE_MM:
+                    viol, nv = _record(viol, nv, 4, k, wi, wj, worst)
+            elif watch and worst > tol:
                 viol, nv = _record(viol, nv, 0, k, wi, wj, worst)
             if deepest > 1e-9:
                 viol, nv = _record(viol, nv, 1, k, gi, gj, deepest)
