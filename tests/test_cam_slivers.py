@@ -25,8 +25,9 @@ from generators import export_step
 from scipy import ndimage
 from test_cam_random import random_part
 
-from dfm.cam import data, sim
+from dfm.cam import data, rs274, sim
 from dfm.cam.gcode import KernelSetupPart, generate, part_geometry
+from dfm.cam.model import Arc, Feed
 
 COUNT = int(os.environ.get("DFM_RANDOM_PARTS", "3"))
 SEED = int(os.environ.get("DFM_RANDOM_SEED", "1000"))
@@ -308,3 +309,53 @@ def test_countersunk_and_counterbored_holes_are_machined(tmp_path, kind):
     else:
         assert not listed
     assert not slivers(gen, result, path)
+
+
+@pytest.mark.parametrize("blend", ["fillet", "chamfer"])
+def test_a_blended_top_edge_is_cleared_from_the_top_not_plunged_into(tmp_path, blend):
+    """A pocket and a 0.52 mm slot whose top edges are filleted or chamfered: their walls end under
+    the blend, and nothing else removes the stock over them. Their cut starts at the part's top
+    (before: an end mill was fed straight down 0.2-0.4 mm into the stock at the cutting feed), and
+    the blend is listed as partly machined."""
+    body = cq.Workplane("XY").box(16, 10, 3, centered=(True, True, False))
+    body = body.cut(cq.Workplane("XY").rect(5, 4).extrude(1.5).edges("|Z").fillet(0.5).translate((-3, 0, 1.5)))
+    body = body.cut(cq.Workplane("XY").slot2D(5, 0.52).extrude(1.3).translate((4, 0, 1.7)))
+    rims = body.edges(">Z").edges(cq.selectors.BoxSelector((-7, -4.5, 2.9), (7, 4.5, 3.1)))
+    part = rims.fillet(0.3) if blend == "fillet" else rims.chamfer(0.2)
+    path = export_step(part, tmp_path / f"rim_{blend}.step", name=f"rim_{blend}")
+    gen, result = generate(path)
+    ver = gen.verification
+    assert not ver.dropped, ver.dropped
+    feats = {f.id: f for f in result.bodies[0].features if f.kind in ("pocket", "slot")}
+    assert len(feats) == 2 and all(float(f.props["top_z_mm"]) < 3.0 - 0.1 for f in feats.values())
+    partly = dict(u for su in gen.program.setups for u in su.partly)
+    assert set(partly) == set(feats) and all("top edge" in why for why in partly.values())
+    su = gen.program.setups[0]
+    for fid in feats:
+        rough = next(op for op in su.operations if op.features == (fid,) and op.name.endswith("rough"))
+        cuts = [st.z for st in rough.steps if isinstance(st, Feed | Arc) and st.role in ("cut", "ramp")]
+        assert max(cuts) > float(feats[fid].props["top_z_mm"]) + 0.05  # it starts above the blend's foot
+    assert all(frac >= 0.95 for _, frac in ver.setups[0].removed), ver.setups[0].removed
+    if rs274.available():
+        for _, text in gen.files:
+            run = rs274.run(text, gen.program)
+            assert run.ok, run.errors[-500:]
+
+
+def test_a_groove_in_a_bore_is_listed_and_the_bore_still_machined(tmp_path):
+    """A barrel's Ø6 bore with a Ø6.2 circlip groove 3 mm down: the groove (wider than the bore
+    above it) is an undercut no straight end mill reaches from the entry and is listed; the bore
+    above and below it is milled (before: the groove was milled as a counterbore, its finish cut
+    3.5 mm into the bore's wall, and the guard dropped the whole hole)."""
+    pts = [(2.0, 0), (4.0, 0), (4.0, 6), (3.5, 6), (3.5, 10), (3.0, 10), (3.0, 7.0), (3.1, 7.0), (3.1, 6.5),
+           (3.0, 6.5), (3.0, 1.0), (2.0, 1.0)]
+    barrel = cq.Workplane("XZ").polyline(pts).close().revolve(360, (0, 0, 0), (0, 1, 0))
+    path = export_step(barrel, tmp_path / "barrel.step", name="barrel")
+    gen, result = generate(path)
+    assert not gen.verification.dropped, gen.verification.dropped
+    hole = next(f.id for f in result.bodies[0].features if f.kind == "hole")
+    names = [op.name for su in gen.program.setups for op in su.operations if hole in op.features]
+    assert len(names) == len(set(names)) and sum("counterbore" in n for n in names) >= 4  # two bores, each 2 ops
+    partly = dict(u for su in gen.program.setups for u in su.partly)
+    assert "groove Ø6.2" in partly[hole] and "undercut" in partly[hole]
+    assert not [u for su in gen.program.setups for u in su.unmachined]

@@ -272,9 +272,15 @@ def _plan_setup(index: int, key: Vec3, feats: list[Feature], ctx: _Ctx, bmin: Ve
             continue
         # no profile in this setup (not setup 1): an open region is cleared inside its outline, its open
         # sides taken as walls (air beyond them), rather than left out
+        n_partial = len(ctx.partial)
         try:
-            ops.extend(_region_ops(f, ctx, safe_z, part_top, part_bottom, key, section, levels, shadow))
+            start = None
+            if section is not None and shadow is not None and prof is not None:
+                start = _start_z(f, regions, profile_feats, ctx, part_top, levels, section, shadow, smin, smax,
+                                 prof.diameter_mm / 2, key)
+            ops.extend(_region_ops(f, ctx, safe_z, part_top, part_bottom, key, section, levels, shadow, start))
         except (CamError, KernelError) as err:
+            del ctx.partial[n_partial:]  # not machined at all: the one reason below
             unmachined.append((f.id, str(err)))
     by_id = {f.id: f for f in feats}
     extras = _through_extras(feats, by_id, ctx)
@@ -531,12 +537,14 @@ def _material_islands(holes: list[Loop], z: float, section: SectionFn) -> list[L
 
 def _region_ops(f: Feature, ctx: _Ctx, safe_z: float, part_top: float, part_bottom: float,
                 key: Vec3, section: SectionFn | None = None, levels: Sequence[float] = (),
-                shadow: ShadowFn | None = None) -> list[Operation]:
+                shadow: ShadowFn | None = None, z_start: float | None = None) -> list[Operation]:
     s = ctx.settings
     allow = s["finish_allowance_mm"]
     outer, holes = _loops_of(f, key)
     z_top = float(f.props.get("top_z_mm", part_top))
     z_floor = float(f.props.get("floor_z_mm", z_top - f.dims.get("depth_mm", 0.0)))
+    if z_start is not None:
+        z_top = z_start
     if holes and section is not None:  # section: setup 1's, in its coordinates
         holes = _material_islands(holes, z_floor + 1e-3, section)
     if section is not None and shadow is not None and not f.props.get("through"):
@@ -568,6 +576,89 @@ def _region_ops(f: Feature, ctx: _Ctx, safe_z: float, part_top: float, part_bott
                 "finish, which dfm does not write")
         ops = [replace(op, notes=(note, *op.notes)) if k == 0 else op for k, op in enumerate(ops)]
     return ops
+
+
+def _start_z(f: Feature, regions: Sequence[Feature], profiled: Sequence[str], ctx: _Ctx, part_top: float,
+             levels: Sequence[float], section: SectionFn, shadow: ShadowFn, smin: Sequence[float],
+             smax: Sequence[float], r_profile: float, key: Vec3) -> float:
+    """Where a pocket's or slot's cut starts: its top, or the part's top when nothing else clears above it.
+
+    A feature whose top lies below the part's is entered from its top only when the stock over
+    it is gone by then: a larger pocket, slot or step of the setup has its floor there and holds
+    it (its operations run first: regions go by falling top), or the outside profile's tool
+    reaches that band from outside (a plateau beside a boss). Otherwise nothing removes that
+    stock, and an entry at its top would feed the tool straight down into it (a fillet or
+    chamfer on the feature's top edge, 0.4 mm; an unrecognised recess over an O-ring groove,
+    0.5 mm): the cut starts at the part's top. A blend on its top edge (the part still rims
+    the outline just above its top) is listed as partly machined.
+    """
+    z_top = float(f.props.get("top_z_mm", part_top))
+    if z_top >= part_top - 1e-6:
+        return z_top
+    try:
+        outer, _ = _loops_of(f, key)
+    except CamError:
+        return z_top
+    probe = np.array([outer[0].a], dtype=float)
+    for g in regions:
+        if g is f or g.kind not in ("pocket", "slot", "step"):
+            continue
+        g_top = float(g.props.get("top_z_mm", part_top))
+        g_floor = float(g.props.get("floor_z_mm", g_top - g.dims.get("depth_mm", 0.0)))
+        if abs(g_floor - z_top) > 1e-3 or g_top <= z_top + 1e-6:
+            continue
+        try:
+            g_outer, _ = _loops_of(g, key)
+        except CamError:
+            continue
+        if _in_material(probe, [(g_outer, [])])[0] or g.id in profiled:
+            return z_top
+    if _profile_clears(outer, z_top, shadow, levels, part_top, smin, smax, r_profile,
+                       ctx.settings["finish_allowance_mm"]):
+        return z_top
+    try:  # the part rims the outline just above its top (5 um outside; a chamfer has widened it by 1 um)
+        pts = _outside_samples(outer, 0.005, 0.05)
+        rim = bool(len(pts)) and _in_material(pts, section(z_top + min(1e-3, (part_top - z_top) / 2))).mean() >= 0.5
+    except (CamError, KernelError):
+        rim = False
+    if rim:
+        ctx.partial.append((f.id, f"the fillet or chamfer on its top edge (from Z{z_top:.3f}) is not machined: it "
+                                  "needs a ball or chamfer mill, which dfm does not plan (the feature is cleared "
+                                  f"straight down from the part's top, Z{part_top:.3f})"))
+    return part_top
+
+
+def _profile_clears(outer: Loop, z: float, shadow: ShadowFn, levels: Sequence[float], part_top: float,
+                    smin: Sequence[float], smax: Sequence[float], r: float, allow: float) -> bool:
+    """Whether the outside profile's tool (radius ``r``) sweeps 95 % of the prism over ``outer`` above ``z``.
+
+    The profile clears, band by band, what its tool reaches from outside the part's shadow
+    (``_free_components``: air enclosed by the part is not entered); True when it cannot tell.
+    """
+    heights = _heights_above(z + 1e-3, part_top, levels)
+    if not heights:
+        return True
+    try:
+        above = shadow(heights)
+        main, _ = _free_components(_profile_box(smin, smax, r, allow), [o for o, _ in above], r + allow)
+        if main is None:
+            return False
+        reach = strategies.offset(main[0], main[1], r + allow - 1e-3)
+        inner = strategies.offset(outer, [], -0.005)
+    except (CamError, KernelError):
+        return True
+    if not inner:
+        return True
+    x0, y0, x1, y1 = loop_box(inner)
+    gx, gy = np.meshgrid(np.linspace(x0, x1, 32), np.linspace(y0, y1, 32))
+    pts = np.column_stack([gx.ravel(), gy.ravel()])
+    pts = pts[_in_material(pts, [(inner[0], list(inner[1:]))])]
+    if not len(pts):
+        return True
+    covered = np.zeros(len(pts), dtype=bool)
+    for lp in reach:
+        covered ^= _in_polygon(pts, loop_points(lp, 1e-4))
+    return float(covered.mean()) >= 0.95
 
 
 def _outside_samples(outer: Loop, gap: float, spacing: float) -> np.ndarray:
@@ -1021,6 +1112,9 @@ def _hole_ops(f: Feature, ctx: _Ctx, safe_z: float, part_top: float, part_bottom
     ops: list[Operation] = []
     z_main_top = z_open
     skipped = False  # an entry countersink left: what lies below it is cut from the top, through its material
+    narrowest = math.inf  # the narrowest counterbore machined above
+    z_done = z_open  # the floor of the last counterbore machined
+    n_cb = 0
     for st in f.props.get("stack") or []:
         if st.get("kind") != "counterbore" or st.get("side", "entry") != "entry":
             skipped = skipped or st.get("side", "entry") == "entry"
@@ -1030,14 +1124,27 @@ def _hole_ops(f: Feature, ctx: _Ctx, safe_z: float, part_top: float, part_bottom
                                       f"{float(st.get('diameter_mm') or 0.0):g}) is not machined: it needs {need}, "
                                       "which dfm does not plan (the bore itself is machined)"))
             continue
-        cb_floor = z_open - float(st.get("from_mm", 0.0)) - float(st["depth_mm"])
-        cb_top = z_open if skipped else z_open - float(st.get("from_mm", 0.0))
-        grow, gnotes = finish_offset(ctx, tuple(st.get("faces") or ()), f.id, float(st["diameter_mm"]), ("bore",))
+        dia = float(st["diameter_mm"])
+        from_mm = float(st.get("from_mm", 0.0))
+        if dia > narrowest + 1e-6:
+            # wider than a counterbore above it (a circlip groove, a thread relief): a straight end mill reaching
+            # it from the entry would cut that counterbore's wall; the counterbore below it is cut through it
+            ctx.partial.append((f.id, f"its groove Ø{dia:g} ({from_mm:g} to {from_mm + float(st['depth_mm']):g} mm "
+                                      f"deep) is wider than the bore above it (Ø{narrowest:g}): an undercut that "
+                                      "needs a slot or form cutter, which dfm does not plan (the rest of the hole is "
+                                      "machined)"))
+            continue
+        cb_floor = z_open - from_mm - float(st["depth_mm"])
+        cb_top = z_open if skipped else z_done
+        grow, gnotes = finish_offset(ctx, tuple(st.get("faces") or ()), f.id, dia, ("bore",))
         # the hole's own operations (its feature): cut before the bore below, which its rapids reach through it
+        name = f"{f.id} counterbore" if n_cb == 0 else f"{f.id} counterbore {n_cb + 1}"
         ops.extend(replace(o, features=(f.id,)) for o in _mill_region(
-            f"{f.id} counterbore", "counterbore", circle((x, y), st["diameter_mm"] / 2), [], cb_top, cb_floor,
-            part_top - cb_floor, float(st["diameter_mm"]), float(st["diameter_mm"]) / 2, ctx, safe_z,
-            s["finish_allowance_mm"], grow, gnotes))
+            name, "counterbore", circle((x, y), dia / 2), [], cb_top, cb_floor, part_top - cb_floor, dia, dia / 2,
+            ctx, safe_z, s["finish_allowance_mm"], grow, gnotes))
+        n_cb += 1
+        narrowest = min(narrowest, dia)
+        z_done = cb_floor
         z_main_top = min(z_main_top, cb_floor)
     bottom = f.props.get("bottom", "through" if through else "flat")
     grow, gnotes = finish_offset(ctx, tuple(f.props.get("bore_faces") or ()), f.id, d, ("bore",))
