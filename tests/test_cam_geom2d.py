@@ -699,7 +699,7 @@ def test_clearing_stays_down_between_levels(region):
     region_ = strategies.Region(strategies.rings(outer, [], r + 0.02, 0.2)[0])
     for s in steps:
         if isinstance(s, Feed) and s.role == "link":
-            assert region_.contains((s.x, s.y)) or region_._on_edge(np.array([s.x]), np.array([s.y]), 2e-4)[0]
+            assert region_.segment_inside((s.x, s.y), (s.x, s.y), 1.0, on_edge=2e-4)  # in, or on its edge
 
 
 @pytest.mark.parametrize("d", [-0.5, -1.5, -1.502, 0.4])
@@ -764,3 +764,25 @@ def test_offset_loops_hold_no_segment_shorter_than_a_tenth_of_a_micrometre():
             for lp in strategies.offset(outline, [], d):
                 assert all(math.dist(sg.a, sg.b) >= 1e-7 for sg in lp) or len(lp) == 1
                 assert all(math.dist(lp[i].b, lp[(i + 1) % len(lp)].a) < 1e-9 for i in range(len(lp)))
+
+
+def test_kernel_outlines_take_whole_circles_and_arc_specks():
+    """A loop of one whole-circle arc (its ends one point) and an arc a few nanometres long, as
+    nist_ctc_01's sections hold: OCCT cannot make an arc through three points that close (before:
+    StdFail_NotDone, and `dfm gcode` failed on the whole part). The circle is two halves, the
+    speck its chord or nothing."""
+    from dfm.kernel import sampling
+
+    whole = [((1.0, 0.0), (1.0, 0.0), (0.0, 0.0), True)]
+    out = sampling.offset_region(whole, [], -0.25)
+    assert len(out) == 1
+    pts = loop_points(tuple(Seg(*sg) for sg in out[0]), 1e-4)
+    assert all(abs(math.hypot(*p) - 0.75) < 1e-6 for p in pts)
+    speck = (1.0, 1.0 + 3e-9)
+    square = [((0.0, 0.0), (1.0, 0.0), None, None), ((1.0, 0.0), (1.0, 1.0), None, None),
+              ((1.0, 1.0), speck, (0.5, 0.5), True), (speck, (0.0, 1.0), None, None),
+              ((0.0, 1.0), (0.0, 0.0), None, None)]
+    out = sampling.offset_region(square, [], -0.1)
+    assert len(out) == 1
+    x0, y0, x1, y1 = loop_box([tuple(Seg(*sg) for sg in out[0])])
+    assert abs(x0 - 0.1) < 1e-6 and abs(y0 - 0.1) < 1e-6 and abs(x1 - 0.9) < 1e-6 and abs(y1 - 0.9) < 1e-6

@@ -41,11 +41,17 @@ Pt = tuple[float, float]
 SegT = tuple[Pt, Pt, "Pt | None", "bool | None"]
 
 
-def _edge(seg: SegT, z: float):  # type: ignore[no-untyped-def]
+def _edges(seg: SegT, z: float) -> list:  # type: ignore[type-arg]
+    """The segment's edges at height ``z``: a line, an arc, a whole circle as two halves; none for a speck.
+
+    An arc under 0.1 um long (nist_ctc_01's sections: OCCT cannot make a circle through three
+    points that close) is nothing, the next segment starting where it began; one OCCT still
+    cannot make is its chord.
+    """
     a, b, c, ccw = seg
     pa, pb = gp_Pnt(a[0], a[1], z), gp_Pnt(b[0], b[1], z)
     if c is None:
-        return BRepBuilderAPI_MakeEdge(pa, pb).Edge()
+        return [BRepBuilderAPI_MakeEdge(pa, pb).Edge()]
     a0 = math.atan2(a[1] - c[1], a[0] - c[0])
     a1 = math.atan2(b[1] - c[1], b[0] - c[0])
     d = a1 - a0
@@ -56,9 +62,22 @@ def _edge(seg: SegT, z: float):  # type: ignore[no-untyped-def]
         while d >= -1e-12:
             d -= 2 * math.pi
     r = math.dist(a, c)
-    am = a0 + d / 2
-    pm = gp_Pnt(c[0] + r * math.cos(am), c[1] + r * math.sin(am), z)
-    return BRepBuilderAPI_MakeEdge(GC_MakeArcOfCircle(pa, pm, pb).Value()).Edge()
+
+    def at(t: float) -> gp_Pnt:
+        return gp_Pnt(c[0] + r * math.cos(a0 + d * t), c[1] + r * math.sin(a0 + d * t), z)
+
+    if r * abs(d) < 1e-7:
+        return []  # a speck under 0.1 um: an edge that short crashes OCCT's offset (the next starts here)
+    chord = math.dist(a, b)
+    pieces = [(pa, at(0.25), at(0.5)), (at(0.5), at(0.75), pb)] if chord < 1e-9 else [(pa, at(0.5), pb)]
+    out = []
+    for p, q, e in pieces:
+        arc = GC_MakeArcOfCircle(p, q, e)
+        if arc.IsDone():
+            out.append(BRepBuilderAPI_MakeEdge(arc.Value()).Edge())
+        elif p.Distance(e) >= 1e-7:
+            out.append(BRepBuilderAPI_MakeEdge(p, e).Edge())
+    return out
 
 
 def _wire(loop: Sequence[SegT], z: float = 0.0) -> TopoDS_Wire:
@@ -73,8 +92,11 @@ def _wire(loop: Sequence[SegT], z: float = 0.0) -> TopoDS_Wire:
         end = first if k == len(segs) - 1 else b
         if c is None and math.dist(prev, end) <= 1e-9:
             continue
-        mw.Add(_edge((prev, end, c, ccw), z))
-        prev = end
+        edges = _edges((prev, end, c, ccw), z)
+        for e in edges:
+            mw.Add(e)
+        if edges:
+            prev = end
     if not mw.IsDone():
         raise KernelError("an outline does not form a closed wire")
     return mw.Wire()
