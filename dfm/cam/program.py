@@ -961,7 +961,9 @@ def _rest_split(fid: str, outer: Loop, holes: list[Loop], tr: Tool, tf: Tool, z_
     steps = strategies.finish_walls(big, z_top=z_top, z_floor=z_floor, ap=ap_f, allowance=allow + grow,
                                     retract_z=retract)
     fnote = (f"walls finished by the roughing tool {tr.cutter.id} (passes of at most {strategies.FINISH_AP_OVER_D:g} "
-             f"x D: it takes only the allowance); the corners it cannot reach by {tf.cutter.id} ({fid} rest)",)
+             f"x D: it takes only the allowance); "
+             + (f"the corners it cannot reach by {tf.cutter.id} ({fid} rest)" if rest_steps
+                else "it leaves no corner a smaller tool would cut (no rest pass)"),)
     out = [replace(_op(f"{fid} finish", "finish-wall", (fid,), tr, cdf, steps, safe_z, s, grow_notes + fnote),
                    into_part_mm=max(grow, 0.0))]
     if rest_steps:
