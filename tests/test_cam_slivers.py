@@ -359,3 +359,16 @@ def test_a_groove_in_a_bore_is_listed_and_the_bore_still_machined(tmp_path):
     partly = dict(u for su in gen.program.setups for u in su.partly)
     assert "groove Ø6.2" in partly[hole] and "undercut" in partly[hole]
     assert not [u for su in gen.program.setups for u in su.unmachined]
+
+
+def test_holes_under_a_recess_no_feature_machines_are_cut_from_the_top(corpus):
+    """mfcadpp 5_true: four holes open 0.1 mm below the plate's top, in a recess no recognised
+    feature machines. Their cut starts at the part's top (before: the end mill was fed straight
+    down through that 0.1 mm of stock, which the guard now refuses)."""
+    path = corpus / "mfcadpp_hcadnet" / "5_true.stp"
+    gen, result = generate(path)
+    assert not gen.verification.dropped, gen.verification.dropped
+    low = [f.id for f in result.bodies[0].features if f.kind == "hole" and f.location_mm[2] < 0.95]
+    assert len(low) == 4
+    machined = {fid for su in gen.program.setups for op in su.operations for fid in op.features}
+    assert set(low) <= machined

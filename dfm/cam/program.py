@@ -130,6 +130,8 @@ class _Ctx:
     thread_finish: Sequence[Feature] = field(default_factory=tuple)
     #: (feature id, reason) of what a feature's operations leave out (a hole's countersink): listed as not machined
     partial: list[tuple[str, str]] = field(default_factory=list)
+    #: feature id → the features whose operations must run before its own (the pocket it is entered from)
+    after: dict[str, set[str]] = field(default_factory=dict)
 
     def tool(self, cutter: Cutter) -> Tool:
         t = self.tools.get(cutter.id)
@@ -276,7 +278,8 @@ def _plan_setup(index: int, key: Vec3, feats: list[Feature], ctx: _Ctx, bmin: Ve
         try:
             start = None
             if section is not None and shadow is not None and prof is not None:
-                start = _start_z(f, regions, profile_feats, ctx, part_top, levels, section, shadow, smin, smax,
+                start = _start_z(f, _loops_of(f, key)[0], float(f.props.get("top_z_mm", part_top)), regions,
+                                 ctx, part_top, levels, section, shadow, smin, smax,
                                  prof.diameter_mm / 2, key)
             ops.extend(_region_ops(f, ctx, safe_z, part_top, part_bottom, key, section, levels, shadow, start))
         except (CamError, KernelError) as err:
@@ -287,7 +290,13 @@ def _plan_setup(index: int, key: Vec3, feats: list[Feature], ctx: _Ctx, bmin: Ve
     for f in sorted((f for f in feats if f.kind == "hole"), key=lambda f: f.id):
         n_partial = len(ctx.partial)
         try:
-            ops.extend(_hole_ops(f, ctx, safe_z, part_top, part_bottom, key, extras.get(f.id, 0.0)))
+            start = None
+            if section is not None and shadow is not None and prof is not None and f.location_mm is not None:
+                x, y, z_open = _apply(_TURNS[key], f.location_mm)
+                start = _start_z(f, circle((x, y), float(f.dims["diameter_mm"]) / 2), z_open, regions,
+                                 ctx, part_top, levels, section, shadow, smin, smax,
+                                 prof.diameter_mm / 2, key)
+            ops.extend(_hole_ops(f, ctx, safe_z, part_top, part_bottom, key, extras.get(f.id, 0.0), start))
         except (CamError, KernelError) as err:
             del ctx.partial[n_partial:]  # not machined at all: the one reason below
             unmachined.append((f.id, str(err)))
@@ -310,7 +319,7 @@ def _plan_setup(index: int, key: Vec3, feats: list[Feature], ctx: _Ctx, bmin: Ve
         except (CamError, KernelError) as err:
             unmachined.append(("profile", str(err)))
     return Setup(index=index, approach=key, orientation=m[3], stock_min=smin, stock_max=smax,  # type: ignore[arg-type]
-                 part_top=part_top, operations=tuple(by_type(ops)), unmachined=tuple(unmachined),
+                 part_top=part_top, operations=tuple(by_type(ops, ctx.after)), unmachined=tuple(unmachined),
                  partly=tuple(partly), safe_z=safe_z, part_bottom=part_bottom)
 
 
@@ -325,20 +334,24 @@ def _rank(op: Operation) -> int:
     return _RANK.get(op.kind, 3)
 
 
-def by_type(ops: Sequence[Operation]) -> list[Operation]:
+def by_type(ops: Sequence[Operation], after: Mapping[str, set[str]] | None = None) -> list[Operation]:
     """``ops`` in the order of fewest tool changes, by operation type where the tool changes.
 
     Facing first, then the outside profile (rough, finish: the outside is cut before pockets
     free the inner walls beside it); then, greedily, the next operation with the tool in the
     spindle, else the first of the lowest type (roughing, drilling, finishing, thread milling)
     whose feature's earlier operations are done: an operation never moves before an earlier one
-    that shares a feature (rough before finish, bore before thread). Every operation starts
-    and ends at the safe height, so the order moves no rapid through material.
+    that shares a feature (rough before finish, bore before thread), nor before the operations
+    of a feature it is entered from (``after``: a hole in a pocket's floor after the pocket).
+    Every operation starts and ends at the safe height, so the order moves no rapid through
+    material.
     """
     n = len(ops)
     feats = [set(op.features) or {op.name} for op in ops]
-    deps = [{i for i in range(j) if feats[i] & feats[j] or _rank(ops[i]) < 3 <= _rank(ops[j])
-             or (_rank(ops[j]) < 3 and _rank(ops[i]) < _rank(ops[j]))} for j in range(n)]
+    first = [set().union(*(after.get(x, set()) for x in fs)) if after else set() for fs in feats]
+    deps = [{i for i in range(n) if i != j and feats[i] & first[j]} | {
+        i for i in range(j) if feats[i] & feats[j] or _rank(ops[i]) < 3 <= _rank(ops[j])
+        or (_rank(ops[j]) < 3 and _rank(ops[i]) < _rank(ops[j]))} for j in range(n)]
     done: set[int] = set()
     out: list[Operation] = []
     tool: int | None = None
@@ -578,12 +591,13 @@ def _region_ops(f: Feature, ctx: _Ctx, safe_z: float, part_top: float, part_bott
     return ops
 
 
-def _start_z(f: Feature, regions: Sequence[Feature], profiled: Sequence[str], ctx: _Ctx, part_top: float,
-             levels: Sequence[float], section: SectionFn, shadow: ShadowFn, smin: Sequence[float],
+def _start_z(f: Feature, outer: Loop, z_top: float, regions: Sequence[Feature], ctx: _Ctx,
+             part_top: float, levels: Sequence[float], section: SectionFn, shadow: ShadowFn, smin: Sequence[float],
              smax: Sequence[float], r_profile: float, key: Vec3) -> float:
-    """Where a pocket's or slot's cut starts: its top, or the part's top when nothing else clears above it.
+    """Where a feature's cut starts: its top ``z_top``, or the part's top when nothing clears above it.
 
-    A feature whose top lies below the part's is entered from its top only when the stock over
+    ``outer`` is its outline (a pocket's, a slot's, a hole's circle). A feature whose top lies
+    below the part's is entered from its top only when the stock over
     it is gone by then: a larger pocket, slot or step of the setup has its floor there and holds
     it (its operations run first: regions go by falling top), or the outside profile's tool
     reaches that band from outside (a plateau beside a boss). Otherwise nothing removes that
@@ -592,12 +606,7 @@ def _start_z(f: Feature, regions: Sequence[Feature], profiled: Sequence[str], ct
     0.5 mm): the cut starts at the part's top. A blend on its top edge (the part still rims
     the outline just above its top) is listed as partly machined.
     """
-    z_top = float(f.props.get("top_z_mm", part_top))
     if z_top >= part_top - 1e-6:
-        return z_top
-    try:
-        outer, _ = _loops_of(f, key)
-    except CamError:
         return z_top
     probe = np.array([outer[0].a], dtype=float)
     for g in regions:
@@ -611,7 +620,8 @@ def _start_z(f: Feature, regions: Sequence[Feature], profiled: Sequence[str], ct
             g_outer, _ = _loops_of(g, key)
         except CamError:
             continue
-        if _in_material(probe, [(g_outer, [])])[0] or g.id in profiled:
+        if _in_material(probe, [(g_outer, [])])[0]:
+            ctx.after.setdefault(f.id, set()).add(g.id)  # entered from g's floor: after g's operations
             return z_top
     if _profile_clears(outer, z_top, shadow, levels, part_top, smin, smax, r_profile,
                        ctx.settings["finish_allowance_mm"]):
@@ -1098,7 +1108,7 @@ def _through_extras(feats: Sequence[Feature], by_id: Mapping[str, Feature], ctx:
 
 
 def _hole_ops(f: Feature, ctx: _Ctx, safe_z: float, part_top: float, part_bottom: float,
-              key: Vec3, thread_extra: float = 0.0) -> list[Operation]:
+              key: Vec3, thread_extra: float = 0.0, z_start: float | None = None) -> list[Operation]:
     s = ctx.settings
     m = _TURNS[key]
     loc = _apply(m, f.location_mm or (0.0, 0.0, part_top))
@@ -1112,10 +1122,11 @@ def _hole_ops(f: Feature, ctx: _Ctx, safe_z: float, part_top: float, part_bottom
         z_far = part_bottom
     z_floor = z_far - s["breakthrough_mm"] - thread_extra if through else z_far
     ops: list[Operation] = []
-    z_main_top = z_open
+    z_entry = z_open if z_start is None else max(z_start, z_open)  # stock nothing else removes: from the top
+    z_main_top = z_entry
     skipped = False  # an entry countersink left: what lies below it is cut from the top, through its material
     narrowest = math.inf  # the narrowest counterbore machined above
-    z_done = z_open  # the floor of the last counterbore machined
+    z_done = z_entry  # the floor of the last counterbore machined
     n_cb = 0
     for st in f.props.get("stack") or []:
         if st.get("kind") != "counterbore" or st.get("side", "entry") != "entry":
@@ -1137,7 +1148,7 @@ def _hole_ops(f: Feature, ctx: _Ctx, safe_z: float, part_top: float, part_bottom
                                       "machined)"))
             continue
         cb_floor = z_open - from_mm - float(st["depth_mm"])
-        cb_top = z_open if skipped else z_done
+        cb_top = z_entry if skipped else z_done
         grow, gnotes = finish_offset(ctx, tuple(st.get("faces") or ()), f.id, dia, ("bore",))
         # the hole's own operations (its feature): cut before the bore below, which its rapids reach through it
         name = f"{f.id} counterbore" if n_cb == 0 else f"{f.id} counterbore {n_cb + 1}"
