@@ -341,15 +341,16 @@ def by_type(ops: Sequence[Operation], after: Mapping[str, set[str]] | None = Non
     free the inner walls beside it); then, greedily, the next operation with the tool in the
     spindle, else the first of the lowest type (roughing, drilling, finishing, thread milling)
     whose feature's earlier operations are done: an operation never moves before an earlier one
-    that shares a feature (rough before finish, bore before thread), nor before the operations
-    of a feature it is entered from (``after``: a hole in a pocket's floor after the pocket).
+    that shares a feature (rough before finish, bore before thread), nor before the roughing
+    of a feature it is entered from (``after``: a hole in a pocket's floor after the pocket's).
     Every operation starts and ends at the safe height, so the order moves no rapid through
     material.
     """
     n = len(ops)
     feats = [set(op.features) or {op.name} for op in ops]
     first = [set().union(*(after.get(x, set()) for x in fs)) if after else set() for fs in feats]
-    deps = [{i for i in range(n) if i != j and feats[i] & first[j]} | {
+    # entered from a feature's floor: after that feature's roughing (its finishes take only allowances)
+    deps = [{i for i in range(n) if i != j and feats[i] & first[j] and _rank(ops[i]) <= 3} | {
         i for i in range(j) if feats[i] & feats[j] or _rank(ops[i]) < 3 <= _rank(ops[j])
         or (_rank(ops[j]) < 3 and _rank(ops[i]) < _rank(ops[j]))} for j in range(n)]
     done: set[int] = set()
@@ -657,18 +658,31 @@ def _profile_clears(outer: Loop, z: float, shadow: ShadowFn, levels: Sequence[fl
         inner = strategies.offset(outer, [], -0.005)
     except (CamError, KernelError):
         return True
+    share = _reach_share(inner, reach)
+    return share is None or share >= 0.95
+
+
+def _reach_share(inner: Sequence[Loop], reach: Sequence[Loop], above: Sequence[tuple[Loop, list[Loop]]] | None = None
+                 ) -> float | None:
+    """The share of a 32 x 32 grid's points in ``inner`` (and outside ``above``'s outlines) that ``reach`` holds.
+
+    None when no point is left (empty ``inner``, or all under ``above``): cannot tell.
+    """
     if not inner:
-        return True
+        return None
     x0, y0, x1, y1 = loop_box(inner)
     gx, gy = np.meshgrid(np.linspace(x0, x1, 32), np.linspace(y0, y1, 32))
     pts = np.column_stack([gx.ravel(), gy.ravel()])
-    pts = pts[_in_material(pts, [(inner[0], list(inner[1:]))])]
+    keep = _in_material(pts, [(inner[0], list(inner[1:]))])
+    if above is not None:
+        keep &= ~_in_material(pts, [(o, []) for o, _ in above])
+    pts = pts[keep]
     if not len(pts):
-        return True
+        return None
     covered = np.zeros(len(pts), dtype=bool)
     for lp in reach:
         covered ^= _in_polygon(pts, loop_points(lp, 1e-4))
-    return float(covered.mean()) >= 0.95
+    return float(covered.mean())
 
 
 def _outside_samples(outer: Loop, gap: float, spacing: float) -> np.ndarray:
@@ -1451,21 +1465,10 @@ def _profile_reaches(f: Feature, shadow: ShadowFn, levels: Sequence[float], part
         inner = strategies.offset(outer, [], -0.005)
     except (CamError, KernelError):
         return True  # cannot tell: as before (the guard measures what is left)
-    if not inner:
-        return True
-    x0, y0, x1, y1 = loop_box(inner)
-    n = 32
-    gx, gy = np.meshgrid(np.linspace(x0, x1, n), np.linspace(y0, y1, n))
-    pts = np.column_stack([gx.ravel(), gy.ravel()])
     # the feature's air: inside its outline, outside the part above its floor (a step's outline may hold a
     # boss; holes through that are other features', never reached from the outside)
-    pts = pts[_in_material(pts, [(inner[0], list(inner[1:]))]) & ~_in_material(pts, [(o, []) for o, _ in above])]
-    if not len(pts):
-        return True
-    covered = np.zeros(len(pts), dtype=bool)
-    for lp in reach:
-        covered ^= _in_polygon(pts, loop_points(lp, 1e-4))
-    return float(covered.mean()) >= 0.95
+    share = _reach_share(inner, reach, above)
+    return share is None or share >= 0.95
 
 
 def _outside_finish(ctx: _Ctx) -> tuple[float, tuple[str, ...]]:

@@ -660,16 +660,20 @@ SIDE_STRIDE = 16
 
 
 @njit(cache=True, fastmath=False)
+def _crosses(x, y, fax, fay, fbx, fby, e):  # type: ignore[no-untyped-def]
+    """Whether edge ``e`` straddles y to the right of x (one crossing of the even-odd count)."""
+    ay = fay[e]
+    by = fby[e]
+    return (ay > y) != (by > y) and fax[e] + (y - ay) * (fbx[e] - fax[e]) / (by - ay) > x
+
+
+@njit(cache=True, fastmath=False)
 def _inside(x, y, fax, fay, fbx, fby, m):  # type: ignore[no-untyped-def]
     """Even-odd over the first ``m`` edges, as :func:`shadow_clearance` counts them."""
     crossings = 0
     for e in range(m):
-        ay = fay[e]
-        by = fby[e]
-        if (ay > y) != (by > y):
-            xc = fax[e] + (y - ay) * (fbx[e] - fax[e]) / (by - ay)
-            if xc > x:
-                crossings += 1
+        if _crosses(x, y, fax, fay, fbx, fby, e):
+            crossings += 1
     return crossings % 2 == 1
 
 
@@ -901,6 +905,16 @@ def _band(y, y_lo, h, nb):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, fastmath=False)
+def _band_inside(x, y, fax, fay, fbx, fby, b, start, idx):  # type: ignore[no-untyped-def]
+    """Even-odd over band ``b``'s edges: an odd number straddle y to the right of x (:func:`_inside`'s arithmetic)."""
+    crossings = 0
+    for j in range(start[b], start[b + 1]):
+        if _crosses(x, y, fax, fay, fbx, fby, idx[j]):
+            crossings += 1
+    return crossings % 2 == 1
+
+
+@njit(cache=True, fastmath=False)
 def segment_inside(px, py, qx, qy, n, fax, fay, fbx, fby, y_lo, h, start, idx, on_edge):  # type: ignore[no-untyped-def]
     """Whether the ``n`` + 1 samples p + (q - p) k / n are all in the region (``strategies.Region``).
 
@@ -915,17 +929,7 @@ def segment_inside(px, py, qx, qy, n, fax, fay, fbx, fby, y_lo, h, start, idx, o
     for k in range(n + 1):
         x = px + (qx - px) * float(k) / n
         y = py + (qy - py) * float(k) / n
-        b = _band(y, y_lo, h, nb)
-        crossings = 0
-        for j in range(start[b], start[b + 1]):
-            e = idx[j]
-            ay = fay[e]
-            by = fby[e]
-            if (ay > y) != (by > y):
-                xc = fax[e] + (y - ay) * (fbx[e] - fax[e]) / (by - ay)
-                if xc > x:
-                    crossings += 1
-        if crossings % 2 == 1:
+        if _band_inside(x, y, fax, fay, fbx, fby, _band(y, y_lo, h, nb), start, idx):
             continue
         if on_edge <= 0.0:
             return False
@@ -954,15 +958,5 @@ def points_inside(px, py, fax, fay, fbx, fby, y_lo, h, start, idx):  # type: ign
     for k in range(px.shape[0]):
         x = px[k]
         y = py[k]
-        b = _band(y, y_lo, h, nb)
-        crossings = 0
-        for j in range(start[b], start[b + 1]):
-            e = idx[j]
-            ay = fay[e]
-            by = fby[e]
-            if (ay > y) != (by > y):
-                xc = fax[e] + (y - ay) * (fbx[e] - fax[e]) / (by - ay)
-                if xc > x:
-                    crossings += 1
-        out[k] = crossings % 2 == 1
+        out[k] = _band_inside(x, y, fax, fay, fbx, fby, _band(y, y_lo, h, nb), start, idx)
     return out
