@@ -143,6 +143,15 @@ def _sub(a: Vec3, b: Vec3) -> Vec3:
     return (a[0] - b[0], a[1] - b[1], a[2] - b[2])
 
 
+def _unit_rows(d):  # type: ignore[no-untyped-def]
+    """Each row of ``d`` (n x 3) over its length as :func:`_unit` divides one, and which rows have a length."""
+    import numpy as np
+
+    n = np.sqrt(d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1] + d[:, 2] * d[:, 2])
+    pos = n > 0
+    return np.where(pos[:, None], d / np.where(pos, n, 1.0)[:, None], d), pos
+
+
 def _unit(a: Vec3) -> Vec3:
     n = math.sqrt(_dot(a, a))
     return (a[0] / n, a[1] / n, a[2] / n) if n > 0 else a
@@ -1004,9 +1013,7 @@ class Geometry:
         sel = np.flatnonzero(is_plane[face])
         if len(sel) == 0:
             return keep
-        n = np.sqrt(d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1] + d[:, 2] * d[:, 2])
-        pos = n > 0
-        ud = np.where(pos[:, None], d / np.where(pos, n, 1.0)[:, None], d)
+        ud, pos = _unit_rows(d)
         r, pl = ray[sel], rows[face[sel]]
         nx, ny, nz, c = pl[:, 0], pl[:, 1], pl[:, 2], pl[:, 3]
         oo, uu = o[r], ud[r]
@@ -1066,9 +1073,7 @@ class Geometry:
         sel = np.flatnonzero(is_cyl[face])
         if len(sel) == 0:
             return keep
-        n = np.sqrt(d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1] + d[:, 2] * d[:, 2])
-        pos = n > 0
-        ud = np.where(pos[:, None], d / np.where(pos, n, 1.0)[:, None], d)
+        ud, pos = _unit_rows(d)
         r, cy = ray[sel], rows[face[sel]]
         ax, ay, az = cy[:, 0], cy[:, 1], cy[:, 2]
         uu = ud[r]
