@@ -1191,6 +1191,11 @@ def _hole_ops(f: Feature, ctx: _Ctx, safe_z: float, part_top: float, part_bottom
             angle = drill.point_angle_deg or DEFAULT_POINT_ANGLE_DEG
             assumed = "" if drill.point_angle_deg else ", assumed: not in the catalogue"
             notes = (f"through: drilled {tip:.3f} mm deeper for the {angle:g} deg point{assumed}",)
+        elif bottom == "drill-point":
+            deeper, notes, partly = _drill_point_depth(f, drill, depth_from_open)
+            z_drill -= deeper
+            if partly:
+                ctx.partial.append((f.id, partly))
         if thread_extra > 0:
             notes += (f"{thread_extra:.3f} mm deeper below the part for the thread mill's full last turn",)
         if gnotes and abs(grow) > 1e-6:
@@ -1207,6 +1212,35 @@ def _hole_ops(f: Feature, ctx: _Ctx, safe_z: float, part_top: float, part_bottom
     ops.extend(_mill_region(f.id, "hole", circle((x, y), d / 2), [], z_main_top, z_floor, part_top - z_floor,
                             d, d / 2, ctx, safe_z, s["finish_allowance_mm"], grow, gnotes))
     return ops
+
+
+def _drill_point_depth(f: Feature, drill: Cutter, depth: float) -> tuple[float, tuple[str, ...], str | None]:
+    """How much deeper than its full-diameter depth a blind hole with a modelled drill point is drilled.
+
+    The drill's tip goes down to where its cone fills the modelled one: its full diameter reaches the
+    bore's modelled depth when its point is no longer than the modelled point (an angle as blunt or
+    blunter). A sharper point would run past the modelled apex: the drill stops at that apex, and the bore
+    is full size only down to where its point begins (the hole is listed as machined in part).
+
+    Returns:
+        (mm deeper than ``depth``, the operation's notes, the partly-machined reason or None).
+    """
+    modelled = float(f.dims.get("total_depth_mm", depth)) - depth  # the modelled cone's length
+    if modelled <= 1e-9:
+        return 0.0, (), None
+    angle = drill.point_angle_deg or DEFAULT_POINT_ANGLE_DEG
+    assumed = "" if drill.point_angle_deg else ", assumed: not in the catalogue"
+    tip = point_length(drill.diameter_mm, drill.point_angle_deg)
+    if tip <= modelled + 1e-6:
+        return tip, (f"drill point: drilled {tip:.3f} mm below the bore's depth for the {angle:g} deg point"
+                     f"{assumed} (within the modelled {float(f.dims.get('point_angle_deg') or 0.0):g} deg point), "
+                     "so the bore is full size down to its depth",), None
+    short = tip - modelled
+    return modelled, (f"drill point: drilled to the modelled point's apex ({modelled:.3f} mm below the bore's depth); "
+                      f"the drill's {angle:g} deg point{assumed} is longer than the modelled one",), (
+        f"the drill's {angle:g} deg point is sharper than the modelled "
+        f"{float(f.dims.get('point_angle_deg') or 0.0):g} deg one: drilled to the modelled apex, the bore is full "
+        f"size only to {short:.3f} mm above its depth (a drill with a blunter point would finish it)")
 
 
 def _thread_ops(f: Feature, by_id: Mapping[str, Feature], machined: set[str], ctx: _Ctx, safe_z: float,
