@@ -549,6 +549,55 @@ def _material_islands(holes: list[Loop], z: float, section: SectionFn) -> list[L
     return out
 
 
+def _island_bands(holes: list[Loop], z_top: float, z_floor: float, levels: Sequence[float], section: SectionFn
+                  ) -> list[tuple[float, float, list[Loop]]]:
+    """A region's Z bands between the tops of its islands: [(band top, band floor, the islands standing in it)].
+
+    An island whose top is one of the part's levels below ``z_top`` (a boss lower than the pocket's
+    rim) is no island above that level: there is no material inside its outline in the section just
+    above its top, nor in any band between there and ``z_top``. One band (all islands, ``z_top`` to
+    ``z_floor``) when every island stands the whole height.
+    """
+    inner = sorted({round(z, 9) for z in levels if z_floor + 1e-6 < z < z_top - 1e-6})
+    if not holes or not inner:
+        return [(z_top, z_floor, holes)]
+    probes = [z + 1e-3 for z in inner] + [(a + b) / 2 for a, b in zip(inner, [*inner[1:], z_top], strict=True)]
+    cache: dict[float, list[tuple[np.ndarray, list[np.ndarray]]]] = {}
+
+    def material(z: float) -> list[tuple[np.ndarray, list[np.ndarray]]]:
+        if z not in cache:
+            cache[z] = [(loop_points(o, 1e-4), [loop_points(x, 1e-4) for x in xs]) for o, xs in section(z)]
+        return cache[z]
+
+    def absent(h: Loop, z: float) -> bool:  # no material inside the island's outline at z
+        if _material_islands([h], z, section):
+            return False
+        pts = loop_points(h, 1e-3)
+        return not any(point_in_polygon(tuple(o[k]), pts) for o, _ in material(z) for k in range(0, len(o), 7))
+
+    tops = []
+    for h in holes:
+        top = z_top
+        try:
+            for lv in reversed(inner):  # the lowest level above which the island is air all the way up
+                if all(absent(h, z) for z in probes if z > lv):
+                    top = lv
+                else:
+                    break
+        except KernelError:
+            top = z_top
+        tops.append(top)
+    cuts = sorted({t for t in tops if t < z_top - 1e-6}, reverse=True)
+    if not cuts:
+        return [(z_top, z_floor, holes)]
+    out = []
+    hi = z_top
+    for lo in [*cuts, z_floor]:
+        out.append((hi, lo, [h for h, t in zip(holes, tops, strict=True) if t > lo + 1e-6]))
+        hi = lo
+    return out
+
+
 def _region_ops(f: Feature, ctx: _Ctx, safe_z: float, part_top: float, part_bottom: float,
                 key: Vec3, section: SectionFn | None = None, levels: Sequence[float] = (),
                 shadow: ShadowFn | None = None, z_start: float | None = None) -> list[Operation]:
@@ -580,8 +629,20 @@ def _region_ops(f: Feature, ctx: _Ctx, safe_z: float, part_top: float, part_bott
     width = float(f.dims.get("width_mm", 0.0)) or math.inf
     corner = float(f.dims.get("min_corner_radius_mm", 0.0))
     grow, gnotes = finish_offset(ctx, (), f.id, width, ("width",)) if math.isfinite(width) else (0.0, ())
-    ops = _mill_region(f.id, f.kind, outer, holes, z_top, z_floor, depth, width, corner, ctx, safe_z, allow,
-                       grow, gnotes)
+    bands = _island_bands(holes, z_top, z_floor, levels, section) if section is not None else []
+    if len(bands) > 1:
+        # an island lower than the region's top (a boss below the rim): the band above it is cleared without
+        # it, down to its top; each band's operations are named by its floor
+        ops = []
+        for zt, zf, hs in bands:
+            band = _mill_region(f.id, f.kind, outer, hs, zt, zf, part_top - zf, width, corner, ctx, safe_z,
+                                allow, grow, gnotes)
+            if zf > z_floor + 1e-9:
+                band = [replace(op, name=op.name.replace(f.id, f"{f.id} to Z{zf:.3f}", 1)) for op in band]
+            ops += band
+    else:
+        ops = _mill_region(f.id, f.kind, outer, holes, z_top, z_floor, depth, width, corner, ctx, safe_z, allow,
+                           grow, gnotes)
     if f.props.get("floor") == "sloped" and not f.props.get("through"):
         # floor_z_mm is the slope's highest point: the flat level no end mill cuts below
         low = float(f.props.get("floor_low_z_mm", z_floor))
@@ -896,14 +957,47 @@ def _mill_region(fid: str, kind: str, outer: Loop, holes: list[Loop], z_top: flo
     ap_f = (strategies.finish_ap(finish.diameter_mm, z_top - z_floor) if kind_f == "finish-wall"
             else s["ap_over_d"] * finish.diameter_mm)
     cdf = feedmod.cutting_data(finish, ctx.material, s, ae_mm=allow + max(grow, 0.0), ap_mm=ap_f)
-    # the lead-in stays in what roughing cleared: allowance measured from the offset wall
+    # the lead-in stays in what roughing cleared: allowance measured from the offset wall; a wall loop in a
+    # sliver roughing never entered is left (listed by the guard's removed share), not fed into
+    left: list[Loop] = []
     steps = strategies.finish_walls(walls, z_top=z_top, z_floor=z_floor, ap=ap_f,
-                                    allowance=allow + grow, retract_z=z_top + s["retract_mm"])
+                                    allowance=allow + grow, retract_z=z_top + s["retract_mm"],
+                                    cleared=_cleared_by(outer, holes, tr.radius, allow, tf.radius), left=left)
+    if left:
+        notes.append(f"{len(left)} wall loop(s) of the finishing tool lie where roughing could not enter: not "
+                     "finished (no descent through stock)")
+    if not steps:
+        raise CamError(f"roughing could not enter the region's pieces that the finishing tool Ø{finish.diameter_mm:g} "
+                       "fits: their walls are not finished (no descent through stock)")
     op = _op(f"{fid} finish", kind_f, (fid,), tf, cdf, steps, safe_z, s, tuple(notes) + grow_notes)
     if kind_f == "finish-wall rest":
         op = _rest_feeds(op, outer, holes, tr.radius + allow, tf.radius - grow, ctx)
     ops.append(replace(op, into_part_mm=max(grow, 0.0)))
     return ops + gap_rest()
+
+
+def _cleared_by(outer: Loop, holes: Sequence[Loop], r_rough: float, allow: float, r_tool: float
+                ) -> Callable[[float, float], bool]:
+    """Whether a tool of radius ``r_tool`` centred at (x, y) lies over what the roughing cleared.
+
+    The roughing (radius ``r_rough``, ``allow`` left on the walls) cleared its tool-centre region
+    swept by its disc: yes within ``r_rough - r_tool`` (+1 um) of that region (the tool's disc then
+    lies in one of the roughing tool's discs).
+    """
+    from dfm.cam.sim import _seg_distance
+
+    roughed = strategies.offset(outer, list(holes), -(r_rough + allow))
+    polys = [loop_points(lp, 1e-3) for lp in roughed]
+    segs = [sg for lp in roughed for sg in lp]
+    reach = max(r_rough - r_tool, 0.0) + 1e-3
+
+    def cleared(x: float, y: float) -> bool:
+        if sum(point_in_polygon((x, y), pts) for pts in polys) % 2 == 1:
+            return True
+        px, py = np.array([x]), np.array([y])
+        return any(float(_seg_distance(sg, px, py)[0]) <= reach for sg in segs)
+
+    return cleared
 
 
 def _narrowest_gap(outer: Loop, holes: Sequence[Loop], spacing: float = 0.005) -> float:
@@ -954,6 +1048,16 @@ def _rest_split(fid: str, outer: Loop, holes: list[Loop], tr: Tool, tf: Tool, z_
     small = strategies.classify(strategies.offset(outer, holes, -tf.radius + grow))
     if not big or not small:
         return None
+    # the roughing tool finishes the walls of the pieces it roughed; a sliver of its region it could not
+    # enter (narrower than its allowance) is left to the smaller tool, as rest material
+    ap_f = strategies.finish_ap(tr.cutter.diameter_mm, z_top - z_floor)
+    left: list[Loop] = []
+    steps = strategies.finish_walls(big, z_top=z_top, z_floor=z_floor, ap=ap_f, allowance=allow + grow,
+                                    retract_z=retract, cleared=_cleared_by(outer, holes, tr.radius, allow, tr.radius),
+                                    left=left)
+    big = [lp for lp in big if lp not in left]
+    if not big:
+        return None
     rest = strategies.RestMaterial(big, tr.radius, tf.radius)
     ap_r = s["ap_over_d"] * tf.cutter.diameter_mm
     try:
@@ -980,10 +1084,7 @@ def _rest_split(fid: str, outer: Loop, holes: list[Loop], tr: Tool, tf: Tool, z_
                                                          retract_z=retract)
     except CamError:
         return None
-    ap_f = strategies.finish_ap(tr.cutter.diameter_mm, z_top - z_floor)
     cdf = feedmod.cutting_data(tr.cutter, ctx.material, s, ae_mm=allow + max(grow, 0.0), ap_mm=ap_f)
-    steps = strategies.finish_walls(big, z_top=z_top, z_floor=z_floor, ap=ap_f, allowance=allow + grow,
-                                    retract_z=retract)
     fnote = (f"walls finished by the roughing tool {tr.cutter.id} (passes of at most {strategies.FINISH_AP_OVER_D:g} "
              f"x D: it takes only the allowance); "
              + (f"the corners it cannot reach by {tf.cutter.id} ({fid} rest)" if rest_steps

@@ -9,7 +9,7 @@ never plunges: every descent into material is a ramp along the path (a helix on 
 from __future__ import annotations
 
 import math
-from collections.abc import Container, Sequence
+from collections.abc import Callable, Container, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -806,28 +806,48 @@ def _spiral_ring(loop: Loop, z_from: float, z_to: float, slope: float, flat: boo
     return steps, rest, wedge
 
 
+#: Most segments of a wall loop tried (longest first) for an entry point in the cleared region.
+ENTRY_TRIES = 8
+
+
 def finish_walls(walls: Sequence[Loop], *, z_top: float, z_floor: float, ap: float, allowance: float,
-                 retract_z: float) -> list[Step]:
+                 retract_z: float, cleared: Callable[[float, float], bool] | None = None,
+                 left: list[Loop] | None = None) -> list[Step]:
     """Wall finishing to size along tool-centre ``walls`` (already oriented), level by level.
 
     Each level is entered from the cleared side: a feed down at a point ``allowance`` +
     10 µm off the wall (in the region roughing cleared), a straight lead-in, the loop, and
     the same lead-out. Where another wall is nearer than that (a slot barely wider than the
-    tool), the point is half way across (:func:`_lead`).
+    tool), the point is half way across (:func:`_lead`). The point is at the middle of the
+    loop's longest segment; with ``cleared`` (is a tool-centre point over what roughing
+    cleared to the floor?), of the longest of its :data:`ENTRY_TRIES` longest segments whose
+    point is, and a loop with none (a sliver of the region roughing never entered: its
+    descent would feed the tool straight down through stock) is not finished but put in ``left``.
     """
     out: list[Step] = []
     levels = depth_levels(z_top, z_floor, ap)
     for loop in walls:
         # the first of the longest segments: equal lengths differ in the last bits with the input
         top = max(seg.length for seg in loop)
-        longest = next(i for i, seg in enumerate(loop) if seg.length >= top - 1e-9)
-        s = loop[longest]
-        a, b = s.split(0.5)
+        first = next(i for i, seg in enumerate(loop) if seg.length >= top - 1e-9)
+        order = [first] + sorted((i for i in range(len(loop)) if i != first), key=lambda i: -loop[i].length)
+        order = order[:ENTRY_TRIES] if cleared is not None else order[:1]
+        entry = None
+        for longest in order:
+            a, b = loop[longest].split(0.5)
+            p = b.a
+            n = _left_normal(b)
+            lead = _lead(p, n, allowance + 0.01, walls)
+            q = (p[0] + n[0] * lead, p[1] + n[1] * lead)
+            if cleared is None or cleared(q[0], q[1]):
+                entry = (longest, a, b, p, q)
+                break
+        if entry is None:
+            if left is not None:
+                left.append(loop)
+            continue
+        longest, a, b, p, q = entry
         loop = (b,) + tuple(loop[longest + 1:]) + tuple(loop[:longest]) + (a,)
-        p = loop[0].a
-        n = _left_normal(loop[0])
-        lead = _lead(p, n, allowance + 0.01, walls)
-        q = (p[0] + n[0] * lead, p[1] + n[1] * lead)
         out.append(Rapid(q[0], q[1], retract_z))
         for z in levels:
             out.append(Feed(q[0], q[1], z, "descend"))
