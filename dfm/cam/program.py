@@ -562,9 +562,9 @@ def _island_bands(holes: list[Loop], z_top: float, z_floor: float, levels: Seque
     if not holes or not inner:
         return [(z_top, z_floor, holes)]
     probes = [z + 1e-3 for z in inner] + [(a + b) / 2 for a, b in zip(inner, [*inner[1:], z_top], strict=True)]
-    cache: dict[float, list[tuple[np.ndarray, list[np.ndarray]]]] = {}
+    cache: dict[float, list[tuple[Any, list[Any]]]] = {}
 
-    def material(z: float) -> list[tuple[np.ndarray, list[np.ndarray]]]:
+    def material(z: float) -> list[tuple[Any, list[Any]]]:
         if z not in cache:
             cache[z] = [(loop_points(o, 1e-4), [loop_points(x, 1e-4) for x in xs]) for o, xs in section(z)]
         return cache[z]
