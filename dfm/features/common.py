@@ -72,6 +72,68 @@ def clean(v: Vec3, digits: int = 9) -> Vec3:
     return tuple(out)  # type: ignore[return-value]
 
 
+#: A sharp concave edge whose faces open wider than this across the void (degrees) is no corner
+#: a cutter's radius must fit: a tool of radius r leaves at most r (1/sin(θ/2) − 1) there (3.5 %
+#: of r at 150°, the floor of a shallow V-groove; 8 % at 135°, which stays a corner, as does a
+#: hexagon's 120°).
+OBTUSE_DEG = 135.0
+
+
+def opening_deg(geo, e) -> float | None:  # type: ignore[no-untyped-def]
+    """Angle across the void between the two faces of concave edge ``e`` (90 for a square corner).
+
+    From the faces' outward normals at the edge's midpoint: 180° less the angle between them.
+    None when a normal cannot be had there.
+    """
+    if len(e.faces) != 2:
+        return None
+    ns = []
+    for fid in e.faces:
+        f = geo.faces[fid]
+        n = f.normal if f.kind == "plane" and f.normal is not None else geo.face_normal_at(fid, e.midpoint)
+        if n is None:
+            return None
+        ns.append(n)
+    c = max(-1.0, min(1.0, dot(ns[0], ns[1])))
+    return 180.0 - math.degrees(math.acos(c))
+
+
+def obtuse(geo, e) -> bool:  # type: ignore[no-untyped-def]
+    """True for a concave edge whose faces open wider than :data:`OBTUSE_DEG` across the void."""
+    ang = opening_deg(geo, e)
+    return ang is not None and ang > OBTUSE_DEG + 1e-6
+
+
+#: Steepest lean of a flat wall from the approach (degrees) taken as a drafted wall of a pocket,
+#: slot or step (a tapered end mill's angle, a mould draft): beyond it a face sloping from a
+#: floor is a chamfer (45°) or a sloped face of its own.
+DRAFT_MAX_DEG = 15.0
+
+
+def drafted_cone(f, a: Vec3) -> bool:  # type: ignore[no-untyped-def]
+    """A concave cone about ``a`` widening up ``a`` by at most :data:`DRAFT_MAX_DEG`: a drafted wall's corner blend."""
+    if f.kind != "cone" or not f.concave or f.axis is None or f.half_angle_deg is None or f.axial is None:
+        return False
+    if abs(abs(dot(f.axis, a)) - 1.0) > 1e-6 or not 1e-6 <= abs(f.half_angle_deg) <= DRAFT_MAX_DEG + 1e-9:
+        return False
+    (h0, r0), (h1, r1) = sorted(_cone_ends(f, a))
+    return r1 > r0 + 1e-9
+
+
+def cone_floor_radius(f, a: Vec3) -> float:  # type: ignore[no-untyped-def]
+    """Radius of a cone about ``a`` at its lower end along ``a`` (0 where it runs out to its apex)."""
+    r = min(_cone_ends(f, a))[1]
+    return 0.0 if r < 1e-9 else r  # an apex: sharp
+
+
+def _cone_ends(f, a: Vec3) -> list[tuple[float, float]]:  # type: ignore[no-untyped-def]
+    """(height along ``a``, radius) at the two ends of a cone face."""
+    tan = math.tan(math.radians(f.half_angle_deg))
+    base = dot(f.origin, a)
+    along = dot(f.axis, a)
+    return [(base + t * along, max(0.0, f.radius + t * tan)) for t in f.axial]
+
+
 AXES: tuple[Vec3, ...] = ((0.0, 0.0, 1.0), (0.0, 0.0, -1.0), (1.0, 0.0, 0.0), (-1.0, 0.0, 0.0),
                           (0.0, 1.0, 0.0), (0.0, -1.0, 0.0))
 

@@ -5,6 +5,9 @@
 * ``floor``: the corner runs across the tool axis, between a floor and a wall. The
   tool's corner form (square, bull-nose, ball) must match its radius.
 * ``other``: neither (sloped or compound corners).
+* ``obtuse``: a sharp edge that would be vertical but whose faces open wider than
+  :data:`~dfm.features.common.OBTUSE_DEG` across the void (the floor of a shallow V-groove):
+  a cutter's radius leaves only a sliver there, so it limits no tool (``angle_deg`` in dims).
 
 The approach of a corner is an axis direction from which the void at the corner is open
 (a ray from the corner's void side leaves the part without hitting it), preferring +Z,
@@ -13,14 +16,21 @@ then the other axes.
 
 from __future__ import annotations
 
+import math
+
 from dfm.features.common import (
     AXES,
+    DRAFT_MAX_DEG,
     Analysis,
     add,
     clean,
+    cone_floor_radius,
     dot,
+    drafted_cone,
     mul,
     norm,
+    obtuse,
+    opening_deg,
     parallel,
     sub,
     unit,
@@ -94,7 +104,7 @@ def find_corners(an: Analysis) -> None:
             t = e.direction
             vert = [a for a in AXES if parallel(a, t, 1e-6) and _open_from(geo, void_pt, a, known)]
             if vert:
-                _add_corner(an, "vertical", vert[0], 0.0, (f1.id, f2.id), (e.id,), e.length, e.midpoint)
+                _vertical_or_obtuse(an, e, f1, f2, vert[0])
                 continue
         # Floor corner: one face faces an open axis direction and the edge lies across it.
         floor = None
@@ -121,9 +131,19 @@ def find_corners(an: Analysis) -> None:
 
     # 2. Concave fillet faces (partial cylinders and tori).
     for f in geo.faces.values():
-        if not f.concave or f.kind not in ("cylinder", "torus"):
+        if not f.concave or f.kind not in ("cylinder", "torus", "cone"):
             continue
         owner = by_id.get(an.claimed.get(f.id, ""))
+        if f.kind == "cone":  # only the blend of a drafted region's walls: a corner of it, radius at the floor
+            a_: Vec3 | None = tuple(owner.props["approach"]) if owner is not None and owner.kind in _REGIONS \
+                else None  # type: ignore[assignment]
+            if a_ is not None and drafted_cone(f, a_):
+                ext = [dot(f.origin, a_) + t * dot(f.axis, a_) for t in f.axial]
+                nbrs = tuple(sorted(nb for nb, es in geo.neighbours(f.id).items()
+                                    if any(geo.edges[e].convexity == "tangent" for e in es)))
+                _add_corner(an, "vertical", a_, cone_floor_radius(f, a_), (f.id,) + nbrs, (), max(ext) - min(ext),
+                            f.centroid, depth=max(ext) - min(ext))
+            continue
         if owner is not None and owner.kind not in _REGIONS and owner.kind != "undercut":
             continue
         if f.kind == "cylinder" and f.span_deg is not None and f.span_deg >= 359.0:
@@ -174,8 +194,8 @@ def _region_corner(an: Analysis, region: Feature, e, f1, f2,  # type: ignore[no-
     corner even where the feature is open along the edge (a slot open at both ends).
     """
     a: Vec3 = tuple(region.props["approach"])  # type: ignore[assignment]
-    if e.kind == "line" and parallel(e.direction, a, 1e-6):
-        _add_corner(an, "vertical", a, 0.0, (f1.id, f2.id), (e.id,), e.length, e.midpoint)
+    if e.kind == "line" and (parallel(e.direction, a, 1e-6) or _drafted_corner(e, f1, f2, a)):
+        _vertical_or_obtuse(an, e, f1, f2, a)
         return
     across = (e.kind == "line" and abs(dot(e.direction, a)) < 1e-6) or (
         e.kind == "circle" and e.axis is not None and parallel(e.axis, a, 1e-6))
@@ -185,6 +205,29 @@ def _region_corner(an: Analysis, region: Feature, e, f1, f2,  # type: ignore[no-
         floor_groups.setdefault((key, a), []).append(e.id)
         return
     _add_corner(an, "other", None, 0.0, (f1.id, f2.id), (e.id,), e.length, e.midpoint)
+
+
+def _drafted_corner(e, f1, f2, a: Vec3) -> bool:  # type: ignore[no-untyped-def]
+    """A line edge within the draft limit of the approach where a drafted wall meets another wall.
+
+    Two walls of a drafted pocket meet there as two vertical walls do: a cutter leaves its
+    radius in the corner (a tapered end mill as much as a straight one).
+    """
+    drafted = [f for f in (f1, f2) if f.kind == "plane" and 1e-6 <= dot(f.normal, a) <= math.sin(
+        math.radians(DRAFT_MAX_DEG)) + 1e-12]
+    walls = [f for f in (f1, f2) if f.kind == "plane" and dot(f.normal, a) <= math.sin(
+        math.radians(DRAFT_MAX_DEG)) + 1e-12 and dot(f.normal, a) > -1e-6]
+    return bool(drafted) and len(walls) == 2 and abs(dot(e.direction, a)) >= math.cos(math.radians(DRAFT_MAX_DEG))
+
+
+def _vertical_or_obtuse(an: Analysis, e, f1, f2, a: Vec3) -> None:  # type: ignore[no-untyped-def]
+    """A sharp edge along approach ``a``: a vertical corner, or an obtuse one no cutter's radius is limited by."""
+    if obtuse(an.geo, e):
+        _add_corner(an, "obtuse", None, 0.0, (f1.id, f2.id), (e.id,), e.length, e.midpoint,
+                    angle=opening_deg(an.geo, e))
+        return
+    depth = abs(dot(e.direction, a)) * e.length if not parallel(e.direction, a, 1e-6) else None
+    _add_corner(an, "vertical", a, 0.0, (f1.id, f2.id), (e.id,), e.length, e.midpoint, depth=depth)
 
 
 def _region_fillet(an: Analysis, owner: Feature, f) -> None:  # type: ignore[no-untyped-def]
@@ -210,9 +253,12 @@ def _region_fillet(an: Analysis, owner: Feature, f) -> None:  # type: ignore[no-
 
 
 def _add_corner(an: Analysis, orientation: str, approach: Vec3 | None, radius: float, faces: tuple[int, ...],
-                edges: tuple[int, ...], length: float, loc: Vec3, depth: float | None = None) -> None:
+                edges: tuple[int, ...], length: float, loc: Vec3, depth: float | None = None,
+                angle: float | None = None) -> None:
     cid = an.new_id("corner")
     dims = {"radius_mm": radius, "length_mm": length}
+    if angle is not None:
+        dims["angle_deg"] = angle
     if orientation == "vertical":
         dims["depth_mm"] = length if depth is None else depth
     props = {"orientation": orientation, "edges": list(edges), "sharp": radius == 0.0}

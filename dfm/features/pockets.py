@@ -20,11 +20,17 @@ from __future__ import annotations
 import math
 
 from dfm.features.common import (
+    DRAFT_MAX_DEG,
     Analysis,
     add_chamfers,
     clean,
+    cone_floor_radius,
+    connected_sets,
     cross,
     dot,
+    drafted_cone,
+    obtuse,
+    opening_deg,
     parallel,
     sub,
 )
@@ -61,6 +67,43 @@ def _is_floor_chamfer(f, a: Vec3) -> bool:  # type: ignore[no-untyped-def]
     if f.kind == "cone":
         return f.axis is not None and parallel(f.axis, a, 1e-6)
     return f.kind == "plane" and 1e-6 < dot(f.normal, a) < 1 - 1e-6
+
+
+def _is_drafted(f, a: Vec3) -> bool:  # type: ignore[no-untyped-def]
+    """A flat face leaning back from the approach by at most :data:`DRAFT_MAX_DEG` (a drafted wall's candidate)."""
+    return f.kind == "plane" and 1e-6 <= dot(f.normal, a) <= math.sin(math.radians(DRAFT_MAX_DEG)) + 1e-12
+
+
+def _draft_deg(f, a: Vec3) -> float:  # type: ignore[no-untyped-def]
+    """Lean of a flat face (or a drafted cone) from the approach (degrees): 0 for a wall along it."""
+    if f.kind == "cone":
+        return abs(float(f.half_angle_deg))
+    return math.degrees(math.asin(max(-1.0, min(1.0, dot(f.normal, a)))))
+
+
+def _drafted_walls(geo, region: set[int], floor_id: int, a: Vec3) -> list:  # type: ignore[no-untyped-def,type-arg]
+    """The region's drafted walls: steep flat faces opening up from the floor, not chamfers under a wall.
+
+    A face leaning back at most :data:`DRAFT_MAX_DEG` that meets a wall of the region along
+    an edge across the approach (a wall standing on it) is a floor chamfer; else it is a
+    wall of the region whose draft a straight end mill does not cut.
+    """
+    out = []
+    for fid in sorted(region):
+        f = geo.faces[fid]
+        if drafted_cone(f, a):
+            out.append(f)  # the blend of two drafted walls
+            continue
+        if fid == floor_id or not _is_drafted(f, a):
+            continue
+        under_wall = any(
+            nb in region and _is_wall(geo.faces[nb], a) and any(
+                geo.edges[e].convexity == "concave" and geo.edges[e].kind == "line"
+                and abs(dot(geo.edges[e].direction, a)) < 1e-6 for e in edges)
+            for nb, edges in geo.neighbours(fid).items())
+        if not under_wall:
+            out.append(f)
+    return out
 
 
 def _is_overhang(f, a: Vec3) -> bool:  # type: ignore[no-untyped-def]
@@ -177,6 +220,8 @@ def _grow(an: Analysis, acc: Access, floor_id: int, a: Vec3, used: set[int]) -> 
                     cands[nb] = None  # the floor's other pieces at its height (split by a passage)
                 elif "concave" in conv and _is_floor_chamfer(f, a):
                     cands[nb] = None
+                elif drafted_cone(f, a) and _is_drafted(cur_f, a):
+                    cands[nb] = None  # the blend between two drafted walls
         ids = list(cands)
         seen = acc.visible_many((i, a) for i in ids)
         front = [fid for fid, vis in zip(ids, seen, strict=True) if any(vis)]
@@ -192,8 +237,9 @@ def _grow(an: Analysis, acc: Access, floor_id: int, a: Vec3, used: set[int]) -> 
     for fid in [i for i in region if _is_floor_chamfer(geo.faces[i], a)]:
         joins = {nb for nb, edges in geo.neighbours(fid).items() if nb in region
                  and any(geo.edges[e].convexity == "concave" for e in edges)}
-        if len(joins) < 2:
-            region.discard(fid)
+        if len(joins) < 2 and not (floor_id in joins and _is_drafted(geo.faces[fid], a)) \
+                and not drafted_cone(geo.faces[fid], a):
+            region.discard(fid)  # (a drafted wall rising from the floor stays, as does the blend of two)
     # faces leaning over the floor from its edges (a dovetail's flanks) bound the region from above
     lean = {nb for nb, edges in geo.neighbours(floor_id).items() if nb not in used and nb not in an.claimed
             and _is_overhang(geo.faces[nb], a) and any(geo.edges[e].convexity == "concave" for e in edges)}
@@ -317,32 +363,38 @@ def _region_feature(an: Analysis, acc: Access, a: Vec3, floor_id: int, region: s
         floor_low = floor_h
     walls = [geo.faces[i] for i in sorted(region) if i != floor_id and _is_wall(geo.faces[i], a)]
     leaning = [geo.faces[i] for i in sorted(region) if _is_overhang(geo.faces[i], a)]
-    if not walls and not leaning:
+    drafted = _drafted_walls(geo, region, floor_id, a) if axis is None else []
+    if not walls and not leaning and not drafted:
         return
-    top = max(acc.extent(w.id, a)[1] for w in walls + leaning)
+    top = max(acc.extent(w.id, a)[1] for w in walls + leaning + drafted)
     depth = top - floor_low
     if depth <= 1e-6:
         return
+    loops = floor_loops = geo.face_loops(floor_id, deflection=0.001)
+    # walls standing on an inner loop of the floor (an island): the gaps round them are no width of the region
+    island = _island_faces(an, acc, region, floor_id, a, floor_loops, walls + drafted)
+    if island and _band(geo.faces[floor_id].area, floor_loops, island, an, acc, walls + drafted, floor_h, a):
+        island = set()  # a groove round an island (as narrow all round): its width is the gap
     # Narrowest distance between opposite walls facing each other across the void.
     width = math.inf
     width_dir: Vec3 | None = None
     pair: tuple[int, int] | None = None
-    planes = [w for w in walls if w.kind == "plane"]
+    planes = [w for w in walls if w.kind == "plane" and w.id not in island]
     for i, p in enumerate(planes):
         for q in planes[i + 1:]:
             if dot(p.normal, q.normal) < -1 + 1e-9:
                 gap = dot(sub(q.origin, p.origin), p.normal)
                 if gap > 1e-6 and gap < width - 1e-12:
                     width, width_dir, pair = gap, p.normal, (p.id, q.id)
-    for w in walls:
-        # a half-round slot end or a round pocket (not a quarter fillet) spans ≥ 180°
-        if w.kind == "cylinder" and w.concave and (w.span_deg or 0) >= 179.9 and 2 * w.radius < width - 1e-12:
-            width = 2 * w.radius
+    if drafted:  # drafted walls face each other across the floor: the width at the floor
+        gap, gdir, gpair = _trace_gap(planes + [d for d in drafted if d.id not in island and d.kind == "plane"], a,
+                                      floor_h)
+        if gap < width - 1e-12:
+            width, width_dir, pair = gap, gdir, gpair
     annulus = _annulus(walls, a)
     if annulus is not None:
         width, width_dir = annulus[1] - annulus[0], None
     # Outline of the floor in the approach frame; lengths wall to wall, over every face of the region.
-    loops = floor_loops = geo.face_loops(floor_id, deflection=0.001)
     if floor_seen < 1.0 or leaning:
         # part of the floor lies under an overhang: the outline is what a cutter along a reaches
         opening = _opening(an, acc, floor_id, a)
@@ -355,8 +407,13 @@ def _region_feature(an: Analysis, acc: Access, a: Vec3, floor_id: int, region: s
         u = width_dir
         v = cross(a, u)
     outer = loops[0] if loops else []
-    span_u = _span(acc, region, u)
-    span_v = _span(acc, region, v)
+    if drafted and floor_loops:  # drafted walls widen upwards: the sizes at the floor, as drawn there
+        box = geo.faces[floor_id].bbox
+        span_u = _exact_span(box, u, [dot(p, u) for p in floor_loops[0]])
+        span_v = _exact_span(box, v, [dot(p, v) for p in floor_loops[0]])
+    else:
+        span_u = _span(acc, region, u)
+        span_v = _span(acc, region, v)
     if not math.isfinite(width):
         width = min(span_u, span_v) if width_dir is None else span_u
     length = max(span_v, span_u) if width_dir is None else span_v
@@ -372,14 +429,19 @@ def _region_feature(an: Analysis, acc: Access, a: Vec3, floor_id: int, region: s
             vert_r.append(f.radius)
         elif _is_floor_fillet(f, a):
             floor_r.append(f.radius)
+        elif drafted and drafted_cone(f, a):
+            vert_r.append(cone_floor_radius(f, a))  # a drafted corner: its radius at the floor
     sharp_vertical = sharp_floor = False
     for fid in region:
         for eid in geo.face_edges[fid]:
             e = geo.edges[eid]
             o = next((x for x in e.faces if x != fid), None)
             if o is not None and o in region and e.convexity == "concave":
-                if e.kind == "line" and parallel(e.direction, a, 1e-6):
-                    sharp_vertical = True
+                if e.kind == "line" and (parallel(e.direction, a, 1e-6) or (
+                        drafted and fid != floor_id and o != floor_id
+                        and abs(dot(e.direction, a)) >= math.cos(math.radians(DRAFT_MAX_DEG)))):
+                    # an obtuse edge (a shallow V's floor) limits no cutter's radius
+                    sharp_vertical = sharp_vertical or not obtuse(geo, e)
                 elif fid == floor_id or o == floor_id:
                     sharp_floor = True
     min_corner = 0.0 if sharp_vertical else (min(vert_r) if vert_r else None)
@@ -411,6 +473,12 @@ def _region_feature(an: Analysis, acc: Access, a: Vec3, floor_id: int, region: s
         dims["tilt_deg"] = tilt
     if slope:
         dims["floor_slope_deg"] = slope
+    if drafted:
+        dims["draft_deg"] = max(_draft_deg(f, a) for f in drafted)
+    if island:
+        gap = _island_gap(an, acc, island, [w.id for w in walls + drafted], floor_h, a)
+        if math.isfinite(gap):
+            dims["min_gap_mm"] = gap
     frame_u, frame_v = _frame(a)
     props = {
         "approach": list(clean(a)),
@@ -441,7 +509,142 @@ def _region_feature(an: Analysis, acc: Access, a: Vec3, floor_id: int, region: s
     an.features.append(Feature(fid_, kind, tuple(sorted(region)), dims, props, clean(loc), clean(a)))
     for i in region:
         an.claimed.setdefault(i, fid_)
-    add_chamfers(an, [i for i in sorted(region) if _is_floor_chamfer(geo.faces[i], a)], a, fid_, "floor")
+    skip = {f.id for f in drafted}
+    add_chamfers(an, [i for i in sorted(region) if _is_floor_chamfer(geo.faces[i], a) and i not in skip], a, fid_,
+                 "floor")
+
+
+def _trace_gap(planes: list, a: Vec3, h: float) -> tuple[float, Vec3 | None, tuple[int, int] | None]:  # type: ignore[type-arg]
+    """Narrowest gap between flat walls facing each other across the approach, where they cross height ``h``.
+
+    For walls along the approach it is the gap between the planes; a drafted wall is taken
+    where it meets the floor (height ``h`` along ``a``). Returns the gap, the first wall's
+    direction across the approach towards the second, and the pair's face ids.
+    """
+    best: tuple[float, Vec3 | None, tuple[int, int] | None] = (math.inf, None, None)
+    flat = []
+    for p in planes:
+        nh = sub(p.normal, tuple(c * dot(p.normal, a) for c in a))  # type: ignore[arg-type]
+        size = math.sqrt(dot(nh, nh))
+        if size < 1e-9:
+            continue
+        nh = (nh[0] / size, nh[1] / size, nh[2] / size)
+        # the plane's trace at height h: points h·a + s·nh (+ along the trace), s from n·x = n·o
+        s_ = (dot(p.normal, p.origin) - h * dot(p.normal, a)) / dot(p.normal, nh)
+        flat.append((p, nh, s_))
+    for i, (p, nh, sp) in enumerate(flat):
+        for q, nq, sq in flat[i + 1:]:
+            if dot(nh, nq) < -1 + 1e-9:
+                gap = -sq - sp  # q's trace along nh sits at -sq
+                if 1e-6 < gap < best[0] - 1e-12:
+                    best = (gap, nh, (p.id, q.id))
+    return best
+
+
+def _island_faces(an: Analysis, acc: Access, region: set[int], floor_id: int, a: Vec3,  # type: ignore[type-arg]
+                  floor_loops: list, walls: list) -> set[int]:
+    """The walls (and their rounds) of islands: connected sets standing within an inner loop of the floor."""
+    if len(floor_loops) < 2:
+        return set()
+    geo = an.geo
+    u, v = _frame(a)
+    boxes = []
+    for loop in floor_loops[1:]:
+        us, vs = [dot(p, u) for p in loop], [dot(p, v) for p in loop]
+        if us:
+            boxes.append((min(us), max(us), min(vs), max(vs)))
+    side = {w.id for w in walls} | {i for i in region if i != floor_id and geo.faces[i].concave is False}
+    out: set[int] = set()
+    for comp in connected_sets(geo, side):
+        eu = [acc.extent(i, u) for i in comp]
+        ev = [acc.extent(i, v) for i in comp]
+        lu, hu = min(e[0] for e in eu), max(e[1] for e in eu)
+        lv, hv = min(e[0] for e in ev), max(e[1] for e in ev)
+        tol = 2e-3  # the loops are chords of the floor's edges (1 um deflection); the faces are exact
+        if any(lu >= b[0] - tol and hu <= b[1] + tol and lv >= b[2] - tol and hv <= b[3] + tol for b in boxes):
+            out |= comp
+    return out
+
+
+def _band(area: float, loops: list, island: set[int], an: Analysis, acc: Access,  # type: ignore[type-arg]
+          walls: list, floor_h: float, a: Vec3) -> bool:  # type: ignore[type-arg]
+    """True when the floor is a band round its islands, about as wide all round as at its narrowest.
+
+    The floor's mean width is its area over the mean length of its outlines (a uniform band
+    of width w round an island has area w x (outer + inner) / 2). Within twice the narrowest
+    gap the region is a groove round the island (a racetrack O-ring groove), not a pocket
+    narrowed at one place.
+    """
+    def perimeter(loop):  # type: ignore[no-untyped-def]
+        return sum(math.dist(loop[k], loop[(k + 1) % len(loop)]) for k in range(len(loop))) if len(loop) > 1 else 0.0
+
+    total = sum(perimeter(loop) for loop in loops)
+    if total <= 0:
+        return False
+    mean = 2 * area / total
+    gap = _island_gap(an, acc, island, [w.id for w in walls], floor_h, a)
+    return math.isfinite(gap) and mean < 1.5 * gap
+
+
+def _island_gap(an: Analysis, acc: Access, island: set[int], walls: list[int], floor_h: float, a: Vec3) -> float:
+    """Narrowest gap between an island and a wall or another island, across the approach (mm).
+
+    The walls are cut by a plane across the approach halfway up the lowest island; the gap is
+    the least distance between the island's outline there and every other outline.
+    """
+    from dfm.errors import KernelError
+    from dfm.kernel.sections import face_section
+
+    geo = an.geo
+    isl_top = min(acc.extent(i, a)[1] for i in island)
+    h = floor_h + 0.5 * (isl_top - floor_h)
+    origin = (a[0] * h, a[1] * h, a[2] * h)
+    u, v = _frame(a)
+    others = sorted(set(walls) - island)
+    try:
+        isl_chains = face_section(geo, sorted(island), origin, a)
+        wall_chains = face_section(geo, others, origin, a) if others else []
+    except KernelError:
+        return math.inf
+
+    def flat(chains):  # type: ignore[no-untyped-def]
+        return [([(dot(p, u), dot(p, v)) for p in pts], closed) for pts, closed in chains if pts]
+
+    isl, rest = flat(isl_chains), flat(wall_chains)
+    best = math.inf
+    for k, chain in enumerate(isl):
+        best = min(best, _chains_gap([chain], rest + isl[:k] + isl[k + 1:]))
+    return best
+
+
+def _chains_gap(first: list, second: list) -> float:  # type: ignore[type-arg]
+    """Least distance between two sets of 2D polylines ((points, closed) pairs) that do not cross."""
+    import numpy as np
+
+    def points(chains):  # type: ignore[no-untyped-def]
+        return np.array([p for pts, _ in chains for p in pts], dtype=float).reshape(-1, 2)
+
+    def segments(chains):  # type: ignore[no-untyped-def]
+        out = []
+        for pts, closed in chains:
+            q = list(pts) + ([pts[0]] if closed and len(pts) > 2 else [])
+            out.extend((q[i], q[i + 1]) for i in range(len(q) - 1))
+        return np.array(out, dtype=float).reshape(-1, 2, 2)
+
+    def to_segments(pts, segs) -> float:  # type: ignore[no-untyped-def]
+        if len(pts) == 0 or len(segs) == 0:
+            return math.inf
+        a0, d = segs[:, 0, :], segs[:, 1, :] - segs[:, 0, :]
+        dd = np.maximum((d * d).sum(axis=1), 1e-300)
+        best = math.inf
+        for k in range(0, len(pts), 512):
+            p = pts[k:k + 512, None, :]
+            t = np.clip(((p - a0) * d).sum(axis=2) / dd, 0.0, 1.0)
+            near = a0 + t[:, :, None] * d
+            best = min(best, float(np.sqrt(((p - near) ** 2).sum(axis=2)).min()))
+        return best
+
+    return min(to_segments(points(first), segments(second)), to_segments(points(second), segments(first)))
 
 
 def _long_pair(acc: Access, pair: tuple[int, int], along: Vec3, width: float) -> bool:
@@ -725,7 +928,8 @@ def _passages(an: Analysis, acc: Access, used: set[int], comps: dict[Vec3, list[
             planes = [geo.faces[i] for i in comp if geo.faces[i].kind == "plane"]
             width, pair = _min_gap(planes)
             width_dir = geo.faces[pair[0]].normal if pair else None
-            if not math.isfinite(width) and (ring or _v_groove(an, acc, comp, planes, a)):
+            vee = False
+            if not math.isfinite(width) and (ring or (vee := _v_groove(an, acc, comp, planes, a))):
                 width = _caliper(acc, comp, planes)
             if not math.isfinite(width):
                 continue
@@ -736,10 +940,11 @@ def _passages(an: Analysis, acc: Access, used: set[int], comps: dict[Vec3, list[
             lo = min(acc.extent(i, a)[0] for i in comp)
             hi = max(acc.extent(i, a)[1] for i in comp)
             depth = hi - lo
-            concave_vertical = [
-                geo.edges[e] for i in comp for e in geo.face_edges[i]
-                if geo.edges[e].convexity == "concave" and all(f in comp for f in geo.edges[e].faces)
-            ]
+            inner = {e for i in comp for e in geo.face_edges[i]
+                     if geo.edges[e].convexity == "concave" and all(f in comp for f in geo.edges[e].faces)}
+            openings = {e: opening_deg(geo, geo.edges[e]) for e in sorted(inner)} if vee else {}
+            # an obtuse edge (a shallow V's floor) limits no cutter's radius
+            concave_vertical = [geo.edges[e] for e in sorted(inner) if not obtuse(geo, geo.edges[e])]
             vert_r = [geo.faces[i].radius for i in comp if geo.faces[i].kind == "cylinder" and geo.faces[i].concave]
             min_corner = 0.0 if concave_vertical else (min(vert_r) if vert_r else None)
             closed = ring or len(planes) >= 4 or (vert_r and len(planes) >= 2)
@@ -768,6 +973,10 @@ def _passages(an: Analysis, acc: Access, used: set[int], comps: dict[Vec3, list[
                 props["outline"] = [[round(dot(p, u), 6), round(dot(p, v), 6)] for p in outline]
             if tilt > 1e-6:
                 props["setup"] = "3+2"
+            angles = [x for x in openings.values() if x is not None]
+            if vee and angles:  # flanks a flat end mill along the groove cannot make, only its corner
+                props["shape"] = "v-groove"
+                dims["v_angle_deg"] = min(angles)
             centre = geo.faces[min(comp)].centroid
             an.features.append(Feature(pid, kind, tuple(sorted(comp)), dims, props, clean(centre), clean(a)))
             for i in comp:

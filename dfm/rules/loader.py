@@ -27,10 +27,11 @@ NAME_RE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 KIND_NAMES: dict[str, frozenset[str]] = {
     "wall": frozenset({"thickness_mm", "height_mm", "height_thickness_ratio", "approach", "faces_pair"}),
     "corner": frozenset({"radius_mm", "length_mm", "depth_mm", "orientation", "approach", "tool_d_mm",
-                         "floor_tool_gap_mm", "depth_radius_ratio"}),
+                         "floor_tool_gap_mm", "depth_radius_ratio", "angle_deg"}),
     "pocket": frozenset({"width_mm", "length_mm", "depth_mm", "min_corner_radius_mm", "floor_radius_mm",
                          "depth_width_ratio", "depth_radius_ratio", "approach", "open", "through", "floor",
-                         "floor_z_mm", "top_z_mm", "tool_d_mm", "tilt_deg", "setup", "shape", "floor_seen"}),
+                         "floor_z_mm", "top_z_mm", "tool_d_mm", "tilt_deg", "setup", "shape", "floor_seen",
+                         "min_gap_mm", "draft_deg", "v_angle_deg"}),
     "hole": frozenset({"diameter_mm", "depth_mm", "depth_diameter_ratio", "point_angle_deg", "total_depth_mm",
                        "through", "bottom", "approach", "candidate_thread", "nearest_drill_mm", "drill_gap_mm",
                        "threaded", "candidate_major_mm", "candidate_system", "candidate_series", "tilt_deg"}),

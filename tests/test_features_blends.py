@@ -1,0 +1,226 @@
+"""Obtuse corners (a shallow V-groove), drafted pocket walls and islands near a wall.
+
+Parts are built here in CadQuery to known dimensions and read back through STEP, as a user's
+would be; sizes to the micrometre, angles to 0.01°. Variations the analysers were not written
+round: other angles and sizes, parts turned 30° about Z.
+"""
+
+from __future__ import annotations
+
+import math
+
+import cadquery as cq
+import pytest
+
+from dfm import api
+
+UM = 1e-3  # one micrometre in mm
+DEG = 0.01
+
+
+@pytest.fixture(scope="module")
+def build(part_dir):
+    """Export a CadQuery part once per module and return its STEP path."""
+    import generators
+
+    cache: dict[str, object] = {}
+
+    def _build(name: str, part: cq.Workplane):
+        if name not in cache:
+            cache[name] = generators.export_step(part, part_dir / f"blends_{name}.step", name=name)
+        return cache[name]
+
+    return _build
+
+
+def _result(path):
+    r = api.analyze(path)
+    assert r.status == "ok", r.error
+    return r
+
+
+def _codes(r) -> dict[str, list]:
+    out: dict[str, list] = {}
+    for b in r.bodies:
+        for f in b.findings:
+            out.setdefault(f.code, []).append(f)
+    return out
+
+
+def _kind(r, *kinds):
+    (body,) = r.bodies
+    return [f for f in body.features if f.kind in kinds]
+
+
+def _turn(part: cq.Workplane, deg: float) -> cq.Workplane:
+    return part.rotate((0, 0, 0), (0, 0, 1), deg) if deg else part
+
+
+# --- 1. obtuse concave edges: a shallow V-groove --------------------------------------------
+
+def shallow_v(included_deg: float, width: float = 2.0, length: float = 8.0) -> cq.Workplane:
+    """A 12 x ``length`` x 3 block with a V-groove across x = 5..5+width on its top, running along y.
+
+    The flanks meet at ``included_deg`` (the angle across the groove's void) at depth
+    (width / 2) / tan(included / 2).
+    """
+    depth = (width / 2) / math.tan(math.radians(included_deg / 2))
+    x0 = 6.0 - width / 2
+    pts = [(0, 0), (12, 0), (12, 3), (x0 + width, 3), (6.0, 3 - depth), (x0, 3), (0, 3)]
+    return cq.Workplane("XZ").polyline(pts).close().extrude(-length)
+
+
+@pytest.mark.parametrize("included", [150.0, 140.0, 165.0])
+def test_obtuse_v_floor_is_no_sharp_internal_corner(build, included):
+    r = _result(build(f"vee{included:g}", shallow_v(included)))
+    codes = _codes(r)
+    assert "DFM201" not in codes and "DFM601" not in codes
+    corners = _kind(r, "corner")
+    obtuse = [c for c in corners if c.props["orientation"] == "obtuse"]
+    assert len(obtuse) == 1 and not [c for c in corners if c.props["orientation"] == "vertical"]
+    assert obtuse[0].dims["angle_deg"] == pytest.approx(included, abs=DEG)
+    (slot,) = _kind(r, "slot", "pocket", "step")
+    assert slot.props["shape"] == "v-groove"
+    assert slot.dims["v_angle_deg"] == pytest.approx(included, abs=DEG)
+    assert "min_corner_radius_mm" not in slot.dims  # the obtuse floor limits no tool
+    # the truthful finding: a V needs a V cutter or a 3D finish
+    assert [f.severity.value for f in codes["DFM306"]] == ["warning"]
+
+
+def test_v_groove_turned_30_deg_is_no_false_error(build):
+    r = _result(build("vee150_rot30", _turn(shallow_v(150.0), 30.0)))
+    codes = _codes(r)
+    assert "DFM201" not in codes and "DFM601" not in codes
+    assert all(c.props["orientation"] != "vertical" for c in _kind(r, "corner"))
+
+
+@pytest.mark.parametrize("depth", [1.5, 2.5])
+def test_steep_v_groove_keeps_its_sharp_corner(make_part, depth):
+    # 67° and 44° V: a flat end mill along the groove leaves its radius in the bottom: still DFM201
+    r = _result(make_part(f"blends-vee-d{depth}", "v_groove_block", groove_width=2.0, groove_depth=depth))
+    codes = _codes(r)
+    assert "DFM201" in codes
+    (slot,) = _kind(r, "slot")
+    assert slot.dims["min_corner_radius_mm"] == 0.0
+    assert slot.dims["v_angle_deg"] == pytest.approx(2 * math.degrees(math.atan(1.0 / depth)), abs=DEG)
+
+
+def test_hexagon_pocket_corners_stay_sharp(build):
+    # 120° corners are not obtuse enough to leave a tool unlimited: DFM201 as for a square corner
+    part = cq.Workplane("XY").box(12, 12, 3, centered=(True, True, False)).faces(">Z").workplane() \
+        .polygon(6, 6.0).cutBlind(-1.5)
+    r = _result(build("hexagon", part))
+    vertical = [c for c in _kind(r, "corner") if c.props["orientation"] == "vertical"]
+    assert len(vertical) == 6 and all(c.dims["radius_mm"] == 0.0 for c in vertical)
+    assert len(_codes(r)["DFM201"]) == 6
+
+
+# --- 2. drafted pockets -------------------------------------------------------------------
+
+def drafted_pocket(draft: float, length: float = 8.0, width: float = 6.0, depth: float = 2.0,
+                   corner_radius: float = 0.0) -> cq.Workplane:
+    """A 14 x 12 x 4 block with a pocket ``length`` x ``width`` at its floor (z = 4 - depth).
+
+    Its walls widen upwards by ``draft``°; with ``corner_radius`` the floor's corners are
+    rounded and the drafted corners are cones.
+    """
+    block = cq.Workplane("XY").box(14, 12, 4, centered=(True, True, False))
+    base = cq.Workplane("XY").workplane(offset=4 - depth)
+    sk = base.sketch().rect(length, width).vertices().fillet(corner_radius).finalize() if corner_radius \
+        else base.rect(length, width)
+    return block.cut(sk.extrude(depth + 0.01, taper=-draft))
+
+
+@pytest.mark.parametrize(("draft", "length", "width", "depth", "turn"), [
+    (5.0, 8.0, 6.0, 2.0, 0.0),
+    (1.0, 8.0, 6.0, 2.0, 0.0),
+    (10.0, 5.0, 3.0, 1.5, 0.0),
+    (3.0, 8.0, 6.0, 2.0, 30.0),
+])
+def test_drafted_pocket_is_recognised(build, draft, length, width, depth, turn):
+    r = _result(build(f"draft{draft:g}_{length:g}x{width:g}_{turn:g}",
+                      _turn(drafted_pocket(draft, length, width, depth), turn)))
+    (p,) = _kind(r, "pocket", "slot", "step")
+    assert p.kind == "pocket" and p.props["approach"] == [0.0, 0.0, 1.0] and not p.props["open"]
+    assert p.dims["width_mm"] == pytest.approx(width, abs=UM)
+    assert p.dims["length_mm"] == pytest.approx(length, abs=UM)
+    assert p.dims["depth_mm"] == pytest.approx(depth, abs=UM)
+    assert p.dims["draft_deg"] == pytest.approx(draft, abs=DEG)
+    codes = _codes(r)
+    assert [f.severity.value for f in codes["DFM307"]] == ["warning"]
+    # the walls meet in sharp corners at the floor: as unmachinable as a vertical sharp corner
+    assert p.dims["min_corner_radius_mm"] == 0.0
+    assert "DFM201" in codes
+    assert r.bodies[0].access["undercut_faces"] == []
+    # every face is in the pocket or is stock: nothing left unexplained
+    assert not [c for c in _kind(r, "chamfer") if c.props["of"] == p.id]
+
+
+def test_drafted_pocket_with_round_corners(build):
+    r = _result(build("draft5_r05", drafted_pocket(5.0, corner_radius=0.5)))
+    (p,) = _kind(r, "pocket")
+    assert p.dims["draft_deg"] == pytest.approx(5.0, abs=DEG)
+    assert p.dims["width_mm"] == pytest.approx(6.0, abs=UM)
+    assert p.dims["length_mm"] == pytest.approx(8.0, abs=UM)
+    assert p.dims["min_corner_radius_mm"] == pytest.approx(0.5, abs=UM)
+    assert "DFM201" not in _codes(r)
+
+
+def test_vertical_pocket_has_no_draft(make_part):
+    r = _result(make_part("blends-plain", "plate_with_pockets", corner_radius=0.25, web=1.0))
+    assert all("draft_deg" not in p.dims for p in _kind(r, "pocket"))
+    assert "DFM307" not in _codes(r)
+
+
+# --- 3. islands near a wall ----------------------------------------------------------------
+
+def island_pocket(gap: float, turn: float = 0.0, round_island: bool = False) -> cq.Workplane:
+    """A 12 x 10 x 3 block with an 8 x 6 pocket (R0.5 corners) 1.5 deep round a 3 x 2 island (R0.3).
+
+    The island stands ``gap`` from the pocket's +x wall (or a Ø2 round island, as far).
+    """
+    p = cq.Workplane("XY").box(12, 10, 3).translate((0, 0, 1.5))
+    pk = cq.Workplane("XY").rect(8, 6).extrude(1.5).edges("|Z").fillet(0.5).translate((0, 0, 1.5))
+    if round_island:
+        isl = cq.Workplane("XY").circle(1.0).extrude(1.5).translate((4 - gap - 1.0, 0, 1.5))
+    else:
+        isl = cq.Workplane("XY").rect(3, 2).extrude(1.5).edges("|Z").fillet(0.3).translate((4 - gap - 1.5, 0, 1.5))
+    return _turn(p.cut(pk.cut(isl)), turn)
+
+
+@pytest.mark.parametrize(("gap", "turn", "severity"), [
+    (0.35, 0.0, "warning"),
+    (0.6, 0.0, "info"),
+    (1.2, 0.0, None),
+    (0.35, 30.0, "warning"),
+])
+def test_island_gap_is_no_pocket_width(build, gap, turn, severity):
+    r = _result(build(f"island{gap:g}_{turn:g}", island_pocket(gap, turn)))
+    (p,) = _kind(r, "pocket", "slot", "step")
+    assert p.kind == "pocket"
+    assert p.dims["width_mm"] == pytest.approx(6.0, abs=UM)
+    assert p.dims["length_mm"] == pytest.approx(8.0, abs=UM)
+    assert p.dims["min_gap_mm"] == pytest.approx(gap, abs=UM)
+    assert p.dims["min_corner_radius_mm"] == pytest.approx(0.5, abs=UM)
+    assert len(p.props["islands"]) == 1
+    codes = _codes(r)
+    assert "DFM304" not in codes and "DFM301" not in codes
+    assert [f.severity.value for f in codes.get("DFM305", [])] == ([severity] if severity else [])
+
+
+def test_round_island_gap(build):
+    r = _result(build("island_round", island_pocket(0.4, round_island=True)))
+    (p,) = _kind(r, "pocket")
+    assert p.dims["width_mm"] == pytest.approx(6.0, abs=UM)
+    assert p.dims["min_gap_mm"] == pytest.approx(0.4, abs=UM)
+
+
+def test_two_islands_gap_between_them(build):
+    p = cq.Workplane("XY").box(14, 10, 3).translate((0, 0, 1.5))
+    pk = cq.Workplane("XY").rect(10, 6).extrude(1.5).translate((0, 0, 1.5))
+    isl = cq.Workplane("XY").pushPoints([(-1.25, 0), (1.25, 0)]).rect(2.0, 2.0).extrude(1.5).translate((0, 0, 1.5))
+    r = _result(build("two_islands", p.cut(pk.cut(isl))))
+    (f,) = _kind(r, "pocket")
+    assert f.dims["width_mm"] == pytest.approx(6.0, abs=UM)
+    assert f.dims["length_mm"] == pytest.approx(10.0, abs=UM)
+    assert f.dims["min_gap_mm"] == pytest.approx(0.5, abs=UM)  # the islands stand 0.5 apart
