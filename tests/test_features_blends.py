@@ -83,8 +83,21 @@ def test_obtuse_v_floor_is_no_sharp_internal_corner(build, included):
     assert slot.props["shape"] == "v-groove"
     assert slot.dims["v_angle_deg"] == pytest.approx(included, abs=DEG)
     assert "min_corner_radius_mm" not in slot.dims  # the obtuse floor limits no tool
+    assert slot.dims["width_mm"] == pytest.approx(2.0, abs=UM)  # the opening, not the closed triangle's caliper
     # the truthful finding: a V needs a V cutter or a 3D finish
     assert [f.severity.value for f in codes["DFM306"]] == ["warning"]
+
+
+def test_long_asymmetric_shallow_v_needs_no_impossible_tool(build):
+    # 12 mm along x, flanks 1.5 and 0.5 mm wide: its closed triangle's caliper (0.39 mm) is no width
+    pts = [(0, 0), (10, 0), (10, 3), (6, 3), (4.5, 2.7), (4, 3), (0, 3)]
+    r = _result(build("vee_asym", cq.Workplane("YZ").polyline(pts).close().extrude(12)))
+    codes = _codes(r)
+    assert not {"DFM201", "DFM601", "DFM602", "DFM603"} & set(codes)
+    (slot,) = _kind(r, "slot")
+    assert slot.dims["width_mm"] == pytest.approx(2.0, abs=UM)
+    angle = 180.0 - math.degrees(math.atan(0.3 / 1.5)) - math.degrees(math.atan(0.3 / 0.5))
+    assert slot.dims["v_angle_deg"] == pytest.approx(angle, abs=DEG)
 
 
 def test_v_groove_turned_30_deg_is_no_false_error(build):

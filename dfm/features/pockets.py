@@ -928,9 +928,10 @@ def _passages(an: Analysis, acc: Access, used: set[int], comps: dict[Vec3, list[
             planes = [geo.faces[i] for i in comp if geo.faces[i].kind == "plane"]
             width, pair = _min_gap(planes)
             width_dir = geo.faces[pair[0]].normal if pair else None
-            vee = False
-            if not math.isfinite(width) and (ring or (vee := _v_groove(an, acc, comp, planes, a))):
+            side: Vec3 | None = None  # a V-groove's open side
+            if not math.isfinite(width) and (ring or (side := _v_groove(an, acc, comp, planes, a)) is not None):
                 width = _caliper(acc, comp, planes)
+            vee = side is not None
             if not math.isfinite(width):
                 continue
             up = acc.visible_many((i, a) for i in ids)
@@ -945,6 +946,10 @@ def _passages(an: Analysis, acc: Access, used: set[int], comps: dict[Vec3, list[
             openings = {e: opening_deg(geo, geo.edges[e]) for e in sorted(inner)} if vee else {}
             # an obtuse edge (a shallow V's floor) limits no cutter's radius
             concave_vertical = [geo.edges[e] for e in sorted(inner) if not obtuse(geo, geo.edges[e])]
+            if side is not None and inner and not concave_vertical:
+                # an open V whose floor limits no cutter: a tool along the groove sweeps its flanks from
+                # the open side, so its width is the opening's, not the caliper of the closed triangle
+                width = _span(acc, comp, cross(a, side))
             vert_r = [geo.faces[i].radius for i in comp if geo.faces[i].kind == "cylinder" and geo.faces[i].concave]
             min_corner = 0.0 if concave_vertical else (min(vert_r) if vert_r else None)
             closed = ring or len(planes) >= 4 or (vert_r and len(planes) >= 2)
@@ -1019,8 +1024,9 @@ def _passage_outline(an: Analysis, acc: Access, comp: set[int], a: Vec3) -> list
     return best
 
 
-def _v_groove(an: Analysis, acc: Access, comp: set[int], planes: list, a: Vec3) -> bool:  # type: ignore[type-arg]
-    """True when flat walls along ``a`` meet in a concave edge and all open towards one side.
+def _v_groove(an: Analysis, acc: Access, comp: set[int], planes: list,  # type: ignore[type-arg]
+              a: Vec3) -> Vec3 | None:
+    """The side flat walls along ``a`` open towards when they meet in a concave edge (a V-groove), else None.
 
     That side is a candidate direction d across ``a`` that every wall faces (n·d > 0) and is
     seen from: the groove's opening (a V-groove's top). Coplanar pieces of one face (joined by
@@ -1030,14 +1036,14 @@ def _v_groove(an: Analysis, acc: Access, comp: set[int], planes: list, a: Vec3) 
     if len(planes) != len(comp) or not any(
             geo.edges[e].convexity == "concave" and all(f in comp for f in geo.edges[e].faces)
             for i in comp for e in geo.face_edges[i]):
-        return False
+        return None
     ids = sorted(comp)
     for d in acc.directions():
         if abs(dot(d, a)) > 1e-9 or not all(dot(geo.faces[i].normal, d) > 1e-6 for i in ids):
             continue
         if all(any(v) for v in acc.visible_many((i, d) for i in ids)):
-            return True
-    return False
+            return d
+    return None
 
 
 def _caliper(acc: Access, comp: set[int], planes: list) -> float:  # type: ignore[type-arg]
