@@ -20,6 +20,7 @@ from dfm.cam import feeds as feedmod
 from dfm.cam import filters, orient, strategies
 from dfm.cam.data import Cutter, Material, Settings, corner_clearance_ratio
 from dfm.cam.geom2d import Loop, Seg, circle, fit_arcs, loop_box, loop_points, point_in_polygon, polygon_area
+from dfm.cam.geom2d import orient as orient_loop
 from dfm.cam.model import Arc, CuttingData, Feed, Operation, Program, Rapid, Setup, Step, Tool
 from dfm.cam.strategies import CamError
 from dfm.cam.tools import pick_drill, pick_endmill
@@ -494,7 +495,19 @@ def _open_slot_ops(f: Feature, ctx: _Ctx, safe_z: float, part_top: float, levels
     def tup(loop: Loop) -> list[tuple]:
         return [(sg.a, sg.b, sg.c, sg.ccw) for sg in loop]
 
-    free = sampling.subtract(tup(grown[0]), [(tup(o), [tup(h) for h in hs]) for o, hs in above])
+    # behind each wall of the slot (a side with the part's shadow just outside it) the grown outline is cut off
+    # too: where a wall is thinner than the growth, the air beyond it would join the open ends round the wall's
+    # end into a ring, a sliver narrower than the tool round a thin wall (random part 9504: the kernel's offset
+    # of that ring crossed the wall by 27 um, and the guard dropped the slot)
+    # (one band at a time, before the shadow: OCCT's cut of tools that overlap each other, a band and the
+    # wall's own shadow, kept the band's area in the result)
+    shadow_cut = [(tup(a), [tup(h) for h in ahs]) for a, ahs in above]
+    pieces: list[tuple[list[Any], list[list[Any]]]] = [(tup(grown[0]), [])]
+    for band, _ in _wall_bands(outer, above, 2 * grow):
+        pieces = [q for o, _ in pieces for q in sampling.subtract(o, [(tup(band), [])])]
+    if any(hs for _, hs in pieces):  # a band inside the grown outline (not met): without the bands
+        pieces = [(tup(grown[0]), [])]
+    free = [q for o, _ in pieces for q in sampling.subtract(o, shadow_cut)]
     ops: list[Operation] = []
     narrow: list[str] = []
     for k, (o, hs) in enumerate(sorted(free, key=lambda r: -polygon_area([sg[0] for sg in r[0]]))):
@@ -518,6 +531,32 @@ def _open_slot_ops(f: Feature, ctx: _Ctx, safe_z: float, part_top: float, levels
     if not ops:
         raise CamError(narrow[0] if narrow else "no room for a tool between the slot's walls")
     return ops
+
+
+def _wall_bands(outer: Loop, above: Sequence[tuple[Loop, list[Loop]]], grow: float
+                ) -> list[tuple[Loop, list[Loop]]]:
+    """Bands ``grow`` wide outside the walls of ``outer``: its straight sides with ``above`` (material) just outside.
+
+    A side is a wall when points 5 um outside it, at a tenth to nine tenths of its length, all lie in
+    ``above``; an open side (air outside at any of them) and an arc have no band.
+    """
+    loop = orient_loop(outer, ccw=True)
+    out: list[tuple[Loop, list[Loop]]] = []
+    for sg in loop:
+        if sg.c is not None:
+            continue
+        (ax, ay), (bx, by) = sg.a, sg.b
+        length = math.hypot(bx - ax, by - ay)
+        if length < 1e-6:
+            continue
+        nx, ny = (by - ay) / length, -(bx - ax) / length  # outward: the right of a counter-clockwise loop
+        t = np.linspace(0.1, 0.9, 5)
+        pts = np.column_stack([ax + (bx - ax) * t + nx * 0.005, ay + (by - ay) * t + ny * 0.005])
+        if not _in_material(pts, above).all():
+            continue
+        corners = [(ax, ay), (ax + nx * grow, ay + ny * grow), (bx + nx * grow, by + ny * grow), (bx, by)]  # CCW
+        out.append((tuple(Seg(corners[k], corners[(k + 1) % 4]) for k in range(4)), []))
+    return out
 
 
 def _material_islands(holes: list[Loop], z: float, section: SectionFn) -> list[Loop]:
