@@ -118,3 +118,15 @@ def test_random_part_program_never_gouges(tmp_path, seed):
     for sc in ver.setups:
         for fid, frac in sc.removed:
             assert frac >= 0.95 or fid in listed
+
+
+@pytest.mark.parametrize("seed", [9370, 9504, 9517])
+def test_random_parts_whose_features_dfm_once_dropped_are_machined(tmp_path, seed):
+    """Random parts whose programs the guard once had to cut features from (dfm's own plans failed):
+    9370, a pocket's finish fed into stock in a gap between an island and the wall roughing never
+    entered; 9504, a narrow open slot beside a wall thinner than its run-out; 9517, the outside
+    profile's finish entering air among pockets that only its finish (not its roughing) reached."""
+    path = export_step(random_part(seed), tmp_path / f"random_{seed}.step")
+    gen, _ = generate(path)
+    assert not gen.verification.dropped, gen.verification.dropped
+    assert_clean(gen, path, seed)

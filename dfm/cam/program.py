@@ -1557,7 +1557,8 @@ def _profile_ops(ctx: _Ctx, section: SectionFn, levels: Sequence[float], part_to
             continue
         # air the tool cannot reach from the outside (a notch whose mouth is narrower than the tool, a
         # pocket opening onto a narrow through slot) is not the profile's: its features cut it, from above
-        rough += strategies.clear_region(big, outers + _enclosed_air(big, outers, r + allow), z_top=hi, z_floor=lo,
+        obstacles = outers + _enclosed_air(big, outers, r + allow)
+        rough += strategies.clear_region(big, obstacles, z_top=hi, z_floor=lo,
                                          tool_radius=r, ap=cd.ap_mm,
                                          stepover=cd.ae_mm, allowance=allow, floor_allowance=allow,
                                          ramp_angle_deg=s["ramp_angle_deg"], retract_z=smax[2] + s["retract_mm"],
@@ -1567,8 +1568,12 @@ def _profile_ops(ctx: _Ctx, section: SectionFn, levels: Sequence[float], part_to
         box_area = (x1 - x0 - 2 * r) * (y1 - y0 - 2 * r)
         walls = [strategies.orient_cw(g) for g in free
                  if abs(polygon_area(loop_points(g, 1e-3))) < 0.999 * box_area]
+        # entered only where roughing cleared: air the finish's tool centre reaches but roughing's (its
+        # allowance farther from the part) does not is joined to the outside through a gap between r and
+        # r + allow (random part 9517: a ring round a boss among pockets, fed 0.58 mm into their stock)
         finish += strategies.finish_walls(walls, z_top=hi, z_floor=lo, ap=cd.ap_mm, allowance=allow + grow,
-                                          retract_z=smax[2] + s["retract_mm"])
+                                          retract_z=smax[2] + s["retract_mm"],
+                                          cleared=_cleared_by(big, obstacles, r, allow, r))
     cdf = feedmod.cutting_data(cutter, ctx.material, s, ae_mm=allow + grow)
     names = tuple(feats)
     fin = _op("profile finish", "finish-wall", names, tool, cdf, finish, safe_z, s, gnotes)
