@@ -372,3 +372,26 @@ def test_holes_under_a_recess_no_feature_machines_are_cut_from_the_top(corpus):
     assert len(low) == 4
     machined = {fid for su in gen.program.setups for op in su.operations for fid in op.features}
     assert set(low) <= machined
+
+
+@pytest.mark.parametrize("taper, turn", [(1.0, 0.0), (5.0, 0.0), (3.0, 30.0)])
+def test_drafted_pocket_is_machined_at_its_floor_and_listed_partly_machined(tmp_path, taper, turn):
+    """A pocket whose walls lean back (a draft) is milled vertical at its floor's outline (never into the
+    drafted walls) and listed as machined in part, with what is left at the top of each wall (depth x
+    tan draft). Before, it was not recognised at all and nothing said so."""
+    import math
+
+    from test_cam_random import assert_clean
+
+    block = cq.Workplane("XY").box(14, 12, 4, centered=(True, True, False))
+    pocket = cq.Workplane("XY").workplane(offset=2).rect(8, 6).extrude(2.01, taper=-taper)
+    part = block.cut(pocket).rotate((0, 0, 0), (0, 0, 1), turn)
+    path = export_step(part, tmp_path / "drafted.step", name="drafted")
+    gen, result = generate(path)
+    (f,) = [f for f in result.bodies[0].features if f.kind == "pocket"]
+    assert f.dims["draft_deg"] == pytest.approx(taper, abs=0.01)
+    assert not gen.verification.dropped, gen.verification.dropped
+    assert [op for su in gen.program.setups for op in su.operations if f.id in op.features]
+    (why,) = [w for su in gen.program.setups for fid, w in su.partly if fid == f.id]
+    assert f"up to {2.0 * math.tan(math.radians(taper)):.3f} mm is left" in why and "drafted" in why
+    assert_clean(gen, path, (taper, turn))

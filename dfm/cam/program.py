@@ -689,6 +689,13 @@ def _region_ops(f: Feature, ctx: _Ctx, safe_z: float, part_top: float, part_bott
                 f"point Z{z_floor:g}; up to {z_floor - low:.3f} mm is left on the slope for a 3D (ball-nose) "
                 "finish, which dfm does not write")
         ops = [replace(op, notes=(note, *op.notes)) if k == 0 else op for k, op in enumerate(ops)]
+    draft = float(f.dims.get("draft_deg") or 0.0)
+    if draft > 1e-6:
+        # the walls lean back from the floor's outline: an end mill cuts them vertical there
+        left = (z_top - z_floor) * math.tan(math.radians(draft))
+        ctx.partial.append((f.id, f"its walls are drafted ({draft:.2f} deg): milled vertical at the floor's outline, "
+                                  f"up to {left:.3f} mm is left at the top of each wall for a tapered end mill or a "
+                                  "3D finish, which dfm does not plan"))
     return ops
 
 
