@@ -38,6 +38,7 @@ from OCP.XCAFDoc import XCAFDoc_DocumentTool, XCAFDoc_ShapeTool
 from dfm.diagnostics import finding, input_error
 from dfm.errors import KernelError
 from dfm.kernel import readcheck
+from dfm.kernel.canonical import Canonicalizer, CanonicalStats, may_hold_freeform
 from dfm.kernel.capture import captured_output
 from dfm.kernel.shape import Solid
 from dfm.model import Finding
@@ -85,6 +86,8 @@ class LoadedFile:
         notes: Remarks from reading, for the result's warnings.
         findings: File-level findings of the read itself (DFM957 partial-read, DFM958
             shapes-dropped), for the result.
+        canonical: What the canonical pass did (free-form faces and edges read as the
+            planes, cylinders, lines and circles they are; see :mod:`dfm.kernel.canonical`).
 
     """
 
@@ -97,6 +100,7 @@ class LoadedFile:
     sewn: bool = False
     notes: list[str] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    canonical: CanonicalStats = field(default_factory=CanonicalStats)
     #: OCCT objects the shapes and attributes came from, kept alive as long as the result
     #: (an XDE document freed under live attribute wrappers crashes the interpreter). The
     #: reader is not kept: nothing read from it outlives the load.
@@ -173,9 +177,11 @@ def _load_brep(p: Path) -> LoadedFile:
         detail = "; ".join(cap.error_lines()[:1])
         raise input_error("corrupt-file", p, "the BREP file cannot be parsed" + (f": {detail}" if detail else ""))
     solids, sewn = _solids_of(p, shape)
-    named = [Solid(s, f"{p.stem}" if len(solids) == 1 else f"{p.stem}-{i}", i) for i, s in enumerate(solids, 1)]
-    return LoadedFile(p, "brep", "unknown", "", [], named, sewn=sewn,
-                      notes=["BREP files carry no length unit; millimetres assumed"])
+    canon = Canonicalizer()
+    named = [canon.body(Solid(s, f"{p.stem}" if len(solids) == 1 else f"{p.stem}-{i}", i))
+             for i, s in enumerate(solids, 1)]
+    return _noted(LoadedFile(p, "brep", "unknown", "", [], named, sewn=sewn,
+                             notes=["BREP files carry no length unit; millimetres assumed"]), canon)
 
 
 def _label_name(label: TDF_Label) -> str:
@@ -309,6 +315,7 @@ def _load_step_xde(p: Path, schema: str, readable: str, raw: bytes) -> LoadedFil
         _walk(free.Value(i), TopLoc_Location(), parts, names)
 
     shapes = [s for s, _ in parts]
+    canon = _Canon(raw)
     solids: list[Solid] = []
     sewn = False
     counts: dict[str, int] = {}
@@ -322,7 +329,7 @@ def _load_step_xde(p: Path, schema: str, readable: str, raw: bytes) -> LoadedFil
             outside += _count_unique(shape, TopAbs_FACE) - sum(_count_unique(s, TopAbs_FACE) for s in found)
         for s in found:
             counts[name] = counts.get(name, 0) + 1
-            solids.append(Solid(s, name, len(solids) + 1))
+            solids.append(canon(Solid(s, name, len(solids) + 1)))
     if not solids:
         if not shapes or all(_count(s, TopAbs_FACE) == 0 and _count(s, TopAbs_EDGE) == 0 for s in shapes):
             if _EXTREF_RE.search(raw):
@@ -334,7 +341,7 @@ def _load_step_xde(p: Path, schema: str, readable: str, raw: bytes) -> LoadedFil
         compound = _compound(loose)
         built, sewn = _solids_of(p, compound)
         base = names[0] if names else p.stem
-        solids = [Solid(s, base if len(built) == 1 else f"{base}-{i}", i) for i, s in enumerate(built, 1)]
+        solids = [canon(Solid(s, base if len(built) == 1 else f"{base}-{i}", i)) for i, s in enumerate(built, 1)]
         outside += _count_unique(compound, TopAbs_FACE) - sum(_count_unique(s, TopAbs_FACE) for s in built)
     else:
         outside += sum(_count_unique(s, TopAbs_FACE) for s in loose)
@@ -354,8 +361,8 @@ def _load_step_xde(p: Path, schema: str, readable: str, raw: bytes) -> LoadedFil
     # The reader's STEP model (every entity of the file) is no longer needed: it is freed
     # here, with the read, not when the analysis ends (10 000 faces: 0.5 s, and the pages the
     # forked checks share stay unwritten). The document keeps the shapes and their names.
-    return LoadedFile(p, "step", source_units, schema, _unique(names), solids, sewn=sewn,
-                      findings=findings, keepalive=(doc, tool))
+    return _noted(LoadedFile(p, "step", source_units, schema, _unique(names), solids, sewn=sewn,
+                             findings=findings, keepalive=(doc, tool)), canon)
 
 
 def _read_findings(p: Path, inv: readcheck.Inventory, solids: list[Solid], outside: int) -> list[Finding]:
@@ -417,11 +424,35 @@ def _load_step_bare(p: Path, schema: str, readable: str, raw: bytes) -> LoadedFi
                           "which dfm does not follow (upload the part itself)")
     found, sewn = _solids_of(p, shape)
     base = names[0] if names else p.stem
-    solids = [Solid(s, base if len(found) == 1 else f"{base}-{i}", i) for i, s in enumerate(found, 1)]
+    canon = _Canon(raw)
+    solids = [canon(Solid(s, base if len(found) == 1 else f"{base}-{i}", i)) for i, s in enumerate(found, 1)]
     outside = _count_unique(shape, TopAbs_FACE) - sum(_count_unique(s, TopAbs_FACE) for s in found)
     findings = _read_findings(p, readcheck.inventory(reader, raw), solids, outside)
-    return LoadedFile(p, "step", source_units, schema, names, solids, sewn=sewn,
-                      notes=["external references were not followed"], findings=findings)
+    return _noted(LoadedFile(p, "step", source_units, schema, names, solids, sewn=sewn,
+                             notes=["external references were not followed"], findings=findings), canon)
+
+
+class _Canon:
+    """The canonical pass for one STEP file, or nothing when its text names no free-form entity."""
+
+    def __init__(self, raw: bytes) -> None:
+        self.pass_ = Canonicalizer() if may_hold_freeform(raw) else None
+
+    def __call__(self, solid: Solid) -> Solid:
+        return self.pass_.body(solid) if self.pass_ is not None else solid
+
+    @property
+    def stats(self) -> CanonicalStats:
+        return self.pass_.stats if self.pass_ is not None else CanonicalStats()
+
+
+def _noted(loaded: LoadedFile, canon: _Canon | Canonicalizer) -> LoadedFile:
+    """``loaded`` with the canonical pass's figures and note."""
+    loaded.canonical = canon.stats
+    note = loaded.canonical.note()
+    if note:
+        loaded.notes.append(note)
+    return loaded
 
 
 def _walk(label: TDF_Label, loc: TopLoc_Location, out: list[tuple[TopoDS_Shape, str]],
