@@ -215,3 +215,14 @@ def test_guard_lowers_the_feed_of_a_finish_pass_that_meets_full_material(tmp_pat
     # (all but the closing move back to the lead-in point, over what the first move cut)
     assert sum(f <= full + 0.1 for f in fed) >= len(fed) - 1
     assert any("feed lowered" in n for n in fin2.notes)
+
+
+@pytest.mark.parametrize("seed", [9909])
+def test_random_parts_once_over_the_largest_chip_are_within_it(tmp_path, seed):
+    """9909: a 3 deg inside arc of a pocket's roughing met 9 um of stock at its far edge, a strip 2.5 um
+    wide that the guard's window cells missed (the edge runs at 1.97 x the centre's feed there): the
+    window's reading now keeps the grid's doubt of a sliver out to the far edge, and the feed is lowered."""
+    path = export_step(random_part(seed), tmp_path / f"random_{seed}.step")
+    gen, _ = generate(path)
+    _, bad = overloads(gen)
+    assert not bad, (seed, bad[:5])

@@ -793,7 +793,12 @@ def _engaged_feeds(op: Operation, moves: Sequence[Move], engaged: Sequence[tuple
                                                       fine)
 
                 def again(st2: Any, m: Move = mv, nw: float = near_w, fw: float = far_w, fn: float = fine) -> float:
-                    return chip(st2, m, nw, fw, fn) if math.isfinite(nw) else 0.0
+                    if not math.isfinite(nw):
+                        return 0.0
+                    # as on the grid: a sliver thinner than the window's cell may lie out to the far edge (random
+                    # part 9909: a 3 deg arc met 9 um at its far edge, 2.5 um wide, which its window's cells missed)
+                    edge = math.dist(m.a[:2], m.center) + r - 2 * fn if m.center is not None else fw
+                    return max(chip(st2, m, nw, fw, fn), chip(st2, m, nw, edge, fn))
 
                 measured[key] = (near, far, again)
                 c = again(st)
