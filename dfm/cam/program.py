@@ -951,7 +951,10 @@ def _mill_region(fid: str, kind: str, outer: Loop, holes: list[Loop], z_top: flo
         # the rest tool when there is one tool, else a third tool after the rest tool, only there
         gap = _narrowest_gap(outer, holes)
         if gap < finish.diameter_mm + 2 * allow - 1e-6:
-            fits = pick_endmill(ctx.catalogue, max_d=gap - 2 * allow - 0.01, reach=depth)
+            # dfm.tooling's gap tool (the one the check lists), while it fits this gap and reaches
+            own = reaches(ctx.chosen.get((fid, "gap")))
+            fits = (own if own is not None and own.diameter_mm <= gap - 2 * allow - 0.01 + 1e-6
+                    else pick_endmill(ctx.catalogue, max_d=gap - 2 * allow - 0.01, reach=depth))
             if fits is not None and fits.diameter_mm < finish.diameter_mm - 1e-9:
                 gap_note = (f"an island stands {gap:.3f} mm from a wall: {fits.id} Ø{fits.diameter_mm:g} cuts "
                             "what the larger tools leave between them")

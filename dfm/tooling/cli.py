@@ -110,11 +110,18 @@ def render_body(b: BodyResult) -> list[str]:
                 _n(f.dims.get("required_reach_mm")), str(f.props.get("tool", "NONE")),
                 _n(f.dims.get("max_tool_diameter_mm")), str(f.props.get("rough_tool", "")),
             ])
+            if any("gap_tool_reason" in g.props for g in feats):
+                rows[-1].append(str(f.props.get("gap_tool", "NONE" if "gap_tool_reason" in f.props else "")))
+        header = ["feature", "depth", "corner R", "width/Ø", "Ø limit", "reach need", "tool", "tool Ø", "rough"]
+        if any("gap_tool_reason" in f.props for f in feats):
+            header.append("gap")
         lines.append("")
-        lines += ["  " + s for s in _table(
-            ["feature", "depth", "corner R", "width/Ø", "Ø limit", "reach need", "tool", "tool Ø", "rough"], rows)]
+        lines += ["  " + s for s in _table(header, rows)]
     if hidden:
         lines.append(f"  ({len(hidden)} corner(s) of pockets/slots not listed: same tool as their pocket/slot)")
+    for f in feats:
+        if "gap_tool_reason" in f.props:
+            lines.append(f"  {f.id} gap: {f.props.get('gap_tool', 'no tool')}: {f.props['gap_tool_reason']}")
     for fd in (x for x in b.findings if x.code.startswith("DFM6")):
         lines.append("")
         lines.append(f"  {fd.severity.value.upper()} {fd.code} {fd.name}: {fd.message}")
@@ -148,7 +155,9 @@ def as_json(r: DfmResult) -> dict[str, Any]:
             "features": [
                 {"id": f.id, "kind": f.kind, "tool": f.props.get("tool"), "rough_tool": f.props.get("rough_tool"),
                  **{k: num(f.dims[k]) for k in ("max_tool_diameter_mm", "required_reach_mm",
-                                                "tool_diameter_limit_mm") if k in f.dims}}
+                                                "tool_diameter_limit_mm") if k in f.dims},
+                 **({"gap_tool": f.props.get("gap_tool"), "gap_tool_reason": f.props["gap_tool_reason"]}
+                    if "gap_tool_reason" in f.props else {})}
                 for f in b.features if "required_reach_mm" in f.dims
             ],
             "findings": [finding_dict(f) for f in b.findings if f.code.startswith("DFM6")],

@@ -30,6 +30,9 @@ class ToolingParams:
         breakthrough_mm: How far below the part a through feature is cut (the tool must
             reach this too; ``dfm gcode`` cuts to it).
         thread_clearance_mm: A thread mill's clearance to the bore, the floor and the crests.
+        finish_allowance_mm: What the milling program's roughing leaves on walls and floors
+            (``[cam] finish_allowance_mm`` of dfm/cam/settings.toml, read by :func:`load_rules`): a
+            tool passes between an island and a wall when its diameter plus twice this fits the gap.
 
     """
 
@@ -38,6 +41,7 @@ class ToolingParams:
     drill_diameter_match_mm: float = 0.0005
     breakthrough_mm: float = 0.05
     thread_clearance_mm: float = 0.01
+    finish_allowance_mm: float = 0.02
 
 
 @dataclass(frozen=True)
@@ -159,7 +163,34 @@ def load_rules(path: str | Path) -> ToolingRules:
                 raise RuleError(p, f"rule[{i}].parameters", f"unknown parameter {par!r}")
         codes.add(rule.code)
         rules[rule.name] = rule
+    values["finish_allowance_mm"] = cam_finish_allowance()  # the program's setting, not a tooling.toml parameter
     return ToolingRules(ToolingParams(**values), rules, sources)
+
+
+#: The milling program's shipped settings: the one place the finishing allowance is set.
+CAM_SETTINGS = Path(__file__).resolve().parents[1] / "cam" / "settings.toml"
+
+
+@functools.cache
+def cam_finish_allowance() -> float:
+    """``[cam] finish_allowance_mm`` of the shipped CAM settings (``CAM_SETTINGS``).
+
+    Read as data (no import of ``dfm.cam``, which sits above this layer), so that the gap tool
+    the search picks is the one the program's rule picks: a tool passes between an island and
+    a wall when its diameter plus twice the allowance the roughing left fits the gap.
+
+    Raises:
+        RuleError: The file cannot be read or holds no such number.
+    """
+    key = "cam.finish_allowance_mm"
+    try:
+        raw = tomllib.loads(CAM_SETTINGS.read_text(encoding="utf-8"))["cam"]["finish_allowance_mm"]
+        value = float(raw)
+    except (OSError, KeyError, TypeError, ValueError, tomllib.TOMLDecodeError) as err:
+        raise RuleError(CAM_SETTINGS, key, f"missing or not a number ({err})") from err
+    if value < 0:
+        raise RuleError(CAM_SETTINGS, key, f"out of range: {raw!r}")
+    return value
 
 
 @functools.cache

@@ -18,6 +18,9 @@ own diameter that reaches the depth, else are milled (helical interpolation) by 
 under the same corner rule (the hole wall is a corner of radius d/2). Pockets, slots and
 steps also get a roughing tool: the largest square/corner-radius tool that fits the width
 and reaches, when it is larger than the finishing tool (which then does rest machining).
+A region whose narrowest island gap (``min_gap_mm``) the finishing tool cannot pass with the
+milling program's finishing allowance on both sides also gets a gap tool: the largest end mill
+within the program's bound for that gap (``gap - 2 x allowance - 0.01``) that reaches.
 
 When nothing passes, every tool is asked which design changes would let it pass; the
 smallest single change per kind (corner radius, width, floor radius, depth) becomes the
@@ -44,7 +47,10 @@ TOOLED_KINDS = (*REGION_KINDS, "corner", "hole")
 #: Kinds whose finishing tool bounds the body's ``max_tool_diameter_mm``.
 MILLED_KINDS = (*REGION_KINDS, "corner")
 
-ROLE_ORDER = {"rough": 0, "finish": 1, "rest": 2, "drill": 3, "thread": 4}
+ROLE_ORDER = {"rough": 0, "finish": 1, "rest": 2, "gap": 3, "drill": 4, "thread": 5}
+#: Clearance beyond the allowances on both sides that a gap tool keeps to the gap (mm): the
+#: milling program's rule (dfm.cam.program ``_mill_region``), so both pick the same tool.
+GAP_CLEARANCE_MM = 0.01
 _CHANGE_ORDER = ("corner", "width", "floor", "depth")
 _CHANGE_RULE = {"corner": "no-tool-for-corner", "width": "no-tool-for-width",
                 "floor": "no-tool-for-floor-radius", "depth": "no-tool-reach"}
@@ -75,6 +81,9 @@ class Requirement:
         hole_diameter_mm: Hole diameter (holes only).
         drill_depth_mm: Depth a drill's flutes must reach, point included (holes only).
         through: The feature runs out through the part's bottom (cut ``breakthrough`` past it).
+        gap_mm: Narrowest gap between an island and a wall or another island (the feature's
+            ``min_gap_mm``), None without islands.
+        islands: How many islands stand in the region.
 
     """
 
@@ -89,6 +98,8 @@ class Requirement:
     hole_diameter_mm: float | None = None
     drill_depth_mm: float | None = None
     through: bool = False
+    gap_mm: float | None = None
+    islands: int = 0
 
     def diameter_limit_mm(self, params: ToolingParams) -> float | None:
         """Return the geometric bound on the finishing tool's diameter (catalogue-independent)."""
@@ -137,6 +148,11 @@ class FeatureTooling:
         diameter_limit_mm: The geometric bound on the diameter, from corners and width.
         alternatives: Design changes, when ``finish`` is None.
         problem: Rule name of the finding when ``finish`` is None.
+        gap: A smaller tool for the gap between an island and a wall (or another island) that
+            ``finish`` cannot pass, or None.
+        gap_reason: Why ``gap`` is there (or, when no tool fits the gap, what it would have to pass).
+        gap_alternatives: Design changes that give the gap a tool, when it needs one and none fits.
+        gap_problem: Rule name of the finding when the gap needs a tool and none fits.
 
     """
 
@@ -148,6 +164,10 @@ class FeatureTooling:
     diameter_limit_mm: float | None = None
     alternatives: tuple[Alternative, ...] = ()
     problem: str | None = None
+    gap: Tool | None = None
+    gap_reason: str = ""
+    gap_alternatives: tuple[Alternative, ...] = ()
+    gap_problem: str | None = None
 
 
 @dataclass(frozen=True)
@@ -156,7 +176,7 @@ class ToolingResult:
 
     Attributes:
         per_feature: Decisions, in feature order.
-        tools: The part's tool set, one row per (tool, role) (rough/finish/rest/drill), in
+        tools: The part's tool set, one row per (tool, role) (rough/finish/rest/gap/drill/thread), in
             machining order: roles in that order, largest first within a role.
         features: The input features with ``max_tool_diameter_mm``, ``required_reach_mm``,
             ``tool_diameter_limit_mm`` dims and ``tool``/``rough_tool``/``tool_operation`` props.
@@ -305,6 +325,8 @@ def requirement(f: Feature, regions: Sequence[Feature] = ()) -> Requirement | No
             floor="none" if through else ("curved" if floor == "curved" else "flat"),
             floor_radius_mm=float(d.get("floor_radius_mm", 0.0)),
             enclosures=_enclosures(f, regions), through=through,
+            gap_mm=float(d["min_gap_mm"]) if d.get("min_gap_mm") is not None else None,
+            islands=len(f.props.get("islands") or ()),
         )
     if f.kind == "corner":
         if f.props.get("orientation") != "vertical" or "radius_mm" not in d or "depth_mm" not in d:
@@ -469,6 +491,90 @@ def best_drill(req: Requirement, tools: Iterable[Tool], params: ToolingParams) -
     return min(ok, key=lambda t: (t.usable_reach_mm or math.inf, t.series, t.id)) if ok else None
 
 
+# --- the gap between an island and a wall -------------------------------------------------
+
+def gap_passes(tool: Tool, req: Requirement, params: ToolingParams) -> bool:
+    """Tell whether ``tool`` passes the region's narrowest island gap (True when it has none).
+
+    It passes when its diameter plus the finishing allowance roughing leaves on both sides fits
+    the gap: the milling program's rule, so that the gap tool listed is the one it loads.
+    """
+    if req.gap_mm is None:
+        return True
+    return req.gap_mm + EPS >= tool.diameter_mm + 2.0 * params.finish_allowance_mm
+
+
+def gap_limit_mm(req: Requirement, params: ToolingParams) -> float | None:
+    """Largest diameter of a tool for the gap: less the allowance on both sides and a clearance."""
+    if req.gap_mm is None:
+        return None
+    return req.gap_mm - 2.0 * params.finish_allowance_mm - GAP_CLEARANCE_MM
+
+
+def gap_fits(tool: Tool, req: Requirement, params: ToolingParams) -> bool:
+    """Tell whether ``tool`` cuts the region's gap: within :func:`gap_limit_mm`, floor form and reach."""
+    lim = gap_limit_mm(req, params)
+    reach = tool.usable_reach_mm
+    return (lim is not None and reach is not None and tool.is_mill and tool.diameter_mm <= lim + EPS
+            and floor_change(tool, req) is None and reach + EPS >= reach_needed(tool, req, params))
+
+
+def best_gap(req: Requirement, tools: Iterable[Tool], params: ToolingParams) -> Tool | None:
+    """Return the largest end mill that passes between the region's island and wall and reaches its floor."""
+    ok = [t for t in tools if gap_fits(t, req, params)]
+    if not ok:
+        return None
+    top = max(t.diameter_mm for t in ok)
+    return min((t for t in ok if t.diameter_mm >= top - EPS), key=lambda t: _finish_key(t, req))
+
+
+def _gap_alternatives(req: Requirement, tools: Sequence[Tool], params: ToolingParams) -> tuple[Alternative, ...]:
+    """The smallest widening of the gap, and the least reduction of the depth, that give it a tool."""
+    lim = gap_limit_mm(req, params) or 0.0
+    extra = 2.0 * params.finish_allowance_mm + GAP_CLEARANCE_MM
+    wide: tuple[tuple[Any, ...], Alternative] | None = None
+    deep: tuple[tuple[Any, ...], Alternative] | None = None
+    for t in tools:
+        reach = t.usable_reach_mm
+        if not t.is_mill or reach is None or floor_change(t, req) is not None:
+            continue
+        need = reach_needed(t, req, params)
+        if reach + EPS >= need:
+            c = Change("gap", _ceil2(t.diameter_mm + extra))
+            key: tuple[Any, ...] = (c.value_mm, -t.diameter_mm, reach, t.id)
+            if wide is None or key < wide[0]:
+                wide = (key, Alternative((c,), t))
+        elif t.diameter_mm <= lim + EPS and reach - (need - req.depth_mm) > EPS:
+            c = Change("depth", _floor2(reach - (need - req.depth_mm)))
+            key = (-c.value_mm, -t.diameter_mm, t.id)
+            if c.value_mm > EPS and (deep is None or key < deep[0]):
+                deep = (key, Alternative((c,), t))
+    return tuple(a[1] for a in (wide, deep) if a is not None)
+
+
+def _gap_decision(req: Requirement, tool: Tool, mills: Sequence[Tool], params: ToolingParams
+                  ) -> tuple[Tool | None, str, tuple[Alternative, ...], str | None]:
+    """(gap tool, reason, design changes, rule name) for a region whose finishing tool is ``tool``.
+
+    Nothing when the finishing tool passes every gap. When no catalogue end mill fits the gap and
+    reaches, the changes and the rule that says so; none when the gap is narrower than the
+    smallest end mill, which DFM305 narrow-island-gap already reports as an error.
+    """
+    if req.gap_mm is None or gap_passes(tool, req, params):
+        return None, "", (), None
+    where = "an island and a wall" if req.islands <= 1 else "an island and a wall or another island"
+    apart = f"{where} {_num(round(req.gap_mm, 4))} mm apart"
+    gap = best_gap(req, mills, params)
+    if gap is not None:
+        return gap, f"passes between {apart} (Ø{_num(tool.diameter_mm)} does not)", (), None
+    reason = f"no catalogue end mill passes between {apart} and reaches its floor"
+    if not mills or req.gap_mm < min(t.diameter_mm for t in mills) - EPS:
+        return None, reason, (), None  # DFM305 narrow-island-gap: narrower than the smallest end mill
+    lim = gap_limit_mm(req, params) or 0.0
+    narrow = any(t.is_mill and t.diameter_mm <= lim + EPS and floor_change(t, req) is None for t in mills)
+    return None, reason, _gap_alternatives(req, mills, params), "no-tool-reach" if narrow else "no-tool-for-width"
+
+
 # --- design changes ----------------------------------------------------------------------
 
 def _ceil2(x: float) -> float:
@@ -557,6 +663,8 @@ def describe_change(c: Change, req: Requirement) -> str:
         return f"raise the vertical corner radius to {_num(c.value_mm)} mm"
     if c.kind == "width":
         return f"widen it to {_num(c.value_mm)} mm"
+    if c.kind == "gap":
+        return f"widen the gap between the island and the wall to {_num(c.value_mm)} mm"
     if c.kind == "floor":
         if c.value_mm <= EPS:
             return "make the floor-to-wall corner sharp"
@@ -625,7 +733,9 @@ def _decide(f: Feature, req: Requirement, cat: Catalogue, params: ToolingParams)
     if tool is not None:
         if rough is not None and rough.diameter_mm <= tool.diameter_mm + EPS:
             rough = None
-        return FeatureTooling(f.id, "mill", tool, rough, reach_needed(tool, req, params), limit)
+        gap, why, gap_alts, gap_problem = _gap_decision(req, tool, mills, params)
+        return FeatureTooling(f.id, "mill", tool, rough, reach_needed(tool, req, params), limit,
+                              gap=gap, gap_reason=why, gap_alternatives=gap_alts, gap_problem=gap_problem)
     if not mills:
         return FeatureTooling(f.id, "mill", None, None, reach_needed(None, req, params), limit,
                               problem="no-tool-in-catalogue")
@@ -643,7 +753,7 @@ def _consolidate(decisions: list[FeatureTooling], reqs: Mapping[str, Requirement
     """
     groups: dict[tuple[str, str, float, float], Tool] = {}
     for d in decisions:
-        for t in (d.finish, d.rough):
+        for t in (d.finish, d.rough, d.gap):
             if t is None:
                 continue
             key = (t.series, t.kind, round(t.diameter_mm, 6), round(t.corner_radius_mm or 0.0, 6))
@@ -651,11 +761,11 @@ def _consolidate(decisions: list[FeatureTooling], reqs: Mapping[str, Requirement
             if cur is None or (t.usable_reach_mm or 0.0, t.id) > (cur.usable_reach_mm or 0.0, cur.id):
                 groups[key] = t
 
-    def pick(t: Tool | None, req: Requirement, finish: bool) -> Tool | None:
+    def pick(t: Tool | None, req: Requirement, finish: bool, gap: bool = False) -> Tool | None:
         if t is None or not t.is_mill:
             return t
         g = groups[(t.series, t.kind, round(t.diameter_mm, 6), round(t.corner_radius_mm or 0.0, 6))]
-        return g if fits(g, req, params, finish=finish) else t
+        return g if (gap_fits(g, req, params) if gap else fits(g, req, params, finish=finish)) else t
 
     out = []
     for d in decisions:
@@ -664,7 +774,8 @@ def _consolidate(decisions: list[FeatureTooling], reqs: Mapping[str, Requirement
         reach = d.required_reach_mm
         if fin is not None and d.operation != "drill":
             reach = reach_needed(fin, req, params)
-        out.append(replace(d, finish=fin, rough=pick(d.rough, req, False), required_reach_mm=reach))
+        out.append(replace(d, finish=fin, rough=pick(d.rough, req, False), required_reach_mm=reach,
+                           gap=pick(d.gap, req, True, gap=True)))
     return out
 
 
@@ -689,7 +800,9 @@ def _tool_set(decisions: Sequence[FeatureTooling], owners: Mapping[str, str]) ->
     """One row per (tool, role): a tool that roughs one pocket and finishes another has two rows.
 
     ``finish`` = the tool machines the whole feature; ``rest`` = it follows a larger roughing
-    tool on the feature (or on the pocket a corner belongs to) and takes what that one left.
+    tool on the feature (or on the pocket a corner belongs to) and takes what that one left;
+    ``gap`` = it cuts, after them, what they left between an island and a wall (or another
+    island) that they cannot pass.
     """
     by_id = {d.feature_id: d for d in decisions}
     uses: dict[tuple[str, str], set[str]] = {}
@@ -705,6 +818,9 @@ def _tool_set(decisions: Sequence[FeatureTooling], owners: Mapping[str, str]) ->
             role = ("drill" if d.finish.kind == "drill" else "thread" if d.finish.kind == "thread-mill"
                     else ("rest" if roughed else "finish"))
             uses.setdefault((d.finish.id, role), set()).add(d.feature_id)
+        if d.gap is not None:
+            tools[d.gap.id] = d.gap
+            uses.setdefault((d.gap.id, "gap"), set()).add(d.feature_id)
     out = []
     for (tid, role), feats in uses.items():
         t = tools[tid]
@@ -722,6 +838,11 @@ def _tool_set(decisions: Sequence[FeatureTooling], owners: Mapping[str, str]) ->
 
 def _r6(x: float) -> float:
     return round(x, 6)
+
+
+def _smallest(d: FeatureTooling) -> float:
+    """The smallest diameter that finishing ``d``'s feature takes: its gap tool's, else its finishing tool's."""
+    return min(t.diameter_mm for t in (d.finish, d.gap) if t is not None)
 
 
 def select_tools(
@@ -789,16 +910,22 @@ def select_tools(
             props["tool_operation"] = d.operation
         if d.rough is not None:
             props["rough_tool"] = d.rough.id
+        if d.gap is not None:
+            dims["gap_tool_diameter_mm"] = d.gap.diameter_mm
+            props["gap_tool"] = d.gap.id
+        if d.gap_reason:
+            props["gap_tool_reason"] = d.gap_reason
         new_features.append(replace(f, dims=dims, props=props))
 
-    findings = _findings(features, decisions, reqs, rules) + thread_findings
+    findings = _findings(features, decisions, reqs, rules, params) + thread_findings
     milled = [d for d in decisions if d.feature_id in reqs and reqs[d.feature_id].kind in MILLED_KINDS]
     max_d: float | None = None
     limiting: str | None = None
-    if milled and all(d.finish is not None for d in milled):
-        lim = min(milled, key=lambda d: (d.finish.diameter_mm, d.feature_id))  # type: ignore[union-attr]
-        max_d, limiting = lim.finish.diameter_mm, lim.feature_id  # type: ignore[union-attr]
-    chosen = {t.id: t for d in decisions for t in (d.finish, d.rough) if t is not None}
+    # a region whose gap no tool passes is not finished either; its gap tool is the smallest it needs
+    if milled and all(d.finish is not None and (d.gap is not None or not d.gap_reason) for d in milled):
+        lim = min(milled, key=lambda d: (_smallest(d), d.feature_id))
+        max_d, limiting = _smallest(lim), lim.feature_id
+    chosen = {t.id: t for d in decisions for t in (d.finish, d.rough, d.gap) if t is not None}
     tool_set = _tool_set(decisions, corner_owners(features))
     return ToolingResult(tuple(decisions), tool_set, tuple(new_features), max_d, limiting,
                          tuple(findings), dict(sorted(chosen.items())))
@@ -854,7 +981,7 @@ def _thread_decisions(features: Sequence[Feature], regions: Sequence[Feature], c
 
 
 def _findings(features: Sequence[Feature], decisions: Sequence[FeatureTooling],
-              reqs: Mapping[str, Requirement], rules: ToolingRules) -> list[Finding]:
+              reqs: Mapping[str, Requirement], rules: ToolingRules, params: ToolingParams) -> list[Finding]:
     by_id = {f.id: f for f in features}
     region_faces = [set(f.faces) for f in features if f.kind in REGION_KINDS]
     out = []
@@ -878,6 +1005,19 @@ def _findings(features: Sequence[Feature], decisions: Sequence[FeatureTooling],
         fix = fix_text(d.alternatives, req) or None
         out.append(rules.finding(d.problem, message, fix=fix, value=value, limit=limit, unit=unit,
                                  faces=tuple(f.faces), location_mm=f.location_mm, feature=f.id))
+    for d in decisions:  # a region its tools finish, but for a gap no catalogue tool passes
+        if d.gap_problem is None or d.feature_id not in reqs:
+            continue
+        f, req = by_id[d.feature_id], reqs[d.feature_id]
+        alts = d.gap_alternatives
+        gap_first = alts[0].changes[0] if alts else None
+        out.append(rules.finding(
+            d.gap_problem,
+            f"No catalogue tool can finish {f.id} ({_state(req)}): {d.gap_reason}; the largest diameter the gap "
+            f"allows is Ø{_num(round(gap_limit_mm(req, params) or 0.0, 4))} mm.",
+            fix=fix_text(alts, req) or None, value=_measured(gap_first.kind, req) if gap_first else req.gap_mm,
+            limit=gap_first.value_mm if gap_first else None, unit="mm", faces=tuple(f.faces), location_mm=f.location_mm,
+            feature=f.id))
     return out
 
 
@@ -886,6 +1026,8 @@ def _measured(kind: str, req: Requirement) -> float | None:
         return req.corner_radius_mm
     if kind == "width":
         return req.width_mm
+    if kind == "gap":
+        return req.gap_mm
     if kind == "floor":
         return req.floor_radius_mm
     if kind == "depth":
