@@ -50,3 +50,19 @@ def make_part(part_dir):
         return cache[key]
 
     return _make
+
+
+@pytest.fixture(scope="module")
+def build(part_dir, request):
+    """Export a CadQuery part once per test module and return its STEP path (named by the module)."""
+    import generators
+
+    prefix = request.module.__name__.rsplit(".", 1)[-1]
+    cache: dict[str, Path] = {}
+
+    def _build(name: str, part) -> Path:  # type: ignore[no-untyped-def]
+        if name not in cache:
+            cache[name] = generators.export_step(part, part_dir / f"{prefix}_{name}.step", name=name)
+        return cache[name]
+
+    return _build

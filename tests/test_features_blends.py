@@ -18,21 +18,6 @@ UM = 1e-3  # one micrometre in mm
 DEG = 0.01
 
 
-@pytest.fixture(scope="module")
-def build(part_dir):
-    """Export a CadQuery part once per module and return its STEP path."""
-    import generators
-
-    cache: dict[str, object] = {}
-
-    def _build(name: str, part: cq.Workplane):
-        if name not in cache:
-            cache[name] = generators.export_step(part, part_dir / f"blends_{name}.step", name=name)
-        return cache[name]
-
-    return _build
-
-
 def _result(path):
     r = api.analyze(path)
     assert r.status == "ok", r.error

@@ -21,21 +21,6 @@ ALLOW = default_rules().params.finish_allowance_mm
 DEPTH = 1.5
 
 
-@pytest.fixture(scope="module")
-def build(part_dir):
-    """Export a CadQuery part once per module and return its STEP path."""
-    import generators
-
-    cache: dict[str, object] = {}
-
-    def _build(name: str, part: cq.Workplane):
-        if name not in cache:
-            cache[name] = generators.export_step(part, part_dir / f"toolgap_{name}.step", name=name)
-        return cache[name]
-
-    return _build
-
-
 def island_pocket(gap: float, turn: float = 0.0) -> cq.Workplane:
     """An 8 x 6 pocket (R0.5 corners) 1.5 deep, a 3 x 2 island (R0.3) ``gap`` mm from its +x wall."""
     p = cq.Workplane("XY").box(12, 10, 3).translate((0, 0, 1.5))
