@@ -65,6 +65,10 @@ def test_pocket_is_cleared_over_bosses_lower_than_its_rim(tmp_path, bosses, band
     assert len(roughs) == bands, [op.name for op in roughs]
     floors = sorted(min(st.z for st in op.steps if getattr(st, "z", None) is not None) for op in roughs)
     assert floors[0] == pytest.approx(FLOOR, abs=1e-6) and len(set(floors)) == bands  # each band to its floor
+    # every band roughed before any is finished: each tool is loaded once for the pocket
+    mine = [op for su in gen.program.setups for op in su.operations if op.features == (pocket.id,)]
+    changes = sum(1 for a, b in zip(mine, mine[1:], strict=False) if a.tool.number != b.tool.number)
+    assert changes == len({op.tool.number for op in mine}) - 1, [(op.name, op.tool.number) for op in mine]
     _check(gen, result, path)
 
 

@@ -679,6 +679,11 @@ def _region_ops(f: Feature, ctx: _Ctx, safe_z: float, part_top: float, part_bott
             if zf > z_floor + 1e-9:
                 band = [replace(op, name=op.name.replace(f.id, f"{f.id} to Z{zf:.3f}", 1)) for op in band]
             ops += band
+        # every band roughed, then every band's wall finish, then the smaller tools': one change per tool, not
+        # one per band (each band's finish and rest passes only take what its own roughing left)
+        # (roughing stays top band first: each band's roughing starts where the one above ended)
+        ops.sort(key=lambda op: (0, 0.0) if op.kind == f.kind else (1 if op.kind == "finish-wall" else 2,
+                                                                    -op.tool.cutter.diameter_mm))
     else:
         ops = _mill_region(f.id, f.kind, outer, holes, z_top, z_floor, depth, width, corner, ctx, safe_z, allow,
                            grow, gnotes)
