@@ -1020,9 +1020,10 @@ def _mill_region(fid: str, kind: str, outer: Loop, holes: list[Loop], z_top: flo
     if left:
         notes.append(f"{len(left)} wall loop(s) of the finishing tool lie where roughing could not enter: not "
                      "finished (no descent through stock)")
-    if not steps:
-        raise CamError(f"roughing could not enter the region's pieces that the finishing tool Ø{finish.diameter_mm:g} "
-                       "fits: their walls are not finished (no descent through stock)")
+    if not steps:  # the roughing stands; what it left is measured and listed by the guard
+        note = (f"its walls are not finished: roughing entered none of the region's pieces that the finishing tool "
+                f"Ø{finish.diameter_mm:g} fits (no descent through stock)")
+        return [replace(o, notes=(*o.notes, note)) for o in ops] + gap_rest()
     op = _op(f"{fid} finish", kind_f, (fid,), tf, cdf, steps, safe_z, s, tuple(notes) + grow_notes)
     if kind_f == "finish-wall rest":
         op = _rest_feeds(op, outer, holes, tr.radius + allow, tf.radius - grow, ctx)
