@@ -321,10 +321,22 @@ def test_rings_refuse_an_offset_that_grows(monkeypatch):
 
 
 def test_island_crossing_the_wall_never_sends_the_tool_outside():
+    """Refused (a kernel offset that does not shrink the region), or cleared inside the pocket and off the island:
+    with the outline's fitted arcs made exactly tangent (geom2d.tangent_joins) the kernel's offset is right."""
     crossing = _square(2.8, 0.0, 0.4)  # pokes 0.2 mm through the pocket's right wall
-    with pytest.raises(CamError, match="does not shrink"):
-        strategies.clear_region(OUTER, [crossing], z_top=1.0, z_floor=0.8, tool_radius=0.25, ap=0.1, stepover=0.2,
-                                allowance=0.02, floor_allowance=0.0, ramp_angle_deg=2.0, retract_z=1.5)
+    try:
+        steps = strategies.clear_region(OUTER, [crossing], z_top=1.0, z_floor=0.8, tool_radius=0.25, ap=0.1,
+                                        stepover=0.2, allowance=0.02, floor_allowance=0.0, ramp_angle_deg=2.0,
+                                        retract_z=1.5)
+    except CamError as err:
+        assert "does not shrink" in str(err)
+        return
+    mx0, my0, mx1, my1 = _moves_box(steps)
+    assert mx0 >= -3 + 0.27 - 1e-6 and my0 >= -2 + 0.27 - 1e-6 and mx1 <= 3 - 0.27 + 1e-6 and my1 <= 2 - 0.27 + 1e-6
+    grown = strategies.Region(strategies.offset(crossing, [], 0.27 - 1e-6))
+    for st in steps:
+        if isinstance(st, Feed | Arc) and st.z < 1.0:
+            assert not grown.contains((st.x, st.y)), st
 
 
 @pytest.mark.parametrize("outline", [
@@ -786,3 +798,24 @@ def test_kernel_outlines_take_whole_circles_and_arc_specks():
     assert len(out) == 1
     x0, y0, x1, y1 = loop_box([tuple(Seg(*sg) for sg in out[0])])
     assert abs(x0 - 0.1) < 1e-6 and abs(y0 - 0.1) < 1e-6 and abs(x1 - 0.9) < 1e-6 and abs(y1 - 0.9) < 1e-6
+
+
+def test_tangent_joins_puts_arcs_exactly_tangent_and_leaves_real_steps():
+    import math
+
+    from dfm.cam.geom2d import Seg, tangent_joins
+
+    # a rounded corner whose centre sits 0.2 um off the two sides' tangency
+    c = (1.0 - 0.5, 1.0 - 0.5 + 2e-7)
+    loop = (Seg((-1.0, -1.0), (1.0, -1.0)), Seg((1.0, -1.0), (1.0, 0.5)),
+            Seg((1.0, 0.5), (0.5, 1.0), c, True), Seg((0.5, 1.0), (-1.0, 1.0)), Seg((-1.0, 1.0), (-1.0, -1.0)))
+    fixed = tangent_joins(loop)
+    arc = fixed[2]
+    r = math.dist(arc.a, arc.c)
+    assert math.dist(arc.b, arc.c) == pytest.approx(r, abs=1e-12)
+    assert abs(arc.c[0] + r - 1.0) < 1e-12 and abs(arc.c[1] + r - 1.0) < 1e-12  # tangent to x = 1 and y = 1
+    assert fixed[1].b == arc.a and fixed[3].a == arc.b and max(math.dist(p, q) for p, q in
+                                                               ((arc.a, (1.0, 0.5)), (arc.b, (0.5, 1.0)))) < 1e-6
+    # an arc 0.1 mm off tangency is a real step: left as it is
+    off = (loop[0], loop[1], Seg((1.0, 0.5), (0.5, 1.0), (0.5, 0.6), True), loop[3], loop[4])
+    assert tangent_joins(off) == off

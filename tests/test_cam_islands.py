@@ -81,3 +81,20 @@ def test_a_stepped_boss_reaching_the_rim_is_never_cut_into(tmp_path):
     gen, result = generate(path)
     assert not gen.verification.dropped, gen.verification.dropped
     assert_clean(gen, path, "stepped")
+
+
+@pytest.mark.parametrize("turn", [30.0, 60.0, 123.0])
+def test_rounded_pockets_turned_off_the_axes_are_machined(tmp_path, turn):
+    """An 8 x 6 pocket with R0.5 corners turned 30 deg (outline points rounded to 1 um: its fitted arcs
+    0.2 um off tangency with the sides) was listed as not machined: OCCT's offset gave one open line for
+    every distance past the corner radius. Arcs are made exactly tangent first (geom2d.tangent_joins)."""
+    block = cq.Workplane("XY").box(14, 12, RIM, centered=(True, True, False))
+    pocket = cq.Workplane("XY").rect(8, 6).extrude(RIM - FLOOR).edges("|Z").fillet(0.5).translate((0, 0, FLOOR))
+    island = cq.Workplane("XY").rect(3, 2).extrude(RIM - FLOOR).edges("|Z").fillet(0.3).translate((-1.0, 0, FLOOR))
+    part = block.cut(pocket).union(island).rotate((0, 0, 0), (0, 0, 1), turn)
+    path = export_step(part, tmp_path / "turned.step", name="turned")
+    gen, result = generate(path)
+    (pocket_f,) = [f for f in result.bodies[0].features if f.kind == "pocket"]
+    assert [op for su in gen.program.setups for op in su.operations if pocket_f.id in op.features]
+    assert not [u for su in gen.program.setups for u in su.unmachined], gen.summary()["setups"]
+    _check(gen, result, path)

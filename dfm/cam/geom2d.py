@@ -420,6 +420,56 @@ def fit_arcs(points: Sequence[Pt], tol: float = 2e-5, max_sagitta: float = MAX_S
     return tuple(segs)
 
 
+#: Largest move (mm) :func:`tangent_joins` makes to put an arc exactly tangent to the lines beside it.
+TANGENT_TOL = 1e-5
+
+
+def tangent_joins(loop: Sequence[Seg], tol: float = TANGENT_TOL) -> Loop:
+    """``loop`` with each arc between two lines made exactly tangent to both (moves of at most ``tol``).
+
+    An outline fitted to points rounded to 1 um (a rounded-corner pocket turned 30 deg) has arcs
+    whose centres sit 0.2 um off the lines' tangency: OCCT's offset then gives one open line
+    instead of the region for every distance past the corner radius (the pocket was listed as not
+    machined). The arc keeps its radius; its centre is where the lines offset by that radius
+    meet, its ends the centre's feet on the lines. An arc that would move more than ``tol`` (a
+    real step), or is already tangent, is left as it is.
+    """
+    segs = list(loop)
+    n = len(segs)
+    for i, sg in enumerate(segs):
+        p, q = segs[i - 1], segs[(i + 1) % n]
+        if sg.c is None or p.c is not None or q.c is not None or n < 3:
+            continue
+        r = (math.dist(sg.a, sg.c) + math.dist(sg.b, sg.c)) / 2
+        l1, l2 = math.dist(p.a, p.b), math.dist(q.a, q.b)
+        if l1 < 1e-9 or l2 < 1e-9 or r < 1e-9:
+            continue
+        d1 = ((p.b[0] - p.a[0]) / l1, (p.b[1] - p.a[1]) / l1)
+        d2 = ((q.b[0] - q.a[0]) / l2, (q.b[1] - q.a[1]) / l2)
+
+        def toward(o: Pt, d: Pt, c: Pt = sg.c) -> Pt:  # the line's normal on the centre's side
+            nx, ny = -d[1], d[0]
+            return (nx, ny) if (c[0] - o[0]) * nx + (c[1] - o[1]) * ny >= 0 else (-nx, -ny)
+
+        n1, n2 = toward(p.a, d1), toward(q.a, d2)
+        det = d2[0] * d1[1] - d1[0] * d2[1]
+        if abs(det) < 1e-12:
+            continue
+        ox, oy = p.a[0] + n1[0] * r, p.a[1] + n1[1] * r
+        ex, ey = q.a[0] + n2[0] * r - ox, q.a[1] + n2[1] * r - oy
+        t = (ex * -d2[1] + ey * d2[0]) / (d1[0] * -d2[1] + d1[1] * d2[0])
+        c = (ox + t * d1[0], oy + t * d1[1])
+        ta = (c[0] - n1[0] * r, c[1] - n1[1] * r)
+        tb = (c[0] - n2[0] * r, c[1] - n2[1] * r)
+        moved = max(math.dist(c, sg.c), math.dist(ta, sg.a), math.dist(tb, sg.b))
+        if moved > tol or moved < 1e-12:
+            continue
+        segs[i - 1] = Seg(p.a, ta, None, None)
+        segs[i] = Seg(ta, tb, c, sg.ccw)
+        segs[(i + 1) % n] = Seg(tb, q.b, None, None)
+    return tuple(segs)
+
+
 def polygon_area(points: Sequence[Pt]) -> float:
     """Unsigned area of a closed polyline."""
     a = 0.0

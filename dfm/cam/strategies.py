@@ -30,6 +30,7 @@ from dfm.cam.geom2d import (
     postable,
     signed_area,
     start_nearest,
+    tangent_joins,
 )
 from dfm.cam.model import Arc, DrillCycle, Feed, Rapid, Step
 from dfm.errors import DfmError
@@ -85,8 +86,8 @@ def offset(outer: Sequence[Seg], holes: Sequence[Sequence[Seg]], distance: float
     from dfm.kernel import sampling
 
     holes = _bare_holes(outer, holes)
-    loops = sampling.offset_region(_to_tuples(orient(outer, ccw=True)),
-                                   [_to_tuples(orient(h, ccw=False)) for h in holes], distance)
+    loops = sampling.offset_region(_to_tuples(tangent_joins(orient(outer, ccw=True))),
+                                   [_to_tuples(tangent_joins(orient(h, ccw=False))) for h in holes], distance)
     out = []
     for lp in loops:
         segs = _no_tiny_segments(tuple(Seg(a, b, c, ccw) for a, b, c, ccw in lp))
