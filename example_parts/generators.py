@@ -673,3 +673,68 @@ def parallel_bores(
     bores = (cq.Workplane("XY").workplane(offset=-1.0).pushPoints([(-pitch / 2, 0), (pitch / 2, 0)])
              .circle(diameter / 2).extrude(height + 2))
     return block.cut(bores)
+
+
+# --- parts for the "cannot tell" check (material removed in a shape dfm does not recognise) ---
+
+
+def turned_v_groove_block(*, angle_deg: float = 30.0, **kwargs: float) -> cq.Workplane:
+    """:func:`v_groove_block` (same keyword sizes) with its groove turned ``angle_deg`` about Z.
+
+    The block stays square to the axes (x in ±length/2, y in ±width/2, z in [0, height]); the
+    groove's apex runs through (0, 0, height - groove_depth) along (cos a, sin a, 0), so at
+    30° it runs out through the block's sides, along no axis. At 0° it is :func:`v_groove_block`.
+    """
+    length = kwargs.get("length", 10.0)
+    width = kwargs.get("width", 8.0)
+    height = kwargs.get("height", 4.0)
+    groove_width = kwargs.get("groove_width", 2.0)
+    groove_depth = kwargs.get("groove_depth", 1.5)
+    block = cq.Workplane("XY").box(length, width, height, centered=(True, True, False))
+    k = (groove_width / 2) / groove_depth
+    top = height + 1.0
+    pts = [(-(groove_width / 2 + k), top), (0.0, height - groove_depth), (groove_width / 2 + k, top)]
+    reach = (length**2 + width**2) ** 0.5  # through the block whatever the angle
+    prof = cq.Workplane("YZ").polyline(pts).close().extrude(reach, both=True)
+    return block.cut(prof.rotate((0, 0, 0), (0, 0, 1), angle_deg))
+
+
+def rounded_chamfered_block(
+    *,
+    length: float = 10.0,
+    width: float = 8.0,
+    height: float = 4.0,
+    round_radius: float = 1.0,
+    chamfer: float = 0.5,
+) -> cq.Workplane:
+    """A block with only outside edge breaks: vertical edges rounded, top edges chamfered.
+
+    The block spans x in ±length/2, y in ±width/2, z in [0, height]; its four vertical edges are
+    rounded to ``round_radius`` and the whole top outline (lines and arcs) chamfered ``chamfer``
+    at 45°. Nothing is cut into it: no feature, nothing unrecognised.
+    """
+    block = cq.Workplane("XY").box(length, width, height, centered=(True, True, False))
+    return block.edges("|Z").fillet(round_radius).edges(">Z").chamfer(chamfer)
+
+
+def lofted_hollow_block(
+    *,
+    length: float = 10.0,
+    width: float = 8.0,
+    height: float = 4.0,
+    depth: float = 1.5,
+) -> cq.Workplane:
+    """A block with a free-form hollow in its top: a ruled loft between two closed splines.
+
+    The hollow's flat floor, ``depth`` below the top (z = height), is bounded by a periodic
+    spline through (±1.5, 0), (0, 1), (0, -0.8); its side is one B-spline face, the ruled loft
+    from that spline to one through (±4, 0), (0, 3.5), (0, -3) 1 mm above the top, leaning
+    outwards. The rim (where the side crosses the top) lies inside the block: no milled region
+    dfm knows.
+    """
+    block = cq.Workplane("XY").box(length, width, height, centered=(True, True, False))
+    foot = [(-1.5, 0.0), (0.0, 1.0), (1.5, 0.0), (0.0, -0.8)]
+    over = [(-4.0, 0.0), (0.0, 3.5), (4.0, 0.0), (0.0, -3.0)]
+    tool = (cq.Workplane("XY").workplane(offset=height - depth).spline(foot, periodic=True).close()
+            .workplane(offset=depth + 1.0).spline(over, periodic=True).close().loft(ruled=True))
+    return block.cut(tool)

@@ -22,7 +22,7 @@ def records(solid) -> None:  # type: ignore[no-untyped-def]
 
 def analyse_solid(solid) -> Analysis:  # type: ignore[no-untyped-def]
     """Run every analyser on a kernel solid and return what they found."""
-    from dfm.features import access, corners, holes, pockets, threads, walls
+    from dfm.features import access, corners, holes, pockets, threads, unrecognised, walls
 
     an = Analysis(geo=geometry(solid))
     records(solid)  # before the rays fork: the pages the records write are then this process's own
@@ -40,6 +40,8 @@ def analyse_solid(solid) -> Analysis:  # type: ignore[no-untyped-def]
             corners.find_corners(an)
         with timed("features.walls"):
             walls.find_walls(an, cast)
+        with timed("features.unrecognised"):
+            unrecognised.find_unrecognised(an)  # last: every region feature is known
     finally:
         cast.close()
     return an

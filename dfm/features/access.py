@@ -51,7 +51,7 @@ def assess(an: Analysis) -> None:
     for fid, fi in geo.faces.items():
         if fid in skip or fi.area <= 1e-10:
             continue
-        if fi.kind == "plane" and fi.normal is not None and _on_box(fi, lo, hi):
+        if on_box(fi, lo, hi):
             continue  # a stock face on the part's box: nothing lies beyond it
         pts = acc.points(fid)
         if pts:
@@ -90,7 +90,10 @@ def _tilt(d: Vec3) -> float:
     return math.degrees(math.acos(min(1.0, max(abs(x) for x in d))))
 
 
-def _on_box(fi, lo: Vec3, hi: Vec3) -> bool:  # type: ignore[no-untyped-def]
+def on_box(fi, lo: Vec3, hi: Vec3) -> bool:  # type: ignore[no-untyped-def]
+    """True for a stock face: a plane square to an axis lying on the part's box (``lo``, ``hi``)."""
+    if fi.kind != "plane" or fi.normal is None:
+        return False
     for k in range(3):
         if abs(fi.normal[k] - 1.0) < 1e-12 and abs(fi.bbox[1][k] - hi[k]) < 1e-9:
             return True

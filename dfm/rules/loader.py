@@ -46,6 +46,7 @@ KIND_NAMES: dict[str, frozenset[str]] = {
                                     "window", "action", "explicit", "toleranced", "size", "count", "features",
                                     "select"}),
     "undercut": frozenset({"height_mm", "angle_deg", "profile", "cutter", "approach", "opens_into"}),
+    "unrecognised": frozenset({"area_mm2", "size_mm", "surfaces", "faces_text"}),
     "spec_item": frozenset({"section", "select", "matched"}),
     "part": frozenset(),
 }
