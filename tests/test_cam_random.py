@@ -83,11 +83,16 @@ def random_part(seed: int) -> cq.Workplane:
     return part
 
 
-def assert_clean(gen, path, what=None) -> None:  # type: ignore[no-untyped-def]
+def assert_clean(gen, path, what=None, corners: bool = False) -> None:  # type: ignore[no-untyped-def]
     """Every setup's program passes rs274, and an independent simulation of what rs274 interprets (setups
-    in the model's +Z) finds no gouge, no rapid through stock and no cut into the part's side."""
+    in the model's +Z) finds no gouge, no rapid through stock and no cut into the part's side.
+
+    ``corners``: the tools' ends with their corner radii (a program that finishes floor fillets
+    with a corner-radius end; else every end is flat, which is stricter)."""
+    from dfm.cam.guard import tool_body
+
     _, solid = part_geometry(path)
-    radii = {t.number: t.radius for t in gen.program.tools}
+    radii = {t.number: (tool_body(t, gen.program.settings) if corners else t.radius) for t in gen.program.tools}
     for (_suffix, text), su in zip(gen.files, gen.program.setups, strict=True):
         run = rs274.run(text, gen.program)
         assert run.ok, (what, run.errors)

@@ -33,8 +33,8 @@ from typing import Any, Protocol
 import numpy as np
 
 from dfm.cam import feeds as feedmod
-from dfm.cam import sim, simkernel
-from dfm.cam.geom2d import POST_DIGITS, Loop, loop_points
+from dfm.cam import sim, simkernel, strategies
+from dfm.cam.geom2d import POST_DIGITS, Loop, fit_arcs, loop_points
 from dfm.cam.model import Arc, DrillCycle, Feed, Operation, Program, Rapid, Setup, Step
 from dfm.cam.sim import Move, ToolBody
 from dfm.errors import KernelError
@@ -177,7 +177,16 @@ def tool_body(tool: Any, settings: Mapping[str, float]) -> ToolBody:
     shank_r = max(shank / 2, r)
     holder_from = reach + settings["shank_stickout_mm"]
     return ToolBody(r, half, shank_r, reach if reach > 0 else math.inf,
-                    max(settings["holder_diameter_mm"] / 2, shank_r), holder_from)
+                    max(settings["holder_diameter_mm"] / 2, shank_r), holder_from, end_corner(c))
+
+
+def end_corner(c: Any) -> float:
+    """The corner radius of a cutter's end as the guard models it: a ball's is its radius, a drill's 0."""
+    if c.kind == "ball":
+        return c.diameter_mm / 2
+    if c.kind in ("drill", "thread-mill"):
+        return 0.0
+    return min(max(float(c.corner_radius_mm or 0.0), 0.0), c.diameter_mm / 2)
 
 
 # --------------------------------------------------------------------------- shadows
@@ -189,7 +198,7 @@ class _Shadows:
         self.levels = lv
         self.part = part
         self.zones = zones
-        self.cache: dict[int, _Loops] = {}
+        self.cache: dict[Any, _Loops] = {}
 
     def bands(self, z: np.ndarray) -> np.ndarray:
         """Index of the band a tip at each ``z`` cuts in (0: the lowest, also below the part)."""
@@ -203,12 +212,34 @@ class _Shadows:
             out += [lo + eps, (lo + hi) / 2, hi - eps]
         return out
 
-    def loops(self, k: int, z: float) -> _Loops:
+    def above(self, k: int, z: float, start: float | None = None) -> list[_Loops]:
+        """The shadow above band ``k``, as regions whose union it is.
+
+        From ``start`` within the band, when given (a corner's full radius begins there): the
+        shadow above the next band and the sections of the rest of this one, each on its own (a
+        tool centre's clearance from a union is the least of its clearances from the parts,
+        outside them all, and below zero inside any).
+        """
+        if start is None or start <= self.levels[k] + TOL_MM:
+            return [self.loops(k, z)]
+        if start >= self.levels[-1] - 1e-9:  # nothing above it
+            return []
+        hi = self.levels[k + 1]
+        eps = min(1e-4, (hi - start) / 4)
+        out = [self.loops(k, z, [h]) for h in (start + eps, (start + hi) / 2, hi - eps)]
+        return out + ([self.loops(k + 1, z)] if k + 2 < len(self.levels) else [])
+
+    def loops(self, k: int, z: float, heights: list[float] | None = None) -> _Loops:
+        """The shadow above band ``k`` (of ``heights`` instead, when given)."""
         live = [t for t in self.zones if t.z_bottom - 1e-9 <= z <= t.z_top + 1e-9]
-        key = k if not live else -(k + 1) * 1000 - len(live)
+        key: Any = k if not live else -(k + 1) * 1000 - len(live)
+        if heights is None:
+            heights = self.heights(k)
+        else:
+            key = (key, tuple(round(h, 9) for h in heights))
         if key not in self.cache:
             loops: list[Loop] = []
-            for outer, holes in self.part.shadow(self.heights(k)):
+            for outer, holes in self.part.shadow(heights):
                 loops.append(outer)
                 loops.extend(sim.widen_thread_holes(holes, live))
             polys = [np.array(loop_points(lp, 1e-4)) for lp in loops]
@@ -305,27 +336,42 @@ def _side_check(moves: Sequence[Move], shadows: _Shadows, top: float, near: Sequ
     pts = _samples(moves, top, SPACING_MM, near, rows)
     if not len(pts):
         return None, 0
-    bands = shadows.bands(pts[:, 2])
+    if rows is None:
+        rows = sim.pack_moves(moves)
+    # a corner-radius end has its full radius from its corner's height up: measured from there (the
+    # height field checks the corner below it); as the band's shadow is the one above its lowest level (the
+    # same above every height in it where its walls are vertical), from that level + the corner: one shadow
+    # per band and corner
+    lift = rows[pts[:, 4].astype(np.int64), 19]
+    start = pts[:, 2]
+    if (lift > 0).any():  # (a tip below the part's bottom: as a flat end's, the stricter)
+        low = np.array(shadows.levels)[shadows.bands(pts[:, 2])]
+        lift = np.where(pts[:, 2] >= low - TOL_MM, lift, 0.0)
+        start = np.where(lift > 0, low + lift, start)
+    bands = shadows.bands(start)
     zone_keys = np.zeros(len(pts), dtype=int)
     for n, t in enumerate(shadows.zones):
         zone_keys |= (((pts[:, 2] >= t.z_bottom - 1e-9) & (pts[:, 2] <= t.z_top + 1e-9)).astype(int) << n)
     groups = []
     # the samples of each (band, zones) key in their order, keys in order: one stable sort
     combo = bands.astype(np.int64) * (1 << len(shadows.zones)) + zone_keys
+    if (lift > 0).any():  # lifted samples: one more key per height their full radius begins at
+        _, at = np.unique(np.where(lift > 0, np.round(start, 6), -np.inf), return_inverse=True)
+        combo = combo * (int(at.max()) + 1) + at.reshape(-1)
     order = np.argsort(combo, kind="stable")
     sc = combo[order]
     starts = np.flatnonzero(np.r_[True, sc[1:] != sc[:-1]])
     for s0, s1 in zip(starts.tolist(), [*starts[1:].tolist(), len(sc)], strict=True):
         sel = order[s0:s1]
         key = (int(bands[sel[0]]), int(zone_keys[sel[0]]))
-        loops = shadows.loops(key[0], float(pts[sel[0], 2]))
-        if not loops.segs:
-            continue
-        # samples follow the path, so a chunk is a small area; its size keeps samples x edges near 4 M
-        step = int(min(2048, max(32, 4_000_000 // max(1, len(loops.ax)))))
         part = pts[sel]
-        groups.append((np.ascontiguousarray(part[:, 0]), np.ascontiguousarray(part[:, 1]),
-                       np.ascontiguousarray(part[:, 3]), part[:, 4].astype(np.int64), step, loops))
+        for loops in shadows.above(key[0], float(pts[sel[0], 2]), float(start[sel[0]]) if lift[sel[0]] > 0 else None):
+            if not loops.segs:
+                continue
+            # samples follow the path, so a chunk is a small area; its size keeps samples x edges near 4 M
+            step = int(min(2048, max(32, 4_000_000 // max(1, len(loops.ax)))))
+            groups.append((np.ascontiguousarray(part[:, 0]), np.ascontiguousarray(part[:, 1]),
+                           np.ascontiguousarray(part[:, 3]), part[:, 4].astype(np.int64), step, loops))
     for skip in (True, False):  # without skipping only when a move has a -inf sample (it does not count)
         best = np.full(len(moves), np.inf)
         least = np.full(1, np.inf)
@@ -460,6 +506,16 @@ def _masks(features: Sequence[Any], su: Setup, grid: sim.Grid, turn: Callable[[A
                 floor = far
         if outline is None:
             continue
+        fillet = float(f.dims.get("floor_radius_mm") or 0.0)
+        if fillet > 0 and not f.props.get("through") and f.props.get("floor", "flat") == "flat":
+            # the outline is the floor face's: its walls (and the islands') stand the fillets' radius beyond it
+            try:
+                walls, isles = strategies.wall_loops(fit_arcs([tuple(p) for p in outline]),
+                                                     [fit_arcs([tuple(p) for p in i]) for i in islands], fillet)
+                outline = loop_points(walls, 1e-4)
+                islands = [loop_points(i, 1e-4) for i in isles]
+            except (strategies.CamError, KernelError):
+                pass  # measured over the floor's outline, as it is
         mask = sim.polygon_mask(grid, outline)
         for isl in islands:  # an island (or a passage through the floor) is not this feature's volume
             mask &= ~sim.polygon_mask(grid, isl)

@@ -647,6 +647,13 @@ def _region_ops(f: Feature, ctx: _Ctx, safe_z: float, part_top: float, part_bott
     z_floor = float(f.props.get("floor_z_mm", z_top - f.dims.get("depth_mm", 0.0)))
     if z_start is not None:
         z_top = z_start
+    # the outline is the floor face's: with fillets round the floor (every floor edge is filleted when
+    # floor_radius_mm > 0; it is the least of their radii) the walls stand that much farther out
+    fillet = float(f.dims.get("floor_radius_mm") or 0.0)
+    if fillet > 0 and not f.props.get("through") and f.props.get("floor", "flat") == "flat":
+        outer, holes = strategies.wall_loops(outer, holes, fillet)
+    else:
+        fillet = 0.0
     if holes and section is not None:  # section: setup 1's, in its coordinates
         holes = _material_islands(holes, z_floor + 1e-3, section)
     if section is not None and shadow is not None and not f.props.get("through"):
@@ -656,7 +663,7 @@ def _region_ops(f: Feature, ctx: _Ctx, safe_z: float, part_top: float, part_bott
         d_rough = chosen.diameter_mm if chosen is not None else min(0.8 * (float(f.dims.get("width_mm", 0.0))
                                                                            or 3.0), 3.0)
         opened = _open_region(outer, holes, z_floor, part_top, levels, section, shadow, d_rough + allow + 0.05,
-                              z_top, float(f.dims.get("floor_radius_mm") or 0.0))
+                              z_top, float(f.dims.get("floor_radius_mm") or 0.0) - fillet)
         if opened is not None:
             outer, holes = opened
     if key != (0.0, 0.0, 1.0):
@@ -675,7 +682,7 @@ def _region_ops(f: Feature, ctx: _Ctx, safe_z: float, part_top: float, part_bott
         ops = []
         for zt, zf, hs in bands:
             band = _mill_region(f.id, f.kind, outer, hs, zt, zf, part_top - zf, width, corner, ctx, safe_z,
-                                allow, grow, gnotes)
+                                allow, grow, gnotes, fillet if zf <= z_floor + 1e-9 else 0.0)
             if zf > z_floor + 1e-9:
                 band = [replace(op, name=op.name.replace(f.id, f"{f.id} to Z{zf:.3f}", 1)) for op in band]
             ops += band
@@ -686,7 +693,7 @@ def _region_ops(f: Feature, ctx: _Ctx, safe_z: float, part_top: float, part_bott
                                                                     -op.tool.cutter.diameter_mm))
     else:
         ops = _mill_region(f.id, f.kind, outer, holes, z_top, z_floor, depth, width, corner, ctx, safe_z, allow,
-                           grow, gnotes)
+                           grow, gnotes, fillet)
     if f.props.get("floor") == "sloped" and not f.props.get("through"):
         # floor_z_mm is the slope's highest point: the flat level no end mill cuts below
         low = float(f.props.get("floor_low_z_mm", z_floor))
@@ -924,8 +931,16 @@ def finish_offset(ctx: _Ctx, faces: Sequence[int], fid: str, modelled_mm: float,
 
 def _mill_region(fid: str, kind: str, outer: Loop, holes: list[Loop], z_top: float, z_floor: float, depth: float,
                  width: float, corner: float, ctx: _Ctx, safe_z: float, allow: float, grow: float = 0.0,
-                 grow_notes: tuple[str, ...] = ()) -> list[Operation]:
-    """Rough and finish a region; the finishing pass moves every wall ``grow`` mm outward (finish offset)."""
+                 grow_notes: tuple[str, ...] = (), fillet: float = 0.0) -> list[Operation]:
+    """Rough and finish a region; the finishing pass moves every wall ``grow`` mm outward (finish offset).
+
+    ``outer`` and ``holes`` are its walls; ``fillet``: the least radius of the fillets round its
+    floor (0: none). Where the finishing (or gap) tool's corner radius is smaller, every pass
+    stays off the walls by :func:`fillet_standoff` and the feature is listed as partly machined;
+    a roughing tool's smaller corner keeps only the roughing off (the finishing tool then
+    finishes every wall). A larger tool's corner larger than the fillets leaves its own along the
+    walls at the floor: the smaller tool's passes are entered beside it and run once at the floor.
+    """
     s = ctx.settings
     # dfm.tooling's rest tool (the one that fits the corners) finishes the walls when it chose one
     def reaches(c: Cutter | None) -> Cutter | None:
@@ -948,6 +963,11 @@ def _mill_region(fid: str, kind: str, outer: Loop, holes: list[Loop], z_top: flo
     if rough.diameter_mm < finish.diameter_mm:
         rough = finish
     notes: list[str] = []
+    standoff = 0.0
+    if fillet > 0:
+        standoff = fillet_standoff(fillet, verified_corner(finish))
+        if standoff > 1e-9:
+            outer, holes = strategies.wall_loops(outer, holes, -standoff)
     gap_tool: Cutter | None = None
     gap_note = ""
     if holes:
@@ -963,6 +983,10 @@ def _mill_region(fid: str, kind: str, outer: Loop, holes: list[Loop], z_top: flo
             if fits is not None and fits.diameter_mm < finish.diameter_mm - 1e-9:
                 gap_note = (f"an island stands {gap:.3f} mm from a wall: {fits.id} Ø{fits.diameter_mm:g} cuts "
                             "what the larger tools leave between them")
+                more = fillet_standoff(fillet, verified_corner(fits)) - standoff if fillet > 0 else 0.0
+                if more > 1e-9:  # its corner is smaller still: every pass stays off the fillets as far as it must
+                    outer, holes = strategies.wall_loops(outer, holes, -more)
+                    standoff += more
                 if finish.id == rough.id:
                     finish = fits
                     notes.append(gap_note)
@@ -974,9 +998,13 @@ def _mill_region(fid: str, kind: str, outer: Loop, holes: list[Loop], z_top: flo
     ops = []
     rnotes: list[str] = []
     while True:  # a tool the region turns out too narrow for (its measured width was wrong): the next smaller
+        # a roughing corner smaller than the finishing tool's stays off the fillets farther: the finishing tool
+        # then finishes every wall (it takes that much more)
+        extra_r = max(fillet_standoff(fillet, verified_corner(rough)) - standoff, 0.0) if fillet > 0 else 0.0
+        r_outer, r_holes = (outer, holes) if extra_r <= 1e-9 else strategies.wall_loops(outer, holes, -extra_r)
         cd = feedmod.cutting_data(rough, ctx.material, s, ae_mm=s["ae_over_d"] * rough.diameter_mm)
         try:
-            steps = strategies.clear_region(outer, holes, z_top=z_top, z_floor=z_floor,
+            steps = strategies.clear_region(r_outer, r_holes, z_top=z_top, z_floor=z_floor,
                                             tool_radius=rough.diameter_mm / 2, ap=cd.ap_mm, stepover=cd.ae_mm,
                                             allowance=allow, floor_allowance=allow,
                                             ramp_angle_deg=s["ramp_angle_deg"], retract_z=z_top + s["retract_mm"])
@@ -988,6 +1016,12 @@ def _mill_region(fid: str, kind: str, outer: Loop, holes: list[Loop], z_top: flo
             rnotes.append(f"roughed with {smaller.id} Ø{smaller.diameter_mm:g}: the region is too narrow for "
                           f"{rough.id} Ø{rough.diameter_mm:g} with {allow:g} mm left on the walls")
             rough = smaller
+    if standoff > 1e-9:
+        small = min((finish, *([gap_tool] if gap_tool else [])), key=verified_corner)
+        why = f"the corner of {small.id}, the finishing tool that fits, is R{verified_corner(small):g}"
+        ctx.partial.append((fid, f"the fillets round its floor are R{fillet:g} and {why}: its passes stay "
+                                 f"{standoff:.3f} mm off the walls, which are left that much proud down to the "
+                                 "fillets (a 3D finish would cut them)"))
     tr = ctx.tool(rough)
     ops.append(_op(f"{fid} rough", kind, (fid,), tr, cd, steps, safe_z, s, tuple(rnotes)))
     tf = ctx.tool(finish)
@@ -995,12 +1029,12 @@ def _mill_region(fid: str, kind: str, outer: Loop, holes: list[Loop], z_top: flo
         if gap_tool is None:
             return []
         more = _rest_split(fid, outer, holes, tf, ctx.tool(gap_tool), z_top, z_floor, ctx, safe_z, allow, grow,
-                           (gap_note,), grow_notes)
+                           (gap_note,), grow_notes, fillet)
         return [replace(op, name=f"{fid} gap rest") for op in (more or [])[1:]]
 
-    if finish.id != rough.id:
+    if finish.id != rough.id and extra_r <= 1e-9:
         split = _rest_split(fid, outer, holes, tr, tf, z_top, z_floor, ctx, safe_z, allow, grow, tuple(notes),
-                            grow_notes)
+                            grow_notes, fillet)
         if split is not None:
             return ops + split + gap_rest()
     walls = strategies.classify(strategies.offset(outer, holes, -tf.radius + grow))
@@ -1010,13 +1044,15 @@ def _mill_region(fid: str, kind: str, outer: Loop, holes: list[Loop], z_top: flo
     # a finish of the whole wall with a smaller tool meets rest material: stepped down like roughing
     ap_f = (strategies.finish_ap(finish.diameter_mm, z_top - z_floor) if kind_f == "finish-wall"
             else s["ap_over_d"] * finish.diameter_mm)
-    cdf = feedmod.cutting_data(finish, ctx.material, s, ae_mm=allow + max(grow, 0.0), ap_mm=ap_f)
+    cdf = feedmod.cutting_data(finish, ctx.material, s, ae_mm=allow + extra_r + max(grow, 0.0), ap_mm=ap_f)
     # the lead-in stays in what roughing cleared: allowance measured from the offset wall; a wall loop in a
     # sliver roughing never entered is left (listed by the guard's removed share), not fed into
     left: list[Loop] = []
     steps = strategies.finish_walls(walls, z_top=z_top, z_floor=z_floor, ap=ap_f,
-                                    allowance=allow + grow, retract_z=z_top + s["retract_mm"],
-                                    cleared=_cleared_by(outer, holes, tr.radius, allow, tf.radius), left=left)
+                                    allowance=allow + extra_r + grow, retract_z=z_top + s["retract_mm"],
+                                    cleared=_cleared_by(r_outer, r_holes, tr.radius, allow, tf.radius), left=left,
+                                    corner_left=verified_corner(rough) if finish.id != rough.id and
+                                    verified_corner(rough) > fillet + 1e-9 else 0.0)
     if left:
         notes.append(f"{len(left)} wall loop(s) of the finishing tool lie where roughing could not enter: not "
                      "finished (no descent through stock)")
@@ -1026,9 +1062,33 @@ def _mill_region(fid: str, kind: str, outer: Loop, holes: list[Loop], z_top: flo
         return [replace(o, notes=(*o.notes, note)) for o in ops] + gap_rest()
     op = _op(f"{fid} finish", kind_f, (fid,), tf, cdf, steps, safe_z, s, tuple(notes) + grow_notes)
     if kind_f == "finish-wall rest":
-        op = _rest_feeds(op, outer, holes, tr.radius + allow, tf.radius - grow, ctx)
+        op = _rest_feeds(op, outer, holes, tr.radius + allow + extra_r, tf.radius - grow, ctx)
     ops.append(replace(op, into_part_mm=max(grow, 0.0)))
     return ops + gap_rest()
+
+
+def verified_corner(c: Cutter) -> float:
+    """The corner radius of ``c`` that the guard's model of its end has (what it can prove a pass in a fillet by)."""
+    from dfm.cam.guard import end_corner
+
+    return end_corner(c)
+
+
+def fillet_standoff(fillet: float, corner: float, side: float = 0.0, bottom: float = 0.0) -> float:
+    """How much farther than ``side`` from the walls a tool with corner radius ``corner`` stays off a floor fillet.
+
+    The fillet (radius ``fillet``) is tangent to wall and floor; the tool's side is ``side`` +
+    the result off the wall and its bottom ``bottom`` above the floor (a roughing pass leaves
+    its allowance on the walls and takes its last level at the floor). Its corner's arc (centre
+    ``corner`` in from its side and bottom) must lie within the fillet's (centre ``fillet`` off
+    both): a corner as large as the fillet or larger needs nothing more; a square end mill on
+    the floor stays ``fillet`` off the wall.
+    """
+    k = fillet - corner
+    h = fillet - bottom - corner
+    if k <= 1e-12 or h <= 0:
+        return 0.0
+    return max(k - math.sqrt(max(k * k - h * h, 0.0)) - side, 0.0)
 
 
 def _cleared_by(outer: Loop, holes: Sequence[Loop], r_rough: float, allow: float, r_tool: float
@@ -1084,7 +1144,7 @@ def _narrowest_gap(outer: Loop, holes: Sequence[Loop], spacing: float = 0.005) -
 
 def _rest_split(fid: str, outer: Loop, holes: list[Loop], tr: Tool, tf: Tool, z_top: float, z_floor: float,
                 ctx: _Ctx, safe_z: float, allow: float, grow: float, notes: tuple[str, ...],
-                grow_notes: tuple[str, ...]) -> list[Operation] | None:
+                grow_notes: tuple[str, ...], fillet: float = 0.0) -> list[Operation] | None:
     """The roughing tool finishes every wall it reaches; the smaller tool cuts only the corners it left.
 
     The roughing tool's finish runs on its own tool-centre loops (``grow`` out, passes of
@@ -1116,7 +1176,10 @@ def _rest_split(fid: str, outer: Loop, holes: list[Loop], tr: Tool, tf: Tool, z_
     rest = strategies.RestMaterial(big, tr.radius, tf.radius)
     ap_r = s["ap_over_d"] * tf.cutter.diameter_mm
     try:
-        rest_steps = strategies.finish_rest(small, rest, z_top=z_top, z_floor=z_floor, ap=ap_r, retract_z=retract)
+        # the larger tool's corner, left along the walls at the floor where it is larger than the floor's fillets
+        corner_left = verified_corner(tr.cutter) if verified_corner(tr.cutter) > fillet + 1e-9 else 0.0
+        rest_steps = strategies.finish_rest(small, rest, z_top=z_top, z_floor=z_floor, ap=ap_r, retract_z=retract,
+                                            corner_left=corner_left)
         # rest material farther from the wall than the smaller tool's diameter (between the larger tool's
         # round sweep and the wall loop's band, a tall pin in a corner): loops offset inward by half its
         # diameter, where they meet rest material, until one meets none; a loop that meets it all round
@@ -1136,9 +1199,16 @@ def _rest_split(fid: str, outer: Loop, holes: list[Loop], tr: Tool, tf: Tool, z_
                     rest_steps += _ramped_loop(lp, z_top, z_floor, ap_r, s["ramp_angle_deg"], retract)
                 elif h:
                     rest_steps += strategies.finish_rest([lp], rest, z_top=z_top, z_floor=z_floor, ap=ap_r,
-                                                         retract_z=retract)
+                                                         retract_z=retract, corner_left=corner_left)
     except CamError:
         return None
+    if corner_left > 0 and verified_corner(tf.cutter) < corner_left - 1e-9:
+        # the larger tool's corner left a fillet of its radius along every wall it finished, at the floor (whose
+        # own fillets, ``fillet``, are smaller or none): the smaller tool runs its loops once more at the floor,
+        # entered beside them (its descents elsewhere then meet none of it)
+        rest_steps += strategies.finish_walls(small, z_top=z_floor + corner_left, z_floor=z_floor, ap=corner_left,
+                                              allowance=allow + grow, retract_z=retract, corner_left=corner_left,
+                                              cleared=_cleared_by(outer, holes, tr.radius, allow, tf.radius))
     cdf = feedmod.cutting_data(tr.cutter, ctx.material, s, ae_mm=allow + max(grow, 0.0), ap_mm=ap_f)
     fnote = (f"walls finished by the roughing tool {tr.cutter.id} (passes of at most {strategies.FINISH_AP_OVER_D:g} "
              f"x D: it takes only the allowance); "

@@ -37,13 +37,16 @@ class ToolBody:
 
     Attributes:
         radius: Cutting radius.
-        point_half_angle_deg: A drill's point (half the point angle); 0 for a flat end. A ball
-            or corner-radius end is taken as flat: it removes less than a flat end, so a flat
-            end that does not gouge proves it does not either.
+        point_half_angle_deg: A drill's point (half the point angle); 0 for a flat end.
         shank_radius: Radius of the shank above the neck (≥ radius).
         shank_from: Height of the shank's bottom above the tip (the reach; inf = none).
         holder_radius: Radius of the tool holder.
         holder_from: Height of the holder's face above the tip.
+        corner_radius: A corner-radius end's corner (a ball's: its radius; 0 flat). Exact on
+            moves at one height (``simkernel.cut``); on others the end is taken as flat: it
+            removes less than a flat end, so a flat end that does not gouge proves it does not
+            either. The exact side check measures it from ``corner_radius`` above its tip, where
+            its full radius begins (below, the height field checks it).
     """
 
     radius: float
@@ -52,6 +55,7 @@ class ToolBody:
     shank_from: float = math.inf
     holder_radius: float = 0.0
     holder_from: float = math.inf
+    corner_radius: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -462,7 +466,7 @@ def pack_moves(moves: Sequence[Move], plunges: bool = False) -> np.ndarray:
     not told from an end mill.
     """
     rows = []
-    seen: dict[int, tuple[float, float, float, float, float]] = {}  # per body: cot and shank and holder
+    seen: dict[int, tuple[float, float, float, float, float, float]] = {}  # per body: cot, shank, holder, corner
     for mv in moves:
         b = seen.get(id(mv.body))
         if b is None:
@@ -471,19 +475,19 @@ def pack_moves(moves: Sequence[Move], plunges: bool = False) -> np.ndarray:
             cot = 0.0
             if half > 0:
                 cot = _COT.get(half, 0.0) or _COT.setdefault(half, 1.0 / math.tan(math.radians(half)))
-            b = (cot, body.shank_radius, body.shank_from, body.holder_radius, body.holder_from)
+            b = (cot, body.shank_radius, body.shank_from, body.holder_radius, body.holder_from, body.corner_radius)
             if mv.body is not None:
                 seen[id(mv.body)] = b
         (ax, ay, az), (bx, by, bz) = mv.a, mv.b
         if mv.center is None:
             watch = 1.0 if mv.rapid or not mv.spindle else (2.0 if plunges and _plunge(mv, b[0]) else 0.0)
             rows.append((ax, ay, az, bx, by, bz, mv.radius, 2 if b[0] else 0, 0.0, 0.0, 0.0, 0.0, 0.0, b[0],
-                         watch, b[1], b[2], b[3], b[4]))
+                         watch, b[1], b[2], b[3], b[4], b[5]))
         else:
             ox, oy = mv.center
             rows.append((ax, ay, az, bx, by, bz, mv.radius, 3 if b[0] else (1 if az == bz else 4), ox, oy,
                          math.dist((ax, ay), mv.center), math.atan2(ay - oy, ax - ox), mv.sweep, b[0],
-                         mv.rapid or not mv.spindle, b[1], b[2], b[3], b[4]))
+                         mv.rapid or not mv.spindle, b[1], b[2], b[3], b[4], b[5]))
     return np.array(rows, dtype=float).reshape(-1, len(simkernel.MOVE_COLUMNS))
 
 
@@ -496,14 +500,14 @@ def _arc_params(mv: Move) -> tuple[float, float, float, float, float]:
 
 
 def _kernel_move(mv: Move, body: ToolBody) -> tuple:  # type: ignore[type-arg]
-    """The move as ``simkernel.cut`` takes it: kind, ends, radius, arc, the drill point's cotangent."""
+    """The move as ``simkernel.cut`` takes it: kind, ends, radius, arc, the drill point's cotangent, the corner."""
     cone = body.point_half_angle_deg > 0
     kind = (2 if cone else 0) + (mv.center is not None)
     if kind == 1 and mv.a[2] != mv.b[2]:
         kind = 4  # a helical arc
     cot = 1.0 / math.tan(math.radians(body.point_half_angle_deg)) if cone else 0.0
     (ax, ay, az), (bx, by, bz) = mv.a, mv.b
-    return (kind, ax, ay, az, bx, by, bz, mv.radius, *_arc_params(mv), cot)
+    return (kind, ax, ay, az, bx, by, bz, mv.radius, *_arc_params(mv), cot, body.corner_radius)
 
 
 def _arc_box(mv: Move) -> tuple[float, float, float, float]:
@@ -652,9 +656,11 @@ def lateral_gouges(moves: Sequence[Move], section, part_top: float, tol: float =
         if mv.radius <= 0:
             continue
         pts = _sample_move(mv, spacing)
-        for x, y, z in pts:
-            if z >= part_top - tol:
+        lift = mv.body.corner_radius if mv.body is not None else 0.0  # its full radius begins there
+        for x, y, z0 in pts:
+            if z0 >= part_top - tol:
                 continue
+            z = z0 + lift
             if lv:
                 key = int(np.searchsorted(lv, z + 2 * tol, side="right")) - 1
             else:

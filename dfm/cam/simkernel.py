@@ -146,6 +146,17 @@ def lowest(kind, x, y, ax, ay, az, bx, by, bz, radius, shrink, ox, oy, rad, a0, 
 
 
 @njit(cache=True, fastmath=False)
+def corner_drop(d, r, corner):  # type: ignore[no-untyped-def]
+    """Height above its tip of a corner-radius end's bottom at distance ``d`` from its axis (inf beyond ``r``)."""
+    if d > r:
+        return np.inf
+    e = d - (r - corner)
+    if e <= 0.0:
+        return 0.0
+    return corner - math.sqrt(max(corner * corner - e * e, 0.0))
+
+
+@njit(cache=True, fastmath=False)
 def path_distance(kind, x, y, ax, ay, bx, by, ox, oy, rad, a0, sweep):  # type: ignore[no-untyped-def]
     """Distance in XY from (x, y) to the move's path: the cutting end covers (x, y) iff it is ≤ r."""
     if kind == 0 or kind == 2:
@@ -239,6 +250,22 @@ def _record(viol, nv, kind, k, i, j, amount):  # type: ignore[no-untyped-def]
     return viol, nv + 1
 
 
+@njit(cache=True, fastmath=False)
+def _move_distance(kind, x, y, ax, ay, bx, by, ox, oy, rad, a0, sweep, full, small, sx, sy, ex, ey):  # type: ignore[no-untyped-def]
+    """:func:`path_distance`, an arc's without its atan2 where the cell is surely within or beyond its sweep."""
+    if kind == 0 or kind == 2:
+        return path_distance(kind, x, y, ax, ay, bx, by, ox, oy, rad, a0, sweep)
+    lx = x - ox
+    ly = y - oy
+    rs = math.sqrt(lx * lx + ly * ly)
+    side = _span_side(lx, ly, 1e-9 * rs, full, small, sx, sy, ex, ey)
+    if side > 0:
+        return abs(rs - rad)
+    if side < 0:
+        return min(math.hypot(x - ax, y - ay), math.hypot(x - bx, y - by))
+    return path_distance(kind, x, y, ax, ay, bx, by, ox, oy, rad, a0, sweep)
+
+
 @njit(cache=True)
 def tile_max(a, tile):  # type: ignore[no-untyped-def]
     """Max of ``a`` over each tile x tile block (the bound that lets whole blocks be skipped)."""
@@ -253,8 +280,13 @@ def tile_max(a, tile):  # type: ignore[no-untyped-def]
 
 @njit(cache=True, fastmath=False)
 def cut(height, part, hmax, pmax, tile, x0, y0, step, i0, i1, j0, j1, watch, tol, zmin,  # type: ignore[no-untyped-def]
-        kind, ax, ay, az, bx, by, bz, radius, ox, oy, rad, a0, sweep, cot):
+        kind, ax, ay, az, bx, by, bz, radius, ox, oy, rad, a0, sweep, cot, corner=0.0):
     """Sweep the cutting end over cells [j0:j1, i0:i1]: lower ``height``, find what went wrong.
+
+    ``corner``: the end's corner radius (a ball's is its radius). On a move at one height (a flat
+    line or arc) the end is that torus, exactly (:func:`corner_drop` at each cell's distance from
+    the path); on any other move it is taken as flat, which reaches lower everywhere: no gouge
+    missed, and only a corner's sliver of stock taken as cut.
 
     Returns (worst removal above 0, its i, j) when ``watch`` (a rapid or a spindle-off feed)
     and (deepest gouge: the part's top above the end shrunk by ``tol``, i, j), −inf when
@@ -273,6 +305,14 @@ def cut(height, part, hmax, pmax, tile, x0, y0, step, i0, i1, j0, j1, watch, tol
     gi = -1
     gj = -1
     flat = kind == 1 or (kind == 0 and az == bz)
+    rounded = flat and corner > 0.0
+    # any other move of a corner-radius end: the flat end's envelope, or the torus at the move's lowest
+    # point and the cell's least distance from the path, whichever is higher (both are at or below the
+    # torus's envelope: a vertical move's is the second, exactly)
+    bounded = corner > 0.0 and not rounded and (kind == 0 or kind == 4)
+    core = radius - corner  # the flat part of the end (a cell farther than this from the path meets its corner)
+    g_r = radius - tol  # the end shrunk by tol (a torus: its corner shrinks, its flat part stays)
+    g_c = max(corner - tol, 0.0)
     near = np.inf
     far = 0.0
     length = math.hypot(bx - ax, by - ay)
@@ -336,6 +376,8 @@ def cut(height, part, hmax, pmax, tile, x0, y0, step, i0, i1, j0, j1, watch, tol
         big = abs(sweep)
         z_end = (az + 0.0) + ((bz + 0.0) - (az + 0.0)) * ((big if down else 0.0) / big)
         e_in = (radius - rad) * (radius - rad) + 1e-9 if radius > rad else 1e-9 / (rad * rad)
+    if rounded:
+        end_ok = False  # the end's disc is not flat to its rim
     span_full = abs(sweep) >= _TWO_PI - 1e-12
     span_small = abs(sweep) <= math.pi
     wsx, wsy, wex, wey = (cs0, sn0, cs1, sn1) if sweep >= 0 else (cs1, sn1, cs0, sn0)  # the sweep counter-clockwise
@@ -351,8 +393,9 @@ def cut(height, part, hmax, pmax, tile, x0, y0, step, i0, i1, j0, j1, watch, tol
             d = path_distance(kind, xc, yc, ax, ay, bx, by, ox, oy, rad, a0, sweep)
             if d - hd > radius + 1e-9:
                 continue  # the end passes over no cell of this block
+            rim = bounded and d + hd >= core - 1e-9  # a block the corner's rim may pass over
             if hmax[tj, ti] > zmin:  # stock above the end's lowest point: cut it
-                whole = flat and d + hd < radius - 1e-9
+                whole = flat and d + hd < core - 1e-9
                 changed = False
                 top_cut = False
                 for j in range(cj0, cj1):
@@ -363,6 +406,10 @@ def cut(height, part, hmax, pmax, tile, x0, y0, step, i0, i1, j0, j1, watch, tol
                             continue
                         if whole:
                             zt = az
+                        elif rounded:
+                            zt = az + corner_drop(_move_distance(kind, x0 + (i + 0.5) * step, y, ax, ay, bx, by, ox,
+                                                                 oy, rad, a0, sweep, span_full, span_small, wsx, wsy,
+                                                                 wex, wey), radius, corner)
                         elif kind == 4:
                             hx = x0 + (i + 0.5) * step - ox
                             hy = y - oy
@@ -385,11 +432,22 @@ def cut(height, part, hmax, pmax, tile, x0, y0, step, i0, i1, j0, j1, watch, tol
                         else:
                             zt = lowest(kind, x0 + (i + 0.5) * step, y, ax, ay, az, bx, by, bz, radius, 0.0,
                                         ox, oy, rad, a0, sweep, cot)
+                        if rim and zt < h and zt < zlow + corner:  # (the torus cannot be higher than that)
+                            zt = max(zt, zlow + corner_drop(_move_distance(kind, x0 + (i + 0.5) * step, y, ax, ay, bx,
+                                                                           by, ox, oy, rad, a0, sweep, span_full,
+                                                                           span_small, wsx, wsy, wex, wey),
+                                                            radius, corner))
                         if watch and h - zt > worst:
                             zw = zt
                             if h > zt:  # material a rapid meets: only RAPID_RIM_MM inside its rim
                                 zw = lowest(kind, x0 + (i + 0.5) * step, y, ax, ay, az, bx, by, bz,
                                             radius - RAPID_RIM_MM, 0.0, ox, oy, rad, a0, sweep, cot)
+                                if rounded or rim:  # the torus within its rim, as above
+                                    zw = max(zw, zlow + corner_drop(
+                                        _move_distance(kind, x0 + (i + 0.5) * step, y, ax, ay, bx, by, ox, oy, rad,
+                                                       a0, sweep, span_full, span_small, wsx, wsy, wex, wey),
+                                        radius - RAPID_RIM_MM,
+                                        min(corner, radius - RAPID_RIM_MM)))
                             if h - zw > worst:
                                 worst = h - zw
                                 wi = i
@@ -454,8 +512,18 @@ def cut(height, part, hmax, pmax, tile, x0, y0, step, i0, i1, j0, j1, watch, tol
                         if chord and _off_chord(x0 + (i + 0.5) * step, y, c_ax, c_ay, c_dx, c_dy, c_ll,
                                                 radius - tol + sag):
                             continue
-                    zg = lowest(kind, x0 + (i + 0.5) * step, y, ax, ay, az, bx, by, bz, radius, tol,
-                                ox, oy, rad, a0, sweep, cot)
+                    if rounded:
+                        zg = az + tol + corner_drop(_move_distance(kind, x0 + (i + 0.5) * step, y, ax, ay, bx, by,
+                                                                   ox, oy, rad, a0, sweep, span_full, span_small, wsx,
+                                                                   wsy, wex, wey), g_r, g_c)
+                    else:
+                        zg = lowest(kind, x0 + (i + 0.5) * step, y, ax, ay, az, bx, by, bz, radius, tol,
+                                    ox, oy, rad, a0, sweep, cot)
+                        if rim and p - zg > deepest and zg < zlow + tol + g_c:
+                            zg = max(zg, zlow + tol + corner_drop(_move_distance(kind, x0 + (i + 0.5) * step, y, ax,
+                                                                                 ay, bx, by, ox, oy, rad, a0, sweep,
+                                                                                 span_full, span_small, wsx, wsy, wex,
+                                                                                 wey), g_r, g_c))
                     if p - zg > deepest:
                         deepest = p - zg
                         gi = i
@@ -505,9 +573,9 @@ def body_contact(height, part, hmax, pmax, tile, x0, y0, step, i0, i1, j0, j1, a
 
 #: Columns of a packed move (``sim.pack_moves``): tip start and end, cutting radius, kind (as ``cut``), arc
 #: centre, radius, start angle and sweep, the drill point's cotangent, watch (a rapid or a spindle-off
-#: move), shank radius and height above the tip, holder radius and height.
+#: move), shank radius and height above the tip, holder radius and height, the end's corner radius.
 MOVE_COLUMNS = ("ax", "ay", "az", "bx", "by", "bz", "radius", "kind", "ox", "oy", "rad", "a0", "sweep", "cot",
-                "watch", "shank_r", "shank_from", "holder_r", "holder_from")
+                "watch", "shank_r", "shank_from", "holder_r", "holder_from", "corner")
 
 
 @njit(cache=True)
@@ -583,7 +651,7 @@ def sweep_moves(height, part, hmax, pmax, tile, x0, y0, step, nx, ny, tol, top, 
             watch = mv[k, 14] != 0.0
             worst, wi, wj, deepest, gi, gj, nr, fr = cut(height, part, hmax, pmax, tile, x0, y0, step, i0, i1, j0, j1,
                                                          watch, tol, zlo, kind, ax, ay, az, bx, by, bz, r,
-                                                         ox, oy, rad, a0, sweep, mv[k, 13])
+                                                         ox, oy, rad, a0, sweep, mv[k, 13], mv[k, 19])
             if watch and mv[k, 14] == 2.0:  # a flat end fed straight down: only beyond an allowance
                 if worst > PLUNGE_MM:
                     viol, nv = _record(viol, nv, 4, k, wi, wj, worst)
@@ -868,7 +936,7 @@ def warm() -> None:
     a = np.zeros((4, 4))
     t = tile_max(a, 2)
     cut(a, a, t, t.copy(), 2, 0.0, 0.0, 0.1, 0, 4, 0, 4, True, 1e-3, 0.0,
-        0, 0.1, 0.1, 0.0, 0.2, 0.2, 0.0, 0.1, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+        0, 0.1, 0.1, 0.0, 0.2, 0.2, 0.0, 0.1, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
     body_contact(a, a, t, t, 2, 0.0, 0.0, 0.1, 0, 4, 0, 4, False, 0.1, 0.1, 0.0, 0.2, 0.2, 0.0, 0.1,
                  0.0, 0.0, 0.0, 0.0, 0.0)
     box_max(a, 0, 4, 0, 4)

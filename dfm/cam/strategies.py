@@ -96,6 +96,19 @@ def offset(outer: Sequence[Seg], holes: Sequence[Sequence[Seg]], distance: float
     return out
 
 
+def wall_loops(outer: Loop, holes: Sequence[Loop], distance: float) -> tuple[Loop, list[Loop]]:
+    """A region grown by ``distance`` (its islands shrunk; negative: the other way), exactly (the kernel's offset).
+
+    A pocket's outline is its floor face's; round a floor filleted with radius F the walls stand
+    F outside it: ``wall_loops(floor outline, islands, F)``.
+    """
+    loops = offset(outer, list(holes), distance)
+    outs = [lp for lp in loops if signed_area(lp) > 0]
+    if len(outs) != 1:
+        raise CamError(f"its outline offset by {distance:g} mm (floor fillets) is not one region")
+    return outs[0], [lp for lp in loops if signed_area(lp) < 0]
+
+
 def _no_tiny_segments(loop: Loop) -> Loop:
     """``loop`` without its segments shorter than :data:`EPS` (the next one starts where each began).
 
@@ -813,7 +826,7 @@ ENTRY_TRIES = 8
 
 def finish_walls(walls: Sequence[Loop], *, z_top: float, z_floor: float, ap: float, allowance: float,
                  retract_z: float, cleared: Callable[[float, float], bool] | None = None,
-                 left: list[Loop] | None = None) -> list[Step]:
+                 left: list[Loop] | None = None, corner_left: float = 0.0) -> list[Step]:
     """Wall finishing to size along tool-centre ``walls`` (already oriented), level by level.
 
     Each level is entered from the cleared side: a feed down at a point ``allowance`` +
@@ -824,6 +837,8 @@ def finish_walls(walls: Sequence[Loop], *, z_top: float, z_floor: float, ap: flo
     cleared to the floor?), of the longest of its :data:`ENTRY_TRIES` longest segments whose
     point is, and a loop with none (a sliver of the region roughing never entered: its
     descent would feed the tool straight down through stock) is not finished but put in ``left``.
+    ``corner_left``: the corner radius of the roughing tool's end, whose corner left that much
+    more along the walls at the floor: the point is that much farther off.
     """
     out: list[Step] = []
     levels = depth_levels(z_top, z_floor, ap)
@@ -838,7 +853,7 @@ def finish_walls(walls: Sequence[Loop], *, z_top: float, z_floor: float, ap: flo
             a, b = loop[longest].split(0.5)
             p = b.a
             n = _left_normal(b)
-            lead = _lead(p, n, allowance + 0.01, walls)
+            lead = _lead(p, n, allowance + corner_left + 0.01, walls)
             q = (p[0] + n[0] * lead, p[1] + n[1] * lead)
             if cleared is None or cleared(q[0], q[1]):
                 entry = (longest, a, b, p, q)
@@ -1011,7 +1026,7 @@ class RestMaterial:
 
 
 def finish_rest(walls: Sequence[Loop], rest: RestMaterial, *, z_top: float, z_floor: float, ap: float,
-                retract_z: float) -> list[Step]:
+                retract_z: float, corner_left: float = 0.0) -> list[Step]:
     """Rest machining: the smaller tool along its wall loops only where it meets rest material.
 
     Each stretch of a loop (:meth:`RestMaterial.zones`) is cut level by level (``ap``), climb,
@@ -1019,7 +1034,9 @@ def finish_rest(walls: Sequence[Loop], rest: RestMaterial, *, z_top: float, z_fl
     stretch, and back to the start across the corner where the way back meets no rest material
     (:meth:`RestMaterial.way`: straight or through the larger tool's region), else back along the
     stretch (cut at that level already); the last level is the floor. Between stretches the
-    tool retracts.
+    tool retracts. ``corner_left``: the corner radius of the larger tool's end, whose corner left
+    that much along the walls at the floor: the floor level is entered beside the start, that
+    far and 10 um more off the wall (:func:`_lead`), and led in to it at the floor.
     """
     out: list[Step] = []
     levels = depth_levels(z_top, z_floor, ap)
@@ -1037,9 +1054,20 @@ def finish_rest(walls: Sequence[Loop], rest: RestMaterial, *, z_top: float, z_fl
             back: list[Feed | Arc] = ([Feed(w[0], w[1], 0.0, "link") for w in way] if way is not None else
                                       [replace(st, role="link") for st in _moves(home, 0.0)
                                        if isinstance(st, Feed | Arc)])
-            out.append(Rapid(p[0], p[1], retract_z))
+            aside = p
+            if corner_left > 0:
+                n = _left_normal(path[0])
+                off = _lead(p, n, corner_left + 0.01, walls)
+                aside = (p[0] + n[0] * off, p[1] + n[1] * off)
+            out.append(Rapid(*(aside if len(levels) == 1 else p), retract_z))
             for k, z in enumerate(levels):
-                out.append(Feed(p[0], p[1], z, "descend"))
+                if k == len(levels) - 1 and aside != p:
+                    if k > 0:
+                        out.append(Feed(aside[0], aside[1], levels[k - 1], "link"))
+                    out.append(Feed(aside[0], aside[1], z, "descend"))
+                    out.append(Feed(p[0], p[1], z, "lead"))
+                else:
+                    out.append(Feed(p[0], p[1], z, "descend"))
                 out.extend(_moves(path, z))
                 if k < len(levels) - 1:
                     out.extend(replace(st, z=z) for st in back)
