@@ -72,14 +72,9 @@ def find_unrecognised(an: Analysis) -> None:
     hollow = {fid for fid, b in bends.items() if b is True}
     # a feature's rim break that also meets an unrecognised hollow belongs to the hollow
     breaks = {fid for fid, b in bends.items() if b is None}
-    grow = sorted(hollow)
-    while grow:
-        fid = grow.pop()
-        for nb in geo.neighbours(fid):
-            if nb in breaks:
-                breaks.discard(nb)
-                hollow.add(nb)
-                grow.append(nb)
+    for comp in connected_sets(geo, hollow | breaks):
+        if comp & hollow:
+            hollow |= comp
     left = [fid for fid in sorted(hollow) if not _outside_profile(an, fid)]
     for comp in connected_sets(geo, left):
         _add(an, comp)
