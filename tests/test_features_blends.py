@@ -222,18 +222,3 @@ def test_two_islands_gap_between_them(build):
     assert f.dims["width_mm"] == pytest.approx(6.0, abs=UM)
     assert f.dims["length_mm"] == pytest.approx(10.0, abs=UM)
     assert f.dims["min_gap_mm"] == pytest.approx(0.5, abs=UM)  # the islands stand 0.5 apart
-
-
-@pytest.mark.parametrize("fillet", [0.05, 0.1])
-def test_island_gap_with_a_filleted_floor(build, fillet):
-    """Floor fillets part the islands' rounded corners from their sides in the island's set of faces: the
-    sides of one island were measured as gaps to each other (0.3 x sqrt 2 = 0.424 for R0.3 corners)."""
-    p = cq.Workplane("XY").box(14, 10, 3).translate((0, 0, 1.5))
-    pk = cq.Workplane("XY").rect(10, 6).extrude(1.5).edges("|Z").fillet(0.5).translate((0, 0, 1.5))
-    isl = (cq.Workplane("XY").pushPoints([(-1.25, 0), (1.25, 0)]).rect(2.0, 2.0).extrude(1.5)
-           .edges("|Z").fillet(0.3).translate((0, 0, 1.5)))
-    part = p.cut(pk.cut(isl)).edges(cq.selectors.BoxSelector((-5.01, -3.01, 1.49), (5.01, 3.01, 1.51))).fillet(fillet)
-    r = _result(build(f"two_islands_fillet{fillet}", part))
-    (f,) = _kind(r, "pocket")
-    assert f.dims["floor_radius_mm"] == pytest.approx(fillet, abs=UM)
-    assert f.dims["min_gap_mm"] == pytest.approx(0.5, abs=UM)

@@ -601,18 +601,8 @@ def _island_gap(an: Analysis, acc: Access, island: set[int], walls: list[int], f
     origin = (a[0] * h, a[1] * h, a[2] * h)
     u, v = _frame(a)
     others = sorted(set(walls) - island)
-
-    def crossed(i: int) -> bool:
-        lo, hi = acc.extent(i, a)
-        return lo < h < hi
-
-    # one island's faces, also where they meet only through a face not among them (a round at its corner,
-    # left out of the set when fillets round the floor part it from the floor): their sides' chains are not
-    # gaps to each other
-    near = island | {n for i in island for n in geo.neighbours(i) if crossed(n) and n not in others}
-    groups = [comp & island for comp in connected_sets(geo, near)]
     try:
-        isl = [face_section(geo, sorted(g), origin, a) for g in groups if g]
+        isl_chains = face_section(geo, sorted(island), origin, a)
         wall_chains = face_section(geo, others, origin, a) if others else []
     except KernelError:
         return math.inf
@@ -620,11 +610,10 @@ def _island_gap(an: Analysis, acc: Access, island: set[int], walls: list[int], f
     def flat(chains):  # type: ignore[no-untyped-def]
         return [([(dot(p, u), dot(p, v)) for p in pts], closed) for pts, closed in chains if pts]
 
-    flats, rest = [flat(c) for c in isl], flat(wall_chains)
+    isl, rest = flat(isl_chains), flat(wall_chains)
     best = math.inf
-    for k, chains in enumerate(flats):
-        if chains:
-            best = min(best, _chains_gap(chains, rest + [c for j, cs in enumerate(flats) if j != k for c in cs]))
+    for k, chain in enumerate(isl):
+        best = min(best, _chains_gap([chain], rest + isl[:k] + isl[k + 1:]))
     return best
 
 
