@@ -260,3 +260,64 @@ def test_compiled_points_in_polygon_match_the_numpy_test(seed: int) -> None:
     got = program._in_polygon(pts, poly)
     assert np.array_equal(got, want)
     assert want.any() and not want.all()
+
+
+def _raster_numpy(field: np.ndarray, v: np.ndarray, x0: float, y0: float, step: float) -> None:
+    """The rasteriser's test over each triangle's whole box (before rows were cut to their span)."""
+    ny, nx = field.shape
+    for (ax, ay, az), (bx, by, bz), (cx, cy, cz) in v:
+        det = (by - cy) * (ax - cx) + (cx - bx) * (ay - cy)
+        if abs(det) < 1e-14:
+            continue
+        i0 = max(math.floor((min(ax, bx, cx) - x0) / step - 0.5), 0)
+        i1 = min(math.ceil((max(ax, bx, cx) - x0) / step - 0.5), nx - 1)
+        j0 = max(math.floor((min(ay, by, cy) - y0) / step - 0.5), 0)
+        j1 = min(math.ceil((max(ay, by, cy) - y0) / step - 0.5), ny - 1)
+        if i1 < i0 or j1 < j0:
+            continue
+        px = x0 + (np.arange(i0, i1 + 1) + 0.5) * step
+        py = (y0 + (np.arange(j0, j1 + 1) + 0.5) * step)[:, None]
+        l1 = ((by - cy) * (px - cx) + (cx - bx) * (py - cy)) / det
+        l2 = ((cy - ay) * (px - cx) + (ax - cx) * (py - cy)) / det
+        l3 = 1.0 - l1 - l2
+        inside = (l1 >= -1e-12) & (l2 >= -1e-12) & (l3 >= -1e-12)
+        z = np.where(inside, l1 * az + l2 * bz + l3 * cz, -np.inf)
+        sub = field[j0:j1 + 1, i0:i1 + 1]
+        np.maximum(sub, z, out=sub)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_raster_spans_give_the_whole_box_test(seed: int) -> None:
+    """The rasteriser tests each row of a triangle only over the span its test can pass: the same
+    cells as testing the whole box, for slivers, near-horizontal edges and vertices on cell centres."""
+    from dfm.kernel.rasterkernel import raster
+
+    rng = np.random.default_rng(seed)
+    step = 0.01
+    tris = []
+    for k in range(400):
+        base = rng.uniform(-20, 20, 2)
+        if k % 4 == 0:
+            p = base + rng.uniform(-0.5, 0.5, (3, 2))
+        elif k % 4 == 1:  # a sliver
+            d = rng.normal(size=2)
+            d /= np.linalg.norm(d)
+            p = np.array([base, base + d * rng.uniform(0.05, 1.5),
+                          base + d * rng.uniform(0.05, 1.5) + rng.normal(size=2) * 10 ** rng.uniform(-9, -3)])
+        elif k % 4 == 2:  # an edge within 1e-6 of a row
+            p = base + np.array([[0, 0], [rng.uniform(0.2, 1.5), rng.uniform(-1e-6, 1e-6)],
+                                 [rng.uniform(-1, 1), rng.uniform(-0.5, 0.5)]])
+        else:  # vertices on cell centres
+            p = (np.round((base + rng.uniform(-0.5, 0.5, (3, 2))) / step) + 0.5) * step
+        tris.append(np.column_stack([p, rng.uniform(-1, 1, 3)]))
+    v = np.ascontiguousarray(np.array(tris, dtype=float))
+    for t in range(0, len(v), 40):  # a field per 40 triangles (the overlaps keep their highest)
+        part = v[t:t + 40]
+        lo, hi = part[:, :, :2].min(axis=(0, 1)) - 0.05, part[:, :, :2].max(axis=(0, 1)) + 0.05
+        x0, y0 = math.floor(lo[0] / step) * step, math.floor(lo[1] / step) * step
+        shape = (int((hi[1] - y0) / step) + 1, int((hi[0] - x0) / step) + 1)
+        got, want = np.full(shape, -np.inf), np.full(shape, -np.inf)
+        raster(got, np.ascontiguousarray(part), x0, y0, step)
+        _raster_numpy(want, part, x0, y0, step)
+        assert np.array_equal(got, want)
+        assert np.isfinite(got).any()
