@@ -396,6 +396,19 @@ def cut(height, part, hmax, pmax, tile, x0, y0, step, i0, i1, j0, j1, watch, tol
             rim = bounded and d + hd >= core - 1e-9  # a block the corner's rim may pass over
             if hmax[tj, ti] > zmin:  # stock above the end's lowest point: cut it
                 whole = flat and d + hd < core - 1e-9
+                # the engagement (a least and a largest over the cells cut) is measured only in a block that
+                # can change it: every cell lies within hd of its centre, so its distance across the path is
+                # at least the centre's less hd, and an arc's radius of it at most the centre's plus hd (1 nm
+                # to spare for the rounding, far more than it)
+                eng = engage
+                if eng and kind == 0:
+                    eng = abs((xc - ax) * ty - (yc - ay) * tx) - hd - 1e-9 < near
+                elif eng:
+                    ux = xc - ox
+                    uy = yc - oy
+                    rc = math.sqrt(ux * ux + uy * uy)
+                    lb = min(abs(rc - rad), min(abs(ux * cs0 + uy * sn0 - rad), abs(ux * cs1 + uy * sn1 - rad)))
+                    eng = lb - hd - 1e-9 < near or rc + hd + 1e-9 > far
                 changed = False
                 top_cut = False
                 for j in range(cj0, cj1):
@@ -453,7 +466,7 @@ def cut(height, part, hmax, pmax, tile, x0, y0, step, i0, i1, j0, j1, watch, tol
                                 wi = i
                                 wj = j
                         if zt < h:
-                            if engage and h - zt > ENGAGED_MM:
+                            if eng and h - zt > ENGAGED_MM:
                                 x = x0 + (i + 0.5) * step
                                 if kind == 0:
                                     lat = abs((x - ax) * ty - (y - ay) * tx)
@@ -468,12 +481,13 @@ def cut(height, part, hmax, pmax, tile, x0, y0, step, i0, i1, j0, j1, watch, tol
                                     rs = math.sqrt(lx * lx + ly * ly)
                                     side = _span_side(lx, ly, 1e-9 * rs, span_full, span_small, wsx, wsy, wex, wey)
                                     if side > 0:  # surely within the sweep: _arc_lateral's in-span answer
-                                        rho = math.hypot(lx, ly)
-                                        lat = abs(rho - rad)
-                                        if rho > far:
-                                            far = rho
-                                        if lat < near:
-                                            near = lat
+                                        if rs + 1e-12 > far or abs(rs - rad) - 1e-12 < near:  # (else it moves neither)
+                                            rho = math.hypot(lx, ly)
+                                            lat = abs(rho - rad)
+                                            if rho > far:
+                                                far = rho
+                                            if lat < near:
+                                                near = lat
                                     else:
                                         lb = min(abs(lx * cs0 + ly * sn0 - rad), abs(lx * cs1 + ly * sn1 - rad))
                                         if side == 0:
