@@ -82,11 +82,8 @@ class FilletPocket:
 def _fillet_gouge(part: FilletPocket, gen) -> float:  # type: ignore[no-untyped-def]
     """The deepest any corner-radius end's pass at the floor goes into the part's fillets (mm; <= 0: none).
 
-    Points every 2 um over the fillets' band (wall distance < F); each pass at one height within
-    F of the floor sampled every 5 um; the end is the torus of the tool's diameter and corner.
+    Points every 2 um over the fillets' band (wall distance < F): :func:`fillet_gouge`.
     """
-    from scipy.spatial import cKDTree
-
     f = part.fillet
     g = np.arange(-part.w / 2, part.w / 2, 0.002)
     gx, gy = np.meshgrid(g, np.arange(-part.h / 2, part.h / 2, 0.002))
@@ -94,7 +91,17 @@ def _fillet_gouge(part: FilletPocket, gen) -> float:  # type: ignore[no-untyped-
     d = part.wall_distance(gx, gy)
     band = (d > 0) & (d < f)
     px, py = gx[band], gy[band]
-    pz = part.height(px, py)
+    return fillet_gouge(gen, px, py, part.height(px, py), part.floor + f)
+
+
+def fillet_gouge(gen, px: np.ndarray, py: np.ndarray, pz: np.ndarray, z_max: float) -> float:  # type: ignore[no-untyped-def]
+    """The deepest any pass goes into the surface points (px, py, pz) (mm; <= 0: none).
+
+    Each pass at one height up to ``z_max`` sampled every 5 um; the end is the torus of the
+    tool's diameter and corner radius.
+    """
+    from scipy.spatial import cKDTree
+
     tree = cKDTree(np.c_[px, py])
     worst = -math.inf
     for su in gen.program.setups:
@@ -108,7 +115,7 @@ def _fillet_gouge(part: FilletPocket, gen) -> float:  # type: ignore[no-untyped-
                     pos = (st.x, st.y, st.z) if hasattr(st, "z") else pos
                     continue
                 a, pos = pos, (st.x, st.y, st.z)
-                if a is None or abs(a[2] - st.z) > 1e-9 or st.z > part.floor + f:
+                if a is None or abs(a[2] - st.z) > 1e-9 or st.z > z_max:
                     continue
                 if isinstance(st, Arc):
                     a0 = math.atan2(a[1] - st.cy, a[0] - st.cx)

@@ -467,9 +467,13 @@ def _open_slot_ops(f: Feature, ctx: _Ctx, safe_z: float, part_top: float, levels
                    shadow: ShadowFn) -> list[Operation]:
     """A slot open at its ends, narrower than the profile's tool: cleared by a tool that fits it.
 
-    The tool-centre region is the slot's outline grown past its open ends, less the shadow of
+    The tool-centre region is the slot's walls grown past its open ends, less the shadow of
     everything above its floor (the exact boolean): the tool runs out through the open ends
-    into air or stock, never into the walls.
+    into air or stock, never into the walls. The outline is the floor face's: with fillets of
+    radius F round the floor the walls stand F outside it, and the shadow of the heights within
+    F of the floor holds the fillets; they are taken out of it (the band between the floor's
+    outline and the walls), and :func:`_mill_region` keeps every end out of them
+    (:func:`fillet_standoff`), as a pocket's.
     """
     from dfm.kernel import sampling
 
@@ -485,15 +489,38 @@ def _open_slot_ops(f: Feature, ctx: _Ctx, safe_z: float, part_top: float, levels
     z_floor = float(f.props.get("floor_z_mm", z_top - f.dims.get("depth_mm", 0.0)))
     width = float(f.dims.get("width_mm", 0.0)) or math.inf
     grow = min(width, 3.0) + s["finish_allowance_mm"] + 0.1
-    outer = fit_arcs([tuple(p) for p in outline])
+    floor = fit_arcs([tuple(p) for p in outline])
+    fillet = float(f.dims.get("floor_radius_mm") or 0.0)
+    if f.props.get("through") or f.props.get("floor", "flat") != "flat":
+        fillet = 0.0
+    if fillet > 0 and any(z_floor + 1e-6 < z < z_floor + fillet - 1e-6 for z in levels):
+        # a face of the part lies within the fillets' height: the band between the floor's outline and the walls
+        # may hold more than the fillets, and is left (a square end at the floor's outline is tangent to them)
+        ctx.partial.append((f.id, f"the fillets round its floor are R{fillet:g} and a face of the part lies within "
+                                  f"{fillet:g} mm of the floor: its passes stay at the floor's outline, the walls are "
+                                  "left that much proud"))
+        fillet = 0.0
+    outer = strategies.wall_loops(floor, [], fillet)[0] if fillet > 0 else floor
     grown = strategies.offset(outer, [], grow)
     if not grown:
         raise CamError("cannot grow the slot's outline past its open ends")
     heights = _heights_above(z_floor, part_top, levels)
-    above = shadow(heights) if heights else []
 
     def tup(loop: Loop) -> list[tuple]:
         return [(sg.a, sg.b, sg.c, sg.ccw) for sg in loop]
+
+    def loops(regions: Sequence[tuple[list[Any], list[list[Any]]]]) -> list[tuple[Loop, list[Loop]]]:
+        return [(tuple(Seg(*sg) for sg in o), [tuple(Seg(*sg) for sg in h) for h in hs]) for o, hs in regions]
+
+    low = [z for z in heights if z < z_floor + fillet]
+    high = shadow([z for z in heights if z >= z_floor + fillet]) if len(low) < len(heights) else []
+    low_cut: list[tuple[Loop, list[Loop]]] = []
+    if low:
+        # the fillets: in the section of the heights within F of the floor, between the floor's outline and the walls
+        ring = (tup(orient_loop(outer, ccw=True)), [tup(orient_loop(floor, ccw=False))])
+        low_cut = loops([q for o, hs in shadow(low) for q in sampling.subtract(tup(o), [(tup(h), []) for h in hs]
+                                                                               + [ring])])
+    above = [*high, *low_cut]
 
     # behind each wall of the slot (a side with the part's shadow just outside it) the grown outline is cut off
     # too: where a wall is thinner than the growth, the air beyond it would join the open ends round the wall's
@@ -501,13 +528,26 @@ def _open_slot_ops(f: Feature, ctx: _Ctx, safe_z: float, part_top: float, levels
     # of that ring crossed the wall by 27 um, and the guard dropped the slot)
     # (one band at a time, before the shadow: OCCT's cut of tools that overlap each other, a band and the
     # wall's own shadow, kept the band's area in the result)
-    shadow_cut = [(tup(a), [tup(h) for h in ahs]) for a, ahs in above]
+    # (the shadows of the heights above the fillets and within them overlap: cut one after the other, see below)
+    shadow_cuts: list[list[tuple[list[Any], list[list[Any]]]]] = [
+        [(tup(a), [tup(h) for h in ahs]) for a, ahs in part] for part in (high, low_cut) if part]
     pieces: list[tuple[list[Any], list[list[Any]]]] = [(tup(grown[0]), [])]
     for band, _ in _wall_bands(outer, above, 2 * grow):
         pieces = [q for o, _ in pieces for q in sampling.subtract(o, [(tup(band), [])])]
     if any(hs for _, hs in pieces):  # a band inside the grown outline (not met): without the bands
         pieces = [(tup(grown[0]), [])]
-    free = [q for o, _ in pieces for q in sampling.subtract(o, shadow_cut)]
+    free = pieces
+    for cut in shadow_cuts:
+        free = [q for o, hs in free for q in sampling.subtract(o, [*((h, []) for h in hs), *cut])]
+    if low_cut and not _clear_of(loops(free), above):
+        # the booleans of the two shadows went wrong (a piece over material): the one cut of the whole shadow,
+        # the walls left as proud as the fillets are wide (a square end at the floor's outline is tangent to them)
+        ctx.partial.append((f.id, f"the fillets round its floor are R{fillet:g}: its passes stay at the floor's "
+                                  "outline (the region to its walls could not be built), the walls are left that "
+                                  "much proud"))
+        fillet = 0.0
+        whole = [(tup(a), [tup(h) for h in ahs]) for a, ahs in shadow(heights)]
+        free = [q for o, _ in pieces for q in sampling.subtract(o, whole)]
     ops: list[Operation] = []
     narrow: list[str] = []
     for k, (o, hs) in enumerate(sorted(free, key=lambda r: -polygon_area([sg[0] for sg in r[0]]))):
@@ -519,7 +559,7 @@ def _open_slot_ops(f: Feature, ctx: _Ctx, safe_z: float, part_top: float, levels
         try:
             part_ops = _mill_region(f.id, f.kind, region, holes, z_top, z_floor, part_top - z_floor, width,
                                     float(f.dims.get("min_corner_radius_mm", 0.0)), ctx, safe_z,
-                                    s["finish_allowance_mm"])
+                                    s["finish_allowance_mm"], fillet=fillet)
         except CamError as err:
             # one piece narrower than every tool (a sliver between the slot's grown end and a boss over
             # it) does not cost the others theirs; the guard's removal check reports what stays
@@ -531,6 +571,23 @@ def _open_slot_ops(f: Feature, ctx: _Ctx, safe_z: float, part_top: float, levels
     if not ops:
         raise CamError(narrow[0] if narrow else "no room for a tool between the slot's walls")
     return ops
+
+
+def _clear_of(regions: Sequence[tuple[Loop, list[Loop]]], material: Sequence[tuple[Loop, list[Loop]]],
+              n: int = 160) -> bool:
+    """Whether no point of ``regions`` 2 um inside their loops, nor of an n x n grid over them, lies in ``material``."""
+    pts: list[np.ndarray] = []
+    for o, hs in regions:
+        for lp in strategies.offset(o, hs, -0.002):
+            pts.append(np.asarray(loop_points(lp, 1e-4), dtype=float).reshape(-1, 2))
+        x0, y0, x1, y1 = loop_box([o])
+        gx, gy = np.meshgrid(np.linspace(x0, x1, n), np.linspace(y0, y1, n))
+        grid = np.column_stack([gx.ravel(), gy.ravel()])
+        pts.append(grid[_in_material(grid, [(o, hs)])])
+    if not pts:
+        return True
+    every = np.concatenate(pts)
+    return not _in_material(every, material).any()
 
 
 def _wall_bands(outer: Loop, above: Sequence[tuple[Loop, list[Loop]]], grow: float
@@ -944,9 +1001,12 @@ def _mill_region(fid: str, kind: str, outer: Loop, holes: list[Loop], z_top: flo
     s = ctx.settings
     # dfm.tooling's rest tool (the one that fits the corners) finishes the walls when it chose one
     def reaches(c: Cutter | None) -> Cutter | None:
-        return c if c is not None and c.reach_mm is not None and c.reach_mm >= depth - 1e-9 else None
+        # to dfm.tooling's tolerance (catalogue.EPS): the part's box, so its depth here, is the kernel's, a
+        # tenth of a micrometre over the modelled depth that the check's reach is measured against
+        return c if c is not None and c.reach_mm is not None and c.reach_mm >= depth - 1e-6 else None
 
     finish = reaches(ctx.chosen.get((fid, "rest"))) or reaches(ctx.chosen.get((fid, "finish")))
+    listed = finish is not None
     if finish is None:
         ratio = corner_clearance_ratio()  # the same rule as dfm.tooling (rules/tooling.toml)
         max_fd = min(2 * corner / ratio if corner > 0 else math.inf, width / ratio)
@@ -958,6 +1018,8 @@ def _mill_region(fid: str, kind: str, outer: Loop, holes: list[Loop], z_top: flo
     if finish is None:
         raise CamError(f"no square end mill narrower than {width:g} mm reaches {depth:g} mm")
     rough = reaches(ctx.chosen.get((fid, "rough")))
+    if rough is None and listed and ctx.chosen.get((fid, "rough")) is None:
+        rough = finish  # dfm.tooling chose no larger roughing tool: its finishing tool cuts it all (what it lists)
     if rough is None:
         rough = pick_endmill(ctx.catalogue, max_d=min(0.8 * width, 3.0), reach=depth) or finish
     if rough.diameter_mm < finish.diameter_mm:
