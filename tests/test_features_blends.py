@@ -222,3 +222,59 @@ def test_two_islands_gap_between_them(build):
     assert f.dims["width_mm"] == pytest.approx(6.0, abs=UM)
     assert f.dims["length_mm"] == pytest.approx(10.0, abs=UM)
     assert f.dims["min_gap_mm"] == pytest.approx(0.5, abs=UM)  # the islands stand 0.5 apart
+
+
+def _filleted_islands(gap: float, corner: float, fillet: float, size: float, turn: float) -> cq.Workplane:
+    """A 16 x 12 x 3 block, a 12 x 8 pocket (R0.6 corners) 1.5 deep round two ``size`` square islands
+    (``corner`` vertical rounds) ``gap`` apart; every edge of the pocket's floor filleted by ``fillet``."""
+    p = cq.Workplane("XY").box(16, 12, 3).translate((0, 0, 1.5))
+    pk = cq.Workplane("XY").rect(12, 8).extrude(1.5).edges("|Z").fillet(0.6).translate((0, 0, 1.5))
+    c = (size + gap) / 2
+    isl = (cq.Workplane("XY").pushPoints([(-c, 0), (c, 0)]).rect(size, size).extrude(1.5)
+           .edges("|Z").fillet(corner).translate((0, 0, 1.5)))
+    part = p.cut(pk.cut(isl)).edges(cq.selectors.BoxSelector((-6.01, -4.01, 1.49), (6.01, 4.01, 1.51))).fillet(fillet)
+    return _turn(part, turn)
+
+
+_ISLAND_CASES = [(0.5, 0.3, 0.05, 2.0, 0.0), (0.5, 0.3, 0.1, 2.0, 0.0)] + [
+    (round(rng.uniform(0.3, 1.0), 3), round(rng.uniform(0.15, 0.5), 3), round(rng.uniform(0.03, 0.12), 3),
+     round(rng.uniform(1.5, 2.5), 3), rng.choice([0.0, 17.0]))
+    for rng in [__import__("random").Random(8100 + k) for k in range(4)]]
+
+
+@pytest.mark.parametrize(("gap", "corner", "fillet", "size", "turn"), _ISLAND_CASES)
+def test_islands_over_a_filleted_floor_keep_their_rounds(build, gap, corner, fillet, size, turn):
+    """Floor fillets part an island's vertical rounds from the floor: the rounds were left out of the
+    pocket (each a false DFM650 undercut, "1.45 mm high, under material") and the island's sides were
+    measured as gaps to each other (two 2 x 2 islands with R0.3 corners 0.5 apart: min_gap 0.424 =
+    0.3 x sqrt 2)."""
+    r = _result(build(f"islands_fillet_{gap}_{corner}_{fillet}_{size}_{turn:g}", _filleted_islands(gap, corner, fillet,
+                                                                                                   size, turn)))
+    (f,) = _kind(r, "pocket", "slot", "step")
+    assert f.kind == "pocket"
+    assert f.dims["floor_radius_mm"] == pytest.approx(fillet, abs=UM)
+    assert f.dims["min_gap_mm"] == pytest.approx(gap, abs=UM)
+    assert len(f.props["islands"]) == 2
+    assert not _kind(r, "undercut")
+    assert "DFM650" not in _codes(r)
+    assert not _kind(r, "unrecognised")
+
+
+@pytest.mark.parametrize("fillet", [0.0, 0.08])
+def test_a_lone_boss_in_an_open_slot_has_no_gap_to_itself(build, fillet):
+    """A 3 x 2 boss with R0.4 corners on the floor of a slot open at one end: its sides are no gap to each other
+    (a step round a boss with R13 corners in a NIST part was measured 6.725 = 2 x 13 x sin 15° "from
+    another island": a false DFM305 warning)."""
+    p = cq.Workplane("XY").box(12, 10, 3).translate((0, 0, 1.5))
+    cut = cq.Workplane("XY").rect(10, 6).extrude(1.5).edges("|Z").fillet(0.5).translate((3, 0, 1.5))
+    boss = cq.Workplane("XY").rect(3, 2).extrude(1.5).edges("|Z").fillet(0.4).translate((0.3, 0, 1.5))
+    part = p.cut(cut.cut(boss))
+    if fillet:
+        part = part.edges(cq.selectors.BoxSelector((-2.01, -3.01, 1.49), (5.9, 3.01, 1.51))).fillet(fillet)
+    r = _result(build(f"boss_in_step_{fillet:g}", part))
+    (f,) = _kind(r, "pocket", "slot", "step")
+    assert f.kind == "slot"  # open at its end
+    assert f.dims["width_mm"] == pytest.approx(6.0, abs=UM)
+    assert f.dims["min_gap_mm"] == pytest.approx(0.8, abs=UM)  # to the slot's closed end
+    assert not _kind(r, "undercut")
+    assert "DFM650" not in _codes(r) and "DFM305" in _codes(r)

@@ -211,8 +211,11 @@ def _grow(an: Analysis, acc: Access, floor_id: int, a: Vec3, used: set[int]) -> 
                 if not conv & {"concave", "tangent"}:
                     continue
                 f = geo.faces[nb]
-                if "concave" not in conv and (f.concave is False or cur_f.concave is False):
-                    continue  # across a tangent edge only into a concave blend, never a convex round
+                if "concave" not in conv and (f.concave is False or cur_f.concave is False) and not (
+                        cur_f.concave is not False and _is_wall(f, a) and (f.span_deg or 360.0) < 179.0):
+                    continue  # across a tangent edge only into a concave blend, never a convex round ...
+                # ... but for a round along the approach (an island's corner, reached through the floor's
+                # fillet when fillets part it from the floor; kept below only where it blends two walls)
                 if _is_wall(f, a) or _is_floor_fillet(f, a):
                     cands[nb] = None
                 elif f.kind == "plane" and dot(f.normal, a) > 1 - _FLOOR and (
@@ -669,7 +672,7 @@ def _closed_kind(walls: list, has_pair: bool, width: float, length: float,  # ty
         return "pocket"
     if has_pair:
         return "slot"
-    if vert_r and len(walls) <= 4:
+    if vert_r and sum(1 for w in walls if w.concave is not False) <= 4:  # (a convex round at its mouth is no side)
         return "slot"
     if any(w.kind == "cylinder" and (w.span_deg or 0) >= 179.9 and abs(2 * w.radius - width) < 1e-6 for w in walls):
         return "slot"
