@@ -315,6 +315,9 @@ def cut(height, part, hmax, pmax, tile, x0, y0, step, i0, i1, j0, j1, watch, tol
     g_c = max(corner - tol, 0.0)
     near = np.inf
     far = 0.0
+    e_far2 = -1.0  # an arc's cell moves far only past this squared radius, near only between these two
+    e_in2 = -1.0
+    e_out2 = np.inf
     length = math.hypot(bx - ax, by - ay)
     engage = kind == 1 or kind == 4 or (kind == 0 and length > 1e-12)
     tx = (bx - ax) / length if length > 1e-12 else 0.0
@@ -478,26 +481,40 @@ def cut(height, part, hmax, pmax, tile, x0, y0, step, i0, i1, j0, j1, watch, tol
                                     # neither near nor far (1e-12 for sqrt against hypot) needs no atan2
                                     lx = x - ox
                                     ly = y - oy
-                                    rs = math.sqrt(lx * lx + ly * ly)
-                                    side = _span_side(lx, ly, 1e-9 * rs, span_full, span_small, wsx, wsy, wex, wey)
-                                    if side > 0:  # surely within the sweep: _arc_lateral's in-span answer
-                                        if rs + 1e-12 > far or abs(rs - rad) - 1e-12 < near:  # (else it moves neither)
-                                            rho = math.hypot(lx, ly)
-                                            lat = abs(rho - rad)
-                                            if rho > far:
-                                                far = rho
-                                            if lat < near:
-                                                near = lat
+                                    r2 = lx * lx + ly * ly
+                                    # first without a root: a cell whose rho is neither past far nor within
+                                    # near of rad, and neither end's projection within near of rad, moves
+                                    # neither (1 nm to spare for the squares' rounding)
+                                    if not (r2 > e_far2 or e_in2 < r2 < e_out2
+                                            or abs(lx * cs0 + ly * sn0 - rad) < near + 1e-9
+                                            or abs(lx * cs1 + ly * sn1 - rad) < near + 1e-9):
+                                        pass
                                     else:
-                                        lb = min(abs(lx * cs0 + ly * sn0 - rad), abs(lx * cs1 + ly * sn1 - rad))
-                                        if side == 0:
-                                            lb = min(lb, abs(rs - rad))
-                                        if lb - 1e-12 < near or (side == 0 and rs + 1e-12 > far):
-                                            lat, rho = _arc_lateral(x, y, ox, oy, rad, a0, sweep)
-                                            if rho > far:
-                                                far = rho
-                                            if lat < near:
-                                                near = lat
+                                        rs = math.sqrt(r2)
+                                        side = _span_side(lx, ly, 1e-9 * rs, span_full, span_small, wsx, wsy, wex,
+                                                          wey)
+                                        if side > 0:  # surely within the sweep: _arc_lateral's in-span answer
+                                            if rs + 1e-12 > far or abs(rs - rad) - 1e-12 < near:  # (else neither)
+                                                rho = math.hypot(lx, ly)
+                                                lat = abs(rho - rad)
+                                                if rho > far:
+                                                    far = rho
+                                                if lat < near:
+                                                    near = lat
+                                        else:
+                                            lb = min(abs(lx * cs0 + ly * sn0 - rad), abs(lx * cs1 + ly * sn1 - rad))
+                                            if side == 0:
+                                                lb = min(lb, abs(rs - rad))
+                                            if lb - 1e-12 < near or (side == 0 and rs + 1e-12 > far):
+                                                lat, rho = _arc_lateral(x, y, ox, oy, rad, a0, sweep)
+                                                if rho > far:
+                                                    far = rho
+                                                if lat < near:
+                                                    near = lat
+                                        e_far2 = (far - 1e-9) * (far - 1e-9) if far > 1e-9 else -1.0
+                                        lo_r = rad - near - 1e-9
+                                        e_in2 = lo_r * lo_r if lo_r > 0 else -1.0
+                                        e_out2 = (rad + near + 1e-9) * (rad + near + 1e-9)
                             if h >= hmax[tj, ti]:
                                 top_cut = True  # a cell at the block's max: the max may come down
                             height[j, i] = zt
