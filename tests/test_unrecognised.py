@@ -122,3 +122,23 @@ def test_spherical_dimple_is_cannot_tell(build):
     feats, found = _unrecognised(_result(path))
     assert [set(f.faces) for f in feats] == [sphere]
     assert len(found) == 1
+
+
+def test_a_program_lists_what_dfm_did_not_recognise(build):
+    """`dfm gcode` on a part with a hollow dfm cannot name: the program says it is not machined (header, JSON
+    ``cam``, the report's plan), instead of passing over it in silence (the V-groove turned 30°, beside a
+    pocket the program does cut)."""
+    from dfm.cam.gcode import generate
+
+    part = generators.turned_v_groove_block(angle_deg=30.0)
+    part = part.cut(cq.Workplane("XY").rect(2, 2).extrude(1).translate((-3, 2.5, part.val().BoundingBox().zmax - 1)))
+    path = build("vg30_pocket", part)
+    gen, result = generate(path)
+    feats, _found = _unrecognised(result)
+    assert len(feats) == 1
+    fid = feats[0].id
+    (why,) = [w for f, w in gen.program.unreachable if f == fid]
+    assert "DFM308" in why and "did not recognise" in why
+    assert any(u["feature"] == fid for u in result.cam["unreachable"])
+    assert f"UNREACHABLE {fid}:" in gen.files[0][1]
+    assert any("pocket" in f for op in (o for s in gen.program.setups for o in s.operations) for f in op.features)

@@ -362,8 +362,13 @@ def planned(solid: Any, features: Sequence[Any], *, part: str, material: Any, se
     prog = plan(choice.features, part=part, bbox_min=lo, bbox_max=hi, levels=levels, section=section_fn(top.placed),
                 material=material, settings=settings, catalogue=catalogue, stock=stock, chosen=chosen, meta=info,
                 shadow=top.shadow, order=choice.order)
-    if unreachable:
-        prog = replace(prog, unreachable=prog.unreachable + tuple(unreachable))
+    # material dfm found removed but cannot name (DFM308): no operation is planned for it
+    unknown = tuple((f.id, f"a shape dfm did not recognise ({f.props.get('faces_text', 'its faces')}: "
+                           f"{f.props.get('surfaces', '')}; DFM308): no operation is planned for it, and what other "
+                           "operations cut of it is not its shape; program it by hand")
+                    for f in features if f.kind == "unrecognised")
+    if unreachable or unknown:
+        prog = replace(prog, unreachable=prog.unreachable + unknown + tuple(unreachable))
     return guarded(prog, solid, choice.features, top)
 
 
