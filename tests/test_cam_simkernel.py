@@ -321,3 +321,43 @@ def test_raster_spans_give_the_whole_box_test(seed: int) -> None:
         _raster_numpy(want, part, x0, y0, step)
         assert np.array_equal(got, want)
         assert np.isfinite(got).any()
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_recurring_helix_laps_sweep_as_each_on_its_own(seed: int) -> None:
+    """A helical ramp's laps recur in plan: one run keeps where the end is lowest over each cell for
+    the next lap (``simkernel.sweep_moves``' memo); the stock, engagement and findings are those of
+    sweeping every move on its own (``Simulation._sweep``: no memo), bit for bit."""
+    rng = np.random.default_rng(700 + seed)
+    grid = sim.grid_for((-2.0, -2.0, -1.0), (2.0, 2.0, 1.0), 0.01)
+    xs, ys = np.meshgrid(grid.xs, grid.ys)
+    part = np.where(np.hypot(xs, ys) > 1.3, 0.8, -0.6)  # a bore, its wall within reach of some laps
+    for case in range(4):
+        r = float(rng.uniform(0.1, 0.7))
+        rad = float(rng.choice([rng.uniform(0.0, 0.05), rng.uniform(0.05, 0.6)]))
+        body = ToolBody(r, corner_radius=float(rng.choice([0.0, r * 0.3])))
+        cx, cy = (float(v) for v in rng.uniform(-0.2, 0.2, 2))
+        parts = int(rng.choice([2, 3, 4]))  # arcs per lap
+        ccw = bool(rng.integers(2))
+        pitch = float(rng.uniform(0.005, 0.08)) * (1 if case % 3 else -1)  # an ascent now and then
+        a = [cx + rad, cy, 0.9 if pitch > 0 else -0.7]
+        moves = []
+        for k in range(int(rng.integers(8, 30))):
+            ang = 2 * math.pi * (k + 1) / parts * (1 if ccw else -1)
+            b = (round(cx + rad * math.cos(ang), 4), round(cy + rad * math.sin(ang), 4), a[2] - pitch / parts)
+            mv = Move(False, tuple(a), b, r, True, k, (cx, cy), 0.0, body)  # type: ignore[arg-type]
+            sweep = math.atan2(b[1] - cy, b[0] - cx) - math.atan2(a[1] - cy, a[0] - cx)
+            sweep = (sweep % (2 * math.pi) or 2 * math.pi) if ccw else -((-sweep) % (2 * math.pi) or 2 * math.pi)
+            moves.append(Move(False, mv.a, mv.b, r, True, k, (cx, cy), sweep, body))
+            a = list(b)
+        rows = sim.pack_moves(moves)
+        assert (sim.recurring_helices(rows) >= 0).sum() >= len(moves) - parts - 1
+        one = sim.new_simulation(grid, (-2, -2, -1), (2, 2, 1), part)
+        one.run(moves)
+        each = sim.new_simulation(grid, (-2, -2, -1), (2, 2, 1), part)
+        for mv in moves:
+            each._sweep(mv)
+        assert np.array_equal(one.height, each.height)
+        assert one.engaged == each.engaged
+        assert [(v.kind, v.line, v.amount_mm) for v in one.violations] == \
+            [(v.kind, v.line, v.amount_mm) for v in each.violations]

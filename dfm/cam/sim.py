@@ -329,10 +329,11 @@ class Simulation:
             finite = self.height[np.isfinite(self.height)]
             self.top = max(float(finite.max()) if finite.size else -math.inf, float(self.part.max()))
         g = self.grid
+        rows = pack_moves(moves, self.plunges) if packed is None else packed
         near, eng, swept, viol = simkernel.sweep_moves(
             self.height, self.part, *self._tiles(), self.tile, g.x0, g.y0, g.step, g.nx, g.ny, self.tol,
-            self.top if self.top is not None else math.inf, self.near_margin, self.bodies,
-            pack_moves(moves, self.plunges) if packed is None else packed)
+            self.top if self.top is not None else math.inf, self.near_margin, self.bodies, rows,
+            recurring_helices(rows))
         self.near += near.tolist()
         self.engaged += [(a, b) for a, b in eng.tolist()]
         self.swept += swept
@@ -405,7 +406,7 @@ class Simulation:
         watch = mv.rapid or not mv.spindle or plunge
         worst, wi, wj, deepest, gi, gj, near, far = simkernel.cut(
             self.height, self.part, *self._tiles(), self.tile, g.x0, g.y0, g.step, i0, i1, j0, j1, watch, self.tol,
-            min(mv.a[2], mv.b[2]), *_kernel_move(mv, body))
+            min(mv.a[2], mv.b[2]), *_kernel_move(mv, body), *simkernel.NO_MEMO)
         if plunge and not (mv.rapid or not mv.spindle):
             if worst > simkernel.PLUNGE_MM:
                 self.violations.append(Violation("plunge-into-stock", mv.line, *self._cell(wi, wj), worst))
@@ -489,6 +490,29 @@ def pack_moves(moves: Sequence[Move], plunges: bool = False) -> np.ndarray:
                          math.dist((ax, ay), mv.center), math.atan2(ay - oy, ax - ox), mv.sweep, b[0],
                          mv.rapid or not mv.spindle, b[1], b[2], b[3], b[4], b[5]))
     return np.array(rows, dtype=float).reshape(-1, len(simkernel.MOVE_COLUMNS))
+
+
+def recurring_helices(rows: np.ndarray) -> np.ndarray:
+    """Per packed move, -1 or the number of its plan among helical arcs whose plan recurs (``simkernel.sweep_moves``).
+
+    A plan: the arc's ends and centre in XY, its radius, start angle and sweep, the tool's radius and
+    corner, and whether it descends; equal to the bit (a negative zero is another plan).
+    """
+    out = np.full(len(rows), -1, dtype=np.int64)
+    sel = np.nonzero(rows[:, 7] == 4)[0]
+    if len(sel) < 2:
+        return out
+    cols = [0, 1, 3, 4, 6, 8, 9, 10, 11, 12, 19]
+    keys = np.ascontiguousarray(rows[np.ix_(sel, cols)]).view(np.int64)
+    keys = np.column_stack([keys, (rows[sel, 5] <= rows[sel, 2]).astype(np.int64)])
+    _, inv, counts = np.unique(keys, axis=0, return_inverse=True, return_counts=True)
+    inv = inv.reshape(-1)
+    again = counts[inv] > 1
+    if not again.any():
+        return out
+    _, num = np.unique(inv[again], return_inverse=True)
+    out[sel[again]] = num.reshape(-1)
+    return out
 
 
 def _arc_params(mv: Move) -> tuple[float, float, float, float, float]:

@@ -74,6 +74,44 @@ def _arc_covers(x, y, ax, ay, bx, by, ox, oy, rad, a0, sweep, r):  # type: ignor
 
 
 @njit(cache=True, fastmath=False)
+def _helix_at(x, y, down, ox, oy, rad, a0, sweep, r):  # type: ignore[no-untyped-def]
+    """Where a flat end of radius r on a helical arc is lowest over (x, y), from its plan alone (:func:`_helix`).
+
+    (0, _): it does not pass; (1, _): at its lowest tip, min(az, bz); (2, share): ``share`` (u / big)
+    of the way, for a descent (``down``) or an ascent.
+    """
+    dx = x - ox
+    dy = y - oy
+    rho = math.hypot(dx, dy)
+    big = abs(sweep)
+    if rho * rad <= 1e-15 or big <= 1e-15:  # a cell on the axis, a zero-radius or zero-sweep arc
+        d = abs(rho - rad) if big > 1e-15 else math.hypot(x - (ox + rad * math.cos(a0)), y - (oy + rad * math.sin(a0)))
+        return (1, 0.0) if d <= r else (0, 0.0)
+    k = (rho * rho + rad * rad - r * r) / (2.0 * rho * rad)
+    if k > 1.0:
+        return 0, 0.0
+    if k <= -1.0:
+        return 1, 0.0
+    half = math.acos(k)
+    g0 = (a0 - math.atan2(dy, dx)) if sweep >= 0 else (math.atan2(dy, dx) - a0)
+    if down:  # descending: the largest covered u in [0, big]
+        m = math.floor((big + half + g0) / _TWO_PI)
+        hi = _TWO_PI * m + half - g0
+        lo = _TWO_PI * m - half - g0
+        if hi < 0.0 or lo > big:
+            return 0, 0.0
+        u = min(hi, big)
+    else:  # ascending: the smallest covered u
+        m = math.ceil((g0 - half) / _TWO_PI)
+        lo = _TWO_PI * m - half - g0
+        hi = _TWO_PI * m + half - g0
+        if lo > big or hi < 0.0:
+            return 0, 0.0
+        u = max(lo, 0.0)
+    return 2, u / big
+
+
+@njit(cache=True, fastmath=False)
 def _helix(x, y, az, bz, ox, oy, rad, a0, sweep, r):  # type: ignore[no-untyped-def]
     """Lowest tip of a flat end of radius r on a helical arc over (x, y) (inf if it does not pass).
 
@@ -83,35 +121,12 @@ def _helix(x, y, az, bz, ox, oy, rad, a0, sweep, r):  # type: ignore[no-untyped-
     lowest tip over (x, y) is at the last covered t of a descent (the first of an ascent).
     Exact: no chords.
     """
-    dx = x - ox
-    dy = y - oy
-    rho = math.hypot(dx, dy)
-    big = abs(sweep)
-    if rho * rad <= 1e-15 or big <= 1e-15:  # a cell on the axis, a zero-radius or zero-sweep arc
-        d = abs(rho - rad) if big > 1e-15 else math.hypot(x - (ox + rad * math.cos(a0)), y - (oy + rad * math.sin(a0)))
-        return min(az, bz) if d <= r else np.inf
-    k = (rho * rho + rad * rad - r * r) / (2.0 * rho * rad)
-    if k > 1.0:
+    where, share = _helix_at(x, y, bz <= az, ox, oy, rad, a0, sweep, r)
+    if where == 0:
         return np.inf
-    if k <= -1.0:
+    if where == 1:
         return min(az, bz)
-    half = math.acos(k)
-    g0 = (a0 - math.atan2(dy, dx)) if sweep >= 0 else (math.atan2(dy, dx) - a0)
-    if bz <= az:  # descending: the largest covered u in [0, big]
-        m = math.floor((big + half + g0) / _TWO_PI)
-        hi = _TWO_PI * m + half - g0
-        lo = _TWO_PI * m - half - g0
-        if hi < 0.0 or lo > big:
-            return np.inf
-        u = min(hi, big)
-    else:  # ascending: the smallest covered u
-        m = math.ceil((g0 - half) / _TWO_PI)
-        lo = _TWO_PI * m - half - g0
-        hi = _TWO_PI * m + half - g0
-        if lo > big or hi < 0.0:
-            return np.inf
-        u = max(lo, 0.0)
-    return az + (bz - az) * (u / big)
+    return az + (bz - az) * share
 
 
 @njit(cache=True, fastmath=False)
@@ -280,7 +295,8 @@ def tile_max(a, tile):  # type: ignore[no-untyped-def]
 
 @njit(cache=True, fastmath=False)
 def cut(height, part, hmax, pmax, tile, x0, y0, step, i0, i1, j0, j1, watch, tol, zmin,  # type: ignore[no-untyped-def]
-        kind, ax, ay, az, bx, by, bz, radius, ox, oy, rad, a0, sweep, cot, corner=0.0):
+        kind, ax, ay, az, bx, by, bz, radius, ox, oy, rad, a0, sweep, cot, corner, memo, memo_at, memo_share, memo_i0,
+        memo_j0, memo_w):
     """Sweep the cutting end over cells [j0:j1, i0:i1]: lower ``height``, find what went wrong.
 
     ``corner``: the end's corner radius (a ball's is its radius). On a move at one height (a flat
@@ -297,6 +313,12 @@ def cut(height, part, hmax, pmax, tile, x0, y0, step, i0, i1, j0, j1, watch, tol
     block of ``tile`` cells (``hmax`` is kept an upper bound as the stock is cut): a block the
     end cannot reach, or whose stock and part lie below the end, is skipped whole; a block
     the end covers whole at one height is lowered without the per-cell geometry.
+
+    ``memo`` (a helical arc whose plan recurs, :func:`sweep_moves`): where over each cell of
+    the box from (``memo_i0``, ``memo_j0``), ``memo_w`` cells wide, the end is lowest, as
+    :func:`_helix_at` and the tests before it decide it, kept in ``memo_at`` (-1: not yet;
+    0: it does not pass; 1: its lowest tip; 3: its last point; 2: ``memo_share`` of the way),
+    since it depends on the plan only: the next lap's cells need no acos or atan2.
     """
     worst = -np.inf
     wi = -1
@@ -427,22 +449,40 @@ def cut(height, part, hmax, pmax, tile, x0, y0, step, i0, i1, j0, j1, watch, tol
                                                                  oy, rad, a0, sweep, span_full, span_small, wsx, wsy,
                                                                  wex, wey), radius, corner)
                         elif kind == 4:
-                            hx = x0 + (i + 0.5) * step - ox
-                            hy = y - oy
-                            rho2 = hx * hx + hy * hy
-                            if rho2 < h_in:
+                            share = 0.0
+                            q = (j - memo_j0) * memo_w + (i - memo_i0) if memo else 0
+                            where = memo_at[q] if memo else -1
+                            if where < 0:  # not met before: as _helix decides it (lowest's, shrink 0)
+                                hx = x0 + (i + 0.5) * step - ox
+                                hy = y - oy
+                                rho2 = hx * hx + hy * hy
+                                if rho2 < h_in:
+                                    where = 1
+                                elif rho2 > h_out or rho2 < h_hole:
+                                    where = 0
+                                elif (end_ok and rho2 > e_in and (x0 + (i + 0.5) * step - ex) ** 2 + (y - ey) ** 2
+                                      < end_r2):
+                                    where = 3
+                                elif chord and _off_chord(x0 + (i + 0.5) * step, y, c_ax, c_ay, c_dx, c_dy, c_ll,
+                                                          radius + sag):
+                                    where = 0
+                                else:
+                                    where, share = _helix_at(x0 + (i + 0.5) * step, y, down, ox, oy, rad, a0, sweep,
+                                                             radius)
+                                    if memo:
+                                        memo_share[q] = share
+                                if memo:
+                                    memo_at[q] = where
+                            if where == 0:
+                                continue
+                            if where == 1:
                                 zt = zlow
-                            elif rho2 > h_out or rho2 < h_hole:
-                                continue
-                            elif (end_ok and rho2 > e_in and (x0 + (i + 0.5) * step - ex) ** 2 + (y - ey) ** 2
-                                  < end_r2):
+                            elif where == 3:
                                 zt = z_end
-                            elif chord and _off_chord(x0 + (i + 0.5) * step, y, c_ax, c_ay, c_dx, c_dy, c_ll,
-                                                      radius + sag):
-                                continue
-                            else:
-                                zt = lowest(kind, x0 + (i + 0.5) * step, y, ax, ay, az, bx, by, bz, radius, 0.0,
-                                            ox, oy, rad, a0, sweep, cot)
+                            else:  # _helix's arithmetic (lowest's shrink 0 added to both ends)
+                                if memo:
+                                    share = memo_share[q]
+                                zt = (az + 0.0) + ((bz + 0.0) - (az + 0.0)) * share
                         elif end_ok and (x0 + (i + 0.5) * step - ex) ** 2 + (y - ey) ** 2 < end_r2:
                             zt = z_end
                         else:
@@ -620,13 +660,52 @@ def _cells(x0, y0, step, nx, ny, lx, hx, ly, hy):  # type: ignore[no-untyped-def
 
 
 @njit(cache=True)
+def _plan_box(mv, k):  # type: ignore[no-untyped-def]
+    """(x low, x high, y low, y high) of packed move ``k``'s path: its ends, and an arc's axis extremes in its sweep."""
+    ax = mv[k, 0]
+    ay = mv[k, 1]
+    bx = mv[k, 3]
+    by = mv[k, 4]
+    kind = int(mv[k, 7])
+    ox = mv[k, 8]
+    oy = mv[k, 9]
+    rad = mv[k, 10]
+    a0 = mv[k, 11]
+    sweep = mv[k, 12]
+    lx = min(ax, bx)
+    hx = max(ax, bx)
+    ly = min(ay, by)
+    hy = max(ay, by)
+    if kind == 1 or kind == 3 or kind == 4:  # axis extremes inside the sweep (as sim._arc_box)
+        for q in range(4):
+            ang = q * math.pi / 2
+            rel = (ang - a0) % (2 * math.pi) if sweep >= 0 else (a0 - ang) % (2 * math.pi)
+            if rel <= abs(sweep) + 1e-12:
+                px = ox + rad * math.cos(ang)
+                py = oy + rad * math.sin(ang)
+                lx = min(lx, px)
+                hx = max(hx, px)
+                ly = min(ly, py)
+                hy = max(hy, py)
+    return lx, hx, ly, hy
+
+
+#: Most cells :func:`sweep_moves` keeps of recurring helical arcs' plans (an int8 and a float each).
+MEMO_CELLS = 4_000_000
+
+
+@njit(cache=True)
 def sweep_moves(height, part, hmax, pmax, tile, x0, y0, step, nx, ny, tol, top, near_margin,  # type: ignore[no-untyped-def]
-                bodies, mv):
+                bodies, mv, slot):
     """``Simulation._sweep`` over every row of ``mv`` (packed moves, :data:`MOVE_COLUMNS`) in one call.
 
     Returns per move whether the part comes near (``Simulation.near``), its engagement
     (``Simulation.engaged``), the number swept, and the violations in order as rows (kind: 0 a
     rapid or spindle-off cut, 1 gouge, 2 shank, 3 holder; move; i; j; amount).
+
+    ``slot``: per move, -1 or the number of its plan among helical arcs whose plan recurs
+    (``sim.recurring_helices``: a helical ramp's laps): where the end is lowest over each cell
+    of such a plan is kept (``cut``'s ``memo``, up to :data:`MEMO_CELLS` cells) for its next laps.
     """
     n = mv.shape[0]
     near = np.zeros(n, dtype=np.bool_)
@@ -634,6 +713,28 @@ def sweep_moves(height, part, hmax, pmax, tile, x0, y0, step, nx, ny, tol, top, 
     viol = np.empty((16, 5))
     nv = 0
     swept = 0
+    nslot = 0
+    for k in range(n):
+        nslot = max(nslot, slot[k] + 1)
+    memo_box = np.full((max(nslot, 1), 4), -1, dtype=np.int64)
+    for k in range(n):
+        if slot[k] >= 0 and memo_box[slot[k], 0] < 0 and mv[k, 6] > 0:
+            lx, hx, ly, hy = _plan_box(mv, k)
+            r = mv[k, 6]
+            i0, i1, j0, j1 = _cells(x0, y0, step, nx, ny, lx - r, hx + r, ly - r, hy + r)
+            memo_box[slot[k], 0] = i0
+            memo_box[slot[k], 1] = i1
+            memo_box[slot[k], 2] = j0
+            memo_box[slot[k], 3] = j1
+    memo_off = np.full(max(nslot, 1), -1, dtype=np.int64)
+    total = 0
+    for q in range(nslot):
+        size = max(memo_box[q, 1] - memo_box[q, 0], 0) * max(memo_box[q, 3] - memo_box[q, 2], 0)
+        if memo_box[q, 0] >= 0 and size > 0 and total + size <= MEMO_CELLS:
+            memo_off[q] = total
+            total += size
+    memo_at = np.full(max(total, 1), -1, dtype=np.int8)
+    memo_share = np.empty(max(total, 1))
     for k in range(n):
         eng[k, 0] = np.inf
         eng[k, 1] = 0.0
@@ -657,21 +758,7 @@ def sweep_moves(height, part, hmax, pmax, tile, x0, y0, step, nx, ny, tol, top, 
         a0 = mv[k, 11]
         sweep = mv[k, 12]
         arc = kind == 1 or kind == 3 or kind == 4
-        lx = min(ax, bx)
-        hx = max(ax, bx)
-        ly = min(ay, by)
-        hy = max(ay, by)
-        if arc:  # axis extremes inside the sweep (as sim._arc_box)
-            for q in range(4):
-                ang = q * math.pi / 2
-                rel = (ang - a0) % (2 * math.pi) if sweep >= 0 else (a0 - ang) % (2 * math.pi)
-                if rel <= abs(sweep) + 1e-12:
-                    px = ox + rad * math.cos(ang)
-                    py = oy + rad * math.sin(ang)
-                    lx = min(lx, px)
-                    hx = max(hx, px)
-                    ly = min(ly, py)
-                    hy = max(hy, py)
+        lx, hx, ly, hy = _plan_box(mv, k)
         if bodies:
             m = r + near_margin + 2 * step
             i0, i1, j0, j1 = _cells(x0, y0, step, nx, ny, lx - m, hx + m, ly - m, hy + m)
@@ -680,9 +767,15 @@ def sweep_moves(height, part, hmax, pmax, tile, x0, y0, step, nx, ny, tol, top, 
         i0, i1, j0, j1 = _cells(x0, y0, step, nx, ny, lx - r, hx + r, ly - r, hy + r)
         if i1 > i0 and j1 > j0:
             watch = mv[k, 14] != 0.0
+            q = slot[k]
+            memo = (kind == 4 and q >= 0 and memo_off[q] >= 0 and memo_box[q, 0] == i0 and memo_box[q, 1] == i1
+                    and memo_box[q, 2] == j0 and memo_box[q, 3] == j1)
+            o0 = memo_off[q] if memo else 0
+            o1 = o0 + (i1 - i0) * (j1 - j0) if memo else 1
             worst, wi, wj, deepest, gi, gj, nr, fr = cut(height, part, hmax, pmax, tile, x0, y0, step, i0, i1, j0, j1,
                                                          watch, tol, zlo, kind, ax, ay, az, bx, by, bz, r,
-                                                         ox, oy, rad, a0, sweep, mv[k, 13], mv[k, 19])
+                                                         ox, oy, rad, a0, sweep, mv[k, 13], mv[k, 19], memo,
+                                                         memo_at[o0:o1], memo_share[o0:o1], i0, j0, i1 - i0)
             if watch and mv[k, 14] == 2.0:  # a flat end fed straight down: only beyond an allowance
                 if worst > PLUNGE_MM:
                     viol, nv = _record(viol, nv, 4, k, wi, wj, worst)
@@ -960,6 +1053,10 @@ def sample_moves(mv, sel, spacing, zmax):  # type: ignore[no-untyped-def]
     return out[:w].copy()
 
 
+#: ``cut``'s last arguments when nothing is kept (a move swept on its own).
+NO_MEMO = (False, np.full(1, -1, dtype=np.int8), np.zeros(1), 0, 0, 1)
+
+
 def warm() -> None:
     """Load every compiled function once (from numba's cache, or compile it): a process's start-up cost."""
     from dfm.kernel.rasterkernel import raster
@@ -967,14 +1064,14 @@ def warm() -> None:
     a = np.zeros((4, 4))
     t = tile_max(a, 2)
     cut(a, a, t, t.copy(), 2, 0.0, 0.0, 0.1, 0, 4, 0, 4, True, 1e-3, 0.0,
-        0, 0.1, 0.1, 0.0, 0.2, 0.2, 0.0, 0.1, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+        0, 0.1, 0.1, 0.0, 0.2, 0.2, 0.0, 0.1, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, *NO_MEMO)
     body_contact(a, a, t, t, 2, 0.0, 0.0, 0.1, 0, 4, 0, 4, False, 0.1, 0.1, 0.0, 0.2, 0.2, 0.0, 0.1,
                  0.0, 0.0, 0.0, 0.0, 0.0)
     box_max(a, 0, 4, 0, 4)
     row = np.zeros((1, len(MOVE_COLUMNS)))
     row[0, 3] = row[0, 4] = 0.2
     row[0, 6] = 0.1
-    sweep_moves(a, a, t, t.copy(), 2, 0.0, 0.0, 0.1, 4, 4, 1e-3, 0.0, 0.0, True, row)
+    sweep_moves(a, a, t, t.copy(), 2, 0.0, 0.0, 0.1, 4, 4, 1e-3, 0.0, 0.0, True, row, np.full(1, -1, dtype=np.int64))
     v = np.zeros(1)
     shadow_clearance(v, v, v, v, v, v, v, np.zeros((1, 10)))
     side_clearance(v, v, v, np.zeros(1, dtype=np.int64), 32, v, v, v, v, np.zeros((1, 10)), np.zeros((1, 4)), 0.05,
