@@ -361,3 +361,28 @@ def test_recurring_helix_laps_sweep_as_each_on_its_own(seed: int) -> None:
         assert one.engaged == each.engaged
         assert [(v.kind, v.line, v.amount_mm) for v in one.violations] == \
             [(v.kind, v.line, v.amount_mm) for v in each.violations]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_window_replays_its_history_lowest_first(seed: int) -> None:
+    """``sim.window_engagement`` replays the moves before a move lowest first: the stock (the least
+    tip over each cell) and the move's engagement are those of the moves in their order."""
+    rng = np.random.default_rng(900 + seed)
+    body = ToolBody(0.4, corner_radius=float(rng.choice([0.0, 0.1])))
+    history = []
+    for _ in range(60):
+        mv = _random_move(rng, 0.4)
+        history.append(Move(mv.rapid, mv.a, mv.b, 0.4, True, 0, mv.center, mv.sweep, body))
+    last = history.pop()
+    boxes = np.array([sim.move_box(m) for m in history])
+    got = sim.window_engagement(history, boxes, last, (0.0, 0.0, -1.0), (4.0, 4.0, 1.0), 0.01)
+    x0, x1, y0, y1 = sim.move_box(last)  # the same window, its history in order
+    step, pad = 0.01, 0.02
+    g = sim.Grid(x0 - pad + 0.3719 * step, y0 - pad + 0.2913 * step, step,
+                 math.ceil((x1 - x0 + 2 * pad) / step), math.ceil((y1 - y0 + 2 * pad) / step))
+    w = sim.new_simulation(g, (0.0, 0.0, -1.0), (4.0, 4.0, 1.0), np.full((g.ny, g.nx), -np.inf))
+    w.bodies = False
+    w.run(sim.undominated(history))
+    w.run([last])
+    assert got == w.engaged[-1]
+    assert math.isfinite(got[0])

@@ -601,8 +601,9 @@ def window_engagement(history: Sequence[Move], boxes: np.ndarray, mv: Move, stoc
     """``mv``'s engagement (as :attr:`Simulation.engaged`) on a grid of ``step`` over its own box.
 
     The stock there is rebuilt from the stock box by the moves of ``history`` that reach the
-    box (``boxes``: their :func:`move_box` rows), cutting ends only: what a coarse height field
-    knows to a cell, a window knows to ``step`` (see :func:`window_step` for its size).
+    box (``boxes``: their :func:`move_box` rows), cutting ends only, lowest first (the same
+    stock as in their order): what a coarse height field knows to a cell, a window knows to
+    ``step`` (see :func:`window_step` for its size).
     """
     x0, x1, y0, y1 = move_box(mv)
     pad = 2 * step
@@ -612,7 +613,11 @@ def window_engagement(history: Sequence[Move], boxes: np.ndarray, mv: Move, stoc
     w.bodies = False
     if len(boxes):
         hit = np.nonzero((boxes[:, 0] <= x1) & (boxes[:, 1] >= x0) & (boxes[:, 2] <= y1) & (boxes[:, 3] >= y0))[0]
-        w.run(undominated([history[int(i)] for i in hit]))
+        # lowest first: the stock they leave is the least of their tips over each cell in any order, and
+        # a block a lower move already took below a higher move's tip is passed over whole (a part's
+        # levels of rings, deepest last, were each swept over the last's stock)
+        past = undominated([history[int(i)] for i in hit])
+        w.run(sorted(past, key=lambda m: min(m.a[2], m.b[2])))
     w.run([mv])
     return w.engaged[-1]
 
