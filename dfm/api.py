@@ -258,6 +258,14 @@ def _file_checks(loaded: Any) -> list[Finding]:
     if loaded.source_units == "unknown" and loaded.format == "step":
         out.append(diagnostics.finding("unknown-units", "The file declares no known length unit; "
                                        "dimensions were read as millimetres."))
+    if getattr(loaded, "external_refs", False):
+        out.append(diagnostics.finding("external-references", "The file references other files (DOCUMENT_FILE or "
+                                       "externally defined items); dfm did not follow them and analysed only the "
+                                       "shapes this file holds."))
+    canon = getattr(loaded, "canonical", None)
+    note = canon.note() if canon is not None else None
+    if note:
+        out.append(diagnostics.finding("freeform-read-as-analytic", note[0].upper() + note[1:] + "."))
     if loaded.sewn:
         out.append(diagnostics.finding("sewn-solid", f"The file held surfaces only; dfm sewed them into "
                                        f"{len(loaded.solids)} closed solid(s)."))

@@ -173,6 +173,27 @@ def test_external_references_are_never_followed(corpus):
     assert r.status == "error" and "external" in r.error.message
 
 
+def test_a_file_that_references_others_says_so(tmp_path):
+    """A part that came through while its file also names other files (an assembly split over files): the
+    shapes this file holds are analysed, and a DFM961 warning says the rest was not followed."""
+    path = tmp_path / "box.step"
+    _write_box_step(path, "MM", size=(10.0, 8.0, 3.0))
+    text = path.read_text()
+    assert "DOCUMENT_FILE" not in text
+    assert api.analyze(path).status == "ok"
+    assert "DFM961" not in {f.code for f in api.analyze(path).findings}
+    ref = path.with_name("box_ref.step")
+    ref.write_text(text.replace("ENDSEC;\nEND-ISO", "#90001=DOCUMENT_TYPE('');\n"
+                                "#90002=DOCUMENT_FILE('other.stp','',$,#90001,'',$);\nENDSEC;\nEND-ISO"))
+    assert "DOCUMENT_FILE" in ref.read_text()
+    r = api.analyze(ref)
+    assert r.status == "ok" and len(r.bodies) == 1
+    assert tuple(r.bodies[0].bbox_mm) == pytest.approx((10.0, 8.0, 3.0), abs=1e-6)
+    (w,) = [f for f in r.findings if f.code == "DFM961"]
+    assert w.severity.value == "warning" and "did not follow" in w.message
+    assert r.verdict == "warn"
+
+
 def test_cyrillic_names_are_decoded(corpus):
     lf = load(corpus / "occt/odd/bug31670_russian.stp")
     # raw CP1251 bytes in the file (PRODUCT('\xc4\xe5\xf28', ...)): the parts are Дет1..Дет8

@@ -124,9 +124,10 @@ class CanonicalStats:
         if not self.faces and not self.edges:
             return None
         kinds = ", ".join(f"{n} {k}" for k, n in sorted(self.by_kind.items()))
+        read = [f"{self.faces} free-form face(s) ({kinds})"] if self.faces else []
+        read += [f"{self.edges} free-form edge(s)"] if self.edges else []
         kept = f"; {self.kept} free-form face(s) kept" if self.kept else ""
-        return (f"{self.faces} free-form face(s) ({kinds}) and {self.edges} edge(s) were analytic within "
-                f"{self.tolerance:.0e} mm and were read as such{kept}")
+        return f"{' and '.join(read)} were analytic within {self.tolerance:.0e} mm and were read as such{kept}"
 
 
 _KIND = {Geom_Plane: "plane", Geom_CylindricalSurface: "cylinder", Geom_ConicalSurface: "cone",

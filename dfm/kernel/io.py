@@ -86,6 +86,7 @@ class LoadedFile:
         notes: Remarks from reading, for the result's warnings.
         findings: File-level findings of the read itself (DFM957 partial-read, DFM958
             shapes-dropped), for the result.
+        external_refs: True when the file references other files, which were not followed.
         canonical: What the canonical pass did (free-form faces and edges read as the
             planes, cylinders, lines and circles they are; see :mod:`dfm.kernel.canonical`).
 
@@ -100,6 +101,8 @@ class LoadedFile:
     sewn: bool = False
     notes: list[str] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    #: True when the file references other files, which were not followed (``_load_step_bare``).
+    external_refs: bool = False
     canonical: CanonicalStats = field(default_factory=CanonicalStats)
     #: OCCT objects the shapes and attributes came from, kept alive as long as the result
     #: (an XDE document freed under live attribute wrappers crashes the interpreter). The
@@ -429,7 +432,8 @@ def _load_step_bare(p: Path, schema: str, readable: str, raw: bytes) -> LoadedFi
     outside = _count_unique(shape, TopAbs_FACE) - sum(_count_unique(s, TopAbs_FACE) for s in found)
     findings = _read_findings(p, readcheck.inventory(reader, raw), solids, outside)
     return _noted(LoadedFile(p, "step", source_units, schema, names, solids, sewn=sewn,
-                             notes=["external references were not followed"], findings=findings), canon)
+                             notes=["external references were not followed"], findings=findings,
+                             external_refs=True), canon)
 
 
 class _Canon:
