@@ -495,3 +495,29 @@ def test_plan_note_lists_what_the_guard_found_left_uncut(plate_result):
     html_text = html.render_html(plate_result[0], cam=cam)
     assert "&lt;outside&gt;" in html_text and "<outside>" not in html_text
     assert "&lt;countersink&gt;" in html_text and "<countersink>" not in html_text
+
+
+def test_text_output_prints_findings_alike_once_with_every_place():
+    """16 sharp corners that read the same are one block naming the 16 places (the JSON keeps 16 findings); a
+    finding that differs in its message stays its own block; the headline counts every finding."""
+    from dfm.model import BodyResult, DfmResult, Finding, Severity
+    from dfm.report import text
+
+    def corner(a, b, depth=0.5):
+        return Finding("DFM201", "sharp-internal-corner", Severity.ERROR,
+                       f"Sharp internal vertical corner ({depth:g} mm deep, radius 0 mm).", faces=(a, b),
+                       fix="Give the corner a radius.")
+
+    alike = [corner(10 + k, 11 + k) for k in range(0, 50, 2)]  # 25 places
+    other = corner(90, 91, depth=0.75)
+    body = BodyResult(index=1, name="b", bbox_mm=(1.0, 1.0, 1.0), bbox_min_mm=(0.0, 0.0, 0.0), volume_mm3=1.0,
+                      faces=99, edges=1, findings=(*alike, other))
+    out = text.render(DfmResult(file="p.step", status="ok", bodies=(body,)))
+    assert "26 errors" in out.splitlines()[0] and "Errors (26):" in out
+    assert out.count("DFM201 sharp-internal-corner") == 2
+    assert "  DFM201 sharp-internal-corner (25 places)" in out
+    (places,) = [line for line in out.splitlines() if line.startswith("      at faces ")]
+    assert places.startswith("      at faces 10, 11; 12, 13; 14, 15;")
+    assert places.count(";") == 20 and places.endswith("; and 5 more (--format json lists each)")
+    assert "      faces 90, 91" in out  # the lone one as before
+    assert out.count("fix: Give the corner a radius.") == 2

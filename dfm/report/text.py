@@ -19,15 +19,26 @@ def _fmt(v: float | None) -> str:
     return f"{v:.4f}".rstrip("0").rstrip(".") if abs(v) < 1e6 else f"{v:.4g}"
 
 
-def _finding_lines(f: Finding, where: str) -> list[str]:
+#: Face sets listed for one block of identical findings; the rest are counted (the JSON lists each).
+_PLACES_SHOWN = 20
+
+
+def _finding_lines(f: Finding, where: str, places: list[Finding] | None = None) -> list[str]:
+    """One finding's block, or one block for ``places``: findings that read the same at other faces."""
+    places = places or [f]
     head = f"  {f.code} {f.name}"
     if where:
         head += f" [{where}]"
+    if len(places) > 1:
+        head += f" ({len(places)} places)"
     lines = [head, f"      {f.message}"]
     if f.value is not None and f.limit is not None:
         lines.append(f"      measured {_fmt(f.value)} {f.unit} vs limit {_fmt(f.limit)} {f.unit}".rstrip())
-    if f.faces:
-        lines.append("      faces " + ", ".join(str(i) for i in f.faces))
+    sets = [", ".join(str(i) for i in p.faces) for p in places if p.faces]
+    if sets:
+        more = len(sets) - _PLACES_SHOWN
+        shown = "; ".join(sets[:_PLACES_SHOWN]) + (f"; and {more} more (--format json lists each)" if more > 0 else "")
+        lines.append(("      faces " if len(sets) == 1 else "      at faces ") + shown)
     if f.fix:
         lines.append(f"      fix: {f.fix}")
     return lines
@@ -73,9 +84,16 @@ def render(result: DfmResult) -> str:
         merged: dict[Finding, list[tuple[int, str]]] = {}
         for f, index, name in group:
             merged.setdefault(f, []).append((index, name))
-        lines.append(f"{_HEAD[sev]} ({len(group)}):")
+        # The same finding at other faces (16 sharp corners alike) is printed once, with every place.
+        alike: dict[tuple, list[Finding]] = {}  # type: ignore[type-arg]
+        where: dict[tuple, str] = {}  # type: ignore[type-arg]
         for f, bodies in merged.items():
-            lines.extend(_finding_lines(f, _where(bodies) if many else ""))
+            key = (f.code, f.name, f.message, f.value, f.limit, f.unit, f.fix, tuple(bodies))
+            alike.setdefault(key, []).append(f)
+            where[key] = _where(bodies) if many else ""
+        lines.append(f"{_HEAD[sev]} ({len(group)}):")
+        for key, same in alike.items():
+            lines.extend(_finding_lines(same[0], where[key], same))
     return "\n".join(lines) + "\n"
 
 
