@@ -338,3 +338,35 @@ def test_posted_value_is_the_posts_number() -> None:
     posted = guard._posted()
     for x in values:
         assert struct.pack("d", posted(x)) == struct.pack("d", float(num(x))), x
+
+
+def test_nearest_segment_passes_over_arcs_without_changing_the_least() -> None:
+    """``simkernel._nearest`` (arcs no nearer than the least so far passed over, any segment first) gives
+    ``_distance``'s least to the bit, arcs whose ends lie off their circle (by up to 1e-5) included."""
+    rnd = random.Random(11)
+    for _ in range(40):
+        rows = []
+        for _ in range(rnd.randint(1, 12)):
+            ax, ay = rnd.uniform(-1, 1), rnd.uniform(-1, 1)
+            if rnd.random() < 0.5:
+                rows.append((ax, ay, rnd.uniform(-1, 1), rnd.uniform(-1, 1), 0.0, 0.0, 0.0, 0.0, 0.0, 0.0))
+                continue
+            ox, oy = ax + rnd.uniform(-0.5, 0.5), ay + rnd.uniform(-0.5, 0.5)
+            rad = math.dist((ax, ay), (ox, oy))
+            a0 = math.atan2(ay - oy, ax - ox)
+            sweep = rnd.uniform(-2 * math.pi, 2 * math.pi)
+            off = rnd.choice((0.0, 1e-9, 1e-7, 1e-5))
+            bx = ox + (rad + off) * math.cos(a0 + sweep)
+            by = oy + (rad + off) * math.sin(a0 + sweep)
+            rows.append((ax, ay, bx, by, 1.0, ox, oy, rad, a0, sweep))
+        segs = np.array(rows, dtype=float)
+        dev = np.array([max(abs(math.hypot(r[0] - r[5], r[1] - r[6]) - r[7]), abs(math.hypot(r[2] - r[5], r[3] - r[6])
+                                                                                  - r[7])) if r[4] else 0.0
+                        for r in rows])
+        for _ in range(200):
+            x, y = rnd.uniform(-1.5, 1.5), rnd.uniform(-1.5, 1.5)
+            want = simkernel._distance(x, y, segs, len(segs))
+            for first in range(len(segs)):
+                got, g = simkernel._nearest(x, y, segs, dev, len(segs), first)
+                assert got == want
+                assert simkernel._seg_distance(x, y, segs, g) == want

@@ -881,6 +881,28 @@ def _distance(x, y, fseg, q):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, fastmath=False)
+def _nearest(x, y, fseg, fdev, q, first):  # type: ignore[no-untyped-def]
+    """:func:`_distance` and the segment it came from, measuring segment ``first`` first.
+
+    An arc no nearer than the least so far is passed over: its distance is at least the
+    distance to its circle, less how far its ends lie off the circle (``fdev``) and 1 nm for
+    the rounding; the least is the same (a least over the segments in any order).
+    """
+    dmin = np.inf
+    arg = -1
+    for n in range(q):
+        g = first if n == 0 else (n - 1 if n <= first else n)
+        if fseg[g, 4] != 0.0 and math.isfinite(dmin):
+            if abs(math.hypot(x - fseg[g, 5], y - fseg[g, 6]) - fseg[g, 7]) - fdev[g] - 1e-9 >= dmin:
+                continue
+        d = _seg_distance(x, y, fseg, g)
+        if d < dmin:
+            dmin = d
+            arg = g
+    return dmin, arg
+
+
+@njit(cache=True, fastmath=False)
 def side_clearance(px, py, pr, idx, step, eax, eay, ebx, eby, segs, boxes, near_mm, best, least,  # type: ignore[no-untyped-def]
                    skip):
     """:func:`shadow_clearance` chunk by chunk, each sample's into ``best[idx]`` (its move's least).
@@ -908,6 +930,7 @@ def side_clearance(px, py, pr, idx, step, eax, eay, ebx, eby, segs, boxes, near_
     fbx = np.empty(ne)
     fby = np.empty(ne)
     fseg = np.empty((nseg, 10))
+    fdev = np.zeros(nseg)  # how far an arc's ends lie off its circle
     dist = np.empty(step)
     inside = np.zeros(step, dtype=np.bool_)
     done = np.zeros(step, dtype=np.bool_)
@@ -938,7 +961,11 @@ def side_clearance(px, py, pr, idx, step, eax, eay, ebx, eby, segs, boxes, near_
             if (boxes[g, 2] >= x0 - reach and boxes[g, 0] <= x1 + reach and boxes[g, 3] >= y0 - reach
                     and boxes[g, 1] <= y1 + reach):
                 fseg[q] = segs[g]
+                if segs[g, 4] != 0.0:
+                    fdev[q] = max(abs(math.hypot(segs[g, 0] - segs[g, 5], segs[g, 1] - segs[g, 6]) - segs[g, 7]),
+                                  abs(math.hypot(segs[g, 2] - segs[g, 5], segs[g, 3] - segs[g, 6]) - segs[g, 7]))
                 q += 1
+        first = 0
         for k in range(c0, c1):
             done[k - c0] = False
         for rnd in range(2 if skip else 1):
@@ -962,7 +989,12 @@ def side_clearance(px, py, pr, idx, step, eax, eay, ebx, eby, segs, boxes, near_
                         if rnd == 1 and low - 1e-9 >= least[0]:
                             continue
                 ins = inside[last - c0] if same else _inside(px[k], py[k], fax, fay, fbx, fby, m)
-                dmin = _distance(px[k], py[k], fseg, q)
+                if q > 0:
+                    dmin, g = _nearest(px[k], py[k], fseg, fdev, q, first)
+                    if g >= 0:
+                        first = g  # the next sample's nearest, most likely
+                else:
+                    dmin = np.inf
                 inside[k - c0] = ins
                 dist[k - c0] = dmin
                 done[k - c0] = True
