@@ -386,3 +386,45 @@ def test_a_window_replays_its_history_lowest_first(seed: int) -> None:
     w.run([last])
     assert got == w.engaged[-1]
     assert math.isfinite(got[0])
+
+
+def _polygon_mask_numpy(grid: sim.Grid, outline) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """``sim.polygon_mask`` as it was: the even-odd test in numpy over the outline's box."""
+    inside = np.zeros((grid.ny, grid.nx), dtype=bool)
+    pts = [tuple(p) for p in outline]
+    xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+    i0 = max(int((min(xs) - grid.x0) / grid.step) - 1, 0)
+    i1 = min(int((max(xs) - grid.x0) / grid.step) + 2, grid.nx)
+    j0 = max(int((min(ys) - grid.y0) / grid.step) - 1, 0)
+    j1 = min(int((max(ys) - grid.y0) / grid.step) + 2, grid.ny)
+    if i1 <= i0 or j1 <= j0:
+        return inside
+    cx, cy = np.meshgrid(grid.xs[i0:i1], grid.ys[j0:j1])
+    sub = np.zeros(cx.shape, dtype=bool)
+    for (x0, y0), (x1, y1) in zip(pts, pts[1:] + pts[:1], strict=True):
+        if y0 == y1:
+            continue
+        cond = (y0 > cy) != (y1 > cy)
+        xc = x0 + (cy - y0) * (x1 - x0) / (y1 - y0)
+        sub ^= cond & (xc > cx)
+    inside[j0:j1, i0:i1] = sub
+    return inside
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_compiled_polygon_mask_matches_the_numpy_test(seed: int) -> None:
+    """``sim.polygon_mask`` (compiled: a 200-gon hole outline made 200 numpy passes over its box) gives the
+    numpy version's cells: star and self-touching outlines, vertices on cell centres' rows, integer points."""
+    rng = np.random.default_rng(seed)
+    grid = sim.grid_for((-2.0, -2.0, 0.0), (2.0, 2.0, 1.0), 0.0137)
+    for k in range(30):
+        n = int(rng.integers(3, 250))
+        ang = np.sort(rng.uniform(0, 2 * math.pi, n))
+        rad = rng.uniform(0.2, 2.2, n) if k % 2 else np.full(n, rng.uniform(0.1, 1.5))
+        pts = [[float(r * math.cos(a)), float(r * math.sin(a))] for a, r in zip(ang, rad, strict=True)]
+        if k % 3 == 0:  # some vertices on rows of cell centres, one outline of integers
+            for p in pts[::3]:
+                p[1] = float(grid.ys[int(np.clip((p[1] - grid.y0) / grid.step, 0, grid.ny - 1))])
+        if k == 4:
+            pts = [[-1, -1], [1, -1], [1, 1], [0, 0], [-1, 1]]
+        assert np.array_equal(sim.polygon_mask(grid, pts), _polygon_mask_numpy(grid, pts)), (seed, k)

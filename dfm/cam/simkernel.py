@@ -1085,6 +1085,43 @@ def sample_moves(mv, sel, spacing, zmax):  # type: ignore[no-untyped-def]
     return out[:w].copy()
 
 
+@njit(cache=True, fastmath=False)
+def polygon_cells(xs, ys, px, py):  # type: ignore[no-untyped-def]
+    """Even-odd inside of the closed polygon (``px``, ``py``) at the cell centres ``xs`` x ``ys``: (len(ys), len(xs)).
+
+    ``sim.polygon_mask``'s numpy test cell by cell, with its arithmetic: an edge (y0 != y1)
+    counts where it straddles the cell's y, (y0 > y) != (y1 > y), and crosses right of its x,
+    x0 + (y - y0) (x1 - x0) / (y1 - y0) > x. A row's crossings are found once.
+    """
+    ny = ys.shape[0]
+    nx = xs.shape[0]
+    n = px.shape[0]
+    out = np.zeros((ny, nx), dtype=np.bool_)
+    cross = np.empty(n)
+    for j in range(ny):
+        y = ys[j]
+        m = 0
+        for e in range(n):
+            x0 = px[e]
+            y0 = py[e]
+            x1 = px[(e + 1) % n]
+            y1 = py[(e + 1) % n]
+            if y0 == y1 or (y0 > y) == (y1 > y):
+                continue
+            cross[m] = x0 + (y - y0) * (x1 - x0) / (y1 - y0)
+            m += 1
+        if m == 0:
+            continue
+        for i in range(nx):
+            x = xs[i]
+            odd = False
+            for c in range(m):
+                if cross[c] > x:
+                    odd = not odd
+            out[j, i] = odd
+    return out
+
+
 #: ``cut``'s last arguments when nothing is kept (a move swept on its own).
 NO_MEMO = (False, np.full(1, -1, dtype=np.int8), np.zeros(1), 0, 0, 1)
 
@@ -1110,6 +1147,7 @@ def warm() -> None:
                    np.full(1, np.inf), np.full(1, np.inf), True)
     raster(a, np.zeros((1, 3, 3)), 0.0, 0.0, 0.1)
     sample_moves(row, np.zeros(1, dtype=np.int64), 0.005, 1.0)
+    polygon_cells(np.zeros(2), np.zeros(2), np.array([0.0, 1.0, 0.0]), np.array([0.0, 0.0, 1.0]))
 
 
 @njit(cache=True, fastmath=False)
