@@ -351,7 +351,7 @@ def test_recurring_helix_laps_sweep_as_each_on_its_own(seed: int) -> None:
             moves.append(Move(False, mv.a, mv.b, r, True, k, (cx, cy), sweep, body))
             a = list(b)
         rows = sim.pack_moves(moves)
-        assert (sim.recurring_helices(rows) >= 0).sum() >= len(moves) - parts - 1
+        assert (sim.recurring_plans(rows) >= 0).sum() >= len(moves) - parts - 1
         one = sim.new_simulation(grid, (-2, -2, -1), (2, 2, 1), part)
         one.run(moves)
         each = sim.new_simulation(grid, (-2, -2, -1), (2, 2, 1), part)
@@ -428,3 +428,40 @@ def test_compiled_polygon_mask_matches_the_numpy_test(seed: int) -> None:
         if k == 4:
             pts = [[-1, -1], [1, -1], [1, 1], [0, 0], [-1, 1]]
         assert np.array_equal(sim.polygon_mask(grid, pts), _polygon_mask_numpy(grid, pts)), (seed, k)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_recurring_ramp_laps_sweep_as_each_on_its_own(seed: int) -> None:
+    """A ramp round a polygon (a pocket's entry) repeats its sloped lines lap after lap: one run keeps
+    where each line's end passes over each cell (and a corner's drop there) for the next lap; the
+    stock, engagement and findings are those of every move swept on its own, bit for bit."""
+    rng = np.random.default_rng(800 + seed)
+    grid = sim.grid_for((-2.0, -2.0, -1.0), (2.0, 2.0, 1.0), 0.01)
+    xs, ys = np.meshgrid(grid.xs, grid.ys)
+    part = np.where((np.abs(xs) > 1.4) | (np.abs(ys) > 1.2), 0.8, -0.6)
+    for case in range(4):
+        r = float(rng.uniform(0.1, 0.6))
+        body = ToolBody(r, corner_radius=float(rng.choice([0.0, r * 0.2, r])))
+        n = int(rng.integers(2, 6))
+        corners = [(round(float(x), 4), round(float(y), 4)) for x, y in rng.uniform(-0.9, 0.9, (n, 2))]
+        drop = float(rng.uniform(0.01, 0.1)) * (1 if case % 3 else -1)
+        z = 0.9 if drop > 0 else -0.7
+        moves = []
+        a = (*corners[0], z)
+        for k in range(int(rng.integers(2, 6)) * n):
+            z -= drop
+            b = (*corners[(k + 1) % n], z)
+            moves.append(Move(False, a, b, r, True, k, body=body))
+            a = b
+        moves.append(Move(False, a, (a[0], a[1], a[2] - 0.05), r, True, len(moves), body=body))  # and down
+        rows = sim.pack_moves(moves)
+        assert (sim.recurring_plans(rows) >= 0).sum() >= len(moves) - n - 1
+        one = sim.new_simulation(grid, (-2, -2, -1), (2, 2, 1), part)
+        one.run(moves)
+        each = sim.new_simulation(grid, (-2, -2, -1), (2, 2, 1), part)
+        for mv in moves:
+            each._sweep(mv)
+        assert np.array_equal(one.height, each.height)
+        assert one.engaged == each.engaged
+        assert [(v.kind, v.line, v.amount_mm) for v in one.violations] == \
+            [(v.kind, v.line, v.amount_mm) for v in each.violations]

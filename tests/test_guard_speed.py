@@ -22,7 +22,7 @@ from dfm.cam.model import Arc, DrillCycle, Feed, Rapid, Spindle, ToolChange
 @njit(cache=False, fastmath=False)
 def _reference_cut(height, part, hmax, pmax, tile, x0, y0, step, i0, i1, j0, j1, watch, tol, zmin,  # type: ignore[no-untyped-def]
         kind, ax, ay, az, bx, by, bz, radius, ox, oy, rad, a0, sweep, cot, corner=0.0, memo=False, memo_at=None,
-        memo_share=None, memo_i0=0, memo_j0=0, memo_w=1):
+        memo_share=None, memo_share2=None, memo_rim=None, memo_i0=0, memo_j0=0, memo_w=1):
     """``simkernel.cut`` as it was before its shortcuts (9c5bd85): every cell through ``lowest``.
 
     (Flat ends only: ``corner`` is taken and must be 0, as every end of these tests is; the memo of a

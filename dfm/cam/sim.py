@@ -333,7 +333,7 @@ class Simulation:
         near, eng, swept, viol = simkernel.sweep_moves(
             self.height, self.part, *self._tiles(), self.tile, g.x0, g.y0, g.step, g.nx, g.ny, self.tol,
             self.top if self.top is not None else math.inf, self.near_margin, self.bodies, rows,
-            recurring_helices(rows))
+            recurring_plans(rows))
         self.near += near.tolist()
         self.engaged += [(a, b) for a, b in eng.tolist()]
         self.swept += swept
@@ -492,17 +492,18 @@ def pack_moves(moves: Sequence[Move], plunges: bool = False) -> np.ndarray:
     return np.array(rows, dtype=float).reshape(-1, len(simkernel.MOVE_COLUMNS))
 
 
-def recurring_helices(rows: np.ndarray) -> np.ndarray:
-    """Per packed move, -1 or the number of its plan among helical arcs whose plan recurs (``simkernel.sweep_moves``).
+def recurring_plans(rows: np.ndarray) -> np.ndarray:
+    """Per packed move, -1 or the number of its plan among helical arcs and sloped lines whose plan recurs.
 
-    A plan: the arc's ends and centre in XY, its radius, start angle and sweep, the tool's radius and
-    corner, and whether it descends; equal to the bit (a negative zero is another plan).
+    (``simkernel.sweep_moves``.) A plan: the kind, the ends in XY, an arc's centre, radius, start
+    angle and sweep, the tool's radius and corner, and whether it descends; equal to the bit (a
+    negative zero is another plan).
     """
     out = np.full(len(rows), -1, dtype=np.int64)
-    sel = np.nonzero(rows[:, 7] == 4)[0]
+    sel = np.nonzero((rows[:, 7] == 4) | ((rows[:, 7] == 0) & (rows[:, 2] != rows[:, 5])))[0]
     if len(sel) < 2:
         return out
-    cols = [0, 1, 3, 4, 6, 8, 9, 10, 11, 12, 19]
+    cols = np.array([0, 1, 3, 4, 6, 7, 8, 9, 10, 11, 12, 19])
     keys = np.ascontiguousarray(rows[np.ix_(sel, cols)]).view(np.int64)
     keys = np.column_stack([keys, (rows[sel, 5] <= rows[sel, 2]).astype(np.int64)])
     _, inv, counts = np.unique(keys, axis=0, return_inverse=True, return_counts=True)

@@ -14,6 +14,7 @@ Move kinds: 0 a straight flat-end move, 1 a flat arc, 2 a straight drill (cone) 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 from numba import njit
@@ -35,7 +36,12 @@ PLUNGE_MM = 0.03
 
 
 @njit(cache=True, fastmath=False)
-def _flat_line(x, y, ax, ay, az, bx, by, bz, r):  # type: ignore[no-untyped-def]
+def _flat_line_at(x, y, ax, ay, bx, by, r):  # type: ignore[no-untyped-def]
+    """Where a flat end of radius r on a line passes over (x, y), from its plan alone (:func:`_flat_line`).
+
+    (0, _, _): it does not; (1, _, _): its lowest tip, min(az, bz) (a move along Z); (2, lo, hi): from
+    ``lo`` to ``hi`` of the way.
+    """
     dx = bx - ax
     dy = by - ay
     qa = dx * dx + dy * dy
@@ -43,18 +49,26 @@ def _flat_line(x, y, ax, ay, az, bx, by, bz, r):  # type: ignore[no-untyped-def]
     ry = y - ay
     c0 = rx * rx + ry * ry - r * r
     if qa < 1e-18:
-        return min(az, bz) if c0 <= 0 else np.inf
+        return (1, 0.0, 0.0) if c0 <= 0 else (0, 0.0, 0.0)
     qb = -2.0 * (rx * dx + ry * dy)
     disc = qb * qb - 4 * qa * c0
     if disc < 0:
-        return np.inf
+        return 0, 0.0, 0.0
     sq = math.sqrt(disc)
     t1 = (-qb - sq) / (2 * qa)
     t2 = (-qb + sq) / (2 * qa)
     if t2 < 0.0 or t1 > 1.0:
+        return 0, 0.0, 0.0
+    return 2, min(max(t1, 0.0), 1.0), min(max(t2, 0.0), 1.0)
+
+
+@njit(cache=True, fastmath=False)
+def _flat_line(x, y, ax, ay, az, bx, by, bz, r):  # type: ignore[no-untyped-def]
+    where, lo, hi = _flat_line_at(x, y, ax, ay, bx, by, r)
+    if where == 0:
         return np.inf
-    lo = min(max(t1, 0.0), 1.0)
-    hi = min(max(t2, 0.0), 1.0)
+    if where == 1:
+        return min(az, bz)
     return min(az + (bz - az) * lo, az + (bz - az) * hi)
 
 
@@ -295,8 +309,8 @@ def tile_max(a, tile):  # type: ignore[no-untyped-def]
 
 @njit(cache=True, fastmath=False)
 def cut(height, part, hmax, pmax, tile, x0, y0, step, i0, i1, j0, j1, watch, tol, zmin,  # type: ignore[no-untyped-def]
-        kind, ax, ay, az, bx, by, bz, radius, ox, oy, rad, a0, sweep, cot, corner, memo, memo_at, memo_share, memo_i0,
-        memo_j0, memo_w):
+        kind, ax, ay, az, bx, by, bz, radius, ox, oy, rad, a0, sweep, cot, corner, memo, memo_at, memo_share,
+        memo_share2, memo_rim, memo_i0, memo_j0, memo_w):
     """Sweep the cutting end over cells [j0:j1, i0:i1]: lower ``height``, find what went wrong.
 
     ``corner``: the end's corner radius (a ball's is its radius). On a move at one height (a flat
@@ -314,11 +328,13 @@ def cut(height, part, hmax, pmax, tile, x0, y0, step, i0, i1, j0, j1, watch, tol
     end cannot reach, or whose stock and part lie below the end, is skipped whole; a block
     the end covers whole at one height is lowered without the per-cell geometry.
 
-    ``memo`` (a helical arc whose plan recurs, :func:`sweep_moves`): where over each cell of
-    the box from (``memo_i0``, ``memo_j0``), ``memo_w`` cells wide, the end is lowest, as
-    :func:`_helix_at` and the tests before it decide it, kept in ``memo_at`` (-1: not yet;
-    0: it does not pass; 1: its lowest tip; 3: its last point; 2: ``memo_share`` of the way),
-    since it depends on the plan only: the next lap's cells need no acos or atan2.
+    ``memo`` (a helical arc or a sloped line whose plan recurs, :func:`sweep_moves`): where
+    over each cell of the box from (``memo_i0``, ``memo_j0``), ``memo_w`` cells wide, the end
+    is lowest, as :func:`_helix_at` or :func:`_flat_line_at` and the tests before them decide
+    it, kept in ``memo_at`` (-1: not yet; 0: it does not pass; 1: its lowest tip; 3: its last
+    point; 2: ``memo_share`` of the way, a line's least of that and ``memo_share2``), and a
+    corner's drop there (``memo_rim``, NaN: not yet), since they depend on the plan only: the
+    next lap's cells need no acos, atan2 or root.
     """
     worst = -np.inf
     wi = -1
@@ -442,6 +458,7 @@ def cut(height, part, hmax, pmax, tile, x0, y0, step, i0, i1, j0, j1, watch, tol
                         h = height[j, i]
                         if h <= zskip:
                             continue
+                        q = 0
                         if whole:
                             zt = az
                         elif rounded:
@@ -483,16 +500,40 @@ def cut(height, part, hmax, pmax, tile, x0, y0, step, i0, i1, j0, j1, watch, tol
                                 if memo:
                                     share = memo_share[q]
                                 zt = (az + 0.0) + ((bz + 0.0) - (az + 0.0)) * share
+                        elif kind == 0 and memo:  # a recurring sloped line: as below, kept for its next laps
+                            q = (j - memo_j0) * memo_w + (i - memo_i0)
+                            where = memo_at[q]
+                            if where < 0:
+                                if end_ok and (x0 + (i + 0.5) * step - ex) ** 2 + (y - ey) ** 2 < end_r2:
+                                    where = 3
+                                else:  # lowest's (shrink 0): _flat_line's
+                                    where, t_lo, t_hi = _flat_line_at(x0 + (i + 0.5) * step, y, ax, ay, bx, by, radius)
+                                    memo_share[q] = t_lo
+                                    memo_share2[q] = t_hi
+                                memo_at[q] = where
+                            if where == 0:
+                                continue
+                            if where == 1:
+                                zt = zlow
+                            elif where == 3:
+                                zt = z_end
+                            else:
+                                zt = min((az + 0.0) + ((bz + 0.0) - (az + 0.0)) * memo_share[q],
+                                         (az + 0.0) + ((bz + 0.0) - (az + 0.0)) * memo_share2[q])
                         elif end_ok and (x0 + (i + 0.5) * step - ex) ** 2 + (y - ey) ** 2 < end_r2:
                             zt = z_end
                         else:
                             zt = lowest(kind, x0 + (i + 0.5) * step, y, ax, ay, az, bx, by, bz, radius, 0.0,
                                         ox, oy, rad, a0, sweep, cot)
                         if rim and zt < h and zt < zlow + corner:  # (the torus cannot be higher than that)
-                            zt = max(zt, zlow + corner_drop(_move_distance(kind, x0 + (i + 0.5) * step, y, ax, ay, bx,
-                                                                           by, ox, oy, rad, a0, sweep, span_full,
-                                                                           span_small, wsx, wsy, wex, wey),
-                                                            radius, corner))
+                            drop = memo_rim[q] if memo else np.nan
+                            if math.isnan(drop):
+                                drop = corner_drop(_move_distance(kind, x0 + (i + 0.5) * step, y, ax, ay, bx, by, ox,
+                                                                  oy, rad, a0, sweep, span_full, span_small, wsx,
+                                                                  wsy, wex, wey), radius, corner)
+                                if memo:
+                                    memo_rim[q] = drop
+                            zt = max(zt, zlow + drop)
                         if watch and h - zt > worst:
                             zw = zt
                             if h > zt:  # material a rapid meets: only RAPID_RIM_MM inside its rim
@@ -690,8 +731,8 @@ def _plan_box(mv, k):  # type: ignore[no-untyped-def]
     return lx, hx, ly, hy
 
 
-#: Most cells :func:`sweep_moves` keeps of recurring helical arcs' plans (an int8 and a float each).
-MEMO_CELLS = 4_000_000
+#: Most cells :func:`sweep_moves` keeps of recurring plans (an int8 and three floats each).
+MEMO_CELLS = 2_000_000
 
 
 @njit(cache=True)
@@ -703,8 +744,8 @@ def sweep_moves(height, part, hmax, pmax, tile, x0, y0, step, nx, ny, tol, top, 
     (``Simulation.engaged``), the number swept, and the violations in order as rows (kind: 0 a
     rapid or spindle-off cut, 1 gouge, 2 shank, 3 holder; move; i; j; amount).
 
-    ``slot``: per move, -1 or the number of its plan among helical arcs whose plan recurs
-    (``sim.recurring_helices``: a helical ramp's laps): where the end is lowest over each cell
+    ``slot``: per move, -1 or the number of its plan among helical arcs and sloped lines whose
+    plan recurs (``sim.recurring_plans``: a ramp's laps): where the end is lowest over each cell
     of such a plan is kept (``cut``'s ``memo``, up to :data:`MEMO_CELLS` cells) for its next laps.
     """
     n = mv.shape[0]
@@ -735,6 +776,8 @@ def sweep_moves(height, part, hmax, pmax, tile, x0, y0, step, nx, ny, tol, top, 
             total += size
     memo_at = np.full(max(total, 1), -1, dtype=np.int8)
     memo_share = np.empty(max(total, 1))
+    memo_share2 = np.empty(max(total, 1))
+    memo_rim = np.full(max(total, 1), np.nan)
     for k in range(n):
         eng[k, 0] = np.inf
         eng[k, 1] = 0.0
@@ -768,14 +811,15 @@ def sweep_moves(height, part, hmax, pmax, tile, x0, y0, step, nx, ny, tol, top, 
         if i1 > i0 and j1 > j0:
             watch = mv[k, 14] != 0.0
             q = slot[k]
-            memo = (kind == 4 and q >= 0 and memo_off[q] >= 0 and memo_box[q, 0] == i0 and memo_box[q, 1] == i1
-                    and memo_box[q, 2] == j0 and memo_box[q, 3] == j1)
+            memo = ((kind == 4 or (kind == 0 and az != bz)) and q >= 0 and memo_off[q] >= 0 and memo_box[q, 0] == i0
+                    and memo_box[q, 1] == i1 and memo_box[q, 2] == j0 and memo_box[q, 3] == j1)
             o0 = memo_off[q] if memo else 0
             o1 = o0 + (i1 - i0) * (j1 - j0) if memo else 1
             worst, wi, wj, deepest, gi, gj, nr, fr = cut(height, part, hmax, pmax, tile, x0, y0, step, i0, i1, j0, j1,
                                                          watch, tol, zlo, kind, ax, ay, az, bx, by, bz, r,
                                                          ox, oy, rad, a0, sweep, mv[k, 13], mv[k, 19], memo,
-                                                         memo_at[o0:o1], memo_share[o0:o1], i0, j0, i1 - i0)
+                                                         memo_at[o0:o1], memo_share[o0:o1], memo_share2[o0:o1],
+                                                         memo_rim[o0:o1], i0, j0, i1 - i0)
             if watch and mv[k, 14] == 2.0:  # a flat end fed straight down: only beyond an allowance
                 if worst > PLUNGE_MM:
                     viol, nv = _record(viol, nv, 4, k, wi, wj, worst)
@@ -1123,7 +1167,7 @@ def polygon_cells(xs, ys, px, py):  # type: ignore[no-untyped-def]
 
 
 #: ``cut``'s last arguments when nothing is kept (a move swept on its own).
-NO_MEMO = (False, np.full(1, -1, dtype=np.int8), np.zeros(1), 0, 0, 1)
+NO_MEMO: tuple[Any, ...] = (False, np.full(1, -1, dtype=np.int8), np.zeros(1), np.zeros(1), np.full(1, np.nan), 0, 0, 1)
 
 
 def warm() -> None:
