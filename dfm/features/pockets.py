@@ -367,9 +367,11 @@ def _region_feature(an: Analysis, acc: Access, a: Vec3, floor_id: int, region: s
     walls = [geo.faces[i] for i in sorted(region) if i != floor_id and _is_wall(geo.faces[i], a)]
     leaning = [geo.faces[i] for i in sorted(region) if _is_overhang(geo.faces[i], a)]
     drafted = _drafted_walls(geo, region, floor_id, a) if axis is None else []
-    if not walls and not leaning and not drafted:
+    # a dish: its floor ringed only by fillets that rise to the top (no wall stands above them)
+    dish = [] if walls or leaning or drafted or axis is not None else _dish_rim(geo, region, floor_id, a)
+    if not walls and not leaning and not drafted and not dish:
         return
-    top = max(acc.extent(w.id, a)[1] for w in walls + leaning + drafted)
+    top = max(acc.extent(w.id, a)[1] for w in walls + leaning + drafted + dish)
     depth = top - floor_low
     if depth <= 1e-6:
         return
@@ -397,6 +399,12 @@ def _region_feature(an: Analysis, acc: Access, a: Vec3, floor_id: int, region: s
     annulus = _annulus(walls, a)
     if annulus is not None:
         width, width_dir = annulus[1] - annulus[0], None
+    round_dish = _round_dish(dish, depth)
+    if round_dish is not None:  # one torus round a disc: as wide as the torus at the top, every way
+        width, width_dir = round_dish, None
+    elif dish and floor_loops:  # across the floor's outline, and its fillets each side as far as they reach
+        width, width_dir = _caliper_2d(floor_loops[0], a)
+        width += 2 * min(_fillet_reach(f.radius, depth) for f in dish)
     # Outline of the floor in the approach frame; lengths wall to wall, over every face of the region.
     if floor_seen < 1.0 or leaning:
         # part of the floor lies under an overhang: the outline is what a cutter along a reaches
@@ -423,6 +431,8 @@ def _region_feature(an: Analysis, acc: Access, a: Vec3, floor_id: int, region: s
     length = max(length, width)
     if annulus is not None:
         length = math.pi * (annulus[0] + annulus[1])  # along the groove's mid-line
+    if round_dish is not None:
+        length = round_dish
     # Corner radii.
     vert_r = []
     floor_r = []
@@ -434,6 +444,8 @@ def _region_feature(an: Analysis, acc: Access, a: Vec3, floor_id: int, region: s
             floor_r.append(f.radius)
         elif drafted and drafted_cone(f, a):
             vert_r.append(cone_floor_radius(f, a))  # a drafted corner: its radius at the floor
+        if dish and f.kind == "torus" and _is_floor_fillet(f, a):  # a dish's corner: its radius at the top
+            vert_r.append(f.major_radius + _fillet_reach(f.radius, depth))
     sharp_vertical = sharp_floor = False
     for fid in region:
         for eid in geo.face_edges[fid]:
@@ -515,6 +527,45 @@ def _region_feature(an: Analysis, acc: Access, a: Vec3, floor_id: int, region: s
     skip = {f.id for f in drafted}
     add_chamfers(an, [i for i in sorted(region) if _is_floor_chamfer(geo.faces[i], a) and i not in skip], a, fid_,
                  "floor")
+
+
+def _dish_rim(geo, region: set[int], floor_id: int, a: Vec3) -> list:  # type: ignore[no-untyped-def,type-arg]
+    """The fillets of a dish: every face round the floor is a floor fillet of the region, and they rise from it.
+
+    A fluidic chamber with its floor rounded into the top (fillet radius = depth) has no wall; its fillets
+    are the region's rim, each meeting the top at a convex edge. Empty when any neighbour of the floor
+    is something else, the floor has an inner loop, or a fillet runs on into another face.
+    """
+    around = set(geo.neighbours(floor_id))
+    rim = [geo.faces[i] for i in sorted(around)]
+    if not rim or not around <= region or not all(_is_floor_fillet(f, a) for f in rim):
+        return []
+    if len(geo.face_loops(floor_id, deflection=0.001)) != 1:
+        return []  # round an island too: not a dish (an annular recess dfm does not size)
+    for f in rim:  # each fillet ends at an edge of the top, not in a further blend (a wall dfm does not see)
+        for nb, edges in geo.neighbours(f.id).items():
+            if nb != floor_id and nb not in around and any(geo.edges[e].convexity != "convex" for e in edges):
+                return []
+    return rim
+
+
+def _fillet_reach(radius: float, depth: float) -> float:
+    """How far out from the floor a floor fillet of ``radius`` reaches at ``depth`` above it (its top edge)."""
+    if depth >= radius:
+        return radius
+    return math.sqrt(max(radius * radius - (radius - depth) ** 2, 0.0))
+
+
+def _round_dish(rim: list, depth: float) -> float | None:  # type: ignore[type-arg]
+    """The top diameter of a round dish (its rim one torus, or pieces of one: coaxial, the same radii), else None."""
+    if not rim or any(f.kind != "torus" for f in rim):
+        return None
+    f0 = rim[0]
+    for f in rim[1:]:
+        if not (parallel(f.axis, f0.axis, 1e-9) and abs(f.major_radius - f0.major_radius) < 1e-9
+                and abs(f.radius - f0.radius) < 1e-9 and math.dist(f.origin, f0.origin) < 1e-9):
+            return None
+    return 2 * (f0.major_radius + _fillet_reach(f0.radius, depth))
 
 
 def _trace_gap(planes: list, a: Vec3, h: float) -> tuple[float, Vec3 | None, tuple[int, int] | None]:  # type: ignore[type-arg]
