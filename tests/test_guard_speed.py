@@ -234,6 +234,10 @@ def test_window_replay_without_dominated_moves() -> None:
         boxes = np.array([sim.move_box(m) for m in history])
         for mv in moves[40:70]:
             fast = sim.window_engagement(history, boxes, mv, *box, 0.01)
+            packed = sim.pack_moves(history, plunges=True)  # the guard's: the same moves left out, from rows
+            assert sim.window_engagement(history, boxes, mv, *box, 0.01, packed) == fast
+            assert sim.window_engagement(history + [mv], np.concatenate([boxes, [sim.move_box(mv)]]), mv, *box, 0.01,
+                                         sim.pack_moves(history + [mv], plunges=True), len(history)) == fast
             saved = sim.undominated
             sim.undominated = list  # every hit move replayed
             try:
@@ -370,3 +374,28 @@ def test_nearest_segment_passes_over_arcs_without_changing_the_least() -> None:
                 got, g = simkernel._nearest(x, y, segs, dev, len(segs), first)
                 assert got == want
                 assert simkernel._seg_distance(x, y, segs, g) == want
+
+
+def test_undominated_rows_keeps_what_undominated_keeps() -> None:
+    """``sim.undominated_rows`` (numpy over packed moves: partC's 190 windows spent 2 s in the Python one)
+    keeps the moves ``sim.undominated`` keeps, in order: repeated paths at other heights, negative zeros,
+    drills and end mills of one radius, arcs and lines, flat and sloped, ties."""
+    rnd = random.Random(3)
+    bodies = [sim.ToolBody(0.2), sim.ToolBody(0.2, 59.0), sim.ToolBody(0.3)]
+    for trial in range(300):
+        paths = []
+        for _ in range(rnd.randint(1, 8)):
+            a = (round(rnd.uniform(-1, 1), 2), round(rnd.uniform(-1, 1), 2))
+            b = (round(rnd.uniform(-1, 1), 2), round(rnd.uniform(-1, 1), 2))
+            paths.append((a, b, rnd.random() < 0.4, rnd.choice(bodies)))
+        moves = []
+        for _ in range(rnd.randint(1, 60)):
+            a, b, arc, body = rnd.choice(paths)
+            za = rnd.choice([0.0, -0.0, 0.5, 1.0, rnd.uniform(-1, 1)])
+            zb = za if rnd.random() < 0.5 else rnd.choice([za - 1e-7, za + 0.3, rnd.uniform(-1, 1)])
+            if rnd.random() < 0.1 and a[0] == 0:
+                a = (-0.0, a[1])
+            moves.append(sim.Move(False, (*a, za), (*b, zb), body.radius, True, 0, (0.0, 0.0) if arc else None,
+                                  1.0 if arc else 0.0, body))
+        want = [id(m) for m in sim.undominated(moves)]
+        assert [id(moves[i]) for i in sim.undominated_rows(sim.pack_moves(moves))] == want, trial

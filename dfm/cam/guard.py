@@ -662,7 +662,7 @@ def verify(program: Program, part_for: Callable[[Setup], SetupPart], *, features
             s.near_margin = NEAR_MM
             s.plunges = True
             pos: tuple[float, float, float] | None = None
-            history: list[Move] = []  # the setup's moves so far (for engagement windows)
+            history = _Past()  # the setup's moves so far (for engagement windows)
             op_checks = []
             n_moves = n_samples = 0
             closest: float | None = None
@@ -672,10 +672,10 @@ def verify(program: Program, part_for: Callable[[Setup], SetupPart], *, features
                     problems = _absurd(op, op_seconds.get((su.index, op.name), 0.0), su)
                 moves = sim.moves_from_steps(op.steps, bodies, start=pos, spindle=True, tool=bodies[op.tool.number],
                                              posted=posted)  # the steps as posted (see _as_posted)
+                rows = sim.pack_moves(moves, plunges=True)
                 if not problems:
                     before, first = len(s.violations), len(s.near)
                     s.tol = tol + op.into_part_mm  # a pass machined to a pre-finish size cuts that much on purpose
-                    rows = sim.pack_moves(moves, plunges=True)
                     s.run(moves, rows)
                     s.tol = tol
                     worst: dict[str, float] = {}
@@ -700,11 +700,11 @@ def verify(program: Program, part_for: Callable[[Setup], SetupPart], *, features
                         closest = op_close if closest is None else min(closest, op_close)
                     if not problems:
                         slowed[(su.index, op.name)] = _engaged_feeds(op, moves, s.engaged[first:], grid.step,
-                                                                     history, su)
+                                                                     history, su, rows)
                 else:
                     op_close = None
                 n_moves += len(moves)
-                history += moves
+                history.add(moves, rows)
                 if moves:
                     pos = moves[-1].b
                 op_checks.append(OpCheck(su.index, op.name, op.features, len(moves), op_close, tuple(problems),
@@ -761,8 +761,35 @@ WINDOW_REFINE = 8
 WINDOW_BUDGET = 60
 
 
+class _Past:
+    """A setup's moves so far, with their packed rows and boxes (each made once), for engagement windows."""
+
+    def __init__(self) -> None:
+        self.moves: list[Move] = []
+        self._rows: list[np.ndarray] = []
+        self._boxes = np.zeros((0, 4))
+
+    def add(self, moves: Sequence[Move], rows: np.ndarray) -> None:
+        self.moves += moves
+        self._rows.append(rows)
+
+    def rows(self) -> np.ndarray:
+        if len(self._rows) != 1:
+            self._rows = [np.concatenate([np.zeros((0, len(simkernel.MOVE_COLUMNS))), *self._rows])
+                          .reshape(-1, len(simkernel.MOVE_COLUMNS))]
+        return self._rows[0]
+
+    def boxes(self) -> np.ndarray:
+        """:func:`sim.move_box` of every move so far."""
+        if len(self._boxes) < len(self.moves):
+            more = np.array([sim.move_box(m) for m in self.moves[len(self._boxes):]]).reshape(-1, 4)
+            self._boxes = np.concatenate([self._boxes, more])
+        return self._boxes
+
+
 def _engaged_feeds(op: Operation, moves: Sequence[Move], engaged: Sequence[tuple[float, float]], step: float,
-                   history: Sequence[Move] = (), su: Setup | None = None) -> Operation | None:
+                   history: Sequence[Move] | _Past = (), su: Setup | None = None, rows: np.ndarray | None = None
+                   ) -> Operation | None:
     """``op`` with the feed lowered where the simulated engagement passes the largest chip (None: nowhere).
 
     The limit is the table's largest chip, ``op.cutting.fz_max_mm``.
@@ -783,6 +810,9 @@ def _engaged_feeds(op: Operation, moves: Sequence[Move], engaged: Sequence[tuple
     and measured on a window where that chip would pass the limit. Links and descents are left
     out of that: they run where the operation's own tools cleared. Drilling and thread milling
     keep their own feeds (their chips are not a side cutter's).
+
+    ``history`` as a :class:`_Past`, with ``rows`` (``moves`` packed): the windows read the moves
+    packed and boxed once (``sim.window_engagement``'s ``rows``).
     """
     cd = op.cutting
     if cd.fz_max_mm <= 0 or op.kind in ("drill", "thread-mill") or cd.rpm <= 0:
@@ -790,9 +820,24 @@ def _engaged_feeds(op: Operation, moves: Sequence[Move], engaged: Sequence[tuple
     r = op.tool.radius
     flutes = op.tool.cutter.flutes
     limit = cd.fz_max_mm * (1 + 1e-9)
-    everything = list(history) + list(moves)
+    past = history if isinstance(history, _Past) else None
+    before: list[Move] = history.moves if isinstance(history, _Past) else list(history)
+    everything: list[Move] = []
+    all_rows: np.ndarray | None = None
     boxes: np.ndarray | None = None
     windows = 0
+
+    def prepare() -> np.ndarray:
+        """``everything`` (the moves before this operation's and its own) and their boxes (rows), once."""
+        nonlocal all_rows
+        everything.extend(before)
+        everything.extend(moves)
+        own = np.array([sim.move_box(m) for m in moves]).reshape(-1, 4)
+        if past is None:
+            return np.concatenate([np.array([sim.move_box(m) for m in before]).reshape(-1, 4), own])
+        if rows is not None:
+            all_rows = np.concatenate([past.rows(), rows])
+        return np.concatenate([past.boxes(), own])
 
     def chip(st: Any, mv: Move, near: float, far: float, cell: float) -> float:
         rad = math.dist(mv.a[:2], mv.center) if mv.center is not None else 0.0
@@ -826,8 +871,8 @@ def _engaged_feeds(op: Operation, moves: Sequence[Move], engaged: Sequence[tuple
         if c > limit and su is not None and fine >= step / 2 and mv.center is None and windows < WINDOW_BUDGET:
             # a long straight move: its window in pieces (each after the ones before it), the thickest chip
             if boxes is None:
-                boxes = np.array([sim.move_box(m) for m in everything]).reshape(-1, 4)
-            n = len(history) + k
+                boxes = prepare()
+            n = len(before) + k
 
             def measure(nw: float, fw: float, fn: float, s2: Any = st, m: Move = mv) -> float:
                 return chip(s2, m, nw, fw, fn) if math.isfinite(nw) else 0.0
@@ -843,10 +888,10 @@ def _engaged_feeds(op: Operation, moves: Sequence[Move], engaged: Sequence[tuple
             elif windows < WINDOW_BUDGET:
                 windows += 1
                 if boxes is None:
-                    boxes = np.array([sim.move_box(m) for m in everything]).reshape(-1, 4)
-                n = len(history) + k
-                near_w, far_w = sim.window_engagement(everything[:n], boxes[:n], mv, su.stock_min, su.stock_max,
-                                                      fine)
+                    boxes = prepare()
+                n = len(before) + k
+                near_w, far_w = sim.window_engagement(everything, boxes, mv, su.stock_min, su.stock_max, fine,
+                                                      all_rows, n)
 
                 def again(st2: Any, m: Move = mv, nw: float = near_w, fw: float = far_w, fn: float = fine) -> float:
                     if not math.isfinite(nw):

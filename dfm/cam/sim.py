@@ -592,13 +592,18 @@ def window_step(mv: Move, step: float) -> float:
 
 
 def window_engagement(history: Sequence[Move], boxes: np.ndarray, mv: Move, stock_min: Sequence[float],
-                      stock_max: Sequence[float], step: float) -> tuple[float, float]:
+                      stock_max: Sequence[float], step: float, rows: np.ndarray | None = None,
+                      upto: int | None = None) -> tuple[float, float]:
     """``mv``'s engagement (as :attr:`Simulation.engaged`) on a grid of ``step`` over its own box.
 
     The stock there is rebuilt from the stock box by the moves of ``history`` that reach the
     box (``boxes``: their :func:`move_box` rows), cutting ends only, lowest first (the same
     stock as in their order): what a coarse height field knows to a cell, a window knows to
     ``step`` (see :func:`window_step` for its size).
+
+    ``rows``: ``history`` packed (:func:`pack_moves`, aligned with it): the same moves are
+    left out and replayed in the same order from them (:func:`undominated_rows`), without a
+    Python step per move. ``upto``: only ``history[:upto]`` (and its boxes and rows) counts.
     """
     x0, x1, y0, y1 = move_box(mv)
     pad = 2 * step
@@ -606,13 +611,23 @@ def window_engagement(history: Sequence[Move], boxes: np.ndarray, mv: Move, stoc
              math.ceil((x1 - x0 + 2 * pad) / step), math.ceil((y1 - y0 + 2 * pad) / step))
     w = new_simulation(g, stock_min, stock_max, np.full((g.ny, g.nx), -np.inf))
     w.bodies = False
-    if len(boxes):
-        hit = np.nonzero((boxes[:, 0] <= x1) & (boxes[:, 1] >= x0) & (boxes[:, 2] <= y1) & (boxes[:, 3] >= y0))[0]
+    n = len(boxes) if upto is None else upto
+    if n:
+        bx = boxes[:n]
+        hit = np.nonzero((bx[:, 0] <= x1) & (bx[:, 1] >= x0) & (bx[:, 2] <= y1) & (bx[:, 3] >= y0))[0]
         # lowest first: the stock they leave is the least of their tips over each cell in any order, and
         # a block a lower move already took below a higher move's tip is passed over whole (a part's
         # levels of rings, deepest last, were each swept over the last's stock)
-        past = undominated([history[int(i)] for i in hit])
-        w.run(sorted(past, key=lambda m: min(m.a[2], m.b[2])))
+        if rows is None:
+            past = undominated([history[int(i)] for i in hit])
+            w.run(sorted(past, key=lambda m: min(m.a[2], m.b[2])))
+        else:
+            sub = rows[hit]
+            keep = undominated_rows(sub)
+            order = keep[np.argsort(np.minimum(sub[keep, 2], sub[keep, 5]), kind="stable")]
+            packed = sub[order]
+            packed[:, 14] = np.where(packed[:, 14] == 2.0, 0.0, packed[:, 14])  # (no plunge watch: pack_moves')
+            w.run([history[int(i)] for i in hit[order]], packed)
     w.run([mv])
     return w.engaged[-1]
 
@@ -644,6 +659,49 @@ def undominated(moves: Sequence[Move]) -> list[Move]:
                 continue
         out.append(m)
     return out
+
+
+def undominated_rows(rows: np.ndarray) -> np.ndarray:
+    """Indices (in order) of the packed moves :func:`undominated` keeps, in numpy.
+
+    The same key (ends and centre in XY, an arc or not, sweep, radius, drill point, flat, descending:
+    compared as floats, a negative zero equal to zero), the same lowest per key (its highest end
+    least, the first of equals) and the same tests against it. Keys are grouped by a hash of their
+    bits, each group checked to hold one key (else by the keys themselves).
+    """
+    n = len(rows)
+    if n < 2:
+        return np.arange(n)
+    arc = np.isin(rows[:, 7], (1.0, 3.0, 4.0))
+    zero = np.zeros(n)
+    az, bz = rows[:, 2], rows[:, 5]
+    cols = [rows[:, 0], rows[:, 1], rows[:, 3], rows[:, 4], np.where(arc, rows[:, 8], zero),
+            np.where(arc, rows[:, 9], zero), np.where(arc, rows[:, 12], zero), rows[:, 6], rows[:, 13]]
+    key = np.column_stack([np.column_stack([c + 0.0 for c in cols]).view(np.int64),  # (+ 0.0: -0.0 is 0.0)
+                           arc, az == bz, bz <= az]).astype(np.int64)
+    h = np.zeros(n, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for c in key.T.view(np.uint64):
+            h = (h ^ c) * np.uint64(0x100000001B3) + np.uint64(0x9E3779B97F4A7C15)
+    order = np.argsort(h, kind="stable")  # a key's moves together, in their order
+    hs, ks = h[order], key[order]
+    same = hs[1:] == hs[:-1]
+    if not np.array_equal((ks[1:] == ks[:-1]).all(axis=1), same):  # two keys with one hash: by the keys
+        _, inv = np.unique(key, axis=0, return_inverse=True)
+        order = np.argsort(inv.reshape(-1), kind="stable")
+        same = inv.reshape(-1)[order][1:] == inv.reshape(-1)[order][:-1]
+    starts = np.flatnonzero(np.r_[True, ~same])
+    size = np.diff(np.r_[starts, n])
+    top = np.maximum(az, bz)[order]
+    least = np.minimum.reduceat(top, starts)
+    group = np.repeat(np.arange(len(starts)), size)
+    at = np.flatnonzero(top == least[group])  # the first with the least top, per group
+    first = at[np.r_[True, group[at][1:] != group[at][:-1]]]
+    best = np.empty(n, dtype=np.int64)
+    best[order] = np.repeat(order[first], size)
+    mine = best == np.arange(n)
+    gone = ~mine & ((np.minimum(az, bz) > np.maximum(az, bz)[best] + 1e-6) | ((az == bz) & (az[best] <= az)))
+    return np.nonzero(~gone)[0]
 
 
 def new_simulation(grid: Grid, stock_min: Sequence[float], stock_max: Sequence[float], part: np.ndarray,
