@@ -278,3 +278,46 @@ def test_a_lone_boss_in_an_open_slot_has_no_gap_to_itself(build, fillet):
     assert f.dims["min_gap_mm"] == pytest.approx(0.8, abs=UM)  # to the slot's closed end
     assert not _kind(r, "undercut")
     assert "DFM650" not in _codes(r) and "DFM305" in _codes(r)
+
+
+def _round_bosses(fillet: float, gap: float | None, d1: float = 3.0, d2: float = 2.0) -> cq.Workplane:
+    """A 30 x 20 x 4 block, a 20 x 12 pocket (R1 corners) 2 deep round a Ø``d1`` boss at (-6, 0) standing to
+    the top (and a Ø``d2`` boss ``gap`` beside it), the pocket's floor edges filleted by ``fillet``."""
+    blk = cq.Workplane("XY").box(30, 20, 4, centered=(True, True, False))
+    pk = cq.Workplane("XY").rect(20, 12).extrude(2).edges("|Z").fillet(1.0).translate((0, 0, 2))
+    pk = pk.cut(cq.Workplane("XY").circle(d1 / 2).extrude(2).translate((-6, 0, 2)))
+    if gap is not None:
+        pk = pk.cut(cq.Workplane("XY").circle(d2 / 2).extrude(2).translate((-6 + d1 / 2 + gap + d2 / 2, 0, 2)))
+    part = blk.cut(pk)
+    if fillet:
+        part = part.edges(cq.selectors.BoxSelector((-10.1, -6.1, 1.99), (10.1, 6.1, 2.01))).fillet(fillet)
+    return part
+
+
+@pytest.mark.parametrize(("fillet", "gap"), [(0.0, None), (0.1, None), (0.0, 0.45), (0.1, 0.45), (0.05, 0.8)])
+def test_a_round_boss_over_a_filleted_floor_is_an_island(build, fillet, gap):
+    """A round boss standing in a pocket whose floor is filleted: a fillet parts its cylinder from the floor, and
+    the cylinder was left out of the pocket, as a false DFM650 undercut ('under material'), its gap unmeasured."""
+    r = _result(build(f"round_boss_{fillet:g}_{gap}", _round_bosses(fillet, gap)))
+    (f,) = _kind(r, "pocket", "slot", "step")
+    assert f.kind == "pocket"
+    assert f.dims["depth_mm"] == pytest.approx(2.0, abs=UM)
+    assert len(f.props["islands"]) == (1 if gap is None else 2)
+    assert f.dims["min_gap_mm"] == pytest.approx(2.5 if gap is None else gap, abs=UM)  # the Ø3 boss 2.5 from x = -10
+    assert not _kind(r, "undercut") and not _kind(r, "unrecognised")
+    assert "DFM650" not in _codes(r)
+    if gap is not None and gap < 0.5:  # deeper than 4 x the gap: a warning (DFM305)
+        assert [x.severity.value for x in _codes(r)["DFM305"]] == ["warning"]
+
+
+@pytest.mark.parametrize("fillet", [0.0, 0.1])
+def test_pins_at_the_ends_of_a_web_make_no_pocket(build, fillet):
+    """Two round pins standing at the ends of a link's web (its top face runs round them): the web is no pocket
+    or slot between them, with or without fillets at the pins' feet."""
+    web = cq.Workplane("XY").slot2D(10, 3).extrude(1)
+    pins = cq.Workplane("XY").pushPoints([(-3.5, 0), (3.5, 0)]).circle(1.5).extrude(1).translate((0, 0, 1))
+    part = web.union(pins)  # each pin as wide as the web's round end, flush with it
+    if fillet:
+        part = part.edges(cq.selectors.BoxSelector((-3.6, -1.6, 0.99), (3.6, 1.6, 1.01))).fillet(fillet)
+    r = _result(build(f"link_pins_{fillet:g}", part))
+    assert not _kind(r, "pocket", "slot")

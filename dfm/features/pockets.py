@@ -212,10 +212,11 @@ def _grow(an: Analysis, acc: Access, floor_id: int, a: Vec3, used: set[int]) -> 
                     continue
                 f = geo.faces[nb]
                 if "concave" not in conv and (f.concave is False or cur_f.concave is False) and not (
-                        cur_f.concave is not False and _is_wall(f, a) and (f.span_deg or 360.0) < 179.0):
+                        cur_f.concave is not False and _is_wall(f, a)):
                     continue  # across a tangent edge only into a concave blend, never a convex round ...
-                # ... but for a round along the approach (an island's corner, reached through the floor's
-                # fillet when fillets part it from the floor; kept below only where it blends two walls)
+                # ... but for a wall along the approach (an island's corner or a round boss, reached through the
+                # floor's fillet when fillets part it from the floor; kept below only where it blends two walls
+                # or stands inside the floor)
                 if _is_wall(f, a) or _is_floor_fillet(f, a):
                     cands[nb] = None
                 elif f.kind == "plane" and dot(f.normal, a) > 1 - _FLOOR and (
@@ -236,6 +237,13 @@ def _grow(an: Analysis, acc: Access, floor_id: int, a: Vec3, used: set[int]) -> 
         if any(nb not in region and _is_wall(geo.faces[nb], a) for nb, edges in geo.neighbours(fid).items()
                if any(geo.edges[e].convexity == "tangent" for e in edges)):
             region.discard(fid)
+    # a round boss reached through the floor's fillet belongs only where it stands inside the floor (an island),
+    # not at the floor's edge (pins at the ends of a web: the web is no pocket between them)
+    bosses = [i for i in region if geo.faces[i].concave is False and (geo.faces[i].span_deg or 360.0) >= 179.0
+              and _is_wall(geo.faces[i], a) and floor_id not in geo.neighbours(i)]
+    if bosses:
+        inside = _inside_floor(geo, acc, floor_id, a)
+        region.difference_update(i for i in bosses if not inside(i))
     # a sloped face belongs only where it blends the floor into a wall (concave to both)
     for fid in [i for i in region if _is_floor_chamfer(geo.faces[i], a)]:
         joins = {nb for nb, edges in geo.neighbours(fid).items() if nb in region
@@ -259,6 +267,30 @@ def _grow(an: Analysis, acc: Access, floor_id: int, a: Vec3, used: set[int]) -> 
             return None  # mostly covered and no opening above it: a floor seen only through a gap
         region |= over
     return region if len(region) > 1 else None
+
+
+def _loop_boxes(loops: list, u: Vec3, v: Vec3) -> list[tuple[float, float, float, float]]:  # type: ignore[type-arg]
+    """Each loop's box across the approach: (u min, u max, v min, v max)."""
+    boxes = []
+    for loop in loops:
+        us, vs = [dot(p, u) for p in loop], [dot(p, v) for p in loop]
+        if us:
+            boxes.append((min(us), max(us), min(vs), max(vs)))
+    return boxes
+
+
+def _inside_floor(geo, acc: Access, floor_id: int, a: Vec3):  # type: ignore[no-untyped-def]
+    """A test of whether face ``i`` stands within an inner loop of the floor (across the approach, by its box)."""
+    u, v = _frame(a)
+    boxes = _loop_boxes(geo.face_loops(floor_id, deflection=0.001)[1:], u, v)
+    tol = 2e-3  # the loops are chords of the floor's edges (1 um deflection); the faces are exact
+
+    def inside(i: int) -> bool:
+        lu, hu = acc.extent(i, u)
+        lv, hv = acc.extent(i, v)
+        return any(lu >= b[0] - tol and hu <= b[1] + tol and lv >= b[2] - tol and hv <= b[3] + tol for b in boxes)
+
+    return inside
 
 
 def _overhead_walls(an: Analysis, acc: Access, region: set[int], a: Vec3, used: set[int]) -> set[int]:
@@ -602,11 +634,7 @@ def _island_faces(an: Analysis, acc: Access, region: set[int], floor_id: int, a:
         return set()
     geo = an.geo
     u, v = _frame(a)
-    boxes = []
-    for loop in floor_loops[1:]:
-        us, vs = [dot(p, u) for p in loop], [dot(p, v) for p in loop]
-        if us:
-            boxes.append((min(us), max(us), min(vs), max(vs)))
+    boxes = _loop_boxes(floor_loops[1:], u, v)
     side = {w.id for w in walls} | {i for i in region if i != floor_id and geo.faces[i].concave is False}
     out: set[int] = set()
     for comp in connected_sets(geo, side):
