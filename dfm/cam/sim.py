@@ -506,13 +506,14 @@ def recurring_plans(rows: np.ndarray) -> np.ndarray:
     cols = np.array([0, 1, 3, 4, 6, 7, 8, 9, 10, 11, 12, 19])
     keys = np.ascontiguousarray(rows[np.ix_(sel, cols)]).view(np.int64)
     keys = np.column_stack([keys, (rows[sel, 5] <= rows[sel, 2]).astype(np.int64)])
-    _, inv, counts = np.unique(keys, axis=0, return_inverse=True, return_counts=True)
-    inv = inv.reshape(-1)
-    again = counts[inv] > 1
+    order, lead = key_groups(keys)
+    group = np.cumsum(lead) - 1
+    size = np.bincount(group)
+    again = size[group] > 1
     if not again.any():
         return out
-    _, num = np.unique(inv[again], return_inverse=True)
-    out[sel[again]] = num.reshape(-1)
+    num = np.cumsum(np.r_[True, (group[again][1:] != group[again][:-1])]) - 1
+    out[sel[order[again]]] = num
     return out
 
 
@@ -661,13 +662,33 @@ def undominated(moves: Sequence[Move]) -> list[Move]:
     return out
 
 
+def key_groups(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of equal ``key`` (int64 rows) together: (an order of the rows, where each row in it starts a group).
+
+    Rows with one key keep their order. Grouped by a hash of the rows' bits, each group checked
+    to hold one key (else by the keys themselves, ``np.unique``): a sort of one column, not of all.
+    """
+    n = len(key)
+    h = np.zeros(n, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for c in np.ascontiguousarray(key.T).view(np.uint64):
+            h = (h ^ c) * np.uint64(0x100000001B3) + np.uint64(0x9E3779B97F4A7C15)
+    order = np.argsort(h, kind="stable")
+    hs, ks = h[order], key[order]
+    same = hs[1:] == hs[:-1]
+    if not np.array_equal((ks[1:] == ks[:-1]).all(axis=1), same):  # two keys with one hash: by the keys
+        _, inv = np.unique(key, axis=0, return_inverse=True)
+        order = np.argsort(inv.reshape(-1), kind="stable")
+        same = inv.reshape(-1)[order][1:] == inv.reshape(-1)[order][:-1]
+    return order, np.r_[True, ~same]
+
+
 def undominated_rows(rows: np.ndarray) -> np.ndarray:
     """Indices (in order) of the packed moves :func:`undominated` keeps, in numpy.
 
     The same key (ends and centre in XY, an arc or not, sweep, radius, drill point, flat, descending:
     compared as floats, a negative zero equal to zero), the same lowest per key (its highest end
-    least, the first of equals) and the same tests against it. Keys are grouped by a hash of their
-    bits, each group checked to hold one key (else by the keys themselves).
+    least, the first of equals) and the same tests against it; keys grouped by :func:`key_groups`.
     """
     n = len(rows)
     if n < 2:
@@ -679,18 +700,8 @@ def undominated_rows(rows: np.ndarray) -> np.ndarray:
             np.where(arc, rows[:, 9], zero), np.where(arc, rows[:, 12], zero), rows[:, 6], rows[:, 13]]
     key = np.column_stack([np.column_stack([c + 0.0 for c in cols]).view(np.int64),  # (+ 0.0: -0.0 is 0.0)
                            arc, az == bz, bz <= az]).astype(np.int64)
-    h = np.zeros(n, dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        for c in key.T.view(np.uint64):
-            h = (h ^ c) * np.uint64(0x100000001B3) + np.uint64(0x9E3779B97F4A7C15)
-    order = np.argsort(h, kind="stable")  # a key's moves together, in their order
-    hs, ks = h[order], key[order]
-    same = hs[1:] == hs[:-1]
-    if not np.array_equal((ks[1:] == ks[:-1]).all(axis=1), same):  # two keys with one hash: by the keys
-        _, inv = np.unique(key, axis=0, return_inverse=True)
-        order = np.argsort(inv.reshape(-1), kind="stable")
-        same = inv.reshape(-1)[order][1:] == inv.reshape(-1)[order][:-1]
-    starts = np.flatnonzero(np.r_[True, ~same])
+    order, lead = key_groups(key)  # a key's moves together, in their order
+    starts = np.flatnonzero(lead)
     size = np.diff(np.r_[starts, n])
     top = np.maximum(az, bz)[order]
     least = np.minimum.reduceat(top, starts)
