@@ -342,7 +342,8 @@ def _side_check(moves: Sequence[Move], shadows: _Shadows, top: float, near: Sequ
     # height field checks the corner below it); as the band's shadow is the one above its lowest level (the
     # same above every height in it where its walls are vertical), from that level + the corner: one shadow
     # per band and corner
-    lift = rows[pts[:, 4].astype(np.int64), 19]
+    idx = pts[:, 4].astype(np.int64)
+    lift = rows[idx, 19]
     start = pts[:, 2]
     if (lift > 0).any():  # (a tip below the part's bottom: as a flat end's, the stricter)
         low = np.array(shadows.levels)[shadows.bands(pts[:, 2])]
@@ -364,14 +365,15 @@ def _side_check(moves: Sequence[Move], shadows: _Shadows, top: float, near: Sequ
     for s0, s1 in zip(starts.tolist(), [*starts[1:].tolist(), len(sc)], strict=True):
         sel = order[s0:s1]
         key = (int(bands[sel[0]]), int(zone_keys[sel[0]]))
-        part = pts[sel]
+        cols = None  # the group's samples, gathered once for all the shadows it is measured against
         for loops in shadows.above(key[0], float(pts[sel[0], 2]), float(start[sel[0]]) if lift[sel[0]] > 0 else None):
             if not loops.segs:
                 continue
+            if cols is None:
+                cols = (pts[sel, 0], pts[sel, 1], pts[sel, 3], idx[sel])
             # samples follow the path, so a chunk is a small area; its size keeps samples x edges near 4 M
             step = int(min(2048, max(32, 4_000_000 // max(1, len(loops.ax)))))
-            groups.append((np.ascontiguousarray(part[:, 0]), np.ascontiguousarray(part[:, 1]),
-                           np.ascontiguousarray(part[:, 3]), part[:, 4].astype(np.int64), step, loops))
+            groups.append((*cols, step, loops))
     for skip in (True, False):  # without skipping only when a move has a -inf sample (it does not count)
         best = np.full(len(moves), np.inf)
         least = np.full(1, np.inf)
