@@ -321,3 +321,21 @@ def test_pins_at_the_ends_of_a_web_make_no_pocket(build, fillet):
         part = part.edges(cq.selectors.BoxSelector((-3.6, -1.6, 0.99), (3.6, 1.6, 1.01))).fillet(fillet)
     r = _result(build(f"link_pins_{fillet:g}", part))
     assert not _kind(r, "pocket", "slot")
+
+
+@pytest.mark.parametrize(("width", "turn"), [(1.2, 0.0), (0.8, 17.0), (2.0, 0.0)])
+def test_a_fork_is_an_open_through_slot(build, width, turn):
+    """A through slot with a round closed end that runs out of the plate's side (a fork): its two sides and its
+    round end are no ring of walls, so it is open (it was a closed 'pocket' or slot in three NIST parts)."""
+    plate = cq.Workplane("XY").box(24, 16, 3, centered=(True, True, False))
+    fork = cq.Workplane("XY").slot2D(10.0, width).extrude(3).translate((9.0, 3.0, 0))  # x = 4 .. 14
+    closed = cq.Workplane("XY").slot2D(6.0, width).extrude(3).translate((-4.0, -3.0, 0))  # a closed through slot
+    r = _result(build(f"fork_{width:g}_{turn:g}", _turn(plate.cut(fork).cut(closed), turn)))
+    slots = sorted(_kind(r, "pocket", "slot", "step"), key=lambda f: -f.dims["length_mm"])
+    assert [f.kind for f in slots] == ["slot", "slot"]
+    f, c = slots
+    assert f.props["through"] and f.props["open"]
+    assert f.dims["width_mm"] == pytest.approx(width, abs=UM)
+    assert f.dims["length_mm"] == pytest.approx(12.0 - 4.0, abs=UM)  # from its closed end to the plate's side
+    assert c.props["through"] and not c.props["open"]
+    assert c.dims["width_mm"] == pytest.approx(width, abs=UM) and c.dims["length_mm"] == pytest.approx(6.0, abs=UM)

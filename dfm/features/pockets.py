@@ -1034,7 +1034,7 @@ def _passages(an: Analysis, acc: Access, used: set[int], comps: dict[Vec3, list[
                 width = _span(acc, comp, cross(a, side))
             vert_r = [geo.faces[i].radius for i in comp if geo.faces[i].kind == "cylinder" and geo.faces[i].concave]
             min_corner = 0.0 if concave_vertical else (min(vert_r) if vert_r else None)
-            closed = ring or len(planes) >= 4 or (vert_r and len(planes) >= 2)
+            closed = ring or len(planes) >= 4  # (two sides and a round end, not in a ring: a fork, open)
             # lengths wall to wall in the approach frame, as for a region with a floor
             u, v = _frame(a)
             along = cross(a, width_dir) if width_dir is not None else None

@@ -31,6 +31,43 @@ def _dot(a: Vec3, b: Vec3) -> float:
     return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
 
 
+def _arc_extremes(e, d: Vec3) -> list[float]:  # type: ignore[no-untyped-def]
+    """The values along ``d`` of a circular edge's extreme points that lie on the arc (none for other edges).
+
+    The extremes of a circle along ``d`` are its centre plus or minus the radius along ``d``'s part in the
+    circle's plane; each counts when it lies on the arc from ``start`` through ``midpoint`` to ``end``.
+    """
+    if e.kind != "circle" or e.center is None or e.radius is None or e.axis is None:
+        return []
+    c, r, n = e.center, e.radius, e.axis
+    dn = _dot(d, n)
+    w = (d[0] - dn * n[0], d[1] - dn * n[1], d[2] - dn * n[2])
+    lw = math.sqrt(_dot(w, w))
+    if lw < 1e-12:  # the circle lies across d: every point is as far along it
+        return []
+    u1 = (e.start[0] - c[0], e.start[1] - c[1], e.start[2] - c[2])
+    l1 = math.sqrt(_dot(u1, u1))
+    if l1 < 1e-12:
+        return []
+    u1 = (u1[0] / l1, u1[1] / l1, u1[2] / l1)
+    u2 = (n[1] * u1[2] - n[2] * u1[1], n[2] * u1[0] - n[0] * u1[2], n[0] * u1[1] - n[1] * u1[0])
+
+    def angle(p: Vec3) -> float:
+        q = (p[0] - c[0], p[1] - c[1], p[2] - c[2])
+        return math.atan2(_dot(q, u2), _dot(q, u1)) % (2 * math.pi)
+
+    closed = math.dist(e.start, e.end) < 1e-9
+    a_mid, a_end = angle(e.midpoint), angle(e.end)
+    forward = closed or a_mid <= a_end  # the arc runs from 0 towards +angle through its midpoint
+    out = []
+    for sign in (1.0, -1.0):
+        q = (c[0] + sign * r * w[0] / lw, c[1] + sign * r * w[1] / lw, c[2] + sign * r * w[2] / lw)
+        a = angle(q)
+        if closed or (a <= a_end if forward else (a == 0.0 or a >= a_end)):
+            out.append(_dot(q, d))
+    return out
+
+
 #: ``_key`` of the directions seen so far (a handful per part: the axes, tilted floor normals).
 _KEYS: dict[Vec3, Vec3] = {}
 
@@ -88,6 +125,8 @@ class Access:
                 lo3, hi3 = f.bbox
                 pts = [(x, y, z) for x in (lo3[0], hi3[0]) for y in (lo3[1], hi3[1]) for z in (lo3[2], hi3[2])]
             vals = [_dot(p, d) for p in pts]
+            for eid in self.geo.face_edges[fid]:  # a circular edge's extremes, exactly (the chords fall short)
+                vals.extend(_arc_extremes(self.geo.edges[eid], d))
             got = cache[key] = (min(vals), max(vals))
         return got  # type: ignore[no-any-return]
 
