@@ -6,8 +6,17 @@ A hit only counts when that face's normal is within 35° of the ray (the ray lea
 through a face *opposite* the start), so convex edges, chamfers and fillets — where
 adjacent faces meet at distance zero — never read as thin walls, and neither does the
 junction of a rib with its base. Each wall is then measured exactly: parallel planes and
-coaxial cylinders by formula, other pairs by the kernel's exact face-to-face distance,
-kept only where the closest points lie along both faces' normals.
+coaxial cylinders by their rays, parallel cylinders and a plane beside a cylinder by formula,
+and every other wall up to ``REFINE_MAX_MM`` by the kernel's exact face-to-face distance
+(:func:`_nearest`). Where two faces are not parallel the thinnest spot is seldom under a
+sample, and often not inside either face at all: it lies on a boundary edge (the top edge of
+a drafted web, the low edge of a sloped floor) or at a point (a drill point's apex over a
+floor), so the samples read thicker than the wall. The exact distance is kept where it is a
+wall: the faces do not touch (faces that share an edge or a corner are at distance zero),
+the segment leaves the first face into the material and reaches the second from it (within
+``OPPOSITE_DEG`` of their normals, as a ray's exit face must be; a point where a face has no
+normal, a cone's apex, is not tested), and crosses no face on the way. Otherwise the
+thinnest ray reading is refined in the face's parameters (:func:`_refine`) as before.
 
 Two faces that meet in a convex edge (two bores that run into each other) bound a wedge of
 material, no wall: their distance falls to zero along that edge, where the normals stand
@@ -30,7 +39,7 @@ from __future__ import annotations
 
 import math
 
-from dfm.features.common import Analysis, add, clean, dot, mul, norm, parallel, sub, unit
+from dfm.features.common import TOL, Analysis, add, clean, dot, mul, norm, parallel, sub, unit
 from dfm.kernel.shape import Beside
 from dfm.model import Feature, Vec3
 
@@ -128,10 +137,11 @@ def _cast(geo, pairs: dict, max_dist: float) -> None:  # type: ignore[no-untyped
 def _report(an: Analysis, pairs: dict, webs: dict) -> None:  # type: ignore[type-arg]
     geo = an.geo
     walls = []
+    measured = _measure(geo, pairs)  # here, not in the rays' child: the faces' classifiers are built by now
     for (a, b), (w, p, q, src, u, v, n_grid) in pairs.items():
         thin = w <= REFINE_MAX_MM
-        exact = _exact(geo, a, b, p if src == a else q, w)
-        if exact is None and thin and not _closed_form(geo, a, b):
+        exact = measured.get((a, b))
+        if exact is None and thin and (a, b) in measured:  # neither a formula nor a wall at the faces' distance
             exact = _refine(geo, src, (a if src == b else b), u, v, n_grid, w, p, q)
             if exact is not None and src == b:
                 exact = (exact[0], exact[2], exact[1])
@@ -269,11 +279,54 @@ def _closed_form(geo, a: int, b: int) -> bool:  # type: ignore[no-untyped-def]
     return False
 
 
-def _exact(geo, a: int, b: int, p: Vec3, w: float) -> tuple[float, Vec3, Vec3] | None:  # type: ignore[no-untyped-def]
-    """Closed-form thickness of wall a|b near the sample p (on a), or None."""
-    if _closed_form(geo, a, b):
-        return None
-    return _analytic(geo, geo.faces[a], geo.faces[b], p, w)
+def _measure(geo, pairs: dict) -> dict[tuple[int, int], tuple[float, Vec3, Vec3] | None]:  # type: ignore[no-untyped-def,type-arg]
+    """Exact thickness (t, point on a, point on b) of each pair (a, b) whose rays are not exact.
+
+    Pairs of parallel planes and coaxial cylinders are left out (their rays are exact); the
+    others map to their closed form (:func:`_analytic`), else, up to ``REFINE_MAX_MM``, to
+    the faces' exact distance where it is a wall (:func:`_nearest`), else to None.
+    """
+    out: dict[tuple[int, int], tuple[float, Vec3, Vec3] | None] = {}
+    near = []
+    for (a, b), (w, p, q, src, *_) in pairs.items():
+        if _closed_form(geo, a, b):
+            continue
+        out[(a, b)] = _analytic(geo, geo.faces[a], geo.faces[b], p if src == a else q, w)
+        if out[(a, b)] is None and w <= REFINE_MAX_MM:
+            near.append((a, b, w))
+    out.update(_nearest(geo, near))
+    return out
+
+
+def _nearest(geo, cands: list[tuple[int, int, float]]) -> dict[tuple[int, int], tuple[float, Vec3, Vec3]]:  # type: ignore[no-untyped-def]
+    """The exact distance of faces a and b (each ``(a, b, ray reading)``) where it is a wall's thickness.
+
+    The closest points must not be where the faces touch (distance zero: a shared edge or
+    corner), the segment from a to b must leave a against its normal and reach b along its
+    normal within ``OPPOSITE_DEG`` (at a point without a normal, a cone's apex, that end is
+    not tested; one end at least must be), and no face may cut it (one ray batch for all):
+    so it runs through the material from one face to the other. A ray reading is a distance
+    between the two faces too, so the exact one is never larger (1e-7 for rounding).
+    """
+    found = []
+    for a, b, w in cands:
+        res = geo.face_distance(a, b)
+        if res is None:
+            continue
+        d, p, q = res
+        if d <= TOL or d > w + 1e-7:
+            continue
+        seg = mul(sub(q, p), 1.0 / d)
+        na, nb = geo.face_normal_at(a, p), geo.face_normal_at(b, q)
+        ok_a = na is not None and norm(na) > 0.5
+        ok_b = nb is not None and norm(nb) > 0.5
+        if not (ok_a or ok_b) or (ok_a and dot(seg, na) > -_COS_OPP) or (ok_b and dot(seg, nb) < _COS_OPP):
+            continue
+        found.append((a, b, d, p, q, seg))
+    if not found:
+        return {}
+    hits = geo.ray_hits_many([f[3] for f in found], [f[5] for f in found], [f[2] - TOL for f in found])
+    return {(a, b): (d, p, q) for (a, b, d, p, q, _), crossed in zip(found, hits, strict=True) if not crossed}
 
 
 def _refine(geo, src: int, dst: int, u: float, v: float, n_grid: int, w: float,  # type: ignore[no-untyped-def]
