@@ -283,6 +283,11 @@ def _plan_setup(index: int, key: Vec3, feats: list[Feature], ctx: _Ctx, bmin: Ve
                                  ctx, part_top, levels, section, shadow, smin, smax,
                                  prof.diameter_mm / 2, key)
             ops.extend(_region_ops(f, ctx, safe_z, part_top, part_bottom, key, section, levels, shadow, start))
+            brk = f.props.get("rim_break")
+            if brk:  # a chamfer or round on its top edge (features: its depth is from the top it breaks into)
+                ctx.partial.append((f.id, f"the {brk.get('kind', 'break')} on its top edge (from Z"
+                                          f"{float(brk.get('from_z_mm', part_top)):.3f} up) is not machined: it "
+                                          "needs a chamfer or ball mill, which dfm does not plan"))
         except (CamError, KernelError) as err:
             del ctx.partial[n_partial:]  # not machined at all: the one reason below
             unmachined.append((f.id, str(err)))

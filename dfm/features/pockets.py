@@ -269,6 +269,59 @@ def _grow(an: Analysis, acc: Access, floor_id: int, a: Vec3, used: set[int]) -> 
     return region if len(region) > 1 else None
 
 
+def _rim_break(geo, acc: Access, region: set[int], walls: list, a: Vec3,  # type: ignore[no-untyped-def,type-arg]
+               wall_top: float) -> tuple[str, float, float, list[int]] | None:
+    """A chamfer or round along the walls' top edge: (kind, the top it rises to, the walls' top, its faces).
+
+    The break's faces meet the walls at their top edge and rise to one flat top face across the
+    approach; nothing else touches them. None when the walls meet the top directly, or when what
+    stands on them is more than a break (a sloped face that runs on, another feature's wall).
+    """
+    ids = {w.id for w in walls}
+
+    def breaks(i: int) -> str | None:
+        f = geo.faces[i]
+        lo, hi = acc.extent(i, a)
+        if lo < wall_top - 1e-6 or hi <= wall_top + 1e-9:
+            return None
+        if f.kind == "plane" and f.normal is not None and 1e-6 < dot(f.normal, a) < 1 - 1e-6:
+            return "chamfer"
+        if f.kind == "cone" and f.axis is not None and parallel(f.axis, a, 1e-6):
+            return "chamfer"  # round a corner of the outline
+        if f.kind in ("cylinder", "torus") and f.concave is False:
+            return "round"
+        return None
+
+    found: dict[int, str] = {}
+    front = [nb for w in ids for nb in geo.neighbours(w) if nb not in region and nb not in ids]
+    while front:
+        i = front.pop()
+        if i in found:
+            continue
+        kind = breaks(i)
+        if kind is None:
+            continue
+        found[i] = kind
+        front.extend(nb for nb in geo.neighbours(i) if nb not in found and nb not in region)
+    if not found:
+        return None
+    tops = set()
+    for i in found:
+        for nb in geo.neighbours(i):
+            if nb in found or nb in region:
+                continue
+            f = geo.faces[nb]
+            if not (f.kind == "plane" and f.normal is not None and dot(f.normal, a) > 1 - 1e-9):
+                return None  # something else stands on the break: not a break of the rim
+            tops.add(round(dot(f.origin, a), 6))
+    top = max(acc.extent(i, a)[1] for i in found)
+    if len(tops) != 1 or abs(next(iter(tops)) - top) > 1e-6:
+        return None
+    kinds = set(found.values())
+    return ("chamfer" if kinds == {"chamfer"} else "round" if kinds == {"round"} else "chamfer and round",
+            top, wall_top, sorted(found))
+
+
 def _loop_boxes(loops: list, u: Vec3, v: Vec3) -> list[tuple[float, float, float, float]]:  # type: ignore[type-arg]
     """Each loop's box across the approach: (u min, u max, v min, v max)."""
     boxes = []
@@ -404,6 +457,10 @@ def _region_feature(an: Analysis, acc: Access, a: Vec3, floor_id: int, region: s
     if not walls and not leaning and not drafted and not dish:
         return
     top = max(acc.extent(w.id, a)[1] for w in walls + leaning + drafted + dish)
+    # a chamfer or round on the walls' top edge: the pocket is as deep as from the top it breaks into
+    rim = _rim_break(geo, acc, region, walls + drafted + dish, a, top) if axis is None else None
+    if rim is not None:
+        top = rim[1]
     depth = top - floor_low
     if depth <= 1e-6:
         return
@@ -541,6 +598,8 @@ def _region_feature(an: Analysis, acc: Access, a: Vec3, floor_id: int, region: s
         "outline": [[round(dot(p, frame_u), 6), round(dot(p, frame_v), 6)] for p in outer],
         "islands": [[[round(dot(p, frame_u), 6), round(dot(p, frame_v), 6)] for p in loop] for loop in loops[1:]],
     }
+    if rim is not None:
+        props["rim_break"] = {"kind": rim[0], "from_z_mm": round(rim[2], 9), "faces": rim[3]}
     if loops is not floor_loops:
         props["floor_outline"] = [[round(dot(p, frame_u), 6), round(dot(p, frame_v), 6)] for p in floor_loops[0]]
     if annulus is not None:
