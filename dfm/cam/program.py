@@ -26,6 +26,8 @@ from dfm.cam.strategies import CamError
 from dfm.cam.tools import pick_drill, pick_endmill
 from dfm.errors import KernelError
 from dfm.model import Feature
+from dfm.tooling import clearance
+from dfm.tooling.clearance import fillet_standoff
 from dfm.tooling.select import DEFAULT_POINT_ANGLE_DEG, point_length
 from dfm.tooling.threadmill import LEAD_PITCHES, ThreadError, pick_thread_mill, thread_job, thread_reach, through_extra
 
@@ -580,10 +582,17 @@ def _open_slot_ops(f: Feature, ctx: _Ctx, safe_z: float, part_top: float, levels
 
 def _clear_of(regions: Sequence[tuple[Loop, list[Loop]]], material: Sequence[tuple[Loop, list[Loop]]],
               n: int = 160) -> bool:
-    """Whether no point of ``regions`` 2 um inside their loops, nor of an n x n grid over them, lies in ``material``."""
+    """Whether no point of ``regions`` 2 um inside their loops, nor of an n x n grid over them, lies in ``material``.
+
+    False when the kernel cannot offset a region (no proof).
+    """
     pts: list[np.ndarray] = []
     for o, hs in regions:
-        for lp in strategies.offset(o, hs, -0.002):
+        try:
+            inner = strategies.offset(o, hs, -0.002)
+        except (CamError, KernelError):
+            return False
+        for lp in inner:
             pts.append(np.asarray(loop_points(lp, 1e-4), dtype=float).reshape(-1, 2))
         x0, y0, x1, y1 = loop_box([o])
         gx, gy = np.meshgrid(np.linspace(x0, x1, n), np.linspace(y0, y1, n))
@@ -1077,11 +1086,14 @@ def _mill_region(fid: str, kind: str, outer: Loop, holes: list[Loop], z_top: flo
                                             ramp_angle_deg=s["ramp_angle_deg"], retract_z=z_top + s["retract_mm"])
             break
         except CamError as err:
-            smaller = pick_endmill(ctx.catalogue, max_d=rough.diameter_mm - 1e-6, reach=depth)
-            if "too narrow" not in str(err) or smaller is None:
+            smaller = (_smaller_rough(ctx, fid, rough, finish, depth, fillet, standoff, outer, holes, allow)
+                       if "too narrow" in str(err) else None)
+            if smaller is None:
                 raise
+            known = smaller.id in _listed(ctx, fid)
             rnotes.append(f"roughed with {smaller.id} Ø{smaller.diameter_mm:g}: the region is too narrow for "
-                          f"{rough.id} Ø{rough.diameter_mm:g} with {allow:g} mm left on the walls")
+                          f"{rough.id} Ø{rough.diameter_mm:g} with {allow:g} mm left on the walls"
+                          + ("" if known or not ctx.chosen else " (a tool the check does not list for it)"))
             rough = smaller
     if standoff > 1e-9:
         small = min((finish, *([gap_tool] if gap_tool else [])), key=verified_corner)
@@ -1115,11 +1127,12 @@ def _mill_region(fid: str, kind: str, outer: Loop, holes: list[Loop], z_top: flo
     # the lead-in stays in what roughing cleared: allowance measured from the offset wall; a wall loop in a
     # sliver roughing never entered is left (listed by the guard's removed share), not fed into
     left: list[Loop] = []
+    corner_left = (verified_corner(rough) if finish.id != rough.id
+                   and verified_corner(rough) > _left_below(fillet, finish) else 0.0)
     steps = strategies.finish_walls(walls, z_top=z_top, z_floor=z_floor, ap=ap_f,
                                     allowance=allow + extra_r + grow, retract_z=z_top + s["retract_mm"],
-                                    cleared=_cleared_by(r_outer, r_holes, tr.radius, allow, tf.radius), left=left,
-                                    corner_left=verified_corner(rough) if finish.id != rough.id and
-                                    verified_corner(rough) > fillet + 1e-9 else 0.0)
+                                    cleared=_cleared_by(r_outer, r_holes, tr.radius, allow, tf.radius, corner_left),
+                                    left=left, corner_left=corner_left)
     if left:
         notes.append(f"{len(left)} wall loop(s) of the finishing tool lie where roughing could not enter: not "
                      "finished (no descent through stock)")
@@ -1134,6 +1147,59 @@ def _mill_region(fid: str, kind: str, outer: Loop, holes: list[Loop], z_top: flo
     return ops + gap_rest()
 
 
+def _left_below(fillet: float, smaller: Cutter) -> float:
+    """The largest corner of a larger tool that leaves nothing along the walls at the floor for ``smaller``.
+
+    On the walls of a floor filleted with radius ``fillet`` (0: sharp), a larger tool's corner
+    up to the fillets' leaves nothing beyond them; where ``smaller``'s corner is smaller still, it
+    stands off the walls (:func:`fillet_standoff`) with the larger one on the same loops, and a
+    larger corner than its own leaves a band it must take at the floor (the rest pass then
+    descended into it: an R0.1 rough beside an R0.05 rest tool over R0.1 fillets, 42 um).
+    """
+    return min(fillet, verified_corner(smaller)) + 1e-9 if fillet > 0 else 1e-9
+
+
+def _listed(ctx: _Ctx, fid: str) -> set[str]:
+    """The ids of the tools dfm.tooling chose for feature ``fid`` (every role)."""
+    return {c.id for (f, _), c in ctx.chosen.items() if f == fid}
+
+
+def _smaller_rough(ctx: _Ctx, fid: str, rough: Cutter, finish: Cutter, depth: float, fillet: float, standoff: float,
+                   outer: Loop, holes: Sequence[Loop], allow: float) -> Cutter | None:
+    """The roughing tool after ``rough`` turned out too narrow for the region (walls ``outer``, ``holes``).
+
+    The largest end mill between the finishing tool's diameter and ``rough``'s that reaches and
+    sweeps :data:`clearance.ROUGH_COVERAGE` of what the finishing tool sweeps (dfm.tooling's
+    rule): of one diameter, one the check lists for the feature first, then one whose corner fits
+    the floor's fillets (radius ``fillet``: a bull-nose, the largest corner that fits; a square on a
+    sharp floor), which stays off them least. The finishing tool when none does (it is listed).
+    A Ø2 square took over from a Ø2.5 in an 8 x 6 pocket with two islands 0.5 apart and
+    cleared a sliver round them; the finishing tool then left 46 % of it.
+    """
+    listed = _listed(ctx, fid)
+    cands = [c for c in ctx.catalogue if c.kind in ("square", "corner-radius") and c.reach_mm is not None
+             and c.reach_mm >= depth - 1e-6 and finish.diameter_mm - 1e-9 <= c.diameter_mm < rough.diameter_mm - 1e-6
+             and c.id != finish.id]
+
+    def key(c: Cutter) -> tuple[Any, ...]:
+        rc = verified_corner(c)
+        fit = rc <= fillet + 1e-9
+        return (-c.diameter_mm, c.id not in listed, not fit, -rc if fit else rc, c.reach_mm, c.id)
+
+    grid = clearance.FloorGrid(loop_points(outer, 1e-3), [loop_points(h, 1e-3) for h in holes])
+
+    def share(c: Cutter) -> float:
+        r = c.diameter_mm / 2
+        return grid.coverage(r, r + allow + max(fillet_standoff(fillet, verified_corner(c)) - standoff, 0.0))
+
+    judged = [c for c in (*cands, finish) if grid.judges(c.diameter_mm)]
+    need = clearance.ROUGH_COVERAGE * share(min(judged, key=lambda c: c.diameter_mm)) if judged else 0.0
+    for c in sorted(cands, key=key):
+        if not grid.judges(c.diameter_mm) or share(c) >= need - 1e-9:
+            return c
+    return finish if finish.id != rough.id else None
+
+
 def verified_corner(c: Cutter) -> float:
     """The corner radius of ``c`` that the guard's model of its end has (what it can prove a pass in a fillet by)."""
     from dfm.cam.guard import end_corner
@@ -1141,39 +1207,27 @@ def verified_corner(c: Cutter) -> float:
     return end_corner(c)
 
 
-def fillet_standoff(fillet: float, corner: float, side: float = 0.0, bottom: float = 0.0) -> float:
-    """How much farther than ``side`` from the walls a tool with corner radius ``corner`` stays off a floor fillet.
-
-    The fillet (radius ``fillet``) is tangent to wall and floor; the tool's side is ``side`` +
-    the result off the wall and its bottom ``bottom`` above the floor (a roughing pass leaves
-    its allowance on the walls and takes its last level at the floor). Its corner's arc (centre
-    ``corner`` in from its side and bottom) must lie within the fillet's (centre ``fillet`` off
-    both): a corner as large as the fillet or larger needs nothing more; a square end mill on
-    the floor stays ``fillet`` off the wall.
-    """
-    k = fillet - corner
-    h = fillet - bottom - corner
-    if k <= 1e-12 or h <= 0:
-        return 0.0
-    return max(k - math.sqrt(max(k * k - h * h, 0.0)) - side, 0.0)
-
-
-def _cleared_by(outer: Loop, holes: Sequence[Loop], r_rough: float, allow: float, r_tool: float
-                ) -> Callable[[float, float], bool]:
+def _cleared_by(outer: Loop, holes: Sequence[Loop], r_rough: float, allow: float, r_tool: float,
+                corner: float = 0.0) -> Callable[[float, float], bool]:
     """Whether a tool of radius ``r_tool`` centred at (x, y) lies over what the roughing cleared.
 
     The roughing (radius ``r_rough``, ``allow`` left on the walls) cleared its tool-centre region
     swept by its disc: yes within ``r_rough - r_tool`` (+1 um) of that region (the tool's disc then
-    lies in one of the roughing tool's discs).
+    lies in one of the roughing tool's discs). ``corner``: the roughing end's corner radius, for a
+    descent to the floor: its corner left that band round its flat end, so the disc must lie in one
+    of the flat ends (an R0.5 rough's band took a rest tool's floor entry 60 um into stock).
     """
     from dfm.cam.sim import _seg_distance
 
     roughed = strategies.offset(outer, list(holes), -(r_rough + allow))
     polys = [loop_points(lp, 1e-3) for lp in roughed]
     segs = [sg for lp in roughed for sg in lp]
-    reach = max(r_rough - r_tool, 0.0) + 1e-3
+    flat = r_rough - corner
+    reach = max(flat - r_tool, 0.0) + 1e-3
 
     def cleared(x: float, y: float) -> bool:
+        if flat < r_tool - 1e-9:
+            return False  # wider than the roughing end's flat: nowhere proven
         if sum(point_in_polygon((x, y), pts) for pts in polys) % 2 == 1:
             return True
         px, py = np.array([x]), np.array([y])
@@ -1244,7 +1298,9 @@ def _rest_split(fid: str, outer: Loop, holes: list[Loop], tr: Tool, tf: Tool, z_
     ap_r = s["ap_over_d"] * tf.cutter.diameter_mm
     try:
         # the larger tool's corner, left along the walls at the floor where it is larger than the floor's fillets
-        corner_left = verified_corner(tr.cutter) if verified_corner(tr.cutter) > fillet + 1e-9 else 0.0
+        # or, where the smaller tool's corner is smaller than those and it stands off them, than its corner
+        corner_left = verified_corner(tr.cutter) if verified_corner(tr.cutter) > _left_below(fillet, tf.cutter) \
+            else 0.0
         rest_steps = strategies.finish_rest(small, rest, z_top=z_top, z_floor=z_floor, ap=ap_r, retract_z=retract,
                                             corner_left=corner_left)
         # rest material farther from the wall than the smaller tool's diameter (between the larger tool's
@@ -1273,9 +1329,11 @@ def _rest_split(fid: str, outer: Loop, holes: list[Loop], tr: Tool, tf: Tool, z_
         # the larger tool's corner left a fillet of its radius along every wall it finished, at the floor (whose
         # own fillets, ``fillet``, are smaller or none): the smaller tool runs its loops once more at the floor,
         # entered beside them (its descents elsewhere then meet none of it)
-        rest_steps += strategies.finish_walls(small, z_top=z_floor + corner_left, z_floor=z_floor, ap=corner_left,
+        rest_steps += strategies.finish_walls(small, z_top=z_floor + corner_left, z_floor=z_floor,
+                                              ap=min(corner_left, ap_r),
                                               allowance=allow + grow, retract_z=retract, corner_left=corner_left,
-                                              cleared=_cleared_by(outer, holes, tr.radius, allow, tf.radius))
+                                              cleared=_cleared_by(outer, holes, tr.radius, allow, tf.radius,
+                                                                  corner_left))
     cdf = feedmod.cutting_data(tr.cutter, ctx.material, s, ae_mm=allow + max(grow, 0.0), ap_mm=ap_f)
     fnote = (f"walls finished by the roughing tool {tr.cutter.id} (passes of at most {strategies.FINISH_AP_OVER_D:g} "
              f"x D: it takes only the allowance); "

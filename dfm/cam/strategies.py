@@ -962,6 +962,22 @@ class RestMaterial:
             d = np.minimum(d, _seg_distance(sg, px, py))
         return ~self.region._inside(px, py) & (d > self.limit)  # type: ignore[no-any-return]
 
+    def flat_free(self, c: Pt, corner: float) -> bool:
+        """True if the smaller tool's disc at ``c`` lies in the flat of a disc of the larger end (corner ``corner``).
+
+        The larger end's corner leaves a band round its flat at the floor: a descent to the floor is clear
+        only over the flat (the disc within ``big - corner - r`` of the larger tool's centre region).
+        """
+        if self.region is None or self.limit - 1e-4 - corner < -1e-9:
+            return False
+        from dfm.cam.sim import _seg_distance
+
+        px, py = np.array([c[0]]), np.array([c[1]])
+        if bool(self.region._inside(px, py)[0]) and self.limit - 1e-4 - corner >= 0:
+            return True
+        d = min((float(_seg_distance(sg, px, py)[0]) for sg in self.segs), default=math.inf)
+        return d <= self.limit - corner
+
     def free(self, a: Pt, b: Pt) -> bool:
         """True if a centre moving straight from ``a`` to ``b`` meets no rest material (samples every 2 um)."""
         n = max(2, math.ceil(math.dist(a, b) / 0.002))
@@ -1035,8 +1051,11 @@ def finish_rest(walls: Sequence[Loop], rest: RestMaterial, *, z_top: float, z_fl
     (:meth:`RestMaterial.way`: straight or through the larger tool's region), else back along the
     stretch (cut at that level already); the last level is the floor. Between stretches the
     tool retracts. ``corner_left``: the corner radius of the larger tool's end, whose corner left
-    that much along the walls at the floor: the floor level is entered beside the start, that
-    far and 10 um more off the wall (:func:`_lead`), and led in to it at the floor.
+    that much along the walls at the floor: every level within that band of the floor (an R0.5
+    leaves ten of 0.06; before, only the floor's was, and the rest fed straight down into the
+    band above it) is entered beside the start, that far and 10 um more off the wall
+    (:func:`_lead`), and led in to it. Where that point is not over the larger end's flat
+    (:meth:`RestMaterial.flat_free`: a narrow place halves the lead), those levels are left.
     """
     out: list[Step] = []
     levels = depth_levels(z_top, z_floor, ap)
@@ -1055,21 +1074,32 @@ def finish_rest(walls: Sequence[Loop], rest: RestMaterial, *, z_top: float, z_fl
                                       [replace(st, role="link") for st in _moves(home, 0.0)
                                        if isinstance(st, Feed | Arc)])
             aside = p
+            todo = levels
             if corner_left > 0:
                 n = _left_normal(path[0])
                 off = _lead(p, n, corner_left + 0.01, walls)
                 aside = (p[0] + n[0] * off, p[1] + n[1] * off)
-            out.append(Rapid(*(aside if len(levels) == 1 else p), retract_z))
-            for k, z in enumerate(levels):
-                if k == len(levels) - 1 and aside != p:
-                    if k > 0:
-                        out.append(Feed(aside[0], aside[1], levels[k - 1], "link"))
+                if not rest.flat_free(aside, corner_left):
+                    # beside the start is no floor the larger end's flat reached (a narrow place): the levels in
+                    # its corner's band are left (the guard measures what stays), never fed down into it
+                    todo = [z for z in levels if z >= z_floor + corner_left - 1e-9]
+                    aside = p
+            if not todo:
+                continue
+
+            # the levels in the band the larger end's corner left along the walls are entered beside the start
+            band = z_floor + corner_left - 1e-9 if aside != p else -math.inf
+            out.append(Rapid(*(aside if todo[0] < band else p), retract_z))
+            for k, z in enumerate(todo):
+                if z < band:
+                    if k > 0:  # along the lead cut at the level above (or above the band)
+                        out.append(Feed(aside[0], aside[1], todo[k - 1], "link"))
                     out.append(Feed(aside[0], aside[1], z, "descend"))
                     out.append(Feed(p[0], p[1], z, "lead"))
                 else:
                     out.append(Feed(p[0], p[1], z, "descend"))
                 out.extend(_moves(path, z))
-                if k < len(levels) - 1:
+                if k < len(todo) - 1:
                     out.extend(replace(st, z=z) for st in back)
             out.append(Rapid(q[0], q[1], retract_z))
     return out

@@ -31,11 +31,12 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from dfm.model import Feature, Finding, ToolChoice, Vec3
+from dfm.tooling import clearance
 from dfm.tooling.catalogue import EPS, Catalogue, Tool, _num
 from dfm.tooling.rules import ToolingParams, ToolingRules, default_rules
 from dfm.tooling.threadmill import ThreadError, pick_thread_mill, thread_job, thread_reach, through_extra
@@ -84,6 +85,10 @@ class Requirement:
         gap_mm: Narrowest gap between an island and a wall or another island (the feature's
             ``min_gap_mm``), None without islands.
         islands: How many islands stand in the region.
+        outline: The region's floor outline (its ``outline``, in its own frame) when it has
+            islands: the roughing tool is sized by what it clears between them
+            (:mod:`dfm.tooling.clearance`); empty otherwise.
+        island_outlines: Its islands' outlines, in the same frame.
 
     """
 
@@ -100,6 +105,8 @@ class Requirement:
     through: bool = False
     gap_mm: float | None = None
     islands: int = 0
+    outline: tuple[tuple[float, float], ...] = ()
+    island_outlines: tuple[tuple[tuple[float, float], ...], ...] = ()
 
     def diameter_limit_mm(self, params: ToolingParams) -> float | None:
         """Return the geometric bound on the finishing tool's diameter (catalogue-independent)."""
@@ -319,6 +326,8 @@ def requirement(f: Feature, regions: Sequence[Feature] = ()) -> Requirement | No
             return None
         floor = str(f.props.get("floor", "flat"))
         through = bool(f.props.get("through")) or floor == "through"
+        islands = [isl for isl in f.props.get("islands") or () if isl]
+        outline = f.props.get("outline") if islands else None
         return Requirement(
             feature_id=f.id, kind=f.kind, depth_mm=float(d["depth_mm"]),
             corner_radius_mm=d.get("min_corner_radius_mm"), width_mm=d.get("width_mm"),
@@ -327,6 +336,8 @@ def requirement(f: Feature, regions: Sequence[Feature] = ()) -> Requirement | No
             enclosures=_enclosures(f, regions), through=through,
             gap_mm=float(d["min_gap_mm"]) if d.get("min_gap_mm") is not None else None,
             islands=len(f.props.get("islands") or ()),
+            outline=_points(outline) if outline else (),
+            island_outlines=tuple(_points(isl) for isl in islands) if outline else (),
         )
     if f.kind == "corner":
         if f.props.get("orientation") != "vertical" or "radius_mm" not in d or "depth_mm" not in d:
@@ -468,17 +479,54 @@ def best_finish(req: Requirement, tools: Iterable[Tool], params: ToolingParams) 
 
 
 def best_rough(req: Requirement, tools: Iterable[Tool], params: ToolingParams) -> Tool | None:
-    """Return the largest square/corner-radius end mill that fits the width and reaches."""
+    """Return the largest square/corner-radius end mill that fits the width and reaches.
+
+    In a region with islands it must also clear the floor between them: sweep
+    :data:`~dfm.tooling.clearance.ROUGH_COVERAGE` of what the smallest such tool sweeps
+    (:func:`~dfm.tooling.clearance.rough_coverage`); the region's width alone let a Ø3 into an
+    8 x 6 pocket whose two islands leave channels 2 mm wide, which it does not enter.
+    """
     wmax = None if req.width_mm is None else req.width_mm / params.corner_clearance_ratio
     by_d = sorted((t for t in tools if t.kind in ("square", "corner-radius")
                    and (wmax is None or t.diameter_mm <= wmax + EPS)), key=lambda t: -t.diameter_mm)
+    clears = _clears(req, [t for t in by_d if fits(t, req, params, finish=False)], params)
     ok: list[Tool] = []
     for t in by_d:
         if ok and t.diameter_mm < ok[0].diameter_mm - EPS:
             break
-        if fits(t, req, params, finish=False):
+        if fits(t, req, params, finish=False) and clears(t):
             ok.append(t)
     return min(ok, key=lambda t: (t.usable_reach_mm or math.inf, t.series, t.id)) if ok else None
+
+
+def _points(poly: Iterable[Sequence[float]]) -> tuple[tuple[float, float], ...]:
+    return tuple((float(p[0]), float(p[1])) for p in poly)
+
+
+def _clears(req: Requirement, cands: Sequence[Tool], params: ToolingParams) -> Callable[[Tool], bool]:
+    """Whether a roughing tool clears enough of ``req``'s floor between its islands (always, without islands).
+
+    Tools the grid is too coarse for (:meth:`~dfm.tooling.clearance.FloorGrid.judges`) pass, as by the width alone.
+    """
+    if not req.outline or not req.island_outlines or not cands:
+        return lambda t: True
+    grid = clearance.FloorGrid(req.outline, req.island_outlines)
+    fillet = req.floor_radius_mm if req.floor == "flat" else 0.0
+    memo: dict[tuple[float, float], float] = {}
+
+    def share(t: Tool) -> float:
+        key = (round(t.diameter_mm, 6), round(t.corner_radius_mm or 0.0, 6))
+        if key not in memo:
+            memo[key] = clearance.rough_coverage(grid, t.diameter_mm, t.corner_radius_mm or 0.0,
+                                                 params.finish_allowance_mm, fillet)
+        return memo[key]
+
+    judged = [t for t in cands if grid.judges(t.diameter_mm)]
+    if not judged:
+        return lambda t: True
+    smallest = min(judged, key=lambda t: (t.diameter_mm, -(t.corner_radius_mm or 0.0)))
+    need = clearance.ROUGH_COVERAGE * share(smallest)
+    return lambda t: not grid.judges(t.diameter_mm) or share(t) >= need - 1e-9
 
 
 def best_drill(req: Requirement, tools: Iterable[Tool], params: ToolingParams) -> Tool | None:
