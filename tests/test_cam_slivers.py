@@ -316,7 +316,8 @@ def test_a_blended_top_edge_is_cleared_from_the_top_not_plunged_into(tmp_path, b
     """A pocket and a 0.52 mm slot whose top edges are filleted or chamfered: their walls end under
     the blend, and nothing else removes the stock over them. Their cut starts at the part's top
     (before: an end mill was fed straight down 0.2-0.4 mm into the stock at the cutting feed), and
-    the blend is listed as partly machined."""
+    the blend is listed as partly machined. The features say so: their top is the part's top, and
+    ``rim_break`` says where the walls stop."""
     body = cq.Workplane("XY").box(16, 10, 3, centered=(True, True, False))
     body = body.cut(cq.Workplane("XY").rect(5, 4).extrude(1.5).edges("|Z").fillet(0.5).translate((-3, 0, 1.5)))
     body = body.cut(cq.Workplane("XY").slot2D(5, 0.52).extrude(1.3).translate((4, 0, 1.7)))
@@ -327,14 +328,16 @@ def test_a_blended_top_edge_is_cleared_from_the_top_not_plunged_into(tmp_path, b
     ver = gen.verification
     assert not ver.dropped, ver.dropped
     feats = {f.id: f for f in result.bodies[0].features if f.kind in ("pocket", "slot")}
-    assert len(feats) == 2 and all(float(f.props["top_z_mm"]) < 3.0 - 0.1 for f in feats.values())
+    assert len(feats) == 2 and all(float(f.props["top_z_mm"]) == pytest.approx(3.0, abs=1e-6) for f in feats.values())
+    foot = {fid: float(f.props["rim_break"]["from_z_mm"]) for fid, f in feats.items()}
+    assert all(z < 3.0 - 0.1 for z in foot.values())
     partly = dict(u for su in gen.program.setups for u in su.partly)
     assert set(partly) == set(feats) and all("top edge" in why for why in partly.values())
     su = gen.program.setups[0]
     for fid in feats:
         rough = next(op for op in su.operations if op.features == (fid,) and op.name.endswith("rough"))
         cuts = [st.z for st in rough.steps if isinstance(st, Feed | Arc) and st.role in ("cut", "ramp")]
-        assert max(cuts) > float(feats[fid].props["top_z_mm"]) + 0.05  # it starts above the blend's foot
+        assert max(cuts) > foot[fid] + 0.05  # it starts above the blend's foot
     assert all(frac >= 0.95 for _, frac in ver.setups[0].removed), ver.setups[0].removed
     if rs274.available():
         for _, text in gen.files:
