@@ -109,34 +109,40 @@ def fillet_gouge(gen, px: np.ndarray, py: np.ndarray, pz: np.ndarray, z_max: flo
             c = op.tool.cutter
             rc = end_corner(c)
             r = c.diameter_mm / 2
-            pos = None
-            for st in op.steps:
-                if not isinstance(st, (Feed, Arc)):
-                    pos = (st.x, st.y, st.z) if hasattr(st, "z") else pos
+            for qx, qy, qz in level_samples(op, z_max):
+                idx = tree.query_ball_point((qx, qy), r)
+                if not idx:
                     continue
-                a, pos = pos, (st.x, st.y, st.z)
-                if a is None or abs(a[2] - st.z) > 1e-9 or st.z > z_max:
-                    continue
-                if isinstance(st, Arc):
-                    a0 = math.atan2(a[1] - st.cy, a[0] - st.cx)
-                    a1 = math.atan2(st.y - st.cy, st.x - st.cx)
-                    sw = (a1 - a0) % (2 * math.pi) if st.ccw else -((a0 - a1) % (2 * math.pi))
-                    rad = math.hypot(a[0] - st.cx, a[1] - st.cy)
-                    n = max(2, int(abs(sw) * rad / 0.005) + 1)
-                    t = a0 + sw * np.linspace(0, 1, n)
-                    sx, sy = st.cx + rad * np.cos(t), st.cy + rad * np.sin(t)
-                else:
-                    n = max(2, int(math.dist(a[:2], (st.x, st.y)) / 0.005) + 1)
-                    sx, sy = np.linspace(a[0], st.x, n), np.linspace(a[1], st.y, n)
-                for qx, qy in zip(sx, sy, strict=True):
-                    idx = tree.query_ball_point((qx, qy), r)
-                    if not idx:
-                        continue
-                    dd = np.hypot(px[idx] - qx, py[idx] - qy)
-                    e = np.clip(dd - (r - rc), 0.0, None)
-                    bottom = st.z + np.where(e > 0, rc - np.sqrt(np.clip(rc * rc - e * e, 0.0, None)), 0.0)
-                    worst = max(worst, float((pz[idx] - bottom).max()))
+                dd = np.hypot(px[idx] - qx, py[idx] - qy)
+                e = np.clip(dd - (r - rc), 0.0, None)
+                bottom = qz + np.where(e > 0, rc - np.sqrt(np.clip(rc * rc - e * e, 0.0, None)), 0.0)
+                worst = max(worst, float((pz[idx] - bottom).max()))
     return worst
+
+
+def level_samples(op, z_max: float) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """(x, y, z) every 5 um along ``op``'s feeds and arcs that stay at one height, up to ``z_max``."""
+    pts: list[tuple[float, float, float]] = []
+    pos = None
+    for st in op.steps:
+        if not isinstance(st, (Feed, Arc)):
+            pos = (st.x, st.y, st.z) if hasattr(st, "z") else pos
+            continue
+        a, pos = pos, (st.x, st.y, st.z)
+        if a is None or abs(a[2] - st.z) > 1e-9 or st.z > z_max:
+            continue
+        if isinstance(st, Arc):
+            a0 = math.atan2(a[1] - st.cy, a[0] - st.cx)
+            a1 = math.atan2(st.y - st.cy, st.x - st.cx)
+            sw = (a1 - a0) % (2 * math.pi) if st.ccw else -((a0 - a1) % (2 * math.pi))
+            rad = math.hypot(a[0] - st.cx, a[1] - st.cy)
+            t = a0 + sw * np.linspace(0, 1, max(2, int(abs(sw) * rad / 0.005) + 1))
+            sx, sy = st.cx + rad * np.cos(t), st.cy + rad * np.sin(t)
+        else:
+            n = max(2, int(math.dist(a[:2], (st.x, st.y)) / 0.005) + 1)
+            sx, sy = np.linspace(a[0], st.x, n), np.linspace(a[1], st.y, n)
+        pts += [(float(x), float(y), st.z) for x, y in zip(sx, sy, strict=True)]
+    return np.array(pts, dtype=float).reshape(-1, 3)
 
 
 def test_fillet_standoff_keeps_the_corner_inside_the_fillet() -> None:

@@ -23,13 +23,12 @@ import random
 import cadquery as cq
 import numpy as np
 import pytest
-from test_cam_fillets import fillet_gouge
+from test_cam_fillets import fillet_gouge, level_samples
 from test_cam_random import assert_clean
 
 from dfm.cam import rs274
 from dfm.cam.gcode import generate
 from dfm.cam.guard import end_corner
-from dfm.cam.model import Arc, Feed
 from dfm.cam.program import fillet_standoff
 
 pytestmark = [pytest.mark.rs274,
@@ -88,35 +87,11 @@ class OpenSlot:
         return u * c - v * s, u * s + v * c, z
 
 
-def floor_samples(op, z_max: float) -> np.ndarray:  # type: ignore[no-untyped-def]
-    """(x, y) every 5 um along ``op``'s feeds and arcs at one height up to ``z_max``."""
-    pts: list[tuple[float, float]] = []
-    pos = None
-    for st in op.steps:
-        if not isinstance(st, (Feed, Arc)):
-            pos = (st.x, st.y, st.z) if hasattr(st, "z") else pos
-            continue
-        a, pos = pos, (st.x, st.y, st.z)
-        if a is None or abs(a[2] - st.z) > 1e-9 or st.z > z_max:
-            continue
-        if isinstance(st, Arc):
-            a0 = math.atan2(a[1] - st.cy, a[0] - st.cx)
-            a1 = math.atan2(st.y - st.cy, st.x - st.cx)
-            sw = (a1 - a0) % (2 * math.pi) if st.ccw else -((a0 - a1) % (2 * math.pi))
-            rad = math.hypot(a[0] - st.cx, a[1] - st.cy)
-            t = a0 + sw * np.linspace(0, 1, max(2, int(abs(sw) * rad / 0.005) + 1))
-            pts += list(zip(st.cx + rad * np.cos(t), st.cy + rad * np.sin(t), strict=True))
-        else:
-            n = max(2, int(math.dist(a[:2], (st.x, st.y)) / 0.005) + 1)
-            pts += list(zip(np.linspace(a[0], st.x, n), np.linspace(a[1], st.y, n), strict=True))
-    return np.array(pts, dtype=float).reshape(-1, 2)
-
-
 def wall_reached(part: OpenSlot, ops) -> float:  # type: ignore[no-untyped-def]
     """How far from the slot's middle the side of any pass at the floor (within F of it) comes, between its ends."""
     far = 0.0
     for op in ops:
-        p = floor_samples(op, part.floor + part.fillet)
+        p = level_samples(op, part.floor + part.fillet)[:, :2]
         if not len(p):
             continue
         u, v = part.to_slot(p[:, 0], p[:, 1])
