@@ -755,7 +755,40 @@ def _island_gap(an: Analysis, acc: Access, island: set[int], walls: list[int], f
     best = math.inf
     for k, chain in enumerate(isl):
         best = min(best, _chains_gap([chain], rest + isl[:k] + isl[k + 1:]))
-    return best
+    return _exact_gap(geo, island, others, best, a) if math.isfinite(best) else best
+
+
+#: How far the sections' gap may stand from the faces' exact one (their chords are 1 um off the arcs).
+_CHORD_SLACK = 2e-3
+
+
+def _exact_gap(geo, island: set[int], others: list[int], approx: float, a: Vec3) -> float:  # type: ignore[no-untyped-def]
+    """The island gap ``approx`` (from the sections' chords) made exact.
+
+    The least distance between an island's walls along the approach and the walls round it or
+    another island's, where that is within the chords' slack of ``approx`` (walls along the
+    approach: the gap is the same at every height).
+    """
+    def vertical(i: int) -> bool:
+        return _is_wall(geo.faces[i], a)
+
+    def box_gap(i: int, j: int) -> float:
+        (alo, ahi), (blo, bhi) = geo.faces[i].bbox, geo.faces[j].bbox
+        return math.sqrt(sum(max(blo[k] - ahi[k], alo[k] - bhi[k], 0.0) ** 2 for k in range(3)))
+
+    groups = connected_sets(geo, island)
+    pairs: set[tuple[int, int]] = set()
+    for g in groups:
+        near = [j for j in others if vertical(j)] + [j for h in groups if h is not g for j in h if vertical(j)]
+        for i in g:
+            if vertical(i):
+                pairs.update((min(i, j), max(i, j)) for j in near if box_gap(i, j) <= approx + _CHORD_SLACK)
+    exact = math.inf
+    for i, j in sorted(pairs):
+        got = geo.face_distance(i, j)
+        if got is not None:
+            exact = min(exact, got[0])
+    return exact if abs(exact - approx) <= _CHORD_SLACK else approx
 
 
 def _chains_gap(first: list, second: list) -> float:  # type: ignore[type-arg]
