@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from OCP.Bnd import Bnd_Box
@@ -258,8 +259,14 @@ def section(solid, z: float) -> list[tuple[list[SegT], list[list[SegT]]]]:  # ty
     return _regions(_section_faces(solid, z))
 
 
+#: A shadow of more sections than this is fused onto the cached union of all but its lowest few
+#: (aagnet partC, its bands split at its sloped faces: one boolean of 81 sections took 88 s, its
+#: whole guard 7 s of booleans this way).
+SHADOW_AT_ONCE = 12
+
+
 def shadow(solid, heights: Sequence[float],  # type: ignore[no-untyped-def]
-           cache: dict[float, list[TopoDS_Face]] | None = None,
+           cache: dict[Any, list[TopoDS_Face]] | None = None,
            keep_out: Sequence[tuple[float, float, float, float, float]] = ()
            ) -> list[tuple[list[SegT], list[list[SegT]]]]:
     """The union of the part's cross-sections at ``heights``, as regions in the plane z = 0.
@@ -271,6 +278,11 @@ def shadow(solid, heights: Sequence[float],  # type: ignore[no-untyped-def]
     discs (x, y, radius, z_low, z_high) to the union at the heights they span: a helical
     surface (a modelled external thread's crests) has no finite set of sections whose union
     is its shadow, but its major cylinder is.
+
+    With ``cache`` and more than :data:`SHADOW_AT_ONCE` heights, the sections of the lowest
+    one to three are fused onto the union of the rest (made the same way, and kept in
+    ``cache``): the guard asks for the shadow above each band, each the one above the next
+    band and that band's sections.
     """
     faces: list[TopoDS_Face] = []
     for x, y, r, z_lo, z_hi in keep_out:
@@ -278,6 +290,21 @@ def shadow(solid, heights: Sequence[float],  # type: ignore[no-untyped-def]
             circ = gp_Circ(gp_Ax2(gp_Pnt(x, y, 0.0), gp_Dir(0, 0, 1)), r)
             edge = BRepBuilderAPI_MakeEdge(circ).Edge()
             faces.append(BRepBuilderAPI_MakeFace(BRepBuilderAPI_MakeWire(edge).Wire(), True).Face())
+    if cache is not None and len(heights) > SHADOW_AT_ONCE:
+        hs = tuple(sorted(heights))
+        cut = len(hs) % 3 or 3
+        faces += _united(solid, hs[cut:], cache)
+        heights = hs[:cut]
+    faces += _sections_flat(solid, heights, cache)
+    if not faces:
+        return []
+    return _regions(_fused(faces))
+
+
+def _sections_flat(solid, heights: Sequence[float],  # type: ignore[no-untyped-def]
+                   cache: dict[Any, list[TopoDS_Face]] | None) -> list[TopoDS_Face]:
+    """The part's sections at ``heights``, moved to z = 0 (each height's kept in ``cache``)."""
+    faces: list[TopoDS_Face] = []
     for z in heights:
         if cache is not None and z in cache:
             faces += cache[z]
@@ -290,15 +317,31 @@ def shadow(solid, heights: Sequence[float],  # type: ignore[no-untyped-def]
         if cache is not None:
             cache[z] = flat
         faces += flat
-    if not faces:
-        return []
+    return faces
+
+
+def _united(solid, hs: tuple[float, ...],  # type: ignore[no-untyped-def]
+            cache: dict[Any, list[TopoDS_Face]]) -> list[TopoDS_Face]:
+    """The union of the sections at the ascending heights ``hs`` as faces (kept in ``cache``)."""
+    key = ("united", hs)
+    if key not in cache:
+        if len(hs) > SHADOW_AT_ONCE:
+            cut = len(hs) % 3 or 3
+            faces = _united(solid, hs[cut:], cache) + _sections_flat(solid, hs[:cut], cache)
+        else:
+            faces = _sections_flat(solid, hs, cache)
+        cache[key] = _fused(faces) if len(faces) > 1 else faces
+    return cache[key]
+
+
+def _fused(faces: list[TopoDS_Face]) -> list[TopoDS_Face]:
+    """The union of planar ``faces`` (themselves when one)."""
     if len(faces) == 1:
-        return _regions(faces)
+        return faces
     tools = TopTools_ListOfShape()
     for f in faces[1:]:
         tools.Append(f)
-    return _regions(_planar_boolean(BRepAlgoAPI_Fuse(), faces[0], tools,
-                                    "cannot unite the part's sections into its shadow"))
+    return _planar_boolean(BRepAlgoAPI_Fuse(), faces[0], tools, "cannot unite the part's sections into its shadow")
 
 
 def _planar_boolean(op, face: TopoDS_Face, tools: TopTools_ListOfShape, why: str  # type: ignore[no-untyped-def]
