@@ -243,8 +243,6 @@ class KernelSetupPart:
         self._sampling = sampling
         self.placed = solid if rows == ((1, 0, 0), (0, 1, 0), (0, 0, 1)) else sampling.turned(solid, rows)
         self.levels = sampling.flat_levels(self.placed)
-        # heights where its sections change between the levels (the guard's side check splits its bands there)
-        self.slopes = sampling.slope_spans(self.placed)
         self._sections: dict[float, Any] = {}
         self._shadows: dict[tuple[float, ...], list[tuple[Loop, list[Loop]]]] = {}
 

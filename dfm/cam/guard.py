@@ -191,43 +191,14 @@ def end_corner(c: Any) -> float:
 
 # --------------------------------------------------------------------------- shadows
 class _Shadows:
-    """The part's shadow above each band between its levels (cached), thread zones taken out.
-
-    The bands lie between the part's levels and the ends of its sloped faces' height ranges
-    (``part.slopes``, when it has them): a band no sloped face covers has the same section at
-    every height (its walls are vertical), so its shadow is the one above its lowest level. A
-    band a sloped face covers (a drill point's cone, a fillet, a chamfer) is *sloped*: its
-    sections change with the height, and a tip in it is measured only against the sections at
-    or above the height its full radius begins at (the walls that are vertical across the
-    band are in each of them: exact; the sloped faces below the sections are the height
-    field's). Sections from below the tip would be material the tool never meets: a round
-    plate's full disc under a blind hole's drill point was a 6.9 mm "gouge".
-    """
+    """The part's shadow above each band between its levels (cached), thread zones taken out."""
 
     def __init__(self, part: SetupPart, top: float, bottom: float, zones: Sequence[sim.ThreadZone]) -> None:
-        spans = [(float(a), float(b)) for a, b in (getattr(part, "slopes", None) or ())]
-        ends = {round(z, 9) for a, b in spans for z in (a, b) if bottom + 1e-9 < z < top - 1e-9}
-        lv: list[float] = []
-        for z in sorted({round(z, 9) for z in part.levels if bottom - 1e-9 <= z <= top + 1e-9} | {top, bottom}):
-            lv.append(z)
-        for z in sorted(ends):  # a sloped face's end within 0.1 um of a level is that level
-            if all(abs(z - q) > 1e-7 for q in lv):
-                lv.append(z)
-        lv.sort()
+        lv = sorted({round(z, 9) for z in part.levels if bottom - 1e-9 <= z <= top + 1e-9} | {top, bottom})
         self.levels = lv
-        self.sloped = np.array([any(a < hi - 1e-9 and b > lo + 1e-9 for a, b in spans)
-                                for lo, hi in zip(lv, lv[1:], strict=False)] or [False], dtype=bool)
         self.part = part
         self.zones = zones
         self.cache: dict[Any, _Loops] = {}
-
-    def below(self, k: np.ndarray, z: np.ndarray) -> np.ndarray:
-        """How many of band ``k``'s own section heights (:meth:`heights`) lie below each ``z``."""
-        lv = np.array(self.levels)
-        lo = lv[k]
-        hi = lv[np.minimum(k + 1, len(lv) - 1)]
-        eps = np.minimum(1e-4, (hi - lo) / 4)
-        return ((lo + eps < z).astype(np.int64) + ((lo + hi) / 2 < z) + (hi - eps < z)).clip(0, 2)
 
     def bands(self, z: np.ndarray) -> np.ndarray:
         """Index of the band a tip at each ``z`` cuts in (0: the lowest, also below the part)."""
@@ -372,29 +343,21 @@ def _side_check(moves: Sequence[Move], shadows: _Shadows, top: float, near: Sequ
     # same above every height in it where its walls are vertical), from that level + the corner: one shadow
     # per band and corner
     idx = pts[:, 4].astype(np.int64)
-    # a drill's point (its cotangent, column 13) has its full radius from the point's height up, as a corner's
-    lift = np.maximum(rows[idx, 19], pts[:, 3] * rows[idx, 13])
+    lift = rows[idx, 19]
     start = pts[:, 2]
-    tip_band = shadows.bands(pts[:, 2])
-    tip_sloped = shadows.sloped[tip_band]
     if (lift > 0).any():  # (a tip below the part's bottom: as a flat end's, the stricter)
-        low = np.array(shadows.levels)[tip_band]
+        low = np.array(shadows.levels)[shadows.bands(pts[:, 2])]
         lift = np.where(pts[:, 2] >= low - TOL_MM, lift, 0.0)
-        # from the band's lowest level + the corner where the band's sections are all the same (one shadow per
-        # band and corner); from the tip's own height + the corner in a sloped band
-        start = np.where(lift > 0, np.where(tip_sloped, pts[:, 2], low) + lift, start)
+        start = np.where(lift > 0, low + lift, start)
     bands = shadows.bands(start)
-    # in a sloped band, the sections at or above where the full radius begins: the band's heights left out below it
-    sub = np.where(shadows.sloped[bands], shadows.below(bands, start), -1)
-    corner = (lift > 0) & (sub < 0) & ~tip_sloped  # measured from the corner's height on (Shadows.above)
     zone_keys = np.zeros(len(pts), dtype=int)
     for n, t in enumerate(shadows.zones):
         zone_keys |= (((pts[:, 2] >= t.z_bottom - 1e-9) & (pts[:, 2] <= t.z_top + 1e-9)).astype(int) << n)
     groups = []
-    # the samples of each (band, part of a sloped band, zones) key in their order, keys in order: one stable sort
-    combo = (bands.astype(np.int64) * 4 + sub + 1) * (1 << len(shadows.zones)) + zone_keys
-    if corner.any():  # lifted samples: one more key per height their full radius begins at
-        _, at = np.unique(np.where(corner, np.round(start, 6), -np.inf), return_inverse=True)
+    # the samples of each (band, zones) key in their order, keys in order: one stable sort
+    combo = bands.astype(np.int64) * (1 << len(shadows.zones)) + zone_keys
+    if (lift > 0).any():  # lifted samples: one more key per height their full radius begins at
+        _, at = np.unique(np.where(lift > 0, np.round(start, 6), -np.inf), return_inverse=True)
         combo = combo * (int(at.max()) + 1) + at.reshape(-1)
     order = np.argsort(combo, kind="stable")
     sc = combo[order]
@@ -402,16 +365,8 @@ def _side_check(moves: Sequence[Move], shadows: _Shadows, top: float, near: Sequ
     for s0, s1 in zip(starts.tolist(), [*starts[1:].tolist(), len(sc)], strict=True):
         sel = order[s0:s1]
         key = (int(bands[sel[0]]), int(zone_keys[sel[0]]))
-        z0 = float(pts[sel[0], 2])
-        part = int(sub[sel[0]])
-        if part > 0:
-            these = [shadows.loops(key[0], z0, shadows.heights(key[0])[part:])]
-        elif part == 0 or not corner[sel[0]]:
-            these = [shadows.loops(key[0], z0)]
-        else:
-            these = shadows.above(key[0], z0, float(start[sel[0]]))
         cols = None  # the group's samples, gathered once for all the shadows it is measured against
-        for loops in these:
+        for loops in shadows.above(key[0], float(pts[sel[0], 2]), float(start[sel[0]]) if lift[sel[0]] > 0 else None):
             if not loops.segs:
                 continue
             if cols is None:

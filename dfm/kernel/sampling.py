@@ -28,14 +28,7 @@ from OCP.BRepOffsetAPI import BRepOffsetAPI_MakeOffset
 from OCP.BRepTools import BRepTools, BRepTools_WireExplorer
 from OCP.GC import GC_MakeArcOfCircle
 from OCP.GCPnts import GCPnts_QuasiUniformDeflection
-from OCP.GeomAbs import (
-    GeomAbs_Arc,
-    GeomAbs_Circle,
-    GeomAbs_Cylinder,
-    GeomAbs_Line,
-    GeomAbs_Plane,
-    GeomAbs_SurfaceOfExtrusion,
-)
+from OCP.GeomAbs import GeomAbs_Arc, GeomAbs_Circle, GeomAbs_Line, GeomAbs_Plane
 from OCP.gp import gp_Ax2, gp_Circ, gp_Dir, gp_Pln, gp_Pnt, gp_Trsf, gp_Vec
 from OCP.IMeshTools import IMeshTools_MeshAlgoType_Delabella, IMeshTools_Parameters
 from OCP.ShapeFix import ShapeFix_Face
@@ -434,41 +427,6 @@ def flat_levels(solid) -> list[float]:  # type: ignore[no-untyped-def]
             if all(abs(z - q) > 1e-6 for q in zs):
                 zs.append(z)
     return sorted(zs, reverse=True)
-
-
-def slope_spans(solid) -> list[tuple[float, float]]:  # type: ignore[no-untyped-def]
-    """Height ranges (z low, z high, mm) of the faces of ``solid`` that are neither horizontal nor vertical.
-
-    Vertical: a plane whose normal has no Z, a cylinder or an extrusion along Z (their
-    sections do not change with the height). Every other face that is not a horizontal plane
-    (a cone, a sphere, a torus, a spline, a tilted plane or cylinder) is sloped: between the
-    part's levels and these ranges' ends, a band's sections are the same at every height
-    unless one of these ranges covers it (the guard's side check needs to know which).
-    """
-    out: list[tuple[float, float]] = []
-    exp = TopExp_Explorer(solid.shape, TopAbs_FACE)
-    while exp.More():
-        face = TopoDS.Face_s(exp.Current())
-        exp.Next()
-        surf = BRepAdaptor_Surface(face)
-        kind = surf.GetType()
-        if kind == GeomAbs_Plane:
-            nz = abs(surf.Plane().Axis().Direction().Z())
-            if nz < 1e-9 or abs(nz - 1.0) < 1e-9:
-                continue
-        elif kind == GeomAbs_Cylinder:
-            if abs(abs(surf.Cylinder().Axis().Direction().Z()) - 1.0) < 1e-9:
-                continue
-        elif kind == GeomAbs_SurfaceOfExtrusion:
-            if abs(abs(surf.Direction().Z()) - 1.0) < 1e-9:
-                continue
-        box = Bnd_Box()
-        BRepBndLib.AddOptimal_s(face, box, False, False)
-        if box.IsVoid():
-            continue
-        _, _, z0, _, _, z1 = box.Get()
-        out.append((z0, z1))
-    return out
 
 
 def triangles(shape: TopoDS_Shape, deflection: float = 2e-4) -> np.ndarray:
